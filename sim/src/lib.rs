@@ -1,0 +1,39 @@
+//! `cascade-sim`: the deterministic discrete-event kernel under `cascade`.
+//!
+//! It is domain-free: nothing here knows about auth, clusters or node pools.
+//! One seed and one event order decide a whole run.
+//!
+//! Map of the modules:
+//! - [`time`]: `SimTime` / `SimDuration` (integer microseconds), calendar
+//!   formatting against a run's UTC [`time::Epoch`], human durations (`45m`).
+//! - [`queue`]: the pending-event queue, ordered by (time, sequence); a radix
+//!   queue and a binary heap behind one trait, measured against each other.
+//! - [`rng`]: the root [`rng::Seed`] and per-component streams from
+//!   `fork(kind, id)`, with the distributions the model draws from.
+//! - [`net`]: routes with latency, loss, one-way partitions, blackholes and a
+//!   default-backend hook, all changeable at simulated times.
+//! - [`fault`]: timed fault actions with start and duration, armed into the queue.
+//! - [`trace`]: structured records folded into a rolling 64-bit hash over a
+//!   canonical word encoding, with an optional JSON Lines sink.
+//! - [`run`]: the event loop [`run::Sim`] with its [`run::RunLimits`] and the
+//!   [`run::Model`] trait the caller's world implements.
+//!
+//! Architecture invariant: this crate never reads the wall clock, the
+//! environment, files or an OS random source, and never iterates a hash map
+//! (clippy's `disallowed_types`/`disallowed_methods` enforce it).
+
+pub mod fault;
+pub mod net;
+pub mod queue;
+pub mod rng;
+pub mod run;
+pub mod time;
+pub mod trace;
+
+pub use fault::{Fault, FaultEdge, FaultSchedule};
+pub use net::{Delivery, Latency, Network, NodeId, RouteState};
+pub use queue::{EventQueue, HeapQueue, PendingEvents, RadixQueue, WheelQueue};
+pub use rng::{Seed, Stream};
+pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};
+pub use time::{parse_duration, Epoch, SimDuration, SimTime};
+pub use trace::{json_escape_into, Trace, TraceRecord, Words};

@@ -1,0 +1,3 @@
+fn main() {
+    println!("cascade: the March 2025 replay is not there yet");
+}
