@@ -1,0 +1,940 @@
+//! The Harmony client: one agent per cluster, as a sans-IO state machine.
+//!
+//! The agent polls the control plane for its cluster's desired state and
+//! reconciles node pools through the cloud API. It never touches a clock, a
+//! socket or a random source of its own: the driver (the fleet tier's event
+//! loop, or later the wire tier's tokio task) calls `handle_*` with `now` and
+//! the agent's own [`Stream`], and carries out the returned [`AgentOutput`]s.
+//!
+//! Two behaviours, one code path, selected by [`Guards`]:
+//! - **buggy** (historical, `Guards::none()`): a 404 is read as "this cluster
+//!   has no desired pools", so the next full resync prunes every pool, the
+//!   `system` pool included, and the agent dies with it;
+//! - **fixed** (`Guards::all()`): G1 to G8 of the model spec, each a switch so
+//!   that it can be ablated.
+//!
+//! Creates happen on every reconcile; destructive pruning only on a full
+//! resync (every `full_resync_interval_s`, each agent with its own phase).
+//! That spreads the historical damage over hours, which is what makes the
+//! D8 race between repair, hotfix and recovery script meaningful.
+
+use crate::types::PoolName;
+use cascade_sim::{SimDuration, SimTime, Stream};
+use serde::{Deserialize, Serialize};
+
+/// Number of pool slots per cluster (system, airflow, worker-default, 3 extra).
+pub const POOLS: usize = PoolName::COUNT_MAX;
+
+/// A set of pools as a bitmask over [`PoolName::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolSet(pub u8);
+
+impl PoolSet {
+    pub const EMPTY: PoolSet = PoolSet(0);
+    pub const fn contains(self, p: PoolName) -> bool {
+        self.0 & (1 << p.index()) != 0
+    }
+    pub fn insert(&mut self, p: PoolName) {
+        self.0 |= 1 << p.index();
+    }
+    pub fn remove(&mut self, p: PoolName) {
+        self.0 &= !(1 << p.index());
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub const fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+    pub fn iter(self) -> impl Iterator<Item = PoolName> {
+        (0..POOLS)
+            .filter(move |i| self.0 & (1 << i) != 0)
+            .map(PoolName::from_index)
+    }
+}
+
+/// The desired state of one cluster as the control plane serves it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DesiredState {
+    /// Only grows on the service side; an agent must never go back (G3).
+    pub generation: u64,
+    /// Pools that should exist.
+    pub pools: PoolSet,
+    /// Node count per pool slot (meaningful where `pools` contains the slot).
+    pub nodes: [u16; POOLS],
+    /// Pools with an explicit delete intent (tombstone).
+    pub tombstones: PoolSet,
+    /// The service says, authoritatively, "this cluster wants no pools".
+    pub empty_explicit: bool,
+}
+
+/// What the agent's desired-state request came back with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DesiredAnswer {
+    /// 200 with a body.
+    Ok(DesiredState),
+    /// 404, e.g. from a default backend after a misroute.
+    NotFound,
+    /// 5xx.
+    ServerError,
+    /// 429 with a reset after so many seconds.
+    TooManyRequests { retry_after_s: u32 },
+    /// No answer within the client timeout.
+    Timeout,
+    /// Connection refused or reset.
+    ConnectionError,
+}
+
+impl DesiredAnswer {
+    pub fn is_authoritative(&self) -> bool {
+        matches!(self, DesiredAnswer::Ok(_))
+    }
+    /// Short stable name for traces and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DesiredAnswer::Ok(_) => "200",
+            DesiredAnswer::NotFound => "404",
+            DesiredAnswer::ServerError => "5xx",
+            DesiredAnswer::TooManyRequests { .. } => "429",
+            DesiredAnswer::Timeout => "timeout",
+            DesiredAnswer::ConnectionError => "connection_error",
+        }
+    }
+}
+
+/// A pool as the cloud reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PoolState {
+    #[default]
+    Absent,
+    Creating,
+    Present {
+        nodes: u16,
+    },
+    Deleting,
+}
+
+/// The guards of the fixed agent, each switchable for ablation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Guards {
+    /// G1: only an authoritative answer (200, explicit empty, generation not
+    /// older) may remove pools; 404/5xx/429/timeouts lead to backoff and hold.
+    pub g1_authoritative_only: bool,
+    /// G2: a pool is deleted only with an explicit delete intent (tombstone).
+    pub g2_tombstones: bool,
+    /// G3: generations never go backwards.
+    pub g3_monotonic_generation: bool,
+    /// G4: a destructive step needs confirmation over time.
+    pub g4_confirmation: bool,
+    /// G5: blast-radius caps, per cluster and a fleet-wide brake.
+    pub g5_blast_radius: bool,
+    /// G6: cloud delete locks on `system` and `airflow` pools (enforced by
+    /// the cloud API, not the agent; kept here so one switch set describes a run).
+    pub g6_delete_locks: bool,
+    /// G7: jittered exponential backoff with an overall request rate limit.
+    pub g7_backoff: bool,
+    /// G8: soft delete (scale to zero, collect after a grace period).
+    pub g8_soft_delete: bool,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards::none()
+    }
+}
+
+impl Guards {
+    /// The historical agent: no guard at all.
+    pub const fn none() -> Self {
+        Guards {
+            g1_authoritative_only: false,
+            g2_tombstones: false,
+            g3_monotonic_generation: false,
+            g4_confirmation: false,
+            g5_blast_radius: false,
+            g6_delete_locks: false,
+            g7_backoff: false,
+            g8_soft_delete: false,
+        }
+    }
+    /// The fixed agent with every guard on.
+    pub const fn all() -> Self {
+        Guards {
+            g1_authoritative_only: true,
+            g2_tombstones: true,
+            g3_monotonic_generation: true,
+            g4_confirmation: true,
+            g5_blast_radius: true,
+            g6_delete_locks: true,
+            g7_backoff: true,
+            g8_soft_delete: true,
+        }
+    }
+    /// The hotfix actually shipped: the 404 bug fixed (G1) and generations
+    /// checked (G3); the rest are follow-up hardening.
+    pub const fn hotfix() -> Self {
+        Guards {
+            g1_authoritative_only: true,
+            g3_monotonic_generation: true,
+            g7_backoff: true,
+            ..Guards::none()
+        }
+    }
+    pub fn is_buggy(&self) -> bool {
+        !self.g1_authoritative_only
+    }
+}
+
+/// Which guard stopped a destructive step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Guard {
+    G1,
+    G2,
+    G3,
+    G4,
+    G5,
+    G6,
+    G7,
+    G8,
+}
+
+impl Guard {
+    pub const ALL: [Guard; 8] = [
+        Guard::G1,
+        Guard::G2,
+        Guard::G3,
+        Guard::G4,
+        Guard::G5,
+        Guard::G6,
+        Guard::G7,
+        Guard::G8,
+    ];
+    pub fn name(self) -> &'static str {
+        ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8"][self as usize]
+    }
+}
+
+/// Agent parameters. Every figure is an assumption [A] of the model spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Reconcile poll period. [A] typical controller resync.
+    pub poll_interval_s: f64,
+    /// Poll jitter as a fraction of the period (±). [A]
+    pub poll_jitter_ratio: f64,
+    /// Full resync (the only reconcile that prunes) period, own phase per agent. [A]
+    pub full_resync_interval_s: f64,
+    /// Buggy agent: 404s in a row before the desired state counts as empty. [A]
+    pub delete_after_consecutive_404: u32,
+    /// G7: first backoff after a failed poll. [A]
+    pub backoff_base_s: f64,
+    /// G7: backoff ceiling. [A]
+    pub backoff_max_s: f64,
+    /// G7: overall request rate limit of one agent. [A]
+    pub requests_per_min_max: f64,
+    /// G1: consecutive failed polls before the agent enters safe hold. [A]
+    pub hold_after_failures: u32,
+    /// G4: observations of "pool not desired" needed before pruning. [A: spec]
+    pub confirm_observations: u32,
+    /// G4: time between the first and the confirming observation. [A: spec 5 min]
+    pub confirm_window_s: f64,
+    /// G5: deletes one cluster may make per hour. [A]
+    pub cluster_deletes_per_hour_max: u32,
+    /// G8: grace period between scale-to-zero and the real delete. [A: spec 24 h]
+    pub soft_delete_collect_after_s: f64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            poll_interval_s: 60.0,
+            poll_jitter_ratio: 0.2,
+            full_resync_interval_s: 4.0 * 3600.0,
+            delete_after_consecutive_404: 1,
+            backoff_base_s: 10.0,
+            backoff_max_s: 600.0,
+            requests_per_min_max: 6.0,
+            hold_after_failures: 5,
+            confirm_observations: 3,
+            confirm_window_s: 300.0,
+            cluster_deletes_per_hour_max: 2,
+            soft_delete_collect_after_s: 24.0 * 3600.0,
+        }
+    }
+}
+
+impl AgentConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("poll_interval_s", self.poll_interval_s),
+            ("full_resync_interval_s", self.full_resync_interval_s),
+            ("backoff_base_s", self.backoff_base_s),
+            ("backoff_max_s", self.backoff_max_s),
+            ("requests_per_min_max", self.requests_per_min_max),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name}: expected a positive number, found {v}"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.poll_jitter_ratio) {
+            return Err(format!(
+                "poll_jitter_ratio: expected a fraction in [0, 1), found {}",
+                self.poll_jitter_ratio
+            ));
+        }
+        if self.backoff_max_s < self.backoff_base_s {
+            return Err("backoff_max_s: expected at least backoff_base_s".into());
+        }
+        if self.delete_after_consecutive_404 == 0 {
+            return Err("delete_after_consecutive_404: expected at least 1, found 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Timers the agent asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentTimer {
+    Poll,
+}
+
+/// What the agent asks its driver to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentOutput {
+    /// Send `GET desired-state/{cluster}`; answer with `handle_answer`.
+    FetchDesired,
+    /// Call the cloud to create a pool.
+    CreatePool {
+        pool: PoolName,
+        nodes: u16,
+    },
+    /// Call the cloud to delete a pool.
+    DeletePool {
+        pool: PoolName,
+    },
+    /// G8: scale a pool to zero nodes instead of deleting it.
+    ScaleToZero {
+        pool: PoolName,
+    },
+    /// Call `handle_timer(timer)` at `at`.
+    SetTimer {
+        at: SimTime,
+        timer: AgentTimer,
+    },
+    /// A destructive step on `pool` was stopped by `guard`.
+    Blocked {
+        pool: PoolName,
+        guard: Guard,
+    },
+    /// The agent stops acting and only polls (G1).
+    EnteredHold,
+    LeftHold,
+}
+
+/// Per-pool bookkeeping of the "not desired" observations (G4) and soft deletes (G8).
+#[derive(Clone, Copy, Debug, Default)]
+struct PoolWatch {
+    undesired_since: Option<SimTime>,
+    undesired_seen: u32,
+    soft_deleted_at: Option<SimTime>,
+}
+
+/// One cluster's agent.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    guards: Guards,
+    alive: bool,
+    in_hold: bool,
+    /// A fetch is outstanding; its answer has not come back yet.
+    awaiting_answer: bool,
+    generation: u64,
+    desired: Option<DesiredState>,
+    consecutive_404: u32,
+    consecutive_failures: u32,
+    next_full_resync: SimTime,
+    last_fetch: Option<SimTime>,
+    watch: [PoolWatch; POOLS],
+    /// Start times of this cluster's recent deletes (G5), oldest first.
+    recent_deletes: [Option<SimTime>; 4],
+}
+
+impl Agent {
+    /// A new agent; `first_poll_at` and `first_full_resync_at` set its phase.
+    pub fn new(guards: Guards, first_full_resync_at: SimTime) -> Self {
+        Agent {
+            guards,
+            alive: true,
+            in_hold: false,
+            awaiting_answer: false,
+            generation: 0,
+            desired: None,
+            consecutive_404: 0,
+            consecutive_failures: 0,
+            next_full_resync: first_full_resync_at,
+            last_fetch: None,
+            watch: [PoolWatch::default(); POOLS],
+            recent_deletes: [None; 4],
+        }
+    }
+
+    pub fn guards(&self) -> Guards {
+        self.guards
+    }
+    pub fn is_alive(&self) -> bool {
+        self.alive
+    }
+    pub fn in_hold(&self) -> bool {
+        self.in_hold
+    }
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A new version is installed (the hotfix): same memory, new guards.
+    pub fn upgrade(&mut self, guards: Guards) {
+        self.guards = guards;
+    }
+
+    /// The agent's host (the `system` pool) is going away: the agent dies.
+    pub fn handle_host_lost(&mut self) {
+        self.alive = false;
+        self.awaiting_answer = false;
+    }
+
+    /// The agent's pod starts again (after its `system` pool was recreated):
+    /// fresh memory, an immediate poll and a full resync on the first answer.
+    pub fn handle_restart(&mut self, now: SimTime, guards: Guards, out: &mut Vec<AgentOutput>) {
+        *self = Agent::new(guards, now);
+        out.push(AgentOutput::SetTimer {
+            at: now,
+            timer: AgentTimer::Poll,
+        });
+    }
+
+    /// A timer fired.
+    pub fn handle_timer(
+        &mut self,
+        now: SimTime,
+        timer: AgentTimer,
+        cfg: &AgentConfig,
+        rng: &mut Stream,
+        out: &mut Vec<AgentOutput>,
+    ) {
+        if !self.alive {
+            return;
+        }
+        match timer {
+            AgentTimer::Poll => {
+                if self.awaiting_answer {
+                    // The previous answer never came (the driver lost it):
+                    // count it as a timeout rather than pile up requests.
+                    self.awaiting_answer = false;
+                    self.on_failure(now, cfg, rng, out);
+                    return;
+                }
+                // G7: never exceed the overall request rate.
+                if self.guards.g7_backoff {
+                    let spacing = SimDuration::from_secs_f64(60.0 / cfg.requests_per_min_max);
+                    if let Some(last) = self.last_fetch {
+                        if now < last + spacing {
+                            out.push(AgentOutput::SetTimer {
+                                at: last + spacing,
+                                timer: AgentTimer::Poll,
+                            });
+                            return;
+                        }
+                    }
+                }
+                self.awaiting_answer = true;
+                self.last_fetch = Some(now);
+                out.push(AgentOutput::FetchDesired);
+            }
+        }
+    }
+
+    fn next_poll(&self, now: SimTime, cfg: &AgentConfig, rng: &mut Stream) -> SimTime {
+        let s = rng.jitter(cfg.poll_interval_s, cfg.poll_jitter_ratio);
+        now + SimDuration::from_secs_f64(s)
+    }
+
+    /// The desired-state request came back. `actual` is the cluster's pools as
+    /// the cloud lists them at `now`.
+    pub fn handle_answer(
+        &mut self,
+        now: SimTime,
+        answer: DesiredAnswer,
+        actual: &[PoolState; POOLS],
+        cfg: &AgentConfig,
+        rng: &mut Stream,
+        out: &mut Vec<AgentOutput>,
+    ) {
+        if !self.alive {
+            return;
+        }
+        self.awaiting_answer = false;
+        match answer {
+            DesiredAnswer::Ok(ds) => {
+                if ds.generation < self.generation && self.guards.g3_monotonic_generation {
+                    // G3: a stale answer (e.g. a lagging replica) is ignored,
+                    // and every destructive step it would imply is blocked.
+                    for p in self.destructive_targets(&ds, actual).iter() {
+                        out.push(AgentOutput::Blocked {
+                            pool: p,
+                            guard: Guard::G3,
+                        });
+                    }
+                    self.on_failure(now, cfg, rng, out);
+                    return;
+                }
+                if self.in_hold {
+                    self.in_hold = false;
+                    out.push(AgentOutput::LeftHold);
+                }
+                self.generation = self.generation.max(ds.generation);
+                if !self.guards.g3_monotonic_generation {
+                    self.generation = ds.generation;
+                }
+                self.consecutive_404 = 0;
+                self.consecutive_failures = 0;
+                self.desired = Some(ds);
+                self.reconcile(now, ds, true, actual, cfg, out);
+                out.push(AgentOutput::SetTimer {
+                    at: self.next_poll(now, cfg, rng),
+                    timer: AgentTimer::Poll,
+                });
+            }
+            DesiredAnswer::NotFound if !self.guards.g1_authoritative_only => {
+                // The historical bug: a 404 means "no desired pools".
+                self.consecutive_404 += 1;
+                if self.consecutive_404 >= cfg.delete_after_consecutive_404 {
+                    let empty = DesiredState {
+                        generation: self.generation,
+                        ..DesiredState::default()
+                    };
+                    self.desired = Some(empty);
+                    self.reconcile(now, empty, false, actual, cfg, out);
+                }
+                out.push(AgentOutput::SetTimer {
+                    at: self.next_poll(now, cfg, rng),
+                    timer: AgentTimer::Poll,
+                });
+            }
+            _ => self.on_failure(now, cfg, rng, out),
+        }
+    }
+
+    /// Pools that `ds` would remove from `actual`.
+    fn destructive_targets(&self, ds: &DesiredState, actual: &[PoolState; POOLS]) -> PoolSet {
+        let mut s = PoolSet::EMPTY;
+        for (i, st) in actual.iter().enumerate() {
+            let p = PoolName::from_index(i);
+            if matches!(st, PoolState::Present { .. }) && !ds.pools.contains(p) {
+                s.insert(p);
+            }
+        }
+        s
+    }
+
+    /// A non-authoritative answer: back off, and hold if it persists.
+    fn on_failure(
+        &mut self,
+        now: SimTime,
+        cfg: &AgentConfig,
+        rng: &mut Stream,
+        out: &mut Vec<AgentOutput>,
+    ) {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.guards.g1_authoritative_only
+            && !self.in_hold
+            && self.consecutive_failures >= cfg.hold_after_failures
+        {
+            self.in_hold = true;
+            out.push(AgentOutput::EnteredHold);
+        }
+        let at = if self.guards.g7_backoff {
+            let exp = (self.consecutive_failures - 1).min(20);
+            let base = (cfg.backoff_base_s * f64::from(1u32 << exp.min(16))).min(cfg.backoff_max_s);
+            // "Full jitter" between half and the whole backoff.
+            now + SimDuration::from_secs_f64(rng.uniform(0.5 * base, base))
+        } else {
+            self.next_poll(now, cfg, rng)
+        };
+        out.push(AgentOutput::SetTimer {
+            at,
+            timer: AgentTimer::Poll,
+        });
+    }
+
+    /// Diffs `ds` against `actual` and emits cloud calls. `authoritative` is
+    /// false when the desired state was inferred (the buggy 404 path).
+    fn reconcile(
+        &mut self,
+        now: SimTime,
+        ds: DesiredState,
+        authoritative: bool,
+        actual: &[PoolState; POOLS],
+        cfg: &AgentConfig,
+        out: &mut Vec<AgentOutput>,
+    ) {
+        let full = now >= self.next_full_resync;
+        if full {
+            let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
+            while self.next_full_resync <= now {
+                self.next_full_resync += period;
+            }
+        }
+        for i in 0..POOLS {
+            let pool = PoolName::from_index(i);
+            let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
+            match actual[i] {
+                PoolState::Absent if wanted => {
+                    self.watch[i] = PoolWatch::default();
+                    out.push(AgentOutput::CreatePool {
+                        pool,
+                        nodes: ds.nodes[i],
+                    });
+                }
+                PoolState::Present { nodes } if !wanted => {
+                    self.consider_removal(now, pool, nodes, &ds, authoritative, full, cfg, out);
+                }
+                PoolState::Present { nodes } if wanted => {
+                    self.watch[i] = PoolWatch::default();
+                    if nodes == 0 && ds.nodes[i] > 0 {
+                        // Undo a soft delete whose intent was withdrawn.
+                        out.push(AgentOutput::CreatePool {
+                            pool,
+                            nodes: ds.nodes[i],
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn consider_removal(
+        &mut self,
+        now: SimTime,
+        pool: PoolName,
+        nodes: u16,
+        ds: &DesiredState,
+        authoritative: bool,
+        full: bool,
+        cfg: &AgentConfig,
+        out: &mut Vec<AgentOutput>,
+    ) {
+        let g = self.guards;
+        let i = pool.index();
+        // G4 counts observations on every answer, pruning or not.
+        let w = &mut self.watch[i];
+        if w.undesired_since.is_none() {
+            w.undesired_since = Some(now);
+        }
+        w.undesired_seen = w.undesired_seen.saturating_add(1);
+        if !full {
+            return;
+        }
+        let blocked = |guard| AgentOutput::Blocked { pool, guard };
+        // G1: an inferred or non-explicit empty is not authority to remove.
+        if g.g1_authoritative_only
+            && (!authoritative || (ds.pools.is_empty() && !ds.empty_explicit))
+        {
+            out.push(blocked(Guard::G1));
+            return;
+        }
+        // G2: only with a delete intent.
+        if g.g2_tombstones && !ds.tombstones.contains(pool) {
+            out.push(blocked(Guard::G2));
+            return;
+        }
+        // G4: confirmed over time.
+        if g.g4_confirmation {
+            let w = self.watch[i];
+            let since = w.undesired_since.unwrap_or(now);
+            if w.undesired_seen < cfg.confirm_observations
+                || now.saturating_since(since) < SimDuration::from_secs_f64(cfg.confirm_window_s)
+            {
+                out.push(blocked(Guard::G4));
+                return;
+            }
+        }
+        // G5: per-cluster blast radius.
+        if g.g5_blast_radius {
+            let hour = SimDuration::from_hours(1);
+            let recent = self
+                .recent_deletes
+                .iter()
+                .flatten()
+                .filter(|t| now.saturating_since(**t) < hour)
+                .count() as u32;
+            if recent >= cfg.cluster_deletes_per_hour_max {
+                out.push(blocked(Guard::G5));
+                return;
+            }
+        }
+        // G8: scale to zero first, delete after the grace period.
+        if g.g8_soft_delete {
+            match self.watch[i].soft_deleted_at {
+                None => {
+                    self.watch[i].soft_deleted_at = Some(now);
+                    if nodes > 0 {
+                        out.push(AgentOutput::ScaleToZero { pool });
+                    }
+                    return;
+                }
+                Some(at)
+                    if now.saturating_since(at)
+                        < SimDuration::from_secs_f64(cfg.soft_delete_collect_after_s) =>
+                {
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        self.recent_deletes.rotate_left(1);
+        self.recent_deletes[self.recent_deletes.len() - 1] = Some(now);
+        self.watch[i] = PoolWatch::default();
+        out.push(AgentOutput::DeletePool { pool });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_sim::Seed;
+
+    fn full_cluster() -> ([PoolState; POOLS], DesiredState) {
+        let mut actual = [PoolState::Absent; POOLS];
+        let mut ds = DesiredState {
+            generation: 5,
+            ..DesiredState::default()
+        };
+        for p in [
+            PoolName::System,
+            PoolName::Airflow,
+            PoolName::WorkerDefault,
+            PoolName::Worker(1),
+        ] {
+            actual[p.index()] = PoolState::Present { nodes: 3 };
+            ds.pools.insert(p);
+            ds.nodes[p.index()] = 3;
+        }
+        (actual, ds)
+    }
+
+    fn deletes(out: &[AgentOutput]) -> Vec<PoolName> {
+        out.iter()
+            .filter_map(|o| match o {
+                AgentOutput::DeletePool { pool } => Some(*pool),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn buggy_agent_deletes_every_pool_on_404_within_one_reconcile() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, ds) = full_cluster();
+        let t0 = SimTime::from_secs(100);
+        // Full resync is due at t0 + 30 s.
+        let mut a = Agent::new(Guards::none(), t0 + SimDuration::from_secs(30));
+        let mut out = Vec::new();
+        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+        assert!(deletes(&out).is_empty());
+        out.clear();
+        let t1 = t0 + SimDuration::from_secs(60);
+        a.handle_answer(
+            t1,
+            DesiredAnswer::NotFound,
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(
+            deletes(&out),
+            vec![
+                PoolName::System,
+                PoolName::Airflow,
+                PoolName::WorkerDefault,
+                PoolName::Worker(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn buggy_agent_waits_for_its_full_resync_to_prune() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, _) = full_cluster();
+        let mut a = Agent::new(Guards::none(), SimTime::from_secs(3_600));
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::from_secs(60),
+            DesiredAnswer::NotFound,
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert!(deletes(&out).is_empty(), "no prune before the full resync");
+        out.clear();
+        a.handle_answer(
+            SimTime::from_secs(3_601),
+            DesiredAnswer::NotFound,
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(deletes(&out).len(), 4);
+    }
+
+    #[test]
+    fn fixed_agent_deletes_nothing_on_errors_then_backs_off_and_holds() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, ds) = full_cluster();
+        let mut a = Agent::new(Guards::all(), SimTime::ZERO);
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::ZERO,
+            DesiredAnswer::Ok(ds),
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        let errors = [
+            DesiredAnswer::NotFound,
+            DesiredAnswer::ServerError,
+            DesiredAnswer::TooManyRequests { retry_after_s: 30 },
+            DesiredAnswer::Timeout,
+            DesiredAnswer::ConnectionError,
+            DesiredAnswer::NotFound,
+        ];
+        let mut now = SimTime::from_secs(5 * 3_600);
+        let mut last_gap = SimDuration::ZERO;
+        for (k, e) in errors.iter().enumerate() {
+            out.clear();
+            a.handle_answer(now, *e, &actual, &cfg, &mut rng, &mut out);
+            assert!(deletes(&out).is_empty(), "answer {e:?} must not delete");
+            let next = out
+                .iter()
+                .find_map(|o| match o {
+                    AgentOutput::SetTimer { at, .. } => Some(*at),
+                    _ => None,
+                })
+                .expect("a retry timer");
+            let gap = next - now;
+            // Backoff grows (jitter is within [0.5, 1] of a doubling base).
+            if k >= 2 {
+                assert!(gap > last_gap.mul_f64(0.9), "gap {gap} after {last_gap}");
+            }
+            last_gap = gap;
+            if k + 1 == cfg.hold_after_failures as usize {
+                assert!(out.contains(&AgentOutput::EnteredHold));
+            }
+            now = next;
+        }
+        assert!(a.in_hold());
+        out.clear();
+        a.handle_answer(
+            now,
+            DesiredAnswer::Ok(ds),
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert!(out.contains(&AgentOutput::LeftHold));
+        assert!(!a.in_hold());
+    }
+
+    #[test]
+    fn generation_going_backwards_is_ignored() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, ds) = full_cluster();
+        let mut a = Agent::new(Guards::all(), SimTime::ZERO);
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::ZERO,
+            DesiredAnswer::Ok(ds),
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(a.generation(), 5);
+        // An older generation that drops worker-1 with a tombstone.
+        let mut stale = ds;
+        stale.generation = 3;
+        stale.pools.remove(PoolName::Worker(1));
+        stale.tombstones.insert(PoolName::Worker(1));
+        out.clear();
+        a.handle_answer(
+            SimTime::from_secs(5 * 3_600),
+            DesiredAnswer::Ok(stale),
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(a.generation(), 5);
+        assert!(deletes(&out).is_empty());
+        assert!(out.contains(&AgentOutput::Blocked {
+            pool: PoolName::Worker(1),
+            guard: Guard::G3
+        }));
+    }
+
+    #[test]
+    fn tombstoned_pool_is_soft_deleted_then_collected() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, mut ds) = full_cluster();
+        ds.pools.remove(PoolName::Worker(1));
+        ds.tombstones.insert(PoolName::Worker(1));
+        ds.generation = 6;
+        let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
+        let mut out = Vec::new();
+        // Observations every minute; the full resync at 1 h decides.
+        for m in 0..61 {
+            out.clear();
+            a.handle_answer(
+                SimTime::from_secs(60 * m),
+                DesiredAnswer::Ok(ds),
+                &actual,
+                &cfg,
+                &mut rng,
+                &mut out,
+            );
+        }
+        assert!(out.contains(&AgentOutput::ScaleToZero {
+            pool: PoolName::Worker(1)
+        }));
+        assert!(deletes(&out).is_empty());
+        // 24 h later (next full resync after the grace period): deleted.
+        let mut actual0 = actual;
+        actual0[PoolName::Worker(1).index()] = PoolState::Present { nodes: 0 };
+        let mut deleted = Vec::new();
+        for h in 2..=30 {
+            out.clear();
+            a.handle_answer(
+                SimTime::from_secs(3_600 * h),
+                DesiredAnswer::Ok(ds),
+                &actual0,
+                &cfg,
+                &mut rng,
+                &mut out,
+            );
+            deleted.extend(deletes(&out).into_iter().map(|p| (h, p)));
+        }
+        assert_eq!(deleted, vec![(25, PoolName::Worker(1))]);
+    }
+}

@@ -1,0 +1,106 @@
+//! Property: whatever the control plane answers, a fixed agent with G1 and G2
+//! on never deletes a pool without a matching delete intent in the answer it
+//! acted on, whatever the other guards are set to.
+
+use cascade::agent::{
+    Agent, AgentConfig, AgentOutput, AgentTimer, DesiredAnswer, DesiredState, Guards, PoolSet,
+    PoolState, POOLS,
+};
+use cascade::sim::{Seed, SimDuration, SimTime};
+use proptest::prelude::*;
+
+fn answer_strategy() -> impl Strategy<Value = DesiredAnswer> {
+    let ok =
+        (0u64..20, any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(g, pools, tomb, empty)| {
+            DesiredAnswer::Ok(DesiredState {
+                generation: g,
+                pools: PoolSet(pools & 0x3f),
+                nodes: [3; POOLS],
+                tombstones: PoolSet(tomb & 0x3f),
+                empty_explicit: empty,
+            })
+        });
+    prop_oneof![
+        4 => ok,
+        2 => Just(DesiredAnswer::NotFound),
+        1 => Just(DesiredAnswer::ServerError),
+        1 => (1u32..120).prop_map(|s| DesiredAnswer::TooManyRequests { retry_after_s: s }),
+        1 => Just(DesiredAnswer::Timeout),
+        1 => Just(DesiredAnswer::ConnectionError),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fixed_agent_never_deletes_without_intent(
+        steps in prop::collection::vec((answer_strategy(), 1u64..20_000), 1..80),
+        other_guards in any::<[bool; 6]>(),
+        present in any::<u8>(),
+    ) {
+        let guards = Guards {
+            g1_authoritative_only: true,
+            g2_tombstones: true,
+            g3_monotonic_generation: other_guards[0],
+            g4_confirmation: other_guards[1],
+            g5_blast_radius: other_guards[2],
+            g6_delete_locks: other_guards[3],
+            g7_backoff: other_guards[4],
+            g8_soft_delete: other_guards[5],
+        };
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(3).fork("agent", 0);
+        let mut actual = [PoolState::Absent; POOLS];
+        for (i, a) in actual.iter_mut().enumerate() {
+            if present & (1 << i) != 0 {
+                *a = PoolState::Present { nodes: 3 };
+            }
+        }
+        let mut agent = Agent::new(guards, SimTime::ZERO);
+        let mut now = SimTime::ZERO;
+        let mut out = Vec::new();
+        for (answer, gap_s) in steps {
+            now += SimDuration::from_secs(gap_s);
+            out.clear();
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            out.clear();
+            agent.handle_answer(now, answer, &actual, &cfg, &mut rng, &mut out);
+            for o in &out {
+                if let AgentOutput::DeletePool { pool } = o {
+                    match answer {
+                        DesiredAnswer::Ok(ds) => prop_assert!(
+                            ds.tombstones.contains(*pool),
+                            "deleted {pool} without a tombstone in {ds:?}"
+                        ),
+                        other => prop_assert!(false, "deleted {pool} on a non-authoritative {other:?}"),
+                    }
+                    actual[pool.index()] = PoolState::Absent;
+                }
+            }
+        }
+    }
+}
+
+/// The same property fails for the buggy agent: the harness can see the bug.
+#[test]
+fn buggy_agent_deletes_without_intent() {
+    let cfg = AgentConfig::default();
+    let mut rng = Seed(3).fork("agent", 0);
+    let actual = [PoolState::Present { nodes: 3 }; POOLS];
+    let mut agent = Agent::new(Guards::none(), SimTime::ZERO);
+    let mut out = Vec::new();
+    agent.handle_answer(
+        SimTime::from_secs(1),
+        DesiredAnswer::NotFound,
+        &actual,
+        &cfg,
+        &mut rng,
+        &mut out,
+    );
+    let deleted = out
+        .iter()
+        .filter(|o| matches!(o, AgentOutput::DeletePool { .. }))
+        .count();
+    assert_eq!(deleted, POOLS);
+}
