@@ -5,8 +5,16 @@
 //! - [`types`]: domain vocabulary (clusters, clouds, pools, environments).
 //! - [`agent`]: the Harmony client as a sans-IO state machine, buggy or fixed
 //!   (guards G1 to G8, each switchable).
+//! - [`fleet`]: the generated clusters (cloud, region, customer, desired pools).
+//! - [`cloud`]: the cloud node-pool API (latencies, per-account rate limit,
+//!   delete locks).
+//! - [`control`]: the desired-state service and the versioned edge routing
+//!   that can misroute it to a 404-answering default backend.
 
 pub use cascade_sim as sim;
 
 pub mod agent;
+pub mod cloud;
+pub mod control;
+pub mod fleet;
 pub mod types;

@@ -1,0 +1,206 @@
+//! The fleet: data-plane clusters, their clouds, regions, owners and the
+//! node pools they should have.
+
+use crate::agent::{DesiredState, PoolSet, POOLS};
+use crate::types::{Cloud, ClusterId, PoolName};
+use cascade_sim::{Seed, Stream};
+use serde::{Deserialize, Serialize};
+
+/// Fleet parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    /// Data-plane clusters. [A] 2,000 for the canonical replay (400 was the
+    /// publicly stated fleet in 2023).
+    pub clusters: u32,
+    /// Share of clusters on AWS. [A]
+    pub aws_ratio: f64,
+    /// Share of clusters on GCP (Azure takes the rest). [A]
+    pub gcp_ratio: f64,
+    /// Regions per cloud. [A]
+    pub regions_per_cloud: u32,
+    /// Mean clusters per customer (each customer is one cloud account). [A]
+    pub clusters_per_customer_mean: f64,
+    /// Mean number of extra worker pools, Poisson, capped at 3. [A]
+    pub extra_worker_pools_mean: f64,
+    /// Nodes per pool. [A]
+    pub nodes_per_pool: u16,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            clusters: 2_000,
+            aws_ratio: 0.5,
+            gcp_ratio: 0.25,
+            regions_per_cloud: 4,
+            clusters_per_customer_mean: 1.5,
+            extra_worker_pools_mean: 0.7,
+            nodes_per_pool: 3,
+        }
+    }
+}
+
+impl FleetConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.clusters == 0 || self.clusters > 1_000_000 {
+            return Err(format!(
+                "clusters: expected 1 to 1,000,000, found {}",
+                self.clusters
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.aws_ratio)
+            || !(0.0..=1.0).contains(&self.gcp_ratio)
+            || self.aws_ratio + self.gcp_ratio > 1.0
+        {
+            return Err(format!(
+                "aws_ratio, gcp_ratio: expected fractions summing to at most 1, found {} and {}",
+                self.aws_ratio, self.gcp_ratio
+            ));
+        }
+        if self.regions_per_cloud == 0 {
+            return Err("regions_per_cloud: expected at least 1, found 0".into());
+        }
+        if self.clusters_per_customer_mean < 1.0 {
+            return Err(format!(
+                "clusters_per_customer_mean: expected at least 1, found {}",
+                self.clusters_per_customer_mean
+            ));
+        }
+        if !(0.0..=3.0).contains(&self.extra_worker_pools_mean) {
+            return Err(format!(
+                "extra_worker_pools_mean: expected 0 to 3, found {}",
+                self.extra_worker_pools_mean
+            ));
+        }
+        if self.nodes_per_pool == 0 {
+            return Err("nodes_per_pool: expected at least 1, found 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// One data-plane cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster {
+    pub id: ClusterId,
+    pub cloud: Cloud,
+    pub region: u32,
+    /// Owning customer; also the cloud account the node-pool API rate-limits by.
+    pub customer: u32,
+    /// The pools this cluster should have.
+    pub desired_pools: PoolSet,
+}
+
+/// The generated fleet.
+#[derive(Clone, Debug)]
+pub struct Fleet {
+    pub clusters: Vec<Cluster>,
+    pub customers: u32,
+    pub nodes_per_pool: u16,
+}
+
+impl Fleet {
+    /// Generates the fleet from its own stream, so fleet shape does not move
+    /// when other components draw differently.
+    pub fn generate(cfg: &FleetConfig, seed: Seed) -> Fleet {
+        let mut rng: Stream = seed.fork("fleet", 0);
+        let mut clusters = Vec::with_capacity(cfg.clusters as usize);
+        let mut customer = 0u32;
+        let mut left_for_customer = 0u32;
+        for id in 0..cfg.clusters {
+            if left_for_customer == 0 {
+                if id > 0 {
+                    customer += 1;
+                }
+                // 1 + Poisson(mean - 1) clusters per customer.
+                left_for_customer = 1 + rng.poisson(cfg.clusters_per_customer_mean - 1.0) as u32;
+            }
+            left_for_customer -= 1;
+            let u = rng.unit();
+            let cloud = if u < cfg.aws_ratio {
+                Cloud::Aws
+            } else if u < cfg.aws_ratio + cfg.gcp_ratio {
+                Cloud::Gcp
+            } else {
+                Cloud::Azure
+            };
+            let region = rng.below(cfg.regions_per_cloud as u64) as u32;
+            let mut pools = PoolSet::EMPTY;
+            pools.insert(PoolName::System);
+            pools.insert(PoolName::Airflow);
+            pools.insert(PoolName::WorkerDefault);
+            let extra = rng.poisson(cfg.extra_worker_pools_mean).min(3) as u8;
+            for n in 1..=extra {
+                pools.insert(PoolName::Worker(n));
+            }
+            clusters.push(Cluster {
+                id,
+                cloud,
+                region,
+                customer,
+                desired_pools: pools,
+            });
+        }
+        Fleet {
+            clusters,
+            customers: customer + 1,
+            nodes_per_pool: cfg.nodes_per_pool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
+    }
+
+    /// The desired state the control plane starts with for `cluster`.
+    pub fn initial_desired(&self, cluster: ClusterId) -> DesiredState {
+        let c = &self.clusters[cluster as usize];
+        let mut nodes = [0u16; POOLS];
+        for p in c.desired_pools.iter() {
+            nodes[p.index()] = self.nodes_per_pool;
+        }
+        DesiredState {
+            generation: 1,
+            pools: c.desired_pools,
+            nodes,
+            tombstones: PoolSet::EMPTY,
+            empty_explicit: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_shape_follows_its_parameters() {
+        let f = Fleet::generate(&FleetConfig::default(), Seed(1));
+        assert_eq!(f.len(), 2_000);
+        let aws = f.clusters.iter().filter(|c| c.cloud == Cloud::Aws).count();
+        let gcp = f.clusters.iter().filter(|c| c.cloud == Cloud::Gcp).count();
+        assert!((aws as f64 / 2_000.0 - 0.5).abs() < 0.04, "aws {aws}");
+        assert!((gcp as f64 / 2_000.0 - 0.25).abs() < 0.04, "gcp {gcp}");
+        let pools: u32 = f.clusters.iter().map(|c| c.desired_pools.len()).sum();
+        // 3 base pools + E[min(Poisson(0.7), 3)] ~ 0.69 extra.
+        let mean = pools as f64 / 2_000.0;
+        assert!((mean - 3.69).abs() < 0.08, "mean pools {mean}");
+        assert!(f
+            .clusters
+            .iter()
+            .all(|c| c.desired_pools.contains(PoolName::System)));
+        let per_customer = 2_000.0 / f.customers as f64;
+        assert!(
+            (per_customer - 1.5).abs() < 0.1,
+            "clusters per customer {per_customer}"
+        );
+        // Deterministic.
+        let g = Fleet::generate(&FleetConfig::default(), Seed(1));
+        assert_eq!(f.clusters, g.clusters);
+    }
+}
