@@ -18,7 +18,7 @@
 //! That spreads the historical damage over hours, which is what makes the
 //! D8 race between repair, hotfix and recovery script meaningful.
 
-use crate::types::PoolName;
+use crate::types::{check_positive, PoolName};
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -266,18 +266,16 @@ impl Default for AgentConfig {
 
 impl AgentConfig {
     pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("poll_interval_s", self.poll_interval_s),
-            ("full_resync_interval_s", self.full_resync_interval_s),
-            ("backoff_base_s", self.backoff_base_s),
-            ("backoff_max_s", self.backoff_max_s),
-            ("requests_per_min_max", self.requests_per_min_max),
-        ];
-        for (name, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("{name}: expected a positive number, found {v}"));
-            }
-        }
+        check_positive("poll_interval_s", self.poll_interval_s)?;
+        check_positive("full_resync_interval_s", self.full_resync_interval_s)?;
+        check_positive("backoff_base_s", self.backoff_base_s)?;
+        check_positive("backoff_max_s", self.backoff_max_s)?;
+        check_positive("requests_per_min_max", self.requests_per_min_max)?;
+        check_positive("confirm_window_s", self.confirm_window_s)?;
+        check_positive(
+            "soft_delete_collect_after_s",
+            self.soft_delete_collect_after_s,
+        )?;
         if !(0.0..1.0).contains(&self.poll_jitter_ratio) {
             return Err(format!(
                 "poll_jitter_ratio: expected a fraction in [0, 1), found {}",
@@ -585,10 +583,10 @@ impl Agent {
                 self.next_full_resync += period;
             }
         }
-        for i in 0..POOLS {
+        for (i, state) in actual.iter().enumerate() {
             let pool = PoolName::from_index(i);
             let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
-            match actual[i] {
+            match *state {
                 PoolState::Absent if wanted => {
                     self.watch[i] = PoolWatch::default();
                     out.push(AgentOutput::CreatePool {

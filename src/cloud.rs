@@ -8,7 +8,7 @@
 //! completion superseded by a newer operation is ignored.
 
 use crate::agent::{PoolState, POOLS};
-use crate::types::{ClusterId, PoolName};
+use crate::types::{check_positive, check_ratio, ClusterId, PoolName};
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -66,19 +66,12 @@ impl CloudConfig {
                 ));
             }
         }
-        if !(self.scale_latency_median_s > 0.0) {
-            return Err("scale_latency_median_s: expected a positive number".into());
-        }
-        if !(self.mutating_calls_per_account_per_s > 0.0) {
-            return Err("mutating_calls_per_account_per_s: expected a positive number".into());
-        }
-        if !(0.0..=1.0).contains(&self.create_failure_ratio) {
-            return Err(format!(
-                "create_failure_ratio: expected a fraction in [0, 1], found {}",
-                self.create_failure_ratio
-            ));
-        }
-        Ok(())
+        check_positive("scale_latency_median_s", self.scale_latency_median_s)?;
+        check_positive(
+            "mutating_calls_per_account_per_s",
+            self.mutating_calls_per_account_per_s,
+        )?;
+        check_ratio("create_failure_ratio", self.create_failure_ratio)
     }
 }
 

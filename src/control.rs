@@ -190,8 +190,10 @@ mod tests {
 
     #[test]
     fn generations_only_grow_and_tombstones_are_served() {
-        let mut ds = DesiredState::default();
-        ds.generation = 1;
+        let mut ds = DesiredState {
+            generation: 1,
+            ..DesiredState::default()
+        };
         ds.pools.insert(PoolName::System);
         ds.pools.insert(PoolName::Worker(1));
         let mut svc = DesiredService::new(vec![ds]);

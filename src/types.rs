@@ -88,3 +88,21 @@ impl Env {
         }
     }
 }
+
+/// Validation helper: `v` must be a finite number above zero.
+pub fn check_positive(field: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{field}: expected a positive number, found {v}"))
+    }
+}
+
+/// Validation helper: `v` must be a fraction in [0, 1].
+pub fn check_ratio(field: &str, v: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{field}: expected a fraction in [0, 1], found {v}"))
+    }
+}
