@@ -97,6 +97,8 @@ pub struct Cluster {
 pub struct Fleet {
     pub clusters: Vec<Cluster>,
     pub customers: u32,
+    /// Cloud of each customer's account (all its clusters run there).
+    pub customer_clouds: Vec<Cloud>,
     pub nodes_per_pool: u16,
 }
 
@@ -108,23 +110,27 @@ impl Fleet {
         let mut clusters = Vec::with_capacity(cfg.clusters as usize);
         let mut customer = 0u32;
         let mut left_for_customer = 0u32;
+        let mut cloud = Cloud::Aws;
+        let mut customer_clouds = Vec::new();
         for id in 0..cfg.clusters {
             if left_for_customer == 0 {
                 if id > 0 {
                     customer += 1;
                 }
-                // 1 + Poisson(mean - 1) clusters per customer.
+                // 1 + Poisson(mean - 1) clusters per customer, all in the
+                // customer's one cloud account.
                 left_for_customer = 1 + rng.poisson(cfg.clusters_per_customer_mean - 1.0) as u32;
+                let u = rng.unit();
+                cloud = if u < cfg.aws_ratio {
+                    Cloud::Aws
+                } else if u < cfg.aws_ratio + cfg.gcp_ratio {
+                    Cloud::Gcp
+                } else {
+                    Cloud::Azure
+                };
+                customer_clouds.push(cloud);
             }
             left_for_customer -= 1;
-            let u = rng.unit();
-            let cloud = if u < cfg.aws_ratio {
-                Cloud::Aws
-            } else if u < cfg.aws_ratio + cfg.gcp_ratio {
-                Cloud::Gcp
-            } else {
-                Cloud::Azure
-            };
             let region = rng.below(cfg.regions_per_cloud as u64) as u32;
             let mut pools = PoolSet::EMPTY;
             pools.insert(PoolName::System);
@@ -145,6 +151,7 @@ impl Fleet {
         Fleet {
             clusters,
             customers: customer + 1,
+            customer_clouds,
             nodes_per_pool: cfg.nodes_per_pool,
         }
     }
@@ -184,8 +191,12 @@ mod tests {
         assert_eq!(f.len(), 2_000);
         let aws = f.clusters.iter().filter(|c| c.cloud == Cloud::Aws).count();
         let gcp = f.clusters.iter().filter(|c| c.cloud == Cloud::Gcp).count();
-        assert!((aws as f64 / 2_000.0 - 0.5).abs() < 0.04, "aws {aws}");
-        assert!((gcp as f64 / 2_000.0 - 0.25).abs() < 0.04, "gcp {gcp}");
+        assert!((aws as f64 / 2_000.0 - 0.5).abs() < 0.05, "aws {aws}");
+        assert!((gcp as f64 / 2_000.0 - 0.25).abs() < 0.05, "gcp {gcp}");
+        assert!(f
+            .clusters
+            .iter()
+            .all(|c| f.customer_clouds[c.customer as usize] == c.cloud));
         let pools: u32 = f.clusters.iter().map(|c| c.desired_pools.len()).sum();
         // 3 base pools + E[min(Poisson(0.7), 3)] ~ 0.69 extra.
         let mean = pools as f64 / 2_000.0;

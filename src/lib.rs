@@ -10,11 +10,21 @@
 //!   delete locks).
 //! - [`control`]: the desired-state service and the versioned edge routing
 //!   that can misroute it to a 404-answering default backend.
+//! - [`config`]: every model parameter in one serializable tree.
+//! - [`timeline`]: the scenario's typed actions at simulated times.
+//! - [`world`]: all components wired to the kernel's event loop.
+//! - [`checks`]: invariants I1 to I10 and the findings they produce.
+//! - [`metrics`]: counters, per-minute series, loss episodes.
 
 pub use cascade_sim as sim;
 
 pub mod agent;
+pub mod checks;
 pub mod cloud;
+pub mod config;
 pub mod control;
 pub mod fleet;
+pub mod metrics;
+pub mod timeline;
 pub mod types;
+pub mod world;

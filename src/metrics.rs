@@ -1,0 +1,110 @@
+//! What a run measures, for the reports: counters, per-minute series and
+//! per-cluster loss episodes. Derived figures (percentiles, per-day tables)
+//! are computed once at the end by `report`.
+
+use crate::agent::{DesiredAnswer, Guard};
+use crate::fleet::Fleet;
+use crate::types::ClusterId;
+use crate::world::RestoreMethod;
+use cascade_sim::{Epoch, SimTime};
+use std::collections::BTreeMap;
+
+/// One cluster's loss of pools and its restoration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossEpisode {
+    pub cluster: ClusterId,
+    pub lost_at: SimTime,
+    pub restored_at: Option<SimTime>,
+    pub method: Option<RestoreMethod>,
+}
+
+/// Everything counted during a run.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    epoch: Epoch,
+    /// Answers agents received, by kind (200, 404, 5xx, 429, timeout, conn).
+    pub answers: [u64; 6],
+    /// Destructive steps blocked, by guard.
+    pub blocked_by_guard: [u64; 8],
+    pub holds_entered: u64,
+    pub agents_died: u64,
+    /// UTC date -> clusters that lost at least one pool that day.
+    pub clusters_lost_pools_by_day: BTreeMap<String, u32>,
+    last_loss_day: Vec<Option<u32>>,
+    pub episodes: Vec<LossEpisode>,
+    open_episode: Vec<Option<usize>>,
+    /// Per minute: clusters with lost pools, clusters whose agent is down.
+    pub lost_per_minute: Vec<u32>,
+    pub down_per_minute: Vec<u32>,
+}
+
+impl Metrics {
+    pub fn new(fleet: &Fleet, epoch: Epoch) -> Self {
+        Metrics {
+            epoch,
+            answers: [0; 6],
+            blocked_by_guard: [0; 8],
+            holds_entered: 0,
+            agents_died: 0,
+            clusters_lost_pools_by_day: BTreeMap::new(),
+            last_loss_day: vec![None; fleet.len()],
+            episodes: Vec::new(),
+            open_episode: vec![None; fleet.len()],
+            lost_per_minute: Vec::new(),
+            down_per_minute: Vec::new(),
+        }
+    }
+
+    pub fn count_answer(&mut self, a: &DesiredAnswer) {
+        let i = match a {
+            DesiredAnswer::Ok(_) => 0,
+            DesiredAnswer::NotFound => 1,
+            DesiredAnswer::ServerError => 2,
+            DesiredAnswer::TooManyRequests { .. } => 3,
+            DesiredAnswer::Timeout => 4,
+            DesiredAnswer::ConnectionError => 5,
+        };
+        self.answers[i] += 1;
+    }
+
+    pub fn blocked(&mut self, g: Guard) {
+        self.blocked_by_guard[g as usize] += 1;
+    }
+
+    /// `c` started losing a desired pool at `now` (a new episode).
+    pub fn cluster_lost_pools(&mut self, now: SimTime, c: ClusterId, _fleet: &Fleet) {
+        let day = (now.as_secs() / 86_400) as u32;
+        if self.last_loss_day[c as usize] != Some(day) {
+            self.last_loss_day[c as usize] = Some(day);
+            *self
+                .clusters_lost_pools_by_day
+                .entry(self.epoch.date(now))
+                .or_insert(0) += 1;
+        }
+        self.open_episode[c as usize] = Some(self.episodes.len());
+        self.episodes.push(LossEpisode {
+            cluster: c,
+            lost_at: now,
+            restored_at: None,
+            method: None,
+        });
+    }
+
+    pub fn cluster_restored(
+        &mut self,
+        now: SimTime,
+        c: ClusterId,
+        _since: SimTime,
+        method: RestoreMethod,
+    ) {
+        if let Some(i) = self.open_episode[c as usize].take() {
+            self.episodes[i].restored_at = Some(now);
+            self.episodes[i].method = Some(method);
+        }
+    }
+
+    pub fn minute(&mut self, _now: SimTime, lost: u32, down: u32) {
+        self.lost_per_minute.push(lost);
+        self.down_per_minute.push(down);
+    }
+}

@@ -1,0 +1,756 @@
+//! The world: every component wired to the kernel's event loop.
+//!
+//! [`World`] owns the fleet, the agents (one [`Agent`] state machine each), the
+//! cloud API, the control plane (desired-state service and edge), the auth
+//! path, change management, rollout, operators, recovery script, monitoring,
+//! checks and metrics. It implements [`Model`], so `Sim::run` drives it one
+//! event at a time; the hot events (agent polls, answers, cloud completions)
+//! carry only small ids, and per-agent output buffers are reused, so the
+//! steady state allocates nothing.
+//!
+//! Event flow of one agent poll: `AgentPoll` → the agent asks to fetch → the
+//! edge either misroutes (default backend: 404) or the service answers → the
+//! answer is parked in `pending_answer[cluster]` and `AgentAnswer` fires after
+//! the round trip → the agent reconciles → cloud calls → `CloudDone` events.
+
+use crate::agent::{
+    Agent, AgentOutput, AgentTimer, DesiredAnswer, Guard, Guards, PoolState, POOLS,
+};
+use crate::checks::{Finding, Findings, Rule};
+use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
+use crate::config::ModelConfig;
+use crate::control::{DesiredService, Edge};
+use crate::fleet::Fleet;
+use crate::metrics::Metrics;
+use crate::timeline::{Action, Timeline};
+use crate::types::{ClusterId, PoolName};
+use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream, TraceRecord, Words};
+use std::fmt::Write as _;
+
+/// Every event of the world. Small and `Copy`: the queue moves them around.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ev {
+    AgentPoll(ClusterId),
+    AgentAnswer(ClusterId),
+    AgentRestart(ClusterId),
+    CloudDone {
+        cluster: ClusterId,
+        pool: u8,
+        op: u32,
+    },
+    /// A repair's cloud call that was rate-limited, tried again.
+    RepairCall(ClusterId),
+    /// Timeline action `i` begins / ends.
+    ActionBegin(u32),
+    ActionEnd(u32),
+    /// The once-a-minute bookkeeping: SLIs, alerts, metrics.
+    Minute,
+    /// An incident-response step is due.
+    Response(ResponseStep),
+}
+
+/// Steps of the scripted incident response (see `ResponseConfig`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseStep {
+    /// The on-call engineer acknowledged the page for pool loss.
+    PoolLossAcked,
+    /// Diagnosis done: revert the route and start restoring.
+    PoolLossMitigate,
+}
+
+/// What the trace records: the significant steps, each with a stable code.
+#[derive(Clone, Copy, Debug)]
+pub enum Record<'a> {
+    Answer {
+        cluster: ClusterId,
+        answer: &'a DesiredAnswer,
+    },
+    CloudCall {
+        cluster: ClusterId,
+        pool: PoolName,
+        call: CloudCall,
+        reply: CloudReply,
+    },
+    CloudDone {
+        cluster: ClusterId,
+        pool: PoolName,
+        completion: Completion,
+    },
+    AgentDied {
+        cluster: ClusterId,
+    },
+    AgentRestarted {
+        cluster: ClusterId,
+    },
+    Blocked {
+        cluster: ClusterId,
+        pool: PoolName,
+        guard: Guard,
+    },
+    Action {
+        index: u32,
+        begin: bool,
+    },
+    Detected {
+        incident: u32,
+    },
+    Note {
+        text: &'a str,
+    },
+    ClusterRestored {
+        cluster: ClusterId,
+    },
+}
+
+impl TraceRecord for Record<'_> {
+    fn kind_code(&self) -> u16 {
+        match self {
+            Record::Answer { .. } => 1,
+            Record::CloudCall { .. } => 2,
+            Record::CloudDone { .. } => 3,
+            Record::AgentDied { .. } => 4,
+            Record::AgentRestarted { .. } => 5,
+            Record::Blocked { .. } => 6,
+            Record::Action { .. } => 7,
+            Record::Detected { .. } => 8,
+            Record::Note { .. } => 9,
+            Record::ClusterRestored { .. } => 10,
+        }
+    }
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Record::Answer { .. } => "answer",
+            Record::CloudCall { .. } => "cloud_call",
+            Record::CloudDone { .. } => "cloud_done",
+            Record::AgentDied { .. } => "agent_died",
+            Record::AgentRestarted { .. } => "agent_restarted",
+            Record::Blocked { .. } => "blocked",
+            Record::Action { .. } => "action",
+            Record::Detected { .. } => "detected",
+            Record::Note { .. } => "note",
+            Record::ClusterRestored { .. } => "cluster_restored",
+        }
+    }
+    fn encode(&self, w: &mut Words) {
+        match *self {
+            Record::Answer { cluster, answer } => {
+                w.u64(cluster as u64);
+                match answer {
+                    DesiredAnswer::Ok(ds) => {
+                        w.u64(0);
+                        w.u64(ds.generation);
+                        w.u64(ds.pools.0 as u64 | (ds.tombstones.0 as u64) << 8);
+                    }
+                    DesiredAnswer::NotFound => w.u64(1),
+                    DesiredAnswer::ServerError => w.u64(2),
+                    DesiredAnswer::TooManyRequests { retry_after_s } => {
+                        w.u64(3);
+                        w.u64(*retry_after_s as u64)
+                    }
+                    DesiredAnswer::Timeout => w.u64(4),
+                    DesiredAnswer::ConnectionError => w.u64(5),
+                }
+            }
+            Record::CloudCall {
+                cluster,
+                pool,
+                call,
+                reply,
+            } => {
+                w.u64(cluster as u64);
+                w.u64(pool.index() as u64);
+                w.u64(match call {
+                    CloudCall::Create { nodes } => 1 << 16 | nodes as u64,
+                    CloudCall::Delete => 2 << 16,
+                    CloudCall::ScaleToZero => 3 << 16,
+                });
+                match reply {
+                    CloudReply::Accepted { done_at, op } => {
+                        w.u64(1);
+                        w.u64(done_at.as_micros());
+                        w.u64(op as u64);
+                    }
+                    CloudReply::RateLimited { retry_at } => {
+                        w.u64(2);
+                        w.u64(retry_at.as_micros());
+                    }
+                    CloudReply::Locked => w.u64(3),
+                    CloudReply::Conflict => w.u64(4),
+                }
+            }
+            Record::CloudDone {
+                cluster,
+                pool,
+                completion,
+            } => {
+                w.u64(cluster as u64);
+                w.u64(pool.index() as u64);
+                w.u64(completion as u64);
+            }
+            Record::AgentDied { cluster }
+            | Record::AgentRestarted { cluster }
+            | Record::ClusterRestored { cluster } => w.u64(cluster as u64),
+            Record::Blocked {
+                cluster,
+                pool,
+                guard,
+            } => {
+                w.u64(cluster as u64);
+                w.u64(pool.index() as u64);
+                w.u64(guard as u64);
+            }
+            Record::Action { index, begin } => {
+                w.u64(index as u64);
+                w.bool(begin);
+            }
+            Record::Detected { incident } => w.u64(incident as u64),
+            Record::Note { text } => w.str(text),
+        }
+    }
+    fn write_json_fields(&self, out: &mut String) {
+        match *self {
+            Record::Answer { cluster, answer } => {
+                let _ = write!(
+                    out,
+                    ",\"cluster\":{cluster},\"answer\":\"{}\"",
+                    answer.name()
+                );
+                if let DesiredAnswer::Ok(ds) = answer {
+                    let _ = write!(out, ",\"generation\":{}", ds.generation);
+                }
+            }
+            Record::CloudCall {
+                cluster,
+                pool,
+                call,
+                reply,
+            } => {
+                let call = match call {
+                    CloudCall::Create { .. } => "create",
+                    CloudCall::Delete => "delete",
+                    CloudCall::ScaleToZero => "scale_to_zero",
+                };
+                let reply = match reply {
+                    CloudReply::Accepted { .. } => "accepted",
+                    CloudReply::RateLimited { .. } => "rate_limited",
+                    CloudReply::Locked => "locked",
+                    CloudReply::Conflict => "conflict",
+                };
+                let _ = write!(
+                    out,
+                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"call\":\"{call}\",\"reply\":\"{reply}\""
+                );
+            }
+            Record::CloudDone {
+                cluster,
+                pool,
+                completion,
+            } => {
+                let _ = write!(
+                    out,
+                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"completion\":\"{completion:?}\""
+                );
+            }
+            Record::AgentDied { cluster }
+            | Record::AgentRestarted { cluster }
+            | Record::ClusterRestored { cluster } => {
+                let _ = write!(out, ",\"cluster\":{cluster}");
+            }
+            Record::Blocked {
+                cluster,
+                pool,
+                guard,
+            } => {
+                let _ = write!(
+                    out,
+                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"guard\":\"{}\"",
+                    guard.name()
+                );
+            }
+            Record::Action { index, begin } => {
+                let _ = write!(out, ",\"index\":{index},\"begin\":{begin}");
+            }
+            Record::Detected { incident } => {
+                let _ = write!(out, ",\"incident\":{incident}");
+            }
+            Record::Note { text } => {
+                out.push_str(",\"text\":\"");
+                cascade_sim::json_escape_into(out, text);
+                out.push('"');
+            }
+        }
+    }
+}
+
+/// How a cluster got its pools back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RestoreMethod {
+    Manual,
+    Script,
+    /// The agent itself (alive, only non-system pools lost).
+    Agent,
+}
+
+/// Per-cluster bookkeeping the world keeps beside the agent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClusterBook {
+    /// When the cluster first lost a desired pool in the current loss episode.
+    pub lost_since: Option<SimTime>,
+    /// The agent version to run at the next (re)start.
+    pub guards_installed: Option<Guards>,
+    /// The last answer this agent acted on was authoritative (for I1).
+    pub last_answer_ok: bool,
+    /// Tombstones in the last answer (for I1).
+    pub last_tombstones: u8,
+    /// Restoration queued or in progress, and by what.
+    pub restoring: Option<RestoreMethod>,
+    /// Highest generation applied (for I4).
+    pub generation_applied: u64,
+}
+
+/// The whole simulated world.
+pub struct World {
+    pub cfg: ModelConfig,
+    pub epoch: Epoch,
+    pub fleet: Fleet,
+    pub agents: Vec<Agent>,
+    agent_rng: Vec<Stream>,
+    pub books: Vec<ClusterBook>,
+    pending_answer: Vec<Option<DesiredAnswer>>,
+    pub cloud: CloudApi,
+    pub service: DesiredService,
+    pub edge: Edge,
+    net_rng: Stream,
+    service_rng: Stream,
+    out: Vec<AgentOutput>,
+    pub timeline: Timeline,
+    pub findings: Findings,
+    pub metrics: Metrics,
+}
+
+impl World {
+    /// Builds the world at t = 0 with every desired pool present.
+    pub fn new(cfg: ModelConfig, timeline: Timeline, epoch: Epoch, seed: Seed) -> World {
+        let fleet = Fleet::generate(&cfg.fleet, seed);
+        let n = fleet.len();
+        let account_of: Vec<u32> = fleet.clusters.iter().map(|c| c.customer).collect();
+        let mut cloud = CloudApi::new(
+            cfg.cloud.clone(),
+            account_of,
+            fleet.customers,
+            seed.fork("cloud", 0),
+        );
+        cloud.set_delete_locks(cfg.agent_guards.g6_delete_locks);
+        let mut desired = Vec::with_capacity(n);
+        let mut agents = Vec::with_capacity(n);
+        let mut agent_rng = Vec::with_capacity(n);
+        for c in &fleet.clusters {
+            let ds = fleet.initial_desired(c.id);
+            for p in ds.pools.iter() {
+                cloud.provision(c.id, p, ds.nodes[p.index()]);
+            }
+            desired.push(ds);
+            let mut rng = seed.fork("agent", c.id as u64);
+            let resync_phase = rng.uniform(0.0, cfg.agent.full_resync_interval_s);
+            agents.push(Agent::new(
+                cfg.agent_guards,
+                SimTime::ZERO + SimDuration::from_secs_f64(resync_phase),
+            ));
+            agent_rng.push(rng);
+        }
+        let metrics = Metrics::new(&fleet, epoch);
+        World {
+            epoch,
+            agents,
+            agent_rng,
+            books: vec![ClusterBook::default(); n],
+            pending_answer: vec![None; n],
+            cloud,
+            service: DesiredService::new(desired),
+            edge: Edge::new(),
+            net_rng: seed.fork("network", 0),
+            service_rng: seed.fork("desired-service", 0),
+            out: Vec::with_capacity(16),
+            timeline,
+            findings: Findings::new(1_000),
+            metrics,
+            fleet,
+            cfg,
+        }
+    }
+
+    /// Schedules the first events: agent phases, the timeline, the minute tick.
+    pub fn start(&mut self, sim: &mut Sim<Ev>) {
+        for c in 0..self.fleet.len() as u32 {
+            let phase = self.agent_rng[c as usize].uniform(0.0, self.cfg.agent.poll_interval_s);
+            sim.schedule_at(
+                SimTime::ZERO + SimDuration::from_secs_f64(phase),
+                Ev::AgentPoll(c),
+            );
+        }
+        for (i, item) in self.timeline.items.iter().enumerate() {
+            sim.schedule_at(item.at, Ev::ActionBegin(i as u32));
+            if let Some(d) = item.duration {
+                sim.schedule_at(item.at + d, Ev::ActionEnd(i as u32));
+            }
+        }
+        sim.schedule_at(SimTime::from_secs(60), Ev::Minute);
+    }
+
+    fn rtt(&mut self) -> SimDuration {
+        let ms = self.net_rng.lognormal(
+            self.cfg.network.agent_rtt_median_ms,
+            self.cfg.network.agent_rtt_p99_ms,
+        );
+        SimDuration::from_secs_f64(ms / 1e3)
+    }
+
+    fn on_agent_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        self.agents[c as usize].handle_timer(
+            now,
+            AgentTimer::Poll,
+            &self.cfg.agent,
+            &mut self.agent_rng[c as usize],
+            &mut out,
+        );
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    fn fetch(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let answer = if self.edge.misroutes(c) {
+            DesiredAnswer::NotFound
+        } else {
+            self.service.answer(c, &mut self.service_rng)
+        };
+        let delay = match answer {
+            DesiredAnswer::Timeout => SimDuration::from_secs_f64(self.cfg.network.client_timeout_s),
+            _ => self.rtt(),
+        };
+        self.pending_answer[c as usize] = Some(answer);
+        sim.schedule_in(delay, Ev::AgentAnswer(c));
+    }
+
+    fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        let Some(answer) = self.pending_answer[c as usize].take() else {
+            return;
+        };
+        sim.trace.record(
+            now,
+            &Record::Answer {
+                cluster: c,
+                answer: &answer,
+            },
+        );
+        self.metrics.count_answer(&answer);
+        let book = &mut self.books[c as usize];
+        match answer {
+            DesiredAnswer::Ok(ds) => {
+                book.last_answer_ok = true;
+                book.last_tombstones = ds.tombstones.0;
+            }
+            _ => {
+                book.last_answer_ok = false;
+                book.last_tombstones = 0;
+            }
+        }
+        let actual = *self.cloud.pools(c);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let agent = &mut self.agents[c as usize];
+        agent.handle_answer(
+            now,
+            answer,
+            &actual,
+            &self.cfg.agent,
+            &mut self.agent_rng[c as usize],
+            &mut out,
+        );
+        // I4: applied generations never decrease.
+        let g = agent.generation();
+        let book = &mut self.books[c as usize];
+        if g < book.generation_applied {
+            self.findings.add(Finding {
+                at: now,
+                cluster: Some(c),
+                rule: Rule::I4GenerationMonotonic,
+                guard: Some(Guard::G3),
+                detail: format!("generation {g} after {}", book.generation_applied),
+            });
+        }
+        book.generation_applied = g;
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    fn apply_agent_outputs(&mut self, sim: &mut Sim<Ev>, c: ClusterId, out: &[AgentOutput]) {
+        let now = sim.now();
+        for o in out {
+            match *o {
+                AgentOutput::FetchDesired => self.fetch(sim, c),
+                AgentOutput::SetTimer { at, timer } => match timer {
+                    AgentTimer::Poll => sim.schedule_at(at.max(now), Ev::AgentPoll(c)),
+                },
+                AgentOutput::CreatePool { pool, nodes } => {
+                    self.cloud_call(sim, c, pool, CloudCall::Create { nodes });
+                }
+                AgentOutput::DeletePool { pool } => {
+                    self.check_destructive(now, c, pool);
+                    self.cloud_call(sim, c, pool, CloudCall::Delete);
+                }
+                AgentOutput::ScaleToZero { pool } => {
+                    self.cloud_call(sim, c, pool, CloudCall::ScaleToZero);
+                }
+                AgentOutput::Blocked { pool, guard } => {
+                    self.metrics.blocked(guard);
+                    sim.trace.record(
+                        now,
+                        &Record::Blocked {
+                            cluster: c,
+                            pool,
+                            guard,
+                        },
+                    );
+                }
+                AgentOutput::EnteredHold => self.metrics.holds_entered += 1,
+                AgentOutput::LeftHold => {}
+            }
+        }
+    }
+
+    /// I1: a delete needs an authoritative answer carrying a delete intent.
+    fn check_destructive(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
+        let book = self.books[c as usize];
+        let intent = book.last_tombstones & (1 << pool.index()) != 0;
+        if !(book.last_answer_ok && intent) {
+            let guard = if book.last_answer_ok {
+                Guard::G2
+            } else {
+                Guard::G1
+            };
+            self.findings.add(Finding {
+                at: now,
+                cluster: Some(c),
+                rule: Rule::I1DestructiveNeedsAuthority,
+                guard: Some(guard),
+                detail: format!(
+                    "delete of {pool} after {} without a delete intent",
+                    if book.last_answer_ok {
+                        "a 200"
+                    } else {
+                        "a non-authoritative answer"
+                    }
+                ),
+            });
+        }
+    }
+
+    fn cloud_call(
+        &mut self,
+        sim: &mut Sim<Ev>,
+        c: ClusterId,
+        pool: PoolName,
+        call: CloudCall,
+    ) -> CloudReply {
+        let now = sim.now();
+        let reply = self.cloud.call(now, c, pool, call);
+        sim.trace.record(
+            now,
+            &Record::CloudCall {
+                cluster: c,
+                pool,
+                call,
+                reply,
+            },
+        );
+        match reply {
+            CloudReply::Accepted { done_at, op } => {
+                sim.schedule_at(
+                    done_at,
+                    Ev::CloudDone {
+                        cluster: c,
+                        pool: pool.index() as u8,
+                        op,
+                    },
+                );
+                if call == CloudCall::Delete {
+                    self.on_pool_deleting(sim, c, pool);
+                }
+            }
+            CloudReply::Locked => {
+                self.metrics.blocked(Guard::G6);
+                sim.trace.record(
+                    now,
+                    &Record::Blocked {
+                        cluster: c,
+                        pool,
+                        guard: Guard::G6,
+                    },
+                );
+            }
+            CloudReply::RateLimited { .. } | CloudReply::Conflict => {}
+        }
+        reply
+    }
+
+    /// A desired pool starts going away: the loss begins now.
+    fn on_pool_deleting(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool: PoolName) {
+        let now = sim.now();
+        let desired = self.fleet.clusters[c as usize].desired_pools.contains(pool)
+            && !self.service.state(c).tombstones.contains(pool);
+        if desired {
+            let book = &mut self.books[c as usize];
+            if book.lost_since.is_none() {
+                book.lost_since = Some(now);
+                self.metrics.cluster_lost_pools(now, c, &self.fleet);
+            }
+        }
+        if pool == PoolName::System && self.agents[c as usize].is_alive() {
+            // The agent runs on the system pool: draining it kills the agent.
+            self.agents[c as usize].handle_host_lost();
+            self.pending_answer[c as usize] = None;
+            sim.trace.record(now, &Record::AgentDied { cluster: c });
+            self.metrics.agents_died += 1;
+        }
+    }
+
+    fn on_cloud_done(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool_index: u8, op: u32) {
+        let now = sim.now();
+        let pool = PoolName::from_index(pool_index as usize);
+        let completion = self.cloud.complete(c, pool, op);
+        if completion == Completion::Stale {
+            return;
+        }
+        sim.trace.record(
+            now,
+            &Record::CloudDone {
+                cluster: c,
+                pool,
+                completion,
+            },
+        );
+        if completion == Completion::Created
+            && pool == PoolName::System
+            && !self.agents[c as usize].is_alive()
+        {
+            let start = SimDuration::from_secs_f64(self.cfg.network.agent_start_s);
+            sim.schedule_in(start, Ev::AgentRestart(c));
+        }
+        if completion == Completion::Created {
+            self.check_restored(sim, c);
+        }
+    }
+
+    fn on_agent_restart(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        if self.agents[c as usize].is_alive()
+            || !matches!(
+                self.cloud.pools(c)[PoolName::System.index()],
+                PoolState::Present { .. }
+            )
+        {
+            return;
+        }
+        let guards = self.books[c as usize]
+            .guards_installed
+            .unwrap_or(self.agents[c as usize].guards());
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        self.agents[c as usize].handle_restart(now, guards, &mut out);
+        sim.trace
+            .record(now, &Record::AgentRestarted { cluster: c });
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    /// Whether every pool `c` should have is present.
+    pub fn converged(&self, c: ClusterId) -> bool {
+        let ds = self.service.state(c);
+        let pools = self.cloud.pools(c);
+        (0..POOLS).all(|i| {
+            let p = PoolName::from_index(i);
+            let wanted = ds.pools.contains(p) && !ds.tombstones.contains(p);
+            !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+        })
+    }
+
+    fn check_restored(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let Some(since) = self.books[c as usize].lost_since else {
+            return;
+        };
+        if self.converged(c) {
+            let now = sim.now();
+            let method = self.books[c as usize]
+                .restoring
+                .unwrap_or(RestoreMethod::Agent);
+            self.books[c as usize].lost_since = None;
+            self.books[c as usize].restoring = None;
+            self.metrics.cluster_restored(now, c, since, method);
+            sim.trace
+                .record(now, &Record::ClusterRestored { cluster: c });
+        }
+    }
+
+    fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
+        let now = sim.now();
+        sim.trace.record(now, &Record::Action { index: i, begin });
+        let item = self.timeline.items[i as usize].clone();
+        match (&item.action, begin) {
+            (Action::EdgeMisroute { ratio, salt }, true) => {
+                self.edge.apply(now, *ratio, *salt, &item.note);
+            }
+            (Action::EdgeMisroute { .. }, false) | (Action::EdgeFix, true) => {
+                self.edge.fix(now, &item.note);
+            }
+            (Action::Note, _) | (Action::EdgeFix, false) => {}
+        }
+    }
+
+    fn on_minute(&mut self, sim: &mut Sim<Ev>) {
+        let now = sim.now();
+        let lost = self.books.iter().filter(|b| b.lost_since.is_some()).count() as u32;
+        let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
+        self.metrics.minute(now, lost, down);
+        sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
+    }
+}
+
+impl Model<Ev> for World {
+    fn handle(&mut self, sim: &mut Sim<Ev>, ev: Ev) {
+        match ev {
+            Ev::AgentPoll(c) => self.on_agent_poll(sim, c),
+            Ev::AgentAnswer(c) => self.on_agent_answer(sim, c),
+            Ev::AgentRestart(c) => self.on_agent_restart(sim, c),
+            Ev::CloudDone { cluster, pool, op } => self.on_cloud_done(sim, cluster, pool, op),
+            Ev::RepairCall(_) => {}
+            Ev::ActionBegin(i) => self.on_action(sim, i, true),
+            Ev::ActionEnd(i) => self.on_action(sim, i, false),
+            Ev::Minute => self.on_minute(sim),
+            Ev::Response(_) => {}
+        }
+    }
+}
+
+/// Builds the world, runs it to `end`, and returns it with the outcome.
+pub fn simulate(
+    cfg: ModelConfig,
+    timeline: Timeline,
+    epoch: Epoch,
+    seed: Seed,
+    end: SimTime,
+    events_max: u64,
+) -> (World, cascade_sim::RunOutcome) {
+    let mut sim = Sim::new(cascade_sim::RunLimits {
+        events_max,
+        time_end: end,
+        pending_max: 10_000_000,
+    });
+    let mut world = World::new(cfg, timeline, epoch, seed);
+    world.start(&mut sim);
+    let outcome = sim.run(&mut world);
+    (world, outcome)
+}
