@@ -243,6 +243,8 @@ pub struct AgentConfig {
     pub cluster_deletes_per_hour_max: u32,
     /// G8: grace period between scale-to-zero and the real delete. [A: spec 24 h]
     pub soft_delete_collect_after_s: f64,
+    /// G5: fleet-wide brake, deletes per hour across all clusters. [A]
+    pub fleet_deletes_per_hour_max: u32,
 }
 
 impl Default for AgentConfig {
@@ -260,6 +262,7 @@ impl Default for AgentConfig {
             confirm_window_s: 300.0,
             cluster_deletes_per_hour_max: 2,
             soft_delete_collect_after_s: 24.0 * 3600.0,
+            fleet_deletes_per_hour_max: 50,
         }
     }
 }

@@ -171,6 +171,10 @@ impl CloudApi {
         self.locks = on;
     }
 
+    pub fn delete_locks(&self) -> bool {
+        self.locks
+    }
+
     pub fn set_create_failure_ratio(&mut self, ratio: f64) {
         self.cfg.create_failure_ratio = ratio.clamp(0.0, 1.0);
     }

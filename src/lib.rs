@@ -10,21 +10,42 @@
 //!   delete locks).
 //! - [`control`]: the desired-state service and the versioned edge routing
 //!   that can misroute it to a 404-answering default backend.
+//! - [`change`]: change management: staging/prod, the prod freeze, the
+//!   isolation switch whose absence let the E9 leak through.
+//! - [`rollout`]: ships an agent version in waves with bake time and halt on alarm.
+//! - [`operators`]: on-call paging (slower at night) and manual repair by a
+//!   team of engineers through a bounded queue.
+//! - [`recovery`]: the automated restore script: concurrency cap, retries
+//!   with jittered backoff, pacing and pause under cloud rate limits.
 //! - [`config`]: every model parameter in one serializable tree.
 //! - [`timeline`]: the scenario's typed actions at simulated times.
 //! - [`world`]: all components wired to the kernel's event loop.
 //! - [`checks`]: invariants I1 to I10 and the findings they produce.
 //! - [`metrics`]: counters, per-minute series, loss episodes.
+//! - [`scenario`]: scenario files (JSON, `extends`, clear errors).
+//! - [`expect`]: typed expectations checked against a run's summary.
+//! - [`summary`]: the run summary behind `--json`, `summary.json` and reports.
+//! - [`run`]: runs a scenario with a seed and checks its expectations.
+//! - [`report`]: the summary builder and the terminal text.
 
 pub use cascade_sim as sim;
 
 pub mod agent;
+pub mod change;
 pub mod checks;
 pub mod cloud;
 pub mod config;
 pub mod control;
+pub mod expect;
 pub mod fleet;
 pub mod metrics;
+pub mod operators;
+pub mod recovery;
+pub mod report;
+pub mod rollout;
+pub mod run;
+pub mod scenario;
+pub mod summary;
 pub mod timeline;
 pub mod types;
 pub mod world;

@@ -1,32 +1,152 @@
-use cascade::config::ModelConfig;
-use cascade::sim::{Epoch, Seed, SimDuration, SimTime};
-use cascade::timeline::{Action, Timeline, TimelineItem};
+//! The `cascade` command.
+//!
+//! Exit codes: 0 every expectation holds; 1 an expectation or invariant
+//! failed; 2 bad input or usage.
 
-fn main() {
-    let epoch = Epoch::parse("2025-03-18T00:00:00Z").unwrap();
-    let t = |s: &str| epoch.time_of(s).unwrap();
-    let timeline = Timeline {
-        items: vec![
-            TimelineItem {
-                id: "E4".into(),
-                at: t("2025-03-22T22:00:00Z"),
-                duration: Some(SimDuration::from_hours(7)),
-                action: Action::EdgeMisroute { ratio: 0.15, salt: 1 },
-                note: "R1 side effect".into(),
-            },
-        ],
+use cascade::run::{reproduction_line, run_scenario, RunOptions};
+use cascade::scenario;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cascade",
+    version,
+    about = "Deterministic incident simulation: replays the March 2025 chain and its counterfactuals"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a scenario and prints its summary.
+    Run {
+        /// The scenario file, e.g. scenarios/march-2025.json.
+        scenario: PathBuf,
+        /// Seed (default: the scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the summary as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Stream the trace as JSON Lines to this file.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+    },
+    /// Loads and validates scenario files without running them.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+}
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
     };
-    #[allow(clippy::disallowed_methods)] // timing the run, outside the simulated world
-    let start = std::time::Instant::now();
-    let (world, out) = cascade::world::simulate(
-        ModelConfig::default(),
-        timeline,
-        epoch,
-        Seed(1),
-        SimTime::ZERO + SimDuration::from_hours(24 * 9),
-        2_000_000_000,
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            json,
+            events,
+        } => cmd_run(&scenario, seed, json, events),
+        Command::Check { scenarios } => {
+            let mut bad = false;
+            for p in &scenarios {
+                match scenario::load(p) {
+                    Ok(s) => println!(
+                        "ok    {} ({}, {} timeline items, {} expectations)",
+                        p.display(),
+                        s.name,
+                        s.timeline.items.len(),
+                        s.expectations.len()
+                    ),
+                    Err(e) => {
+                        eprintln!("error {e}");
+                        bad = true;
+                    }
+                }
+            }
+            if bad {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+fn cmd_run(
+    path: &std::path::Path,
+    seed: Option<u64>,
+    json: bool,
+    events: Option<PathBuf>,
+) -> ExitCode {
+    let sc = match scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let seed_used = seed.unwrap_or(sc.seed);
+    if !json {
+        println!("SEED={seed_used}");
+    }
+    let events_sink: Option<Box<dyn std::io::Write>> = match &events {
+        None => None,
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("error: cannot create {}: {e}", p.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+    };
+    let result = run_scenario(
+        &sc,
+        RunOptions {
+            seed,
+            events_sink,
+            ..RunOptions::default()
+        },
     );
-    println!("{:?} events={} hash={:016x} wall={:?}", out.reason, out.events_handled, out.trace_hash, start.elapsed());
-    println!("lost by day {:?}", world.metrics.clusters_lost_pools_by_day);
-    println!("answers {:?} died {}", world.metrics.answers, world.metrics.agents_died);
+    let s = &result.summary;
+    if json {
+        match serde_json::to_string_pretty(s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the summary: {e}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+        }
+    } else {
+        print!("{}", cascade::report::render_text(s));
+        println!(
+            "reproduce: {}",
+            reproduction_line(&path.display().to_string(), seed_used)
+        );
+    }
+    if s.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
 }

@@ -1,17 +1,171 @@
 //! The scenario's timeline: typed actions at simulated times.
+//!
+//! In a scenario file an item reads
+//! `{"id": "E1", "at": "D0 17:30", "for": "45m", "do": {"kind": "vendor_path", "state": "blackholed"}, "note": "…"}`.
+//! An action with a duration is undone at its end (`vendor_path` returns to
+//! `up`, `bot_surge` to 1x, `freeze` lifts, a misrouting `change` is
+//! reverted); actions without one stay until another action changes them.
 
+use crate::types::Env;
 use cascade_sim::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+/// State of the cloud network path from the auth component to its vendor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathState {
+    Up,
+    Lossy,
+    Blackholed,
+}
+
+/// How clusters that lost pools are restored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreBy {
+    /// On-call engineers, one cluster at a time each.
+    Manual,
+    /// The automated recovery script.
+    Script,
+}
 
 /// One thing the scenario makes happen.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// A routing change sends the desired-state path of `ratio` of the
-    /// clusters to the default backend (404); ends (if timed) with a fix.
-    EdgeMisroute { ratio: f64, salt: u64 },
-    /// Routing corrected.
+    /// The auth component's path to its vendor changes state (E1).
+    VendorPath {
+        state: PathState,
+        #[serde(default)]
+        loss_ratio: f64,
+    },
+    /// Automated auth traffic at `multiplier` times legitimate traffic (E2).
+    BotSurge { multiplier: f64 },
+    /// Auth mitigations switched on (E3): per-client rate limit and global
+    /// cap, client-side adaptive throttling, circuit breaker on vendor calls.
+    AuthMitigation {
+        #[serde(default)]
+        rate_limit: bool,
+        #[serde(default)]
+        adaptive_throttling: bool,
+        #[serde(default)]
+        circuit_breaker: bool,
+        #[serde(default)]
+        caching: bool,
+    },
+    /// Auth replicas crash.
+    ReplicaCrash { count: u32 },
+    /// A network change submitted through change management. If applied to
+    /// prod it sends the desired-state path of `misroute_ratio` of the
+    /// clusters to the default backend (404).
+    Change {
+        change_id: String,
+        target: Env,
+        /// The environment the applier's credentials point at (the E9 gap:
+        /// meant for staging, applied with prod access).
+        applied_via: Env,
+        #[serde(default)]
+        emergency: bool,
+        #[serde(default)]
+        misroute_ratio: f64,
+        #[serde(default)]
+        misroute_salt: u64,
+    },
+    /// Routing corrected by hand.
     EdgeFix,
+    /// Change freeze on prod (lifted at the item's end, if it has one).
+    Freeze,
+    /// Environment isolation (staging changes need staging credentials).
+    Isolation { on: bool },
+    /// The node-pool-loss alert exists from now on ("enhanced monitoring").
+    PoolLossAlert { enabled: bool },
+    /// The agent fix is built; it ships when the freeze review ends or in an
+    /// emergency hotfix.
+    FixAvailable,
+    /// A rollout of the fix starts.
+    Rollout {
+        #[serde(default)]
+        emergency: bool,
+    },
+    /// On-call engineers available for manual repair from now on.
+    Engineers { count: u32 },
+    /// How lost clusters are restored from now on.
+    RestoreWith { method: RestoreBy },
+    /// The desired-state service misbehaves.
+    ServiceFaults {
+        #[serde(default)]
+        server_error_ratio: f64,
+        #[serde(default)]
+        timeout_ratio: f64,
+        #[serde(default)]
+        generation_regression: u64,
+    },
+    /// The cloud API misbehaves.
+    CloudFaults {
+        #[serde(default)]
+        create_failure_ratio: f64,
+    },
     /// Only a marker in the report.
     Note,
+}
+
+impl Action {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Action::VendorPath { .. } => "vendor_path",
+            Action::BotSurge { .. } => "bot_surge",
+            Action::AuthMitigation { .. } => "auth_mitigation",
+            Action::ReplicaCrash { .. } => "replica_crash",
+            Action::Change { .. } => "change",
+            Action::EdgeFix => "edge_fix",
+            Action::Freeze => "freeze",
+            Action::Isolation { .. } => "isolation",
+            Action::PoolLossAlert { .. } => "pool_loss_alert",
+            Action::FixAvailable => "fix_available",
+            Action::Rollout { .. } => "rollout",
+            Action::Engineers { .. } => "engineers",
+            Action::RestoreWith { .. } => "restore_with",
+            Action::ServiceFaults { .. } => "service_faults",
+            Action::CloudFaults { .. } => "cloud_faults",
+            Action::Note => "note",
+        }
+    }
+
+    /// Checks the action's own numbers; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let ratio = |field: &str, v: f64| crate::types::check_ratio(field, v);
+        match self {
+            Action::VendorPath { loss_ratio, .. } => ratio("loss_ratio", *loss_ratio),
+            Action::BotSurge { multiplier } => {
+                if multiplier.is_finite() && *multiplier >= 0.0 && *multiplier <= 10_000.0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "multiplier: expected 0 to 10,000, found {multiplier}"
+                    ))
+                }
+            }
+            Action::Change { misroute_ratio, .. } => ratio("misroute_ratio", *misroute_ratio),
+            Action::ServiceFaults {
+                server_error_ratio,
+                timeout_ratio,
+                ..
+            } => {
+                ratio("server_error_ratio", *server_error_ratio)?;
+                ratio("timeout_ratio", *timeout_ratio)
+            }
+            Action::CloudFaults {
+                create_failure_ratio,
+            } => ratio("create_failure_ratio", *create_failure_ratio),
+            Action::Engineers { count } if *count > 1_000 => Err(format!(
+                "count: expected at most 1,000 engineers, found {count}"
+            )),
+            Action::ReplicaCrash { count } if *count > 1_000 => Err(format!(
+                "count: expected at most 1,000 replicas, found {count}"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// An action with its time, optional duration and note.
@@ -25,8 +179,14 @@ pub struct TimelineItem {
     pub note: String,
 }
 
-/// The timeline in scenario order.
+/// The timeline, ordered by time (ties in file order).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timeline {
     pub items: Vec<TimelineItem>,
+}
+
+impl Timeline {
+    pub fn get(&self, id: &str) -> Option<&TimelineItem> {
+        self.items.iter().find(|i| i.id == id)
+    }
 }

@@ -16,16 +16,26 @@
 use crate::agent::{
     Agent, AgentOutput, AgentTimer, DesiredAnswer, Guard, Guards, PoolState, POOLS,
 };
+use crate::change::ChangeManager;
 use crate::checks::{Finding, Findings, Rule};
 use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
 use crate::config::ModelConfig;
 use crate::control::{DesiredService, Edge};
 use crate::fleet::Fleet;
 use crate::metrics::Metrics;
-use crate::timeline::{Action, Timeline};
+use crate::operators::{Operators, OpsTimer};
+use crate::recovery::{Recovery, RecoveryTimer};
+use crate::rollout::{Rollout, RolloutTimer};
+use crate::timeline::Timeline;
 use crate::types::{ClusterId, PoolName};
-use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream, TraceRecord, Words};
-use std::fmt::Write as _;
+use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
+
+mod auth_side;
+mod outcome;
+mod record;
+mod response;
+pub use record::Record;
+pub use response::{ChangePayload, PoolIncident};
 
 /// Every event of the world. Small and `Copy`: the queue moves them around.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,241 +55,27 @@ pub enum Ev {
     ActionEnd(u32),
     /// The once-a-minute bookkeeping: SLIs, alerts, metrics.
     Minute,
-    /// An incident-response step is due.
-    Response(ResponseStep),
+    /// An incident-response step of pool-loss incident `incident` is due.
+    Response {
+        incident: u32,
+        step: ResponseStep,
+    },
+    /// A customer whose cluster lost pools reports it to support.
+    CustomerReport(ClusterId),
+    /// The pool-loss alert evaluates the loss that began at its scheduling.
+    PoolLossAlertCheck(ClusterId),
+    OpsTimer(OpsTimer),
+    RolloutTimer(RolloutTimer),
+    RecoveryTimer(RecoveryTimer),
 }
 
 /// Steps of the scripted incident response (see `ResponseConfig`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResponseStep {
-    /// The on-call engineer acknowledged the page for pool loss.
-    PoolLossAcked,
-    /// Diagnosis done: revert the route and start restoring.
-    PoolLossMitigate,
-}
-
-/// What the trace records: the significant steps, each with a stable code.
-#[derive(Clone, Copy, Debug)]
-pub enum Record<'a> {
-    Answer {
-        cluster: ClusterId,
-        answer: &'a DesiredAnswer,
-    },
-    CloudCall {
-        cluster: ClusterId,
-        pool: PoolName,
-        call: CloudCall,
-        reply: CloudReply,
-    },
-    CloudDone {
-        cluster: ClusterId,
-        pool: PoolName,
-        completion: Completion,
-    },
-    AgentDied {
-        cluster: ClusterId,
-    },
-    AgentRestarted {
-        cluster: ClusterId,
-    },
-    Blocked {
-        cluster: ClusterId,
-        pool: PoolName,
-        guard: Guard,
-    },
-    Action {
-        index: u32,
-        begin: bool,
-    },
-    Detected {
-        incident: u32,
-    },
-    Note {
-        text: &'a str,
-    },
-    ClusterRestored {
-        cluster: ClusterId,
-    },
-}
-
-impl TraceRecord for Record<'_> {
-    fn kind_code(&self) -> u16 {
-        match self {
-            Record::Answer { .. } => 1,
-            Record::CloudCall { .. } => 2,
-            Record::CloudDone { .. } => 3,
-            Record::AgentDied { .. } => 4,
-            Record::AgentRestarted { .. } => 5,
-            Record::Blocked { .. } => 6,
-            Record::Action { .. } => 7,
-            Record::Detected { .. } => 8,
-            Record::Note { .. } => 9,
-            Record::ClusterRestored { .. } => 10,
-        }
-    }
-    fn kind_name(&self) -> &'static str {
-        match self {
-            Record::Answer { .. } => "answer",
-            Record::CloudCall { .. } => "cloud_call",
-            Record::CloudDone { .. } => "cloud_done",
-            Record::AgentDied { .. } => "agent_died",
-            Record::AgentRestarted { .. } => "agent_restarted",
-            Record::Blocked { .. } => "blocked",
-            Record::Action { .. } => "action",
-            Record::Detected { .. } => "detected",
-            Record::Note { .. } => "note",
-            Record::ClusterRestored { .. } => "cluster_restored",
-        }
-    }
-    fn encode(&self, w: &mut Words) {
-        match *self {
-            Record::Answer { cluster, answer } => {
-                w.u64(cluster as u64);
-                match answer {
-                    DesiredAnswer::Ok(ds) => {
-                        w.u64(0);
-                        w.u64(ds.generation);
-                        w.u64(ds.pools.0 as u64 | (ds.tombstones.0 as u64) << 8);
-                    }
-                    DesiredAnswer::NotFound => w.u64(1),
-                    DesiredAnswer::ServerError => w.u64(2),
-                    DesiredAnswer::TooManyRequests { retry_after_s } => {
-                        w.u64(3);
-                        w.u64(*retry_after_s as u64)
-                    }
-                    DesiredAnswer::Timeout => w.u64(4),
-                    DesiredAnswer::ConnectionError => w.u64(5),
-                }
-            }
-            Record::CloudCall {
-                cluster,
-                pool,
-                call,
-                reply,
-            } => {
-                w.u64(cluster as u64);
-                w.u64(pool.index() as u64);
-                w.u64(match call {
-                    CloudCall::Create { nodes } => 1 << 16 | nodes as u64,
-                    CloudCall::Delete => 2 << 16,
-                    CloudCall::ScaleToZero => 3 << 16,
-                });
-                match reply {
-                    CloudReply::Accepted { done_at, op } => {
-                        w.u64(1);
-                        w.u64(done_at.as_micros());
-                        w.u64(op as u64);
-                    }
-                    CloudReply::RateLimited { retry_at } => {
-                        w.u64(2);
-                        w.u64(retry_at.as_micros());
-                    }
-                    CloudReply::Locked => w.u64(3),
-                    CloudReply::Conflict => w.u64(4),
-                }
-            }
-            Record::CloudDone {
-                cluster,
-                pool,
-                completion,
-            } => {
-                w.u64(cluster as u64);
-                w.u64(pool.index() as u64);
-                w.u64(completion as u64);
-            }
-            Record::AgentDied { cluster }
-            | Record::AgentRestarted { cluster }
-            | Record::ClusterRestored { cluster } => w.u64(cluster as u64),
-            Record::Blocked {
-                cluster,
-                pool,
-                guard,
-            } => {
-                w.u64(cluster as u64);
-                w.u64(pool.index() as u64);
-                w.u64(guard as u64);
-            }
-            Record::Action { index, begin } => {
-                w.u64(index as u64);
-                w.bool(begin);
-            }
-            Record::Detected { incident } => w.u64(incident as u64),
-            Record::Note { text } => w.str(text),
-        }
-    }
-    fn write_json_fields(&self, out: &mut String) {
-        match *self {
-            Record::Answer { cluster, answer } => {
-                let _ = write!(
-                    out,
-                    ",\"cluster\":{cluster},\"answer\":\"{}\"",
-                    answer.name()
-                );
-                if let DesiredAnswer::Ok(ds) = answer {
-                    let _ = write!(out, ",\"generation\":{}", ds.generation);
-                }
-            }
-            Record::CloudCall {
-                cluster,
-                pool,
-                call,
-                reply,
-            } => {
-                let call = match call {
-                    CloudCall::Create { .. } => "create",
-                    CloudCall::Delete => "delete",
-                    CloudCall::ScaleToZero => "scale_to_zero",
-                };
-                let reply = match reply {
-                    CloudReply::Accepted { .. } => "accepted",
-                    CloudReply::RateLimited { .. } => "rate_limited",
-                    CloudReply::Locked => "locked",
-                    CloudReply::Conflict => "conflict",
-                };
-                let _ = write!(
-                    out,
-                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"call\":\"{call}\",\"reply\":\"{reply}\""
-                );
-            }
-            Record::CloudDone {
-                cluster,
-                pool,
-                completion,
-            } => {
-                let _ = write!(
-                    out,
-                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"completion\":\"{completion:?}\""
-                );
-            }
-            Record::AgentDied { cluster }
-            | Record::AgentRestarted { cluster }
-            | Record::ClusterRestored { cluster } => {
-                let _ = write!(out, ",\"cluster\":{cluster}");
-            }
-            Record::Blocked {
-                cluster,
-                pool,
-                guard,
-            } => {
-                let _ = write!(
-                    out,
-                    ",\"cluster\":{cluster},\"pool\":\"{pool}\",\"guard\":\"{}\"",
-                    guard.name()
-                );
-            }
-            Record::Action { index, begin } => {
-                let _ = write!(out, ",\"index\":{index},\"begin\":{begin}");
-            }
-            Record::Detected { incident } => {
-                let _ = write!(out, ",\"incident\":{incident}");
-            }
-            Record::Note { text } => {
-                out.push_str(",\"text\":\"");
-                cascade_sim::json_escape_into(out, text);
-                out.push('"');
-            }
-        }
-    }
+    /// Decide between manual repair and an emergency hotfix.
+    Decide,
+    /// Diagnosis done: revert the route that answers 404.
+    Diagnosed,
 }
 
 /// How a cluster got its pools back.
@@ -326,6 +122,29 @@ pub struct World {
     pub timeline: Timeline,
     pub findings: Findings,
     pub metrics: Metrics,
+    pub changes: ChangeManager<ChangePayload>,
+    pub rollout: Rollout,
+    pub operators: Operators,
+    pub recovery: Recovery,
+    ops_rng: Stream,
+    customer_rng: Stream,
+    rollout_rng: Stream,
+    recovery_rng: Stream,
+    /// Pool-loss incidents, oldest first; the last may be open.
+    pub incidents: Vec<PoolIncident>,
+    /// The agent fix is built (E8) and may ship.
+    pub fix_available: bool,
+    /// Timed key events for the narrative (bounded).
+    pub key_events: Vec<(SimTime, String)>,
+    pub monitoring_pool_loss_alert: bool,
+    pub restore_with: crate::timeline::RestoreBy,
+    /// Fleet-wide brake (G5): start times of recent deletes across the fleet.
+    fleet_deletes: std::collections::VecDeque<SimTime>,
+    next_change_id: u32,
+    /// Change names by id - 1 (change ids are dense from 1).
+    change_names: Vec<String>,
+    /// Reused buffer of operator outputs.
+    ops_out: Vec<crate::operators::OpsOutput>,
 }
 
 impl World {
@@ -359,7 +178,29 @@ impl World {
             agent_rng.push(rng);
         }
         let metrics = Metrics::new(&fleet, epoch);
+        // Configs were validated when the scenario loaded; a failure here is a bug.
+        let changes = ChangeManager::new(cfg.change.clone()).expect("validated change config");
+        let rollout = Rollout::new(cfg.rollout.clone()).expect("validated rollout config");
+        let operators = Operators::new(cfg.operators.clone()).expect("validated operators config");
+        let recovery = Recovery::new(cfg.recovery.clone()).expect("validated recovery config");
         World {
+            changes,
+            rollout,
+            operators,
+            recovery,
+            ops_rng: seed.fork("operators", 0),
+            customer_rng: seed.fork("customers", 0),
+            rollout_rng: seed.fork("rollout", 0),
+            recovery_rng: seed.fork("recovery", 0),
+            incidents: Vec::new(),
+            fix_available: false,
+            key_events: Vec::new(),
+            monitoring_pool_loss_alert: cfg.monitoring.pool_loss_alert,
+            restore_with: cfg.response.restore_with,
+            fleet_deletes: std::collections::VecDeque::new(),
+            next_change_id: 1,
+            change_names: Vec::new(),
+            ops_out: Vec::new(),
             epoch,
             agents,
             agent_rng,
@@ -500,6 +341,20 @@ impl World {
                 }
                 AgentOutput::DeletePool { pool } => {
                     self.check_destructive(now, c, pool);
+                    if self.agents[c as usize].guards().g5_blast_radius
+                        && !self.fleet_brake_allows(now)
+                    {
+                        self.metrics.blocked(Guard::G5);
+                        sim.trace.record(
+                            now,
+                            &Record::Blocked {
+                                cluster: c,
+                                pool,
+                                guard: Guard::G5,
+                            },
+                        );
+                        continue;
+                    }
                     self.cloud_call(sim, c, pool, CloudCall::Delete);
                 }
                 AgentOutput::ScaleToZero { pool } => {
@@ -549,7 +404,7 @@ impl World {
         }
     }
 
-    fn cloud_call(
+    pub(crate) fn cloud_call(
         &mut self,
         sim: &mut Sim<Ev>,
         c: ClusterId,
@@ -607,6 +462,7 @@ impl World {
             if book.lost_since.is_none() {
                 book.lost_since = Some(now);
                 self.metrics.cluster_lost_pools(now, c, &self.fleet);
+                self.on_loss_started(sim, c);
             }
         }
         if pool == PoolName::System && self.agents[c as usize].is_alive() {
@@ -615,6 +471,7 @@ impl World {
             self.pending_answer[c as usize] = None;
             sim.trace.record(now, &Record::AgentDied { cluster: c });
             self.metrics.agents_died += 1;
+            self.on_agent_died(sim, c);
         }
     }
 
@@ -643,6 +500,9 @@ impl World {
         if completion == Completion::Created {
             self.check_restored(sim, c);
         }
+        if completion == Completion::Deleted {
+            self.check_protected(now, c, pool);
+        }
     }
 
     fn on_agent_restart(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
@@ -661,6 +521,8 @@ impl World {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.agents[c as usize].handle_restart(now, guards, &mut out);
+        // A restarted agent starts from generation 0 by design (no memory).
+        self.books[c as usize].generation_applied = 0;
         sim.trace
             .record(now, &Record::AgentRestarted { cluster: c });
         self.apply_agent_outputs(sim, c, &out);
@@ -692,21 +554,7 @@ impl World {
             self.metrics.cluster_restored(now, c, since, method);
             sim.trace
                 .record(now, &Record::ClusterRestored { cluster: c });
-        }
-    }
-
-    fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
-        let now = sim.now();
-        sim.trace.record(now, &Record::Action { index: i, begin });
-        let item = self.timeline.items[i as usize].clone();
-        match (&item.action, begin) {
-            (Action::EdgeMisroute { ratio, salt }, true) => {
-                self.edge.apply(now, *ratio, *salt, &item.note);
-            }
-            (Action::EdgeMisroute { .. }, false) | (Action::EdgeFix, true) => {
-                self.edge.fix(now, &item.note);
-            }
-            (Action::Note, _) | (Action::EdgeFix, false) => {}
+            self.on_cluster_restored(sim, c, method);
         }
     }
 
@@ -726,11 +574,16 @@ impl Model<Ev> for World {
             Ev::AgentAnswer(c) => self.on_agent_answer(sim, c),
             Ev::AgentRestart(c) => self.on_agent_restart(sim, c),
             Ev::CloudDone { cluster, pool, op } => self.on_cloud_done(sim, cluster, pool, op),
-            Ev::RepairCall(_) => {}
+            Ev::RepairCall(c) => self.restore_cluster(sim, c),
             Ev::ActionBegin(i) => self.on_action(sim, i, true),
             Ev::ActionEnd(i) => self.on_action(sim, i, false),
             Ev::Minute => self.on_minute(sim),
-            Ev::Response(_) => {}
+            Ev::Response { incident, step } => self.on_response(sim, incident, step),
+            Ev::CustomerReport(c) => self.on_customer_report(sim, c),
+            Ev::PoolLossAlertCheck(c) => self.on_pool_loss_alert_check(sim, c),
+            Ev::OpsTimer(t) => self.on_ops_timer(sim, t),
+            Ev::RolloutTimer(t) => self.on_rollout_timer(sim, t),
+            Ev::RecoveryTimer(t) => self.on_recovery_timer(sim, t),
         }
     }
 }

@@ -1,0 +1,379 @@
+//! Expectations: what a scenario says its run must show, checked against the
+//! run's [`Summary`]. Each is typed, so a typo in a scenario is a load error,
+//! not a silently passing check.
+
+use crate::summary::Summary;
+use cascade_sim::Epoch;
+use serde::{Deserialize, Serialize};
+
+/// One expectation of a scenario (`{"kind": "...", ...}` in the file).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expectation {
+    /// Mean unavailable minutes per customer of `surface` (or every surface)
+    /// on `date` for customers on `cloud` (or every cloud) lie in [min, max].
+    SurfaceUnavailableMinutes {
+        date: String,
+        #[serde(default)]
+        surface: Option<String>,
+        #[serde(default)]
+        cloud: Option<String>,
+        min: f64,
+        max: f64,
+    },
+    /// Clusters that lost at least one pool on `date` (or over the whole
+    /// run when no date is given) lie in [min, max].
+    ClustersLostPools {
+        #[serde(default)]
+        date: Option<String>,
+        min: u32,
+        max: u32,
+    },
+    /// No cluster loses a pool before `at`.
+    NoPoolLossBefore { at: String },
+    /// More clusters lose pools on `date` than on `than`.
+    MoreLossOn { date: String, than: String },
+    /// Clusters that still lack desired pools at the end: at most `max`.
+    NotConvergedAtEnd { max: u32 },
+    /// Legitimate auth success is at least `min` in every hour of `date`.
+    AuthSuccessEveryHour { date: String, min: f64 },
+    /// Legitimate auth success falls below `below` in at least `hours_min` hours of `date`.
+    AuthSuccessDegraded {
+        date: String,
+        below: f64,
+        hours_min: u32,
+    },
+    /// The pool-loss incident that starts on `date` is detected within [min_s, max_s].
+    TimeToDetect {
+        date: String,
+        min_s: f64,
+        max_s: f64,
+    },
+    /// Every cluster that lost pools on incident day `date` is restored by `by` (UTC).
+    RestoredBy { date: String, by: String },
+    /// Restoring the incident of `date` takes at most `max_h` hours from detection.
+    RestoreHoursMax { date: String, max_h: f64 },
+    /// Findings of `rule` (or any rule) lie in [min, max].
+    Findings {
+        #[serde(default)]
+        rule: Option<String>,
+        #[serde(default)]
+        min: u64,
+        max: u64,
+    },
+    /// Ordinary (non-emergency, non-leaked) prod changes applied during a freeze: at most `max`.
+    FreezeHolds { max: u32 },
+    /// Changes meant for staging that were applied to prod lie in [min, max].
+    ChangesLeaked { min: u32, max: u32 },
+    /// On `date`, the projected manual completion is at least `ratio_min`
+    /// times longer than the hotfix rollout took.
+    HotfixBeatsManual { date: String, ratio_min: f64 },
+}
+
+/// The outcome of one expectation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectationResult {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+fn is_date(s: &str) -> bool {
+    s.len() == 10 && Epoch::parse(&format!("{s}T00:00Z")).is_ok()
+}
+
+impl Expectation {
+    /// Checks the expectation's own fields at load time.
+    pub fn validate(&self, epoch: &Epoch) -> Result<(), String> {
+        let date = |d: &str| {
+            if is_date(d) {
+                Ok(())
+            } else {
+                Err(format!("date: expected YYYY-MM-DD, found {d:?}"))
+            }
+        };
+        match self {
+            Expectation::SurfaceUnavailableMinutes {
+                date: d,
+                surface,
+                cloud,
+                min,
+                max,
+            } => {
+                date(d)?;
+                if let Some(s) = surface {
+                    if !crate::summary::SURFACES.contains(&s.as_str()) {
+                        return Err(format!(
+                            "surface: expected one of {:?}, found {s:?}",
+                            crate::summary::SURFACES
+                        ));
+                    }
+                }
+                if let Some(c) = cloud {
+                    if !["aws", "gcp", "azure"].contains(&c.as_str()) {
+                        return Err(format!("cloud: expected aws, gcp or azure, found {c:?}"));
+                    }
+                }
+                if min > max {
+                    return Err(format!("min: expected at most max ({max}), found {min}"));
+                }
+                Ok(())
+            }
+            Expectation::ClustersLostPools { date: d, min, max } => {
+                if let Some(d) = d {
+                    date(d)?;
+                }
+                if min > max {
+                    return Err(format!("min: expected at most max ({max}), found {min}"));
+                }
+                Ok(())
+            }
+            Expectation::NoPoolLossBefore { at } => epoch
+                .time_of(at)
+                .map(|_| ())
+                .map_err(|e| format!("at: {e}")),
+            Expectation::MoreLossOn { date: a, than } => date(a).and(date(than)),
+            Expectation::AuthSuccessEveryHour { date: d, .. }
+            | Expectation::AuthSuccessDegraded { date: d, .. }
+            | Expectation::TimeToDetect { date: d, .. }
+            | Expectation::RestoreHoursMax { date: d, .. }
+            | Expectation::HotfixBeatsManual { date: d, .. } => date(d),
+            Expectation::RestoredBy { date: d, by } => {
+                date(d)?;
+                Epoch::parse(by).map(|_| ()).map_err(|e| format!("by: {e}"))
+            }
+            Expectation::Findings { rule, min, max } => {
+                if let Some(r) = rule {
+                    let ok = (1..=10).any(|i| r == &format!("I{i}"));
+                    if !ok {
+                        return Err(format!("rule: expected I1 to I10, found {r:?}"));
+                    }
+                }
+                if min > max {
+                    return Err(format!("min: expected at most max ({max}), found {min}"));
+                }
+                Ok(())
+            }
+            Expectation::NotConvergedAtEnd { .. }
+            | Expectation::FreezeHolds { .. }
+            | Expectation::ChangesLeaked { .. } => Ok(()),
+        }
+    }
+
+    /// Evaluates against a run's summary.
+    pub fn check(&self, s: &Summary) -> ExpectationResult {
+        let m = &s.metrics;
+        let (name, passed, detail) = match self {
+            Expectation::SurfaceUnavailableMinutes {
+                date,
+                surface,
+                cloud,
+                min,
+                max,
+            } => {
+                let surfaces: Vec<&str> = match surface {
+                    Some(x) => vec![x.as_str()],
+                    None => crate::summary::SURFACES.to_vec(),
+                };
+                let clouds: Vec<&str> = match cloud {
+                    Some(x) => vec![x.as_str()],
+                    None => vec!["aws", "gcp", "azure"],
+                };
+                let mut worst = Vec::new();
+                for sf in &surfaces {
+                    for c in &clouds {
+                        let v = m
+                            .surface_unavailable_minutes_by_day
+                            .get(date)
+                            .and_then(|d| d.get(*sf))
+                            .and_then(|d| d.get(*c))
+                            .copied()
+                            .unwrap_or(0.0);
+                        worst.push((format!("{sf}/{c}"), v));
+                    }
+                }
+                let bad: Vec<String> = worst
+                    .iter()
+                    .filter(|(_, v)| *v < *min || *v > *max)
+                    .map(|(k, v)| format!("{k} {v:.1}"))
+                    .collect();
+                let range = worst
+                    .iter()
+                    .map(|(_, v)| *v)
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                (
+                    format!(
+                        "{} unavailable {min}..{max} min on {date} ({})",
+                        surface.as_deref().unwrap_or("every surface"),
+                        cloud.as_deref().unwrap_or("every cloud")
+                    ),
+                    bad.is_empty(),
+                    if bad.is_empty() {
+                        format!(
+                            "{:.1}..{:.1} min across {} series",
+                            range.0,
+                            range.1,
+                            worst.len()
+                        )
+                    } else {
+                        format!("out of range: {}", bad.join(", "))
+                    },
+                )
+            }
+            Expectation::ClustersLostPools { date, min, max } => {
+                let v = match date {
+                    Some(d) => m.clusters_lost_pools_by_day.get(d).copied().unwrap_or(0),
+                    None => m.clusters_lost_pools_total,
+                };
+                (
+                    format!(
+                        "clusters losing pools {}: {min}..{max}",
+                        date.as_deref()
+                            .map_or("in the run".to_string(), |d| format!("on {d}"))
+                    ),
+                    v >= *min && v <= *max,
+                    format!("{v} clusters"),
+                )
+            }
+            Expectation::NoPoolLossBefore { at } => {
+                let first = m.first_pool_loss_at.clone();
+                let ok = first.as_deref().is_none_or(|f| f >= at.as_str());
+                (
+                    format!("no pool lost before {at}"),
+                    ok,
+                    format!("first loss {}", first.as_deref().unwrap_or("never")),
+                )
+            }
+            Expectation::MoreLossOn { date, than } => {
+                let a = m.clusters_lost_pools_by_day.get(date).copied().unwrap_or(0);
+                let b = m.clusters_lost_pools_by_day.get(than).copied().unwrap_or(0);
+                (
+                    format!("more clusters lose pools on {date} than on {than}"),
+                    a > b,
+                    format!("{a} vs {b}"),
+                )
+            }
+            Expectation::NotConvergedAtEnd { max } => (
+                format!("at most {max} clusters not converged at the end"),
+                m.clusters_not_converged_at_end <= *max,
+                format!("{} not converged", m.clusters_not_converged_at_end),
+            ),
+            Expectation::AuthSuccessEveryHour { date, min } => {
+                let hours: Vec<(&String, &f64)> = m
+                    .auth_legit_success_ratio_by_hour
+                    .iter()
+                    .filter(|(h, _)| h.starts_with(date.as_str()))
+                    .collect();
+                let worst = hours.iter().map(|(_, v)| **v).fold(f64::MAX, f64::min);
+                let worst_hour = hours
+                    .iter()
+                    .find(|(_, v)| **v == worst)
+                    .map(|(h, _)| h.as_str())
+                    .unwrap_or("-");
+                (
+                    format!("legitimate auth success >= {min} every hour of {date}"),
+                    !hours.is_empty() && worst >= *min,
+                    format!("worst hour {worst_hour}: {worst:.4}"),
+                )
+            }
+            Expectation::AuthSuccessDegraded {
+                date,
+                below,
+                hours_min,
+            } => {
+                let n = m
+                    .auth_legit_success_ratio_by_hour
+                    .iter()
+                    .filter(|(h, v)| h.starts_with(date.as_str()) && **v < *below)
+                    .count() as u32;
+                (
+                    format!("legitimate auth success below {below} for at least {hours_min} h on {date}"),
+                    n >= *hours_min,
+                    format!("{n} hours below"),
+                )
+            }
+            Expectation::TimeToDetect { date, min_s, max_s } => {
+                let inc = s.pool_incident_on(date);
+                let v = inc.and_then(|i| i.time_to_detect_s);
+                (
+                    format!("pool loss of {date} detected within {min_s}..{max_s} s"),
+                    v.is_some_and(|v| v >= *min_s && v <= *max_s),
+                    v.map_or("not detected".into(), |v| format!("{v:.0} s")),
+                )
+            }
+            Expectation::RestoredBy { date, by } => {
+                let inc = s.pool_incident_on(date);
+                let done = inc.and_then(|i| i.restore_completed_at.clone());
+                let ok = done.as_deref().is_some_and(|d| d <= by.as_str());
+                (
+                    format!("clusters that lost pools on {date} restored by {by}"),
+                    ok,
+                    format!("restored {}", done.as_deref().unwrap_or("never")),
+                )
+            }
+            Expectation::RestoreHoursMax { date, max_h } => {
+                let inc = s.pool_incident_on(date);
+                let h = inc.and_then(|i| i.restore_hours_after_detection);
+                (
+                    format!("restoration of {date} takes at most {max_h} h after detection"),
+                    h.is_some_and(|h| h <= *max_h),
+                    h.map_or("not restored".into(), |h| format!("{h:.1} h")),
+                )
+            }
+            Expectation::Findings { rule, min, max } => {
+                let v = match rule {
+                    Some(r) => s.findings.by_rule.get(r).copied().unwrap_or(0),
+                    None => s.findings.total,
+                };
+                (
+                    format!(
+                        "findings {}: {min}..{max}",
+                        rule.as_deref().unwrap_or("(any rule)")
+                    ),
+                    v >= *min && v <= *max,
+                    format!("{v} findings"),
+                )
+            }
+            Expectation::FreezeHolds { max } => {
+                let v = m
+                    .changes_applied
+                    .iter()
+                    .filter(|c| {
+                        c.during_freeze && !c.emergency && !c.leaked && c.applied_to == "prod"
+                    })
+                    .count() as u32;
+                (
+                    format!("at most {max} ordinary prod changes during the freeze"),
+                    v <= *max,
+                    format!("{v} ordinary changes applied during the freeze"),
+                )
+            }
+            Expectation::ChangesLeaked { min, max } => {
+                let v = m.changes_applied.iter().filter(|c| c.leaked).count() as u32;
+                (
+                    format!("staging changes leaked to prod: {min}..{max}"),
+                    v >= *min && v <= *max,
+                    format!("{v} leaked"),
+                )
+            }
+            Expectation::HotfixBeatsManual { date, ratio_min } => {
+                let inc = s.pool_incident_on(date);
+                let pair =
+                    inc.and_then(|i| Some((i.projected_manual_hours?, i.hotfix_rollout_hours?)));
+                let ok = pair.is_some_and(|(m, h)| h > 0.0 && m / h >= *ratio_min);
+                (
+                    format!("on {date} projected manual repair >= {ratio_min}x the hotfix rollout"),
+                    ok,
+                    pair.map_or("no hotfix or no projection".into(), |(m, h)| {
+                        format!("manual {m:.1} h vs hotfix {h:.2} h")
+                    }),
+                )
+            }
+        };
+        ExpectationResult {
+            name,
+            passed,
+            detail,
+        }
+    }
+}

@@ -1,0 +1,1004 @@
+//! Operators: the on-call page-and-acknowledge loop and the manual repair of
+//! broken clusters by a small team of engineers.
+//!
+//! Why it is modelled: on D5 every affected cluster was restored by hand
+//! ("by Sunday afternoon") \[fact], and on D8 manual repair was judged too slow
+//! against an emergency hotfix \[fact]. Both outcomes follow from two figures:
+//! how long a page takes to be acknowledged (slower at night) and how many
+//! clusters per hour a team of engineers can restore (engineers ÷ hands-on
+//! time) \[A: spec §3].
+//!
+//! The model \[A]: nobody repairs until a page has been acknowledged (the team
+//! is "engaged" while an acknowledged incident is open). Clusters wait in a
+//! bounded FIFO queue, deduplicated. A free engineer takes the head of the
+//! queue, works `hands_on_min` (with a small lognormal spread) and is free
+//! again; the driver then issues the cloud create calls for the missing pools,
+//! whose latency is the cloud model's business, not the engineer's.
+//!
+//! Sans-IO: timers are requested as [`OpsOutput::SetTimer`] and come back
+//! through [`Operators::handle_timer`]; randomness only from the caller's
+//! [`Stream`]. The run's epoch (`SimTime::ZERO`) is taken to be 00:00 UTC,
+//! which is how night hours are told apart.
+
+use crate::sim::{SimDuration, SimTime, Stream};
+use crate::types::ClusterId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Most engineers a team may have; bounds the projection's scratch array.
+pub const ENGINEERS_MAX: usize = 64;
+
+/// Settings of the on-call and repair model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorsConfig {
+    /// \[A] Median time to acknowledge a page by day (spec §3: 15 min).
+    pub ack_median_day_min: f64,
+    /// \[A] 99th percentile of day acknowledgement: a page missed in a meeting.
+    pub ack_p99_day_min: f64,
+    /// \[A] Median time to acknowledge a page at night (spec §3: 30 min): woken from sleep.
+    pub ack_median_night_min: f64,
+    /// \[A] 99th percentile of night acknowledgement: first page slept through.
+    pub ack_p99_night_min: f64,
+    /// \[A] First night hour, UTC (22:00); night wraps past midnight.
+    pub night_start_hour: u32,
+    /// \[A] First day hour after the night, UTC (07:00).
+    pub night_end_hour: u32,
+    /// \[A] Engineers repairing clusters in parallel (spec §3: 6).
+    pub engineers: u32,
+    /// \[A] Median hands-on time to restore one cluster (spec §3: 20 min).
+    pub hands_on_min: f64,
+    /// \[A] 99th percentile of hands-on time; equal to `hands_on_min` for no spread.
+    pub hands_on_p99_min: f64,
+    /// \[A] Clusters waiting for an engineer; above the canonical fleet of 2,000.
+    pub queue_max: usize,
+    /// \[A] Incidents paged per run (open or resolved); the chain has a handful.
+    pub incidents_max: usize,
+    /// \[A] Highest cluster id + 1 accepted; sizes the dedupe table.
+    pub clusters_max: u32,
+}
+
+impl Default for OperatorsConfig {
+    fn default() -> Self {
+        OperatorsConfig {
+            ack_median_day_min: 15.0,
+            ack_p99_day_min: 45.0,
+            ack_median_night_min: 30.0,
+            ack_p99_night_min: 90.0,
+            night_start_hour: 22,
+            night_end_hour: 7,
+            engineers: 6,
+            hands_on_min: 20.0,
+            hands_on_p99_min: 26.0,
+            queue_max: 4_096,
+            incidents_max: 64,
+            clusters_max: 100_000,
+        }
+    }
+}
+
+impl OperatorsConfig {
+    /// Checks every field; the error names the field and what was expected.
+    pub fn validate(&self) -> Result<(), String> {
+        for (median_name, median, p99_name, p99) in [
+            (
+                "ack_median_day_min",
+                self.ack_median_day_min,
+                "ack_p99_day_min",
+                self.ack_p99_day_min,
+            ),
+            (
+                "ack_median_night_min",
+                self.ack_median_night_min,
+                "ack_p99_night_min",
+                self.ack_p99_night_min,
+            ),
+            (
+                "hands_on_min",
+                self.hands_on_min,
+                "hands_on_p99_min",
+                self.hands_on_p99_min,
+            ),
+        ] {
+            if !(median > 0.0 && median <= 7.0 * 24.0 * 60.0) {
+                return Err(format!(
+                    "operators.{median_name} must be above 0 and at most 7 days in minutes, found {median}"
+                ));
+            }
+            if !(p99 >= median && p99 <= 100.0 * median) {
+                return Err(format!(
+                    "operators.{p99_name} must be at least {median_name} ({median}) and at most 100 times it, found {p99}"
+                ));
+            }
+        }
+        for (name, h) in [
+            ("night_start_hour", self.night_start_hour),
+            ("night_end_hour", self.night_end_hour),
+        ] {
+            if h >= 24 {
+                return Err(format!(
+                    "operators.{name} must be an hour 0..=23, found {h}"
+                ));
+            }
+        }
+        if self.night_start_hour == self.night_end_hour {
+            return Err(format!(
+                "operators.night_start_hour and night_end_hour must differ, both are {} (for no night, set the night figures equal to the day ones)",
+                self.night_start_hour
+            ));
+        }
+        if !(1..=ENGINEERS_MAX as u32).contains(&self.engineers) {
+            return Err(format!(
+                "operators.engineers must be between 1 and {ENGINEERS_MAX}, found {}",
+                self.engineers
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.queue_max) {
+            return Err(format!(
+                "operators.queue_max must be between 1 and 1000000, found {}",
+                self.queue_max
+            ));
+        }
+        if !(1..=10_000).contains(&self.incidents_max) {
+            return Err(format!(
+                "operators.incidents_max must be between 1 and 10000, found {}",
+                self.incidents_max
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.clusters_max) {
+            return Err(format!(
+                "operators.clusters_max must be between 1 and 10000000, found {}",
+                self.clusters_max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `now` falls in the night hours (UTC, epoch at 00:00).
+    pub fn is_night(&self, now: SimTime) -> bool {
+        let hour = ((now.as_secs() / 3_600) % 24) as u32;
+        let (start, end) = (self.night_start_hour, self.night_end_hour);
+        if start < end {
+            (start..end).contains(&hour)
+        } else {
+            hour >= start || hour < end
+        }
+    }
+}
+
+/// Timers the operators ask for; stale ones are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpsTimer {
+    /// The on-call acknowledges the page of `incident`.
+    Ack { incident: u32 },
+    /// `engineer` finishes the hands-on work of job `job`.
+    HandsOn { engineer: u32, job: u64 },
+}
+
+/// What the operators do, for the driver to enact.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpsOutput {
+    SetTimer {
+        at: SimTime,
+        timer: OpsTimer,
+    },
+    /// The page was acknowledged; repairs may start.
+    Acked {
+        incident: u32,
+        at: SimTime,
+        paged_at: SimTime,
+    },
+    /// `engineer` starts restoring `cluster` and expects to finish at `done_at`.
+    Repair {
+        cluster: ClusterId,
+        engineer: u32,
+        at: SimTime,
+        done_at: SimTime,
+    },
+    /// Hands-on work is done: the driver issues the cloud calls for the missing pools.
+    RepairHandsOnDone {
+        cluster: ClusterId,
+        engineer: u32,
+        at: SimTime,
+    },
+}
+
+/// Result of a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// The ack timer is set for `ack_at`.
+    Paged { ack_at: SimTime },
+    /// This incident was already paged.
+    AlreadyPaged,
+    /// `incidents_max` incidents were already paged.
+    Full,
+}
+
+/// Result of an enqueue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueue {
+    /// Queued at 0-based `position` (it may have started at once if an engineer was free).
+    Queued {
+        position: usize,
+    },
+    AlreadyQueued,
+    AlreadyInRepair,
+    QueueFull,
+    /// Cluster id at or above `clusters_max`.
+    OutOfRange,
+}
+
+/// A paged incident, for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub paged_at: SimTime,
+    pub ack_at: SimTime,
+    pub acked: bool,
+    pub resolved_at: Option<SimTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Job {
+    cluster: ClusterId,
+    done_at: SimTime,
+    id: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Mark {
+    #[default]
+    Idle,
+    Queued,
+    InRepair,
+}
+
+/// The on-call rotation and the repair team.
+#[derive(Clone, Debug)]
+pub struct Operators {
+    config: OperatorsConfig,
+    incidents: BTreeMap<u32, Incident>,
+    /// Acknowledged incidents not yet resolved; repairs run while it is above 0.
+    engaged: u32,
+    engineers: Vec<Option<Job>>,
+    queue: VecDeque<ClusterId>,
+    marks: Vec<Mark>,
+    next_job: u64,
+    repairs_done: u64,
+    repairs_abandoned: u64,
+}
+
+impl Operators {
+    pub fn new(config: OperatorsConfig) -> Result<Self, String> {
+        config.validate()?;
+        Ok(Operators {
+            incidents: BTreeMap::new(),
+            engaged: 0,
+            engineers: vec![None; config.engineers as usize],
+            queue: VecDeque::with_capacity(config.queue_max),
+            marks: Vec::new(),
+            next_job: 0,
+            repairs_done: 0,
+            repairs_abandoned: 0,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &OperatorsConfig {
+        &self.config
+    }
+    /// Paged incidents by id.
+    pub fn incidents(&self) -> &BTreeMap<u32, Incident> {
+        &self.incidents
+    }
+    /// An acknowledged incident is open, so free engineers take work.
+    pub fn engaged(&self) -> bool {
+        self.engaged > 0
+    }
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+    pub fn in_repair(&self) -> usize {
+        self.engineers.iter().filter(|e| e.is_some()).count()
+    }
+    pub fn repairs_done(&self) -> u64 {
+        self.repairs_done
+    }
+    pub fn repairs_abandoned(&self) -> u64 {
+        self.repairs_abandoned
+    }
+    /// Steady-state team throughput: engineers ÷ median hands-on time.
+    pub fn clusters_per_hour(&self) -> f64 {
+        self.config.engineers as f64 * 60.0 / self.config.hands_on_min
+    }
+
+    /// Draws the time to acknowledge a page sent at `now` (night or day figures).
+    pub fn ack_delay(&self, now: SimTime, rng: &mut Stream) -> SimDuration {
+        let c = &self.config;
+        let (median, p99) = if c.is_night(now) {
+            (c.ack_median_night_min, c.ack_p99_night_min)
+        } else {
+            (c.ack_median_day_min, c.ack_p99_day_min)
+        };
+        SimDuration::from_secs_f64(rng.lognormal(median, p99) * 60.0)
+    }
+
+    /// Pages the on-call for `incident`; the acknowledgement comes back as a timer.
+    pub fn page(
+        &mut self,
+        now: SimTime,
+        incident: u32,
+        rng: &mut Stream,
+        out: &mut Vec<OpsOutput>,
+    ) -> Page {
+        if self.incidents.contains_key(&incident) {
+            return Page::AlreadyPaged;
+        }
+        if self.incidents.len() >= self.config.incidents_max {
+            return Page::Full;
+        }
+        let ack_at = now + self.ack_delay(now, rng);
+        self.incidents.insert(
+            incident,
+            Incident {
+                paged_at: now,
+                ack_at,
+                acked: false,
+                resolved_at: None,
+            },
+        );
+        out.push(OpsOutput::SetTimer {
+            at: ack_at,
+            timer: OpsTimer::Ack { incident },
+        });
+        Page::Paged { ack_at }
+    }
+
+    /// Closes `incident`: once no acknowledged incident is open the team stops
+    /// taking new work (repairs in progress finish). Returns whether it was open.
+    pub fn resolve(&mut self, now: SimTime, incident: u32) -> bool {
+        let Some(inc) = self.incidents.get_mut(&incident) else {
+            return false;
+        };
+        if inc.resolved_at.is_some() {
+            return false;
+        }
+        inc.resolved_at = Some(now);
+        if inc.acked {
+            self.engaged -= 1;
+        }
+        true
+    }
+
+    /// Puts `cluster` on the repair queue (once) and starts work if an engineer is free.
+    pub fn enqueue(
+        &mut self,
+        now: SimTime,
+        cluster: ClusterId,
+        rng: &mut Stream,
+        out: &mut Vec<OpsOutput>,
+    ) -> Enqueue {
+        if cluster >= self.config.clusters_max {
+            return Enqueue::OutOfRange;
+        }
+        let i = cluster as usize;
+        if i >= self.marks.len() {
+            self.marks.resize(i + 1, Mark::Idle);
+        }
+        match self.marks[i] {
+            Mark::Queued => return Enqueue::AlreadyQueued,
+            Mark::InRepair => return Enqueue::AlreadyInRepair,
+            Mark::Idle => {}
+        }
+        if self.queue.len() >= self.config.queue_max {
+            return Enqueue::QueueFull;
+        }
+        self.marks[i] = Mark::Queued;
+        self.queue.push_back(cluster);
+        let position = self.queue.len() - 1;
+        self.dispatch(now, rng, out);
+        Enqueue::Queued { position }
+    }
+
+    /// Changes the number of engineers (escalation to "all hands", or people
+    /// going off shift). Growing takes effect at once; shrinking only removes
+    /// idle engineers from the end of the roster, so no repair is cut short.
+    pub fn set_engineers(
+        &mut self,
+        now: SimTime,
+        count: u32,
+        rng: &mut Stream,
+        out: &mut Vec<OpsOutput>,
+    ) {
+        let count = (count as usize).min(ENGINEERS_MAX);
+        while self.engineers.len() > count && self.engineers.last().is_some_and(|e| e.is_none()) {
+            self.engineers.pop();
+        }
+        while self.engineers.len() < count {
+            self.engineers.push(None);
+        }
+        self.config.engineers = self.engineers.len() as u32;
+        self.dispatch(now, rng, out);
+    }
+
+    /// Drops `cluster` from the queue or from an engineer's hands because it
+    /// healed another way (hotfix, script). Returns whether it was found.
+    pub fn abandon(
+        &mut self,
+        now: SimTime,
+        cluster: ClusterId,
+        rng: &mut Stream,
+        out: &mut Vec<OpsOutput>,
+    ) -> bool {
+        let Some(mark) = self.marks.get_mut(cluster as usize) else {
+            return false;
+        };
+        match *mark {
+            Mark::Idle => false,
+            Mark::Queued => {
+                *mark = Mark::Idle;
+                self.queue.retain(|&c| c != cluster);
+                self.repairs_abandoned += 1;
+                true
+            }
+            Mark::InRepair => {
+                *mark = Mark::Idle;
+                // Freeing the slot makes its pending HandsOn timer stale.
+                let slot = self
+                    .engineers
+                    .iter_mut()
+                    .find(|e| e.is_some_and(|j| j.cluster == cluster))
+                    .expect("a cluster marked in repair has an engineer");
+                *slot = None;
+                self.repairs_abandoned += 1;
+                self.dispatch(now, rng, out);
+                true
+            }
+        }
+    }
+
+    /// A timer this component asked for fired.
+    pub fn handle_timer(
+        &mut self,
+        now: SimTime,
+        timer: OpsTimer,
+        rng: &mut Stream,
+        out: &mut Vec<OpsOutput>,
+    ) {
+        match timer {
+            OpsTimer::Ack { incident } => {
+                let Some(inc) = self.incidents.get_mut(&incident) else {
+                    return;
+                };
+                if inc.acked || inc.resolved_at.is_some() {
+                    return; // resolved before anyone looked
+                }
+                inc.acked = true;
+                self.engaged += 1;
+                out.push(OpsOutput::Acked {
+                    incident,
+                    at: now,
+                    paged_at: inc.paged_at,
+                });
+                self.dispatch(now, rng, out);
+            }
+            OpsTimer::HandsOn { engineer, job } => {
+                let Some(slot) = self.engineers.get_mut(engineer as usize) else {
+                    return;
+                };
+                let Some(j) = *slot else { return };
+                if j.id != job {
+                    return; // abandoned, and the engineer moved on
+                }
+                *slot = None;
+                self.marks[j.cluster as usize] = Mark::Idle;
+                self.repairs_done += 1;
+                out.push(OpsOutput::RepairHandsOnDone {
+                    cluster: j.cluster,
+                    engineer,
+                    at: now,
+                });
+                self.dispatch(now, rng, out);
+            }
+        }
+    }
+
+    /// When the hands-on work of the queue and of repairs in progress would be
+    /// done, with every engineer working and each cluster taking the median
+    /// hands-on time (how an incident commander estimates it). If the team is
+    /// not engaged, work is assumed to start after a median acknowledgement.
+    /// The cloud create latency after the last hands-on step is not included.
+    pub fn projected_completion(&self, now: SimTime) -> SimTime {
+        let c = &self.config;
+        let start = if self.engaged() {
+            now
+        } else {
+            let ack_min = if c.is_night(now) {
+                c.ack_median_night_min
+            } else {
+                c.ack_median_day_min
+            };
+            now + SimDuration::from_secs_f64(ack_min * 60.0)
+        };
+        let hands_on = SimDuration::from_secs_f64(c.hands_on_min * 60.0);
+        let mut free = [SimTime::ZERO; ENGINEERS_MAX];
+        let free = &mut free[..self.engineers.len()];
+        let mut last = now;
+        for (f, e) in free.iter_mut().zip(&self.engineers) {
+            *f = match e {
+                Some(job) => job.done_at.max(start),
+                None => start,
+            };
+            if e.is_some() {
+                last = last.max(*f);
+            }
+        }
+        for _ in 0..self.queue.len() {
+            let f = free.iter_mut().min().expect("at least one engineer");
+            *f += hands_on;
+            last = last.max(*f);
+        }
+        last
+    }
+
+    fn hands_on(&self, rng: &mut Stream) -> SimDuration {
+        let c = &self.config;
+        // No draw without spread, so zero-spread runs give exact figures.
+        let minutes = if c.hands_on_p99_min > c.hands_on_min {
+            rng.lognormal(c.hands_on_min, c.hands_on_p99_min)
+        } else {
+            c.hands_on_min
+        };
+        SimDuration::from_secs_f64(minutes * 60.0)
+    }
+
+    fn dispatch(&mut self, now: SimTime, rng: &mut Stream, out: &mut Vec<OpsOutput>) {
+        if !self.engaged() {
+            return;
+        }
+        while !self.queue.is_empty() {
+            // The lowest-numbered free engineer takes the work: deterministic.
+            let Some(engineer) = self.engineers.iter().position(|e| e.is_none()) else {
+                return;
+            };
+            let cluster = self.queue.pop_front().expect("queue is not empty");
+            let done_at = now + self.hands_on(rng);
+            self.next_job += 1;
+            let job = Job {
+                cluster,
+                done_at,
+                id: self.next_job,
+            };
+            self.engineers[engineer] = Some(job);
+            self.marks[cluster as usize] = Mark::InRepair;
+            let engineer = engineer as u32;
+            out.push(OpsOutput::Repair {
+                cluster,
+                engineer,
+                at: now,
+                done_at,
+            });
+            out.push(OpsOutput::SetTimer {
+                at: done_at,
+                timer: OpsTimer::HandsOn {
+                    engineer,
+                    job: job.id,
+                },
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Seed;
+
+    fn at(day: u64, hour: u64, min: u64) -> SimTime {
+        SimTime::from_secs(day * 86_400 + hour * 3_600 + min * 60)
+    }
+
+    /// Minimal driver: pending timers in (time, arming order), and every
+    /// output with the time it was produced.
+    #[derive(Default)]
+    struct Driver {
+        timers: BTreeMap<(SimTime, u64), OpsTimer>,
+        seq: u64,
+        log: Vec<(SimTime, OpsOutput)>,
+    }
+
+    impl Driver {
+        /// Takes `out`, then fires timers due at or before `until`.
+        fn run_until(
+            &mut self,
+            ops: &mut Operators,
+            rng: &mut Stream,
+            out: &mut Vec<OpsOutput>,
+            now: SimTime,
+            until: SimTime,
+        ) {
+            let mut now = now;
+            loop {
+                for o in out.drain(..) {
+                    if let OpsOutput::SetTimer { at, timer } = o {
+                        self.timers.insert((at, self.seq), timer);
+                        self.seq += 1;
+                    }
+                    self.log.push((now, o));
+                }
+                assert!(ops.in_repair() <= ops.config().engineers as usize);
+                match self.timers.first_key_value() {
+                    Some((&(t, _), _)) if t <= until => {
+                        let (_, timer) = self.timers.pop_first().expect("just peeked");
+                        now = t;
+                        ops.handle_timer(now, timer, rng, out);
+                    }
+                    _ => return,
+                }
+            }
+        }
+    }
+
+    fn run(
+        ops: &mut Operators,
+        rng: &mut Stream,
+        mut out: Vec<OpsOutput>,
+    ) -> Vec<(SimTime, OpsOutput)> {
+        let mut d = Driver::default();
+        d.run_until(ops, rng, &mut out, SimTime::ZERO, SimTime::MAX);
+        d.log
+    }
+
+    fn acked_at(log: &[(SimTime, OpsOutput)]) -> SimTime {
+        log.iter()
+            .find_map(|(_, o)| match o {
+                OpsOutput::Acked { at, .. } => Some(*at),
+                _ => None,
+            })
+            .expect("the page was acknowledged")
+    }
+
+    fn last_done(log: &[(SimTime, OpsOutput)]) -> SimTime {
+        log.iter()
+            .filter_map(|(_, o)| match o {
+                OpsOutput::RepairHandsOnDone { at, .. } => Some(*at),
+                _ => None,
+            })
+            .max()
+            .expect("some repair finished")
+    }
+
+    fn repair_batch(config: OperatorsConfig, clusters: u32, seed: u64) -> (Operators, SimDuration) {
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(seed).fork("operators", 0);
+        let mut out = Vec::new();
+        let t0 = at(5, 5, 0);
+        for c in 0..clusters {
+            assert!(matches!(
+                ops.enqueue(t0, c, &mut rng, &mut out),
+                Enqueue::Queued { .. }
+            ));
+        }
+        assert!(
+            out.is_empty(),
+            "nobody repairs before the page is acknowledged"
+        );
+        ops.page(t0, 1, &mut rng, &mut out);
+        let log = run(&mut ops, &mut rng, out);
+        let ack = acked_at(&log);
+        assert_eq!(ops.repairs_done(), clusters as u64);
+        (ops, last_done(&log) - ack)
+    }
+
+    #[test]
+    fn more_engineers_raise_throughput_at_once() {
+        let mut ops = Operators::new(OperatorsConfig {
+            engineers: 2,
+            hands_on_min: 20.0,
+            hands_on_p99_min: 20.0,
+            ..OperatorsConfig::default()
+        })
+        .unwrap();
+        let mut rng = Seed(1).fork("ops", 0);
+        let mut out = Vec::new();
+        ops.page(SimTime::ZERO, 0, &mut rng, &mut out);
+        let ack = out
+            .iter()
+            .find_map(|o| match o {
+                OpsOutput::SetTimer { at, timer } => Some((*at, *timer)),
+                _ => None,
+            })
+            .unwrap();
+        out.clear();
+        ops.handle_timer(ack.0, ack.1, &mut rng, &mut out);
+        for c in 0..10 {
+            ops.enqueue(ack.0, c, &mut rng, &mut out);
+        }
+        assert_eq!(ops.in_repair(), 2);
+        ops.set_engineers(ack.0, 6, &mut rng, &mut out);
+        assert_eq!(ops.in_repair(), 6);
+        assert!((ops.clusters_per_hour() - 18.0).abs() < 1e-9);
+        // Shrinking never cuts a repair short.
+        ops.set_engineers(ack.0, 1, &mut rng, &mut out);
+        assert_eq!(ops.in_repair(), 6);
+    }
+
+    #[test]
+    fn six_engineers_repair_120_clusters_in_400_minutes_without_spread() {
+        let config = OperatorsConfig {
+            hands_on_p99_min: 20.0,
+            ..OperatorsConfig::default()
+        };
+        let (ops, took) = repair_batch(config, 120, 7);
+        assert_eq!(took, SimDuration::from_mins(400));
+        assert_eq!(ops.clusters_per_hour(), 18.0);
+    }
+
+    #[test]
+    fn throughput_is_engineers_over_hands_on_time() {
+        // Completion = ceil(clusters / engineers) * hands-on, for several teams.
+        for (engineers, hands_on_min, clusters, expect_min) in [
+            (6, 20.0, 120, 400),
+            (3, 20.0, 120, 800),
+            (6, 10.0, 121, 210),
+            (1, 15.0, 4, 60),
+        ] {
+            let config = OperatorsConfig {
+                engineers,
+                hands_on_min,
+                hands_on_p99_min: hands_on_min,
+                ..OperatorsConfig::default()
+            };
+            let (_, took) = repair_batch(config, clusters, 1);
+            assert_eq!(
+                took,
+                SimDuration::from_mins(expect_min),
+                "{engineers} engineers, {hands_on_min} min, {clusters} clusters"
+            );
+        }
+    }
+
+    #[test]
+    fn spread_keeps_120_clusters_near_400_minutes() {
+        // Median 20 min, p99 26 min: mean ≈ 20.1 min, so the busiest engineer
+        // of six with 20 jobs each ends a little past 400 min.
+        for seed in 0..20 {
+            let (_, took) = repair_batch(OperatorsConfig::default(), 120, seed);
+            let m = took.as_secs_f64() / 60.0;
+            assert!((385.0..=450.0).contains(&m), "seed {seed}: {m} min");
+        }
+    }
+
+    #[test]
+    fn projection_matches_the_simulated_completion() {
+        let config = OperatorsConfig {
+            hands_on_p99_min: 20.0,
+            ..OperatorsConfig::default()
+        };
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(3).fork("operators", 0);
+        let mut out = Vec::new();
+        let t0 = at(8, 15, 0);
+        for c in 0..120 {
+            ops.enqueue(t0, c, &mut rng, &mut out);
+        }
+        // Not engaged at 15:00 (day): starts after the 15-min median ack.
+        assert_eq!(
+            ops.projected_completion(t0),
+            t0 + SimDuration::from_mins(15 + 400)
+        );
+        ops.page(t0, 9, &mut rng, &mut out);
+        let ack = ops.incidents()[&9].ack_at;
+        let mut d = Driver::default();
+        d.run_until(&mut ops, &mut rng, &mut out, t0, ack);
+        assert_eq!(ops.in_repair(), 6);
+        assert_eq!(
+            ops.projected_completion(ack),
+            ack + SimDuration::from_mins(400)
+        );
+        // 70 min after the ack: 18 done, 6 in repair until 80 min, 96 queued,
+        // so the projection still says 80 + 96 / 6 * 20 = 400 min after the ack.
+        let t70 = ack + SimDuration::from_mins(70);
+        d.run_until(&mut ops, &mut rng, &mut out, ack, t70);
+        assert_eq!(
+            (ops.repairs_done(), ops.in_repair(), ops.queue_len()),
+            (18, 6, 96)
+        );
+        assert_eq!(
+            ops.projected_completion(t70),
+            ack + SimDuration::from_mins(400)
+        );
+        d.run_until(&mut ops, &mut rng, &mut out, t70, SimTime::MAX);
+        assert_eq!(ops.repairs_done(), 120);
+        assert_eq!(last_done(&d.log), ack + SimDuration::from_mins(400));
+        // Once everything is done nothing is left to project.
+        let end = ack + SimDuration::from_mins(400);
+        assert_eq!(ops.projected_completion(end), end);
+    }
+
+    #[test]
+    fn queue_dedupes_and_is_bounded() {
+        let config = OperatorsConfig {
+            queue_max: 2,
+            engineers: 1,
+            ..OperatorsConfig::default()
+        };
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(1).fork("operators", 0);
+        let mut out = Vec::new();
+        let t0 = SimTime::ZERO;
+        assert_eq!(
+            ops.enqueue(t0, 4, &mut rng, &mut out),
+            Enqueue::Queued { position: 0 }
+        );
+        assert_eq!(
+            ops.enqueue(t0, 4, &mut rng, &mut out),
+            Enqueue::AlreadyQueued
+        );
+        assert_eq!(
+            ops.enqueue(t0, 5, &mut rng, &mut out),
+            Enqueue::Queued { position: 1 }
+        );
+        assert_eq!(ops.enqueue(t0, 6, &mut rng, &mut out), Enqueue::QueueFull);
+        assert_eq!(
+            ops.enqueue(t0, 100_000, &mut rng, &mut out),
+            Enqueue::OutOfRange
+        );
+        // Engage the team: engineer 0 takes cluster 4, which can then not be queued again.
+        ops.page(t0, 1, &mut rng, &mut out);
+        ops.handle_timer(t0, OpsTimer::Ack { incident: 1 }, &mut rng, &mut out);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            OpsOutput::Repair {
+                cluster: 4,
+                engineer: 0,
+                ..
+            }
+        )));
+        assert_eq!(
+            ops.enqueue(t0, 4, &mut rng, &mut out),
+            Enqueue::AlreadyInRepair
+        );
+        assert_eq!(ops.page(t0, 1, &mut rng, &mut out), Page::AlreadyPaged);
+    }
+
+    #[test]
+    fn abandon_frees_the_engineer_and_ignores_the_stale_timer() {
+        let config = OperatorsConfig {
+            engineers: 1,
+            hands_on_p99_min: 20.0,
+            ..OperatorsConfig::default()
+        };
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(1).fork("operators", 0);
+        let mut out = Vec::new();
+        let t0 = SimTime::ZERO;
+        ops.page(t0, 1, &mut rng, &mut out);
+        ops.handle_timer(t0, OpsTimer::Ack { incident: 1 }, &mut rng, &mut out);
+        ops.enqueue(t0, 10, &mut rng, &mut out);
+        ops.enqueue(t0, 11, &mut rng, &mut out);
+        ops.enqueue(t0, 12, &mut rng, &mut out);
+        out.clear();
+        // 12 heals by hotfix while queued; 10 while in repair.
+        assert!(ops.abandon(t0, 12, &mut rng, &mut out));
+        assert!(ops.abandon(SimTime::from_secs(60), 10, &mut rng, &mut out));
+        assert!(!ops.abandon(SimTime::from_secs(60), 10, &mut rng, &mut out));
+        assert!(matches!(
+            out.as_slice(),
+            [
+                OpsOutput::Repair {
+                    cluster: 11,
+                    engineer: 0,
+                    ..
+                },
+                OpsOutput::SetTimer { .. }
+            ]
+        ));
+        // The stale timer of cluster 10's job (id 1) does nothing.
+        out.clear();
+        ops.handle_timer(
+            SimTime::from_secs(1_200),
+            OpsTimer::HandsOn {
+                engineer: 0,
+                job: 1,
+            },
+            &mut rng,
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(
+            (ops.repairs_done(), ops.repairs_abandoned(), ops.in_repair()),
+            (0, 2, 1)
+        );
+    }
+
+    #[test]
+    fn night_pages_ack_slower_than_day_pages() {
+        let ops = Operators::new(OperatorsConfig::default()).unwrap();
+        let mut rng = Seed(42).fork("operators", 0);
+        let mut median = |t: SimTime| {
+            let mut mins: Vec<f64> = (0..4_001)
+                .map(|_| ops.ack_delay(t, &mut rng).as_secs_f64() / 60.0)
+                .collect();
+            mins.sort_by(f64::total_cmp);
+            mins[2_000]
+        };
+        let day = median(at(3, 13, 0));
+        let night = median(at(4, 2, 30));
+        assert!((14.0..=16.0).contains(&day), "day median {day}");
+        assert!((28.0..=32.0).contains(&night), "night median {night}");
+        assert!(night > 1.7 * day);
+    }
+
+    #[test]
+    fn night_hours_wrap_past_midnight() {
+        let c = OperatorsConfig::default();
+        assert!(c.is_night(at(0, 0, 0)));
+        assert!(c.is_night(at(4, 6, 59)));
+        assert!(!c.is_night(at(4, 7, 0)));
+        assert!(!c.is_night(at(4, 21, 59)));
+        assert!(c.is_night(at(4, 22, 0)));
+        let early = OperatorsConfig {
+            night_start_hour: 1,
+            night_end_hour: 6,
+            ..OperatorsConfig::default()
+        };
+        assert!(early.is_night(at(2, 1, 0)) && !early.is_night(at(2, 0, 59)));
+    }
+
+    #[test]
+    fn repairs_wait_for_an_acknowledged_open_incident() {
+        let config = OperatorsConfig {
+            hands_on_p99_min: 20.0,
+            ..OperatorsConfig::default()
+        };
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(5).fork("operators", 0);
+        let mut out = Vec::new();
+        ops.page(SimTime::ZERO, 1, &mut rng, &mut out);
+        ops.handle_timer(
+            SimTime::ZERO,
+            OpsTimer::Ack { incident: 1 },
+            &mut rng,
+            &mut out,
+        );
+        assert!(ops.resolve(SimTime::from_secs(10), 1));
+        assert!(!ops.engaged());
+        out.clear();
+        ops.enqueue(SimTime::from_secs(20), 3, &mut rng, &mut out);
+        assert!(out.is_empty(), "a resolved incident leaves nobody working");
+        // A new page, resolved before the ack: its ack timer is ignored.
+        ops.page(SimTime::from_secs(30), 2, &mut rng, &mut out);
+        ops.resolve(SimTime::from_secs(40), 2);
+        out.clear();
+        ops.handle_timer(
+            SimTime::from_secs(50),
+            OpsTimer::Ack { incident: 2 },
+            &mut rng,
+            &mut out,
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn config_validation_names_the_field() {
+        let bad = OperatorsConfig {
+            engineers: 0,
+            ..OperatorsConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("operators.engineers"));
+        let bad = OperatorsConfig {
+            ack_p99_night_min: 10.0,
+            ..OperatorsConfig::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .contains("operators.ack_p99_night_min"));
+        let bad = OperatorsConfig {
+            night_end_hour: 24,
+            ..OperatorsConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("night_end_hour"));
+        assert!(serde_json::from_str::<OperatorsConfig>(r#"{"engineer": 6}"#).is_err());
+    }
+}

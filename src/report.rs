@@ -1,0 +1,308 @@
+//! Turning a finished world into a [`Summary`] and the terminal text.
+
+use crate::checks::Rule;
+use crate::scenario::Scenario;
+use crate::summary::{FindingJson, FindingsSummary, MetricsSummary, Percentiles, Summary};
+use crate::world::{RestoreMethod, World};
+use cascade_sim::RunOutcome;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+fn method_name(m: RestoreMethod) -> &'static str {
+    match m {
+        RestoreMethod::Manual => "manual",
+        RestoreMethod::Script => "script",
+        RestoreMethod::Agent => "agent",
+    }
+}
+
+/// Builds the summary of a finished run (expectations are checked by the caller).
+pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed: u64) -> Summary {
+    let epoch = world.epoch;
+    let m = &world.metrics;
+    let mut findings = FindingsSummary {
+        total: world.findings.total(),
+        ..FindingsSummary::default()
+    };
+    for (rule, n) in &world.findings.by_rule {
+        findings.by_rule.insert(rule.id().to_string(), *n);
+    }
+    findings.first = world
+        .findings
+        .kept
+        .iter()
+        .take(20)
+        .map(|f| FindingJson {
+            at: epoch.format(f.at),
+            cluster: f.cluster,
+            rule: f.rule.id().to_string(),
+            guard: f.guard.map(|g| g.name().to_string()),
+            detail: f.detail.clone(),
+        })
+        .collect();
+    let _ = Rule::I1DestructiveNeedsAuthority;
+
+    let mut metrics = MetricsSummary {
+        clusters_lost_pools_by_day: m.clusters_lost_pools_by_day.clone(),
+        clusters_lost_pools_total: m.episodes.len() as u32,
+        first_pool_loss_at: m.episodes.first().map(|e| epoch.format(e.lost_at)),
+        lost_pools_peak: m.lost_per_minute.iter().copied().max().unwrap_or(0),
+        lost_pool_cluster_hours: m.lost_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
+        down_cluster_hours: m.down_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
+        clusters_not_converged_at_end: (0..world.fleet.len() as u32)
+            .filter(|&c| !world.converged(c))
+            .count() as u32,
+        agents_died: m.agents_died,
+        holds_entered: m.holds_entered,
+        cloud_rate_limited_calls: world.cloud.rate_limited_calls,
+        ..MetricsSummary::default()
+    };
+    metrics.degraded_cluster_hours =
+        (metrics.lost_pool_cluster_hours - metrics.down_cluster_hours).max(0.0);
+    let mut by_method: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for e in &m.episodes {
+        if let (Some(done), Some(method)) = (e.restored_at, e.method) {
+            by_method
+                .entry(method_name(method).to_string())
+                .or_default()
+                .push((done - e.lost_at).as_secs_f64());
+        }
+    }
+    metrics.restore_by_method = by_method
+        .into_iter()
+        .map(|(k, v)| (k, Percentiles::of(v)))
+        .collect();
+    for g in crate::agent::Guard::ALL {
+        let n = m.blocked_by_guard[g as usize];
+        if n > 0 {
+            metrics.blocked_by_guard.insert(g.name().to_string(), n);
+        }
+    }
+    for (i, name) in ["200", "404", "5xx", "429", "timeout", "connection_error"]
+        .iter()
+        .enumerate()
+    {
+        if m.answers[i] > 0 {
+            metrics.answers.insert(name.to_string(), m.answers[i]);
+        }
+    }
+    world.fill_summary(&mut metrics);
+
+    Summary {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        source: scenario.source.display().to_string(),
+        seed,
+        commit: env!("CASCADE_COMMIT").to_string(),
+        trace_hash: format!("{:016x}", outcome.trace_hash),
+        events: outcome.events_handled,
+        stop_reason: outcome.reason.to_string(),
+        start: epoch.format(cascade_sim::SimTime::ZERO),
+        end: epoch.format(scenario.end),
+        clusters: world.fleet.len() as u32,
+        expectations: Vec::new(),
+        findings,
+        key_events: world.key_events(),
+        metrics,
+    }
+}
+
+fn hours(s: f64) -> String {
+    if s < 3_600.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3_600.0)
+    }
+}
+
+/// The readable terminal summary (without the leading seed line and the
+/// trailing reproduction line, which the command prints itself).
+pub fn render_text(s: &Summary) -> String {
+    let mut o = String::new();
+    let m = &s.metrics;
+    let _ = writeln!(o, "scenario  {} ({})", s.scenario, s.source);
+    if !s.description.is_empty() {
+        let _ = writeln!(o, "          {}", s.description);
+    }
+    let _ = writeln!(
+        o,
+        "window    {} .. {}   {} clusters   {} events ({})",
+        s.start, s.end, s.clusters, s.events, s.stop_reason
+    );
+    let _ = writeln!(o, "\nKey events");
+    for e in &s.key_events {
+        let _ = writeln!(o, "  {}  {}", &e.at[..16], e.what);
+    }
+    let _ = writeln!(o, "\nDamage per day (clusters that lost node pools)");
+    if m.clusters_lost_pools_by_day.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for (d, n) in &m.clusters_lost_pools_by_day {
+        let _ = writeln!(
+            o,
+            "  {d}  {n:>5}  {}",
+            "#".repeat(((*n as f64).sqrt() as usize).min(60))
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  peak {} clusters at once; {:.0} cluster-hours with lost pools ({:.0} down, {:.0} degraded); {} not converged at the end",
+        m.lost_pools_peak,
+        m.lost_pool_cluster_hours,
+        m.down_cluster_hours,
+        m.degraded_cluster_hours,
+        m.clusters_not_converged_at_end
+    );
+    if !m.surface_unavailable_minutes_by_day.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nCustomer surfaces (mean unavailable minutes per customer, all clouds)"
+        );
+        let _ = writeln!(
+            o,
+            "  {:<10} {:>9} {:>9} {:>10} {:>11}",
+            "date", "astro_ui", "astro_api", "airflow_ui", "airflow_api"
+        );
+        for (d, per) in &m.surface_unavailable_minutes_by_day {
+            let v = |sf: &str| {
+                per.get(sf)
+                    .and_then(|c| c.get("all"))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            let row = [
+                v("astro_ui"),
+                v("astro_api"),
+                v("airflow_ui"),
+                v("airflow_api"),
+            ];
+            if row.iter().all(|x| *x < 0.05) {
+                continue;
+            }
+            let _ = writeln!(
+                o,
+                "  {d} {:>9.1} {:>9.1} {:>10.1} {:>11.1}",
+                row[0], row[1], row[2], row[3]
+            );
+        }
+    }
+    if !m.incidents.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nIncidents (detection and recovery come from the simulated monitoring)"
+        );
+        for i in &m.incidents {
+            let _ = write!(o, "  {:<9} started {}", i.kind, &i.started_at[..16]);
+            match (&i.detected_at, i.time_to_detect_s) {
+                (Some(_), Some(t)) => {
+                    let _ = write!(
+                        o,
+                        ", detected after {} by {}",
+                        hours(t),
+                        i.detected_by.as_deref().unwrap_or("?")
+                    );
+                }
+                _ => {
+                    let _ = write!(o, ", never detected");
+                }
+            }
+            if let Some(t) = i.time_to_mitigate_s {
+                let _ = write!(o, ", mitigated after {}", hours(t));
+            }
+            if let Some(r) = &i.restore_completed_at {
+                let _ = write!(
+                    o,
+                    ", {} clusters restored by {}",
+                    i.clusters_affected,
+                    &r[..16]
+                );
+            }
+            let _ = writeln!(o);
+            if let (Some(p), Some(h)) = (i.projected_manual_hours, i.hotfix_rollout_hours) {
+                let _ = writeln!(
+                    o,
+                    "            projected manual repair {p:.1} h vs hotfix rollout {h:.2} h"
+                );
+            }
+        }
+    }
+    if !m.restore_by_method.is_empty() {
+        let _ = writeln!(o, "\nTime to restore a cluster (loss to all pools back)");
+        for (k, p) in &m.restore_by_method {
+            let _ = writeln!(
+                o,
+                "  {k:<7} n={:<5} p50 {:<8} p90 {:<8} max {}",
+                p.count,
+                hours(p.p50_s),
+                hours(p.p90_s),
+                hours(p.max_s)
+            );
+        }
+    }
+    if m.auth.legit_attempts > 0 {
+        let a = &m.auth;
+        let _ = writeln!(
+            o,
+            "\nAuth: legitimate success {:.4}; vendor 429s {}; shed {}; timeouts {}; worst p99 {:.0} ms; max {} replicas; retry amplification {:.2}; SLO budget spent {:.0} %",
+            a.legit_success_ratio,
+            a.vendor_429,
+            a.shed,
+            a.timeouts,
+            a.latency_p99_ms_max,
+            a.replicas_max,
+            a.retry_amplification,
+            a.slo_budget_spent_ratio * 100.0
+        );
+    }
+    if !m.blocked_by_guard.is_empty() {
+        let parts: Vec<String> = m
+            .blocked_by_guard
+            .iter()
+            .map(|(g, n)| format!("{g} {n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "Destructive steps blocked by guard: {}",
+            parts.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Findings (invariant violations): {}{}",
+        s.findings.total,
+        if s.findings.by_rule.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                s.findings
+                    .by_rule
+                    .iter()
+                    .map(|(r, n)| format!("{r} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    if !s.expectations.is_empty() {
+        let _ = writeln!(o, "\nExpectations");
+        for e in &s.expectations {
+            let _ = writeln!(
+                o,
+                "  {} {}  [{}]",
+                if e.passed { "PASS" } else { "FAIL" },
+                e.name,
+                e.detail
+            );
+        }
+        let failed = s.expectations.iter().filter(|e| !e.passed).count();
+        let _ = writeln!(
+            o,
+            "  {} passed, {} failed",
+            s.expectations.len() - failed,
+            failed
+        );
+    }
+    let _ = writeln!(o, "\ntrace hash {}   commit {}", s.trace_hash, s.commit);
+    o
+}

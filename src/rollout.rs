@@ -1,0 +1,707 @@
+//! Rollout controller: ships a new agent version across the fleet in waves
+//! (canary, then cumulative shares such as 1 %, 10 %, 50 %, 100 %), baking
+//! each wave before the next and halting on an alarm.
+//!
+//! Why it is modelled: the fix of E8 and the emergency hotfix of E10 reach the
+//! fleet only through a rollout, and its pace (waves × bake time) decides how
+//! many clusters still run the buggy agent when 404s return on D8 \[A]. The
+//! bake is the safety net: an alarm during a bake halts the rollout before the
+//! next, larger wave.
+//!
+//! The controller is sans-IO: it says which slice of the cluster order to
+//! upgrade (a range into [`Rollout::order`], so no per-wave allocation) and
+//! asks for a timer per bake; the driver upgrades agents and raises alarms.
+//!
+//! Semantics chosen here \[A]: wave shares are cumulative shares of the fleet;
+//! a wave that would add no cluster (small fleets) is skipped; the last wave
+//! bakes too, so `Completed` means every wave was watched for a full bake.
+//! A halted wave's clusters stay upgraded (rollback is not modelled); resuming
+//! re-bakes the halted wave from scratch, since the interrupted bake proved
+//! nothing.
+//!
+//! Architecture invariant: at most one wave is unbaked at any time, and it is
+//! the last one started ([`Rollout::check_invariants`]).
+
+use crate::sim::{SimDuration, SimTime, Stream};
+use crate::types::ClusterId;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// Most waves after the canary a rollout may have.
+pub const WAVES_MAX: usize = 16;
+
+/// Settings of the rollout controller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// \[A] Clusters in the canary wave; 0 skips the canary.
+    pub canary_clusters: u32,
+    /// \[A] Cumulative share of the fleet upgraded at the end of each wave after the canary (spec §3).
+    pub wave_fractions: Vec<f64>,
+    /// \[A] Watch time after each wave before the next one starts (spec §3: 15 min).
+    pub bake_time_s: u64,
+    /// \[A] Bake time in emergency mode (spec §3: 5 min), used for the D8 hotfix.
+    pub bake_time_emergency_s: u64,
+    /// \[A] Halts a rollout may be resumed from before a human must start a new one.
+    pub resumes_max: u32,
+    /// \[A] Largest fleet a rollout accepts (the canonical replay has 2,000 clusters).
+    pub clusters_max: u32,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        RolloutConfig {
+            canary_clusters: 1,
+            wave_fractions: vec![0.01, 0.10, 0.50, 1.0],
+            bake_time_s: 15 * 60,
+            bake_time_emergency_s: 5 * 60,
+            resumes_max: 10,
+            clusters_max: 100_000,
+        }
+    }
+}
+
+impl RolloutConfig {
+    /// Checks every field; the error names the field and what was expected.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.canary_clusters > self.clusters_max {
+            return Err(format!(
+                "rollout.canary_clusters must be at most clusters_max ({}), found {}",
+                self.clusters_max, self.canary_clusters
+            ));
+        }
+        let n = self.wave_fractions.len();
+        if n == 0 || n > WAVES_MAX {
+            return Err(format!(
+                "rollout.wave_fractions must hold 1 to {WAVES_MAX} shares, found {n}"
+            ));
+        }
+        let mut previous = 0.0;
+        for (i, &f) in self.wave_fractions.iter().enumerate() {
+            if !(f > previous && f <= 1.0) {
+                return Err(format!(
+                    "rollout.wave_fractions[{i}] must be above the previous share ({previous}) and at most 1, found {f}"
+                ));
+            }
+            previous = f;
+        }
+        if previous != 1.0 {
+            return Err(format!(
+                "rollout.wave_fractions must end at 1 (the whole fleet), found {previous}"
+            ));
+        }
+        for (name, v) in [
+            ("bake_time_s", self.bake_time_s),
+            ("bake_time_emergency_s", self.bake_time_emergency_s),
+        ] {
+            if v == 0 || v > 7 * 86_400 {
+                return Err(format!(
+                    "rollout.{name} must be between 1 s and 7 days, found {v}"
+                ));
+            }
+        }
+        if self.resumes_max > 1_000 {
+            return Err(format!(
+                "rollout.resumes_max must be at most 1000, found {}",
+                self.resumes_max
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.clusters_max) {
+            return Err(format!(
+                "rollout.clusters_max must be between 1 and 10000000, found {}",
+                self.clusters_max
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A bake timer; stale ones (after a halt) are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RolloutTimer {
+    token: u64,
+}
+
+/// What the controller asks of its driver, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RolloutOutput {
+    /// Wave `wave` (0 = canary) begins; `share` is the cumulative fleet share after it.
+    WaveStarted {
+        wave: u32,
+        at: SimTime,
+        share: f64,
+    },
+    /// Upgrade the clusters at `order()[clusters]`.
+    Upgrade {
+        wave: u32,
+        clusters: Range<usize>,
+    },
+    SetTimer {
+        at: SimTime,
+        timer: RolloutTimer,
+    },
+    /// The wave baked without alarm.
+    Baked {
+        wave: u32,
+        at: SimTime,
+    },
+    /// An alarm during the wave's bake stopped the rollout.
+    Halted {
+        wave: u32,
+        at: SimTime,
+    },
+    /// The halted wave bakes again.
+    Resumed {
+        wave: u32,
+        at: SimTime,
+    },
+    /// The last wave baked: the whole fleet runs the new version.
+    Completed {
+        at: SimTime,
+    },
+}
+
+/// One planned wave: its index in the plan (0 = canary), cumulative share, and clusters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedWave {
+    pub wave: u32,
+    pub share: f64,
+    pub clusters: Range<usize>,
+}
+
+/// How a bake ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BakeEnd {
+    Baking,
+    Baked(SimTime),
+    Halted(SimTime),
+}
+
+/// One bake of a wave, for the report. A resumed wave gets a new record with
+/// `attempt` one higher.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaveRecord {
+    pub wave: u32,
+    pub share: f64,
+    pub clusters: Range<usize>,
+    pub attempt: u32,
+    pub started: SimTime,
+    pub bake: SimDuration,
+    pub end: BakeEnd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    /// `plan_idx` is baking until its timer fires.
+    Baking {
+        plan_idx: usize,
+        token: u64,
+    },
+    Halted {
+        plan_idx: usize,
+    },
+    Completed {
+        at: SimTime,
+    },
+}
+
+/// Wave-by-wave rollout with bake and halt.
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    config: RolloutConfig,
+    emergency: bool,
+    order: Vec<ClusterId>,
+    plan: Vec<PlannedWave>,
+    phase: Phase,
+    history: Vec<WaveRecord>,
+    resumes: u32,
+    next_token: u64,
+    started_at: Option<SimTime>,
+}
+
+impl Rollout {
+    pub fn new(config: RolloutConfig) -> Result<Self, String> {
+        config.validate()?;
+        Ok(Rollout {
+            emergency: false,
+            order: Vec::new(),
+            plan: Vec::with_capacity(WAVES_MAX + 1),
+            phase: Phase::Idle,
+            history: Vec::new(),
+            resumes: 0,
+            next_token: 0,
+            started_at: None,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &RolloutConfig {
+        &self.config
+    }
+    /// The cluster order waves slice into.
+    pub fn order(&self) -> &[ClusterId] {
+        &self.order
+    }
+    /// The waves of the current rollout (empty ones already skipped).
+    pub fn plan(&self) -> &[PlannedWave] {
+        &self.plan
+    }
+    /// Every bake so far, in order.
+    pub fn waves(&self) -> &[WaveRecord] {
+        &self.history
+    }
+    pub fn emergency(&self) -> bool {
+        self.emergency
+    }
+    pub fn started_at(&self) -> Option<SimTime> {
+        self.started_at
+    }
+    pub fn is_halted(&self) -> bool {
+        matches!(self.phase, Phase::Halted { .. })
+    }
+    pub fn is_running(&self) -> bool {
+        matches!(self.phase, Phase::Baking { .. })
+    }
+    pub fn completed_at(&self) -> Option<SimTime> {
+        match self.phase {
+            Phase::Completed { at } => Some(at),
+            _ => None,
+        }
+    }
+    /// Clusters told to upgrade so far (a prefix of `order()`).
+    pub fn upgraded(&self) -> usize {
+        self.history.last().map_or(0, |r| r.clusters.end)
+    }
+    /// Waves started and not (yet) baked: 0 or 1 by construction.
+    pub fn unbaked_waves(&self) -> usize {
+        self.history
+            .iter()
+            .filter(|r| !matches!(r.end, BakeEnd::Baked(_)))
+            .filter(|r| {
+                // A halted bake that was later resumed is superseded by its retry.
+                !self
+                    .history
+                    .iter()
+                    .any(|s| s.wave == r.wave && s.attempt > r.attempt)
+            })
+            .count()
+    }
+
+    /// Switches the bake time of later bakes (emergency: `bake_time_emergency_s`).
+    pub fn set_emergency(&mut self, on: bool) {
+        self.emergency = on;
+    }
+
+    /// Starts a rollout over `order`, a permutation of clusters chosen by the caller.
+    pub fn start(
+        &mut self,
+        now: SimTime,
+        order: Vec<ClusterId>,
+        emergency: bool,
+        out: &mut Vec<RolloutOutput>,
+    ) -> Result<(), String> {
+        if matches!(self.phase, Phase::Baking { .. } | Phase::Halted { .. }) {
+            return Err("a rollout is already in progress; resume or finish it first".into());
+        }
+        if order.is_empty() || order.len() > self.config.clusters_max as usize {
+            return Err(format!(
+                "rollout order must hold 1 to {} clusters, found {}",
+                self.config.clusters_max,
+                order.len()
+            ));
+        }
+        let mut seen = vec![false; order.iter().max().map_or(0, |&m| m as usize + 1)];
+        for &c in &order {
+            if std::mem::replace(&mut seen[c as usize], true) {
+                return Err(format!("rollout order lists cluster {c} twice"));
+            }
+        }
+        self.order = order;
+        self.emergency = emergency;
+        self.history.clear();
+        self.resumes = 0;
+        self.started_at = Some(now);
+        self.build_plan();
+        self.start_wave(now, 0, out);
+        Ok(())
+    }
+
+    /// Starts a rollout over clusters `0..clusters` in an order shuffled by `rng`.
+    pub fn start_shuffled(
+        &mut self,
+        now: SimTime,
+        clusters: u32,
+        rng: &mut Stream,
+        emergency: bool,
+        out: &mut Vec<RolloutOutput>,
+    ) -> Result<(), String> {
+        let mut order: Vec<ClusterId> = (0..clusters).collect();
+        // Fisher-Yates, drawing only from the caller's stream.
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        self.start(now, order, emergency, out)
+    }
+
+    /// A bake timer fired.
+    pub fn handle_timer(
+        &mut self,
+        now: SimTime,
+        timer: RolloutTimer,
+        out: &mut Vec<RolloutOutput>,
+    ) {
+        let Phase::Baking { plan_idx, token } = self.phase else {
+            return;
+        };
+        if token != timer.token {
+            return; // a bake interrupted by a halt
+        }
+        let wave = self.plan[plan_idx].wave;
+        let record = self.history.last_mut().expect("a baking wave has a record");
+        record.end = BakeEnd::Baked(now);
+        out.push(RolloutOutput::Baked { wave, at: now });
+        if plan_idx + 1 == self.plan.len() {
+            self.phase = Phase::Completed { at: now };
+            out.push(RolloutOutput::Completed { at: now });
+        } else {
+            self.start_wave(now, plan_idx + 1, out);
+        }
+    }
+
+    /// An alarm fired. Halts the rollout if a wave is baking; returns whether it did.
+    pub fn handle_alarm(&mut self, now: SimTime, out: &mut Vec<RolloutOutput>) -> bool {
+        let Phase::Baking { plan_idx, .. } = self.phase else {
+            return false;
+        };
+        let record = self.history.last_mut().expect("a baking wave has a record");
+        record.end = BakeEnd::Halted(now);
+        self.phase = Phase::Halted { plan_idx };
+        out.push(RolloutOutput::Halted {
+            wave: self.plan[plan_idx].wave,
+            at: now,
+        });
+        true
+    }
+
+    /// Resumes a halted rollout: the halted wave bakes again from `now`.
+    pub fn resume(&mut self, now: SimTime, out: &mut Vec<RolloutOutput>) -> Result<(), String> {
+        let Phase::Halted { plan_idx } = self.phase else {
+            return Err("the rollout is not halted".into());
+        };
+        if self.resumes >= self.config.resumes_max {
+            return Err(format!(
+                "the rollout was already resumed {} times (rollout.resumes_max)",
+                self.resumes
+            ));
+        }
+        self.resumes += 1;
+        let attempt = self.history.last().map_or(0, |r| r.attempt + 1);
+        out.push(RolloutOutput::Resumed {
+            wave: self.plan[plan_idx].wave,
+            at: now,
+        });
+        self.bake(now, plan_idx, attempt, out);
+        Ok(())
+    }
+
+    /// Checks that at most one wave is unbaked and that it is the last one started.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let unbaked = self.unbaked_waves();
+        if unbaked > 1 {
+            return Err(format!("{unbaked} rollout waves are unbaked at once"));
+        }
+        if let Some(last) = self.history.last() {
+            for r in &self.history[..self.history.len() - 1] {
+                if r.clusters.end > last.clusters.end {
+                    return Err(format!(
+                        "wave {} upgraded past the last wave started ({})",
+                        r.wave, last.wave
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build_plan(&mut self) {
+        self.plan.clear();
+        let n = self.order.len();
+        let mut done = 0usize;
+        let canary = (self.config.canary_clusters as usize).min(n);
+        if canary > 0 {
+            self.plan.push(PlannedWave {
+                wave: 0,
+                share: canary as f64 / n as f64,
+                clusters: 0..canary,
+            });
+            done = canary;
+        }
+        for (i, &f) in self.config.wave_fractions.iter().enumerate() {
+            // Rounded up so a 1 % wave of a 50-cluster fleet still upgrades one.
+            let end = ((f * n as f64).ceil() as usize).clamp(done, n);
+            if end > done {
+                self.plan.push(PlannedWave {
+                    wave: i as u32 + 1,
+                    share: f,
+                    clusters: done..end,
+                });
+                done = end;
+            }
+        }
+        assert_eq!(
+            done, n,
+            "the last wave share is 1, so the plan covers the fleet"
+        );
+    }
+
+    fn start_wave(&mut self, now: SimTime, plan_idx: usize, out: &mut Vec<RolloutOutput>) {
+        let p = &self.plan[plan_idx];
+        out.push(RolloutOutput::WaveStarted {
+            wave: p.wave,
+            at: now,
+            share: p.share,
+        });
+        out.push(RolloutOutput::Upgrade {
+            wave: p.wave,
+            clusters: p.clusters.clone(),
+        });
+        self.bake(now, plan_idx, 0, out);
+    }
+
+    fn bake(&mut self, now: SimTime, plan_idx: usize, attempt: u32, out: &mut Vec<RolloutOutput>) {
+        let bake = SimDuration::from_secs(if self.emergency {
+            self.config.bake_time_emergency_s
+        } else {
+            self.config.bake_time_s
+        });
+        let p = &self.plan[plan_idx];
+        self.history.push(WaveRecord {
+            wave: p.wave,
+            share: p.share,
+            clusters: p.clusters.clone(),
+            attempt,
+            started: now,
+            bake,
+            end: BakeEnd::Baking,
+        });
+        self.next_token += 1;
+        let token = self.next_token;
+        self.phase = Phase::Baking { plan_idx, token };
+        out.push(RolloutOutput::SetTimer {
+            at: now + bake,
+            timer: RolloutTimer { token },
+        });
+        debug_assert!(self.check_invariants().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Seed;
+
+    /// Drives a rollout to completion, firing each timer when it is due and
+    /// raising alarms at the given times; returns every output with its time.
+    fn drive(
+        rollout: &mut Rollout,
+        mut out: Vec<RolloutOutput>,
+        alarms: &[SimTime],
+    ) -> Vec<(SimTime, RolloutOutput)> {
+        let mut log = Vec::new();
+        let mut timers: Vec<(SimTime, RolloutTimer)> = Vec::new();
+        let mut alarms: Vec<SimTime> = alarms.to_vec();
+        let mut now = SimTime::ZERO;
+        loop {
+            for o in out.drain(..) {
+                if let RolloutOutput::SetTimer { at, timer } = o {
+                    timers.push((at, timer));
+                }
+                log.push((now, o));
+            }
+            rollout.check_invariants().unwrap();
+            timers.sort();
+            alarms.sort();
+            let next_timer = timers.first().map(|t| t.0);
+            let next_alarm = alarms.first().copied();
+            match (next_timer, next_alarm) {
+                (None, None) => return log,
+                (Some(t), a) if a.is_none_or(|a| t < a) => {
+                    let (at, timer) = timers.remove(0);
+                    now = at;
+                    rollout.handle_timer(now, timer, &mut out);
+                }
+                _ => {
+                    now = alarms.remove(0);
+                    rollout.handle_alarm(now, &mut out);
+                }
+            }
+        }
+    }
+
+    fn mins(m: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_mins(m)
+    }
+
+    fn started(log: &[(SimTime, RolloutOutput)]) -> Vec<(u32, SimTime, Range<usize>)> {
+        let mut waves = Vec::new();
+        for (_, o) in log {
+            if let RolloutOutput::WaveStarted { wave, at, .. } = o {
+                waves.push((*wave, *at, 0..0));
+            }
+            if let RolloutOutput::Upgrade { clusters, .. } = o {
+                waves.last_mut().unwrap().2 = clusters.clone();
+            }
+        }
+        waves
+    }
+
+    #[test]
+    fn waves_of_a_2000_cluster_fleet_with_15_minute_bakes() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let mut rng = Seed(1).fork("rollout", 0);
+        r.start_shuffled(SimTime::ZERO, 2_000, &mut rng, false, &mut out)
+            .unwrap();
+        let log = drive(&mut r, out, &[]);
+        assert_eq!(
+            started(&log),
+            vec![
+                (0, mins(0), 0..1),
+                (1, mins(15), 1..20),
+                (2, mins(30), 20..200),
+                (3, mins(45), 200..1_000),
+                (4, mins(60), 1_000..2_000),
+            ]
+        );
+        // The whole fleet is told to upgrade after 4 bakes; the last wave
+        // bakes too, so the rollout completes after 5.
+        assert_eq!(r.completed_at(), Some(mins(75)));
+        assert_eq!(r.upgraded(), 2_000);
+        assert!(r
+            .waves()
+            .iter()
+            .all(|w| matches!(w.end, BakeEnd::Baked(_)) && w.attempt == 0));
+        // The order is a permutation of the fleet.
+        let mut sorted = r.order().to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..2_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn emergency_bakes_take_5_minutes() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(mins(100), (0..2_000).collect(), true, &mut out)
+            .unwrap();
+        let log = drive(&mut r, out, &[]);
+        let starts: Vec<SimTime> = started(&log).iter().map(|w| w.1).collect();
+        assert_eq!(
+            starts,
+            vec![mins(100), mins(105), mins(110), mins(115), mins(120)]
+        );
+        assert_eq!(r.completed_at(), Some(mins(125)));
+    }
+
+    #[test]
+    fn alarm_during_bake_halts_and_resume_rebakes() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        // Alarm 5 min into the 10 % wave's bake (it started at 30 min).
+        let log = drive(&mut r, out, &[mins(35)]);
+        assert!(r.is_halted());
+        assert_eq!(r.completed_at(), None);
+        assert_eq!(r.upgraded(), 200, "the 50 % wave never started");
+        assert!(log.iter().any(|(_, o)| *o
+            == RolloutOutput::Halted {
+                wave: 2,
+                at: mins(35)
+            }));
+        // The stale bake timer of the halted wave (due at 45 min) did nothing.
+        assert!(!log.iter().any(|(t, _)| *t == mins(45)));
+        assert_eq!(r.waves()[2].end, BakeEnd::Halted(mins(35)));
+        assert_eq!(r.unbaked_waves(), 1);
+        // An alarm while halted changes nothing.
+        let mut out = Vec::new();
+        assert!(!r.handle_alarm(mins(36), &mut out));
+        assert!(out.is_empty());
+
+        r.resume(mins(60), &mut out).unwrap();
+        assert_eq!(
+            out[0],
+            RolloutOutput::Resumed {
+                wave: 2,
+                at: mins(60)
+            }
+        );
+        let log = drive(&mut r, out, &[]);
+        // Re-bake 60..75, then 50 % at 75, 100 % at 90, done at 105.
+        assert_eq!(
+            started(&log).iter().map(|w| (w.0, w.1)).collect::<Vec<_>>(),
+            vec![(3, mins(75)), (4, mins(90))]
+        );
+        assert_eq!(r.completed_at(), Some(mins(105)));
+        assert_eq!(r.waves()[3].attempt, 1);
+        // The resumed wave is not upgraded twice.
+        assert_eq!(
+            log.iter()
+                .filter(|(_, o)| matches!(o, RolloutOutput::Upgrade { wave: 2, .. }))
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn small_fleet_skips_empty_waves() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..50).collect(), false, &mut out)
+            .unwrap();
+        // Canary 1; 1 % of 50 rounds up to 1, already covered: skipped.
+        let plan: Vec<(u32, Range<usize>)> = r
+            .plan()
+            .iter()
+            .map(|p| (p.wave, p.clusters.clone()))
+            .collect();
+        assert_eq!(plan, vec![(0, 0..1), (2, 1..5), (3, 5..25), (4, 25..50)]);
+    }
+
+    #[test]
+    fn start_rejects_duplicates_and_a_second_rollout() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        assert!(r
+            .start(SimTime::ZERO, vec![3, 1, 3], false, &mut out)
+            .unwrap_err()
+            .contains("cluster 3 twice"));
+        r.start(SimTime::ZERO, vec![0, 1], false, &mut out).unwrap();
+        assert!(r.start(SimTime::ZERO, vec![0, 1], false, &mut out).is_err());
+    }
+
+    #[test]
+    fn config_validation_names_the_field() {
+        let bad = RolloutConfig {
+            wave_fractions: vec![0.1, 0.05, 1.0],
+            ..RolloutConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("wave_fractions[1]"));
+        let bad = RolloutConfig {
+            wave_fractions: vec![0.1, 0.5],
+            ..RolloutConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("must end at 1"));
+        let bad = RolloutConfig {
+            bake_time_s: 0,
+            ..RolloutConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("rollout.bake_time_s"));
+        let parsed: RolloutConfig = serde_json::from_str(r#"{"bake_time_s": 600}"#).unwrap();
+        assert_eq!(
+            (parsed.bake_time_s, parsed.bake_time_emergency_s),
+            (600, 300)
+        );
+    }
+}

@@ -1,0 +1,483 @@
+//! Scenario files: JSON read with serde_json, unknown fields rejected.
+//!
+//! A scenario names itself, gives a default seed, a UTC start and end, model
+//! parameters as overrides of the defaults (`model`), a timeline of typed
+//! actions, the expectations a run must meet and, for calibrated figures,
+//! which parameters were tuned to what (`tuned`, documentation only).
+//!
+//! `extends: "base.json"` builds a counterfactual from a base file by
+//! overriding only what differs: objects merge key by key, other values
+//! replace; timeline items replace the base's items with the same `id` and
+//! the rest are added; `timeline_remove` drops base items by id; `expect`
+//! replaces the base's expectations when given.
+//!
+//! Every error names the file, the JSON path and what was expected, and
+//! never panics: scenario files are user input.
+
+use crate::config::ModelConfig;
+use crate::expect::Expectation;
+use crate::timeline::{Action, Timeline, TimelineItem};
+use cascade_sim::{parse_duration, Epoch, SimDuration, SimTime};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A scenario error: which file, where in it, and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    /// JSON path such as `model.agent.poll_interval_s` or `timeline[3].at`;
+    /// empty for whole-file problems.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}: at `{}`: {}",
+                self.file.display(),
+                self.path,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A calibrated figure, recorded in the scenario for the reader.
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuned {
+    pub field: String,
+    pub value: Value,
+    pub why: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemSpec {
+    id: String,
+    at: String,
+    #[serde(default, rename = "for")]
+    duration: Option<String>,
+    #[serde(rename = "do")]
+    action: Action,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    name: String,
+    #[serde(default)]
+    description: String,
+    seed: u64,
+    start: String,
+    end: String,
+    #[serde(default)]
+    model: ModelConfig,
+    #[serde(default)]
+    timeline: Vec<ItemSpec>,
+    #[serde(default)]
+    expect: Vec<Expectation>,
+    #[serde(default)]
+    tuned: Vec<Tuned>,
+}
+
+/// A loaded, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it was loaded from.
+    pub source: PathBuf,
+    pub seed: u64,
+    pub epoch: Epoch,
+    pub end: SimTime,
+    pub model: ModelConfig,
+    pub timeline: Timeline,
+    pub expectations: Vec<Expectation>,
+    pub tuned: Vec<Tuned>,
+}
+
+const EXTENDS_DEPTH_MAX: usize = 8;
+
+/// Loads a scenario file, resolving `extends`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let doc = resolve(path, 0)?;
+    from_value(path, doc)
+}
+
+/// Parses scenario JSON text as if read from `path` (relative `extends` resolve beside it).
+pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let doc = parse_text(path, text)?;
+    let doc = resolve_doc(path, doc, 0)?;
+    from_value(path, doc)
+}
+
+fn err(file: &Path, path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: file.to_path_buf(),
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+fn parse_text(path: &Path, text: &str) -> Result<Value, ScenarioError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        err(
+            path,
+            "",
+            format!(
+                "not valid JSON: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    if !v.is_object() {
+        return Err(err(path, "", "expected a JSON object at the top level"));
+    }
+    Ok(v)
+}
+
+fn resolve(path: &Path, depth: usize) -> Result<Value, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(path, "", format!("cannot read the file: {e}")))?;
+    let doc = parse_text(path, &text)?;
+    resolve_doc(path, doc, depth)
+}
+
+fn resolve_doc(path: &Path, mut doc: Value, depth: usize) -> Result<Value, ScenarioError> {
+    let obj = doc.as_object_mut().expect("checked object");
+    let Some(base_ref) = obj.remove("extends") else {
+        if obj.contains_key("timeline_remove") {
+            return Err(err(
+                path,
+                "timeline_remove",
+                "only allowed together with `extends`",
+            ));
+        }
+        return Ok(doc);
+    };
+    let Value::String(base_name) = base_ref else {
+        return Err(err(
+            path,
+            "extends",
+            format!("expected a file name string, found {base_ref}"),
+        ));
+    };
+    if depth >= EXTENDS_DEPTH_MAX {
+        return Err(err(
+            path,
+            "extends",
+            format!("more than {EXTENDS_DEPTH_MAX} levels of `extends` (a cycle?)"),
+        ));
+    }
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(&base_name);
+    let base = resolve(&base_path, depth + 1)?;
+    merge_scenario(path, base, doc)
+}
+
+/// Merges a child scenario document over its base.
+fn merge_scenario(path: &Path, base: Value, child: Value) -> Result<Value, ScenarioError> {
+    let Value::Object(mut base) = base else {
+        unreachable!("checked object")
+    };
+    let Value::Object(mut child) = child else {
+        unreachable!("checked object")
+    };
+    let mut timeline = match base.remove("timeline") {
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(err(
+                path,
+                "timeline",
+                format!("base timeline is not a list: {other}"),
+            ))
+        }
+        None => Vec::new(),
+    };
+    if let Some(remove) = child.remove("timeline_remove") {
+        let Value::Array(ids) = remove else {
+            return Err(err(path, "timeline_remove", "expected a list of item ids"));
+        };
+        for (k, id) in ids.iter().enumerate() {
+            let Some(id) = id.as_str() else {
+                return Err(err(
+                    path,
+                    format!("timeline_remove[{k}]"),
+                    "expected an item id string",
+                ));
+            };
+            let before = timeline.len();
+            timeline.retain(|it| it.get("id").and_then(Value::as_str) != Some(id));
+            if timeline.len() == before {
+                return Err(err(
+                    path,
+                    format!("timeline_remove[{k}]"),
+                    format!("no item with id {id:?} in the base timeline"),
+                ));
+            }
+        }
+    }
+    if let Some(items) = child.remove("timeline") {
+        let Value::Array(items) = items else {
+            return Err(err(path, "timeline", "expected a list of timeline items"));
+        };
+        for item in items {
+            let id = item.get("id").and_then(Value::as_str).map(str::to_string);
+            match id.and_then(|id| {
+                timeline
+                    .iter()
+                    .position(|b| b.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            }) {
+                Some(pos) => timeline[pos] = item,
+                None => timeline.push(item),
+            }
+        }
+    }
+    // Expectations and tuned figures belong to the file that states them.
+    base.remove("expect");
+    base.remove("tuned");
+    let mut merged = Value::Object(base);
+    merge_values(&mut merged, Value::Object(child));
+    merged
+        .as_object_mut()
+        .expect("object")
+        .insert("timeline".into(), Value::Array(timeline));
+    Ok(merged)
+}
+
+/// Objects merge key by key; anything else replaces.
+fn merge_values(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => merge_maps(b, o),
+        (b, o) => *b = o,
+    }
+}
+
+fn merge_maps(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (k, v) in over {
+        match base.get_mut(&k) {
+            Some(slot) => merge_values(slot, v),
+            None => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
+    let spec: FileSpec = serde_path_to_error::deserialize(doc).map_err(|e| {
+        let p = e.path().to_string();
+        let p = if p == "." { String::new() } else { p };
+        err(path, p, e.into_inner().to_string())
+    })?;
+    let epoch = Epoch::parse(&spec.start).map_err(|m| err(path, "start", m))?;
+    let end = epoch.time_of(&spec.end).map_err(|m| err(path, "end", m))?;
+    if end == SimTime::ZERO {
+        return Err(err(path, "end", "expected a time after `start`"));
+    }
+    if end > SimTime::ZERO + SimDuration::from_hours(24 * 366) {
+        return Err(err(path, "end", "a scenario may span at most 366 days"));
+    }
+    spec.model
+        .validate()
+        .map_err(|m| match m.split_once(": ") {
+            Some((p, msg)) => err(path, p, msg),
+            None => err(path, "model", m),
+        })?;
+    let mut items = Vec::with_capacity(spec.timeline.len());
+    for (k, it) in spec.timeline.into_iter().enumerate() {
+        let at =
+            parse_time(&epoch, &it.at).map_err(|m| err(path, format!("timeline[{k}].at"), m))?;
+        if at > end {
+            return Err(err(
+                path,
+                format!("timeline[{k}].at"),
+                format!("{} lies after the scenario's end {}", it.at, spec.end),
+            ));
+        }
+        let duration = match &it.duration {
+            Some(d) => {
+                Some(parse_duration(d).map_err(|m| err(path, format!("timeline[{k}].for"), m))?)
+            }
+            None => None,
+        };
+        it.action.validate().map_err(|m| {
+            err(
+                path,
+                format!("timeline[{k}].do.{}", m.split(':').next().unwrap_or("")),
+                m,
+            )
+        })?;
+        if items.iter().any(|x: &TimelineItem| x.id == it.id) {
+            return Err(err(
+                path,
+                format!("timeline[{k}].id"),
+                format!("duplicate item id {:?}", it.id),
+            ));
+        }
+        items.push(TimelineItem {
+            id: it.id,
+            at,
+            duration,
+            action: it.action,
+            note: it.note,
+        });
+    }
+    // Stable: items at the same time keep file order.
+    items.sort_by_key(|i| i.at);
+    for (k, e) in spec.expect.iter().enumerate() {
+        e.validate(&epoch)
+            .map_err(|m| err(path, format!("expect[{k}]"), m))?;
+    }
+    Ok(Scenario {
+        name: spec.name,
+        description: spec.description,
+        source: path.to_path_buf(),
+        seed: spec.seed,
+        epoch,
+        end,
+        model: spec.model,
+        timeline: Timeline { items },
+        expectations: spec.expect,
+        tuned: spec.tuned,
+    })
+}
+
+/// A time in a scenario: `2025-03-18T17:30:00Z`, `D3 13:00` (days after
+/// the start's midnight), or `+45m` (after the start).
+pub fn parse_time(epoch: &Epoch, text: &str) -> Result<SimTime, String> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('+') {
+        return parse_duration(rest).map(|d| SimTime::ZERO + d);
+    }
+    if let Some(rest) = t.strip_prefix('D') {
+        let bad = || format!("expected a time such as \"D3 13:00\", found {text:?}");
+        let (day, clock) = rest.split_once(' ').ok_or_else(bad)?;
+        let day: u64 = day.parse().map_err(|_| bad())?;
+        let (h, m) = clock.split_once(':').ok_or_else(bad)?;
+        let (h, m): (u64, u64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h >= 24 || m >= 60 {
+            return Err(bad());
+        }
+        // Days count from the start's UTC midnight.
+        let start_of_day = epoch.unix_secs.rem_euclid(86_400) as u64;
+        let secs = day * 86_400 + h * 3_600 + m * 60;
+        return secs
+            .checked_sub(start_of_day)
+            .map(SimTime::from_secs)
+            .ok_or_else(|| format!("{text} lies before the scenario's start"));
+    }
+    epoch.time_of(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> PathBuf {
+        PathBuf::from("scenarios/test.json")
+    }
+
+    const MINIMAL: &str = r#"{
+        "name": "t", "seed": 3,
+        "start": "2025-03-18T00:00:00Z", "end": "2025-03-19T00:00:00Z",
+        "model": {"fleet": {"clusters": 50}},
+        "timeline": [
+            {"id": "E1", "at": "D0 17:30", "for": "45m", "do": {"kind": "vendor_path", "state": "blackholed"}},
+            {"id": "N", "at": "+1h", "do": {"kind": "note"}}
+        ]
+    }"#;
+
+    #[test]
+    fn loads_times_durations_and_overrides() {
+        let s = load_str(&p(), MINIMAL).unwrap();
+        assert_eq!(s.model.fleet.clusters, 50);
+        assert_eq!(s.model.agent.poll_interval_s, 60.0, "defaults kept");
+        assert_eq!(s.timeline.items[0].id, "N", "sorted by time");
+        let e1 = s.timeline.get("E1").unwrap();
+        assert_eq!(e1.at, SimTime::from_secs(17 * 3_600 + 30 * 60));
+        assert_eq!(e1.duration, Some(SimDuration::from_mins(45)));
+        assert_eq!(s.end, SimTime::from_secs(86_400));
+    }
+
+    fn error_of(text: &str) -> ScenarioError {
+        load_str(&p(), text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_file_the_path_and_what_was_expected() {
+        let e = error_of(&MINIMAL.replace("\"clusters\": 50", "\"clusters\": \"many\""));
+        assert_eq!(e.path, "model.fleet.clusters");
+        assert!(e.message.contains("expected u32"), "{e}");
+        assert!(e
+            .to_string()
+            .starts_with("scenarios/test.json: at `model.fleet.clusters`"));
+
+        let e = error_of(&MINIMAL.replace("\"clusters\": 50", "\"clusterz\": 50"));
+        assert_eq!(e.path, "model.fleet.clusterz");
+        assert!(e.message.contains("unknown field"), "{e}");
+
+        let e = error_of(&MINIMAL.replace("\"45m\"", "\"45\""));
+        assert_eq!(e.path, "timeline[0].for");
+        assert!(e.message.contains("lacks a unit"), "{e}");
+
+        let e = error_of(&MINIMAL.replace("D0 17:30", "D0 25:30"));
+        assert_eq!(e.path, "timeline[0].at");
+
+        let e = error_of(&MINIMAL.replace("blackholed", "sideways"));
+        assert!(e.path.starts_with("timeline[0].do"), "{e}");
+        assert!(e.message.contains("unknown variant"), "{e}");
+
+        let e = error_of(&MINIMAL.replace("\"clusters\": 50", "\"clusters\": 0"));
+        assert_eq!(e.path, "model.fleet.clusters");
+
+        let e = error_of("[1, 2]");
+        assert!(e.message.contains("JSON object"), "{e}");
+        let e = error_of("{\"name\": ");
+        assert!(e.message.contains("not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn extends_overrides_only_what_differs() {
+        let dir = std::env::temp_dir().join(format!("cascade-scn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("base.json"), MINIMAL).unwrap();
+        let child = r#"{
+            "extends": "base.json", "name": "child",
+            "model": {"agent": {"poll_interval_s": 30}},
+            "timeline": [{"id": "E1", "at": "D0 18:00", "for": "10m", "do": {"kind": "vendor_path", "state": "blackholed"}},
+                         {"id": "X", "at": "D0 20:00", "do": {"kind": "note"}}],
+            "timeline_remove": ["N"]
+        }"#;
+        let s = load_str(&dir.join("child.json"), child).unwrap();
+        assert_eq!(s.name, "child");
+        assert_eq!(s.model.fleet.clusters, 50, "inherited");
+        assert_eq!(s.model.agent.poll_interval_s, 30.0, "overridden");
+        let ids: Vec<&str> = s.timeline.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, vec!["E1", "X"]);
+        assert_eq!(
+            s.timeline.get("E1").unwrap().duration,
+            Some(SimDuration::from_mins(10))
+        );
+        let e = load_str(
+            &dir.join("child.json"),
+            r#"{"extends": "missing.json", "name": "c"}"#,
+        )
+        .unwrap_err();
+        assert!(e.file.ends_with("missing.json"));
+        assert!(e.message.contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

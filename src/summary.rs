@@ -1,0 +1,195 @@
+//! The run summary: one serializable object with everything a report shows.
+//! `cascade run --json` prints it; `summary.json` stores it; expectations
+//! are checked against it. Built from a finished world by `report::summarize`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The customer surfaces, in report order.
+pub const SURFACES: [&str; 4] = ["astro_ui", "astro_api", "airflow_ui", "airflow_api"];
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub description: String,
+    pub source: String,
+    pub seed: u64,
+    /// The commit the binary was built from (`unknown` outside a git checkout).
+    pub commit: String,
+    /// Rolling hash of the trace, 16 hex digits.
+    pub trace_hash: String,
+    pub events: u64,
+    pub stop_reason: String,
+    pub start: String,
+    pub end: String,
+    pub clusters: u32,
+    pub expectations: Vec<crate::expect::ExpectationResult>,
+    pub findings: FindingsSummary,
+    pub key_events: Vec<KeyEvent>,
+    pub metrics: MetricsSummary,
+}
+
+impl Summary {
+    pub fn passed(&self) -> bool {
+        self.expectations.iter().all(|e| e.passed)
+    }
+
+    /// The pool-loss incident whose first loss falls on `date`.
+    pub fn pool_incident_on(&self, date: &str) -> Option<&Incident> {
+        self.metrics
+            .incidents
+            .iter()
+            .find(|i| i.kind == "pool_loss" && i.started_at.starts_with(date))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FindingsSummary {
+    pub total: u64,
+    pub by_rule: BTreeMap<String, u64>,
+    /// The first findings in full (bounded).
+    pub first: Vec<FindingJson>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingJson {
+    pub at: String,
+    pub cluster: Option<u32>,
+    pub rule: String,
+    pub guard: Option<String>,
+    pub detail: String,
+}
+
+/// A line of the narrative: what happened when.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeyEvent {
+    pub at: String,
+    pub what: String,
+}
+
+/// An incident as monitoring saw it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Incident {
+    /// `auth` or `pool_loss`.
+    pub kind: String,
+    pub started_at: String,
+    pub detected_at: Option<String>,
+    pub time_to_detect_s: Option<f64>,
+    /// How it was detected (`burn_rate_alert`, `pool_loss_alert`, `customer_reports`).
+    pub detected_by: Option<String>,
+    pub mitigated_at: Option<String>,
+    pub time_to_mitigate_s: Option<f64>,
+    pub clusters_affected: u32,
+    pub restore_completed_at: Option<String>,
+    pub restore_hours_after_detection: Option<f64>,
+    /// At decision time: hours manual repair would need for the clusters at risk.
+    pub projected_manual_hours: Option<f64>,
+    /// Hours from the hotfix start to its last wave.
+    pub hotfix_rollout_hours: Option<f64>,
+}
+
+/// p50 / p90 / max of a duration sample, in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub count: u32,
+    pub p50_s: f64,
+    pub p90_s: f64,
+    pub max_s: f64,
+}
+
+impl Percentiles {
+    pub fn of(mut v: Vec<f64>) -> Percentiles {
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Percentiles {
+            count: v.len() as u32,
+            p50_s: q(0.5),
+            p90_s: q(0.9),
+            max_s: *v.last().expect("non-empty"),
+        }
+    }
+}
+
+/// A change as change management recorded it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeJson {
+    pub id: String,
+    pub target: String,
+    pub applied_to: String,
+    pub emergency: bool,
+    /// Meant for staging, applied to prod.
+    pub leaked: bool,
+    pub during_freeze: bool,
+    pub at: String,
+}
+
+/// One rollout of the agent fix.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RolloutJson {
+    pub started_at: String,
+    pub emergency: bool,
+    pub waves: Vec<WaveJson>,
+    pub completed_at: Option<String>,
+    pub halted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WaveJson {
+    pub wave: u32,
+    pub clusters: u32,
+    pub started_at: String,
+}
+
+/// Auth figures over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AuthSummary {
+    pub legit_attempts: u64,
+    pub legit_ok: u64,
+    pub legit_success_ratio: f64,
+    pub vendor_429: u64,
+    pub shed: u64,
+    pub timeouts: u64,
+    pub latency_p99_ms_max: f64,
+    pub replicas_max: u32,
+    /// Attempts over unique legitimate requests.
+    pub retry_amplification: f64,
+    /// Autoscaler direction changes per hour, worst hour.
+    pub autoscaler_flaps_per_hour_max: u32,
+    /// SLO budget (99.9 % over 30 days) spent by this run, as a fraction.
+    pub slo_budget_spent_ratio: f64,
+    pub burn_rate_alerts: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MetricsSummary {
+    pub clusters_lost_pools_by_day: BTreeMap<String, u32>,
+    /// Loss episodes over the run (a cluster can lose pools twice).
+    pub clusters_lost_pools_total: u32,
+    pub first_pool_loss_at: Option<String>,
+    pub lost_pools_peak: u32,
+    pub lost_pool_cluster_hours: f64,
+    pub down_cluster_hours: f64,
+    pub degraded_cluster_hours: f64,
+    pub clusters_not_converged_at_end: u32,
+    /// surface -> cloud (or `all`) -> mean unavailable minutes per customer over the run.
+    pub surface_unavailable_minutes: BTreeMap<String, BTreeMap<String, f64>>,
+    /// date -> surface -> cloud (or `all`) -> mean unavailable minutes per customer.
+    pub surface_unavailable_minutes_by_day:
+        BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
+    /// `YYYY-MM-DDTHH` -> legitimate auth success ratio.
+    pub auth_legit_success_ratio_by_hour: BTreeMap<String, f64>,
+    pub incidents: Vec<Incident>,
+    /// Detection-to-restore time per cluster by method (manual, script, agent).
+    pub restore_by_method: BTreeMap<String, Percentiles>,
+    pub changes_applied: Vec<ChangeJson>,
+    pub rollouts: Vec<RolloutJson>,
+    pub auth: AuthSummary,
+    pub blocked_by_guard: BTreeMap<String, u64>,
+    pub answers: BTreeMap<String, u64>,
+    pub agents_died: u64,
+    pub holds_entered: u64,
+    pub cloud_rate_limited_calls: u64,
+}
