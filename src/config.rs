@@ -3,6 +3,7 @@
 //! Scenario files override any part of it (see `scenario`).
 
 use crate::agent::{AgentConfig, Guards};
+use crate::auth::AuthConfig;
 use crate::change::ChangeConfig;
 use crate::cloud::CloudConfig;
 use crate::fleet::FleetConfig;
@@ -200,14 +201,16 @@ impl ResponseConfig {
 }
 
 /// Every parameter of the world.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     pub fleet: FleetConfig,
     pub agent: AgentConfig,
     /// The agent version deployed at the start (historical: no guard).
     pub agent_guards: Guards,
-    /// The version the hotfix ships.
+    /// The version the hotfix ships. [fact: the 404 bug fixed] default G1,
+    /// G3 and G7; the other guards are later hardening.
+    #[serde(default = "Guards::hotfix")]
     pub hotfix_guards: Guards,
     pub cloud: CloudConfig,
     pub network: NetworkConfig,
@@ -217,12 +220,34 @@ pub struct ModelConfig {
     pub recovery: RecoveryConfig,
     pub monitoring: MonitoringConfig,
     pub response: ResponseConfig,
+    pub auth: AuthConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            fleet: FleetConfig::default(),
+            agent: AgentConfig::default(),
+            agent_guards: Guards::none(),
+            hotfix_guards: Guards::hotfix(),
+            cloud: CloudConfig::default(),
+            network: NetworkConfig::default(),
+            change: ChangeConfig::default(),
+            rollout: RolloutConfig::default(),
+            operators: OperatorsConfig::default(),
+            recovery: RecoveryConfig::default(),
+            monitoring: MonitoringConfig::default(),
+            response: ResponseConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
 }
 
 impl ModelConfig {
     /// Checks every section; the error reads `model.section.field: what was expected`.
     pub fn validate(&self) -> Result<(), String> {
-        let sections: [(&str, Result<(), String>); 10] = [
+        let sections: [(&str, Result<(), String>); 11] = [
+            ("auth", self.auth.validate()),
             ("fleet", self.fleet.validate()),
             ("agent", self.agent.validate()),
             ("cloud", self.cloud.validate()),

@@ -10,6 +10,8 @@
 //!   delete locks).
 //! - [`control`]: the desired-state service and the versioned edge routing
 //!   that can misroute it to a 404-answering default backend.
+//! - [`auth`]: the authentication path (traffic, auth component, HPA, Auth0
+//!   vendor, mitigations), aggregated per tick (incidents E1 to E3).
 //! - [`change`]: change management: staging/prod, the prod freeze, the
 //!   isolation switch whose absence let the E9 leak through.
 //! - [`rollout`]: ships an agent version in waves with bake time and halt on alarm.
@@ -31,6 +33,7 @@
 pub use cascade_sim as sim;
 
 pub mod agent;
+pub mod auth;
 pub mod change;
 pub mod checks;
 pub mod cloud;

@@ -35,6 +35,8 @@ pub struct Metrics {
     open_episode: Vec<Option<usize>>,
     /// Per minute: clusters with lost pools, clusters whose agent is down.
     pub lost_per_minute: Vec<u32>,
+    /// Clusters with lost pools right now.
+    pub lost_now: u32,
     pub down_per_minute: Vec<u32>,
 }
 
@@ -51,6 +53,7 @@ impl Metrics {
             episodes: Vec::new(),
             open_episode: vec![None; fleet.len()],
             lost_per_minute: Vec::new(),
+            lost_now: 0,
             down_per_minute: Vec::new(),
         }
     }
@@ -81,6 +84,7 @@ impl Metrics {
                 .entry(self.epoch.date(now))
                 .or_insert(0) += 1;
         }
+        self.lost_now += 1;
         self.open_episode[c as usize] = Some(self.episodes.len());
         self.episodes.push(LossEpisode {
             cluster: c,
@@ -97,6 +101,7 @@ impl Metrics {
         _since: SimTime,
         method: RestoreMethod,
     ) {
+        self.lost_now = self.lost_now.saturating_sub(1);
         if let Some(i) = self.open_episode[c as usize].take() {
             self.episodes[i].restored_at = Some(now);
             self.episodes[i].method = Some(method);

@@ -1,11 +1,270 @@
-//! The auth path on the event loop (filled in when the auth model lands).
+//! The auth path on the event loop: one `AuthTick` event per auth tick drives
+//! [`AuthSystem`]; ticks are folded into minutes (SLIs, surfaces, burn-rate
+//! alerts, auth incidents) and hours (the success ratio the reports show).
 
-use super::{Ev, World};
-use crate::summary::MetricsSummary;
-use crate::timeline::TimelineItem;
-use cascade_sim::Sim;
+use super::{Ev, Record, World};
+use crate::agent::PoolState;
+use crate::auth::{success_ratio, AuthTick, MitigationConfig, VendorPath};
+use crate::summary::{AuthSummary, Incident, MetricsSummary};
+use crate::timeline::{Action, PathState, TimelineItem};
+use crate::types::{Cloud, PoolName};
+use cascade_sim::{Sim, SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// Auth figures of one minute.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AuthMinute {
+    pub legit_ok: u32,
+    pub legit_decided: u32,
+    pub legit_attempts: u32,
+    pub bot_attempts: u32,
+    pub vendor_429: u32,
+    pub shed: u32,
+    pub timeouts: u32,
+    /// Mean offered load and capacity over the minute, requests per second.
+    pub demand_rps: f32,
+    pub capacity_rps: f32,
+    pub replicas_ready_max: u32,
+    pub latency_p99_ms_max: f32,
+}
+
+impl AuthMinute {
+    pub fn success_ratio(&self) -> f64 {
+        if self.legit_decided == 0 {
+            1.0
+        } else {
+            self.legit_ok as f64 / self.legit_decided as f64
+        }
+    }
+}
+
+/// An auth incident: legitimate success below the SLO.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthIncident {
+    pub started_at: SimTime,
+    pub detected_at: Option<SimTime>,
+    pub detected_by: Option<&'static str>,
+    /// Success back at or above the SLO for `AUTH_RECOVERED_MIN` minutes.
+    pub ended_at: Option<SimTime>,
+}
+
+/// Minutes of success at or above the threshold that end an auth incident.
+const AUTH_RECOVERED_MIN: u32 = 10;
+/// Legitimate success below this in a minute makes the minute "bad" for auth incidents.
+const AUTH_INCIDENT_SUCCESS_MIN: f64 = 0.99;
+
+/// The auth side's running state inside the world.
+#[derive(Clone, Debug, Default)]
+pub struct AuthBook {
+    pub current: AuthMinute,
+    ticks_in_minute: u32,
+    pub minutes: Vec<AuthMinute>,
+    /// Hour index -> (ok, decided).
+    pub hours: BTreeMap<u64, (u64, u64)>,
+    pub incidents: Vec<AuthIncident>,
+    good_streak: u32,
+    /// Burn-rate alerts fired: (time, which).
+    pub alerts: Vec<(SimTime, &'static str)>,
+    fast_firing: bool,
+    slow_firing: bool,
+    pub latency_p99_ms_max: f64,
+    pub replicas_max: u32,
+    pub shed: u64,
+    pub timeouts: u64,
+    pub flaps_per_hour_max: u32,
+    /// Surface minutes: day -> [surface][cloud index 0..3, 3 = all] customer-minutes.
+    pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
+}
+
+fn window_sum(minutes: &[AuthMinute], n: usize) -> (u64, u64) {
+    minutes.iter().rev().take(n).fold((0, 0), |(ok, d), m| {
+        (ok + m.legit_ok as u64, d + m.legit_decided as u64)
+    })
+}
+
+fn cloud_index(c: Cloud) -> usize {
+    match c {
+        Cloud::Aws => 0,
+        Cloud::Gcp => 1,
+        Cloud::Azure => 2,
+    }
+}
 
 impl World {
+    pub(super) fn auth_tick_period(&self) -> SimDuration {
+        SimDuration::from_millis(self.cfg.auth.tick_ms)
+    }
+
+    pub(super) fn on_auth_tick(&mut self, sim: &mut Sim<Ev>) {
+        let now = sim.now();
+        let t: AuthTick = self.auth.handle_tick(now, &mut self.auth_rng);
+        let b = &mut self.auth_book;
+        let m = &mut b.current;
+        m.legit_ok += t.legit_ok;
+        m.legit_decided += t.legit_ok + t.legit_failed;
+        m.legit_attempts += t.legit_attempts;
+        m.bot_attempts += t.bot_attempts;
+        m.vendor_429 += t.vendor_429;
+        let shed = t.legit_shed_rate_limit + t.legit_shed_queue_full;
+        let timeouts = t.legit_vendor_timeout + t.legit_client_timeout;
+        m.shed += shed;
+        m.timeouts += timeouts;
+        m.demand_rps += t.demand_rps as f32;
+        m.capacity_rps += t.capacity_rps as f32;
+        m.replicas_ready_max = m.replicas_ready_max.max(t.replicas_ready);
+        m.latency_p99_ms_max = m.latency_p99_ms_max.max(t.latency_p99_ms as f32);
+        b.ticks_in_minute += 1;
+        b.shed += shed as u64;
+        b.timeouts += timeouts as u64;
+        b.latency_p99_ms_max = b.latency_p99_ms_max.max(t.latency_p99_ms);
+        b.replicas_max = b.replicas_max.max(t.replicas_total);
+        let _ = success_ratio(&t);
+        sim.schedule_in(self.auth_tick_period(), Ev::AuthTick);
+    }
+
+    /// Closes the auth minute ending at `now`: SLIs, surfaces, alerts, incidents.
+    pub(super) fn auth_minute(&mut self, sim: &mut Sim<Ev>) {
+        let now = sim.now();
+        let mon = self.cfg.monitoring.clone();
+        let b = &mut self.auth_book;
+        let mut m = std::mem::take(&mut b.current);
+        if b.ticks_in_minute > 0 {
+            m.demand_rps /= b.ticks_in_minute as f32;
+            m.capacity_rps /= b.ticks_in_minute as f32;
+        }
+        b.ticks_in_minute = 0;
+        let minute_start = SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
+        let hour = minute_start.as_secs() / 3_600;
+        let e = b.hours.entry(hour).or_insert((0, 0));
+        e.0 += m.legit_ok as u64;
+        e.1 += m.legit_decided as u64;
+        let ratio = m.success_ratio();
+        b.minutes.push(m);
+        sim.trace.record(
+            now,
+            &Record::AuthMinute {
+                legit_ok: m.legit_ok,
+                legit_decided: m.legit_decided,
+                vendor_429: m.vendor_429,
+                replicas: m.replicas_ready_max,
+            },
+        );
+
+        // Burn-rate alerts (multiwindow, multi-burn-rate): 14.4x over 1 h and
+        // 5 min, 6x over 6 h and 30 min, against the SLO's error budget.
+        let budget = 1.0 - mon.slo_target;
+        let burn = |(ok, d): (u64, u64)| {
+            if d == 0 {
+                0.0
+            } else {
+                (1.0 - ok as f64 / d as f64) / budget
+            }
+        };
+        let fast =
+            burn(window_sum(&b.minutes, 60)) >= 14.4 && burn(window_sum(&b.minutes, 5)) >= 14.4;
+        let slow =
+            burn(window_sum(&b.minutes, 360)) >= 6.0 && burn(window_sum(&b.minutes, 30)) >= 6.0;
+        let mut fired = None;
+        if fast && !b.fast_firing {
+            b.alerts.push((now, "fast_burn_14.4x_1h_5m"));
+            fired = Some("burn_rate_alert_fast");
+        }
+        if slow && !b.slow_firing {
+            b.alerts.push((now, "slow_burn_6x_6h_30m"));
+            fired = fired.or(Some("burn_rate_alert_slow"));
+        }
+        b.fast_firing = fast;
+        b.slow_firing = slow;
+
+        // Auth incidents from the per-minute SLI.
+        let open = b.incidents.last().is_some_and(|i| i.ended_at.is_none());
+        let mut note = None;
+        if ratio < AUTH_INCIDENT_SUCCESS_MIN {
+            b.good_streak = 0;
+            if !open {
+                b.incidents.push(AuthIncident {
+                    started_at: minute_start,
+                    detected_at: None,
+                    detected_by: None,
+                    ended_at: None,
+                });
+                note = Some(format!(
+                    "legitimate logins failing: {:.1} % success",
+                    ratio * 100.0
+                ));
+            }
+        } else if open {
+            b.good_streak += 1;
+            if b.good_streak >= AUTH_RECOVERED_MIN {
+                let inc = b.incidents.last_mut().expect("open");
+                let end = SimTime::from_micros(
+                    now.as_micros()
+                        .saturating_sub(AUTH_RECOVERED_MIN as u64 * 60_000_000),
+                );
+                inc.ended_at = Some(end);
+                note = Some("logins recovered (success >= 99 % for 10 min)".to_string());
+            }
+        }
+        if let (Some(by), Some(inc)) = (fired, b.incidents.last_mut()) {
+            if inc.ended_at.is_none() && inc.detected_at.is_none() {
+                inc.detected_at = Some(now);
+                inc.detected_by = Some(by);
+                let text = format!(
+                    "auth burn-rate alert fires ({})",
+                    by.trim_start_matches("burn_rate_alert_")
+                );
+                sim.trace.record(now, &Record::Note { text: "auth_alert" });
+                self.key_event(now, text);
+            }
+        }
+        if let Some(text) = note {
+            self.key_event(minute_start, text);
+        }
+        if now.as_secs() % 3_600 == 0 {
+            let flaps = self
+                .auth
+                .direction_changes_within(SimDuration::from_hours(1), now);
+            self.auth_book.flaps_per_hour_max = self.auth_book.flaps_per_hour_max.max(flaps);
+        }
+
+        // Customer surfaces: Astro UI/API need auth; Airflow UI/API need auth
+        // and a working cluster (system and airflow pools present).
+        let auth_up = ratio >= mon.surface_available_success_min;
+        let day = minute_start.as_secs() / 86_400;
+        let mut down_customers = [0u32; 3];
+        if auth_up && self.metrics.lost_now > 0 {
+            let mut seen = vec![false; self.fleet.customers as usize];
+            for c in &self.fleet.clusters {
+                let p = self.cloud.pools(c.id);
+                let ok = |pool: PoolName| matches!(p[pool.index()], PoolState::Present { nodes } if nodes > 0);
+                let airflow_runs = ok(PoolName::System) && ok(PoolName::Airflow);
+                if !airflow_runs && !seen[c.customer as usize] {
+                    seen[c.customer as usize] = true;
+                    down_customers[cloud_index(c.cloud)] += 1;
+                }
+            }
+        }
+        let per_cloud = self.customers_per_cloud;
+        let row = self
+            .auth_book
+            .surface_minutes
+            .entry(day)
+            .or_insert([[0.0; 4]; 4]);
+        for (s, surface) in row.iter_mut().enumerate() {
+            for k in 0..3 {
+                let n = if !auth_up {
+                    per_cloud[k] as f64
+                } else if s >= 2 {
+                    down_customers[k] as f64
+                } else {
+                    0.0
+                };
+                surface[k] += n;
+                surface[3] += n;
+            }
+        }
+    }
+
     pub(super) fn on_auth_action(
         &mut self,
         sim: &mut Sim<Ev>,
@@ -13,13 +272,145 @@ impl World {
         begin: bool,
         label: String,
     ) {
-        if begin {
-            self.key_event(sim.now(), label);
+        let now = sim.now();
+        match (&item.action, begin) {
+            (Action::VendorPath { state, loss_ratio }, true) => {
+                self.key_event(now, label);
+                self.auth.set_vendor_path(match state {
+                    PathState::Up => VendorPath::Up,
+                    PathState::Lossy => VendorPath::Lossy(*loss_ratio),
+                    PathState::Blackholed => VendorPath::Blackholed,
+                });
+            }
+            (Action::VendorPath { .. }, false) => {
+                self.key_event(now, format!("{} ends: vendor path healthy again", item.id));
+                self.auth.set_vendor_path(VendorPath::Up);
+            }
+            (Action::BotSurge { multiplier }, true) => {
+                self.key_event(now, label);
+                self.auth.set_bot_multiplier(*multiplier);
+            }
+            (Action::BotSurge { .. }, false) => {
+                self.key_event(now, format!("{} ends: automated traffic stops", item.id));
+                self.auth.set_bot_multiplier(0.0);
+            }
+            (
+                Action::AuthMitigation {
+                    rate_limit,
+                    adaptive_throttling,
+                    circuit_breaker,
+                    caching,
+                },
+                b,
+            ) => {
+                let mut m: MitigationConfig = self.cfg.auth.mitigations.clone();
+                if b {
+                    self.key_event(now, label);
+                    m.per_client_limit_enabled |= *rate_limit;
+                    m.global_cap_enabled |= *rate_limit;
+                    m.client_throttle_enabled |= *adaptive_throttling;
+                    m.breaker_enabled |= *circuit_breaker;
+                    m.caching_enabled |= *caching;
+                } else {
+                    self.key_event(
+                        now,
+                        format!("{} ends: auth mitigations back to baseline", item.id),
+                    );
+                }
+                // Validated at load time; a rejection here would be a bug.
+                self.auth
+                    .set_mitigations(m)
+                    .expect("mitigation settings validated with the scenario");
+            }
+            (Action::ReplicaCrash { count }, true) => {
+                self.key_event(now, label);
+                self.auth.crash_replicas(*count);
+            }
+            _ => {}
         }
-        let _ = item;
     }
 
     pub(super) fn fill_auth_summary(&self, m: &mut MetricsSummary) {
-        let _ = m;
+        let b = &self.auth_book;
+        let e = self.epoch;
+        for (h, (ok, d)) in &b.hours {
+            let ratio = if *d == 0 { 1.0 } else { *ok as f64 / *d as f64 };
+            m.auth_legit_success_ratio_by_hour
+                .insert(e.hour(SimTime::from_secs(h * 3_600)), ratio);
+        }
+        let t = self.auth.totals();
+        let decided: u64 = b.minutes.iter().map(|x| x.legit_decided as u64).sum();
+        let ok: u64 = b.minutes.iter().map(|x| x.legit_ok as u64).sum();
+        let run_days = (b.minutes.len() as f64 / 1_440.0).max(1e-9);
+        // Budget of a 30-day window, scaled from this run's request volume.
+        let budget_30d = (1.0 - self.cfg.monitoring.slo_target) * decided as f64 * 30.0 / run_days;
+        m.auth = AuthSummary {
+            legit_attempts: t.legit_attempts,
+            legit_ok: t.legit_ok,
+            legit_success_ratio: if decided == 0 {
+                1.0
+            } else {
+                ok as f64 / decided as f64
+            },
+            vendor_429: t.vendor_429,
+            shed: b.shed,
+            timeouts: b.timeouts,
+            latency_p99_ms_max: b.latency_p99_ms_max,
+            replicas_max: b.replicas_max,
+            retry_amplification: self.auth.retry_amplification(),
+            autoscaler_flaps_per_hour_max: b.flaps_per_hour_max,
+            slo_budget_spent_ratio: if budget_30d > 0.0 {
+                (decided - ok) as f64 / budget_30d
+            } else {
+                0.0
+            },
+            burn_rate_alerts: b
+                .alerts
+                .iter()
+                .map(|(t, w)| format!("{} {w}", e.format(*t)))
+                .collect(),
+        };
+        for inc in &b.incidents {
+            m.incidents.push(Incident {
+                kind: "auth".into(),
+                started_at: e.format(inc.started_at),
+                detected_at: inc.detected_at.map(|t| e.format(t)),
+                time_to_detect_s: inc.detected_at.map(|t| (t - inc.started_at).as_secs_f64()),
+                detected_by: inc.detected_by.map(str::to_string),
+                mitigated_at: inc.ended_at.map(|t| e.format(t)),
+                time_to_mitigate_s: inc.ended_at.map(|t| (t - inc.started_at).as_secs_f64()),
+                ..Incident::default()
+            });
+        }
+        // Surfaces: mean unavailable minutes per customer.
+        let surfaces = crate::summary::SURFACES;
+        let clouds = ["aws", "gcp", "azure", "all"];
+        let per_cloud = self.customers_per_cloud;
+        let total_customers: u32 = per_cloud.iter().sum();
+        for (day, rows) in &b.surface_minutes {
+            let date = e.date(SimTime::from_secs(day * 86_400));
+            for (s, row) in rows.iter().enumerate() {
+                for (k, v) in row.iter().enumerate() {
+                    let n = if k == 3 {
+                        total_customers
+                    } else {
+                        per_cloud[k]
+                    };
+                    let mean = if n == 0 { 0.0 } else { v / n as f64 };
+                    m.surface_unavailable_minutes_by_day
+                        .entry(date.clone())
+                        .or_default()
+                        .entry(surfaces[s].to_string())
+                        .or_default()
+                        .insert(clouds[k].to_string(), mean);
+                    *m.surface_unavailable_minutes
+                        .entry(surfaces[s].to_string())
+                        .or_default()
+                        .entry(clouds[k].to_string())
+                        .or_insert(0.0) += mean;
+                }
+            }
+        }
+        m.incidents.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     }
 }

@@ -31,6 +31,7 @@ use crate::types::{ClusterId, PoolName};
 use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
 mod auth_side;
+pub use auth_side::{AuthBook, AuthIncident, AuthMinute};
 mod outcome;
 mod record;
 mod response;
@@ -64,6 +65,8 @@ pub enum Ev {
     CustomerReport(ClusterId),
     /// The pool-loss alert evaluates the loss that began at its scheduling.
     PoolLossAlertCheck(ClusterId),
+    /// One auth aggregation tick.
+    AuthTick,
     OpsTimer(OpsTimer),
     RolloutTimer(RolloutTimer),
     RecoveryTimer(RecoveryTimer),
@@ -145,6 +148,11 @@ pub struct World {
     change_names: Vec<String>,
     /// Reused buffer of operator outputs.
     ops_out: Vec<crate::operators::OpsOutput>,
+    pub auth: crate::auth::AuthSystem,
+    auth_rng: Stream,
+    pub auth_book: AuthBook,
+    /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
+    pub customers_per_cloud: [u32; 3],
 }
 
 impl World {
@@ -183,7 +191,20 @@ impl World {
         let rollout = Rollout::new(cfg.rollout.clone()).expect("validated rollout config");
         let operators = Operators::new(cfg.operators.clone()).expect("validated operators config");
         let recovery = Recovery::new(cfg.recovery.clone()).expect("validated recovery config");
+        let mut customers_per_cloud = [0u32; 3];
+        for c in &fleet.customer_clouds {
+            customers_per_cloud[match c {
+                crate::types::Cloud::Aws => 0,
+                crate::types::Cloud::Gcp => 1,
+                crate::types::Cloud::Azure => 2,
+            }] += 1;
+        }
+        let auth = crate::auth::AuthSystem::new(&cfg.auth);
         World {
+            auth,
+            auth_rng: seed.fork("auth", 0),
+            auth_book: AuthBook::default(),
+            customers_per_cloud,
             changes,
             rollout,
             operators,
@@ -236,6 +257,7 @@ impl World {
             }
         }
         sim.schedule_at(SimTime::from_secs(60), Ev::Minute);
+        sim.schedule_at(SimTime::ZERO, Ev::AuthTick);
     }
 
     fn rtt(&mut self) -> SimDuration {
@@ -560,9 +582,10 @@ impl World {
 
     fn on_minute(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
-        let lost = self.books.iter().filter(|b| b.lost_since.is_some()).count() as u32;
+        let lost = self.metrics.lost_now;
         let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
         self.metrics.minute(now, lost, down);
+        self.auth_minute(sim);
         sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
     }
 }
@@ -581,6 +604,7 @@ impl Model<Ev> for World {
             Ev::Response { incident, step } => self.on_response(sim, incident, step),
             Ev::CustomerReport(c) => self.on_customer_report(sim, c),
             Ev::PoolLossAlertCheck(c) => self.on_pool_loss_alert_check(sim, c),
+            Ev::AuthTick => self.on_auth_tick(sim),
             Ev::OpsTimer(t) => self.on_ops_timer(sim, t),
             Ev::RolloutTimer(t) => self.on_rollout_timer(sim, t),
             Ev::RecoveryTimer(t) => self.on_recovery_timer(sim, t),

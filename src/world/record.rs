@@ -49,6 +49,12 @@ pub enum Record<'a> {
     ClusterRestored {
         cluster: ClusterId,
     },
+    AuthMinute {
+        legit_ok: u32,
+        legit_decided: u32,
+        vendor_429: u32,
+        replicas: u32,
+    },
 }
 
 impl TraceRecord for Record<'_> {
@@ -64,6 +70,7 @@ impl TraceRecord for Record<'_> {
             Record::Detected { .. } => 8,
             Record::Note { .. } => 9,
             Record::ClusterRestored { .. } => 10,
+            Record::AuthMinute { .. } => 11,
         }
     }
     fn kind_name(&self) -> &'static str {
@@ -78,6 +85,7 @@ impl TraceRecord for Record<'_> {
             Record::Detected { .. } => "detected",
             Record::Note { .. } => "note",
             Record::ClusterRestored { .. } => "cluster_restored",
+            Record::AuthMinute { .. } => "auth_minute",
         }
     }
     fn encode(&self, w: &mut Words) {
@@ -154,6 +162,15 @@ impl TraceRecord for Record<'_> {
             }
             Record::Detected { incident } => w.u64(incident as u64),
             Record::Note { text } => w.str(text),
+            Record::AuthMinute {
+                legit_ok,
+                legit_decided,
+                vendor_429,
+                replicas,
+            } => {
+                w.u64((legit_ok as u64) << 32 | legit_decided as u64);
+                w.u64((vendor_429 as u64) << 32 | replicas as u64);
+            }
         }
     }
     fn write_json_fields(&self, out: &mut String) {
@@ -221,6 +238,17 @@ impl TraceRecord for Record<'_> {
             }
             Record::Detected { incident } => {
                 let _ = write!(out, ",\"incident\":{incident}");
+            }
+            Record::AuthMinute {
+                legit_ok,
+                legit_decided,
+                vendor_429,
+                replicas,
+            } => {
+                let _ = write!(
+                    out,
+                    ",\"legit_ok\":{legit_ok},\"legit_decided\":{legit_decided},\"vendor_429\":{vendor_429},\"replicas\":{replicas}"
+                );
             }
             Record::Note { text } => {
                 out.push_str(",\"text\":\"");

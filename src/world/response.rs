@@ -464,11 +464,25 @@ impl World {
     /// restoration starts over.
     pub(super) fn on_agent_died(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let book = &mut self.books[c as usize];
-        if book.lost_since.is_some() && book.restoring.is_some() {
-            book.restoring = None;
-            if self.open_incident().is_some_and(|i| i.acked_at.is_some()) {
-                self.queue_restore(sim, c);
+        if book.lost_since.is_none() {
+            return;
+        }
+        match book.restoring {
+            // The script's attempt failed: it retries within its budget.
+            Some(RestoreMethod::Script) => {
+                let mut out = Vec::new();
+                self.recovery
+                    .handle_restore_failed(sim.now(), c, &mut self.recovery_rng, &mut out);
+                self.apply_recovery(sim, out);
             }
+            // The engineer's job is done; the cluster goes back in the queue.
+            Some(_) => {
+                book.restoring = None;
+                if self.open_incident().is_some_and(|i| i.acked_at.is_some()) {
+                    self.queue_restore(sim, c);
+                }
+            }
+            None => {}
         }
     }
 
@@ -665,17 +679,39 @@ impl World {
         }
     }
 
-    /// The hands-on part of a restore: recreate the system pool (the agent
-    /// restores the rest once it runs again).
+    /// The hands-on part of a restore. An engineer recreates the `system`
+    /// pool and lets the restarted agent restore the rest [A: spec]; the
+    /// recovery script recreates every missing desired pool at once (it
+    /// reads desired state itself), so its clusters come back in one cloud
+    /// round instead of two, and checks first that the cluster would not be
+    /// broken again at once.
     pub(super) fn restore_cluster(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
-        let system = self.cloud.pools(c)[PoolName::System.index()];
-        match system {
-            PoolState::Absent => {
-                let nodes = self.fleet.nodes_per_pool;
-                match self.cloud_call(sim, c, PoolName::System, CloudCall::Create { nodes }) {
-                    CloudReply::RateLimited { retry_at } => {
-                        if self.books[c as usize].restoring == Some(RestoreMethod::Script) {
+        let by_script = self.books[c as usize].restoring == Some(RestoreMethod::Script);
+        // The script's preflight: restoring a cluster whose (buggy) agent would
+        // still be answered 404 only feeds it pools to delete again, so wait
+        // for the route (or the hotfix), holding the script's slot.
+        let guards = self.books[c as usize]
+            .guards_installed
+            .unwrap_or(self.agents[c as usize].guards());
+        if by_script && self.edge.misroutes(c) && guards.is_buggy() {
+            sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
+            return;
+        }
+        let ds = *self.service.state(c);
+        let pools = *self.cloud.pools(c);
+        let mut wait = false;
+        for p in ds.pools.iter() {
+            if ds.tombstones.contains(p) || (!by_script && p != PoolName::System) {
+                continue;
+            }
+            match pools[p.index()] {
+                PoolState::Absent => {
+                    let nodes = ds.nodes[p.index()];
+                    if let CloudReply::RateLimited { retry_at } =
+                        self.cloud_call(sim, c, p, CloudCall::Create { nodes })
+                    {
+                        if by_script {
                             let mut out = Vec::new();
                             self.recovery.handle_cloud_rate_limited(
                                 now,
@@ -684,22 +720,23 @@ impl World {
                                 &mut out,
                             );
                             self.apply_recovery(sim, out);
-                        } else {
-                            sim.schedule_at(retry_at, Ev::RepairCall(c));
+                            return;
                         }
+                        sim.schedule_at(retry_at, Ev::RepairCall(c));
+                        return;
                     }
-                    CloudReply::Accepted { .. } | CloudReply::Locked | CloudReply::Conflict => {}
                 }
+                PoolState::Deleting => wait = true,
+                PoolState::Creating | PoolState::Present { .. } => {}
             }
-            PoolState::Creating | PoolState::Deleting => {
-                // Wait for the operation in flight, then look again.
-                sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
-            }
-            PoolState::Present { .. } => {
-                if !self.agents[c as usize].is_alive() {
-                    sim.schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
-                }
-            }
+        }
+        if wait {
+            // A delete is still in flight: look again once it is done.
+            sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
+        } else if matches!(pools[PoolName::System.index()], PoolState::Present { .. })
+            && !self.agents[c as usize].is_alive()
+        {
+            sim.schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
         }
     }
 

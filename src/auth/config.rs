@@ -1,0 +1,616 @@
+//! Every figure the auth model assumes, as named, documented, serde-loadable
+//! fields. Each default says its basis: [fact] from a public source, [A] an
+//! assumption of this model, [tuned] chosen so a product counterfactual holds.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+
+use super::counts::ATTEMPTS_LIMIT;
+
+/// The whole auth path: traffic, the auth component, its autoscaler, the
+/// vendor and the mitigations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Length of one aggregation tick. [A] 1 s resolves the HPA's 15 s sync
+    /// and a 10 s client timeout while keeping nine days at 777,600 ticks.
+    pub tick_ms: u64,
+    pub traffic: TrafficConfig,
+    pub component: ComponentConfig,
+    pub autoscaler: AutoscalerConfig,
+    pub vendor: VendorConfig,
+    pub mitigations: MitigationConfig,
+}
+
+/// Who sends login and token requests, and how they retry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrafficConfig {
+    /// Mean legitimate request rate over a day. [A] model spec §3: 20 req/s.
+    pub legit_rps: f64,
+    /// Diurnal swing as a fraction of the mean (rate = mean·(1 + a·cos)).
+    /// [A] model spec §3: ±50 %.
+    pub diurnal_amplitude_fraction: f64,
+    /// UTC hour (0..24, fractional allowed) of the daily peak. [A] European
+    /// afternoon / US morning overlap for a US/EU customer base.
+    pub diurnal_peak_hour_utc: f64,
+    /// Distinct clients the automated traffic comes from, as the per-client
+    /// limiter sees them. [A] "automated requests" from a few sources; the
+    /// write-up withholds details.
+    pub bot_clients: u32,
+    /// Attempts per legitimate request, first one included (1 = no retry).
+    /// [A] typical SDK default of 3.
+    pub retry_attempts_max: u32,
+    /// Retry budget: retries scheduled in the window may not exceed this
+    /// multiple of fresh requests in the window. [A] historical clients had
+    /// no budget beyond the attempt limit (urllib3-style `Retry`): 2.0 =
+    /// attempts − 1 never binds in steady state; below 2 models a budgeted
+    /// client.
+    pub retry_ratio_max: f64,
+    /// Sliding window of the retry budget. [A] 10 s, as Finagle's RetryBudget.
+    pub retry_budget_window_s: u64,
+    /// Backoff before the first retry. [A] 1 s.
+    pub retry_backoff_base_ms: u64,
+    /// Backoff multiplier per further attempt. [A] exponential backoff ×2.
+    pub retry_backoff_factor: f64,
+    /// Backoff ceiling. [A] 30 s.
+    pub retry_backoff_max_ms: u64,
+    /// Jitter on each backoff as a ± fraction (0 = none, 1 = 0..2× backoff);
+    /// never earlier than a 429's reset. [A] historical clients retried
+    /// without jitter (urllib3's `backoff_jitter` defaults to 0).
+    pub retry_jitter_fraction: f64,
+}
+
+/// The control plane's auth component (replicas behind one queue).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComponentConfig {
+    /// CPU throughput of one ready replica. [A] model spec §3: 50 req/s.
+    pub replica_capacity_rps: f64,
+    /// Requests one replica can hold in flight (workers / vendor connection
+    /// pool); a request waiting on the vendor holds one. [A] 32.
+    pub replica_inflight_max: u32,
+    /// HPA floor. [A] model spec §3: 3.
+    pub replicas_min: u32,
+    /// HPA ceiling. [A] model spec §3: 20.
+    pub replicas_max: u32,
+    /// Time from pod creation until it serves. [A] model spec §3: 60 s.
+    pub warmup_s: u64,
+    /// Bound of the shared request queue; overflow is shed as 503. [A] two
+    /// seconds of the floor capacity (2 × 3 × 50).
+    pub queue_max_requests: u64,
+    /// Time a request holds a worker for local work (session lookup, token
+    /// signing), vendor wait excluded. [A] 20 ms.
+    pub request_local_ms: u64,
+    /// Client deadline, also propagated to the vendor call. [A] model spec §3:
+    /// 10 s.
+    pub client_timeout_ms: u64,
+}
+
+/// Kubernetes horizontal pod autoscaler on CPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoscalerConfig {
+    /// Metric sync period. [fact] kube-controller-manager
+    /// `--horizontal-pod-autoscaler-sync-period` default 15 s.
+    pub hpa_sync_s: u64,
+    /// Target CPU utilisation of ready capacity. [A] common 70 % setting.
+    pub hpa_cpu_target_fraction: f64,
+    /// No action while |utilisation/target − 1| is within this. [fact]
+    /// `--horizontal-pod-autoscaler-tolerance` default 0.1.
+    pub hpa_tolerance_fraction: f64,
+    /// Scale-up policy: at most this many pods added per period… [fact] HPA
+    /// v2 default behaviour: 4 pods per 60 s.
+    pub hpa_scale_up_pods: u32,
+    /// …or this factor of the replicas at the period start, whichever is
+    /// larger. [fact] HPA v2 default: double per 60 s.
+    pub hpa_scale_up_factor: f64,
+    /// Period of the scale-up policy. [fact] HPA v2 default 60 s.
+    pub hpa_scale_up_period_s: u64,
+    /// Scale-down stabilisation: the highest recommendation of this window
+    /// is used. [fact] HPA v2 default 300 s.
+    pub hpa_scale_down_window_s: u64,
+    /// Scale events kept for inspection (oldest dropped beyond). [A] bound.
+    pub scale_events_kept_max: usize,
+}
+
+/// The identity vendor (Auth0) and the share of requests that reach it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorConfig {
+    /// Token-bucket refill rate. [fact] Auth0 enterprise limit, 100 req/s.
+    pub vendor_rate_rps: f64,
+    /// Token-bucket size. [fact] Auth0 enterprise burst, 100.
+    pub vendor_burst_requests: f64,
+    /// Median vendor latency. [A] model spec §3: 120 ms.
+    pub vendor_latency_median_ms: f64,
+    /// 99th-percentile vendor latency (lognormal). [A] model spec §3: 600 ms.
+    pub vendor_latency_p99_ms: f64,
+    /// Share of requests that call the vendor without token/JWKS caching.
+    /// [A] model spec §3: every request.
+    pub vendor_share_uncached_fraction: f64,
+    /// Share of requests that call the vendor with caching. [A] model spec
+    /// §3: 5 % (cache misses, fresh logins).
+    pub vendor_share_cached_fraction: f64,
+    /// During a forced 429 storm the vendor reports the end of its current
+    /// fixed window as the reset (clients wait until then). [A] a
+    /// per-minute limit, as on some Auth0 authentication endpoints.
+    pub vendor_storm_reset_window_s: u64,
+}
+
+/// Resilience switches the driver can flip at runtime. Historical defaults
+/// are all off; the parameters are tuned so that "rate limiting from the
+/// start" keeps legitimate success ≥ 99 % through a 30× surge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MitigationConfig {
+    /// Token/JWKS caching cuts vendor calls to the cached share. [A]
+    /// historically off.
+    pub caching_enabled: bool,
+    /// Per-client rate limit at the edge. [fact] E3 mitigation; off before.
+    pub per_client_limit_enabled: bool,
+    /// Per-client sustained limit. [tuned] 5 req/s: 10 bot clients get 50
+    /// req/s, which with the 30 req/s diurnal peak stays under the vendor's
+    /// 100 req/s; a human login client sends far less.
+    pub per_client_limit_rps: f64,
+    /// Per-client burst. [tuned] 10 requests (2 s at the limit).
+    pub per_client_burst_requests: f64,
+    /// Global admission cap in front of the queue. [fact] E3 mitigation.
+    pub global_cap_enabled: bool,
+    /// Global cap rate. [tuned] 150 req/s: the floor capacity (3 × 50), well
+    /// above the ~80 req/s left after per-client limits.
+    pub global_cap_rps: f64,
+    /// Global cap burst. [tuned] one second of the cap.
+    pub global_cap_burst_requests: f64,
+    /// Client-side adaptive throttling (Google SRE book ch. 21) on legitimate
+    /// clients. [A] off historically.
+    pub client_throttle_enabled: bool,
+    /// Multiplier K in max(0, (requests − K·accepts)/(requests + 1)). [fact]
+    /// SRE book suggests 2.
+    pub client_throttle_k: f64,
+    /// Window over which requests and accepts are counted. [fact] SRE book:
+    /// two minutes.
+    pub client_throttle_window_s: u64,
+    /// Circuit breaker on vendor calls. [A] off historically.
+    pub breaker_enabled: bool,
+    /// Window of the breaker's error ratio. [A] 10 s.
+    pub breaker_window_s: u64,
+    /// Error fraction (timeouts, unreachable) that opens the breaker. [A] 50 %.
+    pub breaker_open_error_fraction: f64,
+    /// Calls in the window needed before the ratio is trusted. [A] 20.
+    pub breaker_calls_min: u64,
+    /// Time open before a half-open probe. [A] 30 s (must outlast the client
+    /// timeout so only probes can fail while half-open).
+    pub breaker_cooldown_s: u64,
+    /// Probe calls in half-open; all must answer to close. [A] 5.
+    pub breaker_probe_calls: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            tick_ms: 1_000,
+            traffic: TrafficConfig::default(),
+            component: ComponentConfig::default(),
+            autoscaler: AutoscalerConfig::default(),
+            vendor: VendorConfig::default(),
+            mitigations: MitigationConfig::default(),
+        }
+    }
+}
+
+impl Default for TrafficConfig {
+    fn default() -> Self {
+        TrafficConfig {
+            legit_rps: 20.0,
+            diurnal_amplitude_fraction: 0.5,
+            diurnal_peak_hour_utc: 15.0,
+            bot_clients: 10,
+            retry_attempts_max: 3,
+            retry_ratio_max: 2.0,
+            retry_budget_window_s: 10,
+            retry_backoff_base_ms: 1_000,
+            retry_backoff_factor: 2.0,
+            retry_backoff_max_ms: 30_000,
+            retry_jitter_fraction: 0.0,
+        }
+    }
+}
+
+impl Default for ComponentConfig {
+    fn default() -> Self {
+        ComponentConfig {
+            replica_capacity_rps: 50.0,
+            replica_inflight_max: 32,
+            replicas_min: 3,
+            replicas_max: 20,
+            warmup_s: 60,
+            queue_max_requests: 300,
+            request_local_ms: 20,
+            client_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for AutoscalerConfig {
+    fn default() -> Self {
+        AutoscalerConfig {
+            hpa_sync_s: 15,
+            hpa_cpu_target_fraction: 0.7,
+            hpa_tolerance_fraction: 0.1,
+            hpa_scale_up_pods: 4,
+            hpa_scale_up_factor: 2.0,
+            hpa_scale_up_period_s: 60,
+            hpa_scale_down_window_s: 300,
+            scale_events_kept_max: 4_096,
+        }
+    }
+}
+
+impl Default for VendorConfig {
+    fn default() -> Self {
+        VendorConfig {
+            vendor_rate_rps: 100.0,
+            vendor_burst_requests: 100.0,
+            vendor_latency_median_ms: 120.0,
+            vendor_latency_p99_ms: 600.0,
+            vendor_share_uncached_fraction: 1.0,
+            vendor_share_cached_fraction: 0.05,
+            vendor_storm_reset_window_s: 60,
+        }
+    }
+}
+
+impl Default for MitigationConfig {
+    fn default() -> Self {
+        MitigationConfig {
+            caching_enabled: false,
+            per_client_limit_enabled: false,
+            per_client_limit_rps: 5.0,
+            per_client_burst_requests: 10.0,
+            global_cap_enabled: false,
+            global_cap_rps: 150.0,
+            global_cap_burst_requests: 150.0,
+            client_throttle_enabled: false,
+            client_throttle_k: 2.0,
+            client_throttle_window_s: 120,
+            breaker_enabled: false,
+            breaker_window_s: 10,
+            breaker_open_error_fraction: 0.5,
+            breaker_calls_min: 20,
+            breaker_cooldown_s: 30,
+            breaker_probe_calls: 5,
+        }
+    }
+}
+
+impl MitigationConfig {
+    /// Per-client limit and global cap on, the rest as configured: the E3
+    /// mitigation.
+    pub fn rate_limited(mut self) -> Self {
+        self.per_client_limit_enabled = true;
+        self.global_cap_enabled = true;
+        self
+    }
+}
+
+/// `Err("<field>: expected <what>, found <value>")` unless `ok`.
+fn check(ok: bool, field: &str, expected: &str, found: impl Display) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{field}: expected {expected}, found {found}"))
+    }
+}
+
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+fn fraction(x: f64) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+impl AuthConfig {
+    /// Checks every field; the error names the first bad field and what was
+    /// expected.
+    pub fn validate(&self) -> Result<(), String> {
+        check(self.tick_ms > 0, "auth.tick_ms", "> 0", self.tick_ms)?;
+        check(
+            self.tick_ms <= self.component.client_timeout_ms,
+            "auth.tick_ms",
+            "at most component.client_timeout_ms",
+            self.tick_ms,
+        )?;
+        self.traffic.validate()?;
+        self.component.validate()?;
+        self.autoscaler.validate()?;
+        self.vendor.validate()?;
+        self.mitigations.validate(self.component.client_timeout_ms)
+    }
+}
+
+impl TrafficConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let t = self;
+        check(
+            t.legit_rps.is_finite() && t.legit_rps >= 0.0,
+            "auth.traffic.legit_rps",
+            "a finite rate >= 0",
+            t.legit_rps,
+        )?;
+        check(
+            fraction(t.diurnal_amplitude_fraction),
+            "auth.traffic.diurnal_amplitude_fraction",
+            "0..=1",
+            t.diurnal_amplitude_fraction,
+        )?;
+        check(
+            (0.0..24.0).contains(&t.diurnal_peak_hour_utc),
+            "auth.traffic.diurnal_peak_hour_utc",
+            "an hour in 0..24",
+            t.diurnal_peak_hour_utc,
+        )?;
+        check(
+            t.bot_clients > 0,
+            "auth.traffic.bot_clients",
+            ">= 1",
+            t.bot_clients,
+        )?;
+        check(
+            (1..=ATTEMPTS_LIMIT as u32).contains(&t.retry_attempts_max),
+            "auth.traffic.retry_attempts_max",
+            &format!("1..={ATTEMPTS_LIMIT}"),
+            t.retry_attempts_max,
+        )?;
+        check(
+            t.retry_ratio_max.is_finite() && t.retry_ratio_max >= 0.0,
+            "auth.traffic.retry_ratio_max",
+            "a finite ratio >= 0",
+            t.retry_ratio_max,
+        )?;
+        check(
+            t.retry_budget_window_s > 0,
+            "auth.traffic.retry_budget_window_s",
+            "> 0",
+            t.retry_budget_window_s,
+        )?;
+        check(
+            t.retry_backoff_base_ms > 0,
+            "auth.traffic.retry_backoff_base_ms",
+            "> 0",
+            t.retry_backoff_base_ms,
+        )?;
+        check(
+            t.retry_backoff_factor.is_finite() && t.retry_backoff_factor >= 1.0,
+            "auth.traffic.retry_backoff_factor",
+            ">= 1",
+            t.retry_backoff_factor,
+        )?;
+        check(
+            t.retry_backoff_max_ms >= t.retry_backoff_base_ms,
+            "auth.traffic.retry_backoff_max_ms",
+            "at least retry_backoff_base_ms",
+            t.retry_backoff_max_ms,
+        )?;
+        check(
+            fraction(t.retry_jitter_fraction),
+            "auth.traffic.retry_jitter_fraction",
+            "0..=1",
+            t.retry_jitter_fraction,
+        )
+    }
+}
+
+impl ComponentConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let c = self;
+        check(
+            positive(c.replica_capacity_rps),
+            "auth.component.replica_capacity_rps",
+            "> 0",
+            c.replica_capacity_rps,
+        )?;
+        check(
+            c.replica_inflight_max > 0,
+            "auth.component.replica_inflight_max",
+            "> 0",
+            c.replica_inflight_max,
+        )?;
+        check(
+            c.replicas_min > 0,
+            "auth.component.replicas_min",
+            ">= 1",
+            c.replicas_min,
+        )?;
+        check(
+            c.replicas_max >= c.replicas_min,
+            "auth.component.replicas_max",
+            "at least replicas_min",
+            c.replicas_max,
+        )?;
+        check(
+            c.queue_max_requests > 0,
+            "auth.component.queue_max_requests",
+            "> 0",
+            c.queue_max_requests,
+        )?;
+        check(
+            c.request_local_ms > 0,
+            "auth.component.request_local_ms",
+            "> 0",
+            c.request_local_ms,
+        )?;
+        check(
+            c.client_timeout_ms > c.request_local_ms,
+            "auth.component.client_timeout_ms",
+            "more than request_local_ms",
+            c.client_timeout_ms,
+        )
+    }
+}
+
+impl AutoscalerConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let a = self;
+        check(
+            a.hpa_sync_s > 0,
+            "auth.autoscaler.hpa_sync_s",
+            "> 0",
+            a.hpa_sync_s,
+        )?;
+        check(
+            a.hpa_cpu_target_fraction > 0.0 && a.hpa_cpu_target_fraction <= 1.0,
+            "auth.autoscaler.hpa_cpu_target_fraction",
+            "0 < target <= 1",
+            a.hpa_cpu_target_fraction,
+        )?;
+        check(
+            fraction(a.hpa_tolerance_fraction),
+            "auth.autoscaler.hpa_tolerance_fraction",
+            "0..=1",
+            a.hpa_tolerance_fraction,
+        )?;
+        check(
+            a.hpa_scale_up_factor.is_finite() && a.hpa_scale_up_factor >= 1.0,
+            "auth.autoscaler.hpa_scale_up_factor",
+            ">= 1",
+            a.hpa_scale_up_factor,
+        )?;
+        check(
+            a.hpa_scale_up_period_s > 0,
+            "auth.autoscaler.hpa_scale_up_period_s",
+            "> 0",
+            a.hpa_scale_up_period_s,
+        )?;
+        check(
+            a.scale_events_kept_max >= 2,
+            "auth.autoscaler.scale_events_kept_max",
+            ">= 2",
+            a.scale_events_kept_max,
+        )
+    }
+}
+
+impl VendorConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let v = self;
+        check(
+            positive(v.vendor_rate_rps),
+            "auth.vendor.vendor_rate_rps",
+            "> 0",
+            v.vendor_rate_rps,
+        )?;
+        check(
+            v.vendor_burst_requests.is_finite() && v.vendor_burst_requests >= 1.0,
+            "auth.vendor.vendor_burst_requests",
+            ">= 1",
+            v.vendor_burst_requests,
+        )?;
+        check(
+            positive(v.vendor_latency_median_ms),
+            "auth.vendor.vendor_latency_median_ms",
+            "> 0",
+            v.vendor_latency_median_ms,
+        )?;
+        check(
+            v.vendor_latency_p99_ms.is_finite()
+                && v.vendor_latency_p99_ms >= v.vendor_latency_median_ms,
+            "auth.vendor.vendor_latency_p99_ms",
+            "at least vendor_latency_median_ms",
+            v.vendor_latency_p99_ms,
+        )?;
+        check(
+            fraction(v.vendor_share_uncached_fraction),
+            "auth.vendor.vendor_share_uncached_fraction",
+            "0..=1",
+            v.vendor_share_uncached_fraction,
+        )?;
+        check(
+            fraction(v.vendor_share_cached_fraction),
+            "auth.vendor.vendor_share_cached_fraction",
+            "0..=1",
+            v.vendor_share_cached_fraction,
+        )?;
+        check(
+            v.vendor_storm_reset_window_s > 0,
+            "auth.vendor.vendor_storm_reset_window_s",
+            "> 0",
+            v.vendor_storm_reset_window_s,
+        )
+    }
+}
+
+impl MitigationConfig {
+    /// `client_timeout_ms` is the component's: the breaker's cool-down must
+    /// outlast it so that only probes can report failures while half-open.
+    pub fn validate(&self, client_timeout_ms: u64) -> Result<(), String> {
+        let m = self;
+        check(
+            positive(m.per_client_limit_rps),
+            "auth.mitigations.per_client_limit_rps",
+            "> 0",
+            m.per_client_limit_rps,
+        )?;
+        check(
+            m.per_client_burst_requests.is_finite() && m.per_client_burst_requests >= 1.0,
+            "auth.mitigations.per_client_burst_requests",
+            ">= 1",
+            m.per_client_burst_requests,
+        )?;
+        check(
+            positive(m.global_cap_rps),
+            "auth.mitigations.global_cap_rps",
+            "> 0",
+            m.global_cap_rps,
+        )?;
+        check(
+            m.global_cap_burst_requests.is_finite() && m.global_cap_burst_requests >= 1.0,
+            "auth.mitigations.global_cap_burst_requests",
+            ">= 1",
+            m.global_cap_burst_requests,
+        )?;
+        check(
+            m.client_throttle_k.is_finite() && m.client_throttle_k >= 1.0,
+            "auth.mitigations.client_throttle_k",
+            ">= 1",
+            m.client_throttle_k,
+        )?;
+        check(
+            m.client_throttle_window_s > 0,
+            "auth.mitigations.client_throttle_window_s",
+            "> 0",
+            m.client_throttle_window_s,
+        )?;
+        check(
+            m.breaker_window_s > 0,
+            "auth.mitigations.breaker_window_s",
+            "> 0",
+            m.breaker_window_s,
+        )?;
+        check(
+            m.breaker_open_error_fraction > 0.0 && m.breaker_open_error_fraction <= 1.0,
+            "auth.mitigations.breaker_open_error_fraction",
+            "0 < fraction <= 1",
+            m.breaker_open_error_fraction,
+        )?;
+        check(
+            m.breaker_calls_min > 0,
+            "auth.mitigations.breaker_calls_min",
+            "> 0",
+            m.breaker_calls_min,
+        )?;
+        check(
+            m.breaker_cooldown_s * 1_000 >= client_timeout_ms,
+            "auth.mitigations.breaker_cooldown_s",
+            &format!("at least the client timeout ({client_timeout_ms} ms)"),
+            m.breaker_cooldown_s,
+        )?;
+        check(
+            m.breaker_probe_calls > 0,
+            "auth.mitigations.breaker_probe_calls",
+            "> 0",
+            m.breaker_probe_calls,
+        )
+    }
+}

@@ -1,0 +1,157 @@
+//! Request counts per traffic class, and the fixed-size rings the tick loop
+//! keeps them in.
+//!
+//! A class is "legitimate, attempt k" (k = 1..=ATTEMPTS_LIMIT) or "bot".
+//! Legitimate requests carry their attempt number so that a failure knows
+//! whether the retry budget allows another attempt; bots do not retry
+//! (their rate is set by the driver and already includes whatever they do).
+//! Splitting a group of counts is proportional with stochastic rounding, so
+//! fractions survive at small counts and totals are exact.
+
+use cascade_sim::Stream;
+
+/// Upper bound of `retry_attempts_max`: fixes the size of [`Classes`].
+pub const ATTEMPTS_LIMIT: usize = 8;
+/// Index of the bot class in [`Classes`].
+pub const BOT: usize = ATTEMPTS_LIMIT;
+/// Number of classes: one per legitimate attempt number, plus bots.
+pub const CLASSES: usize = ATTEMPTS_LIMIT + 1;
+
+/// Counts per class: `[legit attempt 1, …, legit attempt 8, bot]`.
+pub type Classes = [u64; CLASSES];
+pub const NONE: Classes = [0; CLASSES];
+
+pub fn total(c: &Classes) -> u64 {
+    c.iter().sum()
+}
+
+pub fn legit(c: &Classes) -> u64 {
+    total(c) - c[BOT]
+}
+
+pub fn add(dst: &mut Classes, src: &Classes) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+/// Adds only the legitimate classes of `src`.
+pub fn add_legit(dst: &mut Classes, src: &Classes) {
+    for (d, s) in dst[..BOT].iter_mut().zip(&src[..BOT]) {
+        *d += s;
+    }
+}
+
+/// `x` rounded down or up at random so that the expectation is `x`.
+pub fn sround(x: f64, rng: &mut Stream) -> u64 {
+    if x <= 0.0 {
+        return 0;
+    }
+    let floor = x.floor();
+    let frac = x - floor;
+    floor as u64 + u64::from(frac > 0.0 && rng.unit() < frac)
+}
+
+/// Removes `n` requests from `src` in proportion to its classes and returns
+/// them. Each class gets its conditional share, stochastically rounded and
+/// clamped so that the total taken is exactly `n` (at most `total(src)`).
+pub fn take(src: &mut Classes, n: u64, rng: &mut Stream) -> Classes {
+    let mut out = NONE;
+    let mut rest_total = total(src);
+    let mut want = n.min(rest_total);
+    if want == rest_total {
+        std::mem::swap(&mut out, src);
+        return out;
+    }
+    for (s, o) in src.iter_mut().zip(out.iter_mut()) {
+        if want == 0 {
+            break;
+        }
+        if *s == 0 {
+            continue;
+        }
+        let others = rest_total - *s;
+        let lo = want.saturating_sub(others);
+        let hi = want.min(*s);
+        let share = want as f64 * (*s as f64) / rest_total as f64;
+        let t = sround(share, rng).clamp(lo, hi);
+        rest_total -= *s;
+        *s -= t;
+        *o = t;
+        want -= t;
+    }
+    out
+}
+
+/// Sums of two counters over a sliding window of ticks, kept incrementally.
+#[derive(Clone, Debug)]
+pub struct Window {
+    ring: Vec<(u64, u64)>,
+    head: usize,
+    sum: (u64, u64),
+}
+
+impl Window {
+    pub fn new(ticks: usize) -> Self {
+        Window {
+            ring: vec![(0, 0); ticks.max(1)],
+            head: 0,
+            sum: (0, 0),
+        }
+    }
+
+    /// Adds one tick's pair, dropping the pair that falls out of the window.
+    pub fn push(&mut self, a: u64, b: u64) {
+        let old = std::mem::replace(&mut self.ring[self.head], (a, b));
+        self.sum.0 = self.sum.0 - old.0 + a;
+        self.sum.1 = self.sum.1 - old.1 + b;
+        self.head = (self.head + 1) % self.ring.len();
+    }
+
+    /// Sums over the window: (first counter, second counter).
+    pub fn sums(&self) -> (u64, u64) {
+        self.sum
+    }
+
+    pub fn clear(&mut self) {
+        self.ring.fill((0, 0));
+        self.sum = (0, 0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_sim::Seed;
+
+    #[test]
+    fn take_is_exact_and_proportional() {
+        let mut rng = Seed(1).fork("counts", 0);
+        let mut taken_first = 0;
+        for _ in 0..1_000 {
+            let mut src = NONE;
+            src[0] = 30;
+            src[1] = 10;
+            src[BOT] = 60;
+            let t = take(&mut src, 50, &mut rng);
+            assert_eq!(total(&t), 50);
+            assert_eq!(total(&src), 50);
+            taken_first += t[0];
+        }
+        // 30 % of 50 on average.
+        assert!((14_500..=15_500).contains(&taken_first), "{taken_first}");
+    }
+
+    #[test]
+    fn window_sums_slide() {
+        let mut w = Window::new(3);
+        for i in 1..=5 {
+            w.push(i, 1);
+        }
+        assert_eq!(w.sums(), (3 + 4 + 5, 3));
+    }
+}

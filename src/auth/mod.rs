@@ -1,0 +1,848 @@
+//! The control plane's authentication path: traffic, the auth component and
+//! its autoscaler, the identity vendor (Auth0), and the mitigations, as one
+//! sans-IO state machine driven once per tick (incidents E1, E2, E3).
+//!
+//! Map of the submodules:
+//! - [`config`]: [`AuthConfig`] and its sections; every assumed figure is a
+//!   named field with its basis, checked by [`AuthConfig::validate`].
+//! - `counts`: request counts per class (legitimate attempt k, bot),
+//!   proportional splitting, sliding-window sums.
+//! - `vendor`: [`VendorPath`], the token bucket behind 429s, lognormal
+//!   vendor latency and its quantiles.
+//! - `hpa`: pods with warm-up and crashes, and the Kubernetes HPA
+//!   ([`ScaleEvent`]s are kept for checks).
+//! - `mitigation`: client-side adaptive throttling and the vendor circuit
+//!   breaker ([`BreakerState`]).
+//! - this file: [`AuthSystem`], the per-tick pipeline, [`AuthTick`],
+//!   [`success_ratio`] and [`available`].
+//!
+//! # Modelling choice: aggregated per tick
+//!
+//! Auth traffic is tens to hundreds of requests per second for nine days
+//! (about 10^8 requests); an event per request would dominate the run. The
+//! model therefore moves *counts* through the pipeline once per tick
+//! (`tick_ms`, 1 s by default): Poisson arrivals per class, client-side
+//! throttling, edge rate limits, a FIFO queue of per-tick cohorts that
+//! carries over between ticks and is bounded twice (length: overflow shed as
+//! 503; age: cohorts older than the client timeout are abandoned), service
+//! limited by CPU (`replica_capacity_rps` per ready replica) *and* by
+//! in-flight slots (`replica_inflight_max`), vendor calls against a token
+//! bucket, and retries scheduled into a ring of future ticks.
+//!
+//! Why this still produces saturation, 429s and tail latency:
+//! - saturation: service per tick is min(queue, CPU budget, slot budget);
+//!   when demand exceeds it the queue grows to its bound and the excess is
+//!   shed, so throughput flattens at capacity exactly as in a per-request
+//!   model (the queue is a fluid approximation of an M/D/c queue, which is
+//!   accurate when the queue is either empty or long, the two regimes the
+//!   incidents exercise);
+//! - vendor 429s: the bucket is evaluated with the continuous-time bound
+//!   (level at tick start + refill during the tick), so 300 req/s against
+//!   100 req/s gives 200 req/s of 429s, as per request;
+//! - capacity collapse under a blackhole: a call that cannot reach the vendor
+//!   holds its slot until the client timeout (a ring of release ticks), so
+//!   slots run out and even requests that need no vendor call wait;
+//! - tail latency: each served cohort knows its age, so queueing delay is
+//!   resolved to the tick; p50/p99 combine the served cohorts' waits, local
+//!   work, the lognormal vendor latency (analytic quantiles) and an atom at
+//!   the client timeout for calls that time out or requests abandoned in the
+//!   queue. Waits and vendor latency are added quantile by quantile (the
+//!   comonotone sum): exact when either part is degenerate, which is the
+//!   case in both regimes that matter (empty queue; long queue), and an
+//!   upper bound in between.
+//!
+//! What is deliberately approximate: within-tick queueing when arrivals are
+//! close to capacity is ignored (waits are whole ticks); outcomes of calls
+//! that answer are counted in the tick they are served, timeouts at the
+//! deadline; in-flight requests of a crashed pod keep their outcome.
+//!
+//! # Time and randomness
+//!
+//! `SimTime::ZERO` is midnight UTC (the run's epoch, 2025-03-18T00:00Z), so
+//! the hour of day for the diurnal cycle is `now` modulo one day. The driver
+//! calls [`AuthSystem::handle_tick`] once per `tick_ms`; every random draw
+//! comes from the `Stream` it passes. No clock, no OS randomness, no hash
+//! maps, no allocation per tick (rings are sized at construction).
+//!
+//! # Accounting
+//!
+//! `legit_attempts` counts requests sent this tick (fresh + retries);
+//! `legit_ok`/`legit_failed` count outcomes the client learnt this tick.
+//! A failed attempt that is retried and succeeds is one failure and one
+//! success: availability is per attempt, the retry amplification
+//! (attempts / fresh requests) is reported separately.
+
+pub mod config;
+mod counts;
+mod hpa;
+mod mitigation;
+mod vendor;
+
+#[cfg(test)]
+mod tests;
+
+use std::mem;
+
+use cascade_sim::{SimDuration, SimTime, Stream};
+
+pub use config::{
+    AuthConfig, AutoscalerConfig, ComponentConfig, MitigationConfig, TrafficConfig, VendorConfig,
+};
+pub use hpa::ScaleEvent;
+pub use mitigation::BreakerState;
+pub use vendor::VendorPath;
+
+use counts::{add, add_legit, legit, sround, take, total, Classes, Window, BOT, NONE};
+use hpa::Autoscaler;
+use mitigation::{AdaptiveThrottle, Breaker};
+use vendor::{TokenBucket, VendorLatency};
+
+const MICROS_PER_DAY: u64 = 86_400_000_000;
+const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
+const HOURS_PER_DAY: f64 = 24.0;
+const MS_PER_S: f64 = 1_000.0;
+/// Quantile levels reported per tick.
+const P50: f64 = 0.50;
+const P99: f64 = 0.99;
+
+/// What one tick of the auth path did. Counts are per tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AuthTick {
+    pub at: SimTime,
+    /// New legitimate requests (first attempts).
+    pub legit_fresh: u32,
+    /// Legitimate attempts this tick: fresh + retries.
+    pub legit_attempts: u32,
+    /// Retries among `legit_attempts`.
+    pub retries: u32,
+    pub legit_ok: u32,
+    /// Sum of the `legit_*` failure causes below.
+    pub legit_failed: u32,
+    /// 429 from the edge (global cap; legitimate clients stay under the
+    /// per-client limit).
+    pub legit_shed_rate_limit: u32,
+    /// 503: the queue was full.
+    pub legit_shed_queue_full: u32,
+    /// The vendor answered 429.
+    pub legit_vendor_429: u32,
+    /// The vendor call timed out or was lost (reported at the deadline).
+    pub legit_vendor_timeout: u32,
+    /// Failed fast by the open circuit breaker.
+    pub legit_circuit_open: u32,
+    /// Waited in the queue until the client gave up.
+    pub legit_client_timeout: u32,
+    /// Rejected locally by client-side adaptive throttling.
+    pub legit_client_throttled: u32,
+    /// Failed attempts that will not be retried (attempts or budget used up).
+    pub legit_abandoned: u32,
+    pub bot_attempts: u32,
+    pub bot_ok: u32,
+    pub bot_failed: u32,
+    /// Calls the component made to the vendor (lost ones included).
+    pub vendor_calls: u32,
+    /// Vendor calls answered 429.
+    pub vendor_429: u32,
+    /// Vendor calls whose deadline passed this tick.
+    pub vendor_timeouts: u32,
+    /// Legitimate latency percentiles over the requests answered or timed out
+    /// this tick (edge rejections and local throttling excluded: they answer
+    /// at once and would hide the tail); 0 when `latency_samples` is 0.
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    /// Legitimate requests the percentiles describe.
+    pub latency_samples: u32,
+    pub replicas_ready: u32,
+    pub replicas_total: u32,
+    pub queue_len: u32,
+    /// In-flight slots held across ticks by slow or lost vendor calls.
+    pub slots_held: u32,
+    /// CPU capacity of ready replicas.
+    pub capacity_rps: f64,
+    /// Requests offered to the component's edge (after client throttling).
+    pub demand_rps: f64,
+    pub breaker: BreakerState,
+}
+
+/// Running totals since the start, for amplification and summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthTotals {
+    pub ticks: u64,
+    pub legit_fresh: u64,
+    pub legit_attempts: u64,
+    pub legit_ok: u64,
+    pub legit_failed: u64,
+    pub legit_abandoned: u64,
+    pub bot_attempts: u64,
+    pub vendor_calls: u64,
+    pub vendor_429: u64,
+}
+
+/// Share of the legitimate outcomes of a tick that succeeded; 1 when the
+/// tick decided none (nothing was observed to fail).
+pub fn success_ratio(t: &AuthTick) -> f64 {
+    let decided = u64::from(t.legit_ok) + u64::from(t.legit_failed);
+    if decided == 0 {
+        1.0
+    } else {
+        f64::from(t.legit_ok) / decided as f64
+    }
+}
+
+/// Whether customer surfaces behind auth count as available this tick: the
+/// driver chooses the success threshold.
+pub fn available(t: &AuthTick, threshold: f64) -> bool {
+    success_ratio(t) >= threshold
+}
+
+/// Legitimate outcome masses of one tick, for the latency percentiles.
+#[derive(Clone, Copy, Debug, Default)]
+struct LatencyMix {
+    /// Answered without a vendor round trip (cache hit or breaker open).
+    local: u64,
+    /// Answered by the vendor (ok or 429).
+    vendor: u64,
+    /// Reached the client deadline.
+    timeouts: u64,
+}
+
+/// The auth path. See the module documentation for the model.
+#[derive(Clone, Debug)]
+pub struct AuthSystem {
+    cfg: AuthConfig,
+    dt_s: f64,
+    local_s: f64,
+    timeout_s: f64,
+    /// Client timeout in ticks; rings indexed by tick have one more entry.
+    timeout_ticks: usize,
+    tick_no: u64,
+    last_now: SimTime,
+
+    bot_multiplier: f64,
+    path: VendorPath,
+    storm: bool,
+    pending_crashes: u32,
+
+    vendor_bucket: TokenBucket,
+    latency: VendorLatency,
+    per_client: TokenBucket,
+    global: TokenBucket,
+    throttle: AdaptiveThrottle,
+    breaker: Breaker,
+    /// (fresh requests, retries scheduled) per tick.
+    retry_window: Window,
+    hpa: Autoscaler,
+
+    /// Waiting cohorts by arrival tick.
+    queue: Vec<Classes>,
+    queue_total: u64,
+    /// Vendor calls reaching their deadline, by tick.
+    timeouts_due: Vec<Classes>,
+    /// In-flight slots released, by tick.
+    slot_release: Vec<u64>,
+    slots_held: u64,
+    /// Legitimate retries by tick; the class is the retry's attempt number.
+    retry_due: Vec<Classes>,
+    /// Scratch: legitimate requests served this tick by queue age (ticks).
+    served_by_age: Vec<u64>,
+    totals: AuthTotals,
+}
+
+impl AuthSystem {
+    /// Builds the system at steady state (replicas at the floor, buckets
+    /// full). Panics with the validation message on a bad config: load
+    /// scenarios through [`AuthConfig::validate`] or use [`Self::try_new`].
+    pub fn new(cfg: &AuthConfig) -> Self {
+        Self::try_new(cfg).unwrap_or_else(|e| panic!("invalid auth config: {e}"))
+    }
+
+    pub fn try_new(cfg: &AuthConfig) -> Result<Self, String> {
+        cfg.validate()?;
+        let ticks = |ms: u64| ms.div_ceil(cfg.tick_ms).max(1) as usize;
+        let c = &cfg.component;
+        let t = &cfg.traffic;
+        let v = &cfg.vendor;
+        let m = &cfg.mitigations;
+        let timeout_ticks = ticks(c.client_timeout_ms);
+        // The longest retry delay is the longer of the backoff ceiling and a
+        // storm's reset wait, stretched by the largest jitter (×2).
+        let delay_max_ms = t
+            .retry_backoff_max_ms
+            .max(v.vendor_storm_reset_window_s * 1_000);
+        let retry_ring = ticks(2 * delay_max_ms) + 2;
+        Ok(AuthSystem {
+            dt_s: cfg.tick_ms as f64 / MS_PER_S,
+            local_s: c.request_local_ms as f64 / MS_PER_S,
+            timeout_s: c.client_timeout_ms as f64 / MS_PER_S,
+            timeout_ticks,
+            tick_no: 0,
+            last_now: SimTime::ZERO,
+            bot_multiplier: 0.0,
+            path: VendorPath::Up,
+            storm: false,
+            pending_crashes: 0,
+            vendor_bucket: TokenBucket::new(v.vendor_rate_rps, v.vendor_burst_requests),
+            latency: VendorLatency::new(
+                v.vendor_latency_median_ms,
+                v.vendor_latency_p99_ms,
+                c.client_timeout_ms as f64,
+            ),
+            per_client: TokenBucket::new(
+                m.per_client_limit_rps * f64::from(t.bot_clients),
+                m.per_client_burst_requests * f64::from(t.bot_clients),
+            ),
+            global: TokenBucket::new(m.global_cap_rps, m.global_cap_burst_requests),
+            throttle: AdaptiveThrottle::new(ticks(m.client_throttle_window_s * 1_000)),
+            breaker: Breaker::new(ticks(m.breaker_window_s * 1_000)),
+            retry_window: Window::new(ticks(t.retry_budget_window_s * 1_000)),
+            hpa: Autoscaler::new(&cfg.autoscaler, c),
+            queue: vec![NONE; timeout_ticks + 1],
+            queue_total: 0,
+            timeouts_due: vec![NONE; timeout_ticks + 1],
+            slot_release: vec![0; timeout_ticks + 1],
+            slots_held: 0,
+            retry_due: vec![NONE; retry_ring],
+            served_by_age: vec![0; timeout_ticks + 1],
+            totals: AuthTotals::default(),
+            cfg: cfg.clone(),
+        })
+    }
+
+    // ----- driver inputs -------------------------------------------------
+
+    /// Reachability of the vendor from the auth component.
+    pub fn set_vendor_path(&mut self, path: VendorPath) {
+        if let VendorPath::Lossy(p) = path {
+            assert!(
+                (0.0..=1.0).contains(&p),
+                "VendorPath::Lossy needs a probability in 0..=1, got {p}"
+            );
+        }
+        self.path = path;
+    }
+
+    /// Automated traffic as a multiple of the current legitimate rate.
+    pub fn set_bot_multiplier(&mut self, k: f64) {
+        assert!(
+            k.is_finite() && k >= 0.0,
+            "bot multiplier must be finite and >= 0, got {k}"
+        );
+        self.bot_multiplier = k;
+    }
+
+    /// Switches mitigations at runtime. Limiter levels and breaker state
+    /// carry over; windows whose length changes start empty.
+    pub fn set_mitigations(&mut self, m: MitigationConfig) -> Result<(), String> {
+        m.validate(self.cfg.component.client_timeout_ms)?;
+        let tick_ms = self.cfg.tick_ms;
+        let ticks = |s: u64| (s * 1_000).div_ceil(tick_ms).max(1) as usize;
+        let clients = f64::from(self.cfg.traffic.bot_clients);
+        self.per_client.set_limits(
+            m.per_client_limit_rps * clients,
+            m.per_client_burst_requests * clients,
+        );
+        self.global
+            .set_limits(m.global_cap_rps, m.global_cap_burst_requests);
+        if self.throttle.window_len() != ticks(m.client_throttle_window_s) {
+            self.throttle = AdaptiveThrottle::new(ticks(m.client_throttle_window_s));
+        }
+        if self.breaker.window_len() != ticks(m.breaker_window_s) {
+            self.breaker = Breaker::new(ticks(m.breaker_window_s));
+        }
+        self.cfg.mitigations = m;
+        Ok(())
+    }
+
+    /// `n` replicas crash at the next tick; the Deployment recreates them
+    /// and they warm up again.
+    pub fn crash_replicas(&mut self, n: u32) {
+        self.pending_crashes += n;
+    }
+
+    /// Multiplies vendor latency (1 = nominal).
+    pub fn set_vendor_slowdown(&mut self, k: f64) {
+        assert!(
+            k.is_finite() && k > 0.0,
+            "vendor slowdown must be finite and > 0, got {k}"
+        );
+        self.latency.set_slowdown(k);
+    }
+
+    /// Forces the vendor to answer every call with 429, its reset pointing
+    /// at the end of the current `vendor_storm_reset_window_s` window.
+    pub fn set_vendor_429_storm(&mut self, on: bool) {
+        self.storm = on;
+    }
+
+    // ----- observation -----------------------------------------------------
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.cfg
+    }
+
+    pub fn totals(&self) -> &AuthTotals {
+        &self.totals
+    }
+
+    /// Legitimate attempts per fresh request since the start (1 = no retry).
+    pub fn retry_amplification(&self) -> f64 {
+        if self.totals.legit_fresh == 0 {
+            1.0
+        } else {
+            self.totals.legit_attempts as f64 / self.totals.legit_fresh as f64
+        }
+    }
+
+    /// Autoscaler decisions, oldest first (bounded; see `events_dropped`).
+    pub fn scale_events(&self) -> &[ScaleEvent] {
+        self.hpa.events()
+    }
+
+    pub fn scale_events_dropped(&self) -> u64 {
+        self.hpa.events_dropped()
+    }
+
+    /// Reversals of scaling direction since the start (flapping).
+    pub fn direction_changes(&self) -> u64 {
+        self.hpa.direction_changes()
+    }
+
+    /// Reversals of scaling direction within `window` before `now`.
+    pub fn direction_changes_within(&self, window: SimDuration, now: SimTime) -> u32 {
+        self.hpa.direction_changes_within(window, now)
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// Mean legitimate rate at `now` (diurnal sinusoid, peak at
+    /// `diurnal_peak_hour_utc`).
+    pub fn legit_rate_rps(&self, now: SimTime) -> f64 {
+        let t = &self.cfg.traffic;
+        let hour = (now.as_micros() % MICROS_PER_DAY) as f64 / MICROS_PER_HOUR;
+        let phase = std::f64::consts::TAU * (hour - t.diurnal_peak_hour_utc) / HOURS_PER_DAY;
+        t.legit_rps * (1.0 + t.diurnal_amplitude_fraction * phase.cos())
+    }
+
+    // ----- the tick ----------------------------------------------------------
+
+    /// Advances the auth path by one tick ending at `now`.
+    pub fn handle_tick(&mut self, now: SimTime, rng: &mut Stream) -> AuthTick {
+        assert!(
+            now >= self.last_now,
+            "auth ticks must not go back in time ({:?} after {:?})",
+            now,
+            self.last_now
+        );
+        self.last_now = now;
+        let dt = self.dt_s;
+        let ring = self.queue.len() as u64;
+        let here = (self.tick_no % ring) as usize;
+        let deadline_slot = ((self.tick_no + self.timeout_ticks as u64) % ring) as usize;
+        let mut tick = AuthTick {
+            at: now,
+            ..AuthTick::default()
+        };
+        // Legitimate failures that may retry, by attempt; vendor 429s apart
+        // because their clients wait for the reset.
+        let mut retryable = NONE;
+        let mut retryable_429 = NONE;
+        let mut bot_failed = 0;
+        let mut lat = LatencyMix::default();
+
+        // 1. Pods: warm-ups end, crashes land.
+        self.hpa.promote(now);
+        if self.pending_crashes > 0 {
+            self.crash(now);
+        }
+
+        // 2. Calls whose deadline is now: slots come back, timeouts report.
+        self.slots_held = self.slots_held.saturating_sub(self.slot_release[here]);
+        self.slot_release[here] = 0;
+        let due = mem::replace(&mut self.timeouts_due[here], NONE);
+        tick.legit_vendor_timeout = c32(legit(&due));
+        tick.vendor_timeouts = c32(total(&due));
+        bot_failed += due[BOT];
+        add_legit(&mut retryable, &due);
+        lat.timeouts += legit(&due);
+
+        // 3. Arrivals: fresh legitimate, due retries, bots.
+        let legit_rate = self.legit_rate_rps(now);
+        let fresh = rng.poisson(legit_rate * dt);
+        let retry_here = (self.tick_no % self.retry_due.len() as u64) as usize;
+        let mut arrivals = mem::replace(&mut self.retry_due[retry_here], NONE);
+        let retries = legit(&arrivals);
+        arrivals[0] += fresh;
+        let legit_attempts = fresh + retries;
+        let bots = if self.bot_multiplier > 0.0 {
+            rng.poisson(self.bot_multiplier * legit_rate * dt)
+        } else {
+            0
+        };
+
+        // 4. Client-side adaptive throttling (legitimate clients only).
+        let m = &self.cfg.mitigations;
+        if m.client_throttle_enabled && legit_attempts > 0 {
+            let p = self.throttle.reject_probability(m.client_throttle_k);
+            let n = sround(legit_attempts as f64 * p, rng);
+            take(&mut arrivals, n, rng);
+            tick.legit_client_throttled = c32(n);
+        }
+        arrivals[BOT] = bots;
+        tick.demand_rps = total(&arrivals) as f64 / dt;
+
+        // 5. Edge: per-client limit (only bots come in few, fast clients),
+        //    then the global cap.
+        if m.per_client_limit_enabled {
+            let granted = self.per_client.grant(arrivals[BOT], dt);
+            bot_failed += arrivals[BOT] - granted;
+            arrivals[BOT] = granted;
+        }
+        if m.global_cap_enabled {
+            let want = total(&arrivals);
+            let granted = self.global.grant(want, dt);
+            let shed = take(&mut arrivals, want - granted, rng);
+            tick.legit_shed_rate_limit = c32(legit(&shed));
+            bot_failed += shed[BOT];
+            add_legit(&mut retryable, &shed);
+        }
+
+        // 6. The cohort that has waited a whole client timeout is abandoned.
+        let oldest = ((self.tick_no + 1) % ring) as usize;
+        let expired = mem::replace(&mut self.queue[oldest], NONE);
+        self.queue_total -= total(&expired);
+        tick.legit_client_timeout = c32(legit(&expired));
+        bot_failed += expired[BOT];
+        add_legit(&mut retryable, &expired);
+        lat.timeouts += legit(&expired);
+
+        // 7. Enqueue this tick's admitted arrivals.
+        debug_assert_eq!(total(&self.queue[here]), 0, "queue slot reused early");
+        self.queue_total += total(&arrivals);
+        self.queue[here] = arrivals;
+
+        // 8. Serve oldest first, within the CPU and in-flight slot budgets.
+        let share = if m.caching_enabled {
+            self.cfg.vendor.vendor_share_cached_fraction
+        } else {
+            self.cfg.vendor.vendor_share_uncached_fraction
+        };
+        let ready = self.hpa.ready();
+        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
+        let cpu_budget = sround(cpu_capacity, rng);
+        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
+        let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
+        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
+        let n = self.queue_total.min(cpu_budget).min(slot_budget);
+        let mut served = NONE;
+        self.served_by_age.fill(0);
+        let mut left = n;
+        for age in (0..self.timeout_ticks).rev() {
+            if left == 0 {
+                break;
+            }
+            let idx = self.cohort(age);
+            let got = take(&mut self.queue[idx], left, rng);
+            left -= total(&got);
+            self.served_by_age[age] = legit(&got);
+            add(&mut served, &got);
+        }
+        debug_assert_eq!(left, 0, "served more than the queue held");
+        self.queue_total -= n;
+
+        // 9. Outcomes. Requests that need no vendor call succeed.
+        let mut calls = take(&mut served, sround(n as f64 * share, rng), rng);
+        tick.legit_ok = c32(legit(&served));
+        let mut bot_ok = served[BOT];
+        lat.local += legit(&served);
+
+        // The breaker fails vendor-needing requests fast while open.
+        let want = total(&calls);
+        let allowed = self.breaker.allow(want, now, &self.cfg.mitigations);
+        let open = take(&mut calls, want - allowed, rng);
+        tick.legit_circuit_open = c32(legit(&open));
+        bot_failed += open[BOT];
+        add_legit(&mut retryable, &open);
+        lat.local += legit(&open);
+        tick.vendor_calls = c32(total(&calls));
+
+        // Lost on the path: they hold a slot until the deadline.
+        let lost_n = match self.path {
+            VendorPath::Up => 0,
+            VendorPath::Lossy(p) => sround(total(&calls) as f64 * p, rng),
+            VendorPath::Blackholed => total(&calls),
+        };
+        let mut deadline_bound = take(&mut calls, lost_n, rng);
+
+        // The vendor's bucket answers the rest, or 429.
+        let reached = total(&calls);
+        let granted = if self.storm {
+            self.vendor_bucket.grant(0, dt)
+        } else {
+            self.vendor_bucket.grant(reached, dt)
+        };
+        let rejected = take(&mut calls, reached - granted, rng);
+        tick.vendor_429 = c32(total(&rejected));
+        tick.legit_vendor_429 = c32(legit(&rejected));
+        bot_failed += rejected[BOT];
+        add_legit(&mut retryable_429, &rejected);
+        lat.vendor += legit(&rejected);
+
+        // Answers slower than the deadline are timeouts too.
+        let slow_n = sround(granted as f64 * self.latency.timeout_fraction(), rng);
+        let slow = take(&mut calls, slow_n, rng);
+        add(&mut deadline_bound, &slow);
+        tick.legit_ok += c32(legit(&calls));
+        bot_ok += calls[BOT];
+        lat.vendor += legit(&calls);
+        let answered = total(&calls) + total(&rejected);
+
+        let bound = total(&deadline_bound);
+        add(&mut self.timeouts_due[deadline_slot], &deadline_bound);
+        self.slot_release[deadline_slot] += bound;
+        self.slots_held += bound;
+        // Answers slower than a tick (vendor slowdown) hold slots across ticks.
+        if let Some(hold) = self.answer_hold_ticks() {
+            let slot = ((self.tick_no + hold) % ring) as usize;
+            self.slot_release[slot] += answered;
+            self.slots_held += answered;
+        }
+
+        // 10. Tail-drop what the bounded queue cannot keep (newest first).
+        let queue_max = self.cfg.component.queue_max_requests;
+        let mut over = self.queue_total.saturating_sub(queue_max);
+        for age in 0..self.timeout_ticks {
+            if over == 0 {
+                break;
+            }
+            let idx = self.cohort(age);
+            let shed = take(&mut self.queue[idx], over, rng);
+            over -= total(&shed);
+            self.queue_total -= total(&shed);
+            tick.legit_shed_queue_full += c32(legit(&shed));
+            bot_failed += shed[BOT];
+            add_legit(&mut retryable, &shed);
+        }
+
+        // 11. Feedback loops: breaker, retries, client throttle, autoscaler.
+        self.breaker.record(
+            answered,
+            u64::from(tick.vendor_timeouts),
+            now,
+            &self.cfg.mitigations,
+        );
+        let reset_s = if self.storm {
+            self.storm_reset_s(now)
+        } else {
+            self.vendor_bucket.reset_s()
+        };
+        let (sched_a, dropped_a) = self.schedule_retries(&retryable, 0.0, fresh, 0, rng);
+        let (sched_b, dropped_b) =
+            self.schedule_retries(&retryable_429, reset_s, fresh, sched_a, rng);
+        self.retry_window.push(fresh, sched_a + sched_b);
+        self.throttle
+            .record(legit_attempts, u64::from(tick.legit_ok));
+        self.hpa.observe(n as f64, cpu_capacity);
+        self.hpa.sync_if_due(now);
+
+        // 12. Report.
+        tick.legit_fresh = c32(fresh);
+        tick.retries = c32(retries);
+        tick.legit_attempts = c32(legit_attempts);
+        tick.legit_abandoned = c32(dropped_a + dropped_b);
+        tick.legit_failed = tick.legit_shed_rate_limit
+            + tick.legit_shed_queue_full
+            + tick.legit_vendor_429
+            + tick.legit_vendor_timeout
+            + tick.legit_circuit_open
+            + tick.legit_client_timeout
+            + tick.legit_client_throttled;
+        tick.bot_attempts = c32(bots);
+        tick.bot_ok = c32(bot_ok);
+        tick.bot_failed = c32(bot_failed);
+        tick.latency_p50_ms = self.latency_quantile_ms(P50, &lat);
+        tick.latency_p99_ms = self.latency_quantile_ms(P99, &lat);
+        tick.latency_samples = c32(lat.local + lat.vendor + lat.timeouts);
+        tick.replicas_ready = self.hpa.ready();
+        tick.replicas_total = self.hpa.total();
+        tick.queue_len = c32(self.queue_total);
+        tick.slots_held = c32(self.slots_held);
+        tick.capacity_rps = f64::from(ready) * self.cfg.component.replica_capacity_rps;
+        tick.breaker = self.breaker.state();
+
+        let tot = &mut self.totals;
+        tot.ticks += 1;
+        tot.legit_fresh += fresh;
+        tot.legit_attempts += legit_attempts;
+        tot.legit_ok += u64::from(tick.legit_ok);
+        tot.legit_failed += u64::from(tick.legit_failed);
+        tot.legit_abandoned += u64::from(tick.legit_abandoned);
+        tot.bot_attempts += bots;
+        tot.vendor_calls += u64::from(tick.vendor_calls);
+        tot.vendor_429 += u64::from(tick.vendor_429);
+        self.tick_no += 1;
+        tick
+    }
+
+    /// Queue slot of the cohort that arrived `age` ticks ago.
+    fn cohort(&self, age: usize) -> usize {
+        let ring = self.queue.len() as u64;
+        ((self.tick_no + ring - age as u64) % ring) as usize
+    }
+
+    /// Applies pending crashes: ready pods are lost and the slots their
+    /// in-flight calls held go with them.
+    fn crash(&mut self, now: SimTime) {
+        let before = self.hpa.ready();
+        self.hpa.crash(mem::take(&mut self.pending_crashes), now);
+        let after = self.hpa.ready();
+        if before > after {
+            let keep = f64::from(after) / f64::from(before);
+            for r in &mut self.slot_release {
+                *r = (*r as f64 * keep).floor() as u64;
+            }
+            self.slots_held = self.slot_release.iter().sum();
+        }
+    }
+
+    /// Expected slot-seconds a served request uses within this tick.
+    fn slot_cost_s(&self, share: f64) -> f64 {
+        let m = &self.cfg.mitigations;
+        let calls_share = if m.breaker_enabled && self.breaker.state() == BreakerState::Open {
+            0.0
+        } else {
+            share
+        };
+        let lost = match self.path {
+            VendorPath::Up => 0.0,
+            VendorPath::Lossy(p) => p,
+            VendorPath::Blackholed => 1.0,
+        };
+        let q = self.latency.timeout_fraction();
+        let answer_s = self.latency.mean_ms() / MS_PER_S;
+        let vendor_s =
+            lost * self.timeout_s + (1.0 - lost) * (q * self.timeout_s + (1.0 - q) * answer_s);
+        (1.0 - calls_share) * self.local_s + calls_share * (self.local_s + vendor_s).min(self.dt_s)
+    }
+
+    /// Seconds from `now` to the end of the vendor's fixed storm window.
+    fn storm_reset_s(&self, now: SimTime) -> f64 {
+        let window = SimDuration::from_secs(self.cfg.vendor.vendor_storm_reset_window_s);
+        let into = now.as_micros() % window.as_micros();
+        SimDuration::from_micros(window.as_micros() - into).as_secs_f64()
+    }
+
+    /// Ticks an answered call holds its slot beyond this one, if any.
+    fn answer_hold_ticks(&self) -> Option<u64> {
+        let hold_s = self.local_s + self.latency.mean_ms() / MS_PER_S;
+        let ticks = (hold_s / self.dt_s).round() as u64;
+        (ticks >= 1).then(|| ticks.min(self.timeout_ticks as u64))
+    }
+
+    /// Schedules retries of `failed` (legitimate, by attempt) no earlier than
+    /// `min_delay_s`, within the attempt limit and the retry budget. Returns
+    /// (scheduled, abandoned). `fresh` and `already` are this tick's fresh
+    /// requests and retries scheduled so far (not yet in the window).
+    fn schedule_retries(
+        &mut self,
+        failed: &Classes,
+        min_delay_s: f64,
+        fresh: u64,
+        already: u64,
+        rng: &mut Stream,
+    ) -> (u64, u64) {
+        let t = &self.cfg.traffic;
+        let last_retrying = t.retry_attempts_max as usize - 1;
+        let mut eligible = NONE;
+        eligible[..last_retrying].copy_from_slice(&failed[..last_retrying]);
+        let mut abandoned = legit(failed) - total(&eligible);
+        let want = total(&eligible);
+        if want == 0 {
+            return (0, abandoned);
+        }
+        let (fresh_w, retries_w) = self.retry_window.sums();
+        let budget_f = (t.retry_ratio_max * (fresh_w + fresh) as f64).floor() as u64;
+        let budget = budget_f.saturating_sub(retries_w + already);
+        if want > budget {
+            abandoned += total(&take(&mut eligible, want - budget, rng));
+        }
+        let ring = self.retry_due.len() as u64;
+        let last_offset = ring - 1;
+        let jitter = t.retry_jitter_fraction;
+        let mut scheduled = 0;
+        for (attempt_idx, &count) in eligible[..BOT].iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let backoff_ms = (t.retry_backoff_base_ms as f64
+                * t.retry_backoff_factor.powi(attempt_idx as i32))
+            .min(t.retry_backoff_max_ms as f64);
+            let delay_s = (backoff_ms / MS_PER_S).max(min_delay_s);
+            // Jitter spreads the wait, but a client never retries before the
+            // reset it was given.
+            let reset_ticks = (min_delay_s / self.dt_s).ceil() as u64;
+            let lo = ((delay_s * (1.0 - jitter) / self.dt_s).round() as u64)
+                .max(reset_ticks)
+                .clamp(1, last_offset);
+            let hi = ((delay_s * (1.0 + jitter) / self.dt_s).round() as u64).clamp(lo, last_offset);
+            // Spread evenly over lo..=hi (all on `lo` without jitter: the
+            // synchronised wave); the remainder starts at a random tick.
+            let span = hi - lo + 1;
+            let (each, rem) = (count / span, count % span);
+            let start = if rem > 0 && span > 1 {
+                rng.below(span)
+            } else {
+                0
+            };
+            for k in 0..span {
+                let extra = u64::from((k + span - start) % span < rem);
+                let slot = ((self.tick_no + lo + k) % ring) as usize;
+                self.retry_due[slot][attempt_idx + 1] += each + extra;
+            }
+            scheduled += count;
+        }
+        (scheduled, abandoned)
+    }
+
+    /// The `p` quantile of legitimate latency this tick, in ms.
+    fn latency_quantile_ms(&self, p: f64, lat: &LatencyMix) -> f64 {
+        let answered = lat.local + lat.vendor;
+        let all = answered + lat.timeouts;
+        let timeout_ms = self.timeout_s * MS_PER_S;
+        if all == 0 {
+            return 0.0;
+        }
+        let rank = p * all as f64;
+        if rank > answered as f64 {
+            return timeout_ms;
+        }
+        // Quantile level among the answered requests.
+        let q = rank / answered as f64;
+        let waited: u64 = self.served_by_age.iter().sum();
+        let mut wait_ms = 0.0;
+        if waited > 0 {
+            let target = q * waited as f64;
+            let mut cum = 0;
+            for (age, &c) in self.served_by_age.iter().enumerate() {
+                cum += c;
+                if cum as f64 >= target {
+                    wait_ms = age as f64 * self.dt_s * MS_PER_S;
+                    break;
+                }
+            }
+        }
+        let s = lat.vendor as f64 / answered as f64;
+        let vendor_ms = if q > 1.0 - s {
+            self.latency.quantile_ms((q - (1.0 - s)) / s)
+        } else {
+            0.0
+        };
+        (wait_ms + self.local_s * MS_PER_S + vendor_ms).min(timeout_ms)
+    }
+}
+
+/// Per-tick counts fit a `u32` by orders of magnitude; saturate rather than
+/// wrap if a scenario ever says otherwise.
+fn c32(x: u64) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,520 @@
+//! Behaviour of the auth path under the March 2025 incidents and their
+//! counterfactuals. One helper, [`run`], drives the API; the tests only
+//! describe scenarios and assert figures.
+
+use super::*;
+use cascade_sim::Seed;
+
+/// Simulated instant of `D<day> hh:mm` (the epoch is D0 00:00 UTC).
+fn d(day: u64, hour: u64, min: u64) -> SimTime {
+    SimTime::from_secs(day * 86_400 + hour * 3_600 + min * 60)
+}
+
+#[derive(Clone, Debug)]
+enum Act {
+    Bots(f64),
+    Path(VendorPath),
+    Mitigate(MitigationConfig),
+    Crash(u32),
+    Storm(bool),
+}
+
+struct Scenario {
+    cfg: AuthConfig,
+    seed: u64,
+    start: SimTime,
+    end: SimTime,
+    /// (instant, action), applied before the first tick at or after it.
+    acts: Vec<(SimTime, Act)>,
+}
+
+impl Scenario {
+    fn new(start: SimTime, end: SimTime) -> Self {
+        Scenario {
+            cfg: AuthConfig::default(),
+            seed: 2025,
+            start,
+            end,
+            acts: Vec::new(),
+        }
+    }
+    fn at(mut self, t: SimTime, act: Act) -> Self {
+        self.acts.push((t, act));
+        self
+    }
+}
+
+/// The only caller of the API in the tests: drives `s` tick by tick and
+/// hands each tick to `sink`.
+fn run_with(s: &Scenario, mut sink: impl FnMut(&AuthTick)) -> AuthSystem {
+    let mut sys = AuthSystem::new(&s.cfg);
+    let mut rng = Seed(s.seed).fork("auth", 0);
+    let step = SimDuration::from_millis(s.cfg.tick_ms);
+    let mut acts = s.acts.clone();
+    acts.sort_by_key(|(t, _)| *t);
+    let mut next = 0;
+    let mut now = s.start;
+    while now < s.end {
+        while next < acts.len() && acts[next].0 <= now {
+            match &acts[next].1 {
+                Act::Bots(k) => sys.set_bot_multiplier(*k),
+                Act::Path(p) => sys.set_vendor_path(*p),
+                Act::Mitigate(m) => sys.set_mitigations(m.clone()).unwrap(),
+                Act::Crash(n) => sys.crash_replicas(*n),
+                Act::Storm(on) => sys.set_vendor_429_storm(*on),
+            }
+            next += 1;
+        }
+        sink(&sys.handle_tick(now, &mut rng));
+        now += step;
+    }
+    sys
+}
+
+fn run(s: &Scenario) -> (AuthSystem, Vec<AuthTick>) {
+    let mut ticks = Vec::new();
+    let sys = run_with(s, |t| ticks.push(*t));
+    (sys, ticks)
+}
+
+fn within(ticks: &[AuthTick], from: SimTime, to: SimTime) -> impl Iterator<Item = &AuthTick> {
+    ticks.iter().filter(move |t| t.at >= from && t.at < to)
+}
+
+/// Legitimate success ratio over a set of ticks (1 if nothing was decided).
+fn ratio<'a>(ticks: impl Iterator<Item = &'a AuthTick>) -> f64 {
+    let (ok, failed) = ticks.fold((0u64, 0u64), |(o, f), t| {
+        (o + u64::from(t.legit_ok), f + u64::from(t.legit_failed))
+    });
+    if ok + failed == 0 {
+        1.0
+    } else {
+        ok as f64 / (ok + failed) as f64
+    }
+}
+
+/// Success ratio of each whole minute in [from, to).
+fn minute_ratios(ticks: &[AuthTick], from: SimTime, to: SimTime) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut m = from;
+    while m < to {
+        let e = m + SimDuration::from_mins(1);
+        out.push(ratio(within(ticks, m, e)));
+        m = e;
+    }
+    out
+}
+
+fn first_at(ticks: &[AuthTick], pred: impl Fn(&AuthTick) -> bool) -> Option<SimTime> {
+    ticks.iter().find(|t| pred(t)).map(|t| t.at)
+}
+
+fn secs_between(a: SimTime, b: SimTime) -> u64 {
+    b.saturating_since(a).as_secs()
+}
+
+// ----- autoscaler -------------------------------------------------------------
+
+#[test]
+fn hpa_never_scales_up_faster_than_policy_in_any_60s_window() {
+    // A huge surge (100× legitimate) saturates CPU for an hour.
+    let s = Scenario::new(d(3, 12, 50), d(3, 14, 0)).at(d(3, 13, 0), Act::Bots(100.0));
+    let (sys, ticks) = run(&s);
+    let total: Vec<u32> = ticks.iter().map(|t| t.replicas_total).collect();
+    let mut windows = 0;
+    for i in 0..total.len() - 60 {
+        let (a, b) = (total[i], total[i + 60]);
+        let limit = (a + 4).max(2 * a);
+        assert!(
+            b <= limit,
+            "replicas {a} -> {b} within 60 s at {:?} (limit {limit})",
+            ticks[i].at
+        );
+        windows += 1;
+    }
+    assert!(windows > 4_000);
+    // The same property on the event log, event by event.
+    let ev = sys.scale_events();
+    for (j, e) in ev.iter().enumerate() {
+        let start = ev[..j]
+            .iter()
+            .rev()
+            .find(|p| e.at.saturating_since(p.at) >= SimDuration::from_secs(60))
+            .map_or(3, |p| p.to);
+        assert!(e.to <= (start + 4).max(2 * start), "{e:?} from {start}");
+    }
+    // It does reach the ceiling, and never overshoots it.
+    assert_eq!(*total.iter().max().unwrap(), 20);
+    assert_eq!(ev.iter().filter(|e| e.to < e.from).count(), 0);
+}
+
+#[test]
+fn scale_down_waits_for_the_300s_stabilisation_window() {
+    // The surge ends on a sync boundary (13:20:00): the last high
+    // recommendation is the one of 13:20:00 (averaging 13:19:45–13:20:00).
+    let end = d(3, 13, 20);
+    let s = Scenario::new(d(3, 12, 55), d(3, 13, 45))
+        .at(d(3, 13, 0), Act::Bots(30.0))
+        .at(end, Act::Bots(0.0));
+    let (sys, ticks) = run(&s);
+    let peak = ticks.iter().map(|t| t.replicas_total).max().unwrap();
+    assert_eq!(peak, 20);
+    let first_down = sys
+        .scale_events()
+        .iter()
+        .find(|e| e.to < e.from)
+        .expect("scales down after the surge");
+    let waited = secs_between(end, first_down.at);
+    assert!(
+        waited >= 300,
+        "scaled down {waited} s after the surge ended"
+    );
+    // Exactly the window: at 13:25:00 the 13:20:00 recommendation is no
+    // longer strictly inside (now − 300 s, now], as in Kubernetes.
+    assert_eq!(waited, 300);
+    assert_eq!(first_down.to, 3);
+    // Up, then down: one reversal, no flapping.
+    assert_eq!(sys.direction_changes(), 1);
+    assert_eq!(
+        sys.direction_changes_within(SimDuration::from_hours(1), d(3, 13, 45)),
+        1
+    );
+}
+
+#[test]
+fn crashed_replicas_come_back_after_warm_up() {
+    let s = Scenario::new(d(1, 3, 0), d(1, 3, 3)).at(d(1, 3, 1), Act::Crash(2));
+    let (_, ticks) = run(&s);
+    let at_crash = within(&ticks, d(1, 3, 1), d(1, 3, 2)).next().unwrap();
+    assert_eq!((at_crash.replicas_ready, at_crash.replicas_total), (1, 3));
+    assert_eq!(at_crash.capacity_rps, 50.0);
+    let back = first_at(&ticks, |t| t.at > d(1, 3, 1) && t.replicas_ready == 3).unwrap();
+    assert_eq!(secs_between(d(1, 3, 1), back), 60);
+}
+
+// ----- vendor -------------------------------------------------------------------
+
+#[test]
+fn vendor_answers_429_once_its_bucket_is_empty() {
+    // 300 vendor-needing req/s (caching off), no retries, capacity to spare.
+    let mut s = Scenario::new(d(1, 0, 0), d(1, 0, 4));
+    s.cfg.traffic.legit_rps = 300.0;
+    s.cfg.traffic.diurnal_amplitude_fraction = 0.0;
+    s.cfg.traffic.retry_attempts_max = 1;
+    s.cfg.component.replicas_min = 10;
+    let (_, ticks) = run(&s);
+    // First tick: burst 100 + refill 100 granted, the rest 429.
+    let first = &ticks[0];
+    assert_eq!(first.vendor_calls - first.vendor_429, 200);
+    let steady = &ticks[10..];
+    let calls: u64 = steady.iter().map(|t| u64::from(t.vendor_calls)).sum();
+    let r429: u64 = steady.iter().map(|t| u64::from(t.vendor_429)).sum();
+    let per_s = r429 as f64 / steady.len() as f64;
+    assert!((190.0..=210.0).contains(&per_s), "{per_s} 429/s");
+    // Exactly the refill rate gets through once the bucket is empty.
+    assert_eq!(calls - r429, 100 * steady.len() as u64);
+    assert!(steady.iter().all(|t| t.legit_ok == 100));
+}
+
+#[test]
+fn blackhole_fails_every_login_then_heals_by_itself() {
+    // E1: D0 17:30–18:15, caching off (historical), no operator action.
+    let (on, off) = (d(0, 17, 30), d(0, 18, 15));
+    let s = Scenario::new(d(0, 17, 0), d(0, 18, 45))
+        .at(on, Act::Path(VendorPath::Blackholed))
+        .at(off, Act::Path(VendorPath::Up));
+    let (_, ticks) = run(&s);
+    assert!(ratio(within(&ticks, d(0, 17, 0), on)) == 1.0);
+    // Not one legitimate login succeeds during the outage…
+    let outage: Vec<_> = within(&ticks, on, off).collect();
+    assert!(outage.iter().all(|t| t.legit_ok == 0));
+    let failed: u64 = outage.iter().map(|t| u64::from(t.legit_failed)).sum();
+    assert!(failed > 45 * 60 * 20, "{failed} failures");
+    assert!(minute_ratios(&ticks, on, off).iter().all(|&r| r == 0.0));
+    // …the component's capacity collapses: every slot is held by a call
+    // into the blackhole, and the queue stays near its bound (cohorts leave
+    // it only by expiring after the client timeout or being shed).
+    let mid: Vec<_> = within(&ticks, d(0, 17, 50), d(0, 17, 51)).collect();
+    assert!(mid.iter().all(|t| t.slots_held == 3 * 32));
+    assert!(mid.iter().all(|t| t.queue_len >= 240), "{:?}", mid[0]);
+    assert!(mid
+        .iter()
+        .all(|t| t.legit_ok == 0 && t.capacity_rps == 150.0));
+    // Whatever completes is a timeout; ticks with only edge sheds have no
+    // latency samples.
+    let sampled: Vec<_> = mid.iter().filter(|t| t.latency_samples > 0).collect();
+    assert!(sampled.len() >= 20, "{}", sampled.len());
+    assert!(sampled.iter().all(|t| t.latency_p50_ms == 10_000.0));
+    // It recovers by itself: within the client timeout of the heal (calls
+    // already in the blackhole must reach their deadline; the backlog drains
+    // at 150 req/s meanwhile), every tick is back at or above 99 %.
+    let last_bad = within(&ticks, off, d(0, 18, 45))
+        .filter(|t| success_ratio(t) < 0.99)
+        .map(|t| t.at)
+        .max()
+        .unwrap();
+    let recovered_s = secs_between(off, last_bad) + 1;
+    assert!(recovered_s <= 10, "recovered {recovered_s} s after heal");
+    assert!(
+        ratio(within(
+            &ticks,
+            off + SimDuration::from_secs(10),
+            d(0, 18, 45)
+        )) == 1.0
+    );
+}
+
+#[test]
+fn breaker_and_caching_keep_most_logins_during_a_blackhole() {
+    // Counterfactual: with caching only 5 % of requests need the vendor, and
+    // the breaker fails those fast instead of letting them hold slots.
+    let mut s = Scenario::new(d(0, 17, 20), d(0, 18, 15))
+        .at(d(0, 17, 30), Act::Path(VendorPath::Blackholed));
+    s.cfg.mitigations.caching_enabled = true;
+    s.cfg.mitigations.breaker_enabled = true;
+    let (_, ticks) = run(&s);
+    let r = ratio(within(&ticks, d(0, 17, 31), d(0, 18, 15)));
+    assert!((0.94..=0.96).contains(&r), "{r}");
+    let w: Vec<_> = within(&ticks, d(0, 17, 31), d(0, 18, 15)).collect();
+    let open = w.iter().filter(|t| t.breaker == BreakerState::Open).count();
+    // Cycle: 30 s open, then half-open until the probes' 10 s deadline
+    // re-opens it: open about 3/4 of the time.
+    let share = open as f64 / w.len() as f64;
+    assert!((0.65..=0.8).contains(&share), "open {share}");
+    assert!(within(&ticks, d(0, 17, 31), d(0, 18, 15)).all(|t| t.queue_len == 0));
+}
+
+// ----- E2 / E3 --------------------------------------------------------------------
+
+const SURGE: f64 = 30.0;
+
+fn surge(mitigated: bool) -> (Vec<AuthTick>, SimTime, SimTime) {
+    let (on, off) = (d(3, 13, 0), d(3, 17, 0));
+    let mut s = Scenario::new(d(3, 12, 50), d(3, 17, 10))
+        .at(on, Act::Bots(SURGE))
+        .at(off, Act::Bots(0.0));
+    if mitigated {
+        s = s.at(
+            d(3, 12, 50),
+            Act::Mitigate(MitigationConfig::default().rate_limited()),
+        );
+    }
+    let (_, ticks) = run(&s);
+    (ticks, on, off)
+}
+
+#[test]
+fn bot_surge_without_mitigation_saturates_auth_and_the_hpa_lags() {
+    let (ticks, on, off) = surge(false);
+    // Measured: legitimate success per minute over the 4-hour surge.
+    let minutes = minute_ratios(&ticks, on, off);
+    let mean = minutes.iter().sum::<f64>() / minutes.len() as f64;
+    let best = minutes.iter().cloned().fold(0.0, f64::max);
+    assert!(mean < 0.15, "mean minute success {mean}");
+    assert!(best < 0.5, "best minute {best}");
+    // Vendor 429s dominate once the component has scaled.
+    let late = within(&ticks, d(3, 14, 0), d(3, 15, 0));
+    let (r429, timeouts): (u64, u64) = late.fold((0, 0), |(a, b), t| {
+        (
+            a + u64::from(t.legit_vendor_429),
+            b + u64::from(t.legit_vendor_timeout),
+        )
+    });
+    assert!(r429 > 10 * timeouts.max(1));
+    // Retries amplify legitimate demand.
+    let amp: f64 = {
+        let w: Vec<_> = within(&ticks, on, off).collect();
+        let att: u64 = w.iter().map(|t| u64::from(t.legit_attempts)).sum();
+        let fresh: u64 = w.iter().map(|t| u64::from(t.legit_fresh)).sum();
+        att as f64 / fresh as f64
+    };
+    assert!(amp > 1.8, "amplification {amp}");
+    // The autoscaler lags: ready capacity reaches 20 replicas only minutes
+    // into the surge, while latency sits at the queue's 2 s and more.
+    let full = first_at(&ticks, |t| t.replicas_ready == 20).unwrap();
+    let lag = secs_between(on, full);
+    // Measured: 315 s (3 → 5 → 8 → 12 → 18 → 20, each step waiting for the
+    // previous pods' 60 s warm-up).
+    assert!((240..=900).contains(&lag), "20 ready after {lag} s");
+    let first_min: Vec<_> = within(
+        &ticks,
+        on + SimDuration::from_secs(30),
+        on + SimDuration::from_mins(2),
+    )
+    .collect();
+    assert!(first_min.iter().all(|t| t.queue_len == 300));
+    assert!(first_min.iter().all(|t| t.latency_p99_ms >= 2_000.0));
+    // And it recovers once the surge stops.
+    let after = off + SimDuration::from_mins(2);
+    assert!(ratio(within(&ticks, after, d(3, 17, 10))) >= 0.99);
+}
+
+#[test]
+fn rate_limits_from_the_start_keep_legit_success_above_99_percent() {
+    let (ticks, on, off) = surge(true);
+    let minutes = minute_ratios(&ticks, on, off);
+    assert_eq!(minutes.len(), 240);
+    let worst = minutes.iter().cloned().fold(1.0, f64::min);
+    assert!(worst >= 0.99, "worst minute {worst}");
+    // Bots are held to 10 clients × 5 req/s; the component never needs to
+    // scale and the vendor never says 429.
+    let w: Vec<_> = within(&ticks, on + SimDuration::from_secs(10), off).collect();
+    let bot_ok: u64 = w.iter().map(|t| u64::from(t.bot_ok)).sum();
+    let bot_rate = bot_ok as f64 / w.len() as f64;
+    assert!((49.0..=50.0).contains(&bot_rate), "{bot_rate} bot req/s");
+    assert!(w.iter().all(|t| t.vendor_429 == 0 && t.replicas_total == 3));
+    assert!(w.iter().all(|t| t.latency_p99_ms < 1_000.0));
+}
+
+// ----- retries --------------------------------------------------------------------
+
+/// Peak offered demand in the two minutes after `off`, for a scenario
+/// built by `make(jitter)`.
+fn peak_after(make: impl Fn(f64) -> Scenario, jitter: f64, off: SimTime) -> f64 {
+    let (_, ticks) = run(&make(jitter));
+    within(&ticks, off, off + SimDuration::from_mins(2))
+        .map(|t| t.demand_rps)
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn retries_without_jitter_spike_harder_after_a_429_storm_ends() {
+    // A ten-minute forced 429 storm whose resets point at the end of the
+    // vendor's minute window. Clients that honour the reset without jitter
+    // all come back on the same tick; at the storm's end that wave (bounded
+    // by the retry budget, 2 × fresh over 10 s) lands at once.
+    let (on, off) = (d(0, 17, 30), d(0, 17, 40));
+    let make = |jitter| {
+        let mut s = Scenario::new(d(0, 17, 25), d(0, 17, 45))
+            .at(on, Act::Storm(true))
+            .at(off, Act::Storm(false));
+        s.cfg.traffic.retry_jitter_fraction = jitter;
+        s
+    };
+    let sync = peak_after(make, 0.0, off);
+    let spread = peak_after(make, 0.5, off);
+    assert!(sync >= 400.0, "{sync}");
+    assert!(
+        sync >= 4.0 * spread,
+        "peak demand without jitter {sync} vs with ±50 % jitter {spread}"
+    );
+}
+
+#[test]
+fn jitter_changes_little_after_a_blackhole() {
+    // Contrast: calls into a blackhole fail at their own deadlines and
+    // queued requests expire cohort by cohort, so failures are spread in
+    // time and there is no wave for jitter to break up. Mean peak over
+    // eight seeds, full jitter against none.
+    let (on, off) = (d(0, 17, 30), d(0, 17, 40));
+    let mean_peak = |jitter| {
+        (1..=8)
+            .map(|seed| {
+                let make = |j| {
+                    let mut s = Scenario::new(d(0, 17, 25), d(0, 17, 45))
+                        .at(on, Act::Path(VendorPath::Blackholed))
+                        .at(off, Act::Path(VendorPath::Up));
+                    s.seed = seed;
+                    s.cfg.traffic.retry_jitter_fraction = j;
+                    s
+                };
+                peak_after(make, jitter, off)
+            })
+            .sum::<f64>()
+            / 8.0
+    };
+    let ratio = mean_peak(0.0) / mean_peak(1.0);
+    assert!(
+        (0.9..=1.3).contains(&ratio),
+        "no-jitter / jitter peak {ratio}"
+    );
+}
+
+// ----- determinism, config, performance --------------------------------------------
+
+fn busy_day(seed: u64) -> Scenario {
+    let mut s = Scenario::new(d(0, 17, 0), d(0, 19, 0))
+        .at(d(0, 17, 10), Act::Path(VendorPath::Lossy(0.2)))
+        .at(d(0, 17, 30), Act::Path(VendorPath::Blackholed))
+        .at(d(0, 17, 50), Act::Path(VendorPath::Up))
+        .at(d(0, 18, 0), Act::Bots(SURGE))
+        .at(d(0, 18, 10), Act::Crash(2))
+        .at(
+            d(0, 18, 30),
+            Act::Mitigate(MitigationConfig {
+                client_throttle_enabled: true,
+                breaker_enabled: true,
+                ..MitigationConfig::default().rate_limited()
+            }),
+        );
+    s.seed = seed;
+    s.cfg.traffic.retry_jitter_fraction = 0.5;
+    s
+}
+
+#[test]
+fn same_seed_gives_identical_ticks() {
+    let (_, a) = run(&busy_day(7));
+    let (_, b) = run(&busy_day(7));
+    let (_, c) = run(&busy_day(8));
+    assert_eq!(a.len(), 7_200);
+    assert!(a == b, "same seed diverged");
+    assert!(a != c, "different seeds gave the same run");
+}
+
+#[test]
+fn config_defaults_round_trip_and_errors_name_the_field() {
+    let cfg = AuthConfig::default();
+    assert_eq!(cfg.validate(), Ok(()));
+    let json = serde_json::to_string(&cfg).unwrap();
+    let back: AuthConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, cfg);
+    // Sections default individually.
+    let partial: AuthConfig =
+        serde_json::from_str(r#"{"component": {"replicas_max": 40}}"#).unwrap();
+    assert_eq!(partial.component.replicas_max, 40);
+    assert_eq!(partial.component.replica_capacity_rps, 50.0);
+    let unknown = serde_json::from_str::<AuthConfig>(r#"{"component": {"replicas": 4}}"#);
+    assert!(unknown.unwrap_err().to_string().contains("unknown field"));
+
+    let mut bad = AuthConfig::default();
+    bad.component.replicas_max = 2;
+    assert_eq!(
+        bad.validate().unwrap_err(),
+        "auth.component.replicas_max: expected at least replicas_min, found 2"
+    );
+    let mut bad = AuthConfig::default();
+    bad.traffic.retry_attempts_max = 9;
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .starts_with("auth.traffic.retry_attempts_max: expected 1..=8"));
+    let mut sys = AuthSystem::new(&AuthConfig::default());
+    let m = MitigationConfig {
+        breaker_cooldown_s: 5,
+        ..MitigationConfig::default()
+    };
+    assert!(sys
+        .set_mitigations(m)
+        .unwrap_err()
+        .starts_with("auth.mitigations.breaker_cooldown_s"));
+}
+
+/// Nine days of one-second ticks through the canonical E1–E3 timeline.
+/// Timed from outside (`cargo test --release`); asserts only the count.
+#[test]
+fn nine_days_of_ticks() {
+    let s = Scenario::new(SimTime::ZERO, d(9, 0, 0))
+        .at(d(0, 17, 30), Act::Path(VendorPath::Blackholed))
+        .at(d(0, 18, 15), Act::Path(VendorPath::Up))
+        .at(d(3, 13, 0), Act::Bots(SURGE))
+        .at(
+            d(3, 15, 0),
+            Act::Mitigate(MitigationConfig::default().rate_limited()),
+        )
+        .at(d(3, 17, 0), Act::Bots(0.0));
+    let mut count = 0u64;
+    let sys = run_with(&s, |_| count += 1);
+    assert_eq!(count, 777_600);
+    assert_eq!(sys.totals().ticks, 777_600);
+}
