@@ -35,8 +35,18 @@ pub enum Expectation {
     MoreLossOn { date: String, than: String },
     /// Clusters that still lack desired pools at the end: at most `max`.
     NotConvergedAtEnd { max: u32 },
-    /// Legitimate auth success is at least `min` in every hour of `date`.
-    AuthSuccessEveryHour { date: String, min: f64 },
+    /// Legitimate auth success is at least `min` in every hour of `date`
+    /// (optionally only hours `from_hour..=to_hour`, UTC).
+    AuthSuccessEveryHour {
+        date: String,
+        min: f64,
+        #[serde(default)]
+        from_hour: Option<u32>,
+        #[serde(default)]
+        to_hour: Option<u32>,
+    },
+    /// Retry amplification (attempts per fresh legitimate request) over the run lies in [min, max].
+    AuthRetryAmplification { min: f64, max: f64 },
     /// Legitimate auth success falls below `below` in at least `hours_min` hours of `date`.
     AuthSuccessDegraded {
         date: String,
@@ -154,7 +164,11 @@ impl Expectation {
                 }
                 Ok(())
             }
+            Expectation::AuthRetryAmplification { min, max } if min > max => {
+                Err(format!("min: expected at most max ({max}), found {min}"))
+            }
             Expectation::NotConvergedAtEnd { .. }
+            | Expectation::AuthRetryAmplification { .. }
             | Expectation::FreezeHolds { .. }
             | Expectation::ChangesLeaked { .. } => Ok(()),
         }
@@ -258,11 +272,20 @@ impl Expectation {
                 m.clusters_not_converged_at_end <= *max,
                 format!("{} not converged", m.clusters_not_converged_at_end),
             ),
-            Expectation::AuthSuccessEveryHour { date, min } => {
+            Expectation::AuthSuccessEveryHour {
+                date,
+                min,
+                from_hour,
+                to_hour,
+            } => {
+                let (lo, hi) = (from_hour.unwrap_or(0), to_hour.unwrap_or(23));
                 let hours: Vec<(&String, &f64)> = m
                     .auth_legit_success_ratio_by_hour
                     .iter()
-                    .filter(|(h, _)| h.starts_with(date.as_str()))
+                    .filter(|(h, _)| {
+                        h.starts_with(date.as_str())
+                            && h[11..13].parse::<u32>().is_ok_and(|x| x >= lo && x <= hi)
+                    })
                     .collect();
                 let worst = hours.iter().map(|(_, v)| **v).fold(f64::MAX, f64::min);
                 let worst_hour = hours
@@ -271,9 +294,17 @@ impl Expectation {
                     .map(|(h, _)| h.as_str())
                     .unwrap_or("-");
                 (
-                    format!("legitimate auth success >= {min} every hour of {date}"),
+                    format!("legitimate auth success >= {min} every hour of {date} ({lo:02}-{hi:02} UTC)"),
                     !hours.is_empty() && worst >= *min,
                     format!("worst hour {worst_hour}: {worst:.4}"),
+                )
+            }
+            Expectation::AuthRetryAmplification { min, max } => {
+                let v = m.auth.retry_amplification;
+                (
+                    format!("auth retry amplification {min}..{max}"),
+                    v >= *min && v <= *max,
+                    format!("{v:.3} attempts per request"),
                 )
             }
             Expectation::AuthSuccessDegraded {
