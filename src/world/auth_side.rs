@@ -72,6 +72,8 @@ pub struct AuthBook {
     pub shed: u64,
     pub timeouts: u64,
     pub flaps_per_hour_max: u32,
+    /// Longest auth queue seen in the current minute (I9).
+    pub queue_len_max_minute: u32,
     /// Surface minutes: day -> [surface][cloud index 0..3, 3 = all] customer-minutes.
     pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
 }
@@ -118,6 +120,7 @@ impl World {
         b.timeouts += timeouts as u64;
         b.latency_p99_ms_max = b.latency_p99_ms_max.max(t.latency_p99_ms);
         b.replicas_max = b.replicas_max.max(t.replicas_total);
+        b.queue_len_max_minute = b.queue_len_max_minute.max(t.queue_len);
         let _ = success_ratio(&t);
         sim.schedule_in(self.auth_tick_period(), Ev::AuthTick);
     }
@@ -133,6 +136,7 @@ impl World {
             m.capacity_rps /= b.ticks_in_minute as f32;
         }
         b.ticks_in_minute = 0;
+        b.queue_len_max_minute = 0;
         let minute_start = SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
         let hour = minute_start.as_secs() / 3_600;
         let e = b.hours.entry(hour).or_insert((0, 0));

@@ -143,6 +143,8 @@ pub struct World {
     pub restore_with: crate::timeline::RestoreBy,
     /// Fleet-wide brake (G5): start times of recent deletes across the fleet.
     fleet_deletes: std::collections::VecDeque<SimTime>,
+    /// Accepted deletes by G5 agents in the last hour (I2's own count).
+    g5_deletes: std::collections::VecDeque<SimTime>,
     next_change_id: u32,
     /// Change names by id - 1 (change ids are dense from 1).
     change_names: Vec<String>,
@@ -219,6 +221,7 @@ impl World {
             monitoring_pool_loss_alert: cfg.monitoring.pool_loss_alert,
             restore_with: cfg.response.restore_with,
             fleet_deletes: std::collections::VecDeque::new(),
+            g5_deletes: std::collections::VecDeque::new(),
             next_change_id: 1,
             change_names: Vec::new(),
             ops_out: Vec::new(),
@@ -455,6 +458,7 @@ impl World {
                     },
                 );
                 if call == CloudCall::Delete {
+                    self.check_blast_radius(now, c);
                     self.on_pool_deleting(sim, c, pool);
                 }
             }
@@ -551,6 +555,69 @@ impl World {
         self.out = out;
     }
 
+    /// I9: every queue stays within its bound (checked once a minute).
+    fn check_bounds(&mut self, sim: &Sim<Ev>) {
+        let now = sim.now();
+        let checks = [
+            ("pending events", sim.pending(), sim.limits().pending_max),
+            (
+                "repair queue",
+                self.operators.queue_len(),
+                self.cfg.operators.queue_max,
+            ),
+            (
+                "recovery queue",
+                self.recovery.queue_len(),
+                self.cfg.recovery.queue_max,
+            ),
+            (
+                "auth queue",
+                self.auth_book.queue_len_max_minute as usize,
+                self.cfg.auth.component.queue_max_requests as usize,
+            ),
+        ];
+        for (what, len, max) in checks {
+            if len > max {
+                self.findings.add(Finding {
+                    at: now,
+                    cluster: None,
+                    rule: Rule::I9QueuesBounded,
+                    guard: None,
+                    detail: format!("{what} holds {len}, bound {max}"),
+                });
+            }
+        }
+    }
+
+    /// I2: with G5, accepted deletes across the fleet stay within the brake.
+    fn check_blast_radius(&mut self, now: SimTime, c: ClusterId) {
+        if !self.agents[c as usize].guards().g5_blast_radius {
+            return;
+        }
+        let hour = SimDuration::from_hours(1);
+        self.g5_deletes.push_back(now);
+        while self
+            .g5_deletes
+            .front()
+            .is_some_and(|t| now.saturating_since(*t) >= hour)
+        {
+            self.g5_deletes.pop_front();
+        }
+        let cap = self.cfg.agent.fleet_deletes_per_hour_max as usize;
+        if self.g5_deletes.len() > cap {
+            self.findings.add(Finding {
+                at: now,
+                cluster: Some(c),
+                rule: Rule::I2BlastRadius,
+                guard: Some(Guard::G5),
+                detail: format!(
+                    "{} deletes in the last hour, cap {cap}",
+                    self.g5_deletes.len()
+                ),
+            });
+        }
+    }
+
     /// Whether every pool `c` should have is present.
     pub fn converged(&self, c: ClusterId) -> bool {
         let ds = self.service.state(c);
@@ -586,6 +653,7 @@ impl World {
         let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
         self.metrics.minute(now, lost, down);
         self.auth_minute(sim);
+        self.check_bounds(sim);
         sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
     }
 }

@@ -7,7 +7,21 @@ use cascade_sim::Sim;
 impl World {
     /// Closes the books at the end of the run.
     pub fn finish(&mut self, sim: &mut Sim<super::Ev>) {
-        let _ = sim;
+        // I8: the recovery script's attempts stay within its retry budget.
+        let st = self.recovery.stats();
+        let budget = st.admitted * (1 + self.cfg.recovery.retries_max as u64);
+        if st.attempts > budget {
+            self.findings.add(crate::checks::Finding {
+                at: sim.now(),
+                cluster: None,
+                rule: crate::checks::Rule::I8RetryBudget,
+                guard: None,
+                detail: format!(
+                    "recovery script made {} attempts, budget {budget}",
+                    st.attempts
+                ),
+            });
+        }
     }
 
     /// The narrative, in time order.

@@ -1,0 +1,114 @@
+//! The `cascade` command as a user meets it: exit codes, seed first,
+//! reproduction line last, clear errors on bad input.
+
+use std::process::Command;
+
+fn cascade(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_prints_seed_first_and_reproduction_last() {
+    let (code, out, _) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().next(), Some("SEED=7"));
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "reproduce: cargo run --release -- run scenarios/focused/d0-azure-outage.json --seed 7"
+        ),
+        "{last}"
+    );
+    assert!(out.contains("trace hash "));
+    assert!(out.contains("6 passed, 0 failed"));
+}
+
+#[test]
+fn json_has_the_promised_fields() {
+    let (code, out, _) = cascade(&["run", "scenarios/focused/d0-azure-outage.json", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    for key in [
+        "scenario",
+        "seed",
+        "trace_hash",
+        "events",
+        "expectations",
+        "metrics",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let m = &v["metrics"];
+    for key in [
+        "clusters_lost_pools_by_day",
+        "clusters_not_converged_at_end",
+        "surface_unavailable_minutes",
+        "auth_legit_success_ratio_by_hour",
+        "incidents",
+        "changes_applied",
+    ] {
+        assert!(m.get(key).is_some(), "missing metrics.{key}");
+    }
+    assert_eq!(v["trace_hash"].as_str().unwrap().len(), 16);
+    let e = &v["expectations"][0];
+    assert!(e["name"].is_string() && e["passed"].is_boolean() && e["detail"].is_string());
+    let minutes = m["surface_unavailable_minutes"]["astro_ui"]["aws"]
+        .as_f64()
+        .unwrap();
+    assert!((43.0..=47.0).contains(&minutes), "{minutes}");
+}
+
+#[test]
+fn failed_expectation_exits_1() {
+    let dir = std::env::temp_dir().join(format!("cascade-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/focused/d0-azure-outage.json");
+    let text = std::fs::read_to_string(base)
+        .unwrap()
+        .replace("\"min\": 43, \"max\": 47", "\"min\": 0, \"max\": 1");
+    let p = dir.join("bad-expect.json");
+    std::fs::write(&p, text).unwrap();
+    let (code, out, _) = cascade(&["run", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_exits_2_with_file_and_field() {
+    let dir = std::env::temp_dir().join(format!("cascade-cli2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("typo.json");
+    std::fs::write(
+        &p,
+        r#"{"name": "x", "seed": 1, "start": "2025-03-18T00:00:00Z", "end": "2025-03-19T00:00:00Z",
+            "model": {"agent": {"poll_interval_s": "soon"}}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = cascade(&["run", p.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("typo.json"), "{err}");
+    assert!(err.contains("model.agent.poll_interval_s"), "{err}");
+    assert!(err.contains("expected f64"), "{err}");
+    let (code, _, err) = cascade(&["run", "no/such/file.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+    let (code, _, _) = cascade(&["frobnicate"]);
+    assert_eq!(code, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

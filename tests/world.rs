@@ -1,0 +1,71 @@
+//! The world as a whole: small fleets, specific outcomes.
+
+use cascade::run::{run_scenario, RunOptions};
+use cascade::scenario::load_str;
+use std::path::Path;
+
+fn scenario(guards: &str, misroute: f64) -> String {
+    format!(
+        r#"{{
+        "name": "world-test", "seed": 5,
+        "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T12:00:00Z",
+        "model": {{ "fleet": {{ "clusters": 50 }}, "agent_guards": {guards},
+                    "monitoring": {{ "customer_reports_to_escalate": 1000 }} }},
+        "timeline": [
+            {{ "id": "M", "at": "D0 01:00", "for": "6h",
+               "do": {{ "kind": "change", "change_id": "m", "target": "prod", "applied_via": "prod",
+                        "misroute_ratio": {misroute} }} }}
+        ],
+        "expect": [ {{ "kind": "not_converged_at_end", "max": 50 }} ]
+    }}"#
+    )
+}
+
+#[test]
+fn buggy_agents_answered_404_delete_every_pool_and_their_clusters_go_down() {
+    let sc = load_str(Path::new("world-test.json"), &scenario("{}", 1.0)).unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    let m = &r.summary.metrics;
+    // Every agent meets a full resync within the 6 h window (4 h period).
+    assert_eq!(m.agents_died, 50);
+    assert_eq!(m.clusters_lost_pools_by_day.get("2025-03-18"), Some(&50));
+    // No pool-loss alert and support never escalates: still down at noon.
+    assert_eq!(m.clusters_not_converged_at_end, 50);
+    assert!(
+        r.summary.findings.by_rule["I1"] >= 150,
+        "{:?}",
+        r.summary.findings
+    );
+}
+
+#[test]
+fn fixed_agents_answered_404_delete_nothing_and_hold() {
+    let guards =
+        r#"{ "g1_authoritative_only": true, "g3_monotonic_generation": true, "g7_backoff": true }"#;
+    let sc = load_str(Path::new("world-test.json"), &scenario(guards, 1.0)).unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    let m = &r.summary.metrics;
+    assert_eq!(m.agents_died, 0);
+    assert_eq!(m.clusters_lost_pools_total, 0);
+    assert_eq!(
+        m.holds_entered, 50,
+        "every agent enters safe hold during 6 h of 404s"
+    );
+    assert_eq!(r.summary.findings.total, 0);
+    assert!(m.answers["404"] > 0);
+}
+
+#[test]
+fn a_misroute_of_a_fraction_hits_about_that_fraction() {
+    let sc = load_str(
+        Path::new("world-test.json"),
+        &scenario("{}", 0.2).replace("\"clusters\": 50", "\"clusters\": 1000"),
+    )
+    .unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    let lost = r.summary.metrics.clusters_lost_pools_total;
+    assert!(
+        (150..=250).contains(&lost),
+        "{lost} of 1,000 clusters lost pools at a 20 % misroute"
+    );
+}
