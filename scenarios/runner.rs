@@ -7,6 +7,11 @@
 //! name filter to every test binary), and plain `cargo test` runs them too.
 //! Files whose name starts with `_` are bases for `extends` only.
 //!
+//! Committed canonical reports (`reports/march-2025/*/summary.json`) must
+//! not drift: when a scenario has one for the seed being run, the fresh trace
+//! hash must equal the committed one (regenerate with
+//! `reports/regenerate.sh`).
+//!
 //! `CASCADE_SEED=N` overrides every scenario's seed. A failing scenario
 //! prints its seed and a copy-paste reproduction line. Runs are independent,
 //! so they are spread over the machine's cores (each run is single-threaded
@@ -153,6 +158,33 @@ fn main() {
     }
 }
 
+/// Committed canonical reports: (scenario source, seed) -> (trace hash, folder).
+fn committed_reports() -> Vec<(String, u64, String, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/march-2025");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let Ok(text) = std::fs::read_to_string(p.join("summary.json")) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if let (Some(src), Some(seed), Some(hash)) = (
+            v["source"].as_str(),
+            v["seed"].as_u64(),
+            v["trace_hash"].as_str(),
+        ) {
+            out.push((src.to_string(), seed, hash.to_string(), p.clone()));
+        }
+    }
+    out
+}
+
 fn run_one(name: &str, path: &Path, seed_override: Option<u64>) -> (bool, String) {
     let rel = path
         .strip_prefix(env!("CARGO_MANIFEST_DIR"))
@@ -179,10 +211,23 @@ fn run_one(name: &str, path: &Path, seed_override: Option<u64>) -> (bool, String
         },
     );
     let s = &r.summary;
-    if s.passed() {
+    let mut drift = Vec::new();
+    for (src, committed_seed, hash, folder) in committed_reports() {
+        if src == rel && committed_seed == seed && hash != s.trace_hash {
+            drift.push(format!(
+                "committed report {} has trace hash {hash}, a fresh run gives {}: behaviour changed; regenerate with reports/regenerate.sh and commit",
+                folder.display(),
+                s.trace_hash
+            ));
+        }
+    }
+    if s.passed() && drift.is_empty() {
         return (true, String::new());
     }
     let mut report = format!("SEED={seed}\n");
+    for d in &drift {
+        report.push_str(&format!("  DRIFT {d}\n"));
+    }
     for e in &s.expectations {
         report.push_str(&format!(
             "  {} {}  [{}]\n",

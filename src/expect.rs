@@ -81,7 +81,7 @@ pub enum Expectation {
 }
 
 /// The outcome of one expectation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationResult {
     pub name: String,
     pub passed: bool,

@@ -1,11 +1,12 @@
 //! Running a scenario: build the world from a scenario and a seed, run it to
 //! the scenario's end, summarise, check expectations.
 
+use crate::report::series::Series;
 use crate::report::summarize;
 use crate::scenario::Scenario;
 use crate::summary::Summary;
 use crate::world::{Ev, World};
-use cascade_sim::{RunLimits, RunOutcome, Seed, Sim};
+use cascade_sim::{RunLimits, RunOutcome, Seed, Sim, SimDuration, SimTime, StopReason};
 use std::collections::BTreeSet;
 use std::io::Write;
 
@@ -20,6 +21,10 @@ pub struct RunOptions {
     pub events_kinds: Option<BTreeSet<String>>,
     /// Event budget; a run that exceeds it stops with `EventLimit`.
     pub events_max: Option<u64>,
+    /// Called after each simulated hour with (simulated now, end), e.g. to
+    /// draw a progress bar. Outside the simulated world: it cannot change
+    /// the run.
+    pub progress: Option<Box<dyn FnMut(SimTime, SimTime)>>,
 }
 
 /// A finished run.
@@ -27,6 +32,7 @@ pub struct RunResult {
     pub world: World,
     pub outcome: RunOutcome,
     pub summary: Summary,
+    pub series: Series,
     pub seed: u64,
 }
 
@@ -53,7 +59,22 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         Seed(seed),
     );
     world.start(&mut sim);
-    let outcome = sim.run(&mut world);
+    // Run in simulated-hour chunks so progress can be shown; the events and
+    // their order are the same as in one call.
+    let mut progress = opts.progress;
+    let mut chunk_end = SimTime::ZERO;
+    let outcome = loop {
+        chunk_end = (chunk_end + SimDuration::from_hours(1)).min(scenario.end);
+        sim.set_time_end(chunk_end);
+        let out = sim.run(&mut world);
+        if let Some(p) = progress.as_mut() {
+            p(chunk_end, scenario.end);
+        }
+        let more = chunk_end < scenario.end && out.reason == StopReason::TimeLimit;
+        if !more {
+            break out;
+        }
+    };
     sim.advance_to_end();
     world.finish(&mut sim);
     let _ = sim.trace.finish_sink();
@@ -62,6 +83,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         ..outcome
     };
     let mut summary = summarize(&world, &outcome, scenario, seed);
+    let series = Series::from_world(&world, &scenario.name, seed, scenario.end);
     summary.expectations = scenario
         .expectations
         .iter()
@@ -71,6 +93,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         world,
         outcome,
         summary,
+        series,
         seed,
     }
 }

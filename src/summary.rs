@@ -2,13 +2,13 @@
 //! `cascade run --json` prints it; `summary.json` stores it; expectations
 //! are checked against it. Built from a finished world by `report::summarize`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The customer surfaces, in report order.
 pub const SURFACES: [&str; 4] = ["astro_ui", "astro_api", "airflow_ui", "airflow_api"];
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub description: String,
@@ -43,7 +43,7 @@ impl Summary {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FindingsSummary {
     pub total: u64,
     pub by_rule: BTreeMap<String, u64>,
@@ -51,7 +51,7 @@ pub struct FindingsSummary {
     pub first: Vec<FindingJson>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingJson {
     pub at: String,
     pub cluster: Option<u32>,
@@ -61,14 +61,14 @@ pub struct FindingJson {
 }
 
 /// A line of the narrative: what happened when.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyEvent {
     pub at: String,
     pub what: String,
 }
 
 /// An incident as monitoring saw it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// `auth` or `pool_loss`.
     pub kind: String,
@@ -89,7 +89,7 @@ pub struct Incident {
 }
 
 /// p50 / p90 / max of a duration sample, in seconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub count: u32,
     pub p50_s: f64,
@@ -114,7 +114,7 @@ impl Percentiles {
 }
 
 /// A change as change management recorded it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeJson {
     pub id: String,
     pub target: String,
@@ -127,7 +127,7 @@ pub struct ChangeJson {
 }
 
 /// One rollout of the agent fix.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutJson {
     pub started_at: String,
     pub emergency: bool,
@@ -136,7 +136,7 @@ pub struct RolloutJson {
     pub halted: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaveJson {
     pub wave: u32,
     pub clusters: u32,
@@ -144,7 +144,7 @@ pub struct WaveJson {
 }
 
 /// Auth figures over the whole run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthSummary {
     pub legit_attempts: u64,
     pub legit_ok: u64,
@@ -163,7 +163,7 @@ pub struct AuthSummary {
     pub burn_rate_alerts: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSummary {
     pub clusters_lost_pools_by_day: BTreeMap<String, u32>,
     /// Loss episodes over the run (a cluster can lose pools twice).

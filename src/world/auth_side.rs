@@ -74,6 +74,9 @@ pub struct AuthBook {
     pub flaps_per_hour_max: u32,
     /// Longest auth queue seen in the current minute (I9).
     pub queue_len_max_minute: u32,
+    /// Per minute: share of customers with the Astro surfaces and with the
+    /// Airflow surfaces available.
+    pub surface_available: Vec<[f32; 2]>,
     /// Surface minutes: day -> [surface][cloud index 0..3, 3 = all] customer-minutes.
     pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
 }
@@ -249,6 +252,13 @@ impl World {
             }
         }
         let per_cloud = self.customers_per_cloud;
+        let customers = per_cloud.iter().sum::<u32>().max(1) as f32;
+        let down_all = down_customers.iter().sum::<u32>() as f32;
+        self.auth_book.surface_available.push(if auth_up {
+            [1.0, 1.0 - down_all / customers]
+        } else {
+            [0.0, 0.0]
+        });
         let row = self
             .auth_book
             .surface_minutes

@@ -49,6 +49,8 @@ const KEY_EVENTS_MAX: usize = 200;
 
 impl World {
     pub(super) fn key_event(&mut self, at: SimTime, what: String) {
+        // Logs carry simulated calendar time, never the wall clock.
+        tracing::info!(target: "cascade::world", "{} {}", self.epoch.format(at), what);
         if self.key_events.len() < KEY_EVENTS_MAX {
             self.key_events.push((at, what));
         }

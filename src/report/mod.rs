@@ -1,4 +1,21 @@
-//! Turning a finished world into a [`Summary`] and the terminal text.
+//! Reports: the summary of a finished world, the terminal text, and the
+//! files a run leaves behind.
+//!
+//! Map of the modules:
+//! - this file: [`summarize`] (world to [`Summary`]) and [`render_text`];
+//! - [`series`]: per-minute series for charts and counters;
+//! - [`svg`]: small hand-written SVG charts (why not a crate: see there);
+//! - [`html`]: `report.html` and the `cascade compare` page;
+//! - [`markdown`]: the `summary.md` page;
+//! - [`perfetto`]: `trace.json` in the Chrome trace-event format;
+//! - [`folder`]: the run folder and `reports/latest`.
+
+pub mod folder;
+pub mod html;
+pub mod markdown;
+pub mod perfetto;
+pub mod series;
+pub mod svg;
 
 use crate::checks::Rule;
 use crate::scenario::Scenario;
