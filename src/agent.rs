@@ -215,6 +215,42 @@ impl Guard {
     }
 }
 
+/// Deliberately seeded bugs, to measure the harness's power to find bugs
+/// (`cascade chaos` must catch each one). Each bypasses one safeguard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeededBug {
+    /// A 5xx is read as "no pools": every present pool is deleted at once.
+    DeletesOn5xx,
+    /// G3 skipped: an older generation is applied.
+    AcceptsGenerationRegression,
+    /// G2 and G4 skipped: a pool missing from any 200 answer is removed.
+    IgnoresTombstones,
+    /// G7 skipped: a failed poll is retried after one second, forever.
+    RetriesWithoutBackoff,
+    /// Once in safe hold the agent never leaves it (and stops reconciling).
+    NeverLeavesHold,
+}
+
+impl SeededBug {
+    pub const ALL: [SeededBug; 5] = [
+        SeededBug::DeletesOn5xx,
+        SeededBug::AcceptsGenerationRegression,
+        SeededBug::IgnoresTombstones,
+        SeededBug::RetriesWithoutBackoff,
+        SeededBug::NeverLeavesHold,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            SeededBug::DeletesOn5xx => "deletes_on_5xx",
+            SeededBug::AcceptsGenerationRegression => "accepts_generation_regression",
+            SeededBug::IgnoresTombstones => "ignores_tombstones",
+            SeededBug::RetriesWithoutBackoff => "retries_without_backoff",
+            SeededBug::NeverLeavesHold => "never_leaves_hold",
+        }
+    }
+}
+
 /// Agent parameters. Every figure is an assumption [A] of the model spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -245,6 +281,8 @@ pub struct AgentConfig {
     pub soft_delete_collect_after_s: f64,
     /// G5: fleet-wide brake, deletes per hour across all clusters. [A]
     pub fleet_deletes_per_hour_max: u32,
+    /// A deliberately seeded bug (chaos catalogue); none in real runs.
+    pub seeded_bug: Option<SeededBug>,
 }
 
 impl Default for AgentConfig {
@@ -263,6 +301,7 @@ impl Default for AgentConfig {
             cluster_deletes_per_hour_max: 2,
             soft_delete_collect_after_s: 24.0 * 3600.0,
             fleet_deletes_per_hour_max: 50,
+            seeded_bug: None,
         }
     }
 }
@@ -436,7 +475,9 @@ impl Agent {
                     return;
                 }
                 // G7: never exceed the overall request rate.
-                if self.guards.g7_backoff {
+                if self.guards.g7_backoff
+                    && cfg.seeded_bug != Some(SeededBug::RetriesWithoutBackoff)
+                {
                     let spacing = SimDuration::from_secs_f64(60.0 / cfg.requests_per_min_max);
                     if let Some(last) = self.last_fetch {
                         if now < last + spacing {
@@ -477,7 +518,9 @@ impl Agent {
         self.awaiting_answer = false;
         match answer {
             DesiredAnswer::Ok(ds) => {
-                if ds.generation < self.generation && self.guards.g3_monotonic_generation {
+                let g3 = self.guards.g3_monotonic_generation
+                    && cfg.seeded_bug != Some(SeededBug::AcceptsGenerationRegression);
+                if ds.generation < self.generation && g3 {
                     // G3: a stale answer (e.g. a lagging replica) is ignored,
                     // and every destructive step it would imply is blocked.
                     for p in self.destructive_targets(&ds, actual).iter() {
@@ -489,13 +532,22 @@ impl Agent {
                     self.on_failure(now, cfg, rng, out);
                     return;
                 }
+                self.generation = if g3 {
+                    self.generation.max(ds.generation)
+                } else {
+                    ds.generation
+                };
+                if self.in_hold && cfg.seeded_bug == Some(SeededBug::NeverLeavesHold) {
+                    // The seeded bug: hold is never left, nothing is reconciled.
+                    out.push(AgentOutput::SetTimer {
+                        at: self.next_poll(now, cfg, rng),
+                        timer: AgentTimer::Poll,
+                    });
+                    return;
+                }
                 if self.in_hold {
                     self.in_hold = false;
                     out.push(AgentOutput::LeftHold);
-                }
-                self.generation = self.generation.max(ds.generation);
-                if !self.guards.g3_monotonic_generation {
-                    self.generation = ds.generation;
                 }
                 self.consecutive_404 = 0;
                 self.consecutive_failures = 0;
@@ -521,6 +573,16 @@ impl Agent {
                     at: self.next_poll(now, cfg, rng),
                     timer: AgentTimer::Poll,
                 });
+            }
+            DesiredAnswer::ServerError if cfg.seeded_bug == Some(SeededBug::DeletesOn5xx) => {
+                for (i, st) in actual.iter().enumerate() {
+                    if matches!(st, PoolState::Present { .. }) {
+                        out.push(AgentOutput::DeletePool {
+                            pool: PoolName::from_index(i),
+                        });
+                    }
+                }
+                self.on_failure(now, cfg, rng, out);
             }
             _ => self.on_failure(now, cfg, rng, out),
         }
@@ -554,7 +616,9 @@ impl Agent {
             self.in_hold = true;
             out.push(AgentOutput::EnteredHold);
         }
-        let at = if self.guards.g7_backoff {
+        let at = if cfg.seeded_bug == Some(SeededBug::RetriesWithoutBackoff) {
+            now + SimDuration::from_secs(1)
+        } else if self.guards.g7_backoff {
             let exp = (self.consecutive_failures - 1).min(20);
             let base = (cfg.backoff_base_s * f64::from(1u32 << exp.min(16))).min(cfg.backoff_max_s);
             // "Full jitter" between half and the whole backoff.
@@ -646,13 +710,14 @@ impl Agent {
             out.push(blocked(Guard::G1));
             return;
         }
+        let ignores_tombstones = cfg.seeded_bug == Some(SeededBug::IgnoresTombstones);
         // G2: only with a delete intent.
-        if g.g2_tombstones && !ds.tombstones.contains(pool) {
+        if g.g2_tombstones && !ignores_tombstones && !ds.tombstones.contains(pool) {
             out.push(blocked(Guard::G2));
             return;
         }
         // G4: confirmed over time.
-        if g.g4_confirmation {
+        if g.g4_confirmation && !ignores_tombstones {
             let w = self.watch[i];
             let since = w.undesired_since.unwrap_or(now);
             if w.undesired_seen < cfg.confirm_observations

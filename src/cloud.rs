@@ -128,6 +128,7 @@ pub struct CloudApi {
     account_of: Vec<u32>,
     buckets: Vec<TokenBucket>,
     locks: bool,
+    latency_factor: f64,
     next_op: u32,
     rng: Stream,
     /// Calls refused for the rate limit (report figure).
@@ -154,6 +155,7 @@ impl CloudApi {
                 accounts as usize
             ],
             locks: false,
+            latency_factor: 1.0,
             next_op: 1,
             rng,
             rate_limited_calls: 0,
@@ -169,6 +171,16 @@ impl CloudApi {
     /// Turns delete locks on `system` and `airflow` on or off (G6).
     pub fn set_delete_locks(&mut self, on: bool) {
         self.locks = on;
+    }
+
+    /// Scales every pool operation's latency (chaos: latency spikes).
+    pub fn set_latency_factor(&mut self, factor: f64) {
+        self.latency_factor = factor.max(0.0);
+    }
+
+    /// Sets the mutating-call budget per account (chaos: rate-limit errors).
+    pub fn set_calls_per_s(&mut self, rate: f64) {
+        self.cfg.mutating_calls_per_account_per_s = rate.max(0.001);
     }
 
     pub fn delete_locks(&self) -> bool {
@@ -244,6 +256,7 @@ impl CloudApi {
                 3.0 * self.cfg.scale_latency_median_s,
             ),
         };
+        let latency_s = latency_s * self.latency_factor;
         let op = self.next_op;
         self.next_op = self.next_op.wrapping_add(1);
         self.pending[c][i] = PendingOp {

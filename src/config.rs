@@ -176,6 +176,8 @@ pub struct ResponseConfig {
     /// Ship the fix as an emergency hotfix when manual repair of the clusters
     /// at risk is projected to take longer than this. [A]
     pub hotfix_when_manual_exceeds_h: f64,
+    /// From a rollout alarm to the responders resuming the rollout. [A]
+    pub rollout_resume_after_min: f64,
 }
 
 impl Default for ResponseConfig {
@@ -185,6 +187,7 @@ impl Default for ResponseConfig {
             decide_min: 15.0,
             restore_with: RestoreBy::Manual,
             hotfix_when_manual_exceeds_h: 6.0,
+            rollout_resume_after_min: 30.0,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct ServiceFaults {
     /// Serve a generation this many steps old (a lagging replica), with the
     /// pools it had then; 0 = off.
     pub generation_regression: u64,
+    /// Share of answers that leave out the cluster's highest extra worker pool.
+    pub partial_ratio: f64,
 }
 
 /// The desired-state service.
@@ -67,6 +69,18 @@ impl DesiredService {
             return DesiredAnswer::Timeout;
         }
         let c = cluster as usize;
+        if f.partial_ratio > 0.0 && rng.bernoulli(f.partial_ratio) {
+            let mut partial = self.states[c];
+            if let Some(p) = partial
+                .pools
+                .iter()
+                .filter(|p| matches!(p, PoolName::Worker(_)))
+                .last()
+            {
+                partial.pools.remove(p);
+            }
+            return DesiredAnswer::Ok(partial);
+        }
         if f.generation_regression > 0 {
             let mut old = self.previous[c];
             old.generation = self.states[c]

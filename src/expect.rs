@@ -45,6 +45,12 @@ pub enum Expectation {
         #[serde(default)]
         to_hour: Option<u32>,
     },
+    /// At most `max` agents are still in safe hold at the end (liveness).
+    AgentsInHoldMax { max: u32 },
+    /// Every minute from `at` (UTC) on has legitimate auth success of at least 99 %.
+    AuthGoodAfter { at: String },
+    /// The autoscaler changes direction at most `max` times in any hour.
+    AutoscalerFlapsMax { max: u32 },
     /// Retry amplification (attempts per fresh legitimate request) over the run lies in [min, max].
     AuthRetryAmplification { min: f64, max: f64 },
     /// Legitimate auth success falls below `below` in at least `hours_min` hours of `date`.
@@ -167,7 +173,12 @@ impl Expectation {
             Expectation::AuthRetryAmplification { min, max } if min > max => {
                 Err(format!("min: expected at most max ({max}), found {min}"))
             }
+            Expectation::AuthGoodAfter { at } => {
+                Epoch::parse(at).map(|_| ()).map_err(|e| format!("at: {e}"))
+            }
             Expectation::NotConvergedAtEnd { .. }
+            | Expectation::AgentsInHoldMax { .. }
+            | Expectation::AutoscalerFlapsMax { .. }
             | Expectation::AuthRetryAmplification { .. }
             | Expectation::FreezeHolds { .. }
             | Expectation::ChangesLeaked { .. } => Ok(()),
@@ -299,6 +310,35 @@ impl Expectation {
                     format!("worst hour {worst_hour}: {worst:.4}"),
                 )
             }
+            Expectation::AgentsInHoldMax { max } => (
+                format!("at most {max} agents still in safe hold at the end"),
+                m.agents_in_hold_at_end <= *max,
+                format!("{} in hold", m.agents_in_hold_at_end),
+            ),
+            Expectation::AuthGoodAfter { at } => {
+                let prefix: String = at.chars().take(16).collect();
+                let bad: Vec<&String> = m
+                    .auth_bad_minutes
+                    .iter()
+                    .filter(|x| **x >= prefix)
+                    .collect();
+                (
+                    format!("legitimate auth success >= 99 % every minute from {prefix}"),
+                    bad.is_empty(),
+                    match bad.first() {
+                        None => "no bad minute".into(),
+                        Some(first) => format!("{} bad minutes, first {first}", bad.len()),
+                    },
+                )
+            }
+            Expectation::AutoscalerFlapsMax { max } => (
+                format!("autoscaler flaps at most {max} times an hour"),
+                m.auth.autoscaler_flaps_per_hour_max <= *max,
+                format!(
+                    "worst hour {} direction changes",
+                    m.auth.autoscaler_flaps_per_hour_max
+                ),
+            ),
             Expectation::AuthRetryAmplification { min, max } => {
                 let v = m.auth.retry_amplification;
                 (

@@ -265,6 +265,7 @@ pub struct Operators {
     next_job: u64,
     repairs_done: u64,
     repairs_abandoned: u64,
+    ack_factor: f64,
 }
 
 impl Operators {
@@ -279,6 +280,7 @@ impl Operators {
             next_job: 0,
             repairs_done: 0,
             repairs_abandoned: 0,
+            ack_factor: 1.0,
             config,
         })
     }
@@ -319,7 +321,12 @@ impl Operators {
         } else {
             (c.ack_median_day_min, c.ack_p99_day_min)
         };
-        SimDuration::from_secs_f64(rng.lognormal(median, p99) * 60.0)
+        SimDuration::from_secs_f64(rng.lognormal(median, p99) * 60.0 * self.ack_factor)
+    }
+
+    /// Scales acknowledgement delays from now on (chaos: operator delays).
+    pub fn set_ack_factor(&mut self, factor: f64) {
+        self.ack_factor = factor.max(0.0);
     }
 
     /// Pages the on-call for `incident`; the acknowledgement comes back as a timer.

@@ -191,5 +191,10 @@ pub struct MetricsSummary {
     pub answers: BTreeMap<String, u64>,
     pub agents_died: u64,
     pub holds_entered: u64,
+    /// Agents still in safe hold when the run ends (a liveness problem).
+    pub agents_in_hold_at_end: u32,
+    /// Minutes (UTC, `YYYY-MM-DDTHH:MM`) with legitimate auth success below
+    /// 99 %, the first 2,000.
+    pub auth_bad_minutes: Vec<String>,
     pub cloud_rate_limited_calls: u64,
 }

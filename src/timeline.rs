@@ -105,6 +105,23 @@ pub enum Action {
         #[serde(default)]
         create_failure_ratio: f64,
     },
+    /// The vendor answers `factor` times slower.
+    VendorSlowdown { factor: f64 },
+    /// The vendor answers 429 to everything (resets at a window's end).
+    Vendor429Storm,
+    /// The desired-state service leaves one extra worker pool out of the
+    /// answer for `ratio` of the requests (a pagination-style bug): only
+    /// tombstones authorise deletes, so a fixed agent must not act on it.
+    PartialDesiredState { ratio: f64 },
+    /// Cloud pool operations take `factor` times longer.
+    CloudLatency { factor: f64 },
+    /// The cloud's mutating-call budget per account drops to `calls_per_s`.
+    CloudRateLimit { calls_per_s: f64 },
+    /// On-call acknowledges `factor` times slower.
+    OperatorDelay { factor: f64 },
+    /// A rollout alarm: a running rollout halts; responders resume it after
+    /// `ResponseConfig::rollout_resume_after_min`.
+    RolloutAlarm,
     /// Only a marker in the report.
     Note,
 }
@@ -127,6 +144,13 @@ impl Action {
             Action::RestoreWith { .. } => "restore_with",
             Action::ServiceFaults { .. } => "service_faults",
             Action::CloudFaults { .. } => "cloud_faults",
+            Action::VendorSlowdown { .. } => "vendor_slowdown",
+            Action::Vendor429Storm => "vendor_429_storm",
+            Action::PartialDesiredState { .. } => "partial_desired_state",
+            Action::CloudLatency { .. } => "cloud_latency",
+            Action::CloudRateLimit { .. } => "cloud_rate_limit",
+            Action::OperatorDelay { .. } => "operator_delay",
+            Action::RolloutAlarm => "rollout_alarm",
             Action::Note => "note",
         }
     }

@@ -70,6 +70,20 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
             .filter(|&c| !world.converged(c))
             .count() as u32,
         agents_died: m.agents_died,
+        agents_in_hold_at_end: world
+            .agents
+            .iter()
+            .filter(|a| a.is_alive() && a.in_hold())
+            .count() as u32,
+        auth_bad_minutes: world
+            .auth_book
+            .minutes
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.success_ratio() < 0.99)
+            .take(2_000)
+            .map(|(i, _)| epoch.format_minute(cascade_sim::SimTime::from_secs(i as u64 * 60)))
+            .collect(),
         holds_entered: m.holds_entered,
         cloud_rate_limited_calls: world.cloud.rate_limited_calls,
         ..MetricsSummary::default()

@@ -336,6 +336,18 @@ impl World {
                     .set_mitigations(m)
                     .expect("mitigation settings validated with the scenario");
             }
+            (Action::VendorSlowdown { factor }, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.auth.set_vendor_slowdown(if b { *factor } else { 1.0 });
+            }
+            (Action::Vendor429Storm, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.auth.set_vendor_429_storm(b);
+            }
             (Action::ReplicaCrash { count }, true) => {
                 self.key_event(now, label);
                 self.auth.crash_replicas(*count);

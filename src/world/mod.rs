@@ -79,6 +79,8 @@ pub enum ResponseStep {
     Decide,
     /// Diagnosis done: revert the route that answers 404.
     Diagnosed,
+    /// Resume a rollout halted by an alarm.
+    ResumeRollout,
 }
 
 /// How a cluster got its pools back.
@@ -105,6 +107,10 @@ pub struct ClusterBook {
     pub restoring: Option<RestoreMethod>,
     /// Highest generation applied (for I4).
     pub generation_applied: u64,
+    /// Previous desired-state request (for I8).
+    pub last_fetch: Option<SimTime>,
+    /// Requests in a row that came faster than the rate limit allows (I8).
+    pub fast_fetches: u32,
 }
 
 /// The whole simulated world.
@@ -357,7 +363,10 @@ impl World {
         let now = sim.now();
         for o in out {
             match *o {
-                AgentOutput::FetchDesired => self.fetch(sim, c),
+                AgentOutput::FetchDesired => {
+                    self.check_request_rate(now, c);
+                    self.fetch(sim, c);
+                }
                 AgentOutput::SetTimer { at, timer } => match timer {
                     AgentTimer::Poll => sim.schedule_at(at.max(now), Ev::AgentPoll(c)),
                 },
@@ -383,6 +392,8 @@ impl World {
                     self.cloud_call(sim, c, pool, CloudCall::Delete);
                 }
                 AgentOutput::ScaleToZero { pool } => {
+                    // A soft delete is still destructive: same authority needed.
+                    self.check_destructive(now, c, pool);
                     self.cloud_call(sim, c, pool, CloudCall::ScaleToZero);
                 }
                 AgentOutput::Blocked { pool, guard } => {
@@ -553,6 +564,33 @@ impl World {
             .record(now, &Record::AgentRestarted { cluster: c });
         self.apply_agent_outputs(sim, c, &out);
         self.out = out;
+    }
+
+    /// I8: an agent's requests stay within its rate limit (its retry budget).
+    fn check_request_rate(&mut self, now: SimTime, c: ClusterId) {
+        let spacing = SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max);
+        let book = &mut self.books[c as usize];
+        if let Some(last) = book.last_fetch {
+            // One request early is jitter; a run of them is a retry storm.
+            if now.saturating_since(last) < spacing.mul_f64(0.5) {
+                book.fast_fetches += 1;
+                if book.fast_fetches == 10 {
+                    self.findings.add(Finding {
+                        at: now,
+                        cluster: Some(c),
+                        rule: Rule::I8RetryBudget,
+                        guard: Some(Guard::G7),
+                        detail: format!(
+                            "10 requests less than {:.0} s apart: retries beyond the rate limit",
+                            spacing.as_secs_f64() / 2.0
+                        ),
+                    });
+                }
+            } else {
+                book.fast_fetches = 0;
+            }
+        }
+        self.books[c as usize].last_fetch = Some(now);
     }
 
     /// I9: every queue stays within its bound (checked once a minute).

@@ -168,15 +168,16 @@ impl World {
                 if b {
                     self.key_event(now, label);
                 }
-                self.service.faults = if b {
-                    crate::control::ServiceFaults {
-                        server_error_ratio: *server_error_ratio,
-                        timeout_ratio: *timeout_ratio,
-                        generation_regression: *generation_regression,
-                    }
-                } else {
-                    crate::control::ServiceFaults::default()
-                };
+                let f = &mut self.service.faults;
+                f.server_error_ratio = if b { *server_error_ratio } else { 0.0 };
+                f.timeout_ratio = if b { *timeout_ratio } else { 0.0 };
+                f.generation_regression = if b { *generation_regression } else { 0 };
+            }
+            (Action::PartialDesiredState { ratio }, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.service.faults.partial_ratio = if b { *ratio } else { 0.0 };
             }
             (
                 Action::CloudFaults {
@@ -193,12 +194,53 @@ impl World {
                     self.cfg.cloud.create_failure_ratio
                 });
             }
+            (Action::CloudLatency { factor }, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.cloud.set_latency_factor(if b { *factor } else { 1.0 });
+            }
+            (Action::CloudRateLimit { calls_per_s }, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.cloud.set_calls_per_s(if b {
+                    *calls_per_s
+                } else {
+                    self.cfg.cloud.mutating_calls_per_account_per_s
+                });
+            }
+            (Action::OperatorDelay { factor }, b) => {
+                if b {
+                    self.key_event(now, label);
+                }
+                self.operators.set_ack_factor(if b { *factor } else { 1.0 });
+            }
+            (Action::RolloutAlarm, true) => {
+                self.key_event(now, label);
+                let mut out = Vec::new();
+                if self.rollout.handle_alarm(now, &mut out) {
+                    let after = SimDuration::from_secs_f64(
+                        self.cfg.response.rollout_resume_after_min * 60.0,
+                    );
+                    sim.schedule_in(
+                        after,
+                        Ev::Response {
+                            incident: u32::MAX,
+                            step: ResponseStep::ResumeRollout,
+                        },
+                    );
+                }
+                self.apply_rollout(sim, out);
+            }
             (Action::Note, true) => self.key_event(now, label),
             (
                 Action::VendorPath { .. }
                 | Action::BotSurge { .. }
                 | Action::AuthMitigation { .. }
-                | Action::ReplicaCrash { .. },
+                | Action::ReplicaCrash { .. }
+                | Action::VendorSlowdown { .. }
+                | Action::Vendor429Storm,
                 _,
             ) => self.on_auth_action(sim, &item, begin, label),
             _ => {}
@@ -602,6 +644,13 @@ impl World {
     pub(super) fn on_response(&mut self, sim: &mut Sim<Ev>, incident: u32, step: ResponseStep) {
         let now = sim.now();
         match step {
+            ResponseStep::ResumeRollout => {
+                let mut out = Vec::new();
+                if self.rollout.resume(now, &mut out).is_ok() {
+                    self.key_event(now, "rollout resumed after the alarm was checked".into());
+                }
+                self.apply_rollout(sim, out);
+            }
             ResponseStep::Diagnosed => {
                 if self.edge.current().misroute_ratio > 0.0 {
                     self.key_event(
