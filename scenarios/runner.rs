@@ -5,7 +5,8 @@
 //! test named `scenarios::<path without .json>`: the literal command
 //! `cargo test scenarios` selects all of them (cargo passes `scenarios` as a
 //! name filter to every test binary), and plain `cargo test` runs them too.
-//! Files whose name starts with `_` are bases for `extends` only.
+//! Files whose name starts with `_` are bases for `extends` (or for chaos
+//! profiles) only; `*.profile.json` files are chaos profiles, not scenarios.
 //!
 //! Committed canonical reports (`reports/march-2025/*/summary.json`) must
 //! not drift: when a scenario has one for the seed being run, the fresh trace
@@ -36,7 +37,7 @@ fn find_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
             && !p
                 .file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('_'))
+                .is_some_and(|n| n.starts_with('_') || n.ends_with(".profile.json"))
         {
             out.push(p);
         }

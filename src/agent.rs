@@ -221,6 +221,7 @@ impl Guard {
 #[serde(rename_all = "snake_case")]
 pub enum SeededBug {
     /// A 5xx is read as "no pools": every present pool is deleted at once.
+    #[serde(rename = "deletes_on_5xx")]
     DeletesOn5xx,
     /// G3 skipped: an older generation is applied.
     AcceptsGenerationRegression,

@@ -12,6 +12,8 @@
 //!   that can misroute it to a 404-answering default backend.
 //! - [`auth`]: the authentication path (traffic, auth component, HPA, Auth0
 //!   vendor, mitigations), aggregated per tick (incidents E1 to E3).
+//! - [`chaos`]: chaos exploration: seeds to fault schedules, safety and
+//!   liveness verdicts, shrinking to a minimal scenario.
 //! - [`change`]: change management: staging/prod, the prod freeze, the
 //!   isolation switch whose absence let the E9 leak through.
 //! - [`rollout`]: ships an agent version in waves with bake time and halt on alarm.
@@ -35,6 +37,7 @@ pub use cascade_sim as sim;
 pub mod agent;
 pub mod auth;
 pub mod change;
+pub mod chaos;
 pub mod checks;
 pub mod cloud;
 pub mod config;

@@ -123,6 +123,22 @@ pub fn load_str(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     from_value(path, doc)
 }
 
+/// Reads a scenario file with its `extends` chain merged, as JSON (for tools
+/// that build scenarios, such as the chaos generator).
+pub fn resolve_file(path: &Path) -> Result<Value, ScenarioError> {
+    resolve(path, 0)
+}
+
+/// Loads a scenario from a JSON document (`extends` already resolved or
+/// relative to `path`).
+pub fn from_document(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
+    if !doc.is_object() {
+        return Err(err(path, "", "expected a JSON object at the top level"));
+    }
+    let doc = resolve_doc(path, doc, 0)?;
+    from_value(path, doc)
+}
+
 fn err(file: &Path, path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
     ScenarioError {
         file: file.to_path_buf(),

@@ -108,6 +108,7 @@ pub enum Action {
     /// The vendor answers `factor` times slower.
     VendorSlowdown { factor: f64 },
     /// The vendor answers 429 to everything (resets at a window's end).
+    #[serde(rename = "vendor_429_storm")]
     Vendor429Storm,
     /// The desired-state service leaves one extra worker pool out of the
     /// answer for `ratio` of the requests (a pagination-style bug): only

@@ -1,0 +1,175 @@
+//! From a seed to a whole fault schedule (swarm testing): the seed picks a
+//! random subset of the profile's fault kinds, then each fault's count,
+//! start, duration and magnitude. The result is an ordinary scenario
+//! document, so every chaos run can be written out and rerun with `cascade run`.
+
+use super::profile::{FaultKind, LoadedProfile};
+use crate::scenario::parse_time;
+use cascade_sim::{parse_duration, Epoch, Seed, SimDuration, Stream};
+use serde_json::{json, Value};
+
+/// One drawn fault, before it becomes a timeline item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrawnFault {
+    pub kind: FaultKind,
+    pub start_s: u64,
+    pub duration_s: u64,
+    pub magnitude: f64,
+}
+
+impl DrawnFault {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} at +{} for {} magnitude {:.3}",
+            self.kind.name(),
+            SimDuration::from_secs(self.start_s),
+            SimDuration::from_secs(self.duration_s),
+            self.magnitude
+        )
+    }
+
+    /// The timeline item (JSON) of this fault; `n` makes its id unique.
+    pub fn to_item(&self, n: usize) -> Value {
+        let m = self.magnitude;
+        let action = match self.kind {
+            FaultKind::VendorBlackhole => json!({"kind": "vendor_path", "state": "blackholed"}),
+            FaultKind::VendorLoss => {
+                json!({"kind": "vendor_path", "state": "lossy", "loss_ratio": m.min(1.0)})
+            }
+            FaultKind::VendorSlowdown => json!({"kind": "vendor_slowdown", "factor": m.max(0.01)}),
+            FaultKind::Vendor429Storm => json!({"kind": "vendor_429_storm"}),
+            FaultKind::BotSurge => json!({"kind": "bot_surge", "multiplier": m}),
+            FaultKind::ReplicaCrash => json!({"kind": "replica_crash", "count": m.round() as u32}),
+            FaultKind::EdgeMisroute => {
+                json!({"kind": "change", "change_id": format!("chaos-edge-{n}"),
+                "target": "prod", "applied_via": "prod", "misroute_ratio": m.min(1.0), "misroute_salt": n as u64})
+            }
+            FaultKind::StagingLeak => {
+                json!({"kind": "change", "change_id": format!("chaos-leak-{n}"),
+                "target": "staging", "applied_via": "prod", "misroute_ratio": m.min(1.0), "misroute_salt": 1000 + n as u64})
+            }
+            FaultKind::Service5xx => {
+                json!({"kind": "service_faults", "server_error_ratio": m.min(1.0)})
+            }
+            FaultKind::ServiceTimeouts => {
+                json!({"kind": "service_faults", "timeout_ratio": m.min(1.0)})
+            }
+            FaultKind::GenerationRegression => {
+                json!({"kind": "service_faults", "generation_regression": 1})
+            }
+            FaultKind::PartialDesiredState => {
+                json!({"kind": "partial_desired_state", "ratio": m.min(1.0)})
+            }
+            FaultKind::CloudLatency => json!({"kind": "cloud_latency", "factor": m.max(0.01)}),
+            FaultKind::CloudRateLimit => {
+                json!({"kind": "cloud_rate_limit", "calls_per_s": m.max(0.01)})
+            }
+            FaultKind::CloudCreateFailures => {
+                json!({"kind": "cloud_faults", "create_failure_ratio": m.min(1.0)})
+            }
+            FaultKind::OperatorDelay => json!({"kind": "operator_delay", "factor": m.max(0.01)}),
+            FaultKind::RolloutAlarm => json!({"kind": "rollout_alarm"}),
+        };
+        let mut item = json!({
+            "id": format!("F{n}-{}", self.kind.name()),
+            "at": format!("+{}s", self.start_s),
+            "do": action,
+            "note": format!("chaos: {}", self.describe()),
+        });
+        if !matches!(self.kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm) {
+            item["for"] = json!(format!("{}s", self.duration_s.max(1)));
+        }
+        item
+    }
+
+    pub fn end_s(&self) -> u64 {
+        match self.kind {
+            FaultKind::ReplicaCrash | FaultKind::RolloutAlarm => self.start_s,
+            _ => self.start_s + self.duration_s,
+        }
+    }
+}
+
+const WARMUP_S: u64 = 3_600;
+
+/// Draws the fault schedule of `seed` (swarm: a random subset of kinds).
+pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<DrawnFault> {
+    let mut rng: Stream = Seed(seed).fork("chaos", 0);
+    let prof = &p.profile;
+    let window_s = (prof.fault_window_h * 3_600.0) as u64;
+    let mut faults = Vec::new();
+    for (kind, range) in &prof.faults {
+        // Every kind draws the same numbers whether or not it is enabled, so
+        // enabling one kind does not reshuffle the others.
+        let mut krng = Seed(seed).fork("chaos-kind", *kind as u64);
+        let enabled = rng.bernoulli(prof.swarm_ratio);
+        let count = 1 + krng.below(range.count_max as u64) as u32;
+        let d0 = parse_duration(&range.duration[0]).map_or(600, |d| d.as_secs());
+        let d1 = parse_duration(&range.duration[1]).map_or(7_200, |d| d.as_secs());
+        for _ in 0..count {
+            let start = match (kind, rollout_at_s) {
+                // An alarm only matters while a rollout runs.
+                (FaultKind::RolloutAlarm, Some(r)) => r + krng.below(80 * 60),
+                _ => WARMUP_S + krng.below(window_s.max(1)),
+            };
+            let duration = d0 + krng.below(d1 - d0 + 1);
+            let magnitude = krng.uniform(
+                range.magnitude[0],
+                range.magnitude[1].max(range.magnitude[0] + 1e-9),
+            );
+            if enabled {
+                faults.push(DrawnFault {
+                    kind: *kind,
+                    start_s: start,
+                    duration_s: duration,
+                    magnitude,
+                });
+            }
+        }
+    }
+    faults.sort_by_key(|f| (f.start_s, f.kind));
+    faults
+}
+
+/// Anchored mode: jitters the base timeline's times and sizes (the March
+/// 2025 events moved by up to `jitter_h`, their misroute ratios and surge
+/// multipliers scaled by up to `size_jitter`).
+pub fn jitter_base(
+    items: &mut [Value],
+    p: &LoadedProfile,
+    seed: u64,
+    epoch: &Epoch,
+) -> Vec<String> {
+    let mut rng = Seed(seed).fork("chaos-anchor", 0);
+    let mut chosen = Vec::new();
+    let jitter_s = (p.profile.jitter_h * 3_600.0) as i64;
+    for item in items.iter_mut() {
+        let shift = if jitter_s > 0 {
+            rng.below(2 * jitter_s as u64 + 1) as i64 - jitter_s
+        } else {
+            0
+        };
+        let scale = 1.0 + p.profile.size_jitter * (2.0 * rng.unit() - 1.0);
+        if let Some(at) = item["at"].as_str().and_then(|a| parse_time(epoch, a).ok()) {
+            let moved = (at.as_secs() as i64 + shift).max(0);
+            item["at"] = json!(format!("+{moved}s"));
+        }
+        for key in ["misroute_ratio", "multiplier"] {
+            if let Some(v) = item["do"][key].as_f64() {
+                let nv = if key == "misroute_ratio" {
+                    (v * scale).clamp(0.0, 1.0)
+                } else {
+                    (v * scale).max(0.0)
+                };
+                item["do"][key] = json!(nv);
+            }
+        }
+        chosen.push(format!(
+            "{} moved {:+} min, sizes x{:.2}",
+            item["id"].as_str().unwrap_or("?"),
+            shift / 60,
+            scale
+        ));
+    }
+    chosen
+}

@@ -1,0 +1,311 @@
+//! Chaos exploration: many seeds, each deriving a whole fault schedule,
+//! checked for safety (invariant findings on every event) and liveness
+//! (after the last fault heals: convergence, no agent stuck in hold, auth
+//! back above 99 % within 10 minutes, no autoscaler flapping); a failure is
+//! shrunk to a minimal scenario file that `cascade run` reproduces.
+//!
+//! Map of the modules:
+//! - [`profile`]: the profile file (fault kinds, ranges, swarm ratio, bounds);
+//! - [`generate`]: seed to fault schedule (swarm testing, anchored jitter);
+//! - [`shrink`]: delta debugging of a failing schedule;
+//! - this file: one case as a scenario document, its run and verdict.
+
+pub mod generate;
+pub mod profile;
+pub mod shrink;
+
+use crate::agent::SeededBug;
+use crate::run::{run_scenario, RunOptions};
+use crate::scenario::{self, parse_time, ScenarioError};
+use crate::summary::Summary;
+use crate::timeline::Action;
+use cascade_sim::{Epoch, SimTime};
+use generate::DrawnFault;
+use profile::LoadedProfile;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Failure classes, with distinct exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureClass {
+    Safety,
+    Liveness,
+}
+
+impl FailureClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureClass::Safety => "safety",
+            FailureClass::Liveness => "liveness",
+        }
+    }
+    /// `cascade chaos` exit code when a failure of this class was found.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureClass::Safety => 3,
+            FailureClass::Liveness => 4,
+        }
+    }
+}
+
+/// Exit code of `cascade chaos` when a seed ran twice gave two trace hashes.
+pub const EXIT_NONDETERMINISTIC: u8 = 5;
+
+/// One chaos case: what the seed chose.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub seed: u64,
+    pub faults: Vec<DrawnFault>,
+    /// The base timeline items (jittered in anchored mode).
+    pub base_items: Vec<Value>,
+    pub clusters: u32,
+    pub bug: Option<SeededBug>,
+    /// Human lines: every parameter the seed chose.
+    pub chosen: Vec<String>,
+}
+
+/// What a run of a case showed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub class: Option<FailureClass>,
+    /// Same signature = "the same failure" while shrinking (`safety:I1`).
+    pub signature: String,
+    pub details: Vec<String>,
+    pub trace_hash: String,
+    pub events: u64,
+}
+
+/// The chaos context: a profile and its base scenario document.
+pub struct Chaos {
+    pub profile: LoadedProfile,
+    base: Value,
+    epoch: Epoch,
+}
+
+fn is_auth_action(kind: &str) -> bool {
+    matches!(
+        kind,
+        "vendor_path"
+            | "vendor_slowdown"
+            | "vendor_429_storm"
+            | "bot_surge"
+            | "replica_crash"
+            | "auth_mitigation"
+    )
+}
+
+impl Chaos {
+    pub fn load(path: &Path) -> Result<Chaos, ScenarioError> {
+        let profile = profile::load(path)?;
+        let base = scenario::resolve_file(&profile.base_path)?;
+        // Validate the base as a scenario, so errors point at the base file.
+        let sc = scenario::from_document(&profile.base_path, base.clone())?;
+        Ok(Chaos {
+            profile,
+            base,
+            epoch: sc.epoch,
+        })
+    }
+
+    fn rollout_at_s(&self) -> Option<u64> {
+        let items = self.base["timeline"].as_array()?;
+        items.iter().find_map(|it| {
+            let kind = it["do"]["kind"].as_str()?;
+            if kind == "rollout" || kind == "fix_available" {
+                parse_time(&self.epoch, it["at"].as_str()?)
+                    .ok()
+                    .map(|t| t.as_secs())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The case a seed chooses.
+    pub fn case(&self, seed: u64, bug: Option<SeededBug>) -> Case {
+        let faults = generate::draw(&self.profile, seed, self.rollout_at_s());
+        let mut base_items: Vec<Value> = self.base["timeline"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut chosen = Vec::new();
+        if self.profile.profile.anchored {
+            chosen.extend(generate::jitter_base(
+                &mut base_items,
+                &self.profile,
+                seed,
+                &self.epoch,
+            ));
+        } else {
+            // Base actions that are not faults (a rollout, mitigations) stay.
+        }
+        chosen.extend(faults.iter().map(DrawnFault::describe));
+        let clusters = self.base["model"]["fleet"]["clusters"]
+            .as_u64()
+            .unwrap_or(2_000) as u32;
+        Case {
+            seed,
+            faults,
+            base_items,
+            clusters,
+            bug,
+            chosen,
+        }
+    }
+
+    /// The case as an ordinary scenario document.
+    pub fn document(&self, case: &Case) -> Value {
+        let mut doc = self.base.clone();
+        let obj = doc.as_object_mut().expect("scenario is an object");
+        obj.remove("expect");
+        obj.remove("tuned");
+        obj.insert(
+            "name".into(),
+            json!(format!(
+                "chaos-{}-seed-{}",
+                self.profile.profile.name, case.seed
+            )),
+        );
+        obj.insert(
+            "description".into(),
+            json!(format!(
+                "Chaos case of profile {} (seed {}): {}",
+                self.profile.profile.name,
+                case.seed,
+                if case.chosen.is_empty() {
+                    "no faults".to_string()
+                } else {
+                    case.chosen.join("; ")
+                }
+            )),
+        );
+        obj.insert("seed".into(), json!(case.seed));
+        let mut items = case.base_items.clone();
+        for (n, f) in case.faults.iter().enumerate() {
+            items.push(f.to_item(n + 1));
+        }
+        // Liveness bound: the run ends `quiet_h` after the last fault heals.
+        let mut last_end = 3_600u64;
+        let mut last_auth_end = 0u64;
+        for it in &items {
+            let start = it["at"]
+                .as_str()
+                .and_then(|a| parse_time(&self.epoch, a).ok())
+                .map_or(0, |t| t.as_secs());
+            let dur = it["for"]
+                .as_str()
+                .and_then(|d| cascade_sim::parse_duration(d).ok())
+                .map_or(0, |d| d.as_secs());
+            let kind = it["do"]["kind"].as_str().unwrap_or("");
+            // Freezes and notes are not faults.
+            if kind != "freeze" && kind != "note" {
+                last_end = last_end.max(start + dur);
+            }
+            if is_auth_action(kind) {
+                last_auth_end = last_auth_end.max(start + dur);
+            }
+        }
+        let end_s = last_end + (self.profile.profile.quiet_h * 3_600.0) as u64;
+        obj.insert(
+            "end".into(),
+            json!(self.epoch.format(SimTime::from_secs(end_s))),
+        );
+        obj.insert("timeline".into(), Value::Array(items));
+        let model = obj.entry("model").or_insert_with(|| json!({}));
+        model["fleet"]["clusters"] = json!(case.clusters);
+        if let Some(bug) = case.bug {
+            model["agent"]["seeded_bug"] = json!(bug.name());
+        }
+        let auth_ok_from = self.epoch.format(SimTime::from_secs(last_auth_end + 600));
+        obj.insert(
+            "expect".into(),
+            json!([
+                {"kind": "findings", "max": 0},
+                {"kind": "not_converged_at_end", "max": 0},
+                {"kind": "agents_in_hold_max", "max": 0},
+                {"kind": "auth_good_after", "at": auth_ok_from},
+                {"kind": "autoscaler_flaps_max", "max": self.profile.profile.flaps_per_hour_max}
+            ]),
+        );
+        doc
+    }
+
+    /// Runs a scenario document and judges it.
+    pub fn run_document(&self, doc: &Value) -> Result<(Verdict, Summary), ScenarioError> {
+        let sc = scenario::from_document(&self.profile.base_path, doc.clone())?;
+        let r = run_scenario(&sc, RunOptions::default());
+        Ok((verdict(&r.summary), r.summary))
+    }
+}
+
+/// Classifies a finished chaos run.
+pub fn verdict(s: &Summary) -> Verdict {
+    let m = &s.metrics;
+    let mut details = Vec::new();
+    let mut class = None;
+    let mut signature = String::from("pass");
+    if s.findings.total > 0 {
+        class = Some(FailureClass::Safety);
+        let first = s
+            .findings
+            .by_rule
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        signature = format!("safety:{first}");
+        for f in s.findings.first.iter().take(3) {
+            details.push(format!(
+                "{} {} cluster {:?}: {}{}",
+                f.at,
+                f.rule,
+                f.cluster,
+                f.detail,
+                f.guard
+                    .as_deref()
+                    .map(|g| format!(" (guard {g})"))
+                    .unwrap_or_default()
+            ));
+        }
+        details.push(format!("findings by rule: {:?}", s.findings.by_rule));
+    } else {
+        let failed: Vec<&crate::expect::ExpectationResult> =
+            s.expectations.iter().filter(|e| !e.passed).collect();
+        if let Some(first) = failed.first() {
+            class = Some(FailureClass::Liveness);
+            let what = if first.name.contains("not converged") {
+                "not_converged"
+            } else if first.name.contains("safe hold") {
+                "agent_in_hold"
+            } else if first.name.contains("every minute") {
+                "auth_not_recovered"
+            } else if first.name.contains("autoscaler") {
+                "autoscaler_flapping"
+            } else {
+                "other"
+            };
+            signature = format!("liveness:{what}");
+            for e in failed {
+                details.push(format!("{} [{}]", e.name, e.detail));
+            }
+        }
+    }
+    let _ = m;
+    Verdict {
+        class,
+        signature,
+        details,
+        trace_hash: s.trace_hash.clone(),
+        events: s.events,
+    }
+}
+
+/// Whether an action kind is a fault chaos may remove while shrinking.
+pub fn is_fault_item(item: &Value) -> bool {
+    let kind = item["do"]["kind"].as_str().unwrap_or("");
+    serde_json::from_value::<Action>(item["do"].clone()).is_ok()
+        && !matches!(
+            kind,
+            "note" | "freeze" | "fix_available" | "pool_loss_alert"
+        )
+}

@@ -1,0 +1,235 @@
+//! Chaos profiles: which fault kinds a seed may draw, in what ranges, on top
+//! of which base scenario.
+//!
+//! ```json
+//! { "name": "fixed-400", "base": "../scenarios/chaos/_base-400.json",
+//!   "swarm_ratio": 0.5, "fault_window_h": 24, "quiet_h": 12,
+//!   "faults": { "edge_misroute": { "count_max": 2, "duration": ["10m", "6h"], "magnitude": [0.05, 0.5] } } }
+//! ```
+
+use crate::scenario::ScenarioError;
+use cascade_sim::parse_duration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every fault kind chaos can draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Auth → vendor path blackholed (magnitude unused).
+    VendorBlackhole,
+    /// Auth → vendor path losing `magnitude` of the calls.
+    VendorLoss,
+    /// Vendor `magnitude` times slower.
+    VendorSlowdown,
+    /// Vendor answers 429 to everything.
+    #[serde(rename = "vendor_429_storm")]
+    Vendor429Storm,
+    /// Bot traffic at `magnitude` times legitimate traffic.
+    BotSurge,
+    /// `magnitude` auth replicas crash (duration unused).
+    ReplicaCrash,
+    /// An edge change misroutes `magnitude` of the clusters to a 404 backend.
+    EdgeMisroute,
+    /// A staging change leaks into prod, misrouting `magnitude` of the clusters.
+    StagingLeak,
+    /// The desired-state service answers 5xx to `magnitude` of the requests.
+    #[serde(rename = "service_5xx")]
+    Service5xx,
+    /// The desired-state service times out on `magnitude` of the requests.
+    ServiceTimeouts,
+    /// The desired-state service serves the previous generation.
+    GenerationRegression,
+    /// The desired-state service leaves an extra pool out of `magnitude` of the answers.
+    PartialDesiredState,
+    /// Cloud pool operations `magnitude` times slower.
+    CloudLatency,
+    /// Cloud mutating calls limited to `magnitude` per second per account.
+    CloudRateLimit,
+    /// `magnitude` of the cloud pool creations fail.
+    CloudCreateFailures,
+    /// On-call acknowledges `magnitude` times slower.
+    OperatorDelay,
+    /// A rollout alarm halts a running rollout.
+    RolloutAlarm,
+}
+
+impl FaultKind {
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+    /// Kinds whose effect is on the auth path (for the auth liveness check).
+    pub fn is_auth(self) -> bool {
+        matches!(
+            self,
+            FaultKind::VendorBlackhole
+                | FaultKind::VendorLoss
+                | FaultKind::VendorSlowdown
+                | FaultKind::Vendor429Storm
+                | FaultKind::BotSurge
+                | FaultKind::ReplicaCrash
+        )
+    }
+}
+
+/// The range a fault kind is drawn from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultRange {
+    /// At most this many faults of the kind per seed (at least one when enabled).
+    pub count_max: u32,
+    /// Shortest and longest duration, e.g. `["10m", "6h"]`.
+    pub duration: [String; 2],
+    /// Smallest and largest magnitude (meaning depends on the kind).
+    pub magnitude: [f64; 2],
+}
+
+impl Default for FaultRange {
+    fn default() -> Self {
+        FaultRange {
+            count_max: 1,
+            duration: ["10m".into(), "2h".into()],
+            magnitude: [0.1, 0.5],
+        }
+    }
+}
+
+/// A chaos profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The base scenario (relative to the profile file): model and start.
+    pub base: String,
+    /// Each fault kind is enabled for a seed with this probability (swarm testing).
+    #[serde(default = "half")]
+    pub swarm_ratio: f64,
+    /// Faults start within this many hours after the start (after a 1 h warm-up).
+    #[serde(default = "day")]
+    pub fault_window_h: f64,
+    /// Liveness bound: the run ends this long after the last fault heals, and
+    /// by then every cluster must have converged.
+    #[serde(default = "half_day")]
+    pub quiet_h: f64,
+    /// Anchored mode: keep the base's timeline, jittering its times by up to
+    /// `jitter_h` and its sizes by up to `size_jitter` (a fraction).
+    #[serde(default)]
+    pub anchored: bool,
+    #[serde(default)]
+    pub jitter_h: f64,
+    #[serde(default)]
+    pub size_jitter: f64,
+    /// Most autoscaler direction changes allowed in an hour (flapping).
+    #[serde(default = "six")]
+    pub flaps_per_hour_max: u32,
+    pub faults: BTreeMap<FaultKind, FaultRange>,
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn day() -> f64 {
+    24.0
+}
+fn half_day() -> f64 {
+    12.0
+}
+fn six() -> u32 {
+    6
+}
+
+/// A loaded profile and where its base lives.
+#[derive(Clone, Debug)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub path: PathBuf,
+    pub base_path: PathBuf,
+}
+
+fn err(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: file.to_path_buf(),
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Loads and checks a profile file.
+pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(path, "", format!("cannot read the file: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let profile: Profile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let p = e.path().to_string();
+        err(
+            path,
+            if p == "." { "" } else { &p },
+            e.into_inner().to_string(),
+        )
+    })?;
+    if !(0.0..=1.0).contains(&profile.swarm_ratio) {
+        return Err(err(
+            path,
+            "swarm_ratio",
+            format!(
+                "expected a fraction in [0, 1], found {}",
+                profile.swarm_ratio
+            ),
+        ));
+    }
+    for (field, v) in [
+        ("fault_window_h", profile.fault_window_h),
+        ("quiet_h", profile.quiet_h),
+    ] {
+        if !(v > 0.0 && v <= 24.0 * 60.0) {
+            return Err(err(
+                path,
+                field,
+                format!("expected hours in (0, 1440], found {v}"),
+            ));
+        }
+    }
+    if profile.faults.is_empty() {
+        return Err(err(path, "faults", "expected at least one fault kind"));
+    }
+    for (kind, r) in &profile.faults {
+        let at = format!("faults.{}", kind.name());
+        let d0 = parse_duration(&r.duration[0])
+            .map_err(|m| err(path, &format!("{at}.duration[0]"), m))?;
+        let d1 = parse_duration(&r.duration[1])
+            .map_err(|m| err(path, &format!("{at}.duration[1]"), m))?;
+        if d0 > d1 {
+            return Err(err(
+                path,
+                &format!("{at}.duration"),
+                "expected [shortest, longest]",
+            ));
+        }
+        if !(r.magnitude[0] <= r.magnitude[1] && r.magnitude[0] >= 0.0) {
+            return Err(err(
+                path,
+                &format!("{at}.magnitude"),
+                "expected [smallest, largest], both >= 0",
+            ));
+        }
+        if r.count_max == 0 || r.count_max > 20 {
+            return Err(err(
+                path,
+                &format!("{at}.count_max"),
+                format!("expected 1 to 20, found {}", r.count_max),
+            ));
+        }
+    }
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(&profile.base);
+    Ok(LoadedProfile {
+        profile,
+        path: path.to_path_buf(),
+        base_path,
+    })
+}

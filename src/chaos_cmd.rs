@@ -1,0 +1,377 @@
+//! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
+
+use cascade::agent::SeededBug;
+use cascade::chaos::shrink::shrink;
+use cascade::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub struct Args {
+    pub profile: PathBuf,
+    pub seed: u64,
+    pub count: u64,
+    pub seeds: Option<String>,
+    pub jobs: usize,
+    pub shard: Option<String>,
+    pub check_determinism: bool,
+    pub bug: Option<String>,
+    pub out: Option<PathBuf>,
+    pub no_shrink: bool,
+    pub shrink_max: usize,
+    pub promote: Option<PathBuf>,
+    pub stop_on_failure: bool,
+    pub verbose: bool,
+}
+
+const EXIT_USAGE: u8 = 2;
+
+fn usage(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("--seeds: expected A..B, found {text:?}"))?;
+    let a: u64 = a
+        .parse()
+        .map_err(|_| format!("--seeds: {a:?} is not a number"))?;
+    let b: u64 = b
+        .parse()
+        .map_err(|_| format!("--seeds: {b:?} is not a number"))?;
+    if b <= a {
+        return Err(format!("--seeds: expected A < B, found {text}"));
+    }
+    Ok((a, b))
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("--shard: expected K/N, found {text:?}"))?;
+    let k: u64 = k
+        .parse()
+        .map_err(|_| format!("--shard: {k:?} is not a number"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("--shard: {n:?} is not a number"))?;
+    if n == 0 || k >= n {
+        return Err(format!("--shard: expected 0 <= K < N, found {text}"));
+    }
+    Ok((k, n))
+}
+
+struct Outcome {
+    seed: u64,
+    verdict: Verdict,
+    deterministic: bool,
+    chosen: Vec<String>,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let chaos = match Chaos::load(&a.profile) {
+        Ok(c) => c,
+        Err(e) => return usage(e.to_string()),
+    };
+    let bug = match a.bug.as_deref() {
+        None => None,
+        Some(name) => match SeededBug::ALL.iter().find(|b| b.name() == name) {
+            Some(b) => Some(*b),
+            None => {
+                let names: Vec<&str> = SeededBug::ALL.iter().map(|b| b.name()).collect();
+                return usage(format!("--bug: expected one of {names:?}, found {name:?}"));
+            }
+        },
+    };
+    let (start, end) = match &a.seeds {
+        Some(r) => match parse_range(r) {
+            Ok(x) => x,
+            Err(e) => return usage(e),
+        },
+        None => (a.seed, a.seed.saturating_add(a.count.max(1))),
+    };
+    let mut seeds: Vec<u64> = (start..end).collect();
+    if let Some(s) = &a.shard {
+        match parse_shard(s) {
+            Ok((k, n)) => seeds.retain(|x| (x - start) % n == k),
+            Err(e) => return usage(e),
+        }
+    }
+    if seeds.len() > 1_000_000 {
+        return usage("at most 1,000,000 seeds per invocation; split with --shard".into());
+    }
+    let profile_name = chaos.profile.profile.name.clone();
+    println!("SEED={}", seeds.first().copied().unwrap_or(start));
+    println!(
+        "profile {} ({}) · {} seeds {}..{}{}{} · jobs {}",
+        profile_name,
+        a.profile.display(),
+        seeds.len(),
+        start,
+        end,
+        a.shard
+            .as_deref()
+            .map(|s| format!(" · shard {s}"))
+            .unwrap_or_default(),
+        bug.map(|b| format!(" · seeded bug {}", b.name()))
+            .unwrap_or_default(),
+        a.jobs.max(1)
+    );
+    let single = seeds.len() == 1;
+    let bar = {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() && !single {
+            let b = indicatif::ProgressBar::new(seeds.len() as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            Some(b)
+        } else {
+            None
+        }
+    };
+    // Wall-clock timing of the sweep, outside the simulated world.
+    #[allow(clippy::disallowed_methods)]
+    let t0 = std::time::Instant::now();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..a.jobs.max(1).min(seeds.len().max(1)) {
+            s.spawn(|| loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&seed) = seeds.get(i) else { break };
+                let case = chaos.case(seed, bug);
+                let doc = chaos.document(&case);
+                match chaos.run_document(&doc) {
+                    Ok((v, _)) => {
+                        let deterministic = !a.check_determinism
+                            || chaos
+                                .run_document(&doc)
+                                .map(|(v2, _)| v2.trace_hash == v.trace_hash)
+                                .unwrap_or(false);
+                        if v.class.is_some() && a.stop_on_failure {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        results.lock().expect("lock").push(Outcome {
+                            seed,
+                            verdict: v,
+                            deterministic,
+                            chosen: case.chosen,
+                        });
+                    }
+                    Err(e) => errors
+                        .lock()
+                        .expect("lock")
+                        .push(format!("seed {seed}: {e}")),
+                }
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            });
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall = t0.elapsed();
+    let errors = errors.into_inner().expect("lock");
+    if let Some(e) = errors.first() {
+        return usage(format!(
+            "a generated scenario did not load (a bug in the profile or generator): {e}"
+        ));
+    }
+    let mut results = results.into_inner().expect("lock");
+    results.sort_by_key(|r| r.seed);
+    for r in &results {
+        if single || a.verbose || r.verdict.class.is_some() {
+            println!(
+                "seed {}: {}{}",
+                r.seed,
+                r.verdict.signature,
+                if r.deterministic {
+                    ""
+                } else {
+                    " · NOT DETERMINISTIC"
+                }
+            );
+            for c in &r.chosen {
+                println!("    chose  {c}");
+            }
+            for d in &r.verdict.details {
+                println!("    found  {d}");
+            }
+        }
+    }
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports/chaos").join(&profile_name));
+    let failures: Vec<&Outcome> = results
+        .iter()
+        .filter(|r| r.verdict.class.is_some())
+        .collect();
+    // Shrink the first failure of each signature, then others, up to shrink_max.
+    let mut to_shrink: Vec<&Outcome> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &failures {
+        if seen.insert(f.verdict.signature.clone()) {
+            to_shrink.push(f);
+        }
+    }
+    for f in &failures {
+        if !to_shrink.iter().any(|x| x.seed == f.seed) {
+            to_shrink.push(f);
+        }
+    }
+    to_shrink.truncate(if a.no_shrink { 0 } else { a.shrink_max });
+    let profile_arg = a.profile.display().to_string();
+    for f in &to_shrink {
+        let case = chaos.case(f.seed, bug);
+        let shrunk = shrink(&chaos, &case, &f.verdict);
+        let dir = out_dir.join(format!("seed-{}", f.seed));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            continue;
+        }
+        let minimal = dir.join("minimal.json");
+        let original = dir.join("original.json");
+        let write = |p: &Path, v: &Value| {
+            std::fs::write(
+                p,
+                serde_json::to_string_pretty(v).unwrap_or_default() + "\n",
+            )
+        };
+        let _ = write(&original, &chaos.document(&case));
+        let _ = write(&minimal, &shrunk.document);
+        println!(
+            "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
+            f.seed,
+            f.verdict.signature,
+            shrunk.attempts,
+            shrunk.case.faults.len(),
+            shrunk.case.base_items.len(),
+            shrunk.case.clusters,
+            shrunk.case.chosen.join("; ")
+        );
+        println!(
+            "    reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}",
+            f.seed,
+            bug.map(|b| format!(" --bug {}", b.name()))
+                .unwrap_or_default()
+        );
+        println!(
+            "    reproduce the file: cargo run --release -- run {}",
+            minimal.display()
+        );
+        if let Some(dir) = &a.promote {
+            promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
+        }
+    }
+    let safety = failures
+        .iter()
+        .filter(|r| r.verdict.class == Some(FailureClass::Safety))
+        .count();
+    let liveness = failures
+        .iter()
+        .filter(|r| r.verdict.class == Some(FailureClass::Liveness))
+        .count();
+    let nondet = results.iter().filter(|r| !r.deterministic).count();
+    let runs = results.len() * if a.check_determinism { 2 } else { 1 };
+    let mut by_sig = std::collections::BTreeMap::new();
+    for f in &failures {
+        *by_sig.entry(f.verdict.signature.clone()).or_insert(0u32) += 1;
+    }
+    println!("\n| seeds run | passed | safety | liveness | nondeterministic | runs/s | wall |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
+        results.len(),
+        results.len() - failures.len(),
+        safety,
+        liveness,
+        if a.check_determinism {
+            nondet.to_string()
+        } else {
+            "not checked".into()
+        },
+        runs as f64 / wall.as_secs_f64().max(1e-9),
+        wall.as_secs_f64()
+    );
+    if !by_sig.is_empty() {
+        println!(
+            "failures by signature: {by_sig:?}; first failing seed: {}",
+            failures[0].seed
+        );
+    }
+    println!(
+        "reproduce: cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}",
+        a.shard
+            .as_deref()
+            .map(|s| format!(" --shard {s}"))
+            .unwrap_or_default(),
+        bug.map(|b| format!(" --bug {}", b.name()))
+            .unwrap_or_default()
+    );
+    if nondet > 0 {
+        ExitCode::from(EXIT_NONDETERMINISTIC)
+    } else if safety > 0 {
+        ExitCode::from(FailureClass::Safety.exit_code())
+    } else if liveness > 0 {
+        ExitCode::from(FailureClass::Liveness.exit_code())
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Writes a regression scenario: the shrunk schedule against the fixed agent
+/// (all guards, no seeded bug), kept only if it passes.
+fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64) {
+    let mut doc = minimal.clone();
+    let all = json!({"g1_authoritative_only": true, "g2_tombstones": true, "g3_monotonic_generation": true,
+        "g4_confirmation": true, "g5_blast_radius": true, "g6_delete_locks": true, "g7_backoff": true, "g8_soft_delete": true});
+    doc["model"]["agent_guards"] = all.clone();
+    doc["model"]["hotfix_guards"] = all;
+    if let Some(agent) = doc["model"]
+        .get_mut("agent")
+        .and_then(|a| a.as_object_mut())
+    {
+        agent.remove("seeded_bug");
+    }
+    let name = format!("{profile}-seed-{seed}");
+    doc["name"] = json!(format!("regression-{name}"));
+    doc["description"] = json!(format!(
+        "Shrunk by cascade chaos from profile {profile}, seed {seed}; the schedule that broke that configuration, replayed against the fixed agent with every guard, which must hold. Original: {}",
+        minimal["description"].as_str().unwrap_or("")
+    ));
+    match chaos.run_document(&doc) {
+        Ok((v, _)) if v.class.is_none() => {
+            let _ = std::fs::create_dir_all(dir);
+            let p = dir.join(format!("{name}.json"));
+            match std::fs::write(
+                &p,
+                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+            ) {
+                Ok(()) => println!("    promoted to {}", p.display()),
+                Err(e) => eprintln!("error: cannot write {}: {e}", p.display()),
+            }
+        }
+        Ok((v, _)) => println!(
+            "    not promoted: the fixed agent fails this schedule too ({})",
+            v.signature
+        ),
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
