@@ -81,7 +81,9 @@ impl SimDuration {
         if s.is_nan() || s <= 0.0 {
             return SimDuration(0);
         }
-        let us = (s * 1e6).round();
+        // `+ 0.5` then truncation rounds half up like `f64::round` does for
+        // positive values, without a libm call on the hot path.
+        let us = s * 1e6 + 0.5;
         if us >= u64::MAX as f64 {
             SimDuration(u64::MAX)
         } else {
