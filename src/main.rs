@@ -186,7 +186,9 @@ fn init_logs(verbose: bool) {
         tracing::Level::WARN
     };
     // No wall-clock timestamps: the world's log lines carry simulated time.
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(level)
         .without_time()
         .with_target(false)
