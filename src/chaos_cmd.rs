@@ -9,20 +9,52 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// Chaos exploration: each seed draws a fault schedule from the profile;
+/// failures are classified (safety, liveness) and shrunk to minimal.json.
+#[derive(clap::Args)]
 pub struct Args {
+    /// The chaos profile, e.g. scenarios/chaos/fixed-400.profile.json.
     pub profile: PathBuf,
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Number of seeds from --seed.
+    #[arg(long, default_value_t = 1)]
     pub count: u64,
+    /// A seed range A..B (end exclusive), instead of --seed/--count.
+    #[arg(long, value_name = "A..B")]
     pub seeds: Option<String>,
+    /// Parallel runs (each run is single-threaded and deterministic).
+    #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Run only seeds whose position % N == K (0-based K), e.g. 3/8.
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Run every seed twice and compare trace hashes.
+    #[arg(long)]
     pub check_determinism: bool,
+    /// Inject a seeded agent bug (deletes_on_5xx, accepts_generation_regression,
+    /// ignores_tombstones, retries_without_backoff, never_leaves_hold).
+    #[arg(long)]
     pub bug: Option<String>,
+    /// Output folder for failures (default: reports/chaos/<profile>).
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not shrink failures.
+    #[arg(long)]
     pub no_shrink: bool,
+    /// Shrink at most this many failing seeds (one per failure signature first).
+    #[arg(long, default_value_t = 3)]
     pub shrink_max: usize,
+    /// Write regression scenarios (the shrunk schedule against the fixed
+    /// agent, which must pass) into this folder.
+    #[arg(long, value_name = "DIR")]
     pub promote: Option<PathBuf>,
+    /// Stop at the first failing seed.
+    #[arg(long)]
     pub stop_on_failure: bool,
+    /// Print every seed's chosen parameters.
+    #[arg(short, long)]
     pub verbose: bool,
 }
 

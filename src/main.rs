@@ -58,51 +58,7 @@ enum Command {
     },
     /// Chaos exploration: each seed draws a fault schedule from the profile;
     /// failures are classified (safety, liveness) and shrunk to minimal.json.
-    Chaos {
-        /// The chaos profile, e.g. scenarios/chaos/fixed-400.profile.json.
-        profile: PathBuf,
-        /// First seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Number of seeds from --seed.
-        #[arg(long, default_value_t = 1)]
-        count: u64,
-        /// A seed range A..B (end exclusive), instead of --seed/--count.
-        #[arg(long, value_name = "A..B")]
-        seeds: Option<String>,
-        /// Parallel runs (each run is single-threaded and deterministic).
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        /// Run only seeds whose position % N == K (0-based K), e.g. 3/8.
-        #[arg(long, value_name = "K/N")]
-        shard: Option<String>,
-        /// Run every seed twice and compare trace hashes.
-        #[arg(long)]
-        check_determinism: bool,
-        /// Inject a seeded agent bug (deletes_on_5xx, accepts_generation_regression,
-        /// ignores_tombstones, retries_without_backoff, never_leaves_hold).
-        #[arg(long)]
-        bug: Option<String>,
-        /// Output folder for failures (default: reports/chaos/<profile>).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Do not shrink failures.
-        #[arg(long)]
-        no_shrink: bool,
-        /// Shrink at most this many failing seeds (one per failure signature first).
-        #[arg(long, default_value_t = 3)]
-        shrink_max: usize,
-        /// Write regression scenarios (the shrunk schedule against the fixed
-        /// agent, which must pass) into this folder.
-        #[arg(long, value_name = "DIR")]
-        promote: Option<PathBuf>,
-        /// Stop at the first failing seed.
-        #[arg(long)]
-        stop_on_failure: bool,
-        /// Print every seed's chosen parameters.
-        #[arg(short, long)]
-        verbose: bool,
-    },
+    Chaos(chaos_cmd::Args),
     /// Overlays two or more runs (run folders or scenario files) on one page.
     Compare {
         /// Run folders (with summary.json and series.json) or scenario files.
@@ -145,37 +101,7 @@ fn main() -> ExitCode {
         }
         Command::Check { scenarios } => cmd_check(&scenarios),
         Command::Compare { runs, out } => cmd_compare(&runs, out),
-        Command::Chaos {
-            profile,
-            seed,
-            count,
-            seeds,
-            jobs,
-            shard,
-            check_determinism,
-            bug,
-            out,
-            no_shrink,
-            shrink_max,
-            promote,
-            stop_on_failure,
-            verbose,
-        } => chaos_cmd::run(chaos_cmd::Args {
-            profile,
-            seed,
-            count,
-            seeds,
-            jobs,
-            shard,
-            check_determinism,
-            bug,
-            out,
-            no_shrink,
-            shrink_max,
-            promote,
-            stop_on_failure,
-            verbose,
-        }),
+        Command::Chaos(args) => chaos_cmd::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `report.html` and the `cascade compare` page: one self-contained file each,
 //! inline SVG and CSS, no scripts, nothing fetched.
 
+use super::hours;
 use super::series::Series;
 use super::svg::{self, Chart, Line, Reduce, PALETTE};
 use crate::summary::Summary;
@@ -45,14 +46,6 @@ fn day_labels(series: &Series) -> Vec<String> {
 
 fn f64s<T: Copy + Into<f64>>(v: &[T]) -> Vec<f64> {
     v.iter().map(|x| (*x).into()).collect()
-}
-
-fn hours(s: f64) -> String {
-    if s < 3_600.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{:.1} h", s / 3_600.0)
-    }
 }
 
 fn head(o: &mut String, title: &str) {

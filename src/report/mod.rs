@@ -138,7 +138,8 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
     }
 }
 
-fn hours(s: f64) -> String {
+/// `45 min` or `2.5 h`.
+pub(crate) fn hours(s: f64) -> String {
     if s < 3_600.0 {
         format!("{:.0} min", s / 60.0)
     } else {
