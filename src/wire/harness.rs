@@ -61,6 +61,10 @@ const DEFAULT_BACKEND_PORT: u16 = 8081;
 const CLOUD_PORT: u16 = 80;
 /// Tries per admin call of the director (each bounded by the client timeout).
 const ADMIN_TRIES_MAX: u32 = 3;
+/// turmoil's per-socket buffer and listen backlog. A kernel drops SYNs past
+/// its backlog; turmoil panics instead, and a hold releases every SYN that
+/// piled up at once (agents x retries), so the backlog is far above that.
+const TCP_CAPACITY: usize = 1 << 16;
 /// The edge's route timeout: longer than the agents' own, as proxies' are.
 const EDGE_UPSTREAM_TIMEOUT_S: f64 = 15.0;
 
@@ -480,6 +484,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed.derive("turmoil", 0).0)
         .tick_duration(opts.tick)
+        .tcp_capacity(TCP_CAPACITY)
         .simulation_duration(Duration::from_micros(window.len.as_micros()) + opts.tick * 10)
         // Every hop lands on the next tick: latency well below a tick.
         .min_message_latency(Duration::from_millis(1))
