@@ -191,7 +191,12 @@ pub fn edge_handler<T: Transport>(state: Rc<RefCell<EdgeProxy<T>>>) -> Handler {
                             }
                         };
                         let now = s.clock.now();
-                        s.edge.fix(now, &d.set_by);
+                        let by = if d.set_by.is_empty() {
+                            "admin"
+                        } else {
+                            &d.set_by
+                        };
+                        s.edge.fix(now, by);
                         s.observer.routing(now, s.edge.current());
                         return Resp::json(200, &version_doc(s.edge.current()));
                     }
