@@ -45,6 +45,15 @@ impl DesiredService {
         }
     }
 
+    /// Clusters the service holds a state for (ids `0..len`).
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
     pub fn state(&self, cluster: ClusterId) -> &DesiredState {
         &self.states[cluster as usize]
     }

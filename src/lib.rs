@@ -31,6 +31,8 @@
 //! - [`summary`]: the run summary behind `--json`, `summary.json` and reports.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
 //! - [`report`]: the summary builder and the terminal text.
+//! - [`wire`]: the wire tier (the agent and servers behind real HTTP in
+//!   turmoil) and the live tier (the same on loopback sockets).
 
 pub use cascade_sim as sim;
 
@@ -54,4 +56,5 @@ pub mod scenario;
 pub mod summary;
 pub mod timeline;
 pub mod types;
+pub mod wire;
 pub mod world;

@@ -1,4 +1,5 @@
-//! The `cascade` command.
+//! The `cascade` command: `run`, `check`, `wire` (the wire tier), `serve`
+//! and `agent` (the live tier).
 //!
 //! Exit codes: 0 every expectation holds; 1 an expectation or invariant
 //! failed; 2 bad input or usage.
@@ -50,6 +51,93 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Runs a slice of a scenario in the wire tier: real HTTP servers and
+    /// agents over turmoil's simulated network and clock.
+    Wire {
+        /// The scenario file, e.g. scenarios/march-2025.json.
+        scenario: PathBuf,
+        /// Seed (default: the scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Clusters in the slice (half hit by the first misroute, half spared).
+        #[arg(long, default_value_t = 30)]
+        clusters: u32,
+        /// Window start (`D4 21:30`, `+2h`, or UTC); default 30 min before the first misroute.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Window length (`5h`); default 5 h.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// Agents per turmoil host (default: one each up to 40 agents).
+        #[arg(long)]
+        agents_per_host: Option<u32>,
+        /// Simulated time per turmoil step, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        tick_ms: u64,
+    },
+    /// Live tier: serves the control plane (edge), cloud API and their
+    /// internals on real sockets, until killed or `--for` elapses.
+    Serve {
+        /// The edge (the agents' control-plane URL); loopback by default.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The cloud API (default: the edge's port + 1, same address).
+        #[arg(long)]
+        cloud_listen: Option<std::net::SocketAddr>,
+        /// Clusters the control plane and cloud know.
+        #[arg(long, default_value_t = 4)]
+        clusters: u32,
+        /// Seed of the fleet, the cloud's draws and the tokens.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per wall second (60: a poll a second).
+        #[arg(long, default_value_t = 1)]
+        time_scale: u32,
+        /// Start with only each cluster's system pool, so agents must create the rest.
+        #[arg(long)]
+        empty_cloud: bool,
+        /// Cloud delete locks on system and airflow pools (G6).
+        #[arg(long)]
+        delete_locks: bool,
+        /// Stop after this much wall time (`10m`).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
+    /// Live tier: runs one real agent against `cascade serve`.
+    Agent {
+        /// The control plane's URL (the edge), e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        control_plane: String,
+        /// The cloud API's URL (default: the control plane's port + 1).
+        #[arg(long)]
+        cloud: Option<String>,
+        #[arg(long)]
+        cluster: u32,
+        /// Bearer token (default: derived from --seed as `cascade serve` does).
+        #[arg(long)]
+        token: Option<String>,
+        /// Agent version: buggy, hotfix or all.
+        #[arg(long, default_value = "buggy")]
+        guards: String,
+        /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per wall second; match `cascade serve`.
+        #[arg(long, default_value_t = 1)]
+        time_scale: u32,
+        /// Poll period in simulated seconds.
+        #[arg(long)]
+        poll_interval_s: Option<f64>,
+        /// Full-resync (pruning) period in simulated seconds.
+        #[arg(long)]
+        full_resync_interval_s: Option<f64>,
+        /// Per-request timeout in wall milliseconds.
+        #[arg(long, default_value_t = 2_000)]
+        timeout_ms: u64,
+        /// Stop after this much wall time (`10m`).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
     /// Loads and validates scenario files without running them.
     Check {
         /// Scenario files.
@@ -99,6 +187,67 @@ fn main() -> ExitCode {
             init_logs(verbose);
             cmd_run(&scenario, seed, json, out, no_report, events.as_deref())
         }
+        Command::Wire {
+            scenario,
+            seed,
+            clusters,
+            from,
+            duration,
+            agents_per_host,
+            tick_ms,
+        } => cmd_wire(
+            &scenario,
+            seed,
+            clusters,
+            from.as_deref(),
+            duration.as_deref(),
+            agents_per_host,
+            tick_ms,
+        ),
+        Command::Serve {
+            listen,
+            cloud_listen,
+            clusters,
+            seed,
+            time_scale,
+            empty_cloud,
+            delete_locks,
+            duration,
+        } => cmd_serve(
+            listen,
+            cloud_listen,
+            clusters,
+            seed,
+            time_scale,
+            empty_cloud,
+            delete_locks,
+            duration.as_deref(),
+        ),
+        Command::Agent {
+            control_plane,
+            cloud,
+            cluster,
+            token,
+            guards,
+            seed,
+            time_scale,
+            poll_interval_s,
+            full_resync_interval_s,
+            timeout_ms,
+            duration,
+        } => cmd_agent(AgentArgs {
+            control_plane,
+            cloud,
+            cluster,
+            token,
+            guards,
+            seed,
+            time_scale,
+            poll_interval_s,
+            full_resync_interval_s,
+            timeout_ms,
+            duration,
+        }),
         Command::Check { scenarios } => cmd_check(&scenarios),
         Command::Compare { runs, out } => cmd_compare(&runs, out),
         Command::Chaos(args) => chaos_cmd::run(args),
@@ -323,4 +472,280 @@ fn cmd_compare(runs: &[PathBuf], out: Option<PathBuf>) -> ExitCode {
     }
     println!("compare   {}", out.display());
     ExitCode::SUCCESS
+}
+
+fn cmd_wire(
+    path: &std::path::Path,
+    seed: Option<u64>,
+    clusters: u32,
+    from: Option<&str>,
+    duration: Option<&str>,
+    agents_per_host: Option<u32>,
+    tick_ms: u64,
+) -> ExitCode {
+    use cascade::wire::{harness, plan, WireOptions};
+    let sc = match scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let steps = plan::steps(&sc.timeline, &sc.model.change);
+    let mut window = plan::default_window(&steps, sc.end);
+    if let Some(f) = from {
+        match scenario::parse_time(&sc.epoch, f) {
+            Ok(t) => {
+                window.start = t;
+                window.len = sc.end.saturating_since(t).min(plan::WINDOW_LEN);
+            }
+            Err(m) => {
+                eprintln!("error: --from: {m}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    if let Some(d) = duration {
+        match cascade::sim::parse_duration(d) {
+            Ok(d) => window.len = d,
+            Err(m) => {
+                eprintln!("error: --for: {m}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let seed_used = seed.unwrap_or(sc.seed);
+    println!("SEED={seed_used}");
+    let opts = WireOptions {
+        seed,
+        clusters,
+        window: Some(window),
+        agents_per_host,
+        tick: std::time::Duration::from_millis(tick_ms),
+        ..WireOptions::default()
+    };
+    // Allowed: the wall time of the whole run is reported to the user; it is
+    // read outside the simulated world and never enters it.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let r = match harness::run_slice(&sc, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let wall = started.elapsed();
+    print!("{}", harness::render_text(&r, &sc));
+    println!(
+        "wall time {:.1} s for {} simulated ({:.2} s per simulated hour)",
+        wall.as_secs_f64(),
+        r.window.len,
+        wall.as_secs_f64() / (r.window.len.as_secs_f64() / 3_600.0)
+    );
+    let line =
+        harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
+    println!("reproduce: {line}");
+    if r.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// A wall-clock duration from `--for`.
+fn wall_duration(text: Option<&str>) -> Result<Option<std::time::Duration>, String> {
+    text.map(|t| {
+        cascade::sim::parse_duration(t)
+            .map(|d| std::time::Duration::from_micros(d.as_micros()))
+            .map_err(|m| format!("--for: {m}"))
+    })
+    .transpose()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_serve(
+    listen: std::net::SocketAddr,
+    cloud_listen: Option<std::net::SocketAddr>,
+    clusters: u32,
+    seed: u64,
+    time_scale: u32,
+    empty_cloud: bool,
+    delete_locks: bool,
+    duration: Option<&str>,
+) -> ExitCode {
+    use cascade::wire::{harness::InitialPools, live};
+    let run_for = match wall_duration(duration) {
+        Ok(d) => d,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let cloud_listen = cloud_listen.unwrap_or_else(|| {
+        let mut a = listen;
+        if a.port() != 0 {
+            a.set_port(a.port().wrapping_add(1));
+        }
+        a
+    });
+    let servers = match live::Servers::start(live::ServeConfig {
+        listen,
+        cloud_listen,
+        clusters,
+        seed,
+        time_scale,
+        initial_pools: if empty_cloud {
+            InitialPools::SystemOnly
+        } else {
+            InitialPools::Desired
+        },
+        delete_locks,
+        verbose: true,
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the servers: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    println!("cascade serve: {clusters} clusters, seed {seed}, time scale {time_scale}x");
+    println!(
+        "  control plane (edge)  http://{}   GET /v1/clusters/{{id}}/desired-state",
+        servers.edge
+    );
+    println!(
+        "  cloud API             http://{}   GET /v1/clusters/{{id}}/node-pools",
+        servers.cloud
+    );
+    println!(
+        "  desired-state service http://{}   (behind the edge; PUT /admin/faults here)",
+        servers.control_plane
+    );
+    println!("  admin token           {}", servers.admin_token());
+    for c in 0..clusters.min(8) {
+        println!("  cluster {c} token       {}", servers.token(c));
+    }
+    println!(
+        "  agent:    cascade agent --control-plane http://{} --cloud http://{} --cluster 0 --seed {seed} --time-scale {time_scale}",
+        servers.edge, servers.cloud
+    );
+    println!(
+        "  misroute: curl -X PUT -H 'Authorization: Bearer {}' -d '{{\"misroute_ratio\": 1.0}}' http://{}/admin/routing",
+        servers.admin_token(),
+        servers.edge
+    );
+    match run_for {
+        Some(d) => std::thread::sleep(d),
+        // Serve until the process is killed.
+        None => loop {
+            std::thread::park();
+        },
+    }
+    match servers.stop() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+struct AgentArgs {
+    control_plane: String,
+    cloud: Option<String>,
+    cluster: u32,
+    token: Option<String>,
+    guards: String,
+    seed: u64,
+    time_scale: u32,
+    poll_interval_s: Option<f64>,
+    full_resync_interval_s: Option<f64>,
+    timeout_ms: u64,
+    duration: Option<String>,
+}
+
+fn cmd_agent(a: AgentArgs) -> ExitCode {
+    use cascade::agent::{AgentConfig, Guards};
+    use cascade::wire::live;
+    let usage = |m: String| {
+        eprintln!("error: {m}");
+        ExitCode::from(EXIT_USAGE)
+    };
+    let control_plane = match live::authority_of(&a.control_plane) {
+        Ok(x) => x,
+        Err(m) => return usage(format!("--control-plane: {m}")),
+    };
+    let cloud = match &a.cloud {
+        Some(u) => match live::authority_of(u) {
+            Ok(x) => x,
+            Err(m) => return usage(format!("--cloud: {m}")),
+        },
+        None => {
+            let (host, port) = control_plane.rsplit_once(':').unwrap_or(("127.0.0.1", "0"));
+            match port.parse::<u16>() {
+                Ok(p) => format!("{host}:{}", p.wrapping_add(1)),
+                Err(_) => return usage(format!("--control-plane: bad port {port:?}")),
+            }
+        }
+    };
+    let guards = match a.guards.as_str() {
+        "buggy" => Guards::none(),
+        "hotfix" => Guards::hotfix(),
+        "all" => Guards::all(),
+        other => {
+            return usage(format!(
+                "--guards: expected buggy, hotfix or all, found {other:?}"
+            ))
+        }
+    };
+    let mut agent = AgentConfig::default();
+    if let Some(p) = a.poll_interval_s {
+        agent.poll_interval_s = p;
+    }
+    if let Some(f) = a.full_resync_interval_s {
+        agent.full_resync_interval_s = f;
+    }
+    if let Err(m) = agent.validate() {
+        return usage(m);
+    }
+    let run_for = match wall_duration(a.duration.as_deref()) {
+        Ok(d) => d,
+        Err(m) => return usage(m),
+    };
+    let token = a.token.unwrap_or_else(|| {
+        cascade::wire::api::cluster_token(live::token_secret(a.seed), a.cluster)
+    });
+    println!(
+        "cascade agent: cluster {} ({}) against http://{control_plane}, cloud http://{cloud}",
+        a.cluster, a.guards
+    );
+    let cfg = live::AgentRunConfig {
+        control_plane,
+        cloud,
+        cluster: a.cluster,
+        token,
+        guards,
+        agent,
+        seed: a.seed,
+        time_scale: a.time_scale,
+        request_timeout: std::time::Duration::from_millis(a.timeout_ms),
+        run_for,
+        verbose: true,
+    };
+    let status = std::sync::Arc::new(std::sync::Mutex::new(live::AgentStatus::default()));
+    match live::run_agent(cfg, status.clone(), None) {
+        Ok(()) => {
+            let s = status.lock().unwrap_or_else(|e| e.into_inner());
+            println!(
+                "answers {:?}; creates asked {}, deletes asked {}, holds entered {}",
+                s.answers, s.creates_asked, s.deletes_asked, s.holds_entered
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }

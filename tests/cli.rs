@@ -112,3 +112,63 @@ fn bad_input_exits_2_with_file_and_field() {
     assert_eq!(code, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn wire_prints_seed_first_a_stable_hash_and_reproduction_last() {
+    let args = [
+        "wire",
+        "scenarios/focused/d8-leak-and-hotfix.json",
+        "--seed",
+        "3",
+        "--clusters",
+        "6",
+        "--for",
+        "40m",
+        "--agents-per-host",
+        "3",
+    ];
+    let (code, out, err) = cascade(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().next(), Some("SEED=3"));
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "reproduce: cargo run --release -- wire scenarios/focused/d8-leak-and-hotfix.json --seed 3 --clusters 6 --from +14h30m --for 40m"
+        ),
+        "{last}"
+    );
+    for key in ["clusters that lost pools", "agents dead", "answers by kind"] {
+        assert!(out.contains(key), "missing {key}: {out}");
+    }
+    let hash = |o: &str| {
+        o.lines()
+            .find(|l| l.starts_with("trace hash "))
+            .map(str::to_string)
+    };
+    let (_, again, _) = cascade(&args);
+    assert!(hash(&out).is_some());
+    assert_eq!(hash(&out), hash(&again), "same seed, same trace hash");
+}
+
+#[test]
+fn wire_bad_input_exits_2() {
+    let (code, _, err) = cascade(&["wire", "no/such/file.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = cascade(&[
+        "wire",
+        "scenarios/focused/d8-leak-and-hotfix.json",
+        "--for",
+        "soon",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--for"), "{err}");
+    let (code, _, err) = cascade(&[
+        "wire",
+        "scenarios/focused/d8-leak-and-hotfix.json",
+        "--for",
+        "30d",
+    ]);
+    assert_eq!(code, 2, "a window past the scenario's end");
+    assert!(err.contains("window"), "{err}");
+}

@@ -1,0 +1,516 @@
+//! The HTTP API shared by the servers and the agent driver: paths, JSON
+//! documents, per-cluster bearer tokens and the mapping from HTTP outcomes to
+//! the agent's [`DesiredAnswer`].
+//!
+//! Control plane (behind the edge):
+//! - `GET /v1/clusters/{id}/desired-state` with `Authorization: Bearer <token
+//!   of cluster id>` answers a [`DesiredStateDoc`]; a token of another cluster
+//!   gets 403, a missing or unknown one 401, so no agent ever reads another
+//!   cluster's state.
+//! - `PUT /admin/faults` (admin token) sets the service faults.
+//!
+//! Edge: the same desired-state path, routed per cluster; `GET`/`PUT
+//! /admin/routing` and `POST /admin/routing/fix` (admin token) read and switch
+//! the routing table at run time. Every other path goes to the default
+//! backend, which answers 404.
+//!
+//! Cloud: `GET /v1/clusters/{id}/node-pools`, `PUT …/node-pools/{pool}`
+//! (create, body `{"nodes": n}`), `POST …/node-pools/{pool}/scale-to-zero`,
+//! `DELETE …/node-pools/{pool}`; 202 when accepted, 429 with `Retry-After`
+//! past the account's rate, 409 `locked` or `conflict`.
+
+use crate::agent::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
+use crate::cloud::{CloudCall, CloudReply};
+use crate::types::{ClusterId, PoolName};
+use cascade_sim::rng::mix64;
+use serde::{Deserialize, Serialize};
+
+/// Largest request or response body either side accepts.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// The bearer token of `cluster` under `secret`. Tokens prove that the
+/// servers keep clusters apart; they are not a security boundary (the live
+/// tier binds loopback, the wire tier is simulated).
+pub fn cluster_token(secret: u64, cluster: ClusterId) -> String {
+    format!(
+        "c{cluster}.{:016x}",
+        mix64(secret ^ mix64(0x746f_6b65_6e00 ^ cluster as u64))
+    )
+}
+
+/// The admin token under `secret` (routing switches, service faults).
+pub fn admin_token(secret: u64) -> String {
+    format!("admin.{:016x}", mix64(secret ^ 0xad_0000_0000_0001))
+}
+
+/// Who presented `bearer` when asking for `cluster`'s data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The cluster's own token.
+    Owner,
+    /// A valid token of another cluster: 403.
+    OtherCluster,
+    /// Missing or unknown: 401.
+    Unknown,
+}
+
+/// Checks a bearer token against `cluster`.
+pub fn check_cluster_token(secret: u64, cluster: ClusterId, bearer: Option<&str>) -> Caller {
+    let Some(t) = bearer else {
+        return Caller::Unknown;
+    };
+    if t == cluster_token(secret, cluster) {
+        return Caller::Owner;
+    }
+    let other = t
+        .strip_prefix('c')
+        .and_then(|r| r.split_once('.'))
+        .and_then(|(id, _)| id.parse::<ClusterId>().ok());
+    match other {
+        Some(o) if t == cluster_token(secret, o) => Caller::OtherCluster,
+        _ => Caller::Unknown,
+    }
+}
+
+/// The pool's name on the wire (`system`, `worker-default`, `worker-2`).
+pub fn pool_name(p: PoolName) -> String {
+    p.to_string()
+}
+
+/// Parses a pool name of the wire.
+pub fn parse_pool(s: &str) -> Option<PoolName> {
+    match s {
+        "system" => Some(PoolName::System),
+        "airflow" => Some(PoolName::Airflow),
+        "worker-default" => Some(PoolName::WorkerDefault),
+        _ => {
+            let n: u8 = s.strip_prefix("worker-")?.parse().ok()?;
+            (1..=3).contains(&n).then_some(PoolName::Worker(n))
+        }
+    }
+}
+
+/// One pool of a desired state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesiredPoolDoc {
+    pub name: String,
+    pub nodes: u16,
+}
+
+/// `GET /v1/clusters/{id}/desired-state`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesiredStateDoc {
+    pub cluster: ClusterId,
+    pub generation: u64,
+    pub pools: Vec<DesiredPoolDoc>,
+    pub tombstones: Vec<String>,
+    pub empty_explicit: bool,
+}
+
+impl DesiredStateDoc {
+    pub fn from_state(cluster: ClusterId, ds: &DesiredState) -> Self {
+        DesiredStateDoc {
+            cluster,
+            generation: ds.generation,
+            pools: ds
+                .pools
+                .iter()
+                .map(|p| DesiredPoolDoc {
+                    name: pool_name(p),
+                    nodes: ds.nodes[p.index()],
+                })
+                .collect(),
+            tombstones: ds.tombstones.iter().map(pool_name).collect(),
+            empty_explicit: ds.empty_explicit,
+        }
+    }
+
+    /// The state the agent sees; an unknown pool name or a duplicate is an
+    /// error (the answer is then not authoritative).
+    pub fn to_state(&self) -> Result<DesiredState, String> {
+        let mut ds = DesiredState {
+            generation: self.generation,
+            empty_explicit: self.empty_explicit,
+            ..DesiredState::default()
+        };
+        for p in &self.pools {
+            let pool = parse_pool(&p.name).ok_or_else(|| format!("unknown pool {:?}", p.name))?;
+            if ds.pools.contains(pool) {
+                return Err(format!("pool {:?} listed twice", p.name));
+            }
+            ds.pools.insert(pool);
+            ds.nodes[pool.index()] = p.nodes;
+        }
+        let mut tombstones = PoolSet::EMPTY;
+        for t in &self.tombstones {
+            tombstones.insert(parse_pool(t).ok_or_else(|| format!("unknown pool {t:?}"))?);
+        }
+        ds.tombstones = tombstones;
+        Ok(ds)
+    }
+}
+
+/// One pool as the cloud lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolStateDoc {
+    pub name: String,
+    /// `absent`, `creating`, `present` or `deleting`.
+    pub state: String,
+    pub nodes: u16,
+}
+
+/// `GET /v1/clusters/{id}/node-pools`: every pool slot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolsDoc {
+    pub cluster: ClusterId,
+    pub pools: Vec<PoolStateDoc>,
+}
+
+impl NodePoolsDoc {
+    pub fn from_pools(cluster: ClusterId, pools: &[PoolState; POOLS]) -> Self {
+        NodePoolsDoc {
+            cluster,
+            pools: pools
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let (state, nodes) = match *s {
+                        PoolState::Absent => ("absent", 0),
+                        PoolState::Creating => ("creating", 0),
+                        PoolState::Present { nodes } => ("present", nodes),
+                        PoolState::Deleting => ("deleting", 0),
+                    };
+                    PoolStateDoc {
+                        name: pool_name(PoolName::from_index(i)),
+                        state: state.into(),
+                        nodes,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_pools(&self) -> Result<[PoolState; POOLS], String> {
+        let mut out = [PoolState::Absent; POOLS];
+        for p in &self.pools {
+            let pool = parse_pool(&p.name).ok_or_else(|| format!("unknown pool {:?}", p.name))?;
+            out[pool.index()] = match p.state.as_str() {
+                "absent" => PoolState::Absent,
+                "creating" => PoolState::Creating,
+                "present" => PoolState::Present { nodes: p.nodes },
+                "deleting" => PoolState::Deleting,
+                other => return Err(format!("unknown pool state {other:?}")),
+            };
+        }
+        Ok(out)
+    }
+}
+
+/// Body of a create call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePoolDoc {
+    pub nodes: u16,
+}
+
+/// Body of an accepted (202) cloud call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedDoc {
+    pub op: u32,
+    /// When the operation completes, in microseconds of the scenario's clock.
+    pub done_at_us: u64,
+}
+
+/// Body of an error answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDoc {
+    pub error: String,
+}
+
+/// `PUT /admin/routing`: a new routing version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingDoc {
+    pub misroute_ratio: f64,
+    #[serde(default)]
+    pub misroute_salt: u64,
+    #[serde(default)]
+    pub set_by: String,
+}
+
+/// `GET /admin/routing` and the answer to a switch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingVersionDoc {
+    pub version: u32,
+    pub misroute_ratio: f64,
+    pub misroute_salt: u64,
+    pub set_by: String,
+}
+
+/// `POST /admin/routing/fix`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixDoc {
+    #[serde(default)]
+    pub set_by: String,
+}
+
+/// `PUT /admin/faults` on the control plane.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsDoc {
+    pub server_error_ratio: f64,
+    pub timeout_ratio: f64,
+    pub generation_regression: u64,
+}
+
+/// The path `/v1/clusters/{id}/desired-state`.
+pub fn desired_state_path(cluster: ClusterId) -> String {
+    format!("/v1/clusters/{cluster}/desired-state")
+}
+
+/// The cluster id of a desired-state path, if `path` is one.
+pub fn parse_desired_state_path(path: &str) -> Option<ClusterId> {
+    let rest = path.strip_prefix("/v1/clusters/")?;
+    let (id, tail) = rest.split_once('/')?;
+    (tail == "desired-state").then(|| id.parse().ok()).flatten()
+}
+
+/// The path `/v1/clusters/{id}/node-pools`.
+pub fn node_pools_path(cluster: ClusterId) -> String {
+    format!("/v1/clusters/{cluster}/node-pools")
+}
+
+/// Method and path of a mutating cloud call.
+pub fn cloud_call_route(
+    cluster: ClusterId,
+    pool: PoolName,
+    call: CloudCall,
+) -> (&'static str, String) {
+    let base = format!("{}/{}", node_pools_path(cluster), pool_name(pool));
+    match call {
+        CloudCall::Create { .. } => ("PUT", base),
+        CloudCall::Delete => ("DELETE", base),
+        CloudCall::ScaleToZero => ("POST", format!("{base}/scale-to-zero")),
+    }
+}
+
+/// A cloud path: the cluster, and the pool and action when there is one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloudPath {
+    List(ClusterId),
+    Pool(ClusterId, PoolName),
+    ScaleToZero(ClusterId, PoolName),
+}
+
+pub fn parse_cloud_path(path: &str) -> Option<CloudPath> {
+    let rest = path.strip_prefix("/v1/clusters/")?;
+    let mut parts = rest.split('/');
+    let id: ClusterId = parts.next()?.parse().ok()?;
+    if parts.next()? != "node-pools" {
+        return None;
+    }
+    let out = match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => CloudPath::List(id),
+        (Some(p), None, _) => CloudPath::Pool(id, parse_pool(p)?),
+        (Some(p), Some("scale-to-zero"), None) => CloudPath::ScaleToZero(id, parse_pool(p)?),
+        _ => return None,
+    };
+    Some(out)
+}
+
+/// The outcome of one HTTP exchange as the client saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    /// A response with its status, `Retry-After` seconds and body.
+    Reply {
+        status: u16,
+        retry_after_s: Option<u32>,
+        body: Vec<u8>,
+    },
+    /// No complete response within the client timeout.
+    Timeout,
+    /// Refused, reset or broken before a complete response.
+    ConnectionError,
+}
+
+/// What a desired-state exchange means to the agent. Only a 200 whose body
+/// parses is authoritative; a 200 with a body that does not parse (a default
+/// backend answering 200 with an HTML page, say) counts as a server error.
+/// Statuses the agent has no word for (401, 403, 400) count as server
+/// errors too: none of them may ever be read as "no desired pools".
+pub fn desired_answer(x: &Exchange) -> DesiredAnswer {
+    match x {
+        Exchange::Timeout => DesiredAnswer::Timeout,
+        Exchange::ConnectionError => DesiredAnswer::ConnectionError,
+        Exchange::Reply {
+            status,
+            retry_after_s,
+            body,
+        } => match *status {
+            200 => serde_json::from_slice::<DesiredStateDoc>(body)
+                .ok()
+                .and_then(|d| d.to_state().ok())
+                .map_or(DesiredAnswer::ServerError, DesiredAnswer::Ok),
+            404 => DesiredAnswer::NotFound,
+            429 => DesiredAnswer::TooManyRequests {
+                retry_after_s: retry_after_s.unwrap_or(0),
+            },
+            _ => DesiredAnswer::ServerError,
+        },
+    }
+}
+
+/// What the agent's view of a cloud call came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Accepted,
+    RateLimited,
+    Locked,
+    Conflict,
+    /// Another status, a timeout or a connection error.
+    Failed,
+}
+
+impl CallOutcome {
+    pub fn of(x: &Exchange) -> CallOutcome {
+        match x {
+            Exchange::Reply { status, body, .. } => match *status {
+                202 => CallOutcome::Accepted,
+                429 => CallOutcome::RateLimited,
+                409 if serde_json::from_slice::<ErrorDoc>(body)
+                    .is_ok_and(|e| e.error == "locked") =>
+                {
+                    CallOutcome::Locked
+                }
+                409 => CallOutcome::Conflict,
+                _ => CallOutcome::Failed,
+            },
+            _ => CallOutcome::Failed,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            CallOutcome::Accepted => "accepted",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::Locked => "locked",
+            CallOutcome::Conflict => "conflict",
+            CallOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// The HTTP status and body a cloud reply is sent as.
+pub fn cloud_reply_status(reply: &CloudReply) -> (u16, String) {
+    match reply {
+        CloudReply::Accepted { done_at, op } => (
+            202,
+            serde_json::to_string(&AcceptedDoc {
+                op: *op,
+                done_at_us: done_at.as_micros(),
+            })
+            .unwrap_or_default(),
+        ),
+        CloudReply::RateLimited { .. } => (429, error_json("rate_limited")),
+        CloudReply::Locked => (409, error_json("locked")),
+        CloudReply::Conflict => (409, error_json("conflict")),
+    }
+}
+
+pub fn error_json(what: &str) -> String {
+    serde_json::to_string(&ErrorDoc { error: what.into() }).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_keep_clusters_apart() {
+        let t3 = cluster_token(7, 3);
+        assert_eq!(check_cluster_token(7, 3, Some(&t3)), Caller::Owner);
+        assert_eq!(check_cluster_token(7, 4, Some(&t3)), Caller::OtherCluster);
+        assert_eq!(check_cluster_token(8, 3, Some(&t3)), Caller::Unknown);
+        assert_eq!(check_cluster_token(7, 3, None), Caller::Unknown);
+        assert_eq!(check_cluster_token(7, 3, Some("c3.x")), Caller::Unknown);
+        assert_ne!(admin_token(7), admin_token(8));
+    }
+
+    #[test]
+    fn desired_state_round_trips_through_json() {
+        let mut ds = DesiredState {
+            generation: 9,
+            ..DesiredState::default()
+        };
+        for (p, n) in [(PoolName::System, 3), (PoolName::Worker(2), 5)] {
+            ds.pools.insert(p);
+            ds.nodes[p.index()] = n;
+        }
+        ds.tombstones.insert(PoolName::Worker(1));
+        let doc = DesiredStateDoc::from_state(4, &ds);
+        let text = serde_json::to_vec(&doc).unwrap();
+        let x = Exchange::Reply {
+            status: 200,
+            retry_after_s: None,
+            body: text,
+        };
+        assert_eq!(desired_answer(&x), DesiredAnswer::Ok(ds));
+    }
+
+    #[test]
+    fn only_a_parsed_200_is_authoritative() {
+        let reply = |status, body: &str| Exchange::Reply {
+            status,
+            retry_after_s: Some(30),
+            body: body.as_bytes().to_vec(),
+        };
+        assert_eq!(
+            desired_answer(&reply(200, "<html>default backend</html>")),
+            DesiredAnswer::ServerError
+        );
+        assert_eq!(desired_answer(&reply(404, "")), DesiredAnswer::NotFound);
+        assert_eq!(desired_answer(&reply(403, "")), DesiredAnswer::ServerError);
+        assert_eq!(desired_answer(&reply(503, "")), DesiredAnswer::ServerError);
+        assert_eq!(
+            desired_answer(&reply(429, "")),
+            DesiredAnswer::TooManyRequests { retry_after_s: 30 }
+        );
+        assert_eq!(desired_answer(&Exchange::Timeout), DesiredAnswer::Timeout);
+        assert_eq!(
+            desired_answer(&Exchange::ConnectionError),
+            DesiredAnswer::ConnectionError
+        );
+    }
+
+    #[test]
+    fn paths_parse() {
+        assert_eq!(parse_desired_state_path(&desired_state_path(12)), Some(12));
+        assert_eq!(
+            parse_desired_state_path("/v1/clusters/x/desired-state"),
+            None
+        );
+        assert_eq!(parse_desired_state_path("/v1/clusters/3/other"), None);
+        let (m, p) = cloud_call_route(5, PoolName::Worker(3), CloudCall::ScaleToZero);
+        assert_eq!(m, "POST");
+        assert_eq!(
+            parse_cloud_path(&p),
+            Some(CloudPath::ScaleToZero(5, PoolName::Worker(3)))
+        );
+        assert_eq!(
+            parse_cloud_path("/v1/clusters/5/node-pools"),
+            Some(CloudPath::List(5))
+        );
+        assert_eq!(
+            parse_cloud_path("/v1/clusters/5/node-pools/system"),
+            Some(CloudPath::Pool(5, PoolName::System))
+        );
+        assert_eq!(parse_cloud_path("/v1/clusters/5/node-pools/worker-4"), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! The agent driver: one async task that runs the fleet tier's own
+//! [`Agent`] state machine against real HTTP.
+//!
+//! The task sleeps until the agent's next timer, calls
+//! [`Agent::handle_timer`], and carries out what comes back: a
+//! `FetchDesired` becomes `GET /v1/clusters/{id}/desired-state` through the
+//! edge, then `GET …/node-pools` on the cloud for the agent's view of its
+//! cluster, and both feed [`Agent::handle_answer`]; create, delete and
+//! scale calls become cloud requests, sent together as the fleet tier makes
+//! them in one instant. Every decision (what a 404 means, backoff, hold,
+//! guards) stays in the state machine; the driver only maps bytes to
+//! [`DesiredAnswer`]s (see [`api::desired_answer`]) and outputs to requests.
+//!
+//! When the cloud list fails, the poll counts as failed (timeout or
+//! connection error) so that no decision is ever taken on a stale view.
+
+use super::api::{self, CallOutcome, Exchange, NodePoolsDoc};
+use super::clock::Clock;
+use super::http::exchange;
+use super::net::Transport;
+use super::observe::Observer;
+use crate::agent::{
+    Agent, AgentConfig, AgentOutput, AgentTimer, DesiredAnswer, Guards, PoolState, POOLS,
+};
+use crate::cloud::CloudCall;
+use crate::types::{ClusterId, PoolName};
+use cascade_sim::{Seed, SimDuration, SimTime, Stream};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Where one agent talks to and how.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    pub cluster: ClusterId,
+    pub token: String,
+    /// `host:port` of the control plane's public endpoint (the edge).
+    pub control_plane: String,
+    /// `host:port` of the cloud node-pool API.
+    pub cloud: String,
+    /// Each request's end-to-end timeout, in runtime time.
+    pub request_timeout: Duration,
+    pub agent: AgentConfig,
+    pub guards: Guards,
+}
+
+/// When an agent first polls and first prunes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentPhase {
+    pub first_full_resync_at: SimTime,
+    pub first_poll_at: SimTime,
+}
+
+/// The phases the fleet tier gives agent `cluster` (`World::new` draws the
+/// full-resync phase, `World::start` the poll phase, in that order, from
+/// `seed.fork("agent", id)`), continued to a window that starts at `from`:
+/// the full-resync grid keeps its phase, the first poll lands its phase
+/// after `from`. Returns the stream positioned where the fleet tier's is, so
+/// later jitter draws match too. With `from` = 0 both tiers agree exactly.
+pub fn agent_phase(
+    seed: Seed,
+    cluster: ClusterId,
+    cfg: &AgentConfig,
+    from: SimTime,
+) -> (AgentPhase, Stream) {
+    let mut rng = seed.fork("agent", cluster as u64);
+    let resync_phase = rng.uniform(0.0, cfg.full_resync_interval_s);
+    let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
+    let mut resync = SimTime::ZERO + SimDuration::from_secs_f64(resync_phase);
+    // Bounded: a scenario spans at most 366 days and `period` is positive.
+    while resync < from {
+        resync += period;
+    }
+    let poll_phase = rng.uniform(0.0, cfg.poll_interval_s);
+    (
+        AgentPhase {
+            first_full_resync_at: resync,
+            first_poll_at: from + SimDuration::from_secs_f64(poll_phase),
+        },
+        rng,
+    )
+}
+
+/// Pending agent timers. The agent keeps one poll chain, so a handful is
+/// plenty; more is a bug in the state machine or the driver.
+const TIMERS_MAX: usize = 8;
+
+/// Runs one agent until its task is dropped (the host lost) or it asks for
+/// no timer at all.
+pub async fn run_agent<T: Transport>(
+    transport: T,
+    clock: Clock,
+    cfg: DriverConfig,
+    phase: AgentPhase,
+    mut rng: Stream,
+    observer: Rc<dyn Observer>,
+) {
+    let c = cfg.cluster;
+    let mut agent = Agent::new(cfg.guards, phase.first_full_resync_at);
+    let mut timers: Vec<SimTime> = vec![phase.first_poll_at];
+    let mut out: Vec<AgentOutput> = Vec::with_capacity(16);
+    let mut calls: Vec<(PoolName, CloudCall)> = Vec::with_capacity(POOLS);
+    let mut actual = [PoolState::Absent; POOLS];
+    loop {
+        let Some(i) = (0..timers.len()).min_by_key(|&i| timers[i]) else {
+            return;
+        };
+        let at = timers.swap_remove(i);
+        clock.sleep_until(at).await;
+        let now = clock.now();
+        out.clear();
+        agent.handle_timer(now, AgentTimer::Poll, &cfg.agent, &mut rng, &mut out);
+        let fetch = out.contains(&AgentOutput::FetchDesired);
+        take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
+        if !fetch {
+            continue;
+        }
+        let answer = observe_cluster(&transport, &cfg, &mut actual).await;
+        let now = clock.now();
+        observer.answer(now, c, &answer);
+        out.clear();
+        agent.handle_answer(now, answer, &actual, &cfg.agent, &mut rng, &mut out);
+        take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
+        call_cloud(&transport, &clock, &cfg, &calls, &observer).await;
+    }
+}
+
+/// Files timers and cloud calls; reports everything to the observer.
+fn take_outputs(
+    now: SimTime,
+    c: ClusterId,
+    out: &[AgentOutput],
+    timers: &mut Vec<SimTime>,
+    calls: &mut Vec<(PoolName, CloudCall)>,
+    observer: &dyn Observer,
+) {
+    calls.clear();
+    for o in out {
+        observer.agent_output(now, c, o);
+        match *o {
+            AgentOutput::SetTimer {
+                at,
+                timer: AgentTimer::Poll,
+            } => {
+                assert!(
+                    timers.len() < TIMERS_MAX,
+                    "agent {c} asked for more than {TIMERS_MAX} pending timers"
+                );
+                timers.push(at.max(now));
+            }
+            AgentOutput::CreatePool { pool, nodes } => {
+                calls.push((pool, CloudCall::Create { nodes }));
+            }
+            AgentOutput::DeletePool { pool } => calls.push((pool, CloudCall::Delete)),
+            AgentOutput::ScaleToZero { pool } => calls.push((pool, CloudCall::ScaleToZero)),
+            AgentOutput::FetchDesired
+            | AgentOutput::Blocked { .. }
+            | AgentOutput::EnteredHold
+            | AgentOutput::LeftHold => {}
+        }
+    }
+}
+
+/// Fetches the desired state, then the cloud's list of the cluster's pools
+/// into `actual`; returns what the agent is to act on.
+async fn observe_cluster<T: Transport>(
+    transport: &T,
+    cfg: &DriverConfig,
+    actual: &mut [PoolState; POOLS],
+) -> DesiredAnswer {
+    let c = cfg.cluster;
+    let desired = exchange(
+        transport,
+        &cfg.control_plane,
+        "GET",
+        &api::desired_state_path(c),
+        Some(&cfg.token),
+        None,
+        cfg.request_timeout,
+    )
+    .await;
+    let answer = api::desired_answer(&desired);
+    let listed = exchange(
+        transport,
+        &cfg.cloud,
+        "GET",
+        &api::node_pools_path(c),
+        Some(&cfg.token),
+        None,
+        cfg.request_timeout,
+    )
+    .await;
+    match listed {
+        Exchange::Reply {
+            status: 200, body, ..
+        } => match serde_json::from_slice::<NodePoolsDoc>(&body)
+            .ok()
+            .and_then(|d| d.to_pools().ok())
+        {
+            Some(pools) => {
+                *actual = pools;
+                answer
+            }
+            None => DesiredAnswer::ServerError,
+        },
+        Exchange::Reply { .. } => DesiredAnswer::ServerError,
+        Exchange::Timeout => DesiredAnswer::Timeout,
+        Exchange::ConnectionError => DesiredAnswer::ConnectionError,
+    }
+}
+
+/// Sends one reconcile's cloud calls at once and waits for them all.
+async fn call_cloud<T: Transport>(
+    transport: &T,
+    clock: &Clock,
+    cfg: &DriverConfig,
+    calls: &[(PoolName, CloudCall)],
+    observer: &Rc<dyn Observer>,
+) {
+    let mut pending = Vec::with_capacity(calls.len());
+    for &(pool, call) in calls {
+        let (method, path) = api::cloud_call_route(cfg.cluster, pool, call);
+        let body = match call {
+            CloudCall::Create { nodes } => {
+                Some(serde_json::to_string(&api::CreatePoolDoc { nodes }).unwrap_or_default())
+            }
+            _ => None,
+        };
+        let (t, clock, observer) = (transport.clone(), *clock, observer.clone());
+        let (c, authority, token, timeout) = (
+            cfg.cluster,
+            cfg.cloud.clone(),
+            cfg.token.clone(),
+            cfg.request_timeout,
+        );
+        // Separate tasks so all calls are on the wire in the same instant;
+        // they finish, and are reported, even if this agent's task is
+        // dropped meanwhile (its host lost), as requests already sent do.
+        pending.push(tokio::task::spawn_local(async move {
+            let x = exchange(&t, &authority, method, &path, Some(&token), body, timeout).await;
+            observer.agent_call(clock.now(), c, pool, call, CallOutcome::of(&x));
+        }));
+    }
+    for h in pending {
+        // A call task only ends by finishing: nothing aborts it.
+        let _ = h.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_match_the_fleet_tier_and_keep_the_resync_grid() {
+        let cfg = AgentConfig::default();
+        let seed = Seed(11);
+        let (p0, _) = agent_phase(seed, 7, &cfg, SimTime::ZERO);
+        // What World::new and World::start draw for agent 7.
+        let mut rng = seed.fork("agent", 7);
+        let r = rng.uniform(0.0, cfg.full_resync_interval_s);
+        let p = rng.uniform(0.0, cfg.poll_interval_s);
+        assert_eq!(
+            p0.first_full_resync_at,
+            SimTime::ZERO + SimDuration::from_secs_f64(r)
+        );
+        assert_eq!(
+            p0.first_poll_at,
+            SimTime::ZERO + SimDuration::from_secs_f64(p)
+        );
+        let from = SimTime::from_secs(10 * 3_600);
+        let (p1, _) = agent_phase(seed, 7, &cfg, from);
+        assert!(p1.first_full_resync_at >= from);
+        let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
+        assert!(p1.first_full_resync_at.saturating_since(from) < period);
+        let k =
+            (p1.first_full_resync_at - p0.first_full_resync_at).as_micros() / period.as_micros();
+        assert_eq!(
+            p0.first_full_resync_at + period.saturating_mul(k),
+            p1.first_full_resync_at
+        );
+    }
+}

@@ -1,0 +1,589 @@
+//! The live tier: the wire tier's servers and agent driver on real sockets.
+//!
+//! [`Servers::start`] runs the desired-state service, the edge (with its
+//! default backend and admin routing switch) and the cloud API on a thread
+//! of their own, bound to loopback unless told otherwise. [`run_agent`]
+//! runs one real agent against them. Time is the wall clock, sped up by an
+//! integer `time_scale` (at 600, a simulated minute passes in 100 ms), so a
+//! demo or a test sees polls, pool creations and full resyncs in seconds
+//! with the model's own parameters.
+//!
+//! Everything is on the current thread inside a `LocalSet`, like a turmoil
+//! host: the servers share the same `Rc` state code as the wire tier.
+
+use super::api::{self, Exchange};
+use super::clock::Clock;
+use super::driver::{self, agent_phase, DriverConfig};
+use super::harness::InitialPools;
+use super::http::{exchange, serve};
+use super::net::RealNet;
+use super::observe::Observer;
+use super::servers::{
+    cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
+    ControlPlane, EdgeProxy,
+};
+use crate::agent::{AgentConfig, AgentOutput, DesiredAnswer, Guards};
+use crate::cloud::{CloudApi, CloudCall, CloudConfig, CloudReply, Completion};
+use crate::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
+use crate::fleet::{Fleet, FleetConfig};
+use crate::types::{ClusterId, PoolName};
+use crate::wire::api::CallOutcome;
+use cascade_sim::{Seed, SimTime};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The token secret of a run seeded `seed` (the same in both tiers).
+pub fn token_secret(seed: u64) -> u64 {
+    Seed(seed).derive("wire-tokens", 0).0
+}
+
+/// What `cascade serve` starts.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The edge: the control plane's public address.
+    pub listen: SocketAddr,
+    /// The cloud API.
+    pub cloud_listen: SocketAddr,
+    pub clusters: u32,
+    /// Fleet shape, cloud draws and tokens.
+    pub seed: u64,
+    /// Simulated seconds per wall second.
+    pub time_scale: u32,
+    pub initial_pools: InitialPools,
+    /// Cloud delete locks on `system` and `airflow` (G6).
+    pub delete_locks: bool,
+    /// Print every routing switch and cloud call.
+    pub verbose: bool,
+}
+
+/// Running servers; dropping them stops them.
+pub struct Servers {
+    pub edge: SocketAddr,
+    pub cloud: SocketAddr,
+    /// Not behind the edge: its `/admin/faults` is reachable only here.
+    pub control_plane: SocketAddr,
+    pub default_backend: SocketAddr,
+    pub secret: u64,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+/// The edge's route timeout, wall time: above any agent's own timeout.
+const EDGE_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Servers {
+    /// Binds every server, then serves on a thread of its own.
+    pub fn start(cfg: ServeConfig) -> io::Result<Servers> {
+        if cfg.clusters == 0 || cfg.time_scale == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "clusters and time scale must be at least 1",
+            ));
+        }
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("cascade-serve".into())
+            .spawn(move || -> io::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, async move {
+                    let bound = bind_all(&cfg).await;
+                    let (listeners, addrs) = match bound {
+                        Ok(x) => x,
+                        Err(e) => {
+                            let _ = addr_tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+                            return Err(e);
+                        }
+                    };
+                    let _ = addr_tx.send(Ok(addrs));
+                    start_servers(&cfg, listeners, addrs);
+                    // Serve until stopped (or until the handle is dropped).
+                    let _ = stop_rx.await;
+                    Ok(())
+                })
+            })?;
+        let addrs = addr_rx
+            .recv()
+            .map_err(|_| io::Error::other("server thread ended before binding"))??;
+        Ok(Servers {
+            edge: addrs.edge,
+            cloud: addrs.cloud,
+            control_plane: addrs.control_plane,
+            default_backend: addrs.default_backend,
+            secret: token_secret(addrs.seed),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn admin_token(&self) -> String {
+        api::admin_token(self.secret)
+    }
+
+    pub fn token(&self, cluster: ClusterId) -> String {
+        api::cluster_token(self.secret, cluster)
+    }
+
+    /// Stops serving and waits for the thread.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| io::Error::other("server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Addrs {
+    edge: SocketAddr,
+    cloud: SocketAddr,
+    control_plane: SocketAddr,
+    default_backend: SocketAddr,
+    seed: u64,
+}
+
+struct Listeners {
+    edge: tokio::net::TcpListener,
+    cloud: tokio::net::TcpListener,
+    control_plane: tokio::net::TcpListener,
+    default_backend: tokio::net::TcpListener,
+}
+
+async fn bind_all(cfg: &ServeConfig) -> io::Result<(Listeners, Addrs)> {
+    use tokio::net::TcpListener;
+    // The internal servers are never exposed: loopback, any free port.
+    let internal = SocketAddr::from(([127, 0, 0, 1], 0));
+    let l = Listeners {
+        edge: TcpListener::bind(cfg.listen).await?,
+        cloud: TcpListener::bind(cfg.cloud_listen).await?,
+        control_plane: TcpListener::bind(internal).await?,
+        default_backend: TcpListener::bind(internal).await?,
+    };
+    let a = Addrs {
+        edge: l.edge.local_addr()?,
+        cloud: l.cloud.local_addr()?,
+        control_plane: l.control_plane.local_addr()?,
+        default_backend: l.default_backend.local_addr()?,
+        seed: cfg.seed,
+    };
+    Ok((l, a))
+}
+
+fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
+    let seed = Seed(cfg.seed);
+    let secret = token_secret(cfg.seed);
+    let clock = Clock::start(SimTime::ZERO, cfg.time_scale);
+    let observer: Rc<dyn Observer> = Rc::new(Printer {
+        clock,
+        verbose: cfg.verbose,
+    });
+    let fleet = Fleet::generate(
+        &FleetConfig {
+            clusters: cfg.clusters,
+            ..FleetConfig::default()
+        },
+        seed,
+    );
+    let mut cloud = CloudApi::new(
+        CloudConfig::default(),
+        fleet.clusters.iter().map(|c| c.customer).collect(),
+        fleet.customers,
+        seed.fork("cloud", 0),
+    );
+    cloud.set_delete_locks(cfg.delete_locks);
+    let mut desired = Vec::with_capacity(fleet.len());
+    for c in &fleet.clusters {
+        let ds = fleet.initial_desired(c.id);
+        for p in ds.pools.iter() {
+            if cfg.initial_pools == InitialPools::Desired || p == PoolName::System {
+                cloud.provision(c.id, p, ds.nodes[p.index()]);
+            }
+        }
+        desired.push(ds);
+    }
+    let control = Rc::new(RefCell::new(ControlPlane {
+        service: DesiredService::new(desired),
+        rng: seed.fork("desired-service", 0),
+        secret,
+        clock,
+        observer: observer.clone(),
+    }));
+    let edge = Rc::new(RefCell::new(EdgeProxy {
+        edge: Edge::new(),
+        transport: RealNet,
+        control_plane: a.control_plane.to_string(),
+        default_backend: a.default_backend.to_string(),
+        upstream_timeout: EDGE_UPSTREAM_TIMEOUT,
+        secret,
+        clock,
+        observer: observer.clone(),
+    }));
+    let cloud = Rc::new(RefCell::new(CloudServer {
+        api: cloud,
+        clusters: cfg.clusters,
+        secret,
+        clock,
+        observer,
+    }));
+    tokio::task::spawn_local(serve(l.control_plane, control_plane_handler(control)));
+    tokio::task::spawn_local(serve(l.default_backend, default_backend_handler()));
+    tokio::task::spawn_local(serve(l.edge, edge_handler(edge)));
+    tokio::task::spawn_local(serve(l.cloud, cloud_handler(cloud)));
+}
+
+/// Whole seconds since the clock's origin, as `+1h2m3s`.
+fn stamp(t: SimTime) -> String {
+    let whole = cascade_sim::SimDuration::from_secs(t.as_secs());
+    format!("+{whole}")
+}
+
+/// Prints what happens, with the scenario clock.
+struct Printer {
+    clock: Clock,
+    verbose: bool,
+}
+
+impl Printer {
+    fn say(&self, what: std::fmt::Arguments) {
+        if self.verbose {
+            println!("[{:>10}] {what}", stamp(self.clock.now()));
+        }
+    }
+}
+
+impl Observer for Printer {
+    fn cloud_call(
+        &self,
+        _now: SimTime,
+        cluster: ClusterId,
+        pool: PoolName,
+        call: CloudCall,
+        reply: &CloudReply,
+    ) {
+        let what = match call {
+            CloudCall::Create { nodes } => format!("create {pool} ({nodes} nodes)"),
+            CloudCall::Delete => format!("DELETE {pool}"),
+            CloudCall::ScaleToZero => format!("scale {pool} to zero"),
+        };
+        let answer = match reply {
+            CloudReply::Accepted { done_at, .. } => {
+                format!("202 accepted, done at {}", stamp(*done_at))
+            }
+            CloudReply::RateLimited { .. } => "429 rate limited".into(),
+            CloudReply::Locked => "409 locked".into(),
+            CloudReply::Conflict => "409 conflict".into(),
+        };
+        self.say(format_args!("cloud: cluster {cluster} {what}: {answer}"));
+    }
+    fn cloud_done(&self, _now: SimTime, cluster: ClusterId, pool: PoolName, c: Completion) {
+        self.say(format_args!("cloud: cluster {cluster} {pool} {c:?}"));
+    }
+    fn routing(&self, _now: SimTime, v: &EdgeVersion) {
+        self.say(format_args!(
+            "edge: routing v{} misroutes {:.0} % (salt {}, by {})",
+            v.version,
+            v.misroute_ratio * 100.0,
+            v.misroute_salt,
+            v.set_by
+        ));
+    }
+    fn faults(&self, _now: SimTime, f: &ServiceFaults) {
+        self.say(format_args!("control plane: faults now {f:?}"));
+    }
+}
+
+/// What a live agent has done so far (shared with whoever watches it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentStatus {
+    /// Answers acted on, by kind.
+    pub answers: BTreeMap<String, u64>,
+    pub in_hold: bool,
+    pub holds_entered: u64,
+    pub creates_asked: u64,
+    pub deletes_asked: u64,
+    /// Agent cloud calls by outcome.
+    pub calls: BTreeMap<String, u64>,
+}
+
+/// Feeds an [`AgentStatus`] and optionally prints.
+pub struct AgentWatch {
+    pub status: Arc<Mutex<AgentStatus>>,
+    pub clock: Clock,
+    pub verbose: bool,
+}
+
+impl AgentWatch {
+    fn with(&self, f: impl FnOnce(&mut AgentStatus)) {
+        // A poisoned lock means a watcher panicked: keep counting anyway.
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+    }
+    fn say(&self, now: SimTime, what: std::fmt::Arguments) {
+        if self.verbose {
+            println!("[{:>10}] {what}", stamp(now));
+        }
+    }
+}
+
+impl Observer for AgentWatch {
+    fn answer(&self, now: SimTime, cluster: ClusterId, answer: &DesiredAnswer) {
+        self.with(|s| *s.answers.entry(answer.name().into()).or_default() += 1);
+        let detail = match answer {
+            DesiredAnswer::Ok(ds) => {
+                format!(" (generation {}, {} pools)", ds.generation, ds.pools.len())
+            }
+            _ => String::new(),
+        };
+        self.say(
+            now,
+            format_args!("agent {cluster}: desired state {}{detail}", answer.name()),
+        );
+    }
+    fn agent_output(&self, now: SimTime, cluster: ClusterId, out: &AgentOutput) {
+        match *out {
+            AgentOutput::CreatePool { pool, nodes } => {
+                self.with(|s| s.creates_asked += 1);
+                self.say(
+                    now,
+                    format_args!("agent {cluster}: create {pool} ({nodes} nodes)"),
+                );
+            }
+            AgentOutput::DeletePool { pool } => {
+                self.with(|s| s.deletes_asked += 1);
+                self.say(now, format_args!("agent {cluster}: DELETE {pool}"));
+            }
+            AgentOutput::ScaleToZero { pool } => {
+                self.say(now, format_args!("agent {cluster}: scale {pool} to zero"));
+            }
+            AgentOutput::Blocked { pool, guard } => {
+                self.say(
+                    now,
+                    format_args!("agent {cluster}: {} blocked removing {pool}", guard.name()),
+                );
+            }
+            AgentOutput::EnteredHold => {
+                self.with(|s| {
+                    s.in_hold = true;
+                    s.holds_entered += 1;
+                });
+                self.say(now, format_args!("agent {cluster}: safe hold"));
+            }
+            AgentOutput::LeftHold => {
+                self.with(|s| s.in_hold = false);
+                self.say(now, format_args!("agent {cluster}: hold left"));
+            }
+            AgentOutput::FetchDesired | AgentOutput::SetTimer { .. } => {}
+        }
+    }
+    fn agent_call(
+        &self,
+        _now: SimTime,
+        _cluster: ClusterId,
+        _pool: PoolName,
+        _call: CloudCall,
+        outcome: CallOutcome,
+    ) {
+        self.with(|s| *s.calls.entry(outcome.name().into()).or_default() += 1);
+    }
+}
+
+/// One live agent.
+#[derive(Clone, Debug)]
+pub struct AgentRunConfig {
+    /// `host:port` of the control plane (the edge).
+    pub control_plane: String,
+    /// `host:port` of the cloud API.
+    pub cloud: String,
+    pub cluster: ClusterId,
+    pub token: String,
+    pub guards: Guards,
+    pub agent: AgentConfig,
+    /// Phases, as in the other tiers.
+    pub seed: u64,
+    pub time_scale: u32,
+    /// Per request, wall time.
+    pub request_timeout: Duration,
+    /// Stop after this much wall time (`None`: run until killed).
+    pub run_for: Option<Duration>,
+    pub verbose: bool,
+}
+
+/// Runs one agent on the current thread until `run_for` elapses or `stop`
+/// fires (`None` for both: until the process ends).
+pub fn run_agent(
+    cfg: AgentRunConfig,
+    status: Arc<Mutex<AgentStatus>>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> io::Result<()> {
+    if cfg.time_scale == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "time scale must be at least 1",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let clock = Clock::start(SimTime::ZERO, cfg.time_scale);
+        let (phase, rng) = agent_phase(Seed(cfg.seed), cfg.cluster, &cfg.agent, SimTime::ZERO);
+        let watch: Rc<dyn Observer> = Rc::new(AgentWatch {
+            status,
+            clock,
+            verbose: cfg.verbose,
+        });
+        let d = DriverConfig {
+            cluster: cfg.cluster,
+            token: cfg.token,
+            control_plane: cfg.control_plane,
+            cloud: cfg.cloud,
+            request_timeout: cfg.request_timeout,
+            agent: cfg.agent,
+            guards: cfg.guards,
+        };
+        let task =
+            tokio::task::spawn_local(driver::run_agent(RealNet, clock, d, phase, rng, watch));
+        let stopped = async move {
+            match stop {
+                Some(rx) => {
+                    let _ = rx.await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        match cfg.run_for {
+            Some(d) => {
+                let _ = tokio::time::timeout(d, stopped).await;
+            }
+            None => stopped.await,
+        }
+        task.abort();
+    });
+    Ok(())
+}
+
+/// A live agent on a thread of its own (tests, demos); dropping it stops it.
+pub struct AgentThread {
+    pub status: Arc<Mutex<AgentStatus>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl AgentThread {
+    /// Starts `cfg` (which must carry a `run_for`, its upper bound) on a new thread.
+    pub fn spawn(cfg: AgentRunConfig) -> io::Result<AgentThread> {
+        if cfg.run_for.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a spawned agent needs run_for",
+            ));
+        }
+        let status = Arc::new(Mutex::new(AgentStatus::default()));
+        let s = status.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("cascade-agent-{}", cfg.cluster))
+            .spawn(move || run_agent(cfg, s, Some(stop_rx)))?;
+        Ok(AgentThread {
+            status,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn status(&self) -> AgentStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stops the agent and waits for its thread.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| io::Error::other("agent panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AgentThread {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// One blocking HTTP request (CLI helpers and tests).
+pub fn call(
+    authority: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<String>,
+    timeout: Duration,
+) -> io::Result<Exchange> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(exchange(
+        &RealNet, authority, method, path, bearer, body, timeout,
+    )))
+}
+
+/// `http://host:port[/…]` to `host:port`.
+pub fn authority_of(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("{url:?}: expected an http:// URL (the live tier speaks plain HTTP on loopback)")
+    })?;
+    let auth = rest.split('/').next().unwrap_or("");
+    if auth.is_empty() || !auth.contains(':') {
+        return Err(format!("{url:?}: expected http://host:port"));
+    }
+    Ok(auth.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_give_authorities() {
+        assert_eq!(
+            authority_of("http://127.0.0.1:8080/").unwrap(),
+            "127.0.0.1:8080"
+        );
+        assert!(authority_of("https://x:1").is_err());
+        assert!(authority_of("http://x").is_err());
+    }
+}

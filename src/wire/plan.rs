@@ -1,0 +1,360 @@
+//! What a wire run replays from a scenario: the network-side steps of its
+//! timeline, the window of the calendar it covers, and the slice of the
+//! fleet it runs.
+//!
+//! The timeline is read the way the fleet tier reads it (begin and end edges
+//! in time order, ties in scheduling order) through the same
+//! [`ChangeManager`], so a change held by the freeze, rejected by isolation
+//! or leaked into prod lands, or not, exactly as it does there. What comes
+//! out are routing switches, routing fixes and desired-state service faults.
+//! Everything else in a timeline (auth, rollouts, engineers, recovery) is
+//! the fleet tier's: the wire tier replays faults and decisions, never the
+//! simulated responders, so a slice should end before responders would act,
+//! or be compared with a fleet run whose responders stay idle.
+
+use crate::change::{Change, ChangeConfig, ChangeManager, Decision};
+use crate::control::{misrouted, EdgeVersion, ServiceFaults};
+use crate::fleet::Fleet;
+use crate::timeline::{Action, Timeline};
+use crate::types::{ClusterId, Env};
+use cascade_sim::{SimDuration, SimTime};
+
+/// One network-side step of the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub at: SimTime,
+    /// The timeline item's id.
+    pub item: String,
+    pub kind: StepKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// A change applied to prod sets a new routing version.
+    Routing {
+        ratio: f64,
+        salt: u64,
+        set_by: String,
+    },
+    /// Routing corrected (an `edge_fix`, or a change reverted at its end).
+    Fix { set_by: String },
+    /// The desired-state service's faults change.
+    Faults(ServiceFaults),
+}
+
+/// What a change carries, for the change manager.
+#[derive(Clone, Debug, PartialEq)]
+enum Payload {
+    Edge {
+        ratio: f64,
+        salt: u64,
+    },
+    /// The agent fix: it goes through change management like any prod
+    /// change (and takes a pending slot under a freeze), but the wire tier
+    /// keeps the agent version of the run.
+    AgentFix,
+}
+
+/// The network-side steps of `timeline`, in the order the fleet tier enacts them.
+pub fn steps(timeline: &Timeline, change: &ChangeConfig) -> Vec<Step> {
+    // Edges as the fleet tier schedules them: item by item, begin then end;
+    // the stable sort keeps that order among equal times.
+    let mut edges: Vec<(SimTime, usize, bool)> = Vec::new();
+    for (i, it) in timeline.items.iter().enumerate() {
+        edges.push((it.at, i, true));
+        if let Some(d) = it.duration {
+            edges.push((it.at + d, i, false));
+        }
+    }
+    edges.sort_by_key(|e| e.0);
+    let mut cm: ChangeManager<Payload> = match ChangeManager::new(change.clone()) {
+        Ok(cm) => cm,
+        // Validated when the scenario loaded.
+        Err(e) => panic!("change config: {e}"),
+    };
+    let mut next_id = 1u32;
+    let mut out = Vec::new();
+    let mut decisions = Vec::new();
+    for (at, i, begin) in edges {
+        let it = &timeline.items[i];
+        decisions.clear();
+        let mut submit = |name: &str, target, via, emergency, payload| {
+            let id = next_id;
+            next_id += 1;
+            cm.submit(
+                at,
+                Change {
+                    id,
+                    description: name.to_string(),
+                    target,
+                    applied_via: via,
+                    emergency,
+                    payload,
+                },
+            )
+        };
+        match (&it.action, begin) {
+            (
+                Action::Change {
+                    change_id,
+                    target,
+                    applied_via,
+                    emergency,
+                    misroute_ratio,
+                    misroute_salt,
+                },
+                true,
+            ) => decisions.push(submit(
+                change_id,
+                *target,
+                *applied_via,
+                *emergency,
+                Payload::Edge {
+                    ratio: *misroute_ratio,
+                    salt: *misroute_salt,
+                },
+            )),
+            (Action::Change { change_id, .. }, false) => out.push(Step {
+                at,
+                item: it.id.clone(),
+                kind: StepKind::Fix {
+                    set_by: format!("revert {change_id}"),
+                },
+            }),
+            (Action::EdgeFix, true) => out.push(Step {
+                at,
+                item: it.id.clone(),
+                kind: StepKind::Fix {
+                    set_by: it.id.clone(),
+                },
+            }),
+            (Action::Freeze, true) => cm.freeze(at),
+            (Action::Freeze, false) => cm.lift_freeze(at, &mut decisions),
+            (Action::Isolation { on }, true) => cm.set_isolation(*on),
+            (Action::FixAvailable, true) => decisions.push(submit(
+                "agent-fix",
+                Env::Prod,
+                Env::Prod,
+                false,
+                Payload::AgentFix,
+            )),
+            (
+                Action::ServiceFaults {
+                    server_error_ratio,
+                    timeout_ratio,
+                    generation_regression,
+                },
+                b,
+            ) => out.push(Step {
+                at,
+                item: it.id.clone(),
+                kind: StepKind::Faults(if b {
+                    ServiceFaults {
+                        server_error_ratio: *server_error_ratio,
+                        timeout_ratio: *timeout_ratio,
+                        generation_regression: *generation_regression,
+                        ..ServiceFaults::default()
+                    }
+                } else {
+                    ServiceFaults::default()
+                }),
+            }),
+            _ => {}
+        }
+        for d in decisions.drain(..) {
+            let Decision::Applied(a) = d else { continue };
+            if a.env != Env::Prod {
+                continue;
+            }
+            if let Payload::Edge { ratio, salt } = a.payload {
+                let set_by = cm
+                    .log()
+                    .iter()
+                    .find(|r| r.id == a.id)
+                    .map(|r| r.description.clone())
+                    .unwrap_or_else(|| it.id.clone());
+                out.push(Step {
+                    at,
+                    item: it.id.clone(),
+                    kind: StepKind::Routing {
+                        ratio,
+                        salt,
+                        set_by,
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The first step that sends some clusters to the default backend.
+pub fn first_misroute(steps: &[Step]) -> Option<&Step> {
+    steps
+        .iter()
+        .find(|s| matches!(s.kind, StepKind::Routing { ratio, .. } if ratio > 0.0))
+}
+
+/// The routing version a misroute step sets (for `misrouted`).
+pub fn version_of(step: &Step) -> Option<EdgeVersion> {
+    match &step.kind {
+        StepKind::Routing {
+            ratio,
+            salt,
+            set_by,
+        } => Some(EdgeVersion {
+            version: 0,
+            misroute_ratio: *ratio,
+            misroute_salt: *salt,
+            set_by: set_by.clone(),
+            at: step.at,
+        }),
+        _ => None,
+    }
+}
+
+/// A stretch of the scenario's calendar, `start .. start + len`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: SimTime,
+    pub len: SimDuration,
+}
+
+impl Window {
+    pub fn end(&self) -> SimTime {
+        self.start + self.len
+    }
+}
+
+/// Lead of the default window before the first misroute.
+pub const WINDOW_LEAD: SimDuration = SimDuration::from_mins(30);
+/// Default window length: the lead plus one 4 h full-resync period and a
+/// margin, so every agent the misroute hits meets one full resync inside.
+pub const WINDOW_LEN: SimDuration = SimDuration::from_mins(5 * 60);
+
+/// The default window: from `WINDOW_LEAD` before the first misroute (or the
+/// scenario's start), `WINDOW_LEN` long, within the scenario.
+pub fn default_window(steps: &[Step], end: SimTime) -> Window {
+    let start = first_misroute(steps)
+        .map(|s| SimTime::ZERO + s.at.saturating_since(SimTime::ZERO + WINDOW_LEAD))
+        .unwrap_or(SimTime::ZERO);
+    let len = end.saturating_since(start).min(WINDOW_LEN);
+    Window { start, len }
+}
+
+/// How a run picks its clusters from the scenario's fleet. Cluster ids are
+/// kept, so each cluster's misroute fate, phases and cloud account are the
+/// ones it has in the fleet tier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SliceRule {
+    /// Half of the slice from the clusters the first misroute hits (lowest
+    /// ids first), the rest from the lowest ids it spares: a small slice
+    /// sees both fates even when the misroute hits a few percent.
+    HalfHit,
+    /// The lowest ids.
+    First,
+    /// Exactly these clusters.
+    Ids(Vec<ClusterId>),
+}
+
+/// The slice's cluster ids, ascending. `hit` is the first misroute's version.
+pub fn slice(
+    fleet: &Fleet,
+    k: u32,
+    rule: &SliceRule,
+    hit: Option<&EdgeVersion>,
+) -> Result<Vec<ClusterId>, String> {
+    let n = fleet.len() as u32;
+    let mut ids: Vec<ClusterId> = match rule {
+        SliceRule::Ids(ids) => {
+            if let Some(bad) = ids.iter().find(|&&c| c >= n) {
+                return Err(format!("cluster {bad}: the fleet has {n} clusters"));
+            }
+            ids.clone()
+        }
+        SliceRule::First => (0..k.min(n)).collect(),
+        SliceRule::HalfHit => {
+            let is_hit = |c: &ClusterId| hit.is_some_and(|v| misrouted(v, *c));
+            let want_hit = k.div_ceil(2) as usize;
+            let mut v: Vec<ClusterId> = (0..n).filter(is_hit).take(want_hit).collect();
+            let rest = k.min(n) as usize - v.len();
+            v.extend((0..n).filter(|c| !is_hit(c)).take(rest));
+            v
+        }
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err("the slice is empty".into());
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_str;
+    use std::path::Path;
+
+    const SC: &str = r#"{
+        "name": "t", "seed": 1,
+        "start": "2025-03-22T00:00:00Z", "end": "2025-03-27T00:00:00Z",
+        "model": {"fleet": {"clusters": 200}},
+        "timeline": [
+            {"id": "E4", "at": "D0 22:00", "do": {"kind": "change", "change_id": "R1", "target": "prod", "applied_via": "prod", "misroute_ratio": 0.08, "misroute_salt": 4}},
+            {"id": "FIX", "at": "D1 06:00", "do": {"kind": "edge_fix"}},
+            {"id": "F", "at": "D1 18:00", "do": {"kind": "freeze"}},
+            {"id": "HELD", "at": "D2 10:00", "do": {"kind": "change", "change_id": "ordinary", "target": "prod", "applied_via": "prod", "misroute_ratio": 0.3}},
+            {"id": "E9", "at": "D4 15:00", "for": "1h", "do": {"kind": "change", "change_id": "leak", "target": "staging", "applied_via": "prod", "misroute_ratio": 0.5, "misroute_salt": 9}}
+        ]
+    }"#;
+
+    #[test]
+    fn changes_pass_through_change_management_as_in_the_fleet_tier() {
+        let sc = load_str(Path::new("t.json"), SC).unwrap();
+        let s = steps(&sc.timeline, &sc.model.change);
+        let kinds: Vec<(&str, String)> = s
+            .iter()
+            .map(|s| {
+                (
+                    s.item.as_str(),
+                    match &s.kind {
+                        StepKind::Routing { ratio, .. } => format!("route {ratio}"),
+                        StepKind::Fix { .. } => "fix".into(),
+                        StepKind::Faults(_) => "faults".into(),
+                    },
+                )
+            })
+            .collect();
+        // HELD waits for the freeze; the leak is applied to prod and reverted.
+        assert_eq!(
+            kinds,
+            vec![
+                ("E4", "route 0.08".to_string()),
+                ("FIX", "fix".into()),
+                ("E9", "route 0.5".into()),
+                ("E9", "fix".into()),
+            ]
+        );
+        let w = default_window(&s, sc.end);
+        assert_eq!(w.start, SimTime::from_secs(21 * 3_600 + 1_800));
+        assert_eq!(w.len, WINDOW_LEN);
+    }
+
+    #[test]
+    fn half_hit_slice_mixes_both_fates() {
+        let sc = load_str(Path::new("t.json"), SC).unwrap();
+        let fleet = Fleet::generate(&sc.model.fleet, cascade_sim::Seed(1));
+        let s = steps(&sc.timeline, &sc.model.change);
+        let v = version_of(first_misroute(&s).unwrap()).unwrap();
+        let ids = slice(&fleet, 10, &SliceRule::HalfHit, Some(&v)).unwrap();
+        assert_eq!(ids.len(), 10);
+        let hit = ids.iter().filter(|&&c| misrouted(&v, c)).count();
+        assert_eq!(hit, 5);
+        assert_eq!(
+            slice(&fleet, 3, &SliceRule::First, None).unwrap(),
+            vec![0, 1, 2]
+        );
+        assert!(slice(&fleet, 3, &SliceRule::Ids(vec![500]), None).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! The live tier over real loopback sockets: servers on 127.0.0.1:0, one
+//! real agent, time sped up 600x (a simulated minute per 100 ms), the edge
+//! switched to misroute at run time through its admin endpoint.
+
+use cascade::agent::{AgentConfig, Guards};
+use cascade::wire::api::{self, DesiredStateDoc, Exchange, NodePoolsDoc};
+use cascade::wire::harness::InitialPools;
+use cascade::wire::live::{call, AgentRunConfig, AgentThread, ServeConfig, Servers};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const SCALE: u32 = 600;
+const CLUSTER: u32 = 2;
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn start() -> Servers {
+    Servers::start(ServeConfig {
+        listen: loopback(),
+        cloud_listen: loopback(),
+        clusters: 4,
+        seed: 1,
+        time_scale: SCALE,
+        // Only the system pool: the agent has to create the rest.
+        initial_pools: InitialPools::SystemOnly,
+        delete_locks: false,
+        verbose: false,
+    })
+    .expect("servers start")
+}
+
+fn get(s: &Servers, authority: SocketAddr, path: &str, token: &str) -> (u16, Vec<u8>) {
+    match call(
+        &authority.to_string(),
+        "GET",
+        path,
+        Some(token),
+        None,
+        TIMEOUT,
+    )
+    .expect("runtime")
+    {
+        Exchange::Reply { status, body, .. } => (status, body),
+        other => panic!("{other:?} from {authority}{path} (servers at {})", s.edge),
+    }
+}
+
+fn desired(s: &Servers) -> DesiredStateDoc {
+    let (status, body) = get(
+        s,
+        s.edge,
+        &api::desired_state_path(CLUSTER),
+        &s.token(CLUSTER),
+    );
+    assert_eq!(status, 200);
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Pool name -> state, as the cloud lists them.
+fn pools(s: &Servers) -> Vec<(String, String)> {
+    let (status, body) = get(
+        s,
+        s.cloud,
+        &api::node_pools_path(CLUSTER),
+        &s.token(CLUSTER),
+    );
+    assert_eq!(status, 200);
+    let doc: NodePoolsDoc = serde_json::from_slice(&body).unwrap();
+    doc.pools.into_iter().map(|p| (p.name, p.state)).collect()
+}
+
+fn converged(s: &Servers, want: &DesiredStateDoc) -> bool {
+    let have = pools(s);
+    want.pools
+        .iter()
+        .all(|p| have.contains(&(p.name.clone(), "present".into())))
+}
+
+/// Polls `cond` every 50 ms, at most `tries` times.
+fn wait_for(tries: u32, mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn agent(s: &Servers, guards: Guards) -> AgentThread {
+    AgentThread::spawn(AgentRunConfig {
+        control_plane: s.edge.to_string(),
+        cloud: s.cloud.to_string(),
+        cluster: CLUSTER,
+        token: s.token(CLUSTER),
+        guards,
+        agent: AgentConfig {
+            // Ten minutes between full resyncs: one per wall second.
+            full_resync_interval_s: 600.0,
+            ..AgentConfig::default()
+        },
+        seed: 1,
+        time_scale: SCALE,
+        request_timeout: TIMEOUT,
+        run_for: Some(Duration::from_secs(25)),
+        verbose: false,
+    })
+    .expect("agent starts")
+}
+
+fn misroute(s: &Servers) {
+    let body = r#"{"misroute_ratio": 1.0, "misroute_salt": 0, "set_by": "test"}"#;
+    let x = call(
+        &s.edge.to_string(),
+        "PUT",
+        "/admin/routing",
+        Some(&s.admin_token()),
+        Some(body.into()),
+        TIMEOUT,
+    )
+    .unwrap();
+    assert!(matches!(x, Exchange::Reply { status: 200, .. }), "{x:?}");
+}
+
+/// Starts servers and an agent, waits for convergence, switches the edge
+/// to misroute every cluster; returns what the test inspects next.
+fn converge_then_misroute(guards: Guards) -> (Servers, AgentThread, DesiredStateDoc) {
+    let s = start();
+    let want = desired(&s);
+    assert!(want.pools.len() >= 3, "{want:?}");
+    assert!(!converged(&s, &want), "only the system pool at the start");
+    let a = agent(&s, guards);
+    // Pool creation takes 8 simulated minutes (median): ~1 s here.
+    assert!(
+        wait_for(300, || converged(&s, &want)),
+        "no convergence: {:?} {:?}",
+        pools(&s),
+        a.status()
+    );
+    misroute(&s);
+    let (status, _) = get(
+        &s,
+        s.edge,
+        &api::desired_state_path(CLUSTER),
+        &s.token(CLUSTER),
+    );
+    assert_eq!(
+        status, 404,
+        "the edge now sends the path to its default backend"
+    );
+    (s, a, want)
+}
+
+#[test]
+fn tokens_keep_clusters_apart_over_loopback() {
+    let s = start();
+    let (status, _) = get(&s, s.edge, &api::desired_state_path(1), &s.token(2));
+    assert_eq!(status, 403, "cluster 2's token reads nothing of cluster 1");
+    let (status, _) = get(&s, s.edge, &api::desired_state_path(1), "nonsense");
+    assert_eq!(status, 401);
+    let (status, _) = get(&s, s.cloud, &api::node_pools_path(1), &s.token(2));
+    assert_eq!(status, 403);
+    let (status, _) = get(&s, s.edge, "/admin/routing", &s.token(1));
+    assert_eq!(status, 401, "the routing switch wants the admin token");
+    s.stop().unwrap();
+}
+
+#[test]
+fn fixed_agent_converges_then_holds_when_the_edge_misroutes() {
+    let (s, a, want) = converge_then_misroute(Guards::hotfix());
+    assert!(
+        wait_for(200, || a.status().in_hold),
+        "no safe hold: {:?}",
+        a.status()
+    );
+    // Three more full resyncs (3 s) with nothing but 404s: nothing goes.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(converged(&s, &want), "{:?}", pools(&s));
+    let st = a.status();
+    assert_eq!(st.deletes_asked, 0, "{st:?}");
+    assert!(st.answers["404"] >= 5, "{st:?}");
+    assert!(st.in_hold);
+    a.stop().unwrap();
+    s.stop().unwrap();
+}
+
+#[test]
+fn buggy_agent_converges_then_deletes_when_the_edge_misroutes() {
+    let (s, a, _) = converge_then_misroute(Guards::none());
+    // At its next full resync (within a second) the 404 reads as "no pools".
+    let system_going = || {
+        pools(&s)
+            .iter()
+            .any(|(n, st)| n == "system" && (st == "deleting" || st == "absent"))
+    };
+    assert!(
+        wait_for(200, system_going),
+        "the buggy agent kept its pools: {:?} {:?}",
+        pools(&s),
+        a.status()
+    );
+    let st = a.status();
+    assert!(st.deletes_asked >= 3, "{st:?}");
+    assert!(st.answers["404"] >= 1, "{st:?}");
+    a.stop().unwrap();
+    s.stop().unwrap();
+}
