@@ -74,6 +74,9 @@ enum Command {
         /// Simulated time per turmoil step, in milliseconds.
         #[arg(long, default_value_t = 100)]
         tick_ms: u64,
+        /// Print the outcome as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Live tier: serves the control plane (edge), cloud API and their
     /// internals on real sockets, until killed or `--for` elapses.
@@ -195,8 +198,10 @@ fn main() -> ExitCode {
             duration,
             agents_per_host,
             tick_ms,
+            json,
         } => cmd_wire(
             &scenario,
+            json,
             seed,
             clusters,
             from.as_deref(),
@@ -474,8 +479,10 @@ fn cmd_compare(runs: &[PathBuf], out: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_wire(
     path: &std::path::Path,
+    json: bool,
     seed: Option<u64>,
     clusters: u32,
     from: Option<&str>,
@@ -515,7 +522,9 @@ fn cmd_wire(
         }
     }
     let seed_used = seed.unwrap_or(sc.seed);
-    println!("SEED={seed_used}");
+    if !json {
+        println!("SEED={seed_used}");
+    }
     let opts = WireOptions {
         seed,
         clusters,
@@ -536,6 +545,41 @@ fn cmd_wire(
         }
     };
     let wall = started.elapsed();
+    let line =
+        harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
+    if json {
+        let e = r.epoch;
+        let times = |m: &std::collections::BTreeMap<u32, cascade::sim::SimTime>| {
+            m.iter()
+                .map(|(c, t)| (c.to_string(), serde_json::Value::from(e.format(*t))))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        let doc = serde_json::json!({
+            "scenario": sc.name,
+            "seed": seed_used,
+            "tier": "wire",
+            "trace_hash": format!("{:016x}", r.trace_hash),
+            "passed": r.passed(),
+            "window": {"start": e.format(r.window.start), "end": e.format(r.window.start + r.window.len)},
+            "hosts": r.hosts,
+            "slice": r.slice,
+            "hit": r.hit,
+            "clusters_lost": times(&r.lost),
+            "agents_dead": times(&r.dead),
+            "not_converged_at_end": r.not_converged,
+            "answers": r.answers,
+            "i1_findings": r.i1_findings,
+            "holds_entered": r.holds_entered,
+            "error": r.error,
+            "reproduce": line,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return if r.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILED)
+        };
+    }
     print!("{}", harness::render_text(&r, &sc));
     println!(
         "wall time {:.1} s for {} simulated ({:.2} s per simulated hour)",
@@ -543,8 +587,6 @@ fn cmd_wire(
         r.window.len,
         wall.as_secs_f64() / (r.window.len.as_secs_f64() / 3_600.0)
     );
-    let line =
-        harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
     println!("reproduce: {line}");
     if r.passed() {
         ExitCode::SUCCESS

@@ -148,6 +148,19 @@ fn wire_prints_seed_first_a_stable_hash_and_reproduction_last() {
     let (_, again, _) = cascade(&args);
     assert!(hash(&out).is_some());
     assert_eq!(hash(&out), hash(&again), "same seed, same trace hash");
+    // --json: one object with the same hash.
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let (code, js, _) = cascade(&json_args);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&js).expect("one JSON object");
+    let text_hash = hash(&out).unwrap();
+    assert!(
+        text_hash.ends_with(v["trace_hash"].as_str().unwrap()),
+        "{text_hash}"
+    );
+    assert_eq!(v["seed"], 3);
+    assert!(v["clusters_lost"].is_object() && v["passed"].is_boolean());
 }
 
 #[test]
