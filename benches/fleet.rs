@@ -14,7 +14,8 @@ fn fleet(c: &mut Criterion) {
     let mut g = c.benchmark_group("fleet_tier_2000_clusters");
     g.sample_size(10);
     for name in ["d0-azure-outage", "d5-pool-loss"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/focused/{name}.json"));
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/focused/{name}.json"));
         let sc = scenario::load(&path).expect("scenario loads");
         let events = run_scenario(&sc, RunOptions::default()).summary.events;
         g.throughput(Throughput::Elements(events));

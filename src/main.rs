@@ -780,8 +780,16 @@ fn cmd_agent(a: AgentArgs) -> ExitCode {
         Ok(()) => {
             let s = status.lock().unwrap_or_else(|e| e.into_inner());
             println!(
-                "answers {:?}; creates asked {}, deletes asked {}, holds entered {}",
-                s.answers, s.creates_asked, s.deletes_asked, s.holds_entered
+                "answers {:?}; creates asked {}, deletes asked {}, holds entered {}{}",
+                s.answers,
+                s.creates_asked,
+                s.deletes_asked,
+                s.holds_entered,
+                if s.host_lost {
+                    "; the agent deleted its own system pool and died with it"
+                } else {
+                    ""
+                }
             );
             ExitCode::SUCCESS
         }

@@ -202,6 +202,11 @@ fn buggy_agent_converges_then_deletes_when_the_edge_misroutes() {
         pools(&s),
         a.status()
     );
+    assert!(
+        wait_for(200, || a.status().host_lost),
+        "the buggy agent dies with its system pool: {:?}",
+        a.status()
+    );
     let st = a.status();
     assert!(st.deletes_asked >= 3, "{st:?}");
     assert!(st.answers["404"] >= 1, "{st:?}");

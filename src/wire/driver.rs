@@ -120,7 +120,12 @@ pub async fn run_agent<T: Transport>(
         out.clear();
         agent.handle_answer(now, answer, &actual, &cfg.agent, &mut rng, &mut out);
         take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
-        call_cloud(&transport, &clock, &cfg, &calls, &observer).await;
+        if call_cloud(&transport, &clock, &cfg, &calls, &observer).await {
+            // The agent runs on its system pool: draining it ends the agent,
+            // as in the fleet tier (`World::on_pool_deleting`).
+            agent.handle_host_lost();
+            return;
+        }
     }
 }
 
@@ -209,13 +214,14 @@ async fn observe_cluster<T: Transport>(
 }
 
 /// Sends one reconcile's cloud calls at once and waits for them all.
+/// Returns whether a delete of the agent's own `system` pool was accepted.
 async fn call_cloud<T: Transport>(
     transport: &T,
     clock: &Clock,
     cfg: &DriverConfig,
     calls: &[(PoolName, CloudCall)],
     observer: &Rc<dyn Observer>,
-) {
+) -> bool {
     let mut pending = Vec::with_capacity(calls.len());
     for &(pool, call) in calls {
         let (method, path) = api::cloud_call_route(cfg.cluster, pool, call);
@@ -237,13 +243,19 @@ async fn call_cloud<T: Transport>(
         // dropped meanwhile (its host lost), as requests already sent do.
         pending.push(tokio::task::spawn_local(async move {
             let x = exchange(&t, &authority, method, &path, Some(&token), body, timeout).await;
-            observer.agent_call(clock.now(), c, pool, call, CallOutcome::of(&x));
+            let outcome = CallOutcome::of(&x);
+            observer.agent_call(clock.now(), c, pool, call, outcome);
+            pool == PoolName::System
+                && call == CloudCall::Delete
+                && outcome == CallOutcome::Accepted
         }));
     }
+    let mut host_lost = false;
     for h in pending {
         // A call task only ends by finishing: nothing aborts it.
-        let _ = h.await;
+        host_lost |= h.await.unwrap_or(false);
     }
+    host_lost
 }
 
 #[cfg(test)]

@@ -326,6 +326,8 @@ pub struct AgentStatus {
     pub deletes_asked: u64,
     /// Agent cloud calls by outcome.
     pub calls: BTreeMap<String, u64>,
+    /// The agent deleted its own system pool and died with it.
+    pub host_lost: bool,
 }
 
 /// Feeds an [`AgentStatus`] and optionally prints.
@@ -402,11 +404,19 @@ impl Observer for AgentWatch {
         &self,
         _now: SimTime,
         _cluster: ClusterId,
-        _pool: PoolName,
-        _call: CloudCall,
+        pool: PoolName,
+        call: CloudCall,
         outcome: CallOutcome,
     ) {
-        self.with(|s| *s.calls.entry(outcome.name().into()).or_default() += 1);
+        self.with(|s| {
+            *s.calls.entry(outcome.name().into()).or_default() += 1;
+            if pool == PoolName::System
+                && call == CloudCall::Delete
+                && outcome == CallOutcome::Accepted
+            {
+                s.host_lost = true;
+            }
+        });
     }
 }
 
@@ -465,7 +475,7 @@ pub fn run_agent(
             agent: cfg.agent,
             guards: cfg.guards,
         };
-        let task =
+        let mut task =
             tokio::task::spawn_local(driver::run_agent(RealNet, clock, d, phase, rng, watch));
         let stopped = async move {
             match stop {
@@ -475,13 +485,22 @@ pub fn run_agent(
                 None => std::future::pending::<()>().await,
             }
         };
+        // The agent also ends by itself when it deletes its own system pool.
+        let abort = task.abort_handle();
+        let ended = async move {
+            tokio::select! {
+                biased;
+                _ = stopped => {}
+                _ = &mut task => {}
+            }
+        };
         match cfg.run_for {
             Some(d) => {
-                let _ = tokio::time::timeout(d, stopped).await;
+                let _ = tokio::time::timeout(d, ended).await;
             }
-            None => stopped.await,
+            None => ended.await,
         }
-        task.abort();
+        abort.abort();
     });
     Ok(())
 }
