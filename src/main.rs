@@ -107,40 +107,7 @@ enum Command {
         duration: Option<String>,
     },
     /// Live tier: runs one real agent against `cascade serve`.
-    Agent {
-        /// The control plane's URL (the edge), e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        control_plane: String,
-        /// The cloud API's URL (default: the control plane's port + 1).
-        #[arg(long)]
-        cloud: Option<String>,
-        #[arg(long)]
-        cluster: u32,
-        /// Bearer token (default: derived from --seed as `cascade serve` does).
-        #[arg(long)]
-        token: Option<String>,
-        /// Agent version: buggy, hotfix or all.
-        #[arg(long, default_value = "buggy")]
-        guards: String,
-        /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Simulated seconds per wall second; match `cascade serve`.
-        #[arg(long, default_value_t = 1)]
-        time_scale: u32,
-        /// Poll period in simulated seconds.
-        #[arg(long)]
-        poll_interval_s: Option<f64>,
-        /// Full-resync (pruning) period in simulated seconds.
-        #[arg(long)]
-        full_resync_interval_s: Option<f64>,
-        /// Per-request timeout in wall milliseconds.
-        #[arg(long, default_value_t = 2_000)]
-        timeout_ms: u64,
-        /// Stop after this much wall time (`10m`).
-        #[arg(long = "for", value_name = "DURATION")]
-        duration: Option<String>,
-    },
+    Agent(AgentArgs),
     /// Loads and validates scenario files without running them.
     Check {
         /// Scenario files.
@@ -228,31 +195,7 @@ fn main() -> ExitCode {
             delete_locks,
             duration.as_deref(),
         ),
-        Command::Agent {
-            control_plane,
-            cloud,
-            cluster,
-            token,
-            guards,
-            seed,
-            time_scale,
-            poll_interval_s,
-            full_resync_interval_s,
-            timeout_ms,
-            duration,
-        } => cmd_agent(AgentArgs {
-            control_plane,
-            cloud,
-            cluster,
-            token,
-            guards,
-            seed,
-            time_scale,
-            poll_interval_s,
-            full_resync_interval_s,
-            timeout_ms,
-            duration,
-        }),
+        Command::Agent(args) => cmd_agent(args),
         Command::Check { scenarios } => cmd_check(&scenarios),
         Command::Compare { runs, out } => cmd_compare(&runs, out),
         Command::Chaos(args) => chaos_cmd::run(args),
@@ -693,17 +636,40 @@ fn cmd_serve(
     }
 }
 
+/// One real agent against `cascade serve` (the live tier).
+#[derive(clap::Args)]
 struct AgentArgs {
+    /// The control plane's URL (the edge), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
     control_plane: String,
+    /// The cloud API's URL (default: the control plane's port + 1).
+    #[arg(long)]
     cloud: Option<String>,
+    #[arg(long)]
     cluster: u32,
+    /// Bearer token (default: derived from --seed as `cascade serve` does).
+    #[arg(long)]
     token: Option<String>,
+    /// Agent version: buggy, hotfix or all.
+    #[arg(long, default_value = "buggy")]
     guards: String,
+    /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Simulated seconds per wall second; match `cascade serve`.
+    #[arg(long, default_value_t = 1)]
     time_scale: u32,
+    /// Poll period in simulated seconds.
+    #[arg(long)]
     poll_interval_s: Option<f64>,
+    /// Full-resync (pruning) period in simulated seconds.
+    #[arg(long)]
     full_resync_interval_s: Option<f64>,
+    /// Per-request timeout in wall milliseconds.
+    #[arg(long, default_value_t = 2_000)]
     timeout_ms: u64,
+    /// Stop after this much wall time (`10m`).
+    #[arg(long = "for", value_name = "DURATION")]
     duration: Option<String>,
 }
 
