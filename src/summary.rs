@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 pub const SURFACES: [&str; 4] = ["astro_ui", "astro_api", "airflow_ui", "airflow_api"];
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     pub scenario: String,
     pub description: String,
@@ -44,6 +45,7 @@ impl Summary {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FindingsSummary {
     pub total: u64,
     pub by_rule: BTreeMap<String, u64>,
@@ -69,6 +71,7 @@ pub struct KeyEvent {
 
 /// An incident as monitoring saw it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Incident {
     /// `auth` or `pool_loss`.
     pub kind: String,
@@ -90,6 +93,7 @@ pub struct Incident {
 
 /// p50 / p90 / max of a duration sample, in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Percentiles {
     pub count: u32,
     pub p50_s: f64,
@@ -145,6 +149,7 @@ pub struct WaveJson {
 
 /// Auth figures over the whole run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuthSummary {
     pub legit_attempts: u64,
     pub legit_ok: u64,
@@ -164,6 +169,7 @@ pub struct AuthSummary {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetricsSummary {
     pub clusters_lost_pools_by_day: BTreeMap<String, u32>,
     /// Loss episodes over the run (a cluster can lose pools twice).
