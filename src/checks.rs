@@ -49,9 +49,6 @@ impl Rule {
             Rule::I10PoolStateUnique => "I10",
         }
     }
-    pub fn is_safety(self) -> bool {
-        true
-    }
 }
 
 /// One invariant violation.

@@ -240,7 +240,6 @@ impl Chaos {
 
 /// Classifies a finished chaos run.
 pub fn verdict(s: &Summary) -> Verdict {
-    let m = &s.metrics;
     let mut details = Vec::new();
     let mut class = None;
     let mut signature = String::from("pass");
@@ -290,7 +289,6 @@ pub fn verdict(s: &Summary) -> Verdict {
             }
         }
     }
-    let _ = m;
     Verdict {
         class,
         signature,

@@ -17,7 +17,6 @@ pub mod perfetto;
 pub mod series;
 pub mod svg;
 
-use crate::checks::Rule;
 use crate::scenario::Scenario;
 use crate::summary::{FindingJson, FindingsSummary, MetricsSummary, Percentiles, Summary};
 use crate::world::{RestoreMethod, World};
@@ -57,7 +56,6 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
             detail: f.detail.clone(),
         })
         .collect();
-    let _ = Rule::I1DestructiveNeedsAuthority;
 
     let mut metrics = MetricsSummary {
         clusters_lost_pools_by_day: m.clusters_lost_pools_by_day.clone(),

@@ -4,7 +4,7 @@
 
 use super::{Ev, Record, World};
 use crate::agent::PoolState;
-use crate::auth::{success_ratio, AuthTick, MitigationConfig, VendorPath};
+use crate::auth::{AuthTick, MitigationConfig, VendorPath};
 use crate::summary::{AuthSummary, Incident, MetricsSummary};
 use crate::timeline::{Action, PathState, TimelineItem};
 use crate::types::{Cloud, PoolName};
@@ -124,7 +124,6 @@ impl World {
         b.latency_p99_ms_max = b.latency_p99_ms_max.max(t.latency_p99_ms);
         b.replicas_max = b.replicas_max.max(t.replicas_total);
         b.queue_len_max_minute = b.queue_len_max_minute.max(t.queue_len);
-        let _ = success_ratio(&t);
         sim.schedule_in(self.auth_tick_period(), Ev::AuthTick);
     }
 

@@ -8,7 +8,7 @@ use crate::agent::{Guard, PoolState};
 use crate::change::{Change, Decision};
 use crate::checks::{Finding, Rule};
 use crate::cloud::{CloudCall, CloudReply};
-use crate::operators::{OpsOutput, OpsTimer, Page};
+use crate::operators::{OpsOutput, OpsTimer};
 use crate::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::rollout::{RolloutOutput, RolloutTimer};
 use crate::timeline::{Action, RestoreBy};
@@ -572,12 +572,10 @@ impl World {
                 by.replace('_', " ")
             ),
         );
-        let page = self
+        // The acknowledgement comes back as an operator timer (OpsOutput::Acked).
+        let _page = self
             .operators
             .page(now, id, &mut self.ops_rng, &mut self.ops_out);
-        if let Page::Paged { ack_at } = page {
-            let _ = ack_at;
-        }
         self.drain_ops(sim);
     }
 
