@@ -92,6 +92,13 @@ pub struct MonitoringConfig {
     pub surface_available_success_min: f64,
     /// Auth availability SLO over 30 days. [A: spec 99.9 %]
     pub slo_target: f64,
+    /// An alert on agents in safe hold exists. [A] not historical: with fixed
+    /// agents a misrouted route loses nothing, so only this alert sees it.
+    pub agent_hold_alert: bool,
+    /// Agents in hold that make the alert fire. [A]
+    pub agent_hold_alert_agents_min: u32,
+    /// For this long. [A]
+    pub agent_hold_alert_for_min: f64,
 }
 
 impl Default for MonitoringConfig {
@@ -108,6 +115,9 @@ impl Default for MonitoringConfig {
             night_end_hour: 7,
             surface_available_success_min: 0.5,
             slo_target: 0.999,
+            agent_hold_alert: false,
+            agent_hold_alert_agents_min: 3,
+            agent_hold_alert_for_min: 10.0,
         }
     }
 }
@@ -115,6 +125,10 @@ impl Default for MonitoringConfig {
 impl MonitoringConfig {
     pub fn validate(&self) -> Result<(), String> {
         check_positive("pool_loss_alert_for_min", self.pool_loss_alert_for_min)?;
+        check_positive("agent_hold_alert_for_min", self.agent_hold_alert_for_min)?;
+        if self.agent_hold_alert_agents_min == 0 {
+            return Err("agent_hold_alert_agents_min: expected at least 1, found 0".into());
+        }
         for (m, p, name) in [
             (
                 self.customer_report_day_median_min,

@@ -103,3 +103,28 @@ fn a_seed_always_draws_the_same_schedule_and_different_seeds_differ() {
             > 10
     );
 }
+
+#[test]
+fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
+    let c = chaos("scenarios/chaos/anchored-march.profile.json");
+    let case = c.case(2, None);
+    assert!(
+        case.chosen.iter().any(|l| l.starts_with("E4 moved")),
+        "{:?}",
+        case.chosen
+    );
+    assert_ne!(
+        c.case(2, None).base_items,
+        c.case(3, None).base_items,
+        "seeds move events differently"
+    );
+    let (v, s) = c.run_document(&c.document(&case)).unwrap();
+    assert_eq!(v.class, None, "{:?}", v.details);
+    // The agent-hold alert, not pool loss, is what pages on the misroutes.
+    assert!(s
+        .metrics
+        .incidents
+        .iter()
+        .any(|i| i.kind == "agents_in_hold"));
+    assert_eq!(s.metrics.clusters_lost_pools_total, 0);
+}

@@ -69,3 +69,42 @@ fn a_misroute_of_a_fraction_hits_about_that_fraction() {
         "{lost} of 1,000 clusters lost pools at a 20 % misroute"
     );
 }
+
+#[test]
+fn agent_hold_alert_pages_and_the_route_is_reverted() {
+    let guards =
+        r#"{ "g1_authoritative_only": true, "g3_monotonic_generation": true, "g7_backoff": true }"#;
+    // A misroute with no end: only responders can fix it.
+    let text = scenario(guards, 0.3)
+        .replace("\"for\": \"6h\",", "")
+        .replace(
+            "\"customer_reports_to_escalate\": 1000",
+            "\"customer_reports_to_escalate\": 1000, \"agent_hold_alert\": true",
+        );
+    let sc = load_str(Path::new("world-test.json"), &text).unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    let m = &r.summary.metrics;
+    let inc = m
+        .incidents
+        .iter()
+        .find(|i| i.kind == "agents_in_hold")
+        .expect("the alert opened an incident");
+    assert_eq!(inc.detected_by.as_deref(), Some("agent_hold_alert"));
+    assert!(
+        inc.restore_completed_at.is_some(),
+        "route reverted, incident closed"
+    );
+    assert_eq!(m.agents_in_hold_at_end, 0);
+    assert!(m
+        .changes_applied
+        .iter()
+        .any(|c| c.id == "revert-route" && c.emergency));
+    // Without the alert the agents would still be holding at noon.
+    let silent = load_str(
+        Path::new("world-test.json"),
+        &scenario(guards, 0.3).replace("\"for\": \"6h\",", ""),
+    )
+    .unwrap();
+    let r2 = run_scenario(&silent, RunOptions::default());
+    assert!(r2.summary.metrics.agents_in_hold_at_end > 0);
+}

@@ -147,6 +147,8 @@ pub struct World {
     pub key_events: Vec<(SimTime, String)>,
     pub monitoring_pool_loss_alert: bool,
     pub restore_with: crate::timeline::RestoreBy,
+    /// Since when enough agents have been in safe hold (agent-hold alert).
+    hold_since: Option<SimTime>,
     /// Fleet-wide brake (G5): start times of recent deletes across the fleet.
     fleet_deletes: std::collections::VecDeque<SimTime>,
     /// Accepted deletes by G5 agents in the last hour (I2's own count).
@@ -226,6 +228,7 @@ impl World {
             key_events: Vec::new(),
             monitoring_pool_loss_alert: cfg.monitoring.pool_loss_alert,
             restore_with: cfg.response.restore_with,
+            hold_since: None,
             fleet_deletes: std::collections::VecDeque::new(),
             g5_deletes: std::collections::VecDeque::new(),
             next_change_id: 1,
@@ -691,6 +694,7 @@ impl World {
         let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
         self.metrics.minute(now, lost, down);
         self.auth_minute(sim);
+        self.check_agent_hold_alert(sim);
         self.check_bounds(sim);
         sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
     }

@@ -46,7 +46,7 @@ impl World {
                 _ => None,
             };
             m.incidents.push(Incident {
-                kind: "pool_loss".into(),
+                kind: inc.cause.into(),
                 started_at: e.format(inc.started_at),
                 detected_at: inc.detected_at.map(|t| e.format(t)),
                 time_to_detect_s: ttd,

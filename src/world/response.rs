@@ -30,6 +30,9 @@ pub enum ChangePayload {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PoolIncident {
     pub id: u32,
+    /// What opened it: `pool_loss`, or `agents_in_hold` (fixed agents holding
+    /// on a broken route, seen by the agent-hold alert).
+    pub cause: &'static str,
     pub started_at: SimTime,
     pub detected_at: Option<SimTime>,
     pub detected_by: Option<&'static str>,
@@ -457,6 +460,7 @@ impl World {
             let id = self.incidents.len() as u32;
             self.incidents.push(PoolIncident {
                 id,
+                cause: "pool_loss",
                 started_at: now,
                 detected_at: None,
                 detected_by: None,
@@ -542,6 +546,51 @@ impl World {
         if inc.detected_at.is_none() && inc.reports >= escalate_at {
             self.detect(sim, "customer_reports");
         }
+    }
+
+    /// The agent-hold alert: fixed agents hold safely on a broken route, so
+    /// nothing is lost and nobody would notice; this alert pages instead.
+    pub(super) fn check_agent_hold_alert(&mut self, sim: &mut Sim<Ev>) {
+        let mon = &self.cfg.monitoring;
+        if !mon.agent_hold_alert {
+            return;
+        }
+        let now = sim.now();
+        let held = self
+            .agents
+            .iter()
+            .filter(|a| a.is_alive() && a.in_hold())
+            .count() as u32;
+        if held < mon.agent_hold_alert_agents_min {
+            self.hold_since = None;
+            return;
+        }
+        let since = *self.hold_since.get_or_insert(now);
+        let due = SimDuration::from_secs_f64(mon.agent_hold_alert_for_min * 60.0);
+        if now.saturating_since(since) < due || self.open_incident().is_some() {
+            return;
+        }
+        let id = self.incidents.len() as u32;
+        self.incidents.push(PoolIncident {
+            id,
+            cause: "agents_in_hold",
+            started_at: since,
+            detected_at: None,
+            detected_by: None,
+            acked_at: None,
+            mitigated_at: None,
+            clusters_affected: 0,
+            open_clusters: 0,
+            reports: 0,
+            restore_completed_at: None,
+            projected_manual_hours: None,
+            hotfix_started_at: None,
+        });
+        self.key_event(
+            now,
+            format!("{held} agents in safe hold (desired-state answers failing)"),
+        );
+        self.detect(sim, "agent_hold_alert");
     }
 
     pub(super) fn on_pool_loss_alert_check(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
@@ -664,8 +713,18 @@ impl World {
                         ChangePayload::EdgeFix,
                     );
                 }
+                let mut resolved = None;
                 if let Some(inc) = self.incidents.get_mut(incident as usize) {
                     inc.mitigated_at.get_or_insert(now);
+                    // Nothing was lost (agents only held): route fixed, incident over.
+                    if inc.clusters_affected == 0 && inc.restore_completed_at.is_none() {
+                        inc.restore_completed_at = Some(now);
+                        resolved = Some(inc.id);
+                    }
+                }
+                if let Some(id) = resolved {
+                    self.operators.resolve(now, id);
+                    self.hold_since = None;
                 }
             }
             ResponseStep::Decide => {
