@@ -77,6 +77,14 @@ enum Command {
         /// Print the outcome as one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Partition two sides for a while, window-relative:
+        /// `SIDE-SIDE@START/DURATION` with sides agents, edge, control-plane,
+        /// cloud, e.g. `edge-control-plane@30m/20m`. Repeatable.
+        #[arg(long, value_name = "SPEC")]
+        partition: Vec<String>,
+        /// Hold messages between two sides (delivered when it ends); same form.
+        #[arg(long, value_name = "SPEC")]
+        hold: Vec<String>,
     },
     /// Live tier: serves the control plane (edge), cloud API and their
     /// internals on real sockets, until killed or `--for` elapses.
@@ -166,9 +174,13 @@ fn main() -> ExitCode {
             agents_per_host,
             tick_ms,
             json,
+            partition,
+            hold,
         } => cmd_wire(
             &scenario,
             json,
+            &partition,
+            &hold,
             seed,
             clusters,
             from.as_deref(),
@@ -426,6 +438,8 @@ fn cmd_compare(runs: &[PathBuf], out: Option<PathBuf>) -> ExitCode {
 fn cmd_wire(
     path: &std::path::Path,
     json: bool,
+    partitions: &[String],
+    holds: &[String],
     seed: Option<u64>,
     clusters: u32,
     from: Option<&str>,
@@ -464,11 +478,27 @@ fn cmd_wire(
             }
         }
     }
+    let mut net_faults = Vec::new();
+    for (specs, kind, flag) in [
+        (partitions, harness::NetFaultKind::Partition, "--partition"),
+        (holds, harness::NetFaultKind::Hold, "--hold"),
+    ] {
+        for spec in specs {
+            match parse_net_fault(spec, kind) {
+                Ok(f) => net_faults.push(f),
+                Err(m) => {
+                    eprintln!("error: {flag} {spec:?}: {m}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+    }
     let seed_used = seed.unwrap_or(sc.seed);
     if !json {
         println!("SEED={seed_used}");
     }
     let opts = WireOptions {
+        net_faults,
         seed,
         clusters,
         window: Some(window),
@@ -488,8 +518,20 @@ fn cmd_wire(
         }
     };
     let wall = started.elapsed();
-    let line =
+    let mut line =
         harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
+    // Network faults are not part of the harness's line: insert them before the comment.
+    let extra: String = partitions
+        .iter()
+        .map(|p| format!(" --partition {p}"))
+        .chain(holds.iter().map(|h| format!(" --hold {h}")))
+        .collect();
+    if !extra.is_empty() {
+        match line.find("   #") {
+            Some(i) => line.insert_str(i, &extra),
+            None => line.push_str(&extra),
+        }
+    }
     if json {
         let e = r.epoch;
         let times = |m: &std::collections::BTreeMap<u32, cascade::sim::SimTime>| {
@@ -536,6 +578,45 @@ fn cmd_wire(
     } else {
         ExitCode::from(EXIT_FAILED)
     }
+}
+
+/// `SIDE-SIDE@START/DURATION` (window-relative) for `cascade wire`.
+fn parse_net_fault(
+    spec: &str,
+    kind: cascade::wire::harness::NetFaultKind,
+) -> Result<cascade::wire::harness::NetFault, String> {
+    use cascade::wire::harness::{NetFault, Side};
+    let (sides, when) = spec
+        .split_once('@')
+        .ok_or("expected SIDE-SIDE@START/DURATION, e.g. edge-control-plane@30m/20m")?;
+    let side = |name: &str| match name {
+        "agents" => Ok(Side::Agents),
+        "edge" => Ok(Side::Edge),
+        "control-plane" => Ok(Side::ControlPlane),
+        "cloud" => Ok(Side::Cloud),
+        other => Err(format!(
+            "unknown side {other:?} (expected agents, edge, control-plane or cloud)"
+        )),
+    };
+    let (a, b) = ["agents", "edge", "control-plane", "cloud"]
+        .iter()
+        .find_map(|first| {
+            sides
+                .strip_prefix(first)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .map(|rest| (*first, rest))
+        })
+        .ok_or_else(|| format!("expected two sides joined by '-', found {sides:?}"))?;
+    let (at, len) = when
+        .split_once('/')
+        .ok_or("expected START/DURATION after '@', e.g. 30m/20m")?;
+    Ok(NetFault {
+        at: cascade::sim::parse_duration(at)?,
+        len: cascade::sim::parse_duration(len)?,
+        kind,
+        a: side(a)?,
+        b: side(b)?,
+    })
 }
 
 /// A wall-clock duration from `--for`.

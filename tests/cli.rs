@@ -185,3 +185,44 @@ fn wire_bad_input_exits_2() {
     assert_eq!(code, 2, "a window past the scenario's end");
     assert!(err.contains("window"), "{err}");
 }
+
+#[test]
+fn wire_takes_partitions_and_holds_from_the_command_line() {
+    let args = [
+        "wire",
+        "scenarios/counterfactuals/fixed-agent.json",
+        "--clusters",
+        "6",
+        "--for",
+        "1h",
+        "--partition",
+        "edge-control-plane@10m/15m",
+        "--hold",
+        "agents-edge@40m/5m",
+        "--json",
+    ];
+    let (code, out, err) = cascade(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["clusters_lost"].as_object().unwrap().len(),
+        0,
+        "fixed agents delete nothing"
+    );
+    assert!(
+        v["answers"]["5xx"].as_u64().unwrap() > 0,
+        "the partition shows as 502s: {v}"
+    );
+    assert!(v["reproduce"]
+        .as_str()
+        .unwrap()
+        .contains("--partition edge-control-plane@10m/15m --hold agents-edge@40m/5m"));
+    let (code, _, err) = cascade(&[
+        "wire",
+        "scenarios/counterfactuals/fixed-agent.json",
+        "--hold",
+        "edge@1m",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--hold"), "{err}");
+}
