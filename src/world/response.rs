@@ -59,6 +59,26 @@ impl World {
         }
     }
 
+    /// Opens a new incident (the previous one, if any, is closed).
+    fn open_new_incident(&mut self, cause: &'static str, started_at: SimTime) {
+        let id = self.incidents.len() as u32;
+        self.incidents.push(PoolIncident {
+            id,
+            cause,
+            started_at,
+            detected_at: None,
+            detected_by: None,
+            acked_at: None,
+            mitigated_at: None,
+            clusters_affected: 0,
+            open_clusters: 0,
+            reports: 0,
+            restore_completed_at: None,
+            projected_manual_hours: None,
+            hotfix_started_at: None,
+        });
+    }
+
     fn open_incident(&mut self) -> Option<&mut PoolIncident> {
         self.incidents
             .last_mut()
@@ -457,22 +477,7 @@ impl World {
     pub(super) fn on_loss_started(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
         if self.open_incident().is_none() {
-            let id = self.incidents.len() as u32;
-            self.incidents.push(PoolIncident {
-                id,
-                cause: "pool_loss",
-                started_at: now,
-                detected_at: None,
-                detected_by: None,
-                acked_at: None,
-                mitigated_at: None,
-                clusters_affected: 0,
-                open_clusters: 0,
-                reports: 0,
-                restore_completed_at: None,
-                projected_manual_hours: None,
-                hotfix_started_at: None,
-            });
+            self.open_new_incident("pool_loss", now);
             self.key_event(now, format!("first cluster loses node pools (cluster {c})"));
         }
         let inc = self.open_incident().expect("just opened");
@@ -570,22 +575,7 @@ impl World {
         if now.saturating_since(since) < due || self.open_incident().is_some() {
             return;
         }
-        let id = self.incidents.len() as u32;
-        self.incidents.push(PoolIncident {
-            id,
-            cause: "agents_in_hold",
-            started_at: since,
-            detected_at: None,
-            detected_by: None,
-            acked_at: None,
-            mitigated_at: None,
-            clusters_affected: 0,
-            open_clusters: 0,
-            reports: 0,
-            restore_completed_at: None,
-            projected_manual_hours: None,
-            hotfix_started_at: None,
-        });
+        self.open_new_incident("agents_in_hold", since);
         self.key_event(
             now,
             format!("{held} agents in safe hold (desired-state answers failing)"),
