@@ -230,9 +230,10 @@ pub fn run(a: Args) -> ExitCode {
     for r in &results {
         if single || a.verbose || r.verdict.class.is_some() {
             println!(
-                "seed {}: {}{}",
+                "seed {}: {} · hash {}{}",
                 r.seed,
                 r.verdict.signature,
+                r.verdict.trace_hash,
                 if r.deterministic {
                     ""
                 } else {
