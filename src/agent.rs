@@ -18,101 +18,10 @@
 //! That spreads the historical damage over hours, which is what makes the
 //! D8 race between repair, hotfix and recovery script meaningful.
 
-use crate::types::{check_positive, PoolName};
+use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
+use crate::types::check_positive;
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
-
-/// Number of pool slots per cluster (system, airflow, worker-default, 3 extra).
-pub const POOLS: usize = PoolName::COUNT_MAX;
-
-/// A set of pools as a bitmask over [`PoolName::index`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PoolSet(pub u8);
-
-impl PoolSet {
-    pub const EMPTY: PoolSet = PoolSet(0);
-    pub const fn contains(self, p: PoolName) -> bool {
-        self.0 & (1 << p.index()) != 0
-    }
-    pub fn insert(&mut self, p: PoolName) {
-        self.0 |= 1 << p.index();
-    }
-    pub fn remove(&mut self, p: PoolName) {
-        self.0 &= !(1 << p.index());
-    }
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub const fn len(self) -> u32 {
-        self.0.count_ones()
-    }
-    pub fn iter(self) -> impl Iterator<Item = PoolName> {
-        (0..POOLS)
-            .filter(move |i| self.0 & (1 << i) != 0)
-            .map(PoolName::from_index)
-    }
-}
-
-/// The desired state of one cluster as the control plane serves it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DesiredState {
-    /// Only grows on the service side; an agent must never go back (G3).
-    pub generation: u64,
-    /// Pools that should exist.
-    pub pools: PoolSet,
-    /// Node count per pool slot (meaningful where `pools` contains the slot).
-    pub nodes: [u16; POOLS],
-    /// Pools with an explicit delete intent (tombstone).
-    pub tombstones: PoolSet,
-    /// The service says, authoritatively, "this cluster wants no pools".
-    pub empty_explicit: bool,
-}
-
-/// What the agent's desired-state request came back with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DesiredAnswer {
-    /// 200 with a body.
-    Ok(DesiredState),
-    /// 404, e.g. from a default backend after a misroute.
-    NotFound,
-    /// 5xx.
-    ServerError,
-    /// 429 with a reset after so many seconds.
-    TooManyRequests { retry_after_s: u32 },
-    /// No answer within the client timeout.
-    Timeout,
-    /// Connection refused or reset.
-    ConnectionError,
-}
-
-impl DesiredAnswer {
-    pub fn is_authoritative(&self) -> bool {
-        matches!(self, DesiredAnswer::Ok(_))
-    }
-    /// Short stable name for traces and reports.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DesiredAnswer::Ok(_) => "200",
-            DesiredAnswer::NotFound => "404",
-            DesiredAnswer::ServerError => "5xx",
-            DesiredAnswer::TooManyRequests { .. } => "429",
-            DesiredAnswer::Timeout => "timeout",
-            DesiredAnswer::ConnectionError => "connection_error",
-        }
-    }
-}
-
-/// A pool as the cloud reports it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PoolState {
-    #[default]
-    Absent,
-    Creating,
-    Present {
-        nodes: u16,
-    },
-    Deleting,
-}
 
 /// The guards of the fixed agent, each switchable for ablation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

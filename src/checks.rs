@@ -4,7 +4,7 @@
 //! the historical buggy agent violates I1 by design, and the report counts it.
 
 use crate::agent::Guard;
-use crate::types::ClusterId;
+use crate::protocol::ClusterId;
 use cascade_sim::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -7,8 +7,9 @@
 //! [`CloudApi::complete`]. Each pool carries an operation token so that a
 //! completion superseded by a newer operation is ignored.
 
-use crate::agent::{PoolState, POOLS};
-use crate::types::{check_positive, check_ratio, ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{PoolState, POOLS};
+use crate::types::{check_positive, check_ratio};
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 

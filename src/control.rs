@@ -9,8 +9,8 @@
 //! the version's salt falls below the fraction, so the same clusters are hit
 //! on every run and by every tier).
 
-use crate::agent::{DesiredAnswer, DesiredState};
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredAnswer, DesiredState};
 use cascade_sim::rng::mix64;
 use cascade_sim::{SimTime, Stream};
 

@@ -1,8 +1,9 @@
 //! The fleet: data-plane clusters, their clouds, regions, owners and the
 //! node pools they should have.
 
-use crate::agent::{DesiredState, PoolSet, POOLS};
-use crate::types::{Cloud, ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredState, PoolSet, POOLS};
+use crate::types::Cloud;
 use cascade_sim::{Seed, Stream};
 use serde::{Deserialize, Serialize};
 

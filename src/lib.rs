@@ -2,7 +2,9 @@
 //! scenarios, checks and reports, and the `cascade` command.
 //!
 //! Map of the modules:
-//! - [`types`]: domain vocabulary (clusters, clouds, pools, environments).
+//! - [`protocol`]: the wire vocabulary every side shares (cluster ids, pool
+//!   names and sets, desired state, answers, pool states).
+//! - [`types`]: clouds, environments, validation helpers.
 //! - [`agent`]: the Harmony client as a sans-IO state machine, buggy or fixed
 //!   (guards G1 to G8, each switchable).
 //! - [`fleet`]: the generated clusters (cloud, region, customer, desired pools).
@@ -48,6 +50,7 @@ pub mod expect;
 pub mod fleet;
 pub mod metrics;
 pub mod operators;
+pub mod protocol;
 pub mod recovery;
 pub mod report;
 pub mod rollout;

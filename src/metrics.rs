@@ -2,9 +2,10 @@
 //! per-cluster loss episodes. Derived figures (percentiles, per-day tables)
 //! are computed once at the end by `report`.
 
-use crate::agent::{DesiredAnswer, Guard};
+use crate::agent::Guard;
 use crate::fleet::Fleet;
-use crate::types::ClusterId;
+use crate::protocol::ClusterId;
+use crate::protocol::DesiredAnswer;
 use crate::world::RestoreMethod;
 use cascade_sim::{Epoch, SimTime};
 use std::collections::BTreeMap;

@@ -20,8 +20,8 @@
 //! [`Stream`]. The run's epoch (`SimTime::ZERO`) is taken to be 00:00 UTC,
 //! which is how night hours are told apart.
 
+use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
-use crate::types::ClusterId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 

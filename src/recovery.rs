@@ -27,8 +27,8 @@
 //! apart; no cluster is attempted more than `1 + retries_max + throttles_max`
 //! times.
 
+use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
-use crate::types::ClusterId;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 

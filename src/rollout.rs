@@ -22,8 +22,8 @@
 //! Architecture invariant: at most one wave is unbaked at any time, and it is
 //! the last one started ([`Rollout::check_invariants`]).
 
+use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
-use crate::types::ClusterId;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 

@@ -10,10 +10,10 @@
 //! timeline only.
 
 use cascade::agent::Guards;
+use cascade::protocol::ClusterId;
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario::{load_str, Scenario};
 use cascade::sim::{Seed, SimDuration, SimTime};
-use cascade::types::ClusterId;
 use cascade::wire::driver::agent_phase;
 use cascade::wire::{
     run_slice, InitialPools, NetFault, NetFaultKind, Side, SliceRule, Window, WireOptions,

@@ -19,9 +19,9 @@
 //! `DELETE …/node-pools/{pool}`; 202 when accepted, 429 with `Retry-After`
 //! past the account's rate, 409 `locked` or `conflict`.
 
-use crate::agent::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
 use crate::cloud::{CloudCall, CloudReply};
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
 use cascade_sim::rng::mix64;
 use serde::{Deserialize, Serialize};
 

@@ -19,11 +19,10 @@ use super::clock::Clock;
 use super::http::exchange;
 use super::net::Transport;
 use super::observe::Observer;
-use crate::agent::{
-    Agent, AgentConfig, AgentOutput, AgentTimer, DesiredAnswer, Guards, PoolState, POOLS,
-};
+use crate::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards};
 use crate::cloud::CloudCall;
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredAnswer, PoolState, POOLS};
 use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 use std::rc::Rc;
 use std::time::Duration;

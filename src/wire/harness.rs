@@ -32,12 +32,13 @@ use super::servers::{
     cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
     ControlPlane, EdgeProxy,
 };
-use crate::agent::{AgentOutput, DesiredAnswer, Guard, Guards, PoolSet, PoolState, POOLS};
+use crate::agent::{AgentOutput, Guard, Guards};
 use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
 use crate::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
 use crate::fleet::Fleet;
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredAnswer, PoolSet, PoolState, POOLS};
 use crate::scenario::Scenario;
-use crate::types::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;
 use crate::world::Record;
 use cascade_sim::{Epoch, Seed, SimDuration, SimTime, Trace};

@@ -22,11 +22,12 @@ use super::servers::{
     cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
     ControlPlane, EdgeProxy,
 };
-use crate::agent::{AgentConfig, AgentOutput, DesiredAnswer, Guards};
+use crate::agent::{AgentConfig, AgentOutput, Guards};
 use crate::cloud::{CloudApi, CloudCall, CloudConfig, CloudReply, Completion};
 use crate::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
 use crate::fleet::{Fleet, FleetConfig};
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::DesiredAnswer;
+use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;
 use cascade_sim::{Seed, SimTime};
 use std::cell::RefCell;

@@ -1,10 +1,11 @@
 //! What the servers and the agent driver report as they run. The wire tier
 //! folds it into its book and trace; the live tier prints it.
 
-use crate::agent::{AgentOutput, DesiredAnswer};
+use crate::agent::AgentOutput;
 use crate::cloud::{CloudCall, CloudReply, Completion};
 use crate::control::{EdgeVersion, ServiceFaults};
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::DesiredAnswer;
+use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;
 use cascade_sim::SimTime;
 

@@ -15,8 +15,9 @@
 use crate::change::{Change, ChangeConfig, ChangeManager, Decision};
 use crate::control::{misrouted, EdgeVersion, ServiceFaults};
 use crate::fleet::Fleet;
+use crate::protocol::ClusterId;
 use crate::timeline::{Action, Timeline};
-use crate::types::{ClusterId, Env};
+use crate::types::Env;
 use cascade_sim::{SimDuration, SimTime};
 
 /// One network-side step of the timeline.

@@ -3,11 +3,12 @@
 //! alerts, auth incidents) and hours (the success ratio the reports show).
 
 use super::{Ev, Record, World};
-use crate::agent::PoolState;
 use crate::auth::{AuthTick, MitigationConfig, VendorPath};
+use crate::protocol::PoolName;
+use crate::protocol::PoolState;
 use crate::summary::{AuthSummary, Incident, MetricsSummary};
 use crate::timeline::{Action, PathState, TimelineItem};
-use crate::types::{Cloud, PoolName};
+use crate::types::Cloud;
 use cascade_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;
 

@@ -13,9 +13,7 @@
 //! answer is parked in `pending_answer[cluster]` and `AgentAnswer` fires after
 //! the round trip → the agent reconciles → cloud calls → `CloudDone` events.
 
-use crate::agent::{
-    Agent, AgentOutput, AgentTimer, DesiredAnswer, Guard, Guards, PoolState, POOLS,
-};
+use crate::agent::{Agent, AgentOutput, AgentTimer, Guard, Guards};
 use crate::change::ChangeManager;
 use crate::checks::{Finding, Findings, Rule};
 use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
@@ -24,10 +22,11 @@ use crate::control::{DesiredService, Edge};
 use crate::fleet::Fleet;
 use crate::metrics::Metrics;
 use crate::operators::{Operators, OpsTimer};
+use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{DesiredAnswer, PoolState, POOLS};
 use crate::recovery::{Recovery, RecoveryTimer};
 use crate::rollout::{Rollout, RolloutTimer};
 use crate::timeline::Timeline;
-use crate::types::{ClusterId, PoolName};
 use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
 mod auth_side;

@@ -1,9 +1,10 @@
 //! The trace records of the world: the significant steps, each with a stable
 //! kind code and a canonical encoding (the trace hash depends on them).
 
-use crate::agent::{DesiredAnswer, Guard};
+use crate::agent::Guard;
 use crate::cloud::{CloudCall, CloudReply, Completion};
-use crate::types::{ClusterId, PoolName};
+use crate::protocol::DesiredAnswer;
+use crate::protocol::{ClusterId, PoolName};
 use cascade_sim::{TraceRecord, Words};
 use std::fmt::Write as _;
 

@@ -4,15 +4,17 @@
 //! by script, and the rollout of the agent fix.
 
 use super::{Ev, Record, ResponseStep, RestoreMethod, World};
-use crate::agent::{Guard, PoolState};
+use crate::agent::Guard;
 use crate::change::{Change, Decision};
 use crate::checks::{Finding, Rule};
 use crate::cloud::{CloudCall, CloudReply};
 use crate::operators::{OpsOutput, OpsTimer};
+use crate::protocol::PoolState;
+use crate::protocol::{ClusterId, PoolName};
 use crate::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::rollout::{RolloutOutput, RolloutTimer};
 use crate::timeline::{Action, RestoreBy};
-use crate::types::{ClusterId, Env, PoolName};
+use crate::types::Env;
 use cascade_sim::{Sim, SimDuration, SimTime};
 
 /// What a change does once applied to prod.
