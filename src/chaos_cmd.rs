@@ -1,8 +1,8 @@
 //! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
 
-use cascade::agent::SeededBug;
 use cascade::chaos::shrink::shrink;
 use cascade::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
+use cascade::model::agent::SeededBug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 //! A violation is a [`Finding`] (time, cluster, rule, guard), never a crash:
 //! the historical buggy agent violates I1 by design, and the report counts it.
 
-use crate::agent::Guard;
+use crate::model::agent::Guard;
 use crate::protocol::ClusterId;
 use cascade_sim::SimTime;
 use serde::Serialize;

@@ -2,14 +2,14 @@
 //! serializable tree, each field with its default and a one-line basis.
 //! Scenario files override any part of it (see `scenario`).
 
-use crate::agent::{AgentConfig, Guards};
-use crate::auth::AuthConfig;
-use crate::change::ChangeConfig;
-use crate::cloud::CloudConfig;
-use crate::fleet::FleetConfig;
-use crate::operators::OperatorsConfig;
-use crate::recovery::RecoveryConfig;
-use crate::rollout::RolloutConfig;
+use crate::model::agent::{AgentConfig, Guards};
+use crate::model::auth::AuthConfig;
+use crate::model::change::ChangeConfig;
+use crate::model::operators::OperatorsConfig;
+use crate::model::recovery::RecoveryConfig;
+use crate::model::rollout::RolloutConfig;
+use crate::plant::cloud::CloudConfig;
+use crate::plant::fleet::FleetConfig;
 use crate::timeline::RestoreBy;
 use crate::types::{check_positive, check_ratio};
 use serde::{Deserialize, Serialize};

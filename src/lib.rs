@@ -38,22 +38,15 @@
 
 pub use cascade_sim as sim;
 
-pub mod agent;
-pub mod auth;
-pub mod change;
 pub mod chaos;
 pub mod checks;
-pub mod cloud;
 pub mod config;
-pub mod control;
 pub mod expect;
-pub mod fleet;
 pub mod metrics;
-pub mod operators;
+pub mod model;
+pub mod plant;
 pub mod protocol;
-pub mod recovery;
 pub mod report;
-pub mod rollout;
 pub mod run;
 pub mod scenario;
 pub mod summary;

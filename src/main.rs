@@ -755,7 +755,7 @@ struct AgentArgs {
 }
 
 fn cmd_agent(a: AgentArgs) -> ExitCode {
-    use cascade::agent::{AgentConfig, Guards};
+    use cascade::model::agent::{AgentConfig, Guards};
     use cascade::wire::live;
     let usage = |m: String| {
         eprintln!("error: {m}");

@@ -2,8 +2,8 @@
 //! per-cluster loss episodes. Derived figures (percentiles, per-day tables)
 //! are computed once at the end by `report`.
 
-use crate::agent::Guard;
-use crate::fleet::Fleet;
+use crate::model::agent::Guard;
+use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
 use crate::protocol::DesiredAnswer;
 use crate::world::RestoreMethod;

@@ -2,7 +2,7 @@
 //! on never deletes a pool without a matching delete intent in the answer it
 //! acted on, whatever the other guards are set to.
 
-use cascade::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards};
+use cascade::model::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards};
 use cascade::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
 use cascade::sim::{Seed, SimDuration, SimTime};
 use proptest::prelude::*;

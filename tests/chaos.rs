@@ -1,9 +1,9 @@
 //! Chaos exploration: the harness finds known bugs, shrinks them, and stays
 //! quiet on the fixed agent.
 
-use cascade::agent::SeededBug;
 use cascade::chaos::shrink::shrink;
 use cascade::chaos::{Chaos, FailureClass};
+use cascade::model::agent::SeededBug;
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! real agent, time sped up 600x (a simulated minute per 100 ms), the edge
 //! switched to misroute at run time through its admin endpoint.
 
-use cascade::agent::{AgentConfig, Guards};
+use cascade::model::agent::{AgentConfig, Guards};
 use cascade::wire::api::{self, DesiredStateDoc, Exchange, NodePoolsDoc};
 use cascade::wire::harness::InitialPools;
 use cascade::wire::live::{call, AgentRunConfig, AgentThread, ServeConfig, Servers};

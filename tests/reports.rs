@@ -103,7 +103,7 @@ fn compare_overlays_both_runs_on_the_lost_pools_chart() {
     )
     .unwrap();
     b_sc.name = "d5-fixed-agent".into();
-    b_sc.model.agent_guards = cascade::agent::Guards::hotfix();
+    b_sc.model.agent_guards = cascade::model::agent::Guards::hotfix();
     let b = run_scenario(&b_sc, RunOptions::default());
     assert!(a.series.lost.iter().any(|&x| x > 0));
     assert!(b.series.lost.iter().all(|&x| x == 0));

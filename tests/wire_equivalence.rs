@@ -9,7 +9,7 @@
 //! alert, support never escalates), since the wire tier replays the
 //! timeline only.
 
-use cascade::agent::Guards;
+use cascade::model::agent::Guards;
 use cascade::protocol::ClusterId;
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario::{load_str, Scenario};

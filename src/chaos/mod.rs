@@ -14,7 +14,7 @@ pub mod generate;
 pub mod profile;
 pub mod shrink;
 
-use crate::agent::SeededBug;
+use crate::model::agent::SeededBug;
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};
 use crate::summary::Summary;

@@ -101,7 +101,7 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         .into_iter()
         .map(|(k, v)| (k, Percentiles::of(v)))
         .collect();
-    for g in crate::agent::Guard::ALL {
+    for g in crate::model::agent::Guard::ALL {
         let n = m.blocked_by_guard[g as usize];
         if n > 0 {
             metrics.blocked_by_guard.insert(g.name().to_string(), n);

@@ -19,7 +19,7 @@
 //! `DELETE …/node-pools/{pool}`; 202 when accepted, 429 with `Retry-After`
 //! past the account's rate, 409 `locked` or `conflict`.
 
-use crate::cloud::{CloudCall, CloudReply};
+use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
 use cascade_sim::rng::mix64;

@@ -32,10 +32,10 @@ use super::servers::{
     cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
     ControlPlane, EdgeProxy,
 };
-use crate::agent::{AgentOutput, Guard, Guards};
-use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
-use crate::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
-use crate::fleet::Fleet;
+use crate::model::agent::{AgentOutput, Guard, Guards};
+use crate::plant::cloud::{CloudApi, CloudCall, CloudReply, Completion};
+use crate::plant::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
+use crate::plant::fleet::Fleet;
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, PoolSet, PoolState, POOLS};
 use crate::scenario::Scenario;
@@ -400,7 +400,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         .filter(|&c| {
             first_version
                 .as_ref()
-                .is_some_and(|v| crate::control::misrouted(v, c))
+                .is_some_and(|v| crate::plant::control::misrouted(v, c))
         })
         .collect();
     let per_host = opts

@@ -22,10 +22,10 @@ use super::servers::{
     cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
     ControlPlane, EdgeProxy,
 };
-use crate::agent::{AgentConfig, AgentOutput, Guards};
-use crate::cloud::{CloudApi, CloudCall, CloudConfig, CloudReply, Completion};
-use crate::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
-use crate::fleet::{Fleet, FleetConfig};
+use crate::model::agent::{AgentConfig, AgentOutput, Guards};
+use crate::plant::cloud::{CloudApi, CloudCall, CloudConfig, CloudReply, Completion};
+use crate::plant::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
+use crate::plant::fleet::{Fleet, FleetConfig};
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;

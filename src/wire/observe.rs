@@ -1,9 +1,9 @@
 //! What the servers and the agent driver report as they run. The wire tier
 //! folds it into its book and trace; the live tier prints it.
 
-use crate::agent::AgentOutput;
-use crate::cloud::{CloudCall, CloudReply, Completion};
-use crate::control::{EdgeVersion, ServiceFaults};
+use crate::model::agent::AgentOutput;
+use crate::plant::cloud::{CloudCall, CloudReply, Completion};
+use crate::plant::control::{EdgeVersion, ServiceFaults};
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;

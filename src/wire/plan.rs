@@ -12,9 +12,9 @@
 //! simulated responders, so a slice should end before responders would act,
 //! or be compared with a fleet run whose responders stay idle.
 
-use crate::change::{Change, ChangeConfig, ChangeManager, Decision};
-use crate::control::{misrouted, EdgeVersion, ServiceFaults};
-use crate::fleet::Fleet;
+use crate::model::change::{Change, ChangeConfig, ChangeManager, Decision};
+use crate::plant::control::{misrouted, EdgeVersion, ServiceFaults};
+use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
 use crate::timeline::{Action, Timeline};
 use crate::types::Env;

@@ -3,7 +3,7 @@
 //! alerts, auth incidents) and hours (the success ratio the reports show).
 
 use super::{Ev, Record, World};
-use crate::auth::{AuthTick, MitigationConfig, VendorPath};
+use crate::model::auth::{AuthTick, MitigationConfig, VendorPath};
 use crate::protocol::PoolName;
 use crate::protocol::PoolState;
 use crate::summary::{AuthSummary, Incident, MetricsSummary};

@@ -13,19 +13,19 @@
 //! answer is parked in `pending_answer[cluster]` and `AgentAnswer` fires after
 //! the round trip → the agent reconciles → cloud calls → `CloudDone` events.
 
-use crate::agent::{Agent, AgentOutput, AgentTimer, Guard, Guards};
-use crate::change::ChangeManager;
 use crate::checks::{Finding, Findings, Rule};
-use crate::cloud::{CloudApi, CloudCall, CloudReply, Completion};
 use crate::config::ModelConfig;
-use crate::control::{DesiredService, Edge};
-use crate::fleet::Fleet;
 use crate::metrics::Metrics;
-use crate::operators::{Operators, OpsTimer};
+use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard, Guards};
+use crate::model::change::ChangeManager;
+use crate::model::operators::{Operators, OpsTimer};
+use crate::model::recovery::{Recovery, RecoveryTimer};
+use crate::model::rollout::{Rollout, RolloutTimer};
+use crate::plant::cloud::{CloudApi, CloudCall, CloudReply, Completion};
+use crate::plant::control::{DesiredService, Edge};
+use crate::plant::fleet::Fleet;
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, PoolState, POOLS};
-use crate::recovery::{Recovery, RecoveryTimer};
-use crate::rollout::{Rollout, RolloutTimer};
 use crate::timeline::Timeline;
 use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
@@ -156,8 +156,8 @@ pub struct World {
     /// Change names by id - 1 (change ids are dense from 1).
     change_names: Vec<String>,
     /// Reused buffer of operator outputs.
-    ops_out: Vec<crate::operators::OpsOutput>,
-    pub auth: crate::auth::AuthSystem,
+    ops_out: Vec<crate::model::operators::OpsOutput>,
+    pub auth: crate::model::auth::AuthSystem,
     auth_rng: Stream,
     pub auth_book: AuthBook,
     /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
@@ -208,7 +208,7 @@ impl World {
                 crate::types::Cloud::Azure => 2,
             }] += 1;
         }
-        let auth = crate::auth::AuthSystem::new(&cfg.auth);
+        let auth = crate::model::auth::AuthSystem::new(&cfg.auth);
         World {
             auth,
             auth_rng: seed.fork("auth", 0),

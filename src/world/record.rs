@@ -1,8 +1,8 @@
 //! The trace records of the world: the significant steps, each with a stable
 //! kind code and a canonical encoding (the trace hash depends on them).
 
-use crate::agent::Guard;
-use crate::cloud::{CloudCall, CloudReply, Completion};
+use crate::model::agent::Guard;
+use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
 use cascade_sim::{TraceRecord, Words};

@@ -4,15 +4,15 @@
 //! by script, and the rollout of the agent fix.
 
 use super::{Ev, Record, ResponseStep, RestoreMethod, World};
-use crate::agent::Guard;
-use crate::change::{Change, Decision};
 use crate::checks::{Finding, Rule};
-use crate::cloud::{CloudCall, CloudReply};
-use crate::operators::{OpsOutput, OpsTimer};
+use crate::model::agent::Guard;
+use crate::model::change::{Change, Decision};
+use crate::model::operators::{OpsOutput, OpsTimer};
+use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
+use crate::model::rollout::{RolloutOutput, RolloutTimer};
+use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::PoolState;
 use crate::protocol::{ClusterId, PoolName};
-use crate::recovery::{RecoveryOutput, RecoveryTimer};
-use crate::rollout::{RolloutOutput, RolloutTimer};
 use crate::timeline::{Action, RestoreBy};
 use crate::types::Env;
 use cascade_sim::{Sim, SimDuration, SimTime};
