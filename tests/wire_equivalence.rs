@@ -10,11 +10,11 @@
 //! timeline only.
 
 use cascade::model::agent::Guards;
+use cascade::plant::agent_phase;
 use cascade::protocol::ClusterId;
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario::{load_str, Scenario};
 use cascade::sim::{Seed, SimDuration, SimTime};
-use cascade::wire::driver::agent_phase;
 use cascade::wire::{
     run_slice, InitialPools, NetFault, NetFaultKind, Side, SliceRule, Window, WireOptions,
     WireResult,

@@ -4,6 +4,7 @@
 //! document, so every chaos run can be written out and rerun with `cascade run`.
 
 use super::profile::{FaultKind, LoadedProfile};
+use crate::plant::streams;
 use crate::scenario::parse_time;
 use cascade_sim::{parse_duration, Epoch, Seed, SimDuration, Stream};
 use serde_json::{json, Value};
@@ -94,14 +95,14 @@ const WARMUP_S: u64 = 3_600;
 
 /// Draws the fault schedule of `seed` (swarm: a random subset of kinds).
 pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<DrawnFault> {
-    let mut rng: Stream = Seed(seed).fork("chaos", 0);
+    let mut rng: Stream = Seed(seed).fork(streams::CHAOS, 0);
     let prof = &p.profile;
     let window_s = (prof.fault_window_h * 3_600.0) as u64;
     let mut faults = Vec::new();
     for (kind, range) in &prof.faults {
         // Every kind draws the same numbers whether or not it is enabled, so
         // enabling one kind does not reshuffle the others.
-        let mut krng = Seed(seed).fork("chaos-kind", *kind as u64);
+        let mut krng = Seed(seed).fork(streams::CHAOS_KIND, *kind as u64);
         let enabled = rng.bernoulli(prof.swarm_ratio);
         let count = 1 + krng.below(range.count_max as u64) as u32;
         let d0 = parse_duration(&range.duration[0]).map_or(600, |d| d.as_secs());
@@ -140,7 +141,7 @@ pub fn jitter_base(
     seed: u64,
     epoch: &Epoch,
 ) -> Vec<String> {
-    let mut rng = Seed(seed).fork("chaos-anchor", 0);
+    let mut rng = Seed(seed).fork(streams::CHAOS_ANCHOR, 0);
     let mut chosen = Vec::new();
     let jitter_s = (p.profile.jitter_h * 3_600.0) as i64;
     for item in items.iter_mut() {

@@ -107,7 +107,7 @@ impl Fleet {
     /// Generates the fleet from its own stream, so fleet shape does not move
     /// when other components draw differently.
     pub fn generate(cfg: &FleetConfig, seed: Seed) -> Fleet {
-        let mut rng: Stream = seed.fork("fleet", 0);
+        let mut rng: Stream = seed.fork(super::streams::FLEET, 0);
         let mut clusters = Vec::with_capacity(cfg.clusters as usize);
         let mut customer = 0u32;
         let mut left_for_customer = 0u32;

@@ -83,7 +83,7 @@ impl Series {
             scenario: scenario.to_string(),
             seed,
             start: world.epoch.format(SimTime::ZERO),
-            clusters: world.fleet.len() as u32,
+            clusters: world.plant.fleet.len() as u32,
             minutes: minutes as u32,
             lost: m.lost_per_minute.clone(),
             down: m.down_per_minute.clone(),

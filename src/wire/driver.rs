@@ -21,9 +21,10 @@ use super::net::Transport;
 use super::observe::Observer;
 use crate::model::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards};
 use crate::plant::cloud::CloudCall;
+use crate::plant::AgentPhase;
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, PoolState, POOLS};
-use cascade_sim::{Seed, SimDuration, SimTime, Stream};
+use cascade_sim::{SimTime, Stream};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -40,43 +41,6 @@ pub struct DriverConfig {
     pub request_timeout: Duration,
     pub agent: AgentConfig,
     pub guards: Guards,
-}
-
-/// When an agent first polls and first prunes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AgentPhase {
-    pub first_full_resync_at: SimTime,
-    pub first_poll_at: SimTime,
-}
-
-/// The phases the fleet tier gives agent `cluster` (`World::new` draws the
-/// full-resync phase, `World::start` the poll phase, in that order, from
-/// `seed.fork("agent", id)`), continued to a window that starts at `from`:
-/// the full-resync grid keeps its phase, the first poll lands its phase
-/// after `from`. Returns the stream positioned where the fleet tier's is, so
-/// later jitter draws match too. With `from` = 0 both tiers agree exactly.
-pub fn agent_phase(
-    seed: Seed,
-    cluster: ClusterId,
-    cfg: &AgentConfig,
-    from: SimTime,
-) -> (AgentPhase, Stream) {
-    let mut rng = seed.fork("agent", cluster as u64);
-    let resync_phase = rng.uniform(0.0, cfg.full_resync_interval_s);
-    let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
-    let mut resync = SimTime::ZERO + SimDuration::from_secs_f64(resync_phase);
-    // Bounded: a scenario spans at most 366 days and `period` is positive.
-    while resync < from {
-        resync += period;
-    }
-    let poll_phase = rng.uniform(0.0, cfg.poll_interval_s);
-    (
-        AgentPhase {
-            first_full_resync_at: resync,
-            first_poll_at: from + SimDuration::from_secs_f64(poll_phase),
-        },
-        rng,
-    )
 }
 
 /// Pending agent timers. The agent keeps one poll chain, so a handful is
@@ -255,39 +219,4 @@ async fn call_cloud<T: Transport>(
         host_lost |= h.await.unwrap_or(false);
     }
     host_lost
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phases_match_the_fleet_tier_and_keep_the_resync_grid() {
-        let cfg = AgentConfig::default();
-        let seed = Seed(11);
-        let (p0, _) = agent_phase(seed, 7, &cfg, SimTime::ZERO);
-        // What World::new and World::start draw for agent 7.
-        let mut rng = seed.fork("agent", 7);
-        let r = rng.uniform(0.0, cfg.full_resync_interval_s);
-        let p = rng.uniform(0.0, cfg.poll_interval_s);
-        assert_eq!(
-            p0.first_full_resync_at,
-            SimTime::ZERO + SimDuration::from_secs_f64(r)
-        );
-        assert_eq!(
-            p0.first_poll_at,
-            SimTime::ZERO + SimDuration::from_secs_f64(p)
-        );
-        let from = SimTime::from_secs(10 * 3_600);
-        let (p1, _) = agent_phase(seed, 7, &cfg, from);
-        assert!(p1.first_full_resync_at >= from);
-        let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
-        assert!(p1.first_full_resync_at.saturating_since(from) < period);
-        let k =
-            (p1.first_full_resync_at - p0.first_full_resync_at).as_micros() / period.as_micros();
-        assert_eq!(
-            p0.first_full_resync_at + period.saturating_mul(k),
-            p1.first_full_resync_at
-        );
-    }
 }

@@ -23,7 +23,7 @@
 
 use super::api::{self, FaultsDoc, FixDoc, RoutingDoc};
 use super::clock::Clock;
-use super::driver::{agent_phase, run_agent, DriverConfig};
+use super::driver::{run_agent, DriverConfig};
 use super::http::{exchange, serve};
 use super::net::SimNet;
 use super::observe::Observer;
@@ -33,11 +33,13 @@ use super::servers::{
     ControlPlane, EdgeProxy,
 };
 use crate::model::agent::{AgentOutput, Guard, Guards};
-use crate::plant::cloud::{CloudApi, CloudCall, CloudReply, Completion};
-use crate::plant::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
-use crate::plant::fleet::Fleet;
+use crate::plant::agent_phase;
+use crate::plant::cloud::{CloudCall, CloudReply, Completion};
+use crate::plant::control::{EdgeVersion, ServiceFaults};
+pub use crate::plant::InitialPools;
+use crate::plant::{pools_converged, streams, Plant};
 use crate::protocol::{ClusterId, PoolName};
-use crate::protocol::{DesiredAnswer, PoolSet, PoolState, POOLS};
+use crate::protocol::{DesiredAnswer, PoolSet};
 use crate::scenario::Scenario;
 use crate::wire::api::CallOutcome;
 use crate::world::Record;
@@ -68,16 +70,6 @@ const ADMIN_TRIES_MAX: u32 = 3;
 const TCP_CAPACITY: usize = 1 << 16;
 /// The edge's route timeout: longer than the agents' own, as proxies' are.
 const EDGE_UPSTREAM_TIMEOUT_S: f64 = 15.0;
-
-/// How the cloud starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InitialPools {
-    /// Every desired pool present (the fleet tier's start).
-    Desired,
-    /// Only the `system` pool (where the agent runs): agents must create the
-    /// rest, so convergence is visible.
-    SystemOnly,
-}
 
 /// Which hosts a network fault cuts or holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -391,9 +383,19 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     }
     let first = plan::first_misroute(&steps);
     let first_version = first.and_then(plan::version_of);
-    let fleet = Fleet::generate(&model.fleet, seed);
-    let slice = plan::slice(&fleet, opts.clusters, &opts.slice, first_version.as_ref())
-        .map_err(WireError)?;
+    // The components, in the state the window starts with.
+    let mut plant = Plant::build(&model.fleet, &model.cloud, seed);
+    plant.cloud.set_delete_locks(guards.g6_delete_locks);
+    let slice = plan::slice(
+        &plant.fleet,
+        opts.clusters,
+        &opts.slice,
+        first_version.as_ref(),
+    )
+    .map_err(WireError)?;
+    for &c in &slice {
+        plant.provision(c, opts.initial_pools);
+    }
     let hit: Vec<ClusterId> = slice
         .iter()
         .copied()
@@ -415,32 +417,21 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         })
         .max(1);
 
-    // The components, in the state the window starts with.
-    let n = fleet.len();
-    let secret = seed.derive("wire-tokens", 0).0;
-    let mut desired = Vec::with_capacity(n);
-    let account_of: Vec<u32> = fleet.clusters.iter().map(|c| c.customer).collect();
-    let mut cloud = CloudApi::new(
-        model.cloud.clone(),
-        account_of,
-        fleet.customers,
-        seed.fork("cloud", 0),
-    );
-    cloud.set_delete_locks(guards.g6_delete_locks);
-    for c in &fleet.clusters {
-        desired.push(fleet.initial_desired(c.id));
-    }
-    for &c in &slice {
-        let ds = desired[c as usize];
-        for p in ds.pools.iter() {
-            if opts.initial_pools == InitialPools::Desired || p == PoolName::System {
-                cloud.provision(c, p, ds.nodes[p.index()]);
-            }
-        }
-    }
-    let desired_pools: Vec<PoolSet> = desired.iter().map(|d| d.pools).collect();
-    let mut service = DesiredService::new(desired);
-    let mut edge = Edge::new();
+    let n = plant.fleet.len();
+    let secret = seed.derive(streams::WIRE_TOKENS, 0).0;
+    let desired_pools: Vec<PoolSet> = plant
+        .fleet
+        .clusters
+        .iter()
+        .map(|c| c.desired_pools)
+        .collect();
+    let Plant {
+        cloud,
+        mut service,
+        service_rng,
+        mut edge,
+        ..
+    } = plant;
     let (before, during): (Vec<&Step>, Vec<&Step>) = steps
         .iter()
         .filter(|s| s.at < window.end())
@@ -483,7 +474,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     let observer: Rc<dyn Observer> = Rc::new(BookObserver(book.clone()));
 
     let mut sim = turmoil::Builder::new()
-        .rng_seed(seed.derive("turmoil", 0).0)
+        .rng_seed(seed.derive(streams::TURMOIL, 0).0)
         .tick_duration(opts.tick)
         .tcp_capacity(TCP_CAPACITY)
         .simulation_duration(Duration::from_micros(window.len.as_micros()) + opts.tick * 10)
@@ -495,11 +486,10 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     // The servers' state lives outside the hosts: it is the harness's to read
     // at the end, and would survive a bounce as a database would.
     let control = Rc::new(RefCell::new(None::<Rc<RefCell<ControlPlane>>>));
-    let service_cell = Rc::new(RefCell::new(Some(service)));
+    let service_cell = Rc::new(RefCell::new(Some((service, service_rng))));
     {
         let (observer, control, service_cell) =
             (observer.clone(), control.clone(), service_cell.clone());
-        let rng_seed = seed;
         sim.host(CONTROL_PLANE, move || {
             let (observer, control, service_cell) =
                 (observer.clone(), control.clone(), service_cell.clone());
@@ -507,16 +497,19 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
                 let clock = Clock::start(window.start, 1);
                 let state = match control.borrow().clone() {
                     Some(s) => s,
-                    None => Rc::new(RefCell::new(ControlPlane {
-                        service: service_cell
+                    None => {
+                        let (service, rng) = service_cell
                             .borrow_mut()
                             .take()
-                            .expect("service state taken once"),
-                        rng: rng_seed.fork("desired-service", 0),
-                        secret,
-                        clock,
-                        observer,
-                    })),
+                            .expect("service state taken once");
+                        Rc::new(RefCell::new(ControlPlane {
+                            service,
+                            rng,
+                            secret,
+                            clock,
+                            observer,
+                        }))
+                    }
                 };
                 *control.borrow_mut() = Some(state.clone());
                 let l = turmoil::net::TcpListener::bind(bind_addr(CONTROL_PLANE_PORT)).await?;
@@ -768,15 +761,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
             slice
                 .iter()
                 .copied()
-                .filter(|&c| {
-                    let ds = control.service.state(c);
-                    let pools = cloud.api.pools(c);
-                    !(0..POOLS).all(|i| {
-                        let p = PoolName::from_index(i);
-                        let wanted = ds.pools.contains(p) && !ds.tombstones.contains(p);
-                        !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
-                    })
-                })
+                .filter(|&c| !pools_converged(control.service.state(c), cloud.api.pools(c)))
                 .collect()
         }
         _ => slice.clone(),

@@ -13,7 +13,7 @@
 
 use super::api::{self, Exchange};
 use super::clock::Clock;
-use super::driver::{self, agent_phase, DriverConfig};
+use super::driver::{self, DriverConfig};
 use super::harness::InitialPools;
 use super::http::{exchange, serve};
 use super::net::RealNet;
@@ -23,9 +23,11 @@ use super::servers::{
     ControlPlane, EdgeProxy,
 };
 use crate::model::agent::{AgentConfig, AgentOutput, Guards};
-use crate::plant::cloud::{CloudApi, CloudCall, CloudConfig, CloudReply, Completion};
-use crate::plant::control::{DesiredService, Edge, EdgeVersion, ServiceFaults};
-use crate::plant::fleet::{Fleet, FleetConfig};
+use crate::plant::agent_phase;
+use crate::plant::cloud::{CloudCall, CloudConfig, CloudReply, Completion};
+use crate::plant::control::{EdgeVersion, ServiceFaults};
+use crate::plant::fleet::FleetConfig;
+use crate::plant::{streams, Plant};
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;
@@ -40,7 +42,7 @@ use std::time::Duration;
 
 /// The token secret of a run seeded `seed` (the same in both tiers).
 pub fn token_secret(seed: u64) -> u64 {
-    Seed(seed).derive("wire-tokens", 0).0
+    Seed(seed).derive(streams::WIRE_TOKENS, 0).0
 }
 
 /// What `cascade serve` starts.
@@ -201,39 +203,32 @@ fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
         clock,
         verbose: cfg.verbose,
     });
-    let fleet = Fleet::generate(
+    let mut plant = Plant::build(
         &FleetConfig {
             clusters: cfg.clusters,
             ..FleetConfig::default()
         },
+        &CloudConfig::default(),
         seed,
     );
-    let mut cloud = CloudApi::new(
-        CloudConfig::default(),
-        fleet.clusters.iter().map(|c| c.customer).collect(),
-        fleet.customers,
-        seed.fork("cloud", 0),
-    );
-    cloud.set_delete_locks(cfg.delete_locks);
-    let mut desired = Vec::with_capacity(fleet.len());
-    for c in &fleet.clusters {
-        let ds = fleet.initial_desired(c.id);
-        for p in ds.pools.iter() {
-            if cfg.initial_pools == InitialPools::Desired || p == PoolName::System {
-                cloud.provision(c.id, p, ds.nodes[p.index()]);
-            }
-        }
-        desired.push(ds);
-    }
+    plant.cloud.set_delete_locks(cfg.delete_locks);
+    plant.provision_all(cfg.initial_pools);
+    let Plant {
+        cloud,
+        service,
+        service_rng,
+        edge,
+        ..
+    } = plant;
     let control = Rc::new(RefCell::new(ControlPlane {
-        service: DesiredService::new(desired),
-        rng: seed.fork("desired-service", 0),
+        service,
+        rng: service_rng,
         secret,
         clock,
         observer: observer.clone(),
     }));
     let edge = Rc::new(RefCell::new(EdgeProxy {
-        edge: Edge::new(),
+        edge,
         transport: RealNet,
         control_plane: a.control_plane.to_string(),
         default_backend: a.default_backend.to_string(),

@@ -240,9 +240,9 @@ impl World {
         let day = minute_start.as_secs() / 86_400;
         let mut down_customers = [0u32; 3];
         if auth_up && self.metrics.lost_now > 0 {
-            let mut seen = vec![false; self.fleet.customers as usize];
-            for c in &self.fleet.clusters {
-                let p = self.cloud.pools(c.id);
+            let mut seen = vec![false; self.plant.fleet.customers as usize];
+            for c in &self.plant.fleet.clusters {
+                let p = self.plant.cloud.pools(c.id);
                 let ok = |pool: PoolName| matches!(p[pool.index()], PoolState::Present { nodes } if nodes > 0);
                 let airflow_runs = ok(PoolName::System) && ok(PoolName::Airflow);
                 if !airflow_runs && !seen[c.customer as usize] {

@@ -21,11 +21,10 @@ use crate::model::change::ChangeManager;
 use crate::model::operators::{Operators, OpsTimer};
 use crate::model::recovery::{Recovery, RecoveryTimer};
 use crate::model::rollout::{Rollout, RolloutTimer};
-use crate::plant::cloud::{CloudApi, CloudCall, CloudReply, Completion};
-use crate::plant::control::{DesiredService, Edge};
-use crate::plant::fleet::Fleet;
+use crate::plant::cloud::{CloudCall, CloudReply, Completion};
+use crate::plant::{agent_phase, streams, InitialPools, Plant};
 use crate::protocol::{ClusterId, PoolName};
-use crate::protocol::{DesiredAnswer, PoolState, POOLS};
+use crate::protocol::{DesiredAnswer, PoolState};
 use crate::timeline::Timeline;
 use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
@@ -116,16 +115,15 @@ pub struct ClusterBook {
 pub struct World {
     pub cfg: ModelConfig,
     pub epoch: Epoch,
-    pub fleet: Fleet,
+    /// Fleet, cloud, desired-state service and edge.
+    pub plant: Plant,
     pub agents: Vec<Agent>,
     agent_rng: Vec<Stream>,
+    /// Each agent's first poll, scheduled by `start`.
+    first_poll: Vec<SimTime>,
     pub books: Vec<ClusterBook>,
     pending_answer: Vec<Option<DesiredAnswer>>,
-    pub cloud: CloudApi,
-    pub service: DesiredService,
-    pub edge: Edge,
     net_rng: Stream,
-    service_rng: Stream,
     out: Vec<AgentOutput>,
     pub timeline: Timeline,
     pub findings: Findings,
@@ -167,41 +165,29 @@ pub struct World {
 impl World {
     /// Builds the world at t = 0 with every desired pool present.
     pub fn new(cfg: ModelConfig, timeline: Timeline, epoch: Epoch, seed: Seed) -> World {
-        let fleet = Fleet::generate(&cfg.fleet, seed);
-        let n = fleet.len();
-        let account_of: Vec<u32> = fleet.clusters.iter().map(|c| c.customer).collect();
-        let mut cloud = CloudApi::new(
-            cfg.cloud.clone(),
-            account_of,
-            fleet.customers,
-            seed.fork("cloud", 0),
-        );
-        cloud.set_delete_locks(cfg.agent_guards.g6_delete_locks);
-        let mut desired = Vec::with_capacity(n);
+        let mut plant = Plant::build(&cfg.fleet, &cfg.cloud, seed);
+        plant
+            .cloud
+            .set_delete_locks(cfg.agent_guards.g6_delete_locks);
+        plant.provision_all(InitialPools::Desired);
+        let n = plant.fleet.len();
         let mut agents = Vec::with_capacity(n);
         let mut agent_rng = Vec::with_capacity(n);
-        for c in &fleet.clusters {
-            let ds = fleet.initial_desired(c.id);
-            for p in ds.pools.iter() {
-                cloud.provision(c.id, p, ds.nodes[p.index()]);
-            }
-            desired.push(ds);
-            let mut rng = seed.fork("agent", c.id as u64);
-            let resync_phase = rng.uniform(0.0, cfg.agent.full_resync_interval_s);
-            agents.push(Agent::new(
-                cfg.agent_guards,
-                SimTime::ZERO + SimDuration::from_secs_f64(resync_phase),
-            ));
+        let mut first_poll = Vec::with_capacity(n);
+        for c in 0..n as ClusterId {
+            let (phase, rng) = agent_phase(seed, c, &cfg.agent, SimTime::ZERO);
+            agents.push(Agent::new(cfg.agent_guards, phase.first_full_resync_at));
             agent_rng.push(rng);
+            first_poll.push(phase.first_poll_at);
         }
-        let metrics = Metrics::new(&fleet, epoch);
+        let metrics = Metrics::new(&plant.fleet, epoch);
         // Configs were validated when the scenario loaded; a failure here is a bug.
         let changes = ChangeManager::new(cfg.change.clone()).expect("validated change config");
         let rollout = Rollout::new(cfg.rollout.clone()).expect("validated rollout config");
         let operators = Operators::new(cfg.operators.clone()).expect("validated operators config");
         let recovery = Recovery::new(cfg.recovery.clone()).expect("validated recovery config");
         let mut customers_per_cloud = [0u32; 3];
-        for c in &fleet.customer_clouds {
+        for c in &plant.fleet.customer_clouds {
             customers_per_cloud[match c {
                 crate::types::Cloud::Aws => 0,
                 crate::types::Cloud::Gcp => 1,
@@ -211,17 +197,17 @@ impl World {
         let auth = crate::model::auth::AuthSystem::new(&cfg.auth);
         World {
             auth,
-            auth_rng: seed.fork("auth", 0),
+            auth_rng: seed.fork(streams::AUTH, 0),
             auth_book: AuthBook::default(),
             customers_per_cloud,
             changes,
             rollout,
             operators,
             recovery,
-            ops_rng: seed.fork("operators", 0),
-            customer_rng: seed.fork("customers", 0),
-            rollout_rng: seed.fork("rollout", 0),
-            recovery_rng: seed.fork("recovery", 0),
+            ops_rng: seed.fork(streams::OPERATORS, 0),
+            customer_rng: seed.fork(streams::CUSTOMERS, 0),
+            rollout_rng: seed.fork(streams::ROLLOUT, 0),
+            recovery_rng: seed.fork(streams::RECOVERY, 0),
             incidents: Vec::new(),
             fix_available: false,
             key_events: Vec::new(),
@@ -236,30 +222,23 @@ impl World {
             epoch,
             agents,
             agent_rng,
+            first_poll,
             books: vec![ClusterBook::default(); n],
             pending_answer: vec![None; n],
-            cloud,
-            service: DesiredService::new(desired),
-            edge: Edge::new(),
-            net_rng: seed.fork("network", 0),
-            service_rng: seed.fork("desired-service", 0),
+            net_rng: seed.fork(streams::NETWORK, 0),
             out: Vec::with_capacity(16),
             timeline,
             findings: Findings::new(1_000),
             metrics,
-            fleet,
+            plant,
             cfg,
         }
     }
 
     /// Schedules the first events: agent phases, the timeline, the minute tick.
     pub fn start(&mut self, sim: &mut Sim<Ev>) {
-        for c in 0..self.fleet.len() as u32 {
-            let phase = self.agent_rng[c as usize].uniform(0.0, self.cfg.agent.poll_interval_s);
-            sim.schedule_at(
-                SimTime::ZERO + SimDuration::from_secs_f64(phase),
-                Ev::AgentPoll(c),
-            );
+        for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
+            sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
         }
         for (i, item) in self.timeline.items.iter().enumerate() {
             sim.schedule_at(item.at, Ev::ActionBegin(i as u32));
@@ -295,11 +274,7 @@ impl World {
     }
 
     fn fetch(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let answer = if self.edge.misroutes(c) {
-            DesiredAnswer::NotFound
-        } else {
-            self.service.answer(c, &mut self.service_rng)
-        };
+        let answer = self.plant.desired_answer(c);
         let delay = match answer {
             DesiredAnswer::Timeout => SimDuration::from_secs_f64(self.cfg.network.client_timeout_s),
             _ => self.rtt(),
@@ -332,7 +307,7 @@ impl World {
                 book.last_tombstones = 0;
             }
         }
-        let actual = *self.cloud.pools(c);
+        let actual = *self.plant.cloud.pools(c);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         let agent = &mut self.agents[c as usize];
@@ -450,7 +425,7 @@ impl World {
         call: CloudCall,
     ) -> CloudReply {
         let now = sim.now();
-        let reply = self.cloud.call(now, c, pool, call);
+        let reply = self.plant.cloud.call(now, c, pool, call);
         sim.trace.record(
             now,
             &Record::CloudCall {
@@ -494,13 +469,15 @@ impl World {
     /// A desired pool starts going away: the loss begins now.
     fn on_pool_deleting(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool: PoolName) {
         let now = sim.now();
-        let desired = self.fleet.clusters[c as usize].desired_pools.contains(pool)
-            && !self.service.state(c).tombstones.contains(pool);
+        let desired = self.plant.fleet.clusters[c as usize]
+            .desired_pools
+            .contains(pool)
+            && !self.plant.service.state(c).tombstones.contains(pool);
         if desired {
             let book = &mut self.books[c as usize];
             if book.lost_since.is_none() {
                 book.lost_since = Some(now);
-                self.metrics.cluster_lost_pools(now, c, &self.fleet);
+                self.metrics.cluster_lost_pools(now, c, &self.plant.fleet);
                 self.on_loss_started(sim, c);
             }
         }
@@ -517,7 +494,7 @@ impl World {
     fn on_cloud_done(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool_index: u8, op: u32) {
         let now = sim.now();
         let pool = PoolName::from_index(pool_index as usize);
-        let completion = self.cloud.complete(c, pool, op);
+        let completion = self.plant.cloud.complete(c, pool, op);
         if completion == Completion::Stale {
             return;
         }
@@ -548,7 +525,7 @@ impl World {
         let now = sim.now();
         if self.agents[c as usize].is_alive()
             || !matches!(
-                self.cloud.pools(c)[PoolName::System.index()],
+                self.plant.cloud.pools(c)[PoolName::System.index()],
                 PoolState::Present { .. }
             )
         {
@@ -660,13 +637,7 @@ impl World {
 
     /// Whether every pool `c` should have is present.
     pub fn converged(&self, c: ClusterId) -> bool {
-        let ds = self.service.state(c);
-        let pools = self.cloud.pools(c);
-        (0..POOLS).all(|i| {
-            let p = PoolName::from_index(i);
-            let wanted = ds.pools.contains(p) && !ds.tombstones.contains(p);
-            !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
-        })
+        self.plant.pools_converged(c)
     }
 
     fn check_restored(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {

@@ -128,11 +128,11 @@ impl World {
                     now,
                     format!("{} ends: change {change_id} reverted", item.id),
                 );
-                self.edge.fix(now, &format!("revert {change_id}"));
+                self.plant.edge.fix(now, &format!("revert {change_id}"));
             }
             (Action::EdgeFix, true) => {
                 self.key_event(now, label);
-                self.edge.fix(now, &item.id);
+                self.plant.edge.fix(now, &item.id);
             }
             (Action::Freeze, true) => {
                 self.key_event(now, label);
@@ -193,7 +193,7 @@ impl World {
                 if b {
                     self.key_event(now, label);
                 }
-                let f = &mut self.service.faults;
+                let f = &mut self.plant.service.faults;
                 f.server_error_ratio = if b { *server_error_ratio } else { 0.0 };
                 f.timeout_ratio = if b { *timeout_ratio } else { 0.0 };
                 f.generation_regression = if b { *generation_regression } else { 0 };
@@ -202,7 +202,7 @@ impl World {
                 if b {
                     self.key_event(now, label);
                 }
-                self.service.faults.partial_ratio = if b { *ratio } else { 0.0 };
+                self.plant.service.faults.partial_ratio = if b { *ratio } else { 0.0 };
             }
             (
                 Action::CloudFaults {
@@ -213,7 +213,7 @@ impl World {
                 if b {
                     self.key_event(now, label);
                 }
-                self.cloud.set_create_failure_ratio(if b {
+                self.plant.cloud.set_create_failure_ratio(if b {
                     *create_failure_ratio
                 } else {
                     self.cfg.cloud.create_failure_ratio
@@ -223,13 +223,15 @@ impl World {
                 if b {
                     self.key_event(now, label);
                 }
-                self.cloud.set_latency_factor(if b { *factor } else { 1.0 });
+                self.plant
+                    .cloud
+                    .set_latency_factor(if b { *factor } else { 1.0 });
             }
             (Action::CloudRateLimit { calls_per_s }, b) => {
                 if b {
                     self.key_event(now, label);
                 }
-                self.cloud.set_calls_per_s(if b {
+                self.plant.cloud.set_calls_per_s(if b {
                     *calls_per_s
                 } else {
                     self.cfg.cloud.mutating_calls_per_account_per_s
@@ -373,10 +375,10 @@ impl World {
         );
         match applied.payload {
             ChangePayload::Edge { ratio, salt } => {
-                self.edge.apply(now, ratio, salt, &name);
+                self.plant.edge.apply(now, ratio, salt, &name);
             }
             ChangePayload::EdgeFix => {
-                self.edge.fix(now, &name);
+                self.plant.edge.fix(now, &name);
             }
             ChangePayload::AgentFix => self.start_rollout(sim, applied.emergency),
         }
@@ -399,7 +401,7 @@ impl World {
         let mut out = Vec::new();
         match self.rollout.start_shuffled(
             now,
-            self.fleet.len() as u32,
+            self.plant.fleet.len() as u32,
             &mut self.rollout_rng,
             emergency,
             &mut out,
@@ -436,7 +438,7 @@ impl World {
                         self.books[c as usize].guards_installed = Some(guards);
                         self.agents[c as usize].upgrade(guards);
                         if guards.g6_delete_locks {
-                            self.cloud.set_delete_locks(true);
+                            self.plant.cloud.set_delete_locks(true);
                         }
                     }
                 }
@@ -672,7 +674,7 @@ impl World {
                 step: ResponseStep::Diagnosed,
             },
         );
-        let lost: Vec<ClusterId> = (0..self.fleet.len() as u32)
+        let lost: Vec<ClusterId> = (0..self.plant.fleet.len() as u32)
             .filter(|&c| self.books[c as usize].lost_since.is_some())
             .collect();
         for c in lost {
@@ -691,7 +693,7 @@ impl World {
                 self.apply_rollout(sim, out);
             }
             ResponseStep::Diagnosed => {
-                if self.edge.current().misroute_ratio > 0.0 {
+                if self.plant.edge.current().misroute_ratio > 0.0 {
                     self.key_event(
                         now,
                         "cause found: the desired-state route answers 404; reverting".into(),
@@ -721,10 +723,10 @@ impl World {
             }
             ResponseStep::Decide => {
                 // Clusters at risk: lost ones plus intact ones still answered 404.
-                let at_risk = (0..self.fleet.len() as u32)
+                let at_risk = (0..self.plant.fleet.len() as u32)
                     .filter(|&c| {
                         self.books[c as usize].lost_since.is_some()
-                            || (self.edge.misroutes(c)
+                            || (self.plant.edge.misroutes(c)
                                 && self.agents[c as usize].guards().is_buggy())
                     })
                     .count() as f64;
@@ -794,12 +796,12 @@ impl World {
         let guards = self.books[c as usize]
             .guards_installed
             .unwrap_or(self.agents[c as usize].guards());
-        if by_script && self.edge.misroutes(c) && guards.is_buggy() {
+        if by_script && self.plant.edge.misroutes(c) && guards.is_buggy() {
             sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
             return;
         }
-        let ds = *self.service.state(c);
-        let pools = *self.cloud.pools(c);
+        let ds = *self.plant.service.state(c);
+        let pools = *self.plant.cloud.pools(c);
         let mut wait = false;
         for p in ds.pools.iter() {
             if ds.tombstones.contains(p) || (!by_script && p != PoolName::System) {
@@ -883,7 +885,7 @@ impl World {
                 .handle_restore_done(now, c, &mut self.recovery_rng, &mut out);
             self.apply_recovery(sim, out);
         }
-        let edge_ok = self.edge.current().misroute_ratio == 0.0;
+        let edge_ok = self.plant.edge.current().misroute_ratio == 0.0;
         let Some(inc) = self.open_incident() else {
             return;
         };
@@ -916,7 +918,7 @@ impl World {
 
     /// I3: a protected pool must not disappear while delete locks are on.
     pub(super) fn check_protected(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
-        if pool.is_protected() && self.cloud.delete_locks() {
+        if pool.is_protected() && self.plant.cloud.delete_locks() {
             self.findings.add(Finding {
                 at: now,
                 cluster: Some(c),

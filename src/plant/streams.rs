@@ -1,0 +1,69 @@
+//! The names of the run's seeded random streams, in one registry.
+//!
+//! Every component draws from `seed.fork(NAME, id)`: a stream keyed only by
+//! (seed, name, id), so adding a component or an agent leaves everyone
+//! else's draws where they were. Renaming a stream reshuffles that
+//! component's draws and changes every trace hash that depends on them, so
+//! names live here once instead of as literals in each driver.
+
+/// One per cluster (id = cluster id): the agent's phases and jitter.
+pub const AGENT: &str = "agent";
+/// The generated fleet's shape.
+pub const FLEET: &str = "fleet";
+/// The cloud node-pool API's latencies and failures.
+pub const CLOUD: &str = "cloud";
+/// The desired-state service's faults (5xx, timeouts, partial answers).
+pub const DESIRED_SERVICE: &str = "desired-service";
+/// The fleet tier's agent round trips.
+pub const NETWORK: &str = "network";
+/// The auth path's traffic and vendor draws.
+pub const AUTH: &str = "auth";
+/// On-call acknowledgement and hands-on repair times.
+pub const OPERATORS: &str = "operators";
+/// When customers report a lost cluster.
+pub const CUSTOMERS: &str = "customers";
+/// The rollout's shuffled wave order.
+pub const ROLLOUT: &str = "rollout";
+/// The recovery script's retries and backoff.
+pub const RECOVERY: &str = "recovery";
+/// The wire and live tiers' token secret (`Seed::derive`, not a stream).
+pub const WIRE_TOKENS: &str = "wire-tokens";
+/// turmoil's own network randomness in the wire tier.
+pub const TURMOIL: &str = "turmoil";
+/// A chaos seed's global choices (which kinds, the window).
+pub const CHAOS: &str = "chaos";
+/// A chaos fault kind's own draws (id = the kind), so enabling one kind
+/// does not reshuffle another's faults.
+pub const CHAOS_KIND: &str = "chaos-kind";
+/// The anchored chaos profile's jitter of the March events.
+pub const CHAOS_ANCHOR: &str = "chaos-anchor";
+
+/// Every name above, for the test that they are distinct.
+pub const ALL: [&str; 15] = [
+    AGENT,
+    FLEET,
+    CLOUD,
+    DESIRED_SERVICE,
+    NETWORK,
+    AUTH,
+    OPERATORS,
+    CUSTOMERS,
+    ROLLOUT,
+    RECOVERY,
+    WIRE_TOKENS,
+    TURMOIL,
+    CHAOS,
+    CHAOS_KIND,
+    CHAOS_ANCHOR,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stream_names_are_distinct() {
+        let mut names = super::ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), super::ALL.len());
+    }
+}
