@@ -41,6 +41,7 @@ pub use cascade_sim as sim;
 pub mod chaos;
 pub mod checks;
 pub mod config;
+pub mod effects;
 pub mod expect;
 pub mod metrics;
 pub mod model;

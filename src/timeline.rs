@@ -7,7 +7,7 @@
 //! reverted); actions without one stay until another action changes them.
 
 use crate::types::Env;
-use cascade_sim::{SimDuration, SimTime};
+use cascade_sim::{FaultSchedule, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
 /// State of the cloud network path from the auth component to its vendor.
@@ -213,5 +213,15 @@ pub struct Timeline {
 impl Timeline {
     pub fn get(&self, id: &str) -> Option<&TimelineItem> {
         self.items.iter().find(|i| i.id == id)
+    }
+
+    /// The items as the kernel's fault schedule (the action is the item's
+    /// index): its `edges` are the begin/end order every driver follows.
+    pub fn faults(&self) -> FaultSchedule<u32> {
+        let mut f = FaultSchedule::new();
+        for (i, it) in self.items.iter().enumerate() {
+            f.add(it.at, it.duration, i as u32);
+        }
+        f
     }
 }

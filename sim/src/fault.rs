@@ -79,13 +79,32 @@ impl<A> FaultSchedule<A> {
             .unwrap_or(SimTime::ZERO)
     }
 
-    /// Schedules every fault's edges into `sim`, wrapping each as the caller's event.
-    pub fn arm<E>(&self, sim: &mut Sim<E>, wrap: impl Fn(FaultEdge) -> E) {
+    /// Every fault's edges in the order they take effect: by time, ties in
+    /// arming order (fault by fault in index order, each fault's begin
+    /// before its end). This is the one definition of that order: [`arm`]
+    /// schedules in it, and drivers that do not use the kernel's queue
+    /// (the wire tier's plan) walk it directly.
+    ///
+    /// [`arm`]: FaultSchedule::arm
+    pub fn edges(&self) -> Vec<(SimTime, FaultEdge)> {
+        let mut edges = Vec::with_capacity(2 * self.faults.len());
         for (i, f) in self.faults.iter().enumerate() {
-            sim.schedule_at(f.start, wrap(FaultEdge::Begin(i as u32)));
+            edges.push((f.start, FaultEdge::Begin(i as u32)));
             if let Some(end) = f.end() {
-                sim.schedule_at(end, wrap(FaultEdge::End(i as u32)));
+                edges.push((end, FaultEdge::End(i as u32)));
             }
+        }
+        // Stable: equal times keep arming order.
+        edges.sort_by_key(|e| e.0);
+        edges
+    }
+
+    /// Schedules every fault's edges into `sim`, wrapping each as the
+    /// caller's event. The queue pops ties in scheduling order, so the
+    /// edges fire in [`FaultSchedule::edges`] order.
+    pub fn arm<E>(&self, sim: &mut Sim<E>, wrap: impl Fn(FaultEdge) -> E) {
+        for (at, edge) in self.edges() {
+            sim.schedule_at(at, wrap(edge));
         }
     }
 }
@@ -134,5 +153,31 @@ mod tests {
             ]
         );
         assert_eq!(*faults.get(0).action, *"blackhole");
+        // `edges` is the order the queue popped them in.
+        let edges: Vec<(u64, FaultEdge)> = faults
+            .edges()
+            .into_iter()
+            .map(|(t, e)| (t.as_secs(), e))
+            .collect();
+        assert_eq!(edges, world.log);
+    }
+
+    #[test]
+    fn ties_keep_arming_order() {
+        let mut faults = FaultSchedule::new();
+        let t = SimTime::from_secs(10);
+        faults.add(SimTime::ZERO, Some(SimDuration::from_secs(10)), 'a');
+        faults.add(t, Some(SimDuration::from_secs(5)), 'b');
+        faults.add(t, None, 'c');
+        assert_eq!(
+            faults.edges(),
+            vec![
+                (SimTime::ZERO, FaultEdge::Begin(0)),
+                (t, FaultEdge::End(0)),
+                (t, FaultEdge::Begin(1)),
+                (t, FaultEdge::Begin(2)),
+                (SimTime::from_secs(15), FaultEdge::End(1)),
+            ]
+        );
     }
 }

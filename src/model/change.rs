@@ -69,6 +69,18 @@ impl ChangeConfig {
     }
 }
 
+/// What this system's changes do once applied to prod (the payload `P`
+/// that the harness gives [`ChangeManager`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChangePayload {
+    /// A routing change: misroute `ratio` of the clusters' desired-state path.
+    Edge { ratio: f64, salt: u64 },
+    /// Revert the routing to correct.
+    EdgeFix,
+    /// Roll the agent fix out (emergency: 5-minute bakes).
+    AgentFix,
+}
+
 /// A change someone submits. `P` is the caller's effect (e.g. a routing-table edit).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change<P> {

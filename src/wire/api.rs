@@ -269,6 +269,8 @@ pub struct FaultsDoc {
     pub server_error_ratio: f64,
     pub timeout_ratio: f64,
     pub generation_regression: u64,
+    /// Share of answers that leave out the highest extra worker pool.
+    pub partial_ratio: f64,
 }
 
 /// The path `/v1/clusters/{id}/desired-state`.

@@ -27,7 +27,7 @@ use super::driver::{run_agent, DriverConfig};
 use super::http::{exchange, serve};
 use super::net::SimNet;
 use super::observe::Observer;
-use super::plan::{self, SliceRule, Step, StepKind, Window};
+use super::plan::{self, NotModelled, SliceRule, Step, StepKind, Window};
 use super::servers::{
     cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
     ControlPlane, EdgeProxy,
@@ -167,6 +167,8 @@ pub struct WireResult {
     pub i1_findings: u64,
     /// Timeline steps enacted in the window, with their times.
     pub enacted: Vec<(SimTime, String)>,
+    /// Timeline effects in the window that this tier does not carry out.
+    pub not_modelled: Vec<NotModelled>,
     pub admin_failures: u32,
     /// Slice clusters without every desired pool present at the end.
     pub not_converged: Vec<ClusterId>,
@@ -342,10 +344,15 @@ impl Observer for BookObserver {
     }
 
     fn faults(&self, now: SimTime, f: &ServiceFaults) {
-        let text = format!(
+        let mut text = format!(
             "service faults 5xx {} timeout {} regression {}",
             f.server_error_ratio, f.timeout_ratio, f.generation_regression
         );
+        // Only when set, so traces from before partial answers reached this
+        // tier keep their hashes.
+        if f.partial_ratio > 0.0 {
+            text.push_str(&format!(" partial {}", f.partial_ratio));
+        }
         let mut b = self.0.borrow_mut();
         b.trace.record(now, &Record::Note { text: &text });
     }
@@ -371,7 +378,8 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     if opts.tick < Duration::from_millis(1) || opts.tick > Duration::from_secs(1) {
         return Err(WireError("tick: expected 1 ms to 1 s".into()));
     }
-    let steps = plan::steps(&scenario.timeline, &model.change);
+    let plan = plan::plan(&scenario.timeline, model);
+    let steps = plan.steps;
     let window = opts
         .window
         .unwrap_or_else(|| plan::default_window(&steps, scenario.end));
@@ -660,6 +668,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
                             server_error_ratio: f.server_error_ratio,
                             timeout_ratio: f.timeout_ratio,
                             generation_regression: f.generation_regression,
+                            partial_ratio: f.partial_ratio,
                         })?,
                         format!("{}: service faults {f:?}", step.item),
                     ),
@@ -795,6 +804,11 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         holds_left: b.holds_left,
         i1_findings: b.i1,
         enacted: b.enacted.clone(),
+        not_modelled: plan
+            .not_modelled
+            .into_iter()
+            .filter(|n| n.at >= window.start && n.at < window.end())
+            .collect(),
         admin_failures: b.admin_failures,
         not_converged,
         trace_hash: b.trace.hash(),
@@ -868,6 +882,15 @@ pub fn render_text(r: &WireResult, scenario: &Scenario) -> String {
     }
     for (at, what) in &r.enacted {
         let _ = writeln!(o, "  {}  {what}", e.format(*at));
+    }
+    if !r.not_modelled.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nTimeline effects in the window this tier does not model (the fleet tier's)"
+        );
+        for n in &r.not_modelled {
+            let _ = writeln!(o, "  {}  {}: {}", e.format(n.at), n.item, n.effect);
+        }
     }
     let _ = writeln!(o, "\nOutcome");
     let ids = |m: &BTreeMap<ClusterId, SimTime>| {

@@ -2,23 +2,27 @@
 //! timeline, the window of the calendar it covers, and the slice of the
 //! fleet it runs.
 //!
-//! The timeline is read the way the fleet tier reads it (begin and end edges
-//! in time order, ties in scheduling order) through the same
+//! The timeline is read the way the fleet tier reads it: the kernel's edge
+//! order ([`Timeline::faults`]), each edge turned into effects by the shared
+//! interpreter ([`effects::interpret`]), changes through the same
 //! [`ChangeManager`], so a change held by the freeze, rejected by isolation
 //! or leaked into prod lands, or not, exactly as it does there. What comes
-//! out are routing switches, routing fixes and desired-state service faults.
-//! Everything else in a timeline (auth, rollouts, engineers, recovery) is
-//! the fleet tier's: the wire tier replays faults and decisions, never the
-//! simulated responders, so a slice should end before responders would act,
-//! or be compared with a fleet run whose responders stay idle.
+//! out are routing switches, routing fixes and desired-state service faults
+//! (partial answers included); every other effect (auth, rollouts,
+//! engineers, cloud faults) is listed by name in [`Plan::not_modelled`]:
+//! the wire tier replays faults and decisions, never the simulated
+//! responders, so a slice should end before responders would act, or be
+//! compared with a fleet run whose responders stay idle.
 
-use crate::model::change::{Change, ChangeConfig, ChangeManager, Decision};
+use crate::config::ModelConfig;
+use crate::effects::{self, Effect};
+use crate::model::change::{Change, ChangeConfig, ChangeManager, ChangePayload, Decision};
 use crate::plant::control::{misrouted, EdgeVersion, ServiceFaults};
 use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
-use crate::timeline::{Action, Timeline};
+use crate::timeline::Timeline;
 use crate::types::Env;
-use cascade_sim::{SimDuration, SimTime};
+use cascade_sim::{FaultEdge, SimDuration, SimTime};
 
 /// One network-side step of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,150 +47,137 @@ pub enum StepKind {
     Faults(ServiceFaults),
 }
 
-/// What a change carries, for the change manager.
+/// A timeline effect this tier does not carry out (auth, rollouts,
+/// responders, cloud faults): named, so a reader of a wire run sees what
+/// the slice leaves to the fleet tier.
 #[derive(Clone, Debug, PartialEq)]
-enum Payload {
-    Edge {
-        ratio: f64,
-        salt: u64,
-    },
-    /// The agent fix: it goes through change management like any prod
-    /// change (and takes a pending slot under a freeze), but the wire tier
-    /// keeps the agent version of the run.
-    AgentFix,
+pub struct NotModelled {
+    pub at: SimTime,
+    /// The timeline item's id.
+    pub item: String,
+    /// The effect's name ([`Effect::name`]); `agent_fix_rollout` for the
+    /// agent fix that change management applied.
+    pub effect: &'static str,
+}
+
+/// What a wire run replays from a timeline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// The network-side steps, in the order the fleet tier enacts them.
+    pub steps: Vec<Step>,
+    pub not_modelled: Vec<NotModelled>,
 }
 
 /// The network-side steps of `timeline`, in the order the fleet tier enacts them.
 pub fn steps(timeline: &Timeline, change: &ChangeConfig) -> Vec<Step> {
-    // Edges as the fleet tier schedules them: item by item, begin then end;
-    // the stable sort keeps that order among equal times.
-    let mut edges: Vec<(SimTime, usize, bool)> = Vec::new();
-    for (i, it) in timeline.items.iter().enumerate() {
-        edges.push((it.at, i, true));
-        if let Some(d) = it.duration {
-            edges.push((it.at + d, i, false));
-        }
-    }
-    edges.sort_by_key(|e| e.0);
-    let mut cm: ChangeManager<Payload> = match ChangeManager::new(change.clone()) {
+    let model = ModelConfig {
+        change: change.clone(),
+        ..ModelConfig::default()
+    };
+    plan(timeline, &model).steps
+}
+
+/// Reads `timeline` through the shared interpreter ([`effects::interpret`])
+/// in the kernel's edge order, with changes going through a
+/// [`ChangeManager`] of its own.
+pub fn plan(timeline: &Timeline, model: &ModelConfig) -> Plan {
+    let mut cm: ChangeManager<ChangePayload> = match ChangeManager::new(model.change.clone()) {
         Ok(cm) => cm,
         // Validated when the scenario loaded.
         Err(e) => panic!("change config: {e}"),
     };
     let mut next_id = 1u32;
-    let mut out = Vec::new();
+    let mut plan = Plan::default();
+    let mut faults = ServiceFaults::default();
     let mut decisions = Vec::new();
-    for (at, i, begin) in edges {
-        let it = &timeline.items[i];
-        decisions.clear();
-        let mut submit = |name: &str, target, via, emergency, payload| {
-            let id = next_id;
-            next_id += 1;
-            cm.submit(
-                at,
-                Change {
-                    id,
-                    description: name.to_string(),
-                    target,
-                    applied_via: via,
-                    emergency,
-                    payload,
-                },
-            )
+    let mut effects = Vec::new();
+    for (at, edge) in timeline.faults().edges() {
+        let (i, begin) = match edge {
+            FaultEdge::Begin(i) => (i, true),
+            FaultEdge::End(i) => (i, false),
         };
-        match (&it.action, begin) {
-            (
-                Action::Change {
-                    change_id,
-                    target,
-                    applied_via,
-                    emergency,
-                    misroute_ratio,
-                    misroute_salt,
-                },
-                true,
-            ) => decisions.push(submit(
-                change_id,
-                *target,
-                *applied_via,
-                *emergency,
-                Payload::Edge {
-                    ratio: *misroute_ratio,
-                    salt: *misroute_salt,
-                },
-            )),
-            (Action::Change { change_id, .. }, false) => out.push(Step {
-                at,
-                item: it.id.clone(),
-                kind: StepKind::Fix {
-                    set_by: format!("revert {change_id}"),
-                },
-            }),
-            (Action::EdgeFix, true) => out.push(Step {
-                at,
-                item: it.id.clone(),
-                kind: StepKind::Fix {
-                    set_by: it.id.clone(),
-                },
-            }),
-            (Action::Freeze, true) => cm.freeze(at),
-            (Action::Freeze, false) => cm.lift_freeze(at, &mut decisions),
-            (Action::Isolation { on }, true) => cm.set_isolation(*on),
-            (Action::FixAvailable, true) => decisions.push(submit(
-                "agent-fix",
-                Env::Prod,
-                Env::Prod,
-                false,
-                Payload::AgentFix,
-            )),
-            (
-                Action::ServiceFaults {
+        let it = &timeline.items[i as usize];
+        let step = |kind| Step {
+            at,
+            item: it.id.clone(),
+            kind,
+        };
+        effects.clear();
+        effects::interpret(it, begin, model, &mut effects);
+        for e in effects.drain(..) {
+            match e {
+                Effect::Narrate(_) | Effect::FixAvailable => {}
+                Effect::SubmitChange(req) => {
+                    let id = next_id;
+                    next_id += 1;
+                    decisions.push(cm.submit(
+                        at,
+                        Change {
+                            id,
+                            description: req.name,
+                            target: req.target,
+                            applied_via: req.applied_via,
+                            emergency: req.emergency,
+                            payload: req.payload,
+                        },
+                    ));
+                }
+                Effect::FixRouting { set_by } => plan.steps.push(step(StepKind::Fix { set_by })),
+                Effect::Freeze => cm.freeze(at),
+                Effect::LiftFreeze => cm.lift_freeze(at, &mut decisions),
+                Effect::Isolation(on) => cm.set_isolation(on),
+                Effect::ServiceFaults {
                     server_error_ratio,
                     timeout_ratio,
                     generation_regression,
-                },
-                b,
-            ) => out.push(Step {
-                at,
-                item: it.id.clone(),
-                kind: StepKind::Faults(if b {
-                    ServiceFaults {
-                        server_error_ratio: *server_error_ratio,
-                        timeout_ratio: *timeout_ratio,
-                        generation_regression: *generation_regression,
-                        ..ServiceFaults::default()
-                    }
-                } else {
-                    ServiceFaults::default()
+                } => {
+                    faults.server_error_ratio = server_error_ratio;
+                    faults.timeout_ratio = timeout_ratio;
+                    faults.generation_regression = generation_regression;
+                    plan.steps.push(step(StepKind::Faults(faults)));
+                }
+                Effect::PartialDesiredState { ratio } => {
+                    faults.partial_ratio = ratio;
+                    plan.steps.push(step(StepKind::Faults(faults)));
+                }
+                other => plan.not_modelled.push(NotModelled {
+                    at,
+                    item: it.id.clone(),
+                    effect: other.name(),
                 }),
-            }),
-            _ => {}
+            }
         }
         for d in decisions.drain(..) {
             let Decision::Applied(a) = d else { continue };
             if a.env != Env::Prod {
                 continue;
             }
-            if let Payload::Edge { ratio, salt } = a.payload {
-                let set_by = cm
-                    .log()
-                    .iter()
-                    .find(|r| r.id == a.id)
-                    .map(|r| r.description.clone())
-                    .unwrap_or_else(|| it.id.clone());
-                out.push(Step {
-                    at,
-                    item: it.id.clone(),
-                    kind: StepKind::Routing {
+            match a.payload {
+                ChangePayload::Edge { ratio, salt } => {
+                    let set_by = cm
+                        .log()
+                        .iter()
+                        .find(|r| r.id == a.id)
+                        .map(|r| r.description.clone())
+                        .unwrap_or_else(|| it.id.clone());
+                    plan.steps.push(step(StepKind::Routing {
                         ratio,
                         salt,
                         set_by,
-                    },
-                });
+                    }));
+                }
+                ChangePayload::EdgeFix => plan.steps.push(step(StepKind::Fix {
+                    set_by: it.id.clone(),
+                })),
+                ChangePayload::AgentFix => plan.not_modelled.push(NotModelled {
+                    at,
+                    item: it.id.clone(),
+                    effect: "agent_fix_rollout",
+                }),
             }
         }
     }
-    out
+    plan
 }
 
 /// The first step that sends some clusters to the default backend.
@@ -340,6 +331,60 @@ mod tests {
         let w = default_window(&s, sc.end);
         assert_eq!(w.start, SimTime::from_secs(21 * 3_600 + 1_800));
         assert_eq!(w.len, WINDOW_LEN);
+    }
+
+    #[test]
+    fn partial_answers_reach_the_wire_and_the_rest_is_named() {
+        let sc = load_str(
+            Path::new("t.json"),
+            r#"{
+            "name": "t", "seed": 1,
+            "start": "2025-03-22T00:00:00Z", "end": "2025-03-23T00:00:00Z",
+            "model": {"fleet": {"clusters": 20}},
+            "timeline": [
+                {"id": "P", "at": "D0 01:00", "for": "1h", "do": {"kind": "partial_desired_state", "ratio": 0.25}},
+                {"id": "S", "at": "D0 01:30", "for": "10m", "do": {"kind": "service_faults", "server_error_ratio": 0.5}},
+                {"id": "ENG", "at": "D0 02:00", "do": {"kind": "engineers", "count": 3}},
+                {"id": "B", "at": "D0 03:00", "for": "1h", "do": {"kind": "bot_surge", "multiplier": 5}}
+            ]
+        }"#,
+        )
+        .unwrap();
+        let p = plan(&sc.timeline, &sc.model);
+        let faults: Vec<(u64, f64, f64)> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s.kind {
+                StepKind::Faults(f) => {
+                    Some((s.at.as_secs(), f.partial_ratio, f.server_error_ratio))
+                }
+                _ => None,
+            })
+            .collect();
+        // The 5xx window keeps the partial answers on, and P's end keeps
+        // nothing of S (which ended before it).
+        assert_eq!(
+            faults,
+            vec![
+                (3_600, 0.25, 0.0),
+                (5_400, 0.25, 0.5),
+                (6_000, 0.25, 0.0),
+                (7_200, 0.0, 0.0)
+            ]
+        );
+        let named: Vec<(&str, &str)> = p
+            .not_modelled
+            .iter()
+            .map(|n| (n.item.as_str(), n.effect))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("ENG", "engineers"),
+                ("B", "bot_multiplier"),
+                ("B", "bot_multiplier")
+            ]
+        );
     }
 
     #[test]

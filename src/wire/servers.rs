@@ -78,7 +78,7 @@ pub fn control_plane_handler(state: Rc<RefCell<ControlPlane>>) -> Handler {
                         server_error_ratio: f.server_error_ratio.clamp(0.0, 1.0),
                         timeout_ratio: f.timeout_ratio.clamp(0.0, 1.0),
                         generation_regression: f.generation_regression,
-                        ..ServiceFaults::default()
+                        partial_ratio: f.partial_ratio.clamp(0.0, 1.0),
                     };
                     s.observer.faults(s.clock.now(), &s.service.faults);
                     return Resp::json(200, &f);

@@ -3,11 +3,10 @@
 //! alerts, auth incidents) and hours (the success ratio the reports show).
 
 use super::{Ev, Record, World};
-use crate::model::auth::{AuthTick, MitigationConfig, VendorPath};
+use crate::model::auth::AuthTick;
 use crate::protocol::PoolName;
 use crate::protocol::PoolState;
 use crate::summary::{AuthSummary, Incident, MetricsSummary};
-use crate::timeline::{Action, PathState, TimelineItem};
 use crate::types::Cloud;
 use cascade_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -276,83 +275,6 @@ impl World {
                 surface[k] += n;
                 surface[3] += n;
             }
-        }
-    }
-
-    pub(super) fn on_auth_action(
-        &mut self,
-        sim: &mut Sim<Ev>,
-        item: &TimelineItem,
-        begin: bool,
-        label: String,
-    ) {
-        let now = sim.now();
-        match (&item.action, begin) {
-            (Action::VendorPath { state, loss_ratio }, true) => {
-                self.key_event(now, label);
-                self.auth.set_vendor_path(match state {
-                    PathState::Up => VendorPath::Up,
-                    PathState::Lossy => VendorPath::Lossy(*loss_ratio),
-                    PathState::Blackholed => VendorPath::Blackholed,
-                });
-            }
-            (Action::VendorPath { .. }, false) => {
-                self.key_event(now, format!("{} ends: vendor path healthy again", item.id));
-                self.auth.set_vendor_path(VendorPath::Up);
-            }
-            (Action::BotSurge { multiplier }, true) => {
-                self.key_event(now, label);
-                self.auth.set_bot_multiplier(*multiplier);
-            }
-            (Action::BotSurge { .. }, false) => {
-                self.key_event(now, format!("{} ends: automated traffic stops", item.id));
-                self.auth.set_bot_multiplier(0.0);
-            }
-            (
-                Action::AuthMitigation {
-                    rate_limit,
-                    adaptive_throttling,
-                    circuit_breaker,
-                    caching,
-                },
-                b,
-            ) => {
-                let mut m: MitigationConfig = self.cfg.auth.mitigations.clone();
-                if b {
-                    self.key_event(now, label);
-                    m.per_client_limit_enabled |= *rate_limit;
-                    m.global_cap_enabled |= *rate_limit;
-                    m.client_throttle_enabled |= *adaptive_throttling;
-                    m.breaker_enabled |= *circuit_breaker;
-                    m.caching_enabled |= *caching;
-                } else {
-                    self.key_event(
-                        now,
-                        format!("{} ends: auth mitigations back to baseline", item.id),
-                    );
-                }
-                // Validated at load time; a rejection here would be a bug.
-                self.auth
-                    .set_mitigations(m)
-                    .expect("mitigation settings validated with the scenario");
-            }
-            (Action::VendorSlowdown { factor }, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.auth.set_vendor_slowdown(if b { *factor } else { 1.0 });
-            }
-            (Action::Vendor429Storm, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.auth.set_vendor_429_storm(b);
-            }
-            (Action::ReplicaCrash { count }, true) => {
-                self.key_event(now, label);
-                self.auth.crash_replicas(*count);
-            }
-            _ => {}
         }
     }
 

@@ -17,7 +17,7 @@ use crate::checks::{Finding, Findings, Rule};
 use crate::config::ModelConfig;
 use crate::metrics::Metrics;
 use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard, Guards};
-use crate::model::change::ChangeManager;
+use crate::model::change::{ChangeManager, ChangePayload};
 use crate::model::operators::{Operators, OpsTimer};
 use crate::model::recovery::{Recovery, RecoveryTimer};
 use crate::model::rollout::{Rollout, RolloutTimer};
@@ -26,7 +26,7 @@ use crate::plant::{agent_phase, streams, InitialPools, Plant};
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, PoolState};
 use crate::timeline::Timeline;
-use cascade_sim::{Epoch, Model, Seed, Sim, SimDuration, SimTime, Stream};
+use cascade_sim::{Epoch, FaultEdge, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
 mod auth_side;
 pub use auth_side::{AuthBook, AuthIncident, AuthMinute};
@@ -34,7 +34,7 @@ mod outcome;
 mod record;
 mod response;
 pub use record::Record;
-pub use response::{ChangePayload, PoolIncident};
+pub use response::PoolIncident;
 
 /// Every event of the world. Small and `Copy`: the queue moves them around.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,9 +49,8 @@ pub enum Ev {
     },
     /// A repair's cloud call that was rate-limited, tried again.
     RepairCall(ClusterId),
-    /// Timeline action `i` begins / ends.
-    ActionBegin(u32),
-    ActionEnd(u32),
+    /// A timeline item begins or ends (the edge's index is the item's).
+    Timeline(FaultEdge),
     /// The once-a-minute bookkeeping: SLIs, alerts, metrics.
     Minute,
     /// An incident-response step of pool-loss incident `incident` is due.
@@ -240,12 +239,7 @@ impl World {
         for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
             sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
         }
-        for (i, item) in self.timeline.items.iter().enumerate() {
-            sim.schedule_at(item.at, Ev::ActionBegin(i as u32));
-            if let Some(d) = item.duration {
-                sim.schedule_at(item.at + d, Ev::ActionEnd(i as u32));
-            }
-        }
+        self.timeline.faults().arm(sim, Ev::Timeline);
         sim.schedule_at(SimTime::from_secs(60), Ev::Minute);
         sim.schedule_at(SimTime::ZERO, Ev::AuthTick);
     }
@@ -678,8 +672,8 @@ impl Model<Ev> for World {
             Ev::AgentRestart(c) => self.on_agent_restart(sim, c),
             Ev::CloudDone { cluster, pool, op } => self.on_cloud_done(sim, cluster, pool, op),
             Ev::RepairCall(c) => self.restore_cluster(sim, c),
-            Ev::ActionBegin(i) => self.on_action(sim, i, true),
-            Ev::ActionEnd(i) => self.on_action(sim, i, false),
+            Ev::Timeline(FaultEdge::Begin(i)) => self.on_action(sim, i, true),
+            Ev::Timeline(FaultEdge::End(i)) => self.on_action(sim, i, false),
             Ev::Minute => self.on_minute(sim),
             Ev::Response { incident, step } => self.on_response(sim, incident, step),
             Ev::CustomerReport(c) => self.on_customer_report(sim, c),

@@ -5,7 +5,9 @@
 
 use super::{Ev, Record, ResponseStep, RestoreMethod, World};
 use crate::checks::{Finding, Rule};
+use crate::effects::Effect;
 use crate::model::agent::Guard;
+use crate::model::change::ChangePayload;
 use crate::model::change::{Change, Decision};
 use crate::model::operators::{OpsOutput, OpsTimer};
 use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
@@ -13,20 +15,9 @@ use crate::model::rollout::{RolloutOutput, RolloutTimer};
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::PoolState;
 use crate::protocol::{ClusterId, PoolName};
-use crate::timeline::{Action, RestoreBy};
+use crate::timeline::RestoreBy;
 use crate::types::Env;
 use cascade_sim::{Sim, SimDuration, SimTime};
-
-/// What a change does once applied to prod.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ChangePayload {
-    /// A routing change: misroute `ratio` of the clusters' desired-state path.
-    Edge { ratio: f64, salt: u64 },
-    /// Revert the routing to correct.
-    EdgeFix,
-    /// Roll the agent fix out (emergency: 5-minute bakes).
-    AgentFix,
-}
 
 /// A pool-loss incident from first loss to last restore.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,159 +83,70 @@ impl World {
     pub(super) fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
         let now = sim.now();
         sim.trace.record(now, &Record::Action { index: i, begin });
-        let item = self.timeline.items[i as usize].clone();
-        let label = if item.note.is_empty() {
-            format!("{} {}", item.id, item.action.kind_name())
-        } else {
-            format!("{}: {}", item.id, item.note)
-        };
-        match (&item.action, begin) {
-            (
-                Action::Change {
-                    change_id,
-                    target,
-                    applied_via,
-                    emergency,
-                    misroute_ratio,
-                    misroute_salt,
-                },
-                true,
-            ) => {
-                self.key_event(now, label);
-                self.submit_change(
-                    sim,
-                    change_id,
-                    *target,
-                    *applied_via,
-                    *emergency,
-                    ChangePayload::Edge {
-                        ratio: *misroute_ratio,
-                        salt: *misroute_salt,
-                    },
-                );
+        let mut effects = Vec::new();
+        crate::effects::interpret(
+            &self.timeline.items[i as usize],
+            begin,
+            &self.cfg,
+            &mut effects,
+        );
+        for e in effects {
+            self.apply_effect(sim, e);
+        }
+    }
+
+    /// Carries out one effect of the timeline.
+    fn apply_effect(&mut self, sim: &mut Sim<Ev>, effect: Effect) {
+        let now = sim.now();
+        match effect {
+            Effect::Narrate(text) => self.key_event(now, text),
+            Effect::SubmitChange(req) => self.submit_change(
+                sim,
+                &req.name,
+                req.target,
+                req.applied_via,
+                req.emergency,
+                req.payload,
+            ),
+            Effect::FixRouting { set_by } => {
+                self.plant.edge.fix(now, &set_by);
             }
-            (Action::Change { change_id, .. }, false) => {
-                self.key_event(
-                    now,
-                    format!("{} ends: change {change_id} reverted", item.id),
-                );
-                self.plant.edge.fix(now, &format!("revert {change_id}"));
-            }
-            (Action::EdgeFix, true) => {
-                self.key_event(now, label);
-                self.plant.edge.fix(now, &item.id);
-            }
-            (Action::Freeze, true) => {
-                self.key_event(now, label);
-                self.changes.freeze(now);
-            }
-            (Action::Freeze, false) => {
-                self.key_event(now, format!("{} ends: change freeze lifted", item.id));
+            Effect::Freeze => self.changes.freeze(now),
+            Effect::LiftFreeze => {
                 let mut released = Vec::new();
                 self.changes.lift_freeze(now, &mut released);
                 for d in released {
                     self.enact(sim, d);
                 }
             }
-            (Action::Isolation { on }, true) => {
-                self.key_event(now, label);
-                self.changes.set_isolation(*on);
-            }
-            (Action::PoolLossAlert { enabled }, true) => {
-                self.key_event(now, label);
-                self.monitoring_pool_loss_alert = *enabled;
-            }
-            (Action::FixAvailable, true) => {
-                self.key_event(now, label);
-                self.fix_available = true;
-                // The fix goes through change management like any prod change:
-                // during a freeze it waits for the review to end.
-                self.submit_change(
-                    sim,
-                    "agent-fix",
-                    Env::Prod,
-                    Env::Prod,
-                    false,
-                    ChangePayload::AgentFix,
-                );
-            }
-            (Action::Rollout { emergency }, true) => {
-                self.key_event(now, label);
-                self.start_rollout(sim, *emergency);
-            }
-            (Action::Engineers { count }, true) => {
-                self.key_event(now, label);
+            Effect::Isolation(on) => self.changes.set_isolation(on),
+            Effect::PoolLossAlert(enabled) => self.monitoring_pool_loss_alert = enabled,
+            Effect::FixAvailable => self.fix_available = true,
+            Effect::StartRollout { emergency } => self.start_rollout(sim, emergency),
+            Effect::Engineers(count) => {
                 self.operators
-                    .set_engineers(now, *count, &mut self.ops_rng, &mut self.ops_out);
+                    .set_engineers(now, count, &mut self.ops_rng, &mut self.ops_out);
                 self.drain_ops(sim);
             }
-            (Action::RestoreWith { method }, true) => {
-                self.key_event(now, label);
-                self.restore_with = *method;
-            }
-            (
-                Action::ServiceFaults {
-                    server_error_ratio,
-                    timeout_ratio,
-                    generation_regression,
-                },
-                b,
-            ) => {
-                if b {
-                    self.key_event(now, label);
-                }
+            Effect::RestoreWith(method) => self.restore_with = method,
+            Effect::ServiceFaults {
+                server_error_ratio,
+                timeout_ratio,
+                generation_regression,
+            } => {
                 let f = &mut self.plant.service.faults;
-                f.server_error_ratio = if b { *server_error_ratio } else { 0.0 };
-                f.timeout_ratio = if b { *timeout_ratio } else { 0.0 };
-                f.generation_regression = if b { *generation_regression } else { 0 };
+                f.server_error_ratio = server_error_ratio;
+                f.timeout_ratio = timeout_ratio;
+                f.generation_regression = generation_regression;
             }
-            (Action::PartialDesiredState { ratio }, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.plant.service.faults.partial_ratio = if b { *ratio } else { 0.0 };
+            Effect::PartialDesiredState { ratio } => {
+                self.plant.service.faults.partial_ratio = ratio
             }
-            (
-                Action::CloudFaults {
-                    create_failure_ratio,
-                },
-                b,
-            ) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.plant.cloud.set_create_failure_ratio(if b {
-                    *create_failure_ratio
-                } else {
-                    self.cfg.cloud.create_failure_ratio
-                });
-            }
-            (Action::CloudLatency { factor }, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.plant
-                    .cloud
-                    .set_latency_factor(if b { *factor } else { 1.0 });
-            }
-            (Action::CloudRateLimit { calls_per_s }, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.plant.cloud.set_calls_per_s(if b {
-                    *calls_per_s
-                } else {
-                    self.cfg.cloud.mutating_calls_per_account_per_s
-                });
-            }
-            (Action::OperatorDelay { factor }, b) => {
-                if b {
-                    self.key_event(now, label);
-                }
-                self.operators.set_ack_factor(if b { *factor } else { 1.0 });
-            }
-            (Action::RolloutAlarm, true) => {
-                self.key_event(now, label);
+            Effect::CloudCreateFailureRatio(r) => self.plant.cloud.set_create_failure_ratio(r),
+            Effect::CloudLatencyFactor(f) => self.plant.cloud.set_latency_factor(f),
+            Effect::CloudCallsPerS(r) => self.plant.cloud.set_calls_per_s(r),
+            Effect::OperatorAckFactor(f) => self.operators.set_ack_factor(f),
+            Effect::RolloutAlarm => {
                 let mut out = Vec::new();
                 if self.rollout.handle_alarm(now, &mut out) {
                     let after = SimDuration::from_secs_f64(
@@ -260,17 +162,17 @@ impl World {
                 }
                 self.apply_rollout(sim, out);
             }
-            (Action::Note, true) => self.key_event(now, label),
-            (
-                Action::VendorPath { .. }
-                | Action::BotSurge { .. }
-                | Action::AuthMitigation { .. }
-                | Action::ReplicaCrash { .. }
-                | Action::VendorSlowdown { .. }
-                | Action::Vendor429Storm,
-                _,
-            ) => self.on_auth_action(sim, &item, begin, label),
-            _ => {}
+            Effect::VendorPath(p) => self.auth.set_vendor_path(p),
+            Effect::BotMultiplier(m) => self.auth.set_bot_multiplier(m),
+            Effect::AuthMitigations(m) => {
+                // Validated at load time; a rejection here would be a bug.
+                self.auth
+                    .set_mitigations(m)
+                    .expect("mitigation settings validated with the scenario");
+            }
+            Effect::VendorSlowdown(f) => self.auth.set_vendor_slowdown(f),
+            Effect::Vendor429Storm(on) => self.auth.set_vendor_429_storm(on),
+            Effect::CrashReplicas(n) => self.auth.crash_replicas(n),
         }
     }
 
