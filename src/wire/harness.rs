@@ -43,7 +43,7 @@ use crate::protocol::{DesiredAnswer, PoolSet};
 use crate::scenario::Scenario;
 use crate::wire::api::CallOutcome;
 use crate::world::Record;
-use cascade_sim::{Epoch, Seed, SimDuration, SimTime, Trace};
+use cascade_sim::{Epoch, FaultEdge, FaultSchedule, Seed, SimDuration, SimTime, Trace};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -712,21 +712,26 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
             Side::Cloud => vec![CLOUD.into()],
         }
     };
-    let mut fault_edges: Vec<(SimDuration, bool, usize)> = Vec::new();
-    for (i, f) in opts.net_faults.iter().enumerate() {
-        fault_edges.push((f.at, true, i));
-        fault_edges.push((f.at + f.len, false, i));
+    // Window-relative times; begin/end order as every driver's (the kernel's).
+    let mut schedule = FaultSchedule::new();
+    for f in &opts.net_faults {
+        schedule.add(SimTime::ZERO + f.at, Some(f.len), *f);
     }
-    fault_edges.sort_by_key(|e| (e.0, !e.1 as u8, e.2));
+    let fault_edges = schedule.edges();
     let mut next_fault = 0;
     let steps_max = window.len.as_micros() / opts.tick.as_micros().max(1) as u64 + 1_000;
     let mut steps_taken = 0u64;
     let mut error = None;
     loop {
         let elapsed = SimDuration::from_micros(sim.elapsed().as_micros() as u64);
-        while next_fault < fault_edges.len() && fault_edges[next_fault].0 <= elapsed {
-            let (_, begin, i) = fault_edges[next_fault];
-            let f = opts.net_faults[i];
+        while next_fault < fault_edges.len() && fault_edges[next_fault].0 <= SimTime::ZERO + elapsed
+        {
+            let (_, edge) = fault_edges[next_fault];
+            let (i, begin) = match edge {
+                FaultEdge::Begin(i) => (i, true),
+                FaultEdge::End(i) => (i, false),
+            };
+            let f = schedule.get(i).action;
             for a in hosts_of(f.a) {
                 for b in hosts_of(f.b) {
                     let (a, b) = (a.as_str(), b.as_str());
