@@ -16,7 +16,7 @@
 
 use crate::config::ModelConfig;
 use crate::expect::Expectation;
-use crate::timeline::{Action, Timeline, TimelineItem};
+use crate::timeline::{ItemDoc, Timeline, TimelineItem};
 use cascade_sim::{parse_duration, Epoch, SimDuration, SimTime};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -62,19 +62,6 @@ pub struct Tuned {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ItemSpec {
-    id: String,
-    at: String,
-    #[serde(default, rename = "for")]
-    duration: Option<String>,
-    #[serde(rename = "do")]
-    action: Action,
-    #[serde(default)]
-    note: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FileSpec {
     name: String,
     #[serde(default)]
@@ -85,7 +72,7 @@ struct FileSpec {
     #[serde(default)]
     model: ModelConfig,
     #[serde(default)]
-    timeline: Vec<ItemSpec>,
+    timeline: Vec<ItemDoc>,
     #[serde(default)]
     expect: Vec<Expectation>,
     #[serde(default)]

@@ -193,6 +193,24 @@ impl Action {
     }
 }
 
+/// A timeline item as a scenario file writes it (times and durations as
+/// text, read against the scenario's epoch when it loads). Tools that write
+/// scenarios, such as the chaos generator, build these typed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemDoc {
+    pub id: String,
+    /// `D3 13:00`, `+3600s` or a UTC time.
+    pub at: String,
+    /// `45m`, `4h`; none for an action that stays.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(rename = "do")]
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
 /// An action with its time, optional duration and note.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineItem {

@@ -1,13 +1,14 @@
 //! From a seed to a whole fault schedule (swarm testing): the seed picks a
 //! random subset of the profile's fault kinds, then each fault's count,
-//! start, duration and magnitude. The result is an ordinary scenario
-//! document, so every chaos run can be written out and rerun with `cascade run`.
+//! start, duration and magnitude, as typed timeline items. The result is an
+//! ordinary scenario document, so every chaos run can be written out and rerun with `cascade run`.
 
 use super::profile::{FaultKind, LoadedProfile};
 use crate::plant::streams;
 use crate::scenario::parse_time;
+use crate::timeline::{Action, ItemDoc, PathState};
+use crate::types::Env;
 use cascade_sim::{parse_duration, Epoch, Seed, SimDuration, Stream};
-use serde_json::{json, Value};
 
 /// One drawn fault, before it becomes a timeline item.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,58 +30,85 @@ impl DrawnFault {
         )
     }
 
-    /// The timeline item (JSON) of this fault; `n` makes its id unique.
-    pub fn to_item(&self, n: usize) -> Value {
+    /// The timeline action of this fault; `n` makes change ids and
+    /// misroute salts unique.
+    pub fn action(&self, n: usize) -> Action {
         let m = self.magnitude;
-        let action = match self.kind {
-            FaultKind::VendorBlackhole => json!({"kind": "vendor_path", "state": "blackholed"}),
-            FaultKind::VendorLoss => {
-                json!({"kind": "vendor_path", "state": "lossy", "loss_ratio": m.min(1.0)})
-            }
-            FaultKind::VendorSlowdown => json!({"kind": "vendor_slowdown", "factor": m.max(0.01)}),
-            FaultKind::Vendor429Storm => json!({"kind": "vendor_429_storm"}),
-            FaultKind::BotSurge => json!({"kind": "bot_surge", "multiplier": m}),
-            FaultKind::ReplicaCrash => json!({"kind": "replica_crash", "count": m.round() as u32}),
-            FaultKind::EdgeMisroute => {
-                json!({"kind": "change", "change_id": format!("chaos-edge-{n}"),
-                "target": "prod", "applied_via": "prod", "misroute_ratio": m.min(1.0), "misroute_salt": n as u64})
-            }
-            FaultKind::StagingLeak => {
-                json!({"kind": "change", "change_id": format!("chaos-leak-{n}"),
-                "target": "staging", "applied_via": "prod", "misroute_ratio": m.min(1.0), "misroute_salt": 1000 + n as u64})
-            }
-            FaultKind::Service5xx => {
-                json!({"kind": "service_faults", "server_error_ratio": m.min(1.0)})
-            }
-            FaultKind::ServiceTimeouts => {
-                json!({"kind": "service_faults", "timeout_ratio": m.min(1.0)})
-            }
-            FaultKind::GenerationRegression => {
-                json!({"kind": "service_faults", "generation_regression": 1})
-            }
-            FaultKind::PartialDesiredState => {
-                json!({"kind": "partial_desired_state", "ratio": m.min(1.0)})
-            }
-            FaultKind::CloudLatency => json!({"kind": "cloud_latency", "factor": m.max(0.01)}),
-            FaultKind::CloudRateLimit => {
-                json!({"kind": "cloud_rate_limit", "calls_per_s": m.max(0.01)})
-            }
-            FaultKind::CloudCreateFailures => {
-                json!({"kind": "cloud_faults", "create_failure_ratio": m.min(1.0)})
-            }
-            FaultKind::OperatorDelay => json!({"kind": "operator_delay", "factor": m.max(0.01)}),
-            FaultKind::RolloutAlarm => json!({"kind": "rollout_alarm"}),
-        };
-        let mut item = json!({
-            "id": format!("F{n}-{}", self.kind.name()),
-            "at": format!("+{}s", self.start_s),
-            "do": action,
-            "note": format!("chaos: {}", self.describe()),
-        });
-        if !matches!(self.kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm) {
-            item["for"] = json!(format!("{}s", self.duration_s.max(1)));
+        match self.kind {
+            FaultKind::VendorBlackhole => Action::VendorPath {
+                state: PathState::Blackholed,
+                loss_ratio: 0.0,
+            },
+            FaultKind::VendorLoss => Action::VendorPath {
+                state: PathState::Lossy,
+                loss_ratio: m.min(1.0),
+            },
+            FaultKind::VendorSlowdown => Action::VendorSlowdown {
+                factor: m.max(0.01),
+            },
+            FaultKind::Vendor429Storm => Action::Vendor429Storm,
+            FaultKind::BotSurge => Action::BotSurge { multiplier: m },
+            FaultKind::ReplicaCrash => Action::ReplicaCrash {
+                count: m.round() as u32,
+            },
+            FaultKind::EdgeMisroute => Action::Change {
+                change_id: format!("chaos-edge-{n}"),
+                target: Env::Prod,
+                applied_via: Env::Prod,
+                emergency: false,
+                misroute_ratio: m.min(1.0),
+                misroute_salt: n as u64,
+            },
+            FaultKind::StagingLeak => Action::Change {
+                change_id: format!("chaos-leak-{n}"),
+                target: Env::Staging,
+                applied_via: Env::Prod,
+                emergency: false,
+                misroute_ratio: m.min(1.0),
+                misroute_salt: 1000 + n as u64,
+            },
+            FaultKind::Service5xx => Action::ServiceFaults {
+                server_error_ratio: m.min(1.0),
+                timeout_ratio: 0.0,
+                generation_regression: 0,
+            },
+            FaultKind::ServiceTimeouts => Action::ServiceFaults {
+                server_error_ratio: 0.0,
+                timeout_ratio: m.min(1.0),
+                generation_regression: 0,
+            },
+            FaultKind::GenerationRegression => Action::ServiceFaults {
+                server_error_ratio: 0.0,
+                timeout_ratio: 0.0,
+                generation_regression: 1,
+            },
+            FaultKind::PartialDesiredState => Action::PartialDesiredState { ratio: m.min(1.0) },
+            FaultKind::CloudLatency => Action::CloudLatency {
+                factor: m.max(0.01),
+            },
+            FaultKind::CloudRateLimit => Action::CloudRateLimit {
+                calls_per_s: m.max(0.01),
+            },
+            FaultKind::CloudCreateFailures => Action::CloudFaults {
+                create_failure_ratio: m.min(1.0),
+            },
+            FaultKind::OperatorDelay => Action::OperatorDelay {
+                factor: m.max(0.01),
+            },
+            FaultKind::RolloutAlarm => Action::RolloutAlarm,
         }
-        item
+    }
+
+    /// The timeline item of this fault; `n` makes its id unique.
+    pub fn to_item(&self, n: usize) -> ItemDoc {
+        let instant = matches!(self.kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm);
+        ItemDoc {
+            id: format!("F{n}-{}", self.kind.name()),
+            at: format!("+{}s", self.start_s),
+            duration: (!instant).then(|| format!("{}s", self.duration_s.max(1))),
+            action: self.action(n),
+            note: format!("chaos: {}", self.describe()),
+        }
     }
 
     pub fn end_s(&self) -> u64 {
@@ -136,7 +164,7 @@ pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<Draw
 /// 2025 events moved by up to `jitter_h`, their misroute ratios and surge
 /// multipliers scaled by up to `size_jitter`).
 pub fn jitter_base(
-    items: &mut [Value],
+    items: &mut [ItemDoc],
     p: &LoadedProfile,
     seed: u64,
     epoch: &Epoch,
@@ -151,23 +179,20 @@ pub fn jitter_base(
             0
         };
         let scale = 1.0 + p.profile.size_jitter * (2.0 * rng.unit() - 1.0);
-        if let Some(at) = item["at"].as_str().and_then(|a| parse_time(epoch, a).ok()) {
+        if let Ok(at) = parse_time(epoch, &item.at) {
             let moved = (at.as_secs() as i64 + shift).max(0);
-            item["at"] = json!(format!("+{moved}s"));
+            item.at = format!("+{moved}s");
         }
-        for key in ["misroute_ratio", "multiplier"] {
-            if let Some(v) = item["do"][key].as_f64() {
-                let nv = if key == "misroute_ratio" {
-                    (v * scale).clamp(0.0, 1.0)
-                } else {
-                    (v * scale).max(0.0)
-                };
-                item["do"][key] = json!(nv);
+        match &mut item.action {
+            Action::Change { misroute_ratio, .. } => {
+                *misroute_ratio = (*misroute_ratio * scale).clamp(0.0, 1.0);
             }
+            Action::BotSurge { multiplier } => *multiplier = (*multiplier * scale).max(0.0),
+            _ => {}
         }
         chosen.push(format!(
             "{} moved {:+} min, sizes x{:.2}",
-            item["id"].as_str().unwrap_or("?"),
+            item.id,
             shift / 60,
             scale
         ));

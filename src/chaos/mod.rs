@@ -18,7 +18,7 @@ use crate::model::agent::SeededBug;
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};
 use crate::summary::Summary;
-use crate::timeline::Action;
+use crate::timeline::{Action, ItemDoc};
 use cascade_sim::{Epoch, SimTime};
 use generate::DrawnFault;
 use profile::LoadedProfile;
@@ -57,7 +57,7 @@ pub struct Case {
     pub seed: u64,
     pub faults: Vec<DrawnFault>,
     /// The base timeline items (jittered in anchored mode).
-    pub base_items: Vec<Value>,
+    pub base_items: Vec<ItemDoc>,
     pub clusters: u32,
     pub bug: Option<SeededBug>,
     /// Human lines: every parameter the seed chose.
@@ -79,18 +79,21 @@ pub struct Verdict {
 pub struct Chaos {
     pub profile: LoadedProfile,
     base: Value,
+    /// The base's timeline, typed.
+    base_items: Vec<ItemDoc>,
     epoch: Epoch,
 }
 
-fn is_auth_action(kind: &str) -> bool {
+/// Auth faults: liveness demands auth back at 99 % 10 minutes after the last.
+fn is_auth_action(a: &Action) -> bool {
     matches!(
-        kind,
-        "vendor_path"
-            | "vendor_slowdown"
-            | "vendor_429_storm"
-            | "bot_surge"
-            | "replica_crash"
-            | "auth_mitigation"
+        a,
+        Action::VendorPath { .. }
+            | Action::VendorSlowdown { .. }
+            | Action::Vendor429Storm
+            | Action::BotSurge { .. }
+            | Action::ReplicaCrash { .. }
+            | Action::AuthMitigation { .. }
     )
 }
 
@@ -100,34 +103,38 @@ impl Chaos {
         let base = scenario::resolve_file(&profile.base_path)?;
         // Validate the base as a scenario, so errors point at the base file.
         let sc = scenario::from_document(&profile.base_path, base.clone())?;
+        // It loaded, so its timeline reads as typed items.
+        let base_items: Vec<ItemDoc> = base
+            .get("timeline")
+            .map(|t| serde_json::from_value(t.clone()))
+            .transpose()
+            .map_err(|e| ScenarioError {
+                file: profile.base_path.clone(),
+                path: "timeline".into(),
+                message: e.to_string(),
+            })?
+            .unwrap_or_default();
         Ok(Chaos {
             profile,
             base,
+            base_items,
             epoch: sc.epoch,
         })
     }
 
     fn rollout_at_s(&self) -> Option<u64> {
-        let items = self.base["timeline"].as_array()?;
-        items.iter().find_map(|it| {
-            let kind = it["do"]["kind"].as_str()?;
-            if kind == "rollout" || kind == "fix_available" {
-                parse_time(&self.epoch, it["at"].as_str()?)
-                    .ok()
-                    .map(|t| t.as_secs())
-            } else {
-                None
+        self.base_items.iter().find_map(|it| match it.action {
+            Action::Rollout { .. } | Action::FixAvailable => {
+                parse_time(&self.epoch, &it.at).ok().map(|t| t.as_secs())
             }
+            _ => None,
         })
     }
 
     /// The case a seed chooses.
     pub fn case(&self, seed: u64, bug: Option<SeededBug>) -> Case {
         let faults = generate::draw(&self.profile, seed, self.rollout_at_s());
-        let mut base_items: Vec<Value> = self.base["timeline"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let mut base_items = self.base_items.clone();
         let mut chosen = Vec::new();
         if self.profile.profile.anchored {
             chosen.extend(generate::jitter_base(
@@ -188,20 +195,17 @@ impl Chaos {
         let mut last_end = 3_600u64;
         let mut last_auth_end = 0u64;
         for it in &items {
-            let start = it["at"]
-                .as_str()
-                .and_then(|a| parse_time(&self.epoch, a).ok())
-                .map_or(0, |t| t.as_secs());
-            let dur = it["for"]
-                .as_str()
+            let start = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs());
+            let dur = it
+                .duration
+                .as_deref()
                 .and_then(|d| cascade_sim::parse_duration(d).ok())
                 .map_or(0, |d| d.as_secs());
-            let kind = it["do"]["kind"].as_str().unwrap_or("");
             // Freezes and notes are not faults.
-            if kind != "freeze" && kind != "note" {
+            if !matches!(it.action, Action::Freeze | Action::Note) {
                 last_end = last_end.max(start + dur);
             }
-            if is_auth_action(kind) {
+            if is_auth_action(&it.action) {
                 last_auth_end = last_auth_end.max(start + dur);
             }
         }
@@ -210,7 +214,10 @@ impl Chaos {
             "end".into(),
             json!(self.epoch.format(SimTime::from_secs(end_s))),
         );
-        obj.insert("timeline".into(), Value::Array(items));
+        obj.insert(
+            "timeline".into(),
+            serde_json::to_value(&items).expect("timeline items serialize"),
+        );
         let model = obj.entry("model").or_insert_with(|| json!({}));
         model["fleet"]["clusters"] = json!(case.clusters);
         if let Some(bug) = case.bug {
@@ -296,14 +303,4 @@ pub fn verdict(s: &Summary) -> Verdict {
         trace_hash: s.trace_hash.clone(),
         events: s.events,
     }
-}
-
-/// Whether an action kind is a fault chaos may remove while shrinking.
-pub fn is_fault_item(item: &Value) -> bool {
-    let kind = item["do"]["kind"].as_str().unwrap_or("");
-    serde_json::from_value::<Action>(item["do"].clone()).is_ok()
-        && !matches!(
-            kind,
-            "note" | "freeze" | "fix_available" | "pool_loss_alert"
-        )
 }
