@@ -1,11 +1,29 @@
-//! Invariants I1 to I10 of the model spec, checked as the world runs.
+//! Invariants I1 to I10 of the model spec: the pure predicates that both
+//! tiers call (the fleet world as it runs, the wire tier's observer), and
+//! the findings they produce.
 //!
 //! A violation is a [`Finding`] (time, cluster, rule, guard), never a crash:
 //! the historical buggy agent violates I1 by design, and the report counts it.
+//!
+//! Where each rule is checked:
+//! - I1 [`destructive_needs_authority`]: every delete or scale-to-zero an
+//!   agent asks for (fleet world; wire observer).
+//! - I2 [`BlastRadius`]: every delete the cloud accepts from a G5 agent.
+//! - I3 [`protected_pool_kept`]: every delete the cloud completes.
+//! - I4 [`generation_monotonic`]: every answer an agent acts on.
+//! - I5 [`isolation_holds`], I6 [`freeze_holds`]: every applied change.
+//! - I7 [`one_unbaked_wave`]: after every rollout step.
+//! - I8 [`RequestRate`]: every desired-state request; and
+//!   [`recovery_within_budget`] at the end of the run.
+//! - I9 [`queue_bounded`]: once a simulated minute.
+//! - I10 (every pool in exactly one state) holds by construction: a pool's
+//!   state is one value of the `PoolState` enum, so there is nothing to check.
 
 use crate::model::agent::Guard;
-use crate::protocol::ClusterId;
-use cascade_sim::SimTime;
+use crate::model::change::Applied;
+use crate::protocol::{ClusterId, PoolName, PoolSet};
+use crate::types::Env;
+use cascade_sim::{SimDuration, SimTime, SlidingCount};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -96,6 +114,187 @@ impl Findings {
     }
 }
 
+/// A violation before it is stamped with a time and a cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub rule: Rule,
+    pub guard: Option<Guard>,
+    pub detail: String,
+}
+
+impl Violation {
+    pub fn at(self, at: SimTime, cluster: Option<ClusterId>) -> Finding {
+        Finding {
+            at,
+            cluster,
+            rule: self.rule,
+            guard: self.guard,
+            detail: self.detail,
+        }
+    }
+}
+
+/// I1: a delete (or scale to zero) of `pool` needs the last answer to be
+/// authoritative (`last_answer_ok`) and to carry a delete intent for it.
+pub fn destructive_needs_authority(
+    pool: PoolName,
+    last_answer_ok: bool,
+    tombstones: PoolSet,
+) -> Option<Violation> {
+    if last_answer_ok && tombstones.contains(pool) {
+        return None;
+    }
+    Some(Violation {
+        rule: Rule::I1DestructiveNeedsAuthority,
+        guard: Some(if last_answer_ok { Guard::G2 } else { Guard::G1 }),
+        detail: format!(
+            "delete of {pool} after {} without a delete intent",
+            if last_answer_ok {
+                "a 200"
+            } else {
+                "a non-authoritative answer"
+            }
+        ),
+    })
+}
+
+/// I2: accepted deletes by G5 agents across the fleet, in the last hour,
+/// stay within the brake's cap.
+#[derive(Clone, Debug)]
+pub struct BlastRadius {
+    cap: usize,
+    recent: SlidingCount,
+}
+
+impl BlastRadius {
+    pub fn new(deletes_per_hour_max: u32) -> Self {
+        BlastRadius {
+            cap: deletes_per_hour_max as usize,
+            recent: SlidingCount::new(SimDuration::from_hours(1)),
+        }
+    }
+
+    /// A G5 agent's delete was accepted at `now`.
+    pub fn observe_delete(&mut self, now: SimTime) -> Option<Violation> {
+        self.recent.push(now);
+        let n = self.recent.count(now);
+        (n > self.cap).then(|| Violation {
+            rule: Rule::I2BlastRadius,
+            guard: Some(Guard::G5),
+            detail: format!("{n} deletes in the last hour, cap {}", self.cap),
+        })
+    }
+}
+
+/// I3: a protected pool must not disappear while delete locks are on.
+pub fn protected_pool_kept(pool: PoolName, delete_locks: bool) -> Option<Violation> {
+    (pool.is_protected() && delete_locks).then(|| Violation {
+        rule: Rule::I3ProtectedPoolsKept,
+        guard: Some(Guard::G6),
+        detail: format!("{pool} deleted with delete locks on"),
+    })
+}
+
+/// I4: the generation an agent has applied never decreases.
+pub fn generation_monotonic(previous: u64, now: u64) -> Option<Violation> {
+    (now < previous).then(|| Violation {
+        rule: Rule::I4GenerationMonotonic,
+        guard: Some(Guard::G3),
+        detail: format!("generation {now} after {previous}"),
+    })
+}
+
+/// I5: with isolation on, nothing meant for staging lands in prod.
+pub fn isolation_holds<P>(change: &Applied<P>, name: &str, isolation: bool) -> Option<Violation> {
+    (change.env == Env::Prod && change.leaked && isolation).then(|| Violation {
+        rule: Rule::I5IsolationHolds,
+        guard: None,
+        detail: format!("change {name} meant for staging applied to prod with isolation on"),
+    })
+}
+
+/// I6: during a prod freeze only emergency changes land in prod.
+pub fn freeze_holds<P>(change: &Applied<P>, name: &str, frozen: bool) -> Option<Violation> {
+    (change.env == Env::Prod && frozen && !change.emergency).then(|| Violation {
+        rule: Rule::I6FreezeHolds,
+        guard: None,
+        detail: format!(
+            "non-emergency change {name} applied to prod during the freeze{}",
+            if change.leaked {
+                " (meant for staging)"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+/// I7: at most one rollout wave runs unbaked (the rollout states its own
+/// invariants; this turns a broken one into a finding).
+pub fn one_unbaked_wave(rollout_invariants: Result<(), String>) -> Option<Violation> {
+    rollout_invariants.err().map(|detail| Violation {
+        rule: Rule::I7OneUnbakedWave,
+        guard: None,
+        detail,
+    })
+}
+
+/// I8 for one agent: its desired-state requests stay within its rate
+/// limit. One request early is jitter; ten in a row is a retry storm.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestRate {
+    last: Option<SimTime>,
+    fast_in_a_row: u32,
+}
+
+/// Requests in a row under half the spacing that make a finding.
+const FAST_REQUESTS_IN_A_ROW: u32 = 10;
+
+impl RequestRate {
+    /// A request at `now`; `spacing` is the agent's rate limit as a gap.
+    pub fn observe(&mut self, now: SimTime, spacing: SimDuration) -> Option<Violation> {
+        let mut v = None;
+        if let Some(last) = self.last {
+            if now.saturating_since(last) < spacing.mul_f64(0.5) {
+                self.fast_in_a_row += 1;
+                if self.fast_in_a_row == FAST_REQUESTS_IN_A_ROW {
+                    v = Some(Violation {
+                        rule: Rule::I8RetryBudget,
+                        guard: Some(Guard::G7),
+                        detail: format!(
+                            "10 requests less than {:.0} s apart: retries beyond the rate limit",
+                            spacing.as_secs_f64() / 2.0
+                        ),
+                    });
+                }
+            } else {
+                self.fast_in_a_row = 0;
+            }
+        }
+        self.last = Some(now);
+        v
+    }
+}
+
+/// I8 for the recovery script: its attempts stay within its retry budget.
+pub fn recovery_within_budget(attempts: u64, admitted: u64, retries_max: u32) -> Option<Violation> {
+    let budget = admitted * (1 + retries_max as u64);
+    (attempts > budget).then(|| Violation {
+        rule: Rule::I8RetryBudget,
+        guard: None,
+        detail: format!("recovery script made {attempts} attempts, budget {budget}"),
+    })
+}
+
+/// I9: a queue stays within its bound.
+pub fn queue_bounded(what: &str, len: usize, max: usize) -> Option<Violation> {
+    (len > max).then(|| Violation {
+        rule: Rule::I9QueuesBounded,
+        guard: None,
+        detail: format!("{what} holds {len}, bound {max}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +315,67 @@ mod tests {
         assert_eq!(f.count(Rule::I1DestructiveNeedsAuthority), 5);
         assert_eq!(f.total(), 5);
         assert_eq!(f.count(Rule::I5IsolationHolds), 0);
+    }
+
+    #[test]
+    fn each_predicate_fails_on_its_violation_and_passes_otherwise() {
+        let mut tomb = PoolSet::EMPTY;
+        tomb.insert(PoolName::Worker(1));
+        assert!(destructive_needs_authority(PoolName::Worker(1), true, tomb).is_none());
+        let v = destructive_needs_authority(PoolName::System, false, tomb).unwrap();
+        assert_eq!(
+            (v.rule, v.guard),
+            (Rule::I1DestructiveNeedsAuthority, Some(Guard::G1))
+        );
+        let v = destructive_needs_authority(PoolName::Airflow, true, tomb).unwrap();
+        assert_eq!(v.guard, Some(Guard::G2));
+
+        let mut b = BlastRadius::new(2);
+        let t = SimTime::from_secs;
+        assert!(b.observe_delete(t(0)).is_none());
+        assert!(b.observe_delete(t(1)).is_none());
+        assert_eq!(b.observe_delete(t(2)).unwrap().rule, Rule::I2BlastRadius);
+        assert!(b.observe_delete(t(3_601)).is_none(), "an hour later");
+
+        assert!(protected_pool_kept(PoolName::System, true).is_some());
+        assert!(protected_pool_kept(PoolName::System, false).is_none());
+        assert!(protected_pool_kept(PoolName::WorkerDefault, true).is_none());
+
+        assert!(generation_monotonic(5, 4).is_some());
+        assert!(generation_monotonic(5, 5).is_none());
+
+        let leak = Applied {
+            id: 1,
+            env: Env::Prod,
+            at: t(0),
+            leaked: true,
+            emergency: false,
+            payload: (),
+        };
+        assert!(isolation_holds(&leak, "x", true).is_some());
+        assert!(isolation_holds(&leak, "x", false).is_none());
+        let v = freeze_holds(&leak, "x", true).unwrap();
+        assert!(v.detail.ends_with("(meant for staging)"));
+        let emergency = Applied {
+            emergency: true,
+            ..leak.clone()
+        };
+        assert!(freeze_holds(&emergency, "x", true).is_none());
+
+        assert!(one_unbaked_wave(Err("2 waves".into())).is_some());
+        assert!(one_unbaked_wave(Ok(())).is_none());
+
+        let mut r = RequestRate::default();
+        let spacing = SimDuration::from_secs(10);
+        let found: Vec<bool> = (0..12)
+            .map(|k| r.observe(t(k), spacing).is_some())
+            .collect();
+        // The 11th request is the 10th early one in a row.
+        assert_eq!(found.iter().position(|&f| f), Some(10));
+
+        assert!(recovery_within_budget(31, 10, 2).is_some());
+        assert!(recovery_within_budget(30, 10, 2).is_none());
+        assert!(queue_bounded("q", 5, 4).is_some());
+        assert!(queue_bounded("q", 4, 4).is_none());
     }
 }

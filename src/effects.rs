@@ -15,20 +15,10 @@
 
 use crate::config::ModelConfig;
 use crate::model::auth::{MitigationConfig, VendorPath};
-use crate::model::change::ChangePayload;
-use crate::timeline::{Action, PathState, RestoreBy, TimelineItem};
+use crate::model::change::{ChangePayload, ChangeRequest};
+use crate::model::responder::RestoreBy;
+use crate::timeline::{Action, PathState, TimelineItem};
 use crate::types::Env;
-
-/// A change to submit through change management.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChangeRequest {
-    /// The change's name in logs and reports (`R1-network-reconfig`).
-    pub name: String,
-    pub target: Env,
-    pub applied_via: Env,
-    pub emergency: bool,
-    pub payload: ChangePayload,
-}
 
 /// One thing a timeline item makes happen.
 #[derive(Clone, Debug, PartialEq)]

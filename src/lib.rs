@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod model;
 pub mod plant;
 pub mod protocol;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;

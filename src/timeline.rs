@@ -6,6 +6,7 @@
 //! `up`, `bot_surge` to 1x, `freeze` lifts, a misrouting `change` is
 //! reverted); actions without one stay until another action changes them.
 
+use crate::model::responder::RestoreBy;
 use crate::types::Env;
 use cascade_sim::{FaultSchedule, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
@@ -17,16 +18,6 @@ pub enum PathState {
     Up,
     Lossy,
     Blackholed,
-}
-
-/// How clusters that lost pools are restored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RestoreBy {
-    /// On-call engineers, one cluster at a time each.
-    Manual,
-    /// The automated recovery script.
-    Script,
 }
 
 /// One thing the scenario makes happen.

@@ -96,7 +96,7 @@ fn wire(sc: &Scenario) -> WireResult {
 fn fleet_lost(sc: &Scenario, slice: &[ClusterId]) -> BTreeSet<ClusterId> {
     let r = run_scenario(sc, RunOptions::default());
     r.world
-        .metrics
+        .metrics()
         .episodes
         .iter()
         .map(|e| e.cluster)

@@ -15,6 +15,7 @@
 //! - [`fault`]: timed fault actions with start and duration, armed into the queue.
 //! - [`trace`]: structured records folded into a rolling 64-bit hash over a
 //!   canonical word encoding, with an optional JSON Lines sink.
+//! - [`window`]: a sliding-window counter over simulated time.
 //! - [`run`]: the event loop [`run::Sim`] with its [`run::RunLimits`] and the
 //!   [`run::Model`] trait the caller's world implements.
 //!
@@ -29,6 +30,7 @@ pub mod rng;
 pub mod run;
 pub mod time;
 pub mod trace;
+pub mod window;
 
 pub use fault::{Fault, FaultEdge, FaultSchedule};
 pub use net::{Delivery, Latency, Network, NodeId, RouteState};
@@ -37,3 +39,4 @@ pub use rng::{Seed, Stream};
 pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};
 pub use time::{parse_duration, Epoch, SimDuration, SimTime};
 pub use trace::{json_escape_into, Trace, TraceRecord, Words};
+pub use window::SlidingCount;

@@ -81,6 +81,17 @@ pub enum ChangePayload {
     AgentFix,
 }
 
+/// A change to submit through change management.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRequest {
+    /// The change's name in logs and reports (`R1-network-reconfig`).
+    pub name: String,
+    pub target: Env,
+    pub applied_via: Env,
+    pub emergency: bool,
+    pub payload: ChangePayload,
+}
+
 /// A change someone submits. `P` is the caller's effect (e.g. a routing-table edit).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change<P> {

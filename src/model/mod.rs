@@ -7,6 +7,7 @@
 //!   switchable), and the seeded-bug catalogue.
 //! - [`auth`]: the authentication path (traffic, auth component, HPA, Auth0
 //!   vendor, mitigations), aggregated per tick.
+//! - [`brake`]: G5's fleet-wide delete brake.
 //! - [`change`]: change management: staging/prod, the prod freeze, the
 //!   isolation switch whose absence let the E9 leak through.
 //! - [`rollout`]: ships an agent version in waves with bake time and halt
@@ -15,6 +16,10 @@
 //!   a team of engineers through a bounded queue.
 //! - [`recovery`]: the automated restore script: concurrency cap, retries
 //!   with jittered backoff, pacing and pause under cloud rate limits.
+//! - [`monitoring`]: customer reports, the pool-loss and agent-hold alerts,
+//!   burn-rate alerts and auth incidents.
+//! - [`responder`]: the incident-response playbook: detection and paging,
+//!   restorations, diagnosis, the repair-or-hotfix decision, resolution.
 //!
 //! Architecture invariant: nothing here imports a driver (`world`, `wire`),
 //! the reports, tokio, hyper or turmoil; `tests/architecture.rs` reads the
@@ -22,7 +27,10 @@
 
 pub mod agent;
 pub mod auth;
+pub mod brake;
 pub mod change;
+pub mod monitoring;
 pub mod operators;
 pub mod recovery;
+pub mod responder;
 pub mod rollout;

@@ -17,11 +17,12 @@
 //!
 //! Sans-IO: timers are requested as [`OpsOutput::SetTimer`] and come back
 //! through [`Operators::handle_timer`]; randomness only from the caller's
-//! [`Stream`]. The run's epoch (`SimTime::ZERO`) is taken to be 00:00 UTC,
-//! which is how night hours are told apart.
+//! [`Stream`]. Night hours ([`NightHours`], shared with monitoring) are read
+//! on the run's calendar (`with_night`).
 
 use crate::protocol::ClusterId;
-use crate::sim::{SimDuration, SimTime, Stream};
+use crate::sim::{Epoch, SimDuration, SimTime, Stream};
+use crate::types::NightHours;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -40,10 +41,6 @@ pub struct OperatorsConfig {
     pub ack_median_night_min: f64,
     /// \[A] 99th percentile of night acknowledgement: first page slept through.
     pub ack_p99_night_min: f64,
-    /// \[A] First night hour, UTC (22:00); night wraps past midnight.
-    pub night_start_hour: u32,
-    /// \[A] First day hour after the night, UTC (07:00).
-    pub night_end_hour: u32,
     /// \[A] Engineers repairing clusters in parallel (spec §3: 6).
     pub engineers: u32,
     /// \[A] Median hands-on time to restore one cluster (spec §3: 20 min).
@@ -65,8 +62,6 @@ impl Default for OperatorsConfig {
             ack_p99_day_min: 45.0,
             ack_median_night_min: 30.0,
             ack_p99_night_min: 90.0,
-            night_start_hour: 22,
-            night_end_hour: 7,
             engineers: 6,
             hands_on_min: 20.0,
             hands_on_p99_min: 26.0,
@@ -111,22 +106,6 @@ impl OperatorsConfig {
                 ));
             }
         }
-        for (name, h) in [
-            ("night_start_hour", self.night_start_hour),
-            ("night_end_hour", self.night_end_hour),
-        ] {
-            if h >= 24 {
-                return Err(format!(
-                    "operators.{name} must be an hour 0..=23, found {h}"
-                ));
-            }
-        }
-        if self.night_start_hour == self.night_end_hour {
-            return Err(format!(
-                "operators.night_start_hour and night_end_hour must differ, both are {} (for no night, set the night figures equal to the day ones)",
-                self.night_start_hour
-            ));
-        }
         if !(1..=ENGINEERS_MAX as u32).contains(&self.engineers) {
             return Err(format!(
                 "operators.engineers must be between 1 and {ENGINEERS_MAX}, found {}",
@@ -152,17 +131,6 @@ impl OperatorsConfig {
             ));
         }
         Ok(())
-    }
-
-    /// Whether `now` falls in the night hours (UTC, epoch at 00:00).
-    pub fn is_night(&self, now: SimTime) -> bool {
-        let hour = ((now.as_secs() / 3_600) % 24) as u32;
-        let (start, end) = (self.night_start_hour, self.night_end_hour);
-        if start < end {
-            (start..end).contains(&hour)
-        } else {
-            hour >= start || hour < end
-        }
     }
 }
 
@@ -266,12 +234,19 @@ pub struct Operators {
     repairs_done: u64,
     repairs_abandoned: u64,
     ack_factor: f64,
+    /// When the on-call is asleep, and the calendar that tells.
+    night: NightHours,
+    epoch: Epoch,
 }
 
 impl Operators {
+    /// Operators with the default night hours, on a calendar whose day
+    /// starts at simulated time 0 (see [`Operators::with_night`]).
     pub fn new(config: OperatorsConfig) -> Result<Self, String> {
         config.validate()?;
         Ok(Operators {
+            night: NightHours::default(),
+            epoch: Epoch::from_unix_secs(0),
             incidents: BTreeMap::new(),
             engaged: 0,
             engineers: vec![None; config.engineers as usize],
@@ -285,8 +260,20 @@ impl Operators {
         })
     }
 
+    /// Sets the night hours and the run's calendar (its epoch).
+    pub fn with_night(mut self, night: NightHours, epoch: Epoch) -> Self {
+        self.night = night;
+        self.epoch = epoch;
+        self
+    }
+
     pub fn config(&self) -> &OperatorsConfig {
         &self.config
+    }
+
+    /// Whether `now` falls in the night hours.
+    pub fn is_night(&self, now: SimTime) -> bool {
+        self.night.is_night(&self.epoch, now)
     }
     /// Paged incidents by id.
     pub fn incidents(&self) -> &BTreeMap<u32, Incident> {
@@ -316,7 +303,7 @@ impl Operators {
     /// Draws the time to acknowledge a page sent at `now` (night or day figures).
     pub fn ack_delay(&self, now: SimTime, rng: &mut Stream) -> SimDuration {
         let c = &self.config;
-        let (median, p99) = if c.is_night(now) {
+        let (median, p99) = if self.is_night(now) {
             (c.ack_median_night_min, c.ack_p99_night_min)
         } else {
             (c.ack_median_day_min, c.ack_p99_day_min)
@@ -519,7 +506,7 @@ impl Operators {
         let start = if self.engaged() {
             now
         } else {
-            let ack_min = if c.is_night(now) {
+            let ack_min = if self.is_night(now) {
                 c.ack_median_night_min
             } else {
                 c.ack_median_day_min
@@ -938,18 +925,25 @@ mod tests {
 
     #[test]
     fn night_hours_wrap_past_midnight() {
-        let c = OperatorsConfig::default();
+        let c = Operators::new(OperatorsConfig::default()).unwrap();
         assert!(c.is_night(at(0, 0, 0)));
         assert!(c.is_night(at(4, 6, 59)));
         assert!(!c.is_night(at(4, 7, 0)));
         assert!(!c.is_night(at(4, 21, 59)));
         assert!(c.is_night(at(4, 22, 0)));
-        let early = OperatorsConfig {
-            night_start_hour: 1,
-            night_end_hour: 6,
-            ..OperatorsConfig::default()
+        let night = NightHours {
+            start_hour: 1,
+            end_hour: 6,
         };
+        let early = Operators::new(OperatorsConfig::default())
+            .unwrap()
+            .with_night(night, Epoch::from_unix_secs(0));
         assert!(early.is_night(at(2, 1, 0)) && !early.is_night(at(2, 0, 59)));
+        // The calendar decides: an epoch at noon shifts the night by 12 h.
+        let noon = Operators::new(OperatorsConfig::default())
+            .unwrap()
+            .with_night(NightHours::default(), Epoch::from_unix_secs(12 * 3_600));
+        assert!(!noon.is_night(at(0, 0, 0)) && noon.is_night(at(0, 11, 0)));
     }
 
     #[test]
@@ -1001,11 +995,6 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("operators.ack_p99_night_min"));
-        let bad = OperatorsConfig {
-            night_end_hour: 24,
-            ..OperatorsConfig::default()
-        };
-        assert!(bad.validate().unwrap_err().contains("night_end_hour"));
         assert!(serde_json::from_str::<OperatorsConfig>(r#"{"engineer": 6}"#).is_err());
     }
 }

@@ -34,17 +34,17 @@ fn method_name(m: RestoreMethod) -> &'static str {
 
 /// Builds the summary of a finished run (expectations are checked by the caller).
 pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed: u64) -> Summary {
-    let epoch = world.epoch;
-    let m = &world.metrics;
+    let epoch = world.epoch();
+    let m = &world.metrics();
     let mut findings = FindingsSummary {
-        total: world.findings.total(),
+        total: world.findings().total(),
         ..FindingsSummary::default()
     };
-    for (rule, n) in &world.findings.by_rule {
+    for (rule, n) in &world.findings().by_rule {
         findings.by_rule.insert(rule.id().to_string(), *n);
     }
     findings.first = world
-        .findings
+        .findings()
         .kept
         .iter()
         .take(20)
@@ -64,17 +64,17 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         lost_pools_peak: m.lost_per_minute.iter().copied().max().unwrap_or(0),
         lost_pool_cluster_hours: m.lost_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
         down_cluster_hours: m.down_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
-        clusters_not_converged_at_end: (0..world.plant.fleet.len() as u32)
+        clusters_not_converged_at_end: (0..world.plant().fleet.len() as u32)
             .filter(|&c| !world.converged(c))
             .count() as u32,
         agents_died: m.agents_died,
         agents_in_hold_at_end: world
-            .agents
+            .agents()
             .iter()
             .filter(|a| a.is_alive() && a.in_hold())
             .count() as u32,
         auth_bad_minutes: world
-            .auth_book
+            .auth_book()
             .minutes
             .iter()
             .enumerate()
@@ -83,7 +83,7 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
             .map(|(i, _)| epoch.format_minute(cascade_sim::SimTime::from_secs(i as u64 * 60)))
             .collect(),
         holds_entered: m.holds_entered,
-        cloud_rate_limited_calls: world.plant.cloud.rate_limited_calls,
+        cloud_rate_limited_calls: world.plant().cloud.rate_limited_calls,
         ..MetricsSummary::default()
     };
     metrics.degraded_cluster_hours =
@@ -128,7 +128,7 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         stop_reason: outcome.reason.to_string(),
         start: epoch.format(cascade_sim::SimTime::ZERO),
         end: epoch.format(scenario.end),
-        clusters: world.plant.fleet.len() as u32,
+        clusters: world.plant().fleet.len() as u32,
         expectations: Vec::new(),
         findings,
         key_events: world.key_events(),

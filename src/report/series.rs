@@ -76,14 +76,14 @@ fn minutes_of(t: SimTime) -> f64 {
 impl Series {
     /// Collects the series of a finished world.
     pub fn from_world(world: &World, scenario: &str, seed: u64, end: SimTime) -> Series {
-        let m = &world.metrics;
-        let b = &world.auth_book;
+        let m = &world.metrics();
+        let b = &world.auth_book();
         let minutes = m.lost_per_minute.len();
         let mut s = Series {
             scenario: scenario.to_string(),
             seed,
-            start: world.epoch.format(SimTime::ZERO),
-            clusters: world.plant.fleet.len() as u32,
+            start: world.epoch().format(SimTime::ZERO),
+            clusters: world.plant().fleet.len() as u32,
             minutes: minutes as u32,
             lost: m.lost_per_minute.clone(),
             down: m.down_per_minute.clone(),
@@ -125,7 +125,7 @@ impl Series {
             s.restored_cumulative.push(r);
         }
         let end_min = minutes_of(end);
-        for item in &world.timeline.items {
+        for item in &world.timeline().items {
             let kind = match item.action {
                 Action::Freeze => "freeze",
                 Action::VendorPath { .. }
@@ -160,7 +160,7 @@ impl Series {
                 }),
             }
         }
-        for inc in &world.incidents {
+        for inc in world.incidents() {
             let end = inc.restore_completed_at.map_or(end_min, minutes_of);
             s.bands.push(Band {
                 label: "pool loss".into(),
@@ -173,12 +173,12 @@ impl Series {
                     at_min: minutes_of(d),
                     label: format!(
                         "detected ({})",
-                        inc.detected_by.unwrap_or("?").replace('_', " ")
+                        inc.detected_by.map_or("?", |d| d.name()).replace('_', " ")
                     ),
                 });
             }
         }
-        for inc in &b.incidents {
+        for inc in world.monitoring().auth_incidents() {
             s.bands.push(Band {
                 label: "auth failing".into(),
                 kind: "incident".into(),
@@ -187,7 +187,7 @@ impl Series {
             });
         }
         let mut cumulative = 0;
-        for w in world.rollout.waves() {
+        for w in world.rollout().waves() {
             if w.attempt > 1 {
                 continue;
             }

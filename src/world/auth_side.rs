@@ -1,13 +1,13 @@
 //! The auth path on the event loop: one `AuthTick` event per auth tick drives
-//! [`AuthSystem`]; ticks are folded into minutes (SLIs, surfaces, burn-rate
-//! alerts, auth incidents) and hours (the success ratio the reports show).
+//! the auth system; ticks are folded into minutes (the SLI that monitoring
+//! reads for burn-rate alerts and auth incidents, customer surfaces) and
+//! hours (the success ratio the reports show).
 
-use super::{Ev, Record, World};
+use super::{cloud_index, Ev, World};
 use crate::model::auth::AuthTick;
-use crate::protocol::PoolName;
-use crate::protocol::PoolState;
+use crate::protocol::{PoolName, PoolState};
+use crate::record::Record;
 use crate::summary::{AuthSummary, Incident, MetricsSummary};
-use crate::types::Cloud;
 use cascade_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -38,21 +38,6 @@ impl AuthMinute {
     }
 }
 
-/// An auth incident: legitimate success below the SLO.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuthIncident {
-    pub started_at: SimTime,
-    pub detected_at: Option<SimTime>,
-    pub detected_by: Option<&'static str>,
-    /// Success back at or above the SLO for `AUTH_RECOVERED_MIN` minutes.
-    pub ended_at: Option<SimTime>,
-}
-
-/// Minutes of success at or above the threshold that end an auth incident.
-const AUTH_RECOVERED_MIN: u32 = 10;
-/// Legitimate success below this in a minute makes the minute "bad" for auth incidents.
-const AUTH_INCIDENT_SUCCESS_MIN: f64 = 0.99;
-
 /// The auth side's running state inside the world.
 #[derive(Clone, Debug, Default)]
 pub struct AuthBook {
@@ -61,12 +46,8 @@ pub struct AuthBook {
     pub minutes: Vec<AuthMinute>,
     /// Hour index -> (ok, decided).
     pub hours: BTreeMap<u64, (u64, u64)>,
-    pub incidents: Vec<AuthIncident>,
-    good_streak: u32,
     /// Burn-rate alerts fired: (time, which).
-    pub alerts: Vec<(SimTime, &'static str)>,
-    fast_firing: bool,
-    slow_firing: bool,
+    pub alerts: Vec<(SimTime, String)>,
     pub latency_p99_ms_max: f64,
     pub replicas_max: u32,
     pub shed: u64,
@@ -81,20 +62,6 @@ pub struct AuthBook {
     pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
 }
 
-fn window_sum(minutes: &[AuthMinute], n: usize) -> (u64, u64) {
-    minutes.iter().rev().take(n).fold((0, 0), |(ok, d), m| {
-        (ok + m.legit_ok as u64, d + m.legit_decided as u64)
-    })
-}
-
-fn cloud_index(c: Cloud) -> usize {
-    match c {
-        Cloud::Aws => 0,
-        Cloud::Gcp => 1,
-        Cloud::Azure => 2,
-    }
-}
-
 impl World {
     pub(super) fn auth_tick_period(&self) -> SimDuration {
         SimDuration::from_millis(self.cfg.auth.tick_ms)
@@ -102,7 +69,7 @@ impl World {
 
     pub(super) fn on_auth_tick(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
-        let t: AuthTick = self.auth.handle_tick(now, &mut self.auth_rng);
+        let t: AuthTick = self.auth.handle_tick(now, &mut self.rng.auth);
         let b = &mut self.auth_book;
         let m = &mut b.current;
         m.legit_ok += t.legit_ok;
@@ -130,7 +97,6 @@ impl World {
     /// Closes the auth minute ending at `now`: SLIs, surfaces, alerts, incidents.
     pub(super) fn auth_minute(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
-        let mon = self.cfg.monitoring.clone();
         let b = &mut self.auth_book;
         let mut m = std::mem::take(&mut b.current);
         if b.ticks_in_minute > 0 {
@@ -156,76 +122,16 @@ impl World {
             },
         );
 
-        // Burn-rate alerts (multiwindow, multi-burn-rate): 14.4x over 1 h and
-        // 5 min, 6x over 6 h and 30 min, against the SLO's error budget.
-        let budget = 1.0 - mon.slo_target;
-        let burn = |(ok, d): (u64, u64)| {
-            if d == 0 {
-                0.0
-            } else {
-                (1.0 - ok as f64 / d as f64) / budget
-            }
-        };
-        let fast =
-            burn(window_sum(&b.minutes, 60)) >= 14.4 && burn(window_sum(&b.minutes, 5)) >= 14.4;
-        let slow =
-            burn(window_sum(&b.minutes, 360)) >= 6.0 && burn(window_sum(&b.minutes, 30)) >= 6.0;
-        let mut fired = None;
-        if fast && !b.fast_firing {
-            b.alerts.push((now, "fast_burn_14.4x_1h_5m"));
-            fired = Some("burn_rate_alert_fast");
-        }
-        if slow && !b.slow_firing {
-            b.alerts.push((now, "slow_burn_6x_6h_30m"));
-            fired = fired.or(Some("burn_rate_alert_slow"));
-        }
-        b.fast_firing = fast;
-        b.slow_firing = slow;
-
-        // Auth incidents from the per-minute SLI.
-        let open = b.incidents.last().is_some_and(|i| i.ended_at.is_none());
-        let mut note = None;
-        if ratio < AUTH_INCIDENT_SUCCESS_MIN {
-            b.good_streak = 0;
-            if !open {
-                b.incidents.push(AuthIncident {
-                    started_at: minute_start,
-                    detected_at: None,
-                    detected_by: None,
-                    ended_at: None,
-                });
-                note = Some(format!(
-                    "legitimate logins failing: {:.1} % success",
-                    ratio * 100.0
-                ));
-            }
-        } else if open {
-            b.good_streak += 1;
-            if b.good_streak >= AUTH_RECOVERED_MIN {
-                let inc = b.incidents.last_mut().expect("open");
-                let end = SimTime::from_micros(
-                    now.as_micros()
-                        .saturating_sub(AUTH_RECOVERED_MIN as u64 * 60_000_000),
-                );
-                inc.ended_at = Some(end);
-                note = Some("logins recovered (success >= 99 % for 10 min)".to_string());
-            }
-        }
-        if let (Some(by), Some(inc)) = (fired, b.incidents.last_mut()) {
-            if inc.ended_at.is_none() && inc.detected_at.is_none() {
-                inc.detected_at = Some(now);
-                inc.detected_by = Some(by);
-                let text = format!(
-                    "auth burn-rate alert fires ({})",
-                    by.trim_start_matches("burn_rate_alert_")
-                );
-                sim.trace.record(now, &Record::Note { text: "auth_alert" });
-                self.key_event(now, text);
-            }
-        }
-        if let Some(text) = note {
-            self.key_event(minute_start, text);
-        }
+        // Burn-rate alerts and auth incidents are monitoring's.
+        let mut out = Vec::new();
+        self.monitoring.handle_auth_minute(
+            now,
+            minute_start,
+            m.legit_ok,
+            m.legit_decided,
+            &mut out,
+        );
+        self.apply_monitoring(sim, out);
         if now.as_secs() % 3_600 == 0 {
             let flaps = self
                 .auth
@@ -235,7 +141,7 @@ impl World {
 
         // Customer surfaces: Astro UI/API need auth; Airflow UI/API need auth
         // and a working cluster (system and airflow pools present).
-        let auth_up = ratio >= mon.surface_available_success_min;
+        let auth_up = ratio >= self.cfg.monitoring.surface_available_success_min;
         let day = minute_start.as_secs() / 86_400;
         let mut down_customers = [0u32; 3];
         if auth_up && self.metrics.lost_now > 0 {
@@ -318,13 +224,13 @@ impl World {
                 .map(|(t, w)| format!("{} {w}", e.format(*t)))
                 .collect(),
         };
-        for inc in &b.incidents {
+        for inc in self.monitoring.auth_incidents() {
             m.incidents.push(Incident {
                 kind: "auth".into(),
                 started_at: e.format(inc.started_at),
                 detected_at: inc.detected_at.map(|t| e.format(t)),
                 time_to_detect_s: inc.detected_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                detected_by: inc.detected_by.map(str::to_string),
+                detected_by: inc.detected_by.map(|d| d.name().to_string()),
                 mitigated_at: inc.ended_at.map(|t| e.format(t)),
                 time_to_mitigate_s: inc.ended_at.map(|t| (t - inc.started_at).as_secs_f64()),
                 ..Incident::default()

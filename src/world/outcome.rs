@@ -9,18 +9,12 @@ impl World {
     pub fn finish(&mut self, sim: &mut Sim<super::Ev>) {
         // I8: the recovery script's attempts stay within its retry budget.
         let st = self.recovery.stats();
-        let budget = st.admitted * (1 + self.cfg.recovery.retries_max as u64);
-        if st.attempts > budget {
-            self.findings.add(crate::checks::Finding {
-                at: sim.now(),
-                cluster: None,
-                rule: crate::checks::Rule::I8RetryBudget,
-                guard: None,
-                detail: format!(
-                    "recovery script made {} attempts, budget {budget}",
-                    st.attempts
-                ),
-            });
+        if let Some(v) = crate::checks::recovery_within_budget(
+            st.attempts,
+            st.admitted,
+            self.cfg.recovery.retries_max,
+        ) {
+            self.findings.add(v.at(sim.now(), None));
         }
     }
 
@@ -39,18 +33,18 @@ impl World {
     /// Fills the parts of the summary only the world knows.
     pub fn fill_summary(&self, m: &mut MetricsSummary) {
         let e = self.epoch;
-        for inc in &self.incidents {
+        for inc in self.responder.incidents() {
             let ttd = inc.detected_at.map(|d| (d - inc.started_at).as_secs_f64());
             let hotfix_h = match (inc.hotfix_started_at, self.rollout.completed_at()) {
                 (Some(s), Some(c)) if c >= s => Some((c - s).as_secs_f64() / 3_600.0),
                 _ => None,
             };
             m.incidents.push(Incident {
-                kind: inc.cause.into(),
+                kind: inc.cause.name().into(),
                 started_at: e.format(inc.started_at),
                 detected_at: inc.detected_at.map(|t| e.format(t)),
                 time_to_detect_s: ttd,
-                detected_by: inc.detected_by.map(str::to_string),
+                detected_by: inc.detected_by.map(|d| d.name().to_string()),
                 mitigated_at: inc.mitigated_at.map(|t| e.format(t)),
                 time_to_mitigate_s: inc.mitigated_at.map(|t| (t - inc.started_at).as_secs_f64()),
                 clusters_affected: inc.clusters_affected,

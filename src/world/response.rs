@@ -1,90 +1,35 @@
-//! The humans and processes around the fleet: the timeline's actions, change
-//! management, pool-loss incidents (detection by alert or customer reports,
-//! paging, diagnosis, the repair-or-hotfix decision), restoration by hand or
-//! by script, and the rollout of the agent fix.
+//! Routing between the people-and-process machines: the timeline's
+//! effects, change management, the rollout, monitoring, the responder, the
+//! operators, the recovery script, and the restorations they ask for.
+//!
+//! Each handler feeds one machine and routes its outputs; the decisions are
+//! the machines' (`model::responder`, `model::monitoring`, …). What this
+//! file adds is what only the world knows: which clusters are lost, what
+//! the route does, and the hands-on repair of a cluster in the plant.
 
-use super::{Ev, Record, ResponseStep, RestoreMethod, World};
-use crate::checks::{Finding, Rule};
-use crate::effects::Effect;
-use crate::model::agent::Guard;
-use crate::model::change::ChangePayload;
-use crate::model::change::{Change, Decision};
+use super::{Ev, RestoreMethod, World};
+use crate::checks;
+use crate::effects::{self, Effect};
+use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
+use crate::model::monitoring::{DetectionSource, MonitoringOutput, MonitoringTimer};
 use crate::model::operators::{OpsOutput, OpsTimer};
 use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
+use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
 use crate::model::rollout::{RolloutOutput, RolloutTimer};
 use crate::plant::cloud::{CloudCall, CloudReply};
-use crate::protocol::PoolState;
-use crate::protocol::{ClusterId, PoolName};
-use crate::timeline::RestoreBy;
+use crate::protocol::{ClusterId, PoolName, PoolState};
+use crate::record::Record;
 use crate::types::Env;
 use cascade_sim::{Sim, SimDuration, SimTime};
 
-/// A pool-loss incident from first loss to last restore.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PoolIncident {
-    pub id: u32,
-    /// What opened it: `pool_loss`, or `agents_in_hold` (fixed agents holding
-    /// on a broken route, seen by the agent-hold alert).
-    pub cause: &'static str,
-    pub started_at: SimTime,
-    pub detected_at: Option<SimTime>,
-    pub detected_by: Option<&'static str>,
-    pub acked_at: Option<SimTime>,
-    /// The bad route was reverted.
-    pub mitigated_at: Option<SimTime>,
-    pub clusters_affected: u32,
-    /// Clusters lost and not yet restored.
-    pub open_clusters: u32,
-    pub reports: u32,
-    pub restore_completed_at: Option<SimTime>,
-    pub projected_manual_hours: Option<f64>,
-    pub hotfix_started_at: Option<SimTime>,
-}
-
-const KEY_EVENTS_MAX: usize = 200;
-
 impl World {
-    pub(super) fn key_event(&mut self, at: SimTime, what: String) {
-        // Logs carry simulated calendar time, never the wall clock.
-        tracing::info!(target: "cascade::world", "{} {}", self.epoch.format(at), what);
-        if self.key_events.len() < KEY_EVENTS_MAX {
-            self.key_events.push((at, what));
-        }
-    }
-
-    /// Opens a new incident (the previous one, if any, is closed).
-    fn open_new_incident(&mut self, cause: &'static str, started_at: SimTime) {
-        let id = self.incidents.len() as u32;
-        self.incidents.push(PoolIncident {
-            id,
-            cause,
-            started_at,
-            detected_at: None,
-            detected_by: None,
-            acked_at: None,
-            mitigated_at: None,
-            clusters_affected: 0,
-            open_clusters: 0,
-            reports: 0,
-            restore_completed_at: None,
-            projected_manual_hours: None,
-            hotfix_started_at: None,
-        });
-    }
-
-    fn open_incident(&mut self) -> Option<&mut PoolIncident> {
-        self.incidents
-            .last_mut()
-            .filter(|i| i.restore_completed_at.is_none())
-    }
-
     // ---- the timeline -------------------------------------------------------
 
     pub(super) fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
         let now = sim.now();
         sim.trace.record(now, &Record::Action { index: i, begin });
         let mut effects = Vec::new();
-        crate::effects::interpret(
+        effects::interpret(
             &self.timeline.items[i as usize],
             begin,
             &self.cfg,
@@ -100,14 +45,7 @@ impl World {
         let now = sim.now();
         match effect {
             Effect::Narrate(text) => self.key_event(now, text),
-            Effect::SubmitChange(req) => self.submit_change(
-                sim,
-                &req.name,
-                req.target,
-                req.applied_via,
-                req.emergency,
-                req.payload,
-            ),
+            Effect::SubmitChange(req) => self.submit_change(sim, req),
             Effect::FixRouting { set_by } => {
                 self.plant.edge.fix(now, &set_by);
             }
@@ -120,15 +58,19 @@ impl World {
                 }
             }
             Effect::Isolation(on) => self.changes.set_isolation(on),
-            Effect::PoolLossAlert(enabled) => self.monitoring_pool_loss_alert = enabled,
-            Effect::FixAvailable => self.fix_available = true,
+            Effect::PoolLossAlert(enabled) => self.monitoring.set_pool_loss_alert(enabled),
+            Effect::FixAvailable => self.responder.set_fix_available(),
             Effect::StartRollout { emergency } => self.start_rollout(sim, emergency),
             Effect::Engineers(count) => {
-                self.operators
-                    .set_engineers(now, count, &mut self.ops_rng, &mut self.ops_out);
+                self.operators.set_engineers(
+                    now,
+                    count,
+                    &mut self.rng.operators,
+                    &mut self.ops_out,
+                );
                 self.drain_ops(sim);
             }
-            Effect::RestoreWith(method) => self.restore_with = method,
+            Effect::RestoreWith(method) => self.responder.set_restore_with(method),
             Effect::ServiceFaults {
                 server_error_ratio,
                 timeout_ratio,
@@ -149,16 +91,9 @@ impl World {
             Effect::RolloutAlarm => {
                 let mut out = Vec::new();
                 if self.rollout.handle_alarm(now, &mut out) {
-                    let after = SimDuration::from_secs_f64(
-                        self.cfg.response.rollout_resume_after_min * 60.0,
-                    );
-                    sim.schedule_in(
-                        after,
-                        Ev::Response {
-                            incident: u32::MAX,
-                            step: ResponseStep::ResumeRollout,
-                        },
-                    );
+                    let mut r = Vec::new();
+                    self.responder.handle_rollout_halted(now, &mut r);
+                    self.apply_responder(sim, r);
                 }
                 self.apply_rollout(sim, out);
             }
@@ -178,28 +113,21 @@ impl World {
 
     // ---- change management --------------------------------------------------
 
-    fn submit_change(
-        &mut self,
-        sim: &mut Sim<Ev>,
-        name: &str,
-        target: Env,
-        applied_via: Env,
-        emergency: bool,
-        payload: ChangePayload,
-    ) {
+    fn submit_change(&mut self, sim: &mut Sim<Ev>, req: ChangeRequest) {
         let now = sim.now();
-        let id = self.next_change_id;
-        self.next_change_id += 1;
-        self.change_names.push(name.to_string());
+        self.change_names.push(req.name.clone());
+        // Change ids are dense from 1: the name of change `id` is at `id - 1`.
+        let id = self.change_names.len() as u32;
+        let name = req.name;
         let decision = self.changes.submit(
             now,
             Change {
                 id,
-                description: name.to_string(),
-                target,
-                applied_via,
-                emergency,
-                payload,
+                description: name.clone(),
+                target: req.target,
+                applied_via: req.applied_via,
+                emergency: req.emergency,
+                payload: req.payload,
             },
         );
         match &decision {
@@ -225,32 +153,10 @@ impl World {
             .get(applied.id as usize - 1)
             .cloned()
             .unwrap_or_default();
-        if applied.env == Env::Prod && applied.leaked && self.changes.isolation() {
-            self.findings.add(Finding {
-                at: now,
-                cluster: None,
-                rule: Rule::I5IsolationHolds,
-                guard: None,
-                detail: format!(
-                    "change {name} meant for staging applied to prod with isolation on"
-                ),
-            });
-        }
-        if applied.env == Env::Prod && self.changes.freeze_prod() && !applied.emergency {
-            self.findings.add(Finding {
-                at: now,
-                cluster: None,
-                rule: Rule::I6FreezeHolds,
-                guard: None,
-                detail: format!(
-                    "non-emergency change {name} applied to prod during the freeze{}",
-                    if applied.leaked {
-                        " (meant for staging)"
-                    } else {
-                        ""
-                    }
-                ),
-            });
+        let isolation = checks::isolation_holds(&applied, &name, self.changes.isolation());
+        let freeze = checks::freeze_holds(&applied, &name, self.changes.freeze_prod());
+        for v in [isolation, freeze].into_iter().flatten() {
+            self.findings.add(v.at(now, None));
         }
         if applied.env != Env::Prod {
             self.key_event(
@@ -304,7 +210,7 @@ impl World {
         match self.rollout.start_shuffled(
             now,
             self.plant.fleet.len() as u32,
-            &mut self.rollout_rng,
+            &mut self.rng.rollout,
             emergency,
             &mut out,
         ) {
@@ -360,14 +266,8 @@ impl World {
                 RolloutOutput::Baked { .. } | RolloutOutput::Resumed { .. } => {}
             }
         }
-        if let Err(e) = self.rollout.check_invariants() {
-            self.findings.add(Finding {
-                at: now,
-                cluster: None,
-                rule: Rule::I7OneUnbakedWave,
-                guard: None,
-                detail: e,
-            });
+        if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
+            self.findings.add(v.at(now, None));
         }
     }
 
@@ -377,155 +277,181 @@ impl World {
         self.apply_rollout(sim, out);
     }
 
-    // ---- pool-loss incidents ------------------------------------------------
+    // ---- monitoring ---------------------------------------------------------
 
-    /// A cluster starts losing a desired pool.
+    /// A cluster starts losing a desired pool: monitoring and the
+    /// responders hear of it.
     pub(super) fn on_loss_started(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
-        if self.open_incident().is_none() {
-            self.open_new_incident("pool_loss", now);
-            self.key_event(now, format!("first cluster loses node pools (cluster {c})"));
-        }
-        let inc = self.open_incident().expect("just opened");
-        inc.clusters_affected += 1;
-        inc.open_clusters += 1;
-        let acked = inc.acked_at.is_some();
-        let mon = &self.cfg.monitoring;
-        // Customers notice (slower at night) and report to support.
-        let hour = self.epoch.hour_of_day(now);
-        let (median, p99) = if mon.is_night(hour) {
-            (
-                mon.customer_report_night_median_min,
-                mon.customer_report_night_p99_min,
-            )
-        } else {
-            (
-                mon.customer_report_day_median_min,
-                mon.customer_report_day_p99_min,
-            )
+        let mut m = Vec::new();
+        self.monitoring
+            .handle_loss_started(now, c, &mut self.rng.customers, &mut m);
+        self.apply_monitoring(sim, m);
+        let mut r = Vec::new();
+        self.responder.handle_loss_started(now, c, &mut r);
+        self.apply_responder(sim, r);
+    }
+
+    pub(super) fn on_monitoring_timer(&mut self, sim: &mut Sim<Ev>, t: MonitoringTimer) {
+        let cluster = match t {
+            MonitoringTimer::CustomerReport(c) | MonitoringTimer::PoolLossAlertCheck(c) => c,
         };
-        let delay = self.customer_rng.lognormal(median, p99);
-        sim.schedule_in(
-            SimDuration::from_secs_f64(delay * 60.0),
-            Ev::CustomerReport(c),
-        );
-        if self.monitoring_pool_loss_alert {
-            let after = SimDuration::from_secs_f64(mon.pool_loss_alert_for_min * 60.0);
-            sim.schedule_in(after, Ev::PoolLossAlertCheck(c));
-        }
-        if acked {
-            self.queue_restore(sim, c);
-        }
+        let still_lost = self.books[cluster as usize].lost_since.is_some();
+        let mut m = Vec::new();
+        self.monitoring
+            .handle_timer(sim.now(), t, still_lost, &mut m);
+        self.apply_monitoring(sim, m);
     }
 
-    /// The agent died. If the cluster was already being restored (it broke
-    /// again, e.g. a restored buggy agent met the 404 once more), the
-    /// restoration starts over.
-    pub(super) fn on_agent_died(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let book = &mut self.books[c as usize];
-        if book.lost_since.is_none() {
+    /// Once a minute: agents in safe hold, for the agent-hold alert.
+    pub(super) fn agent_hold_minute(&mut self, sim: &mut Sim<Ev>) {
+        // Counting is O(fleet): only when the alert exists.
+        if !self.monitoring.agent_hold_alert() {
             return;
         }
-        match book.restoring {
-            // The script's attempt failed: it retries within its budget.
-            Some(RestoreMethod::Script) => {
-                let mut out = Vec::new();
-                self.recovery
-                    .handle_restore_failed(sim.now(), c, &mut self.recovery_rng, &mut out);
-                self.apply_recovery(sim, out);
-            }
-            // The engineer's job is done; the cluster goes back in the queue.
-            Some(_) => {
-                book.restoring = None;
-                if self.open_incident().is_some_and(|i| i.acked_at.is_some()) {
-                    self.queue_restore(sim, c);
-                }
-            }
-            None => {}
-        }
-    }
-
-    pub(super) fn on_customer_report(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        if self.books[c as usize].lost_since.is_none() {
-            return; // restored before the customer got round to it
-        }
-        let escalate_at = self.cfg.monitoring.customer_reports_to_escalate;
-        let Some(inc) = self.open_incident() else {
-            return;
-        };
-        inc.reports += 1;
-        if inc.detected_at.is_none() && inc.reports >= escalate_at {
-            self.detect(sim, "customer_reports");
-        }
-    }
-
-    /// The agent-hold alert: fixed agents hold safely on a broken route, so
-    /// nothing is lost and nobody would notice; this alert pages instead.
-    pub(super) fn check_agent_hold_alert(&mut self, sim: &mut Sim<Ev>) {
-        let mon = &self.cfg.monitoring;
-        if !mon.agent_hold_alert {
-            return;
-        }
-        let now = sim.now();
         let held = self
             .agents
             .iter()
             .filter(|a| a.is_alive() && a.in_hold())
             .count() as u32;
-        if held < mon.agent_hold_alert_agents_min {
-            self.hold_since = None;
-            return;
-        }
-        let since = *self.hold_since.get_or_insert(now);
-        let due = SimDuration::from_secs_f64(mon.agent_hold_alert_for_min * 60.0);
-        if now.saturating_since(since) < due || self.open_incident().is_some() {
-            return;
-        }
-        self.open_new_incident("agents_in_hold", since);
-        self.key_event(
-            now,
-            format!("{held} agents in safe hold (desired-state answers failing)"),
-        );
-        self.detect(sim, "agent_hold_alert");
+        let mut m = Vec::new();
+        self.monitoring
+            .handle_agents_in_hold(sim.now(), held, &mut m);
+        self.apply_monitoring(sim, m);
     }
 
-    pub(super) fn on_pool_loss_alert_check(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        if !self.monitoring_pool_loss_alert || self.books[c as usize].lost_since.is_none() {
-            return;
-        }
-        if self
-            .open_incident()
-            .is_some_and(|i| i.detected_at.is_none())
-        {
-            self.detect(sim, "pool_loss_alert");
-        }
-    }
-
-    fn detect(&mut self, sim: &mut Sim<Ev>, by: &'static str) {
+    /// Routes monitoring's outputs: timers to the queue, reports and
+    /// alerts to the responders, auth alerts and incidents to the books.
+    pub(super) fn apply_monitoring(&mut self, sim: &mut Sim<Ev>, out: Vec<MonitoringOutput>) {
         let now = sim.now();
-        let Some(inc) = self.open_incident() else {
-            return;
-        };
-        inc.detected_at = Some(now);
-        inc.detected_by = Some(by);
-        let id = inc.id;
-        sim.trace.record(now, &Record::Detected { incident: id });
-        self.key_event(
-            now,
-            format!(
-                "pool loss detected by {}; on-call paged",
-                by.replace('_', " ")
-            ),
-        );
-        // The acknowledgement comes back as an operator timer (OpsOutput::Acked).
-        let _page = self
-            .operators
-            .page(now, id, &mut self.ops_rng, &mut self.ops_out);
-        self.drain_ops(sim);
+        for o in out {
+            let mut r = Vec::new();
+            match o {
+                MonitoringOutput::SetTimer { at, timer } => {
+                    sim.schedule_at(at.max(now), Ev::Monitoring(timer))
+                }
+                MonitoringOutput::CustomerReport(_) => {
+                    self.responder.handle_customer_report(now, &mut r)
+                }
+                MonitoringOutput::PoolLossAlert(_) => {
+                    self.responder.handle_pool_loss_alert(now, &mut r)
+                }
+                MonitoringOutput::AgentHoldAlert { held, since } => self
+                    .responder
+                    .handle_agent_hold_alert(now, held, since, &mut r),
+                MonitoringOutput::BurnRateAlert { name, .. } => {
+                    self.auth_book.alerts.push((now, name));
+                }
+                MonitoringOutput::AuthIncidentDetected { by } => {
+                    sim.trace.record(now, &Record::Note { text: "auth_alert" });
+                    let which = match by {
+                        DetectionSource::BurnRateFast => "fast",
+                        _ => "slow",
+                    };
+                    self.key_event(now, format!("auth burn-rate alert fires ({which})"));
+                }
+                MonitoringOutput::AuthIncidentOpened {
+                    started_at,
+                    success_ratio,
+                } => self.key_event(
+                    started_at,
+                    format!(
+                        "legitimate logins failing: {:.1} % success",
+                        success_ratio * 100.0
+                    ),
+                ),
+                MonitoringOutput::AuthIncidentEnded { .. } => {
+                    let c = self.monitoring.config();
+                    let text = format!(
+                        "logins recovered (success >= {} % for {} min)",
+                        c.auth_incident_success_min * 100.0,
+                        c.auth_recovered_min
+                    );
+                    // Stamped at the minute that closed the streak.
+                    let minute_start =
+                        SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
+                    self.key_event(minute_start, text);
+                }
+            }
+            self.apply_responder(sim, r);
+        }
     }
+
+    // ---- the responders -----------------------------------------------------
+
+    pub(super) fn on_responder_timer(&mut self, sim: &mut Sim<Ev>, t: ResponderTimer) {
+        let now = sim.now();
+        let mut r = Vec::new();
+        match t {
+            ResponderTimer::Diagnosed { incident } => {
+                let route_misroutes = self.plant.edge.current().misroute_ratio > 0.0;
+                self.responder
+                    .handle_diagnosed(now, incident, route_misroutes, &mut r);
+            }
+            ResponderTimer::Decide { incident } => {
+                // Clusters at risk: lost ones plus intact ones still answered 404.
+                let at_risk = (0..self.plant.fleet.len() as ClusterId)
+                    .filter(|&c| {
+                        self.books[c as usize].lost_since.is_some()
+                            || (self.plant.edge.misroutes(c)
+                                && self.agents[c as usize].guards().is_buggy())
+                    })
+                    .count() as u32;
+                let seen = DecisionInputs {
+                    clusters_at_risk: at_risk,
+                    clusters_per_hour: self.operators.clusters_per_hour(),
+                    rollout_completed: self.rollout.completed_at().is_some(),
+                };
+                self.responder.handle_decide(now, incident, seen, &mut r);
+            }
+            ResponderTimer::ResumeRollout => self.responder.handle_resume_rollout(now, &mut r),
+        }
+        self.apply_responder(sim, r);
+    }
+
+    /// Routes the responders' outputs.
+    fn apply_responder(&mut self, sim: &mut Sim<Ev>, out: Vec<ResponderOutput>) {
+        let now = sim.now();
+        for o in out {
+            match o {
+                ResponderOutput::SetTimer { at, timer } => {
+                    sim.schedule_at(at.max(now), Ev::Responder(timer))
+                }
+                ResponderOutput::Narrate { at, text } => self.key_event(at, text),
+                ResponderOutput::Detected { incident, .. } => {
+                    sim.trace.record(now, &Record::Detected { incident });
+                }
+                ResponderOutput::Page { incident } => {
+                    // The acknowledgement comes back as an operator timer.
+                    let _page = self.operators.page(
+                        now,
+                        incident,
+                        &mut self.rng.operators,
+                        &mut self.ops_out,
+                    );
+                    self.drain_ops(sim);
+                }
+                ResponderOutput::Restore { cluster, by } => self.queue_restore(sim, cluster, by),
+                ResponderOutput::SubmitChange(req) => self.submit_change(sim, req),
+                ResponderOutput::ResumeRollout => {
+                    let mut out = Vec::new();
+                    if self.rollout.resume(now, &mut out).is_ok() {
+                        self.key_event(now, "rollout resumed after the alarm was checked".into());
+                    }
+                    self.apply_rollout(sim, out);
+                }
+                ResponderOutput::Resolved { incident } => {
+                    self.operators.resolve(now, incident);
+                }
+                ResponderOutput::ResetHoldAlert => self.monitoring.reset_agent_hold(),
+            }
+        }
+    }
+
+    // ---- operators ----------------------------------------------------------
 
     /// Applies the operators' outputs collected in `ops_out`.
-    pub(super) fn drain_ops(&mut self, sim: &mut Sim<Ev>) {
+    fn drain_ops(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
         let out = std::mem::take(&mut self.ops_out);
         for o in &out {
@@ -533,7 +459,14 @@ impl World {
                 OpsOutput::SetTimer { at, timer } => {
                     sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
                 }
-                OpsOutput::Acked { incident, at, .. } => self.on_acked(sim, incident, at),
+                OpsOutput::Acked { incident, at, .. } => {
+                    let lost: Vec<ClusterId> = (0..self.plant.fleet.len() as ClusterId)
+                        .filter(|&c| self.books[c as usize].lost_since.is_some())
+                        .collect();
+                    let mut r = Vec::new();
+                    self.responder.handle_acked(now, incident, at, lost, &mut r);
+                    self.apply_responder(sim, r);
+                }
                 OpsOutput::Repair { .. } => {}
                 OpsOutput::RepairHandsOnDone { cluster, .. } => self.restore_cluster(sim, cluster),
             }
@@ -547,131 +480,23 @@ impl World {
 
     pub(super) fn on_ops_timer(&mut self, sim: &mut Sim<Ev>, t: OpsTimer) {
         self.operators
-            .handle_timer(sim.now(), t, &mut self.ops_rng, &mut self.ops_out);
+            .handle_timer(sim.now(), t, &mut self.rng.operators, &mut self.ops_out);
         self.drain_ops(sim);
-    }
-
-    fn on_acked(&mut self, sim: &mut Sim<Ev>, incident: u32, at: SimTime) {
-        let Some(inc) = self.incidents.get_mut(incident as usize) else {
-            return;
-        };
-        if inc.acked_at.is_some() {
-            return;
-        }
-        inc.acked_at = Some(at);
-        self.key_event(at, "on-call acknowledges; restoration starts".into());
-        let r = &self.cfg.response;
-        let (decide, diagnose) = (r.decide_min, r.diagnose_min);
-        sim.schedule_in(
-            SimDuration::from_secs_f64(decide * 60.0),
-            Ev::Response {
-                incident,
-                step: ResponseStep::Decide,
-            },
-        );
-        sim.schedule_in(
-            SimDuration::from_secs_f64(diagnose * 60.0),
-            Ev::Response {
-                incident,
-                step: ResponseStep::Diagnosed,
-            },
-        );
-        let lost: Vec<ClusterId> = (0..self.plant.fleet.len() as u32)
-            .filter(|&c| self.books[c as usize].lost_since.is_some())
-            .collect();
-        for c in lost {
-            self.queue_restore(sim, c);
-        }
-    }
-
-    pub(super) fn on_response(&mut self, sim: &mut Sim<Ev>, incident: u32, step: ResponseStep) {
-        let now = sim.now();
-        match step {
-            ResponseStep::ResumeRollout => {
-                let mut out = Vec::new();
-                if self.rollout.resume(now, &mut out).is_ok() {
-                    self.key_event(now, "rollout resumed after the alarm was checked".into());
-                }
-                self.apply_rollout(sim, out);
-            }
-            ResponseStep::Diagnosed => {
-                if self.plant.edge.current().misroute_ratio > 0.0 {
-                    self.key_event(
-                        now,
-                        "cause found: the desired-state route answers 404; reverting".into(),
-                    );
-                    self.submit_change(
-                        sim,
-                        "revert-route",
-                        Env::Prod,
-                        Env::Prod,
-                        true,
-                        ChangePayload::EdgeFix,
-                    );
-                }
-                let mut resolved = None;
-                if let Some(inc) = self.incidents.get_mut(incident as usize) {
-                    inc.mitigated_at.get_or_insert(now);
-                    // Nothing was lost (agents only held): route fixed, incident over.
-                    if inc.clusters_affected == 0 && inc.restore_completed_at.is_none() {
-                        inc.restore_completed_at = Some(now);
-                        resolved = Some(inc.id);
-                    }
-                }
-                if let Some(id) = resolved {
-                    self.operators.resolve(now, id);
-                    self.hold_since = None;
-                }
-            }
-            ResponseStep::Decide => {
-                // Clusters at risk: lost ones plus intact ones still answered 404.
-                let at_risk = (0..self.plant.fleet.len() as u32)
-                    .filter(|&c| {
-                        self.books[c as usize].lost_since.is_some()
-                            || (self.plant.edge.misroutes(c)
-                                && self.agents[c as usize].guards().is_buggy())
-                    })
-                    .count() as f64;
-                let hours = at_risk / self.operators.clusters_per_hour().max(1e-9);
-                let threshold = self.cfg.response.hotfix_when_manual_exceeds_h;
-                if let Some(inc) = self.incidents.get_mut(incident as usize) {
-                    inc.projected_manual_hours = Some(hours);
-                }
-                self.key_event(
-                    now,
-                    format!("decision: manual repair of {at_risk:.0} clusters at risk projected at {hours:.1} h"),
-                );
-                if hours > threshold && self.fix_available && self.rollout.completed_at().is_none()
-                {
-                    if let Some(inc) = self.incidents.get_mut(incident as usize) {
-                        inc.hotfix_started_at = Some(now);
-                    }
-                    self.submit_change(
-                        sim,
-                        "agent-hotfix",
-                        Env::Prod,
-                        Env::Prod,
-                        true,
-                        ChangePayload::AgentFix,
-                    );
-                }
-            }
-        }
     }
 
     // ---- restoration --------------------------------------------------------
 
-    /// Hands a lost cluster to the current restoration method.
-    fn queue_restore(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+    /// Hands a lost cluster to a restoration method, once.
+    fn queue_restore(&mut self, sim: &mut Sim<Ev>, c: ClusterId, by: RestoreBy) {
         let now = sim.now();
         if self.books[c as usize].restoring.is_some() {
             return;
         }
-        match self.restore_with {
+        match by {
             RestoreBy::Manual => {
                 self.books[c as usize].restoring = Some(RestoreMethod::Manual);
                 self.operators
-                    .enqueue(now, c, &mut self.ops_rng, &mut self.ops_out);
+                    .enqueue(now, c, &mut self.rng.operators, &mut self.ops_out);
                 self.drain_ops(sim);
             }
             RestoreBy::Script => {
@@ -695,6 +520,8 @@ impl World {
         // The script's preflight: restoring a cluster whose (buggy) agent would
         // still be answered 404 only feeds it pools to delete again, so wait
         // for the route (or the hotfix), holding the script's slot.
+        // FIXME(issue 11): this reads the edge's internal state; a real
+        // script can only probe the route through the edge.
         let guards = self.books[c as usize]
             .guards_installed
             .unwrap_or(self.agents[c as usize].guards());
@@ -720,7 +547,7 @@ impl World {
                             self.recovery.handle_cloud_rate_limited(
                                 now,
                                 c,
-                                &mut self.recovery_rng,
+                                &mut self.rng.recovery,
                                 &mut out,
                             );
                             self.apply_recovery(sim, out);
@@ -759,8 +586,12 @@ impl World {
                     self.key_event(now, format!("recovery script gave up on cluster {cluster} after {attempts} attempts"));
                     // A human takes over.
                     self.books[cluster as usize].restoring = Some(RestoreMethod::Manual);
-                    self.operators
-                        .enqueue(now, cluster, &mut self.ops_rng, &mut self.ops_out);
+                    self.operators.enqueue(
+                        now,
+                        cluster,
+                        &mut self.rng.operators,
+                        &mut self.ops_out,
+                    );
                     self.drain_ops(sim);
                 }
             }
@@ -784,50 +615,41 @@ impl World {
         if method == RestoreMethod::Script {
             let mut out = Vec::new();
             self.recovery
-                .handle_restore_done(now, c, &mut self.recovery_rng, &mut out);
+                .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
             self.apply_recovery(sim, out);
         }
-        let edge_ok = self.plant.edge.current().misroute_ratio == 0.0;
-        let Some(inc) = self.open_incident() else {
+        let route_ok = self.plant.edge.current().misroute_ratio == 0.0;
+        let mut r = Vec::new();
+        self.responder
+            .handle_cluster_restored(now, route_ok, &mut r);
+        self.apply_responder(sim, r);
+    }
+
+    /// The agent died. If the cluster was already being restored (it broke
+    /// again, e.g. a restored buggy agent met the 404 once more), the
+    /// restoration starts over.
+    pub(super) fn on_agent_died(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let book = &mut self.books[c as usize];
+        if book.lost_since.is_none() {
             return;
-        };
-        inc.open_clusters = inc.open_clusters.saturating_sub(1);
-        if inc.open_clusters == 0 && (edge_ok || inc.mitigated_at.is_some()) {
-            inc.restore_completed_at = Some(now);
-            let (id, n) = (inc.id, inc.clusters_affected);
-            self.operators.resolve(now, id);
-            self.key_event(now, format!("all {n} clusters of the incident restored"));
         }
-    }
-
-    /// G5's fleet-wide brake: at most `fleet_deletes_per_hour_max` deletes an
-    /// hour across the fleet while any agent runs with G5.
-    pub(super) fn fleet_brake_allows(&mut self, now: SimTime) -> bool {
-        let hour = SimDuration::from_hours(1);
-        while self
-            .fleet_deletes
-            .front()
-            .is_some_and(|t| now.saturating_since(*t) >= hour)
-        {
-            self.fleet_deletes.pop_front();
-        }
-        if self.fleet_deletes.len() as u32 >= self.cfg.agent.fleet_deletes_per_hour_max {
-            return false;
-        }
-        self.fleet_deletes.push_back(now);
-        true
-    }
-
-    /// I3: a protected pool must not disappear while delete locks are on.
-    pub(super) fn check_protected(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
-        if pool.is_protected() && self.plant.cloud.delete_locks() {
-            self.findings.add(Finding {
-                at: now,
-                cluster: Some(c),
-                rule: Rule::I3ProtectedPoolsKept,
-                guard: Some(Guard::G6),
-                detail: format!("{pool} deleted with delete locks on"),
-            });
+        match book.restoring {
+            // The script's attempt failed: it retries within its budget.
+            Some(RestoreMethod::Script) => {
+                let mut out = Vec::new();
+                self.recovery
+                    .handle_restore_failed(sim.now(), c, &mut self.rng.recovery, &mut out);
+                self.apply_recovery(sim, out);
+            }
+            // The engineer's job is done; the cluster goes back in the queue.
+            Some(_) => {
+                book.restoring = None;
+                let mut r = Vec::new();
+                self.responder
+                    .handle_cluster_broke_again(sim.now(), c, &mut r);
+                self.apply_responder(sim, r);
+            }
+            None => {}
         }
     }
 }

@@ -1,0 +1,303 @@
+//! The hot path: agent polls and answers, the agents' outputs turned into
+//! desired-state requests and cloud calls, cloud completions, and agents
+//! dying with their `system` pool and restarting when it is back.
+
+use super::{Ev, RestoreMethod, World};
+use crate::checks;
+use crate::model::agent::{AgentOutput, AgentTimer, Guard};
+use crate::plant::cloud::{CloudCall, CloudReply, Completion};
+use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState};
+use crate::record::Record;
+use cascade_sim::{Sim, SimDuration, SimTime};
+
+impl World {
+    fn rtt(&mut self) -> SimDuration {
+        let ms = self.rng.network.lognormal(
+            self.cfg.network.agent_rtt_median_ms,
+            self.cfg.network.agent_rtt_p99_ms,
+        );
+        SimDuration::from_secs_f64(ms / 1e3)
+    }
+
+    pub(super) fn on_agent_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        self.agents[c as usize].handle_timer(
+            now,
+            AgentTimer::Poll,
+            &self.cfg.agent,
+            &mut self.rng.agents[c as usize],
+            &mut out,
+        );
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    fn fetch(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let answer = self.plant.desired_answer(c);
+        let delay = match answer {
+            DesiredAnswer::Timeout => SimDuration::from_secs_f64(self.cfg.network.client_timeout_s),
+            _ => self.rtt(),
+        };
+        self.pending_answer[c as usize] = Some(answer);
+        sim.schedule_in(delay, Ev::AgentAnswer(c));
+    }
+
+    pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        let Some(answer) = self.pending_answer[c as usize].take() else {
+            return;
+        };
+        sim.trace.record(
+            now,
+            &Record::Answer {
+                cluster: c,
+                answer: &answer,
+            },
+        );
+        self.metrics.count_answer(&answer);
+        let book = &mut self.books[c as usize];
+        match answer {
+            DesiredAnswer::Ok(ds) => {
+                book.last_answer_ok = true;
+                book.last_tombstones = ds.tombstones;
+            }
+            _ => {
+                book.last_answer_ok = false;
+                book.last_tombstones = PoolSet::EMPTY;
+            }
+        }
+        let actual = *self.plant.cloud.pools(c);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let agent = &mut self.agents[c as usize];
+        agent.handle_answer(
+            now,
+            answer,
+            &actual,
+            &self.cfg.agent,
+            &mut self.rng.agents[c as usize],
+            &mut out,
+        );
+        let g = agent.generation();
+        let book = &mut self.books[c as usize];
+        if let Some(v) = checks::generation_monotonic(book.generation_applied, g) {
+            self.findings.add(v.at(now, Some(c)));
+        }
+        book.generation_applied = g;
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    fn apply_agent_outputs(&mut self, sim: &mut Sim<Ev>, c: ClusterId, out: &[AgentOutput]) {
+        let now = sim.now();
+        for o in out {
+            match *o {
+                AgentOutput::FetchDesired => {
+                    let spacing =
+                        SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max);
+                    if let Some(v) = self.books[c as usize].request_rate.observe(now, spacing) {
+                        self.findings.add(v.at(now, Some(c)));
+                    }
+                    self.fetch(sim, c);
+                }
+                AgentOutput::SetTimer { at, timer } => match timer {
+                    AgentTimer::Poll => sim.schedule_at(at.max(now), Ev::AgentPoll(c)),
+                },
+                AgentOutput::CreatePool { pool, nodes } => {
+                    self.cloud_call(sim, c, pool, CloudCall::Create { nodes });
+                }
+                AgentOutput::DeletePool { pool } => {
+                    self.check_destructive(now, c, pool);
+                    if self.agents[c as usize].guards().g5_blast_radius
+                        && !self.brake.handle_delete_request(now)
+                    {
+                        self.blocked(sim, c, pool, Guard::G5);
+                        continue;
+                    }
+                    self.cloud_call(sim, c, pool, CloudCall::Delete);
+                }
+                AgentOutput::ScaleToZero { pool } => {
+                    // A soft delete is still destructive: same authority needed.
+                    self.check_destructive(now, c, pool);
+                    self.cloud_call(sim, c, pool, CloudCall::ScaleToZero);
+                }
+                AgentOutput::Blocked { pool, guard } => self.blocked(sim, c, pool, guard),
+                AgentOutput::EnteredHold => self.metrics.holds_entered += 1,
+                AgentOutput::LeftHold => {}
+            }
+        }
+    }
+
+    fn blocked(&mut self, sim: &mut Sim<Ev>, cluster: ClusterId, pool: PoolName, guard: Guard) {
+        self.metrics.blocked(guard);
+        sim.trace.record(
+            sim.now(),
+            &Record::Blocked {
+                cluster,
+                pool,
+                guard,
+            },
+        );
+    }
+
+    /// I1 on a destructive step of cluster `c`'s agent.
+    fn check_destructive(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
+        let book = &self.books[c as usize];
+        if let Some(v) =
+            checks::destructive_needs_authority(pool, book.last_answer_ok, book.last_tombstones)
+        {
+            self.findings.add(v.at(now, Some(c)));
+        }
+    }
+
+    pub(super) fn cloud_call(
+        &mut self,
+        sim: &mut Sim<Ev>,
+        c: ClusterId,
+        pool: PoolName,
+        call: CloudCall,
+    ) -> CloudReply {
+        let now = sim.now();
+        let reply = self.plant.cloud.call(now, c, pool, call);
+        sim.trace.record(
+            now,
+            &Record::CloudCall {
+                cluster: c,
+                pool,
+                call,
+                reply,
+            },
+        );
+        match reply {
+            CloudReply::Accepted { done_at, op } => {
+                sim.schedule_at(
+                    done_at,
+                    Ev::CloudDone {
+                        cluster: c,
+                        pool: pool.index() as u8,
+                        op,
+                    },
+                );
+                if call == CloudCall::Delete {
+                    if self.agents[c as usize].guards().g5_blast_radius {
+                        if let Some(v) = self.blast_radius.observe_delete(now) {
+                            self.findings.add(v.at(now, Some(c)));
+                        }
+                    }
+                    self.on_pool_deleting(sim, c, pool);
+                }
+            }
+            CloudReply::Locked => self.blocked(sim, c, pool, Guard::G6),
+            CloudReply::RateLimited { .. } | CloudReply::Conflict => {}
+        }
+        reply
+    }
+
+    /// A desired pool starts going away: the loss begins now.
+    fn on_pool_deleting(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool: PoolName) {
+        let now = sim.now();
+        let desired = self.plant.fleet.clusters[c as usize]
+            .desired_pools
+            .contains(pool)
+            && !self.plant.service.state(c).tombstones.contains(pool);
+        if desired {
+            let book = &mut self.books[c as usize];
+            if book.lost_since.is_none() {
+                book.lost_since = Some(now);
+                self.metrics.cluster_lost_pools(now, c, &self.plant.fleet);
+                self.on_loss_started(sim, c);
+            }
+        }
+        if pool == PoolName::System && self.agents[c as usize].is_alive() {
+            // The agent runs on the system pool: draining it kills the agent.
+            self.agents[c as usize].handle_host_lost();
+            self.pending_answer[c as usize] = None;
+            sim.trace.record(now, &Record::AgentDied { cluster: c });
+            self.metrics.agents_died += 1;
+            self.on_agent_died(sim, c);
+        }
+    }
+
+    pub(super) fn on_cloud_done(
+        &mut self,
+        sim: &mut Sim<Ev>,
+        c: ClusterId,
+        pool_index: u8,
+        op: u32,
+    ) {
+        let now = sim.now();
+        let pool = PoolName::from_index(pool_index as usize);
+        let completion = self.plant.cloud.complete(c, pool, op);
+        if completion == Completion::Stale {
+            return;
+        }
+        sim.trace.record(
+            now,
+            &Record::CloudDone {
+                cluster: c,
+                pool,
+                completion,
+            },
+        );
+        if completion == Completion::Created
+            && pool == PoolName::System
+            && !self.agents[c as usize].is_alive()
+        {
+            let start = SimDuration::from_secs_f64(self.cfg.network.agent_start_s);
+            sim.schedule_in(start, Ev::AgentRestart(c));
+        }
+        if completion == Completion::Created {
+            self.check_restored(sim, c);
+        }
+        if completion == Completion::Deleted {
+            if let Some(v) = checks::protected_pool_kept(pool, self.plant.cloud.delete_locks()) {
+                self.findings.add(v.at(now, Some(c)));
+            }
+        }
+    }
+
+    pub(super) fn on_agent_restart(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        if self.agents[c as usize].is_alive()
+            || !matches!(
+                self.plant.cloud.pools(c)[PoolName::System.index()],
+                PoolState::Present { .. }
+            )
+        {
+            return;
+        }
+        let guards = self.books[c as usize]
+            .guards_installed
+            .unwrap_or(self.agents[c as usize].guards());
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        self.agents[c as usize].handle_restart(now, guards, &mut out);
+        // A restarted agent starts from generation 0 by design (no memory).
+        self.books[c as usize].generation_applied = 0;
+        sim.trace
+            .record(now, &Record::AgentRestarted { cluster: c });
+        self.apply_agent_outputs(sim, c, &out);
+        self.out = out;
+    }
+
+    /// After a create completed: is the cluster whole again?
+    fn check_restored(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let Some(since) = self.books[c as usize].lost_since else {
+            return;
+        };
+        if self.plant.pools_converged(c) {
+            let now = sim.now();
+            let method = self.books[c as usize]
+                .restoring
+                .unwrap_or(RestoreMethod::Agent);
+            self.books[c as usize].lost_since = None;
+            self.books[c as usize].restoring = None;
+            self.metrics.cluster_restored(now, c, since, method);
+            sim.trace
+                .record(now, &Record::ClusterRestored { cluster: c });
+            self.on_cluster_restored(sim, c, method);
+        }
+    }
+}
