@@ -1,4 +1,7 @@
-//! A wire run: a scenario slice in turmoil.
+//! A wire run: a scenario slice in turmoil. [`run_slice`] reads as its
+//! steps: [`prepare`] (options, plan, window, slice, plant), the plant as
+//! the window finds it, the hosts (`hosts`), [`drive`] (turmoil stepped,
+//! faults between ticks), and the end state as a [`WireResult`].
 //!
 //! Hosts, in the order turmoil steps them:
 //! - `control-plane` (`:8080`): the desired-state service;
@@ -21,55 +24,28 @@
 //! and holds) and takes down the agents whose `system` pool the cloud has
 //! started deleting (the agent runs on it).
 
-use super::api::{self, FaultsDoc, FixDoc, RoutingDoc};
-use super::clock::Clock;
-use super::driver::{run_agent, DriverConfig};
-use super::http::{exchange, serve};
-use super::net::SimNet;
-use super::observe::Observer;
+use super::book::{Book, BookObserver};
+use super::hosts::{self, AgentHosts, HostContext};
+pub use super::hosts::{CLOUD, CONTROL_PLANE, DIRECTOR, EDGE};
 use super::plan::{self, NotModelled, SliceRule, Step, StepKind, Window};
-use super::servers::{
-    cloud_handler, control_plane_handler, default_backend_handler, edge_handler, CloudServer,
-    ControlPlane, EdgeProxy,
-};
-use crate::model::agent::{AgentOutput, Guard, Guards};
-use crate::plant::agent_phase;
-use crate::plant::cloud::{CloudCall, CloudReply, Completion};
-use crate::plant::control::{EdgeVersion, ServiceFaults};
+use crate::model::agent::{Guard, Guards};
+use crate::plant::control::misrouted;
 pub use crate::plant::InitialPools;
 use crate::plant::{pools_converged, streams, Plant};
-use crate::protocol::{ClusterId, PoolName};
-use crate::protocol::{DesiredAnswer, PoolSet};
-use crate::record::Record;
+use crate::protocol::{ClusterId, PoolSet};
 use crate::scenario::Scenario;
-use crate::wire::api::CallOutcome;
-use cascade_sim::{Epoch, FaultEdge, FaultSchedule, Seed, SimDuration, SimTime, Trace};
+use cascade_sim::{Epoch, FaultEdge, FaultSchedule, Seed, SimDuration, SimTime};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::time::Duration;
-use tokio::task::AbortHandle;
 
 /// Agents beyond this share hosts (see the module doc).
 pub const AGENTS_ONE_PER_HOST_MAX: u32 = 40;
-/// Host names and ports.
-pub const CONTROL_PLANE: &str = "control-plane";
-pub const EDGE: &str = "edge";
-pub const CLOUD: &str = "cloud";
-pub const DIRECTOR: &str = "director";
-const CONTROL_PLANE_PORT: u16 = 8080;
-const EDGE_PORT: u16 = 80;
-const DEFAULT_BACKEND_PORT: u16 = 8081;
-const CLOUD_PORT: u16 = 80;
-/// Tries per admin call of the director (each bounded by the client timeout).
-const ADMIN_TRIES_MAX: u32 = 3;
 /// turmoil's per-socket buffer and listen backlog. A kernel drops SYNs past
 /// its backlog; turmoil panics instead, and a hold releases every SYN that
 /// piled up at once (agents x retries), so the backlog is far above that.
 const TCP_CAPACITY: usize = 1 << 16;
-/// The edge's route timeout: longer than the agents' own, as proxies' are.
-const EDGE_UPSTREAM_TIMEOUT_S: f64 = 15.0;
 
 /// Which hosts a network fault cuts or holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,176 +176,135 @@ impl std::fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
-/// Everything the run observes, shared by the hosts (one thread).
-struct Book {
-    trace: Trace,
-    /// Desired pools per cluster id (the whole fleet), for "lost".
-    desired: Vec<PoolSet>,
-    /// Per cluster: the last answer was authoritative, and its tombstones (I1).
-    last_answer: BTreeMap<ClusterId, (bool, PoolSet)>,
-    answers: BTreeMap<&'static str, u64>,
-    calls: BTreeMap<&'static str, u64>,
-    lost: BTreeMap<ClusterId, SimTime>,
-    dead: BTreeMap<ClusterId, SimTime>,
-    /// Agents to take down after this tick.
-    kills: Vec<ClusterId>,
-    deletes_accepted: u64,
-    creates_accepted: u64,
-    blocked: [u64; 8],
-    holds_entered: u64,
-    holds_left: u64,
-    i1: u64,
-    enacted: Vec<(SimTime, String)>,
-    admin_failures: u32,
-}
-
-#[derive(Clone)]
-struct BookObserver(Rc<RefCell<Book>>);
-
-impl Observer for BookObserver {
-    fn answer(&self, now: SimTime, cluster: ClusterId, answer: &DesiredAnswer) {
-        let mut b = self.0.borrow_mut();
-        b.trace.record(now, &Record::Answer { cluster, answer });
-        *b.answers.entry(answer.name()).or_default() += 1;
-        let last = match answer {
-            DesiredAnswer::Ok(ds) => (true, ds.tombstones),
-            _ => (false, PoolSet::EMPTY),
-        };
-        b.last_answer.insert(cluster, last);
-    }
-
-    fn agent_output(&self, now: SimTime, cluster: ClusterId, out: &AgentOutput) {
-        let mut b = self.0.borrow_mut();
-        match *out {
-            AgentOutput::DeletePool { pool } => {
-                // I1, as the fleet tier checks it: authority and intent.
-                let (ok, tombstones) = b
-                    .last_answer
-                    .get(&cluster)
-                    .copied()
-                    .unwrap_or((false, PoolSet::EMPTY));
-                if !(ok && tombstones.contains(pool)) {
-                    b.i1 += 1;
-                }
-            }
-            AgentOutput::Blocked { pool, guard } => {
-                b.blocked[guard as usize] += 1;
-                b.trace.record(
-                    now,
-                    &Record::Blocked {
-                        cluster,
-                        pool,
-                        guard,
-                    },
-                );
-            }
-            AgentOutput::EnteredHold => b.holds_entered += 1,
-            AgentOutput::LeftHold => b.holds_left += 1,
-            _ => {}
-        }
-    }
-
-    fn agent_call(
-        &self,
-        _now: SimTime,
-        _cluster: ClusterId,
-        _pool: PoolName,
-        _call: CloudCall,
-        outcome: CallOutcome,
-    ) {
-        *self.0.borrow_mut().calls.entry(outcome.name()).or_default() += 1;
-    }
-
-    fn cloud_call(
-        &self,
-        now: SimTime,
-        cluster: ClusterId,
-        pool: PoolName,
-        call: CloudCall,
-        reply: &CloudReply,
-    ) {
-        let mut b = self.0.borrow_mut();
-        b.trace.record(
-            now,
-            &Record::CloudCall {
-                cluster,
-                pool,
-                call,
-                reply: *reply,
-            },
-        );
-        if let CloudReply::Locked = reply {
-            b.blocked[Guard::G6 as usize] += 1;
-        }
-        if !matches!(reply, CloudReply::Accepted { .. }) {
-            return;
-        }
-        match call {
-            CloudCall::Create { .. } => b.creates_accepted += 1,
-            CloudCall::ScaleToZero => {}
-            CloudCall::Delete => {
-                b.deletes_accepted += 1;
-                if b.desired[cluster as usize].contains(pool) {
-                    b.lost.entry(cluster).or_insert(now);
-                }
-                // The agent runs on the system pool: draining it takes the
-                // agent down, as in the fleet tier.
-                if pool == PoolName::System && !b.dead.contains_key(&cluster) {
-                    b.dead.insert(cluster, now);
-                    b.kills.push(cluster);
-                    b.trace.record(now, &Record::AgentDied { cluster });
-                }
-            }
-        }
-    }
-
-    fn cloud_done(&self, now: SimTime, cluster: ClusterId, pool: PoolName, completion: Completion) {
-        self.0.borrow_mut().trace.record(
-            now,
-            &Record::CloudDone {
-                cluster,
-                pool,
-                completion,
-            },
-        );
-    }
-
-    fn routing(&self, now: SimTime, v: &EdgeVersion) {
-        let text = format!(
-            "edge v{} misroute {} salt {} by {}",
-            v.version, v.misroute_ratio, v.misroute_salt, v.set_by
-        );
-        let mut b = self.0.borrow_mut();
-        b.trace.record(now, &Record::Note { text: &text });
-    }
-
-    fn faults(&self, now: SimTime, f: &ServiceFaults) {
-        let mut text = format!(
-            "service faults 5xx {} timeout {} regression {}",
-            f.server_error_ratio, f.timeout_ratio, f.generation_regression
-        );
-        // Only when set, so traces from before partial answers reached this
-        // tier keep their hashes.
-        if f.partial_ratio > 0.0 {
-            text.push_str(&format!(" partial {}", f.partial_ratio));
-        }
-        let mut b = self.0.borrow_mut();
-        b.trace.record(now, &Record::Note { text: &text });
-    }
-}
-
-fn bind_addr(port: u16) -> (IpAddr, u16) {
-    (IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
-}
-
-fn authority(host: &str, port: u16) -> String {
-    format!("{host}:{port}")
-}
-
 /// Runs a slice of `scenario` in turmoil.
 pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, WireError> {
-    let seed_value = opts.seed.unwrap_or(scenario.seed);
-    let seed = Seed(seed_value);
+    let setup = prepare(scenario, opts)?;
+    let Setup {
+        seed,
+        guards,
+        window,
+        slice,
+        hit,
+        per_host,
+        ..
+    } = setup;
+    let n = setup.plant.fleet.len() as u32;
+    let desired: Vec<PoolSet> = setup
+        .plant
+        .fleet
+        .clusters
+        .iter()
+        .map(|c| c.desired_pools)
+        .collect();
+    let (start, script) = state_at_window_start(setup.plant, &setup.plan.steps, window);
+    let book = Rc::new(RefCell::new(Book::new(desired)));
+    let ctx = HostContext {
+        window,
+        secret: seed.derive(streams::WIRE_TOKENS, 0).0,
+        observer: Rc::new(BookObserver(book.clone())),
+        agent_timeout: Duration::from_secs_f64(scenario.model.network.client_timeout_s),
+    };
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed.derive(streams::TURMOIL, 0).0)
+        .tick_duration(opts.tick)
+        .tcp_capacity(TCP_CAPACITY)
+        .simulation_duration(Duration::from_micros(window.len.as_micros()) + opts.tick * 10)
+        // Every hop lands on the next tick: latency well below a tick.
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(opts.tick.mul_f64(0.5).max(Duration::from_millis(1)))
+        .build();
+    let control = hosts::add_control_plane(&mut sim, &ctx, start.service, start.service_rng);
+    hosts::add_edge(&mut sim, &ctx, start.edge);
+    let cloud = hosts::add_cloud(&mut sim, &ctx, start.cloud, n);
+    let agents = hosts::add_agents(
+        &mut sim,
+        &ctx,
+        &slice,
+        per_host,
+        &scenario.model.agent,
+        guards,
+        seed,
+    );
+    hosts::add_director(&mut sim, &ctx, script, book.clone());
+
+    let steps_max = window.len.as_micros() / opts.tick.as_micros().max(1) as u64 + 1_000;
+    let (steps, error) = drive(&mut sim, &opts.net_faults, &agents, &book, steps_max);
+
+    // The end state: the servers' state as the run left it.
+    let cloud_now = cloud.borrow().clone();
+    let control_now = control.borrow().clone();
+    let not_converged = match (cloud_now, control_now) {
+        (Some(cloud), Some(control)) => {
+            let (cloud, control) = (cloud.borrow(), control.borrow());
+            slice
+                .iter()
+                .copied()
+                .filter(|&c| !pools_converged(control.service.state(c), cloud.api.pools(c)))
+                .collect()
+        }
+        _ => slice.clone(),
+    };
+    drop(sim);
+    let b = book.borrow();
+    Ok(WireResult {
+        seed: seed.0,
+        epoch: scenario.epoch,
+        window,
+        guards,
+        hit,
+        misroute: plan::first_misroute(&setup.plan.steps).map(|s| {
+            let ratio = match s.kind {
+                StepKind::Routing { ratio, .. } => ratio,
+                _ => 0.0,
+            };
+            (s.at, s.item.clone(), ratio)
+        }),
+        hosts: 4 + agents.names.len() as u32,
+        agents_per_host: per_host,
+        steps,
+        lost: b.lost.clone(),
+        dead: b.dead.clone(),
+        answers: b.answers.clone(),
+        calls: b.calls.clone(),
+        deletes_accepted: b.deletes_accepted,
+        creates_accepted: b.creates_accepted,
+        blocked_by_guard: b.blocked,
+        holds_entered: b.holds_entered,
+        holds_left: b.holds_left,
+        i1_findings: b.i1,
+        enacted: b.enacted.clone(),
+        not_modelled: setup
+            .plan
+            .not_modelled
+            .into_iter()
+            .filter(|n| n.at >= window.start && n.at < window.end())
+            .collect(),
+        admin_failures: b.admin_failures,
+        not_converged,
+        trace_hash: b.trace.hash(),
+        error,
+        slice,
+    })
+}
+
+/// What a wire run is set up from: the options checked, the timeline's
+/// plan, the window, the slice, and the plant built from the scenario.
+struct Setup {
+    seed: Seed,
+    guards: Guards,
+    plan: plan::Plan,
+    window: Window,
+    slice: Vec<ClusterId>,
+    /// Slice clusters the first misroute hits.
+    hit: Vec<ClusterId>,
+    per_host: u32,
+    plant: Plant,
+}
+
+/// Checks the options and builds the plant (slice clusters provisioned).
+fn prepare(scenario: &Scenario, opts: &WireOptions) -> Result<Setup, WireError> {
+    let seed = Seed(opts.seed.unwrap_or(scenario.seed));
     let model = &scenario.model;
     let guards = opts.guards.unwrap_or(model.agent_guards);
     if opts.clusters == 0 {
@@ -379,19 +314,16 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         return Err(WireError("tick: expected 1 ms to 1 s".into()));
     }
     let plan = plan::plan(&scenario.timeline, model);
-    let steps = plan.steps;
     let window = opts
         .window
-        .unwrap_or_else(|| plan::default_window(&steps, scenario.end));
+        .unwrap_or_else(|| plan::default_window(&plan.steps, scenario.end));
     if window.len == SimDuration::ZERO || window.end() > scenario.end {
         return Err(WireError(format!(
             "window: expected a non-empty stretch within the scenario (it ends {})",
             scenario.epoch.format(scenario.end)
         )));
     }
-    let first = plan::first_misroute(&steps);
-    let first_version = first.and_then(plan::version_of);
-    // The components, in the state the window starts with.
+    let first_version = plan::first_misroute(&plan.steps).and_then(plan::version_of);
     let mut plant = Plant::build(&model.fleet, &model.cloud, seed);
     plant.cloud.set_delete_locks(guards.g6_delete_locks);
     let slice = plan::slice(
@@ -407,11 +339,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     let hit: Vec<ClusterId> = slice
         .iter()
         .copied()
-        .filter(|&c| {
-            first_version
-                .as_ref()
-                .is_some_and(|v| crate::plant::control::misrouted(v, c))
-        })
+        .filter(|&c| first_version.as_ref().is_some_and(|v| misrouted(v, c)))
         .collect();
     let per_host = opts
         .agents_per_host
@@ -424,289 +352,57 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
             }
         })
         .max(1);
+    Ok(Setup {
+        seed,
+        guards,
+        plan,
+        window,
+        slice,
+        hit,
+        per_host,
+        plant,
+    })
+}
 
-    let n = plant.fleet.len();
-    let secret = seed.derive(streams::WIRE_TOKENS, 0).0;
-    let desired_pools: Vec<PoolSet> = plant
-        .fleet
-        .clusters
-        .iter()
-        .map(|c| c.desired_pools)
-        .collect();
-    let Plant {
-        cloud,
-        mut service,
-        service_rng,
-        mut edge,
-        ..
-    } = plant;
-    let (before, during): (Vec<&Step>, Vec<&Step>) = steps
-        .iter()
-        .filter(|s| s.at < window.end())
-        .partition(|s| s.at < window.start);
-    for s in before {
+/// The plant as the window finds it (the steps before it applied), and
+/// the steps inside it, for the director.
+fn state_at_window_start(mut plant: Plant, steps: &[Step], window: Window) -> (Plant, Vec<Step>) {
+    let mut script = Vec::new();
+    for s in steps.iter().filter(|s| s.at < window.end()) {
+        if s.at >= window.start {
+            script.push(s.clone());
+            continue;
+        }
         match &s.kind {
             StepKind::Routing {
                 ratio,
                 salt,
                 set_by,
             } => {
-                edge.apply(s.at, *ratio, *salt, set_by);
+                plant.edge.apply(s.at, *ratio, *salt, set_by);
             }
             StepKind::Fix { set_by } => {
-                edge.fix(s.at, set_by);
+                plant.edge.fix(s.at, set_by);
             }
-            StepKind::Faults(f) => service.faults = *f,
+            StepKind::Faults(f) => plant.service.faults = *f,
         }
     }
-    let script: Vec<Step> = during.into_iter().cloned().collect();
+    (plant, script)
+}
 
-    let book = Rc::new(RefCell::new(Book {
-        trace: Trace::new(),
-        desired: desired_pools,
-        last_answer: BTreeMap::new(),
-        answers: BTreeMap::new(),
-        calls: BTreeMap::new(),
-        lost: BTreeMap::new(),
-        dead: BTreeMap::new(),
-        kills: Vec::new(),
-        deletes_accepted: 0,
-        creates_accepted: 0,
-        blocked: [0; 8],
-        holds_entered: 0,
-        holds_left: 0,
-        i1: 0,
-        enacted: Vec::new(),
-        admin_failures: 0,
-    }));
-    let observer: Rc<dyn Observer> = Rc::new(BookObserver(book.clone()));
-
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed.derive(streams::TURMOIL, 0).0)
-        .tick_duration(opts.tick)
-        .tcp_capacity(TCP_CAPACITY)
-        .simulation_duration(Duration::from_micros(window.len.as_micros()) + opts.tick * 10)
-        // Every hop lands on the next tick: latency well below a tick.
-        .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(opts.tick.mul_f64(0.5).max(Duration::from_millis(1)))
-        .build();
-
-    // The servers' state lives outside the hosts: it is the harness's to read
-    // at the end, and would survive a bounce as a database would.
-    let control = Rc::new(RefCell::new(None::<Rc<RefCell<ControlPlane>>>));
-    let service_cell = Rc::new(RefCell::new(Some((service, service_rng))));
-    {
-        let (observer, control, service_cell) =
-            (observer.clone(), control.clone(), service_cell.clone());
-        sim.host(CONTROL_PLANE, move || {
-            let (observer, control, service_cell) =
-                (observer.clone(), control.clone(), service_cell.clone());
-            async move {
-                let clock = Clock::start(window.start, 1);
-                let state = match control.borrow().clone() {
-                    Some(s) => s,
-                    None => {
-                        let (service, rng) = service_cell
-                            .borrow_mut()
-                            .take()
-                            .expect("service state taken once");
-                        Rc::new(RefCell::new(ControlPlane {
-                            service,
-                            rng,
-                            secret,
-                            clock,
-                            observer,
-                        }))
-                    }
-                };
-                *control.borrow_mut() = Some(state.clone());
-                let l = turmoil::net::TcpListener::bind(bind_addr(CONTROL_PLANE_PORT)).await?;
-                serve(l, control_plane_handler(state)).await?;
-                Ok(())
-            }
-        });
-    }
-    let edge_cell = Rc::new(RefCell::new(Some(edge)));
-    let agent_timeout = Duration::from_secs_f64(model.network.client_timeout_s);
-    {
-        let (observer, edge_cell) = (observer.clone(), edge_cell.clone());
-        sim.host(EDGE, move || {
-            let (observer, edge_cell) = (observer.clone(), edge_cell.clone());
-            async move {
-                let clock = Clock::start(window.start, 1);
-                let state = Rc::new(RefCell::new(EdgeProxy {
-                    edge: edge_cell.borrow_mut().take().unwrap_or_default(),
-                    transport: SimNet,
-                    control_plane: authority(CONTROL_PLANE, CONTROL_PLANE_PORT),
-                    default_backend: authority(EDGE, DEFAULT_BACKEND_PORT),
-                    upstream_timeout: Duration::from_secs_f64(EDGE_UPSTREAM_TIMEOUT_S),
-                    secret,
-                    clock,
-                    observer,
-                }));
-                let backend =
-                    turmoil::net::TcpListener::bind(bind_addr(DEFAULT_BACKEND_PORT)).await?;
-                tokio::task::spawn_local(serve(backend, default_backend_handler()));
-                let l = turmoil::net::TcpListener::bind(bind_addr(EDGE_PORT)).await?;
-                serve(l, edge_handler(state)).await?;
-                Ok(())
-            }
-        });
-    }
-    let cloud_state = Rc::new(RefCell::new(None::<Rc<RefCell<CloudServer>>>));
-    let cloud_cell = Rc::new(RefCell::new(Some(cloud)));
-    {
-        let (observer, cloud_state, cloud_cell) =
-            (observer.clone(), cloud_state.clone(), cloud_cell.clone());
-        sim.host(CLOUD, move || {
-            let (observer, cloud_state, cloud_cell) =
-                (observer.clone(), cloud_state.clone(), cloud_cell.clone());
-            async move {
-                let clock = Clock::start(window.start, 1);
-                let state = match cloud_state.borrow().clone() {
-                    Some(s) => s,
-                    None => Rc::new(RefCell::new(CloudServer {
-                        api: cloud_cell.borrow_mut().take().expect("cloud taken once"),
-                        clusters: n as u32,
-                        secret,
-                        clock,
-                        observer,
-                    })),
-                };
-                *cloud_state.borrow_mut() = Some(state.clone());
-                let l = turmoil::net::TcpListener::bind(bind_addr(CLOUD_PORT)).await?;
-                serve(l, cloud_handler(state)).await?;
-                Ok(())
-            }
-        });
-    }
-
-    // Agents, grouped onto hosts.
-    let aborts: Rc<RefCell<BTreeMap<ClusterId, AbortHandle>>> = Rc::default();
-    let mut agent_hosts = Vec::new();
-    for (h, group) in slice.chunks(per_host as usize).enumerate() {
-        let name = format!("agents-{h}");
-        agent_hosts.push(name.clone());
-        let group: Vec<ClusterId> = group.to_vec();
-        let (observer, aborts) = (observer.clone(), aborts.clone());
-        let agent_cfg = model.agent.clone();
-        sim.host(name, move || {
-            let (observer, aborts, group, agent_cfg) = (
-                observer.clone(),
-                aborts.clone(),
-                group.clone(),
-                agent_cfg.clone(),
-            );
-            async move {
-                let clock = Clock::start(window.start, 1);
-                for c in group {
-                    let (phase, rng) = agent_phase(seed, c, &agent_cfg, window.start);
-                    let cfg = DriverConfig {
-                        cluster: c,
-                        token: api::cluster_token(secret, c),
-                        control_plane: authority(EDGE, EDGE_PORT),
-                        cloud: authority(CLOUD, CLOUD_PORT),
-                        request_timeout: agent_timeout,
-                        agent: agent_cfg.clone(),
-                        guards,
-                    };
-                    let task = tokio::task::spawn_local(run_agent(
-                        SimNet,
-                        clock,
-                        cfg,
-                        phase,
-                        rng,
-                        observer.clone(),
-                    ));
-                    aborts.borrow_mut().insert(c, task.abort_handle());
-                }
-                // The host stays up; its agents run as tasks.
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        });
-    }
-
-    // The director replays the window's timeline steps through the admin API.
-    {
-        let book = book.clone();
-        sim.client(DIRECTOR, async move {
-            let clock = Clock::start(window.start, 1);
-            let admin = api::admin_token(secret);
-            for step in script {
-                clock.sleep_until(step.at).await;
-                let (host, method, path, body, what) = match &step.kind {
-                    StepKind::Routing {
-                        ratio,
-                        salt,
-                        set_by,
-                    } => (
-                        authority(EDGE, EDGE_PORT),
-                        "PUT",
-                        "/admin/routing",
-                        serde_json::to_string(&RoutingDoc {
-                            misroute_ratio: *ratio,
-                            misroute_salt: *salt,
-                            set_by: set_by.clone(),
-                        })?,
-                        format!("{}: routing misroutes {:.0} %", step.item, ratio * 100.0),
-                    ),
-                    StepKind::Fix { set_by } => (
-                        authority(EDGE, EDGE_PORT),
-                        "POST",
-                        "/admin/routing/fix",
-                        serde_json::to_string(&FixDoc {
-                            set_by: set_by.clone(),
-                        })?,
-                        format!("{}: routing fixed ({set_by})", step.item),
-                    ),
-                    StepKind::Faults(f) => (
-                        authority(CONTROL_PLANE, CONTROL_PLANE_PORT),
-                        "PUT",
-                        "/admin/faults",
-                        serde_json::to_string(&FaultsDoc {
-                            server_error_ratio: f.server_error_ratio,
-                            timeout_ratio: f.timeout_ratio,
-                            generation_regression: f.generation_regression,
-                            partial_ratio: f.partial_ratio,
-                        })?,
-                        format!("{}: service faults {f:?}", step.item),
-                    ),
-                };
-                let mut done = false;
-                for _ in 0..ADMIN_TRIES_MAX {
-                    let x = exchange(
-                        &SimNet,
-                        &host,
-                        method,
-                        path,
-                        Some(&admin),
-                        Some(body.clone()),
-                        agent_timeout,
-                    )
-                    .await;
-                    if matches!(x, api::Exchange::Reply { status: 200, .. }) {
-                        done = true;
-                        break;
-                    }
-                }
-                let mut b = book.borrow_mut();
-                if done {
-                    b.enacted.push((clock.now(), what));
-                } else {
-                    b.admin_failures += 1;
-                    b.enacted.push((clock.now(), format!("{what} FAILED")));
-                }
-            }
-            clock.sleep_until(window.end()).await;
-            Ok(())
-        });
-    }
-
-    // The loop: faults between ticks, agents taken down with their pool.
+/// Steps turmoil to the end: network faults applied between ticks, agents
+/// taken down with their `system` pool. Returns the steps taken and the
+/// error that stopped the run early, if any.
+fn drive(
+    sim: &mut turmoil::Sim<'_>,
+    net_faults: &[NetFault],
+    agents: &AgentHosts,
+    book: &Rc<RefCell<Book>>,
+    steps_max: u64,
+) -> (u64, Option<String>) {
     let hosts_of = |side: Side| -> Vec<String> {
         match side {
-            Side::Agents => agent_hosts.clone(),
+            Side::Agents => agents.names.clone(),
             Side::Edge => vec![EDGE.into()],
             Side::ControlPlane => vec![CONTROL_PLANE.into()],
             Side::Cloud => vec![CLOUD.into()],
@@ -714,14 +410,12 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     };
     // Window-relative times; begin/end order as every driver's (the kernel's).
     let mut schedule = FaultSchedule::new();
-    for f in &opts.net_faults {
+    for f in net_faults {
         schedule.add(SimTime::ZERO + f.at, Some(f.len), *f);
     }
     let fault_edges = schedule.edges();
     let mut next_fault = 0;
-    let steps_max = window.len.as_micros() / opts.tick.as_micros().max(1) as u64 + 1_000;
     let mut steps_taken = 0u64;
-    let mut error = None;
     loop {
         let elapsed = SimDuration::from_micros(sim.elapsed().as_micros() as u64);
         while next_fault < fault_edges.len() && fault_edges[next_fault].0 <= SimTime::ZERO + elapsed
@@ -746,80 +440,21 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
             next_fault += 1;
         }
         if steps_taken >= steps_max {
-            error = Some(format!("step limit {steps_max} reached"));
-            break;
+            return (steps_taken, Some(format!("step limit {steps_max} reached")));
         }
         steps_taken += 1;
         match sim.step() {
-            Ok(true) => break,
+            Ok(true) => return (steps_taken, None),
             Ok(false) => {}
-            Err(e) => {
-                error = Some(e.to_string());
-                break;
-            }
+            Err(e) => return (steps_taken, Some(e.to_string())),
         }
         let kills = std::mem::take(&mut book.borrow_mut().kills);
         for c in kills {
-            if let Some(h) = aborts.borrow_mut().remove(&c) {
+            if let Some(h) = agents.aborts.borrow_mut().remove(&c) {
                 h.abort();
             }
         }
     }
-
-    // The end state.
-    let cloud_now = cloud_state.borrow().clone();
-    let control_now = control.borrow().clone();
-    let not_converged = match (cloud_now, control_now) {
-        (Some(cloud), Some(control)) => {
-            let (cloud, control) = (cloud.borrow(), control.borrow());
-            slice
-                .iter()
-                .copied()
-                .filter(|&c| !pools_converged(control.service.state(c), cloud.api.pools(c)))
-                .collect()
-        }
-        _ => slice.clone(),
-    };
-    drop(sim);
-    let b = book.borrow();
-    Ok(WireResult {
-        seed: seed_value,
-        epoch: scenario.epoch,
-        window,
-        guards,
-        hit,
-        misroute: first.map(|s| {
-            let ratio = match s.kind {
-                StepKind::Routing { ratio, .. } => ratio,
-                _ => 0.0,
-            };
-            (s.at, s.item.clone(), ratio)
-        }),
-        hosts: 4 + agent_hosts.len() as u32,
-        agents_per_host: per_host,
-        steps: steps_taken,
-        lost: b.lost.clone(),
-        dead: b.dead.clone(),
-        answers: b.answers.clone(),
-        calls: b.calls.clone(),
-        deletes_accepted: b.deletes_accepted,
-        creates_accepted: b.creates_accepted,
-        blocked_by_guard: b.blocked,
-        holds_entered: b.holds_entered,
-        holds_left: b.holds_left,
-        i1_findings: b.i1,
-        enacted: b.enacted.clone(),
-        not_modelled: plan
-            .not_modelled
-            .into_iter()
-            .filter(|n| n.at >= window.start && n.at < window.end())
-            .collect(),
-        admin_failures: b.admin_failures,
-        not_converged,
-        trace_hash: b.trace.hash(),
-        error,
-        slice,
-    })
 }
 
 /// The terminal summary of a wire run (the caller prints `SEED=` before it

@@ -21,7 +21,8 @@
 //! - [`plan`]: the scenario's network-side timeline steps, the window and
 //!   the slice of the fleet a wire run covers.
 //! - [`harness`]: a wire run in turmoil (`cascade wire`), its result and
-//!   summary.
+//!   summary; `hosts` adds each host to the simulation, `book` is what the
+//!   run observes (trace, counts, I1).
 //! - [`live`]: the same servers and agent on loopback (`cascade serve`,
 //!   `cascade agent`).
 //!
@@ -36,9 +37,11 @@
 //! header is off. The live tier reads the wall clock, on purpose.
 
 pub mod api;
+mod book;
 pub mod clock;
 pub mod driver;
 pub mod harness;
+mod hosts;
 pub mod http;
 pub mod live;
 pub mod net;
