@@ -24,31 +24,42 @@ use crate::model::change::Applied;
 use crate::protocol::{ClusterId, PoolName, PoolSet};
 use crate::types::Env;
 use cascade_sim::{SimDuration, SimTime, SlidingCount};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The invariants of the model spec, section 6.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// The invariants of the model spec, section 6. In files and summaries a
+/// rule is its id (`"I1"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Rule {
     /// I1: no destructive action without an authoritative answer and a delete intent.
+    #[serde(rename = "I1")]
     I1DestructiveNeedsAuthority,
     /// I2: blast-radius caps hold.
+    #[serde(rename = "I2")]
     I2BlastRadius,
     /// I3: protected pools are never absent while delete locks are on.
+    #[serde(rename = "I3")]
     I3ProtectedPoolsKept,
     /// I4: applied generations never decrease.
+    #[serde(rename = "I4")]
     I4GenerationMonotonic,
     /// I5: nothing aimed at staging is applied to prod with isolation on.
+    #[serde(rename = "I5")]
     I5IsolationHolds,
     /// I6: only emergency changes are applied during a freeze.
+    #[serde(rename = "I6")]
     I6FreezeHolds,
     /// I7: at most one rollout wave runs unbaked.
+    #[serde(rename = "I7")]
     I7OneUnbakedWave,
     /// I8: retries stay within budget.
+    #[serde(rename = "I8")]
     I8RetryBudget,
     /// I9: every queue is bounded.
+    #[serde(rename = "I9")]
     I9QueuesBounded,
     /// I10: every pool is in exactly one state.
+    #[serde(rename = "I10")]
     I10PoolStateUnique,
 }
 

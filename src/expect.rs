@@ -2,7 +2,9 @@
 //! run's [`Summary`]. Each is typed, so a typo in a scenario is a load error,
 //! not a silently passing check.
 
-use crate::summary::Summary;
+use crate::checks::Rule;
+use crate::summary::{Summary, Surface};
+use crate::types::Cloud;
 use cascade_sim::Epoch;
 use serde::{Deserialize, Serialize};
 
@@ -15,9 +17,9 @@ pub enum Expectation {
     SurfaceUnavailableMinutes {
         date: String,
         #[serde(default)]
-        surface: Option<String>,
+        surface: Option<Surface>,
         #[serde(default)]
-        cloud: Option<String>,
+        cloud: Option<Cloud>,
         min: f64,
         max: f64,
     },
@@ -72,7 +74,7 @@ pub enum Expectation {
     /// Findings of `rule` (or any rule) lie in [min, max].
     Findings {
         #[serde(default)]
-        rule: Option<String>,
+        rule: Option<Rule>,
         #[serde(default)]
         min: u64,
         max: u64,
@@ -110,26 +112,9 @@ impl Expectation {
         };
         match self {
             Expectation::SurfaceUnavailableMinutes {
-                date: d,
-                surface,
-                cloud,
-                min,
-                max,
+                date: d, min, max, ..
             } => {
                 date(d)?;
-                if let Some(s) = surface {
-                    if !crate::summary::SURFACES.contains(&s.as_str()) {
-                        return Err(format!(
-                            "surface: expected one of {:?}, found {s:?}",
-                            crate::summary::SURFACES
-                        ));
-                    }
-                }
-                if let Some(c) = cloud {
-                    if !["aws", "gcp", "azure"].contains(&c.as_str()) {
-                        return Err(format!("cloud: expected aws, gcp or azure, found {c:?}"));
-                    }
-                }
                 if min > max {
                     return Err(format!("min: expected at most max ({max}), found {min}"));
                 }
@@ -158,13 +143,7 @@ impl Expectation {
                 date(d)?;
                 Epoch::parse(by).map(|_| ()).map_err(|e| format!("by: {e}"))
             }
-            Expectation::Findings { rule, min, max } => {
-                if let Some(r) = rule {
-                    let ok = (1..=10).any(|i| r == &format!("I{i}"));
-                    if !ok {
-                        return Err(format!("rule: expected I1 to I10, found {r:?}"));
-                    }
-                }
+            Expectation::Findings { min, max, .. } => {
                 if min > max {
                     return Err(format!("min: expected at most max ({max}), found {min}"));
                 }
@@ -197,12 +176,12 @@ impl Expectation {
                 max,
             } => {
                 let surfaces: Vec<&str> = match surface {
-                    Some(x) => vec![x.as_str()],
-                    None => crate::summary::SURFACES.to_vec(),
+                    Some(x) => vec![x.name()],
+                    None => Surface::ALL.map(Surface::name).to_vec(),
                 };
                 let clouds: Vec<&str> = match cloud {
-                    Some(x) => vec![x.as_str()],
-                    None => vec!["aws", "gcp", "azure"],
+                    Some(x) => vec![x.name()],
+                    None => Cloud::ALL.map(Cloud::name).to_vec(),
                 };
                 let mut worst = Vec::new();
                 for sf in &surfaces {
@@ -229,8 +208,8 @@ impl Expectation {
                 (
                     format!(
                         "{} unavailable {min}..{max} min on {date} ({})",
-                        surface.as_deref().unwrap_or("every surface"),
-                        cloud.as_deref().unwrap_or("every cloud")
+                        surface.map_or("every surface", Surface::name),
+                        cloud.map_or("every cloud", Cloud::name)
                     ),
                     bad.is_empty(),
                     if bad.is_empty() {
@@ -393,13 +372,13 @@ impl Expectation {
             }
             Expectation::Findings { rule, min, max } => {
                 let v = match rule {
-                    Some(r) => s.findings.by_rule.get(r).copied().unwrap_or(0),
+                    Some(r) => s.findings.by_rule.get(r.id()).copied().unwrap_or(0),
                     None => s.findings.total,
                 };
                 (
                     format!(
                         "findings {}: {min}..{max}",
-                        rule.as_deref().unwrap_or("(any rule)")
+                        rule.map_or("(any rule)", Rule::id)
                     ),
                     v >= *min && v <= *max,
                     format!("{v} findings"),

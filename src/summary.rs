@@ -5,8 +5,42 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The customer surfaces, in report order.
-pub const SURFACES: [&str; 4] = ["astro_ui", "astro_api", "airflow_ui", "airflow_api"];
+/// A customer surface: Astro UI and API need auth; the Airflow UI and API
+/// also need a working cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surface {
+    AstroUi,
+    AstroApi,
+    AirflowUi,
+    AirflowApi,
+}
+
+impl Surface {
+    /// In report order.
+    pub const ALL: [Surface; 4] = [
+        Surface::AstroUi,
+        Surface::AstroApi,
+        Surface::AirflowUi,
+        Surface::AirflowApi,
+    ];
+
+    /// Stable name in summaries (`airflow_ui`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Surface::AstroUi => "astro_ui",
+            Surface::AstroApi => "astro_api",
+            Surface::AirflowUi => "airflow_ui",
+            Surface::AirflowApi => "airflow_api",
+        }
+    }
+
+    /// Whether it also needs the customer's cluster (system and airflow
+    /// pools), not just auth.
+    pub fn needs_cluster(self) -> bool {
+        matches!(self, Surface::AirflowUi | Surface::AirflowApi)
+    }
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

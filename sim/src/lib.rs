@@ -10,9 +10,8 @@
 //!   queue and a binary heap behind one trait, measured against each other.
 //! - [`rng`]: the root [`rng::Seed`] and per-component streams from
 //!   `fork(kind, id)`, with the distributions the model draws from.
-//! - [`net`]: routes with latency, loss, one-way partitions, blackholes and a
-//!   default-backend hook, all changeable at simulated times.
-//! - [`fault`]: timed fault actions with start and duration, armed into the queue.
+//! - [`fault`]: timed fault actions with start and duration, armed into the
+//!   queue; the one definition of begin/end order ([`fault::FaultSchedule::edges`]).
 //! - [`trace`]: structured records folded into a rolling 64-bit hash over a
 //!   canonical word encoding, with an optional JSON Lines sink.
 //! - [`window`]: a sliding-window counter over simulated time.
@@ -24,7 +23,6 @@
 //! (clippy's `disallowed_types`/`disallowed_methods` enforce it).
 
 pub mod fault;
-pub mod net;
 pub mod queue;
 pub mod rng;
 pub mod run;
@@ -33,7 +31,6 @@ pub mod trace;
 pub mod window;
 
 pub use fault::{Fault, FaultEdge, FaultSchedule};
-pub use net::{Delivery, Latency, Network, NodeId, RouteState};
 pub use queue::{EventQueue, HeapQueue, PendingEvents, RadixQueue, WheelQueue};
 pub use rng::{Seed, Stream};
 pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};

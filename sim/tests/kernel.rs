@@ -2,8 +2,8 @@
 //! distribution sanity, and run determinism of a small multi-component world.
 
 use cascade_sim::{
-    FaultEdge, FaultSchedule, Latency, Model, Network, RunLimits, Seed, Sim, SimDuration, SimTime,
-    StopReason, Stream, TraceRecord, Words,
+    FaultEdge, FaultSchedule, Model, RunLimits, Seed, Sim, SimDuration, SimTime, StopReason,
+    Stream, TraceRecord, Words,
 };
 
 fn draws(s: &mut Stream, n: usize) -> Vec<u64> {
@@ -147,10 +147,14 @@ impl TraceRecord for Ev {
     }
 }
 
-const SERVER: u32 = 0;
+/// The toy's network: lognormal latency, 1 % loss, a blackhole while the
+/// fault runs.
+const LATENCY_MEDIAN_US: f64 = 20_000.0;
+const LATENCY_P99_US: f64 = 150_000.0;
+const LOSS_RATIO: f64 = 0.01;
 
 struct Toy {
-    net: Network,
+    blackholed: bool,
     client_rng: Vec<Stream>,
     net_rng: Stream,
     server_rng: Stream,
@@ -160,13 +164,6 @@ struct Toy {
 
 impl Toy {
     fn new(seed: Seed, clients: u32) -> Self {
-        let mut net = Network::new(Latency::LogNormal {
-            median_us: 20_000.0,
-            p99_us: 150_000.0,
-        });
-        for c in 1..=clients {
-            net.set_loss(c, SERVER, 0.01);
-        }
         let mut faults = FaultSchedule::new();
         faults.add(
             SimTime::from_secs(600),
@@ -174,7 +171,7 @@ impl Toy {
             (),
         );
         Toy {
-            net,
+            blackholed: false,
             client_rng: (0..clients as u64)
                 .map(|i| seed.fork("client", i))
                 .collect(),
@@ -194,10 +191,9 @@ impl Model<Ev> for Toy {
             Ev::Poll { client } => {
                 let next = self.client_rng[client as usize - 1].jitter(10.0, 0.2);
                 sim.schedule_in(SimDuration::from_secs_f64(next), ev);
-                if let cascade_sim::Delivery::Deliver { at } =
-                    self.net.send(now, client, SERVER, &mut self.net_rng)
-                {
-                    sim.schedule_at(at, Ev::Arrive { client });
+                if !self.blackholed && !self.net_rng.bernoulli(LOSS_RATIO) {
+                    let us = self.net_rng.lognormal(LATENCY_MEDIAN_US, LATENCY_P99_US);
+                    sim.schedule_in(SimDuration::from_micros(us as u64), Ev::Arrive { client });
                 }
             }
             Ev::Arrive { client } => {
@@ -205,14 +201,7 @@ impl Model<Ev> for Toy {
                 sim.schedule_in(SimDuration::from_secs_f64(service), Ev::Reply { client });
             }
             Ev::Reply { .. } => self.replies += 1,
-            Ev::Fault(edge) => {
-                for c in 1..=self.client_rng.len() as u32 {
-                    match edge {
-                        FaultEdge::Begin(_) => self.net.blackhole(c, SERVER),
-                        FaultEdge::End(_) => self.net.unblackhole(c, SERVER),
-                    };
-                }
-            }
+            Ev::Fault(edge) => self.blackholed = matches!(edge, FaultEdge::Begin(_)),
         }
     }
 }

@@ -237,7 +237,7 @@ impl World {
             });
         }
         // Surfaces: mean unavailable minutes per customer.
-        let surfaces = crate::summary::SURFACES;
+        let surfaces = crate::summary::Surface::ALL.map(|s| s.name());
         let clouds = ["aws", "gcp", "azure", "all"];
         let per_cloud = self.customers_per_cloud;
         let total_customers: u32 = per_cloud.iter().sum();
