@@ -75,7 +75,11 @@ fn the_model_imports_no_driver_report_or_runtime() {
             "turmoil",
         ],
     );
-    assert!(hits.is_empty(), "src/model/ reaches out:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "src/model/ reaches out:\n{}",
+        hits.join("\n")
+    );
 }
 
 /// Architecture invariant: the plant knows nothing of the drivers.
@@ -93,7 +97,11 @@ fn the_plant_imports_no_driver() {
             "turmoil",
         ],
     );
-    assert!(hits.is_empty(), "src/plant/ reaches out:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "src/plant/ reaches out:\n{}",
+        hits.join("\n")
+    );
 }
 
 /// Architecture invariant: the two drivers share model, plant, effects,
@@ -114,7 +122,11 @@ fn the_drivers_do_not_import_each_other() {
 #[test]
 fn the_kernel_knows_nothing_of_the_domain() {
     let hits = mentions("sim/src", &["cascade", "crate::model", "crate::world"]);
-    assert!(hits.is_empty(), "sim/ imports the domain:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "sim/ imports the domain:\n{}",
+        hits.join("\n")
+    );
 }
 
 /// A line as a model file that broke the rule would have it.
