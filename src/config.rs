@@ -142,34 +142,29 @@ mod tests {
     #[test]
     fn a_bad_field_reads_model_section_field_expected_found() {
         assert_eq!(ModelConfig::default().validate(), Ok(()));
-        let mut bad = ModelConfig::default();
-        bad.operators.engineers = 0;
+        let error_with = |spoil: fn(&mut ModelConfig)| {
+            let mut m = ModelConfig::default();
+            spoil(&mut m);
+            m.validate().unwrap_err()
+        };
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error_with(|m| m.operators.engineers = 0),
             "model.operators.engineers: expected 1 to 64, found 0"
         );
-        let mut bad = ModelConfig::default();
-        bad.rollout.bake_time_s = 0;
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error_with(|m| m.rollout.bake_time_s = 0),
             "model.rollout.bake_time_s: expected 1 to 7 days (604,800), found 0"
         );
-        let mut bad = ModelConfig::default();
-        bad.auth.component.replicas_max = 1;
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error_with(|m| m.auth.component.replicas_max = 1),
             "model.auth.component.replicas_max: expected at least replicas_min (3), found 1"
         );
-        let mut bad = ModelConfig::default();
-        bad.network.agent_rtt_p99_ms = f64::NAN;
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error_with(|m| m.network.agent_rtt_p99_ms = f64::NAN),
             "model.network.agent_rtt_p99_ms: expected at least agent_rtt_median_ms (40), found NaN"
         );
-        let mut bad = ModelConfig::default();
-        bad.fleet.clusters = 200_000;
         assert_eq!(
-            bad.validate().unwrap_err(),
+            error_with(|m| m.fleet.clusters = 200_000),
             "model.fleet.clusters: expected at most the rollout, operators and recovery \
              clusters_max (100,000), found 200000"
         );
