@@ -12,7 +12,7 @@ use crate::model::responder::ResponseConfig;
 use crate::model::rollout::RolloutConfig;
 use crate::plant::cloud::CloudConfig;
 use crate::plant::fleet::FleetConfig;
-use crate::types::{check_positive, NightHours};
+use crate::types::{check_at_least, check_at_most, check_positive, in_section, NightHours};
 use serde::{Deserialize, Serialize};
 
 /// Network figures between agents and the control plane.
@@ -43,25 +43,13 @@ impl Default for NetworkConfig {
 impl NetworkConfig {
     pub fn validate(&self) -> Result<(), String> {
         check_positive("agent_rtt_median_ms", self.agent_rtt_median_ms)?;
-        if self.agent_rtt_p99_ms < self.agent_rtt_median_ms {
-            return Err(format!(
-                "agent_rtt_p99_ms: expected at least agent_rtt_median_ms ({}), found {}",
-                self.agent_rtt_median_ms, self.agent_rtt_p99_ms
-            ));
-        }
+        check_at_least(
+            "agent_rtt_p99_ms",
+            self.agent_rtt_p99_ms,
+            ("agent_rtt_median_ms", self.agent_rtt_median_ms),
+        )?;
         check_positive("client_timeout_s", self.client_timeout_s)?;
         check_positive("agent_start_s", self.agent_start_s)
-    }
-}
-
-/// Normalises a section's validation message to `model.section.field: message`.
-/// Sections write either `field: message` or `section.field must …`.
-fn section_error(section: &str, e: &str) -> String {
-    let e = e.strip_prefix(&format!("{section}.")).unwrap_or(e);
-    match (e.find(": "), e.find(' ')) {
-        (Some(colon), Some(space)) if colon < space => format!("model.{section}.{e}"),
-        (_, Some(space)) => format!("model.{section}.{}: {}", &e[..space], &e[space + 1..]),
-        _ => format!("model.{section}: {e}"),
     }
 }
 
@@ -129,17 +117,56 @@ impl ModelConfig {
             ("night", self.night.validate()),
         ];
         for (section, result) in sections {
-            result.map_err(|e| section_error(section, &e))?;
+            in_section(&format!("model.{section}"), result)?;
         }
-        if self.fleet.clusters > self.rollout.clusters_max
-            || self.fleet.clusters > self.operators.clusters_max
-            || self.fleet.clusters > self.recovery.clusters_max
-        {
-            return Err(format!(
-                "model.fleet.clusters: expected at most the rollout, operators and recovery clusters_max, found {}",
-                self.fleet.clusters
-            ));
-        }
-        Ok(())
+        let clusters_max = self
+            .rollout
+            .clusters_max
+            .min(self.operators.clusters_max)
+            .min(self.recovery.clusters_max);
+        check_at_most(
+            "model.fleet.clusters",
+            self.fleet.clusters,
+            (
+                "the rollout, operators and recovery clusters_max",
+                clusters_max,
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_field_reads_model_section_field_expected_found() {
+        assert_eq!(ModelConfig::default().validate(), Ok(()));
+        let error_with = |spoil: fn(&mut ModelConfig)| {
+            let mut m = ModelConfig::default();
+            spoil(&mut m);
+            m.validate().unwrap_err()
+        };
+        assert_eq!(
+            error_with(|m| m.operators.engineers = 0),
+            "model.operators.engineers: expected 1 to 64, found 0"
+        );
+        assert_eq!(
+            error_with(|m| m.rollout.bake_time_s = 0),
+            "model.rollout.bake_time_s: expected 1 to 7 days (604,800), found 0"
+        );
+        assert_eq!(
+            error_with(|m| m.auth.component.replicas_max = 1),
+            "model.auth.component.replicas_max: expected at least replicas_min (3), found 1"
+        );
+        assert_eq!(
+            error_with(|m| m.network.agent_rtt_p99_ms = f64::NAN),
+            "model.network.agent_rtt_p99_ms: expected at least agent_rtt_median_ms (40), found NaN"
+        );
+        assert_eq!(
+            error_with(|m| m.fleet.clusters = 200_000),
+            "model.fleet.clusters: expected at most the rollout, operators and recovery \
+             clusters_max (100,000), found 200000"
+        );
     }
 }

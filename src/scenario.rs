@@ -445,6 +445,10 @@ mod tests {
 
         let e = error_of(&MINIMAL.replace("\"clusters\": 50", "\"clusters\": 0"));
         assert_eq!(e.path, "model.fleet.clusters");
+        assert_eq!(e.message, "expected 1 to 1,000,000, found 0");
+        assert!(e
+            .to_string()
+            .starts_with("scenarios/test.json: at `model.fleet.clusters`: expected"));
 
         let e = error_of("[1, 2]");
         assert!(e.message.contains("JSON object"), "{e}");

@@ -7,7 +7,7 @@
 //! reverted); actions without one stay until another action changes them.
 
 use crate::model::responder::RestoreBy;
-use crate::types::Env;
+use crate::types::{check_range, check_ratio, expect, Env};
 use cascade_sim::{FaultSchedule, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -149,36 +149,29 @@ impl Action {
 
     /// Checks the action's own numbers; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
-        let ratio = |field: &str, v: f64| crate::types::check_ratio(field, v);
         match self {
-            Action::VendorPath { loss_ratio, .. } => ratio("loss_ratio", *loss_ratio),
+            Action::VendorPath { loss_ratio, .. } => check_ratio("loss_ratio", *loss_ratio),
             Action::BotSurge { multiplier } => {
-                if multiplier.is_finite() && *multiplier >= 0.0 && *multiplier <= 10_000.0 {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "multiplier: expected 0 to 10,000, found {multiplier}"
-                    ))
-                }
+                check_range("multiplier", *multiplier, 0.0, 10_000.0)
             }
-            Action::Change { misroute_ratio, .. } => ratio("misroute_ratio", *misroute_ratio),
+            Action::Change { misroute_ratio, .. } => check_ratio("misroute_ratio", *misroute_ratio),
             Action::ServiceFaults {
                 server_error_ratio,
                 timeout_ratio,
                 ..
             } => {
-                ratio("server_error_ratio", *server_error_ratio)?;
-                ratio("timeout_ratio", *timeout_ratio)
+                check_ratio("server_error_ratio", *server_error_ratio)?;
+                check_ratio("timeout_ratio", *timeout_ratio)
             }
             Action::CloudFaults {
                 create_failure_ratio,
-            } => ratio("create_failure_ratio", *create_failure_ratio),
-            Action::Engineers { count } if *count > 1_000 => Err(format!(
-                "count: expected at most 1,000 engineers, found {count}"
-            )),
-            Action::ReplicaCrash { count } if *count > 1_000 => Err(format!(
-                "count: expected at most 1,000 replicas, found {count}"
-            )),
+            } => check_ratio("create_failure_ratio", *create_failure_ratio),
+            Action::Engineers { count } => {
+                expect(*count <= 1_000, "count", "at most 1,000 engineers", count)
+            }
+            Action::ReplicaCrash { count } => {
+                expect(*count <= 1_000, "count", "at most 1,000 replicas", count)
+            }
             _ => Ok(()),
         }
     }

@@ -2,6 +2,7 @@
 //! the validation helpers of the config sections.
 
 use serde::{Deserialize, Serialize};
+use std::fmt::Display;
 
 /// Cloud of a cluster's data plane (the control plane is always in Azure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -40,22 +41,166 @@ impl Env {
     }
 }
 
-/// Validation helper: `v` must be a finite number above zero.
-pub fn check_positive(field: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{field}: expected a positive number, found {v}"))
+// ----- validation -------------------------------------------------------
+//
+// Every config section's `validate()` speaks one dialect, made here:
+// `field: expected <what>, found <value>`, the field relative to the
+// section (`ModelConfig::validate` prefixes `model.<section>.`; see
+// [`in_section`]). A bound is a number or a named one, `("backoff_cap_s",
+// 600.0)`, read as `backoff_cap_s (600)`. Every check of a float rejects
+// NaN and the infinities.
+
+/// A number a config field holds: an integer or a float.
+pub trait Num: Copy + PartialOrd + Display {
+    const ZERO: Self;
+    /// False for NaN and the infinities.
+    fn is_finite(self) -> bool;
+    /// The number as a bound reads in a message: whole numbers with
+    /// thousands separators (`1,000`), other floats as they print.
+    fn bound(self) -> String;
+}
+
+/// `digits` (an optional `-` and ASCII digits) with a comma every three
+/// digits from the right.
+fn thousands(digits: &str) -> String {
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", digits),
+    };
+    let mut out = String::from(sign);
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+macro_rules! num_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0;
+            fn is_finite(self) -> bool {
+                true
+            }
+            fn bound(self) -> String {
+                thousands(&self.to_string())
+            }
+        }
+    )*};
+}
+num_int!(u8, u16, u32, u64, usize, i32, i64);
+
+impl Num for f64 {
+    const ZERO: Self = 0.0;
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    fn bound(self) -> String {
+        if self.fract() == 0.0 && self.abs() < 1e15 {
+            thousands(&format!("{self:.0}"))
+        } else {
+            self.to_string()
+        }
     }
 }
 
-/// Validation helper: `v` must be a fraction in [0, 1].
-pub fn check_ratio(field: &str, v: f64) -> Result<(), String> {
-    if (0.0..=1.0).contains(&v) {
+/// A bound of a check: a number (`64`), or a named one (`("ack_median_day_min",
+/// 15.0)`: another field, or a unit such as `("7 days", 604_800)`).
+pub trait Limit<T> {
+    fn value(&self) -> T;
+    /// How the bound reads in a message: `64`, `ack_median_day_min (15)`.
+    fn describe(&self) -> String;
+}
+
+impl<T: Num> Limit<T> for T {
+    fn value(&self) -> T {
+        *self
+    }
+    fn describe(&self) -> String {
+        self.bound()
+    }
+}
+
+impl<T: Num> Limit<T> for (&str, T) {
+    fn value(&self) -> T {
+        self.1
+    }
+    fn describe(&self) -> String {
+        format!("{} ({})", self.0, self.1.bound())
+    }
+}
+
+/// The root of the family: `Err("field: expected <expected>, found <found>")`
+/// unless `ok`. For a rule no other helper states.
+pub fn expect(
+    ok: bool,
+    field: &str,
+    expected: impl Display,
+    found: impl Display,
+) -> Result<(), String> {
+    if ok {
         Ok(())
     } else {
-        Err(format!("{field}: expected a fraction in [0, 1], found {v}"))
+        Err(format!("{field}: expected {expected}, found {found}"))
     }
+}
+
+/// `v` must be a finite number above zero.
+pub fn check_positive<T: Num>(field: &str, v: T) -> Result<(), String> {
+    expect(v.is_finite() && v > T::ZERO, field, "a positive number", v)
+}
+
+/// `v` must be a fraction in [0, 1].
+pub fn check_ratio(field: &str, v: f64) -> Result<(), String> {
+    expect((0.0..=1.0).contains(&v), field, "a fraction in [0, 1]", v)
+}
+
+/// `v` must lie in [`lo`, `hi`]: `expected 1 to 64`.
+pub fn check_range<T: Num>(
+    field: &str,
+    v: T,
+    lo: impl Limit<T>,
+    hi: impl Limit<T>,
+) -> Result<(), String> {
+    let ok = v.is_finite() && v >= lo.value() && v <= hi.value();
+    expect(
+        ok,
+        field,
+        format!("{} to {}", lo.describe(), hi.describe()),
+        v,
+    )
+}
+
+/// `v` must be at least `lo`: `expected at least 1`.
+pub fn check_at_least<T: Num>(field: &str, v: T, lo: impl Limit<T>) -> Result<(), String> {
+    let ok = v.is_finite() && v >= lo.value();
+    expect(ok, field, format!("at least {}", lo.describe()), v)
+}
+
+/// `v` must be at most `hi`: `expected at most 1,000`.
+pub fn check_at_most<T: Num>(field: &str, v: T, hi: impl Limit<T>) -> Result<(), String> {
+    let ok = v.is_finite() && v <= hi.value();
+    expect(ok, field, format!("at most {}", hi.describe()), v)
+}
+
+/// `v` must be above `lo`: `expected above request_local_ms (100)`.
+pub fn check_above<T: Num>(field: &str, v: T, lo: impl Limit<T>) -> Result<(), String> {
+    let ok = v.is_finite() && v > lo.value();
+    expect(ok, field, format!("above {}", lo.describe()), v)
+}
+
+/// `v` must be below `hi`: `expected below 1`.
+pub fn check_below<T: Num>(field: &str, v: T, hi: impl Limit<T>) -> Result<(), String> {
+    let ok = v.is_finite() && v < hi.value();
+    expect(ok, field, format!("below {}", hi.describe()), v)
+}
+
+/// A nested section's message, `field: …`, as its parent's:
+/// `section.field: …`.
+pub fn in_section(section: &str, checked: Result<(), String>) -> Result<(), String> {
+    checked.map_err(|e| format!("{section}.{e}"))
 }
 
 /// The night hours (UTC): when customers are slower to notice a broken
@@ -83,12 +228,8 @@ impl Default for NightHours {
 
 impl NightHours {
     pub fn validate(&self) -> Result<(), String> {
-        for (field, h) in [("start_hour", self.start_hour), ("end_hour", self.end_hour)] {
-            if h > 23 {
-                return Err(format!("{field}: expected an hour 0 to 23, found {h}"));
-            }
-        }
-        Ok(())
+        check_range("start_hour", self.start_hour, 0, 23)?;
+        check_range("end_hour", self.end_hour, 0, 23)
     }
 
     /// Whether `hour` (0..24) is a night hour.
@@ -110,6 +251,70 @@ impl NightHours {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_helpers_speak_one_dialect() {
+        assert_eq!(check_range("engineers", 6u32, 1, 64), Ok(()));
+        assert_eq!(
+            check_range("engineers", 0u32, 1, 64).unwrap_err(),
+            "engineers: expected 1 to 64, found 0"
+        );
+        assert_eq!(
+            check_at_most("resumes_max", 5000u32, 1_000).unwrap_err(),
+            "resumes_max: expected at most 1,000, found 5000"
+        );
+        assert_eq!(
+            check_at_least("queue_max", 0u64, 1).unwrap_err(),
+            "queue_max: expected at least 1, found 0"
+        );
+        assert_eq!(
+            check_ratio("failure_ratio", 2.0).unwrap_err(),
+            "failure_ratio: expected a fraction in [0, 1], found 2"
+        );
+        assert_eq!(
+            check_positive("diagnose_min", f64::NAN).unwrap_err(),
+            "diagnose_min: expected a positive number, found NaN"
+        );
+        assert_eq!(
+            check_positive("tick_ms", 0u64).unwrap_err(),
+            "tick_ms: expected a positive number, found 0"
+        );
+        assert_eq!(
+            check_at_least("ack_p99_day_min", 10.0, ("ack_median_day_min", 15.0)).unwrap_err(),
+            "ack_p99_day_min: expected at least ack_median_day_min (15), found 10"
+        );
+        assert_eq!(
+            check_range("bake_time_s", 0u64, 1, ("7 days", 7 * 86_400)).unwrap_err(),
+            "bake_time_s: expected 1 to 7 days (604,800), found 0"
+        );
+        assert_eq!(
+            check_below("slo_target", 1.0, 1.0).unwrap_err(),
+            "slo_target: expected below 1, found 1"
+        );
+        assert_eq!(
+            check_above("client_timeout_ms", 100u64, ("request_local_ms", 100)).unwrap_err(),
+            "client_timeout_ms: expected above request_local_ms (100), found 100"
+        );
+        // Every float check turns NaN and the infinities away, whatever
+        // the comparison alone would let through.
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check_at_least("x", v, 1.0).is_err(), "{v}");
+            assert!(check_at_most("x", v, 1.0).is_err(), "{v}");
+            assert!(check_above("x", v, 0.0).is_err(), "{v}");
+            assert!(check_below("x", v, 1.0).is_err(), "{v}");
+            assert!(check_range("x", v, 0.0, 1.0).is_err(), "{v}");
+            assert!(check_ratio("x", v).is_err(), "{v}");
+            assert!(check_positive("x", v).is_err(), "{v}");
+        }
+        assert_eq!(
+            check_at_most("x", 1e20, 0.5).unwrap_err(),
+            "x: expected at most 0.5, found 100000000000000000000"
+        );
+        assert_eq!(
+            in_section("component", check_at_least("replicas_min", 0u32, 1)).unwrap_err(),
+            "component.replicas_min: expected at least 1, found 0"
+        );
+    }
 
     #[test]
     fn night_wraps_past_midnight_and_can_be_empty() {

@@ -19,7 +19,7 @@
 //! D8 race between repair, hotfix and recovery script meaningful.
 
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
-use crate::types::check_positive;
+use crate::types::{check_at_least, check_below, check_positive};
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -228,19 +228,18 @@ impl AgentConfig {
             "soft_delete_collect_after_s",
             self.soft_delete_collect_after_s,
         )?;
-        if !(0.0..1.0).contains(&self.poll_jitter_ratio) {
-            return Err(format!(
-                "poll_jitter_ratio: expected a fraction in [0, 1), found {}",
-                self.poll_jitter_ratio
-            ));
-        }
-        if self.backoff_max_s < self.backoff_base_s {
-            return Err("backoff_max_s: expected at least backoff_base_s".into());
-        }
-        if self.delete_after_consecutive_404 == 0 {
-            return Err("delete_after_consecutive_404: expected at least 1, found 0".into());
-        }
-        Ok(())
+        check_at_least("poll_jitter_ratio", self.poll_jitter_ratio, 0.0)?;
+        check_below("poll_jitter_ratio", self.poll_jitter_ratio, 1.0)?;
+        check_at_least(
+            "backoff_max_s",
+            self.backoff_max_s,
+            ("backoff_base_s", self.backoff_base_s),
+        )?;
+        check_at_least(
+            "delete_after_consecutive_404",
+            self.delete_after_consecutive_404,
+            1,
+        )
     }
 }
 

@@ -20,7 +20,7 @@
 //! can check "only emergency changes during a freeze, except the leak" (R5).
 
 use crate::sim::SimTime;
-use crate::types::Env;
+use crate::types::{check_range, Env};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
@@ -53,19 +53,8 @@ impl Default for ChangeConfig {
 impl ChangeConfig {
     /// Checks every field; the error names the field and what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=100_000).contains(&self.pending_max) {
-            return Err(format!(
-                "change.pending_max must be between 1 and 100000, found {}",
-                self.pending_max
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.log_max) {
-            return Err(format!(
-                "change.log_max must be between 1 and 1000000, found {}",
-                self.log_max
-            ));
-        }
-        Ok(())
+        check_range("pending_max", self.pending_max, 1, 100_000)?;
+        check_range("log_max", self.log_max, 1, 1_000_000)
     }
 }
 
@@ -537,7 +526,10 @@ mod tests {
             pending_max: 0,
             ..ChangeConfig::default()
         };
-        assert!(bad.validate().unwrap_err().contains("change.pending_max"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "pending_max: expected 1 to 100,000, found 0"
+        );
         let parsed: ChangeConfig = serde_json::from_str(r#"{"isolation": true}"#).unwrap();
         assert_eq!(parsed.pending_max, 64);
         assert!(parsed.isolation);

@@ -22,7 +22,9 @@
 
 use crate::protocol::ClusterId;
 use crate::sim::{Epoch, SimDuration, SimTime, Stream};
-use crate::types::{check_positive, check_ratio, NightHours};
+use crate::types::{
+    check_at_least, check_below, check_positive, check_range, check_ratio, NightHours,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -112,9 +114,11 @@ impl MonitoringConfig {
     pub fn validate(&self) -> Result<(), String> {
         check_positive("pool_loss_alert_for_min", self.pool_loss_alert_for_min)?;
         check_positive("agent_hold_alert_for_min", self.agent_hold_alert_for_min)?;
-        if self.agent_hold_alert_agents_min == 0 {
-            return Err("agent_hold_alert_agents_min: expected at least 1, found 0".into());
-        }
+        check_at_least(
+            "agent_hold_alert_agents_min",
+            self.agent_hold_alert_agents_min,
+            1,
+        )?;
         for (m, p, name) in [
             (
                 self.customer_report_day_median_min,
@@ -127,26 +131,21 @@ impl MonitoringConfig {
                 "customer_report_night",
             ),
         ] {
-            check_positive(&format!("{name}_median_min"), m)?;
-            if p < m {
-                return Err(format!(
-                    "{name}_p99_min: expected at least {name}_median_min ({m}), found {p}"
-                ));
-            }
+            let median = format!("{name}_median_min");
+            check_positive(&median, m)?;
+            check_at_least(&format!("{name}_p99_min"), p, (median.as_str(), m))?;
         }
-        if self.customer_reports_to_escalate == 0 {
-            return Err("customer_reports_to_escalate: expected at least 1, found 0".into());
-        }
+        check_at_least(
+            "customer_reports_to_escalate",
+            self.customer_reports_to_escalate,
+            1,
+        )?;
         check_ratio(
             "surface_available_success_min",
             self.surface_available_success_min,
         )?;
-        if !(0.5..1.0).contains(&self.slo_target) {
-            return Err(format!(
-                "slo_target: expected a fraction in [0.5, 1), found {}",
-                self.slo_target
-            ));
-        }
+        check_at_least("slo_target", self.slo_target, 0.5)?;
+        check_below("slo_target", self.slo_target, 1.0)?;
         check_positive("burn_fast_rate", self.burn_fast_rate)?;
         check_positive("burn_slow_rate", self.burn_slow_rate)?;
         for (field, v) in [
@@ -155,17 +154,10 @@ impl MonitoringConfig {
             ("burn_slow_long_min", self.burn_slow_long_min),
             ("burn_slow_short_min", self.burn_slow_short_min),
         ] {
-            if !(1..=BURN_WINDOW_MIN_MAX).contains(&v) {
-                return Err(format!(
-                    "{field}: expected 1 to {BURN_WINDOW_MIN_MAX} minutes, found {v}"
-                ));
-            }
+            check_range(field, v, 1, ("7 days", BURN_WINDOW_MIN_MAX))?;
         }
         check_ratio("auth_incident_success_min", self.auth_incident_success_min)?;
-        if self.auth_recovered_min == 0 {
-            return Err("auth_recovered_min: expected at least 1, found 0".into());
-        }
-        Ok(())
+        check_at_least("auth_recovered_min", self.auth_recovered_min, 1)
     }
 
     /// The minutes of SLI history the burn-rate alerts look back over.
@@ -688,9 +680,9 @@ mod tests {
             burn_fast_short_min: 0,
             ..MonitoringConfig::default()
         };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .starts_with("burn_fast_short_min: expected"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "burn_fast_short_min: expected 1 to 7 days (10,080), found 0"
+        );
     }
 }

@@ -22,7 +22,7 @@
 
 use crate::protocol::ClusterId;
 use crate::sim::{Epoch, SimDuration, SimTime, Stream};
-use crate::types::NightHours;
+use crate::types::{check_at_least, check_at_most, check_positive, check_range, NightHours};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -95,42 +95,16 @@ impl OperatorsConfig {
                 self.hands_on_p99_min,
             ),
         ] {
-            if !(median > 0.0 && median <= 7.0 * 24.0 * 60.0) {
-                return Err(format!(
-                    "operators.{median_name} must be above 0 and at most 7 days in minutes, found {median}"
-                ));
-            }
-            if !(p99 >= median && p99 <= 100.0 * median) {
-                return Err(format!(
-                    "operators.{p99_name} must be at least {median_name} ({median}) and at most 100 times it, found {p99}"
-                ));
-            }
+            check_positive(median_name, median)?;
+            check_at_most(median_name, median, ("7 days", 7.0 * 24.0 * 60.0))?;
+            check_at_least(p99_name, p99, (median_name, median))?;
+            let hundredfold = format!("100 times {median_name}");
+            check_at_most(p99_name, p99, (hundredfold.as_str(), 100.0 * median))?;
         }
-        if !(1..=ENGINEERS_MAX as u32).contains(&self.engineers) {
-            return Err(format!(
-                "operators.engineers must be between 1 and {ENGINEERS_MAX}, found {}",
-                self.engineers
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.queue_max) {
-            return Err(format!(
-                "operators.queue_max must be between 1 and 1000000, found {}",
-                self.queue_max
-            ));
-        }
-        if !(1..=10_000).contains(&self.incidents_max) {
-            return Err(format!(
-                "operators.incidents_max must be between 1 and 10000, found {}",
-                self.incidents_max
-            ));
-        }
-        if !(1..=10_000_000).contains(&self.clusters_max) {
-            return Err(format!(
-                "operators.clusters_max must be between 1 and 10000000, found {}",
-                self.clusters_max
-            ));
-        }
-        Ok(())
+        check_range("engineers", self.engineers, 1, ENGINEERS_MAX as u32)?;
+        check_range("queue_max", self.queue_max, 1, 1_000_000)?;
+        check_range("incidents_max", self.incidents_max, 1, 10_000)?;
+        check_range("clusters_max", self.clusters_max, 1, 10_000_000)
     }
 }
 
@@ -986,15 +960,18 @@ mod tests {
             engineers: 0,
             ..OperatorsConfig::default()
         };
-        assert!(bad.validate().unwrap_err().contains("operators.engineers"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "engineers: expected 1 to 64, found 0"
+        );
         let bad = OperatorsConfig {
             ack_p99_night_min: 10.0,
             ..OperatorsConfig::default()
         };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .contains("operators.ack_p99_night_min"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "ack_p99_night_min: expected at least ack_median_night_min (30), found 10"
+        );
         assert!(serde_json::from_str::<OperatorsConfig>(r#"{"engineer": 6}"#).is_err());
     }
 }

@@ -29,6 +29,9 @@
 
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
+use crate::types::{
+    check_at_least, check_at_most, check_below, check_positive, check_range, check_ratio,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -82,75 +85,24 @@ impl Default for RecoveryConfig {
 impl RecoveryConfig {
     /// Checks every field; the error names the field and what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=10_000).contains(&self.concurrency_max) {
-            return Err(format!(
-                "recovery.concurrency_max must be between 1 and 10000, found {}",
-                self.concurrency_max
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.failure_ratio) {
-            return Err(format!(
-                "recovery.failure_ratio must be between 0 and 1, found {}",
-                self.failure_ratio
-            ));
-        }
-        if self.retries_max > 100 {
-            return Err(format!(
-                "recovery.retries_max must be at most 100, found {}",
-                self.retries_max
-            ));
-        }
-        if !(self.backoff_cap_s.is_finite()
-            && self.backoff_cap_s > 0.0
-            && self.backoff_cap_s <= 86_400.0)
-        {
-            return Err(format!(
-                "recovery.backoff_cap_s must be above 0 and at most 86400, found {}",
-                self.backoff_cap_s
-            ));
-        }
+        check_range("concurrency_max", self.concurrency_max, 1, 10_000)?;
+        check_ratio("failure_ratio", self.failure_ratio)?;
+        check_at_most("retries_max", self.retries_max, 100)?;
+        check_positive("backoff_cap_s", self.backoff_cap_s)?;
+        check_at_most("backoff_cap_s", self.backoff_cap_s, ("1 day", 86_400.0))?;
         for (name, v) in [
             ("backoff_base_s", self.backoff_base_s),
             ("throttle_backoff_base_s", self.throttle_backoff_base_s),
         ] {
-            if !(v > 0.0 && v <= self.backoff_cap_s) {
-                return Err(format!(
-                    "recovery.{name} must be above 0 and at most backoff_cap_s ({}), found {v}",
-                    self.backoff_cap_s
-                ));
-            }
+            check_positive(name, v)?;
+            check_at_most(name, v, ("backoff_cap_s", self.backoff_cap_s))?;
         }
-        if !(0.0..1.0).contains(&self.backoff_jitter_ratio) {
-            return Err(format!(
-                "recovery.backoff_jitter_ratio must be in [0, 1), found {}",
-                self.backoff_jitter_ratio
-            ));
-        }
-        if !(self.starts_max_per_s.is_finite() && self.starts_max_per_s >= 0.001) {
-            return Err(format!(
-                "recovery.starts_max_per_s must be a finite rate of at least 0.001, found {}",
-                self.starts_max_per_s
-            ));
-        }
-        if self.throttles_max > 1_000 {
-            return Err(format!(
-                "recovery.throttles_max must be at most 1000, found {}",
-                self.throttles_max
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.queue_max) {
-            return Err(format!(
-                "recovery.queue_max must be between 1 and 1000000, found {}",
-                self.queue_max
-            ));
-        }
-        if !(1..=10_000_000).contains(&self.clusters_max) {
-            return Err(format!(
-                "recovery.clusters_max must be between 1 and 10000000, found {}",
-                self.clusters_max
-            ));
-        }
-        Ok(())
+        check_at_least("backoff_jitter_ratio", self.backoff_jitter_ratio, 0.0)?;
+        check_below("backoff_jitter_ratio", self.backoff_jitter_ratio, 1.0)?;
+        check_at_least("starts_max_per_s", self.starts_max_per_s, 0.001)?;
+        check_at_most("throttles_max", self.throttles_max, 1_000)?;
+        check_range("queue_max", self.queue_max, 1, 1_000_000)?;
+        check_range("clusters_max", self.clusters_max, 1, 10_000_000)
     }
 }
 
@@ -977,7 +929,7 @@ mod tests {
         assert!(bad
             .validate()
             .unwrap_err()
-            .contains("recovery.failure_ratio"));
+            .starts_with("failure_ratio: expected a fraction in [0, 1], found 1.5"));
         let bad = RecoveryConfig {
             concurrency_max: 0,
             ..RecoveryConfig::default()
@@ -985,7 +937,7 @@ mod tests {
         assert!(bad
             .validate()
             .unwrap_err()
-            .contains("recovery.concurrency_max"));
+            .starts_with("concurrency_max: expected 1 to 10,000, found 0"));
         let bad = RecoveryConfig {
             backoff_base_s: 700.0,
             ..RecoveryConfig::default()
@@ -993,7 +945,7 @@ mod tests {
         assert!(bad
             .validate()
             .unwrap_err()
-            .contains("recovery.backoff_base_s"));
+            .starts_with("backoff_base_s: expected at most backoff_cap_s (600), found 700"));
         let parsed: RecoveryConfig = serde_json::from_str(r#"{"retries_max": 2}"#).unwrap();
         assert_eq!((parsed.retries_max, parsed.concurrency_max), (2, 25));
     }

@@ -24,6 +24,7 @@
 
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
+use crate::types::{check_above, check_at_most, check_range, expect};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -64,55 +65,39 @@ impl Default for RolloutConfig {
 impl RolloutConfig {
     /// Checks every field; the error names the field and what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        if self.canary_clusters > self.clusters_max {
-            return Err(format!(
-                "rollout.canary_clusters must be at most clusters_max ({}), found {}",
-                self.clusters_max, self.canary_clusters
-            ));
-        }
+        check_at_most(
+            "canary_clusters",
+            self.canary_clusters,
+            ("clusters_max", self.clusters_max),
+        )?;
         let n = self.wave_fractions.len();
-        if n == 0 || n > WAVES_MAX {
-            return Err(format!(
-                "rollout.wave_fractions must hold 1 to {WAVES_MAX} shares, found {n}"
-            ));
-        }
+        expect(
+            (1..=WAVES_MAX).contains(&n),
+            "wave_fractions",
+            format!("1 to {WAVES_MAX} shares"),
+            n,
+        )?;
         let mut previous = 0.0;
         for (i, &f) in self.wave_fractions.iter().enumerate() {
-            if !(f > previous && f <= 1.0) {
-                return Err(format!(
-                    "rollout.wave_fractions[{i}] must be above the previous share ({previous}) and at most 1, found {f}"
-                ));
-            }
+            let field = format!("wave_fractions[{i}]");
+            check_above(&field, f, ("the previous share", previous))?;
+            check_at_most(&field, f, 1.0)?;
             previous = f;
         }
-        if previous != 1.0 {
-            return Err(format!(
-                "rollout.wave_fractions must end at 1 (the whole fleet), found {previous}"
-            ));
-        }
+        expect(
+            previous == 1.0,
+            "wave_fractions",
+            "a last share of 1 (the whole fleet)",
+            previous,
+        )?;
         for (name, v) in [
             ("bake_time_s", self.bake_time_s),
             ("bake_time_emergency_s", self.bake_time_emergency_s),
         ] {
-            if v == 0 || v > 7 * 86_400 {
-                return Err(format!(
-                    "rollout.{name} must be between 1 s and 7 days, found {v}"
-                ));
-            }
+            check_range(name, v, 1, ("7 days", 7 * 86_400))?;
         }
-        if self.resumes_max > 1_000 {
-            return Err(format!(
-                "rollout.resumes_max must be at most 1000, found {}",
-                self.resumes_max
-            ));
-        }
-        if !(1..=10_000_000).contains(&self.clusters_max) {
-            return Err(format!(
-                "rollout.clusters_max must be between 1 and 10000000, found {}",
-                self.clusters_max
-            ));
-        }
-        Ok(())
+        check_at_most("resumes_max", self.resumes_max, 1_000)?;
+        check_range("clusters_max", self.clusters_max, 1, 10_000_000)
     }
 }
 
@@ -687,17 +672,26 @@ mod tests {
             wave_fractions: vec![0.1, 0.05, 1.0],
             ..RolloutConfig::default()
         };
-        assert!(bad.validate().unwrap_err().contains("wave_fractions[1]"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "wave_fractions[1]: expected above the previous share (0.1), found 0.05"
+        );
         let bad = RolloutConfig {
             wave_fractions: vec![0.1, 0.5],
             ..RolloutConfig::default()
         };
-        assert!(bad.validate().unwrap_err().contains("must end at 1"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "wave_fractions: expected a last share of 1 (the whole fleet), found 0.5"
+        );
         let bad = RolloutConfig {
             bake_time_s: 0,
             ..RolloutConfig::default()
         };
-        assert!(bad.validate().unwrap_err().contains("rollout.bake_time_s"));
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "bake_time_s: expected 1 to 7 days (604,800), found 0"
+        );
         let parsed: RolloutConfig = serde_json::from_str(r#"{"bake_time_s": 600}"#).unwrap();
         assert_eq!(
             (parsed.bake_time_s, parsed.bake_time_emergency_s),

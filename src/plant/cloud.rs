@@ -9,7 +9,7 @@
 
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{PoolState, POOLS};
-use crate::types::{check_positive, check_ratio};
+use crate::types::{check_at_least, check_positive, check_ratio};
 use cascade_sim::{SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -61,11 +61,13 @@ impl CloudConfig {
                 self.delete_latency_p99_s,
             ),
         ] {
-            if !(median > 0.0 && p99 >= median) {
-                return Err(format!(
-                    "{name}_median_s / {name}_p99_s: expected 0 < median <= p99, found {median} and {p99}"
-                ));
-            }
+            let median_name = format!("{name}_median_s");
+            check_positive(&median_name, median)?;
+            check_at_least(
+                &format!("{name}_p99_s"),
+                p99,
+                (median_name.as_str(), median),
+            )?;
         }
         check_positive("scale_latency_median_s", self.scale_latency_median_s)?;
         check_positive(

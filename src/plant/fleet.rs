@@ -3,7 +3,7 @@
 
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredState, PoolSet, POOLS};
-use crate::types::Cloud;
+use crate::types::{check_at_least, check_range, check_ratio, expect, Cloud};
 use cascade_sim::{Seed, Stream};
 use serde::{Deserialize, Serialize};
 
@@ -44,40 +44,31 @@ impl Default for FleetConfig {
 
 impl FleetConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if self.clusters == 0 || self.clusters > 1_000_000 {
-            return Err(format!(
-                "clusters: expected 1 to 1,000,000, found {}",
-                self.clusters
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.aws_ratio)
-            || !(0.0..=1.0).contains(&self.gcp_ratio)
-            || self.aws_ratio + self.gcp_ratio > 1.0
-        {
-            return Err(format!(
-                "aws_ratio, gcp_ratio: expected fractions summing to at most 1, found {} and {}",
-                self.aws_ratio, self.gcp_ratio
-            ));
-        }
-        if self.regions_per_cloud == 0 {
-            return Err("regions_per_cloud: expected at least 1, found 0".into());
-        }
-        if self.clusters_per_customer_mean < 1.0 {
-            return Err(format!(
-                "clusters_per_customer_mean: expected at least 1, found {}",
-                self.clusters_per_customer_mean
-            ));
-        }
-        if !(0.0..=3.0).contains(&self.extra_worker_pools_mean) {
-            return Err(format!(
-                "extra_worker_pools_mean: expected 0 to 3, found {}",
-                self.extra_worker_pools_mean
-            ));
-        }
-        if self.nodes_per_pool == 0 {
-            return Err("nodes_per_pool: expected at least 1, found 0".into());
-        }
-        Ok(())
+        check_range("clusters", self.clusters, 1, 1_000_000)?;
+        check_ratio("aws_ratio", self.aws_ratio)?;
+        check_ratio("gcp_ratio", self.gcp_ratio)?;
+        expect(
+            self.aws_ratio + self.gcp_ratio <= 1.0,
+            "gcp_ratio",
+            format!(
+                "a share summing with aws_ratio ({}) to at most 1",
+                self.aws_ratio
+            ),
+            self.gcp_ratio,
+        )?;
+        check_at_least("regions_per_cloud", self.regions_per_cloud, 1)?;
+        check_at_least(
+            "clusters_per_customer_mean",
+            self.clusters_per_customer_mean,
+            1.0,
+        )?;
+        check_range(
+            "extra_worker_pools_mean",
+            self.extra_worker_pools_mean,
+            0.0,
+            3.0,
+        )?;
+        check_at_least("nodes_per_pool", self.nodes_per_pool, 1)
     }
 }
 

@@ -2,8 +2,11 @@
 //! fields. Each default says its basis: [fact] from a public source, [A] an
 //! assumption of this model, [tuned] chosen so a product counterfactual holds.
 
+use crate::types::{
+    check_above, check_at_least, check_at_most, check_below, check_positive, check_range,
+    check_ratio, in_section,
+};
 use serde::{Deserialize, Serialize};
-use std::fmt::Display;
 
 use super::counts::ATTEMPTS_LIMIT;
 
@@ -294,158 +297,74 @@ impl MitigationConfig {
     }
 }
 
-/// `Err("<field>: expected <what>, found <value>")` unless `ok`.
-fn check(ok: bool, field: &str, expected: &str, found: impl Display) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{field}: expected {expected}, found {found}"))
-    }
-}
-
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
-}
-
-fn fraction(x: f64) -> bool {
-    (0.0..=1.0).contains(&x)
-}
-
 impl AuthConfig {
-    /// Checks every field; the error names the first bad field and what was
-    /// expected.
+    /// Checks every field; the error names the first bad field (nested
+    /// ones as `component.replicas_max`) and what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        check(self.tick_ms > 0, "auth.tick_ms", "> 0", self.tick_ms)?;
-        check(
-            self.tick_ms <= self.component.client_timeout_ms,
-            "auth.tick_ms",
-            "at most component.client_timeout_ms",
+        check_positive("tick_ms", self.tick_ms)?;
+        check_at_most(
+            "tick_ms",
             self.tick_ms,
+            (
+                "component.client_timeout_ms",
+                self.component.client_timeout_ms,
+            ),
         )?;
-        self.traffic.validate()?;
-        self.component.validate()?;
-        self.autoscaler.validate()?;
-        self.vendor.validate()?;
-        self.mitigations.validate(self.component.client_timeout_ms)
+        in_section("traffic", self.traffic.validate())?;
+        in_section("component", self.component.validate())?;
+        in_section("autoscaler", self.autoscaler.validate())?;
+        in_section("vendor", self.vendor.validate())?;
+        in_section(
+            "mitigations",
+            self.mitigations.validate(self.component.client_timeout_ms),
+        )
     }
 }
 
 impl TrafficConfig {
     pub fn validate(&self) -> Result<(), String> {
         let t = self;
-        check(
-            t.legit_rps.is_finite() && t.legit_rps >= 0.0,
-            "auth.traffic.legit_rps",
-            "a finite rate >= 0",
-            t.legit_rps,
-        )?;
-        check(
-            fraction(t.diurnal_amplitude_fraction),
-            "auth.traffic.diurnal_amplitude_fraction",
-            "0..=1",
-            t.diurnal_amplitude_fraction,
-        )?;
-        check(
-            (0.0..24.0).contains(&t.diurnal_peak_hour_utc),
-            "auth.traffic.diurnal_peak_hour_utc",
-            "an hour in 0..24",
-            t.diurnal_peak_hour_utc,
-        )?;
-        check(
-            t.bot_clients > 0,
-            "auth.traffic.bot_clients",
-            ">= 1",
-            t.bot_clients,
-        )?;
-        check(
-            (1..=ATTEMPTS_LIMIT as u32).contains(&t.retry_attempts_max),
-            "auth.traffic.retry_attempts_max",
-            &format!("1..={ATTEMPTS_LIMIT}"),
+        check_at_least("legit_rps", t.legit_rps, 0.0)?;
+        check_ratio("diurnal_amplitude_fraction", t.diurnal_amplitude_fraction)?;
+        check_at_least("diurnal_peak_hour_utc", t.diurnal_peak_hour_utc, 0.0)?;
+        check_below("diurnal_peak_hour_utc", t.diurnal_peak_hour_utc, 24.0)?;
+        check_at_least("bot_clients", t.bot_clients, 1)?;
+        check_range(
+            "retry_attempts_max",
             t.retry_attempts_max,
+            1,
+            ATTEMPTS_LIMIT as u32,
         )?;
-        check(
-            t.retry_ratio_max.is_finite() && t.retry_ratio_max >= 0.0,
-            "auth.traffic.retry_ratio_max",
-            "a finite ratio >= 0",
-            t.retry_ratio_max,
-        )?;
-        check(
-            t.retry_budget_window_s > 0,
-            "auth.traffic.retry_budget_window_s",
-            "> 0",
-            t.retry_budget_window_s,
-        )?;
-        check(
-            t.retry_backoff_base_ms > 0,
-            "auth.traffic.retry_backoff_base_ms",
-            "> 0",
-            t.retry_backoff_base_ms,
-        )?;
-        check(
-            t.retry_backoff_factor.is_finite() && t.retry_backoff_factor >= 1.0,
-            "auth.traffic.retry_backoff_factor",
-            ">= 1",
-            t.retry_backoff_factor,
-        )?;
-        check(
-            t.retry_backoff_max_ms >= t.retry_backoff_base_ms,
-            "auth.traffic.retry_backoff_max_ms",
-            "at least retry_backoff_base_ms",
+        check_at_least("retry_ratio_max", t.retry_ratio_max, 0.0)?;
+        check_positive("retry_budget_window_s", t.retry_budget_window_s)?;
+        check_positive("retry_backoff_base_ms", t.retry_backoff_base_ms)?;
+        check_at_least("retry_backoff_factor", t.retry_backoff_factor, 1.0)?;
+        check_at_least(
+            "retry_backoff_max_ms",
             t.retry_backoff_max_ms,
+            ("retry_backoff_base_ms", t.retry_backoff_base_ms),
         )?;
-        check(
-            fraction(t.retry_jitter_fraction),
-            "auth.traffic.retry_jitter_fraction",
-            "0..=1",
-            t.retry_jitter_fraction,
-        )
+        check_ratio("retry_jitter_fraction", t.retry_jitter_fraction)
     }
 }
 
 impl ComponentConfig {
     pub fn validate(&self) -> Result<(), String> {
         let c = self;
-        check(
-            positive(c.replica_capacity_rps),
-            "auth.component.replica_capacity_rps",
-            "> 0",
-            c.replica_capacity_rps,
-        )?;
-        check(
-            c.replica_inflight_max > 0,
-            "auth.component.replica_inflight_max",
-            "> 0",
-            c.replica_inflight_max,
-        )?;
-        check(
-            c.replicas_min > 0,
-            "auth.component.replicas_min",
-            ">= 1",
-            c.replicas_min,
-        )?;
-        check(
-            c.replicas_max >= c.replicas_min,
-            "auth.component.replicas_max",
-            "at least replicas_min",
+        check_positive("replica_capacity_rps", c.replica_capacity_rps)?;
+        check_positive("replica_inflight_max", c.replica_inflight_max)?;
+        check_at_least("replicas_min", c.replicas_min, 1)?;
+        check_at_least(
+            "replicas_max",
             c.replicas_max,
+            ("replicas_min", c.replicas_min),
         )?;
-        check(
-            c.queue_max_requests > 0,
-            "auth.component.queue_max_requests",
-            "> 0",
-            c.queue_max_requests,
-        )?;
-        check(
-            c.request_local_ms > 0,
-            "auth.component.request_local_ms",
-            "> 0",
-            c.request_local_ms,
-        )?;
-        check(
-            c.client_timeout_ms > c.request_local_ms,
-            "auth.component.client_timeout_ms",
-            "more than request_local_ms",
+        check_positive("queue_max_requests", c.queue_max_requests)?;
+        check_positive("request_local_ms", c.request_local_ms)?;
+        check_above(
+            "client_timeout_ms",
             c.client_timeout_ms,
+            ("request_local_ms", c.request_local_ms),
         )
     }
 }
@@ -453,91 +372,36 @@ impl ComponentConfig {
 impl AutoscalerConfig {
     pub fn validate(&self) -> Result<(), String> {
         let a = self;
-        check(
-            a.hpa_sync_s > 0,
-            "auth.autoscaler.hpa_sync_s",
-            "> 0",
-            a.hpa_sync_s,
-        )?;
-        check(
-            a.hpa_cpu_target_fraction > 0.0 && a.hpa_cpu_target_fraction <= 1.0,
-            "auth.autoscaler.hpa_cpu_target_fraction",
-            "0 < target <= 1",
-            a.hpa_cpu_target_fraction,
-        )?;
-        check(
-            fraction(a.hpa_tolerance_fraction),
-            "auth.autoscaler.hpa_tolerance_fraction",
-            "0..=1",
-            a.hpa_tolerance_fraction,
-        )?;
-        check(
-            a.hpa_scale_up_factor.is_finite() && a.hpa_scale_up_factor >= 1.0,
-            "auth.autoscaler.hpa_scale_up_factor",
-            ">= 1",
-            a.hpa_scale_up_factor,
-        )?;
-        check(
-            a.hpa_scale_up_period_s > 0,
-            "auth.autoscaler.hpa_scale_up_period_s",
-            "> 0",
-            a.hpa_scale_up_period_s,
-        )?;
-        check(
-            a.scale_events_kept_max >= 2,
-            "auth.autoscaler.scale_events_kept_max",
-            ">= 2",
-            a.scale_events_kept_max,
-        )
+        check_positive("hpa_sync_s", a.hpa_sync_s)?;
+        check_positive("hpa_cpu_target_fraction", a.hpa_cpu_target_fraction)?;
+        check_at_most("hpa_cpu_target_fraction", a.hpa_cpu_target_fraction, 1.0)?;
+        check_ratio("hpa_tolerance_fraction", a.hpa_tolerance_fraction)?;
+        check_at_least("hpa_scale_up_factor", a.hpa_scale_up_factor, 1.0)?;
+        check_positive("hpa_scale_up_period_s", a.hpa_scale_up_period_s)?;
+        check_at_least("scale_events_kept_max", a.scale_events_kept_max, 2)
     }
 }
 
 impl VendorConfig {
     pub fn validate(&self) -> Result<(), String> {
         let v = self;
-        check(
-            positive(v.vendor_rate_rps),
-            "auth.vendor.vendor_rate_rps",
-            "> 0",
-            v.vendor_rate_rps,
-        )?;
-        check(
-            v.vendor_burst_requests.is_finite() && v.vendor_burst_requests >= 1.0,
-            "auth.vendor.vendor_burst_requests",
-            ">= 1",
-            v.vendor_burst_requests,
-        )?;
-        check(
-            positive(v.vendor_latency_median_ms),
-            "auth.vendor.vendor_latency_median_ms",
-            "> 0",
-            v.vendor_latency_median_ms,
-        )?;
-        check(
-            v.vendor_latency_p99_ms.is_finite()
-                && v.vendor_latency_p99_ms >= v.vendor_latency_median_ms,
-            "auth.vendor.vendor_latency_p99_ms",
-            "at least vendor_latency_median_ms",
+        check_positive("vendor_rate_rps", v.vendor_rate_rps)?;
+        check_at_least("vendor_burst_requests", v.vendor_burst_requests, 1.0)?;
+        check_positive("vendor_latency_median_ms", v.vendor_latency_median_ms)?;
+        check_at_least(
+            "vendor_latency_p99_ms",
             v.vendor_latency_p99_ms,
+            ("vendor_latency_median_ms", v.vendor_latency_median_ms),
         )?;
-        check(
-            fraction(v.vendor_share_uncached_fraction),
-            "auth.vendor.vendor_share_uncached_fraction",
-            "0..=1",
+        check_ratio(
+            "vendor_share_uncached_fraction",
             v.vendor_share_uncached_fraction,
         )?;
-        check(
-            fraction(v.vendor_share_cached_fraction),
-            "auth.vendor.vendor_share_cached_fraction",
-            "0..=1",
+        check_ratio(
+            "vendor_share_cached_fraction",
             v.vendor_share_cached_fraction,
         )?;
-        check(
-            v.vendor_storm_reset_window_s > 0,
-            "auth.vendor.vendor_storm_reset_window_s",
-            "> 0",
-            v.vendor_storm_reset_window_s,
-        )
+        check_positive("vendor_storm_reset_window_s", v.vendor_storm_reset_window_s)
     }
 }
 
@@ -546,71 +410,37 @@ impl MitigationConfig {
     /// outlast it so that only probes can report failures while half-open.
     pub fn validate(&self, client_timeout_ms: u64) -> Result<(), String> {
         let m = self;
-        check(
-            positive(m.per_client_limit_rps),
-            "auth.mitigations.per_client_limit_rps",
-            "> 0",
-            m.per_client_limit_rps,
-        )?;
-        check(
-            m.per_client_burst_requests.is_finite() && m.per_client_burst_requests >= 1.0,
-            "auth.mitigations.per_client_burst_requests",
-            ">= 1",
+        check_positive("per_client_limit_rps", m.per_client_limit_rps)?;
+        check_at_least(
+            "per_client_burst_requests",
             m.per_client_burst_requests,
+            1.0,
         )?;
-        check(
-            positive(m.global_cap_rps),
-            "auth.mitigations.global_cap_rps",
-            "> 0",
-            m.global_cap_rps,
-        )?;
-        check(
-            m.global_cap_burst_requests.is_finite() && m.global_cap_burst_requests >= 1.0,
-            "auth.mitigations.global_cap_burst_requests",
-            ">= 1",
+        check_positive("global_cap_rps", m.global_cap_rps)?;
+        check_at_least(
+            "global_cap_burst_requests",
             m.global_cap_burst_requests,
+            1.0,
         )?;
-        check(
-            m.client_throttle_k.is_finite() && m.client_throttle_k >= 1.0,
-            "auth.mitigations.client_throttle_k",
-            ">= 1",
-            m.client_throttle_k,
-        )?;
-        check(
-            m.client_throttle_window_s > 0,
-            "auth.mitigations.client_throttle_window_s",
-            "> 0",
-            m.client_throttle_window_s,
-        )?;
-        check(
-            m.breaker_window_s > 0,
-            "auth.mitigations.breaker_window_s",
-            "> 0",
-            m.breaker_window_s,
-        )?;
-        check(
-            m.breaker_open_error_fraction > 0.0 && m.breaker_open_error_fraction <= 1.0,
-            "auth.mitigations.breaker_open_error_fraction",
-            "0 < fraction <= 1",
+        check_at_least("client_throttle_k", m.client_throttle_k, 1.0)?;
+        check_positive("client_throttle_window_s", m.client_throttle_window_s)?;
+        check_positive("breaker_window_s", m.breaker_window_s)?;
+        check_positive("breaker_open_error_fraction", m.breaker_open_error_fraction)?;
+        check_at_most(
+            "breaker_open_error_fraction",
             m.breaker_open_error_fraction,
+            1.0,
         )?;
-        check(
-            m.breaker_calls_min > 0,
-            "auth.mitigations.breaker_calls_min",
-            "> 0",
-            m.breaker_calls_min,
-        )?;
-        check(
-            m.breaker_cooldown_s * 1_000 >= client_timeout_ms,
-            "auth.mitigations.breaker_cooldown_s",
-            &format!("at least the client timeout ({client_timeout_ms} ms)"),
+        check_positive("breaker_calls_min", m.breaker_calls_min)?;
+        // Whole seconds s with s * 1000 >= client_timeout_ms.
+        check_at_least(
+            "breaker_cooldown_s",
             m.breaker_cooldown_s,
+            (
+                "the client timeout in whole seconds",
+                client_timeout_ms.div_ceil(1_000),
+            ),
         )?;
-        check(
-            m.breaker_probe_calls > 0,
-            "auth.mitigations.breaker_probe_calls",
-            "> 0",
-            m.breaker_probe_calls,
-        )
+        check_positive("breaker_probe_calls", m.breaker_probe_calls)
     }
 }
