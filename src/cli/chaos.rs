@@ -1,16 +1,15 @@
 //! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
 
-use cascade::chaos::shrink::shrink;
-use cascade::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
-use cascade::model::agent::SeededBug;
+use crate::chaos::shrink::shrink;
+use crate::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
+use crate::model::agent::SeededBug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Chaos exploration: each seed draws a fault schedule from the profile;
-/// failures are classified (safety, liveness) and shrunk to minimal.json.
+/// The arguments of `cascade chaos`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The chaos profile, e.g. scenarios/chaos/fixed-400.profile.json.

@@ -1,0 +1,226 @@
+//! `cascade wire`: runs a slice of a scenario in the wire tier (real HTTP
+//! servers and agents over turmoil's simulated network and clock).
+
+use super::{EXIT_FAILED, EXIT_USAGE};
+use crate::scenario;
+use crate::wire::harness::{self, NetFault, NetFaultKind};
+use crate::wire::{plan, WireOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The arguments of `cascade wire`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The scenario file, e.g. scenarios/march-2025.json.
+    pub scenario: PathBuf,
+    /// Seed (default: the scenario's own).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Clusters in the slice (half hit by the first misroute, half spared).
+    #[arg(long, default_value_t = 30)]
+    pub clusters: u32,
+    /// Window start (`D4 21:30`, `+2h`, or UTC); default 30 min before the first misroute.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Window length (`5h`); default 5 h.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Agents per turmoil host (default: one each up to 40 agents).
+    #[arg(long)]
+    pub agents_per_host: Option<u32>,
+    /// Simulated time per turmoil step, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub tick_ms: u64,
+    /// Print the outcome as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Partition two sides for a while, window-relative:
+    /// `SIDE-SIDE@START/DURATION` with sides agents, edge, control-plane,
+    /// cloud, e.g. `edge-control-plane@30m/20m`. Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub partition: Vec<String>,
+    /// Hold messages between two sides (delivered when it ends); same form.
+    #[arg(long, value_name = "SPEC")]
+    pub hold: Vec<String>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let Args {
+        scenario: path,
+        seed,
+        clusters,
+        from,
+        duration,
+        agents_per_host,
+        tick_ms,
+        json,
+        partition: partitions,
+        hold: holds,
+    } = args;
+    let sc = match scenario::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let steps = plan::steps(&sc.timeline, &sc.model.change);
+    let mut window = plan::default_window(&steps, sc.end);
+    if let Some(f) = &from {
+        match scenario::parse_time(&sc.epoch, f) {
+            Ok(t) => {
+                window.start = t;
+                window.len = sc.end.saturating_since(t).min(plan::WINDOW_LEN);
+            }
+            Err(m) => {
+                eprintln!("error: --from: {m}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    if let Some(d) = &duration {
+        match crate::sim::parse_duration(d) {
+            Ok(d) => window.len = d,
+            Err(m) => {
+                eprintln!("error: --for: {m}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let mut net_faults = Vec::new();
+    for (specs, kind, flag) in [
+        (&partitions, NetFaultKind::Partition, "--partition"),
+        (&holds, NetFaultKind::Hold, "--hold"),
+    ] {
+        for spec in specs {
+            match parse_net_fault(spec, kind) {
+                Ok(f) => net_faults.push(f),
+                Err(m) => {
+                    eprintln!("error: {flag} {spec:?}: {m}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+    }
+    let seed_used = seed.unwrap_or(sc.seed);
+    if !json {
+        println!("SEED={seed_used}");
+    }
+    let opts = WireOptions {
+        net_faults,
+        seed,
+        clusters,
+        window: Some(window),
+        agents_per_host,
+        tick: std::time::Duration::from_millis(tick_ms),
+        ..WireOptions::default()
+    };
+    // Allowed: the wall time of the whole run is reported to the user; it is
+    // read outside the simulated world and never enters it.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let r = match harness::run_slice(&sc, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let wall = started.elapsed();
+    let mut line =
+        harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
+    // Network faults are not part of the harness's line: insert them before the comment.
+    let extra: String = partitions
+        .iter()
+        .map(|p| format!(" --partition {p}"))
+        .chain(holds.iter().map(|h| format!(" --hold {h}")))
+        .collect();
+    if !extra.is_empty() {
+        match line.find("   #") {
+            Some(i) => line.insert_str(i, &extra),
+            None => line.push_str(&extra),
+        }
+    }
+    if json {
+        let e = r.epoch;
+        let times = |m: &std::collections::BTreeMap<u32, crate::sim::SimTime>| {
+            m.iter()
+                .map(|(c, t)| (c.to_string(), serde_json::Value::from(e.format(*t))))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        let doc = serde_json::json!({
+            "scenario": sc.name,
+            "seed": seed_used,
+            "tier": "wire",
+            "trace_hash": format!("{:016x}", r.trace_hash),
+            "passed": r.passed(),
+            "window": {"start": e.format(r.window.start), "end": e.format(r.window.start + r.window.len)},
+            "hosts": r.hosts,
+            "slice": r.slice,
+            "hit": r.hit,
+            "clusters_lost": times(&r.lost),
+            "agents_dead": times(&r.dead),
+            "not_converged_at_end": r.not_converged,
+            "answers": r.answers,
+            "i1_findings": r.i1_findings,
+            "holds_entered": r.holds_entered,
+            "error": r.error,
+            "reproduce": line,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return if r.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILED)
+        };
+    }
+    print!("{}", harness::render_text(&r, &sc));
+    println!(
+        "wall time {:.1} s for {} simulated ({:.2} s per simulated hour)",
+        wall.as_secs_f64(),
+        r.window.len,
+        wall.as_secs_f64() / (r.window.len.as_secs_f64() / 3_600.0)
+    );
+    println!("reproduce: {line}");
+    if r.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// `SIDE-SIDE@START/DURATION` (window-relative) for `--partition` and `--hold`.
+fn parse_net_fault(spec: &str, kind: NetFaultKind) -> Result<NetFault, String> {
+    use harness::Side;
+    let (sides, when) = spec
+        .split_once('@')
+        .ok_or("expected SIDE-SIDE@START/DURATION, e.g. edge-control-plane@30m/20m")?;
+    let side = |name: &str| match name {
+        "agents" => Ok(Side::Agents),
+        "edge" => Ok(Side::Edge),
+        "control-plane" => Ok(Side::ControlPlane),
+        "cloud" => Ok(Side::Cloud),
+        other => Err(format!(
+            "unknown side {other:?} (expected agents, edge, control-plane or cloud)"
+        )),
+    };
+    let (a, b) = ["agents", "edge", "control-plane", "cloud"]
+        .iter()
+        .find_map(|first| {
+            sides
+                .strip_prefix(first)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .map(|rest| (*first, rest))
+        })
+        .ok_or_else(|| format!("expected two sides joined by '-', found {sides:?}"))?;
+    let (at, len) = when
+        .split_once('/')
+        .ok_or("expected START/DURATION after '@', e.g. 30m/20m")?;
+    Ok(NetFault {
+        at: crate::sim::parse_duration(at)?,
+        len: crate::sim::parse_duration(len)?,
+        kind,
+        a: side(a)?,
+        b: side(b)?,
+    })
+}
