@@ -1,6 +1,7 @@
 //! `cascade agent`: one real agent against `cascade serve` (the live tier).
 
-use super::{wall_duration, EXIT_FAILED, EXIT_USAGE};
+use super::exit::{self, usage, Exit};
+use super::wall_duration;
 use crate::model::agent::{AgentConfig, Guards};
 use crate::wire::live;
 use std::process::ExitCode;
@@ -43,10 +44,6 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let usage = |m: String| {
-        eprintln!("error: {m}");
-        ExitCode::from(EXIT_USAGE)
-    };
     let control_plane = match live::authority_of(&a.control_plane) {
         Ok(x) => x,
         Err(m) => return usage(format!("--control-plane: {m}")),
@@ -124,11 +121,8 @@ pub fn run(a: Args) -> ExitCode {
                     ""
                 }
             );
-            ExitCode::SUCCESS
+            Exit::Ok.into()
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_FAILED)
-        }
+        Err(e) => exit::failed(e),
     }
 }

@@ -1,7 +1,8 @@
 //! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
 
+use super::exit::{usage, Exit};
 use crate::chaos::shrink::shrink;
-use crate::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
+use crate::chaos::{Chaos, FailureClass, Verdict};
 use crate::model::agent::SeededBug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -55,13 +56,6 @@ pub struct Args {
     /// Print every seed's chosen parameters.
     #[arg(short, long)]
     pub verbose: bool,
-}
-
-const EXIT_USAGE: u8 = 2;
-
-fn usage(msg: String) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(EXIT_USAGE)
 }
 
 fn parse_range(text: &str) -> Result<(u64, u64), String> {
@@ -133,7 +127,7 @@ pub fn run(a: Args) -> ExitCode {
         }
     }
     if seeds.len() > 1_000_000 {
-        return usage("at most 1,000,000 seeds per invocation; split with --shard".into());
+        return usage("at most 1,000,000 seeds per invocation; split with --shard");
     }
     let profile_name = chaos.profile.profile.name.clone();
     println!("SEED={}", seeds.first().copied().unwrap_or(start));
@@ -358,13 +352,13 @@ pub fn run(a: Args) -> ExitCode {
             .unwrap_or_default()
     );
     if nondet > 0 {
-        ExitCode::from(EXIT_NONDETERMINISTIC)
+        Exit::Nondeterministic.into()
     } else if safety > 0 {
-        ExitCode::from(FailureClass::Safety.exit_code())
+        FailureClass::Safety.exit_code().into()
     } else if liveness > 0 {
-        ExitCode::from(FailureClass::Liveness.exit_code())
+        FailureClass::Liveness.exit_code().into()
     } else {
-        ExitCode::SUCCESS
+        Exit::Ok.into()
     }
 }
 

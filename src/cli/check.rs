@@ -1,6 +1,6 @@
 //! `cascade check`: loads and validates scenario files without running them.
 
-use super::EXIT_USAGE;
+use super::exit::Exit;
 use crate::scenario;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,8 +31,8 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     if bad {
-        ExitCode::from(EXIT_USAGE)
+        Exit::Usage.into()
     } else {
-        ExitCode::SUCCESS
+        Exit::Ok.into()
     }
 }

@@ -1,7 +1,7 @@
 //! `cascade compare`: overlays two or more runs (run folders or scenario
 //! files, run first) on one page with a table of differences.
 
-use super::{EXIT_FAILED, EXIT_USAGE};
+use super::exit::{self, Exit};
 use crate::report::folder;
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario;
@@ -25,18 +25,12 @@ pub fn run(args: Args) -> ExitCode {
         if p.is_dir() {
             match folder::load_run_folder(p) {
                 Ok(r) => loaded.push(r),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(e) => return exit::usage(e),
             }
         } else {
             let sc = match scenario::load(p) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(e) => return exit::usage(e),
             };
             eprintln!("running {} (seed {})", p.display(), sc.seed);
             let r = run_scenario(&sc, RunOptions::default());
@@ -51,9 +45,8 @@ pub fn run(args: Args) -> ExitCode {
         let _ = std::fs::create_dir_all(parent);
     }
     if let Err(e) = std::fs::write(&out, crate::report::html::render_compare(&loaded)) {
-        eprintln!("error: cannot write {}: {e}", out.display());
-        return ExitCode::from(EXIT_FAILED);
+        return exit::failed(format_args!("cannot write {}: {e}", out.display()));
     }
     println!("compare   {}", out.display());
-    ExitCode::SUCCESS
+    Exit::Ok.into()
 }

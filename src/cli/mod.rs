@@ -8,21 +8,21 @@
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
 //! - [`serve`]: `cascade serve`, the live tier's servers on real sockets.
 //! - [`agent`]: `cascade agent`, one live agent against `cascade serve`.
+//! - [`exit`]: the exit codes of every command, defined once.
 //! - this file: the parser, the dispatch, and helpers commands share.
 
 pub mod agent;
 pub mod chaos;
 pub mod check;
 pub mod compare;
+pub mod exit;
 pub mod run;
 pub mod serve;
 pub mod wire;
 
 use clap::{Parser, Subcommand};
+use exit::Exit;
 use std::process::ExitCode;
-
-pub(crate) const EXIT_FAILED: u8 = 1;
-pub(crate) const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -64,9 +64,9 @@ pub fn main() -> ExitCode {
             let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
+                    Exit::Ok.into()
                 }
-                _ => ExitCode::from(EXIT_USAGE),
+                _ => Exit::Usage.into(),
             };
         }
     };

@@ -1,7 +1,7 @@
 //! `cascade run`: runs a scenario, prints its summary (text or JSON) and
 //! writes its run folder.
 
-use super::{EXIT_FAILED, EXIT_USAGE};
+use super::exit::{self, Exit};
 use crate::report::folder;
 use crate::run::{reproduction_line, run_scenario, RunOptions};
 use crate::scenario;
@@ -107,10 +107,7 @@ pub fn run(args: Args) -> ExitCode {
     } = args;
     let sc = match scenario::load(&path) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return exit::usage(e),
     };
     let seed_used = seed.unwrap_or(sc.seed);
     if !json {
@@ -121,17 +118,13 @@ pub fn run(args: Args) -> ExitCode {
     let kinds = event_kinds(events.as_deref());
     if !no_report {
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!("error: cannot create {}: {e}", dir.display());
-            return ExitCode::from(EXIT_USAGE);
+            return exit::usage(format_args!("cannot create {}: {e}", dir.display()));
         }
         if kinds.is_some() {
             let p = dir.join("events.jsonl");
             match std::fs::File::create(&p) {
                 Ok(f) => events_sink = Some(Box::new(std::io::BufWriter::new(f))),
-                Err(e) => {
-                    eprintln!("error: cannot create {}: {e}", p.display());
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(e) => return exit::usage(format_args!("cannot create {}: {e}", p.display())),
             }
         } else {
             let _ = std::fs::remove_file(dir.join("events.jsonl"));
@@ -160,8 +153,7 @@ pub fn run(args: Args) -> ExitCode {
     let reproduce = reproduction_line(&path.display().to_string(), seed_used);
     if !no_report {
         if let Err(e) = folder::write_run_folder(&dir, s, &result.series, &reproduce) {
-            eprintln!("error: cannot write the run folder: {e}");
-            return ExitCode::from(EXIT_FAILED);
+            return exit::failed(format_args!("cannot write the run folder: {e}"));
         }
         if let Some(reports) = dir
             .ancestors()
@@ -173,10 +165,7 @@ pub fn run(args: Args) -> ExitCode {
     if json {
         match serde_json::to_string_pretty(s) {
             Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: cannot encode the summary: {e}");
-                return ExitCode::from(EXIT_FAILED);
-            }
+            Err(e) => return exit::failed(format_args!("cannot encode the summary: {e}")),
         }
     } else {
         print!("{}", crate::report::render_text(s));
@@ -188,9 +177,5 @@ pub fn run(args: Args) -> ExitCode {
         }
         println!("reproduce: {reproduce}");
     }
-    if s.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAILED)
-    }
+    Exit::passed(s.passed()).into()
 }

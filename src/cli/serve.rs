@@ -1,7 +1,8 @@
 //! `cascade serve`: the live tier's control plane (edge), cloud API and
 //! their internals on real sockets, until killed or `--for` elapses.
 
-use super::{wall_duration, EXIT_FAILED, EXIT_USAGE};
+use super::exit::{self, Exit};
+use super::wall_duration;
 use crate::wire::{harness::InitialPools, live};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -48,10 +49,7 @@ pub fn run(args: Args) -> ExitCode {
     } = args;
     let run_for = match wall_duration(duration.as_deref()) {
         Ok(d) => d,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(m) => return exit::usage(m),
     };
     let cloud_listen = cloud_listen.unwrap_or_else(|| {
         let mut a = listen;
@@ -75,10 +73,7 @@ pub fn run(args: Args) -> ExitCode {
         verbose: true,
     }) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot start the servers: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return exit::usage(format_args!("cannot start the servers: {e}")),
     };
     println!("cascade serve: {clusters} clusters, seed {seed}, time scale {time_scale}x");
     println!(
@@ -114,10 +109,7 @@ pub fn run(args: Args) -> ExitCode {
         },
     }
     match servers.stop() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_FAILED)
-        }
+        Ok(()) => Exit::Ok.into(),
+        Err(e) => exit::failed(e),
     }
 }

@@ -1,7 +1,7 @@
 //! `cascade wire`: runs a slice of a scenario in the wire tier (real HTTP
 //! servers and agents over turmoil's simulated network and clock).
 
-use super::{EXIT_FAILED, EXIT_USAGE};
+use super::exit::{self, Exit};
 use crate::scenario;
 use crate::wire::harness::{self, NetFault, NetFaultKind};
 use crate::wire::{plan, WireOptions};
@@ -59,10 +59,7 @@ pub fn run(args: Args) -> ExitCode {
     } = args;
     let sc = match scenario::load(&path) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return exit::usage(e),
     };
     let steps = plan::steps(&sc.timeline, &sc.model.change);
     let mut window = plan::default_window(&steps, sc.end);
@@ -72,19 +69,13 @@ pub fn run(args: Args) -> ExitCode {
                 window.start = t;
                 window.len = sc.end.saturating_since(t).min(plan::WINDOW_LEN);
             }
-            Err(m) => {
-                eprintln!("error: --from: {m}");
-                return ExitCode::from(EXIT_USAGE);
-            }
+            Err(m) => return exit::usage(format_args!("--from: {m}")),
         }
     }
     if let Some(d) = &duration {
         match crate::sim::parse_duration(d) {
             Ok(d) => window.len = d,
-            Err(m) => {
-                eprintln!("error: --for: {m}");
-                return ExitCode::from(EXIT_USAGE);
-            }
+            Err(m) => return exit::usage(format_args!("--for: {m}")),
         }
     }
     let mut net_faults = Vec::new();
@@ -95,10 +86,7 @@ pub fn run(args: Args) -> ExitCode {
         for spec in specs {
             match parse_net_fault(spec, kind) {
                 Ok(f) => net_faults.push(f),
-                Err(m) => {
-                    eprintln!("error: {flag} {spec:?}: {m}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(m) => return exit::usage(format_args!("{flag} {spec:?}: {m}")),
             }
         }
     }
@@ -121,10 +109,7 @@ pub fn run(args: Args) -> ExitCode {
     let started = std::time::Instant::now();
     let r = match harness::run_slice(&sc, &opts) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return exit::usage(e),
     };
     let wall = started.elapsed();
     let mut line =
@@ -168,11 +153,7 @@ pub fn run(args: Args) -> ExitCode {
             "reproduce": line,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return if r.passed() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(EXIT_FAILED)
-        };
+        return Exit::passed(r.passed()).into();
     }
     print!("{}", harness::render_text(&r, &sc));
     println!(
@@ -182,11 +163,7 @@ pub fn run(args: Args) -> ExitCode {
         wall.as_secs_f64() / (r.window.len.as_secs_f64() / 3_600.0)
     );
     println!("reproduce: {line}");
-    if r.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAILED)
-    }
+    Exit::passed(r.passed()).into()
 }
 
 /// `SIDE-SIDE@START/DURATION` (window-relative) for `--partition` and `--hold`.
