@@ -1,7 +1,7 @@
 //! `cascade agent`: one real agent against `cascade serve` (the live tier).
 
 use super::exit::{self, usage, Exit};
-use super::wall_duration;
+use super::{value_name, wall_duration};
 use crate::model::agent::{AgentConfig, Guards};
 use crate::wire::live;
 use std::process::ExitCode;
@@ -20,9 +20,9 @@ pub struct Args {
     /// Bearer token (default: derived from --seed as `cascade serve` does).
     #[arg(long)]
     pub token: Option<String>,
-    /// Agent version: buggy, hotfix or all.
-    #[arg(long, default_value = "buggy")]
-    pub guards: String,
+    /// Agent version.
+    #[arg(long, value_enum, default_value_t = Version::Buggy)]
+    pub guards: Version,
     /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -43,6 +43,27 @@ pub struct Args {
     pub duration: Option<String>,
 }
 
+/// The agent versions `--guards` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Version {
+    /// The historical agent: no guard at all.
+    Buggy,
+    /// The hotfix actually shipped: G1, G3 and G7.
+    Hotfix,
+    /// The fixed agent with every guard on, G1 to G8.
+    All,
+}
+
+impl Version {
+    pub fn guards(self) -> Guards {
+        match self {
+            Version::Buggy => Guards::none(),
+            Version::Hotfix => Guards::hotfix(),
+            Version::All => Guards::all(),
+        }
+    }
+}
+
 pub fn run(a: Args) -> ExitCode {
     let control_plane = match live::authority_of(&a.control_plane) {
         Ok(x) => x,
@@ -59,16 +80,6 @@ pub fn run(a: Args) -> ExitCode {
                 Ok(p) => format!("{host}:{}", p.wrapping_add(1)),
                 Err(_) => return usage(format!("--control-plane: bad port {port:?}")),
             }
-        }
-    };
-    let guards = match a.guards.as_str() {
-        "buggy" => Guards::none(),
-        "hotfix" => Guards::hotfix(),
-        "all" => Guards::all(),
-        other => {
-            return usage(format!(
-                "--guards: expected buggy, hotfix or all, found {other:?}"
-            ))
         }
     };
     let mut agent = AgentConfig::default();
@@ -90,14 +101,15 @@ pub fn run(a: Args) -> ExitCode {
         .unwrap_or_else(|| crate::wire::api::cluster_token(live::token_secret(a.seed), a.cluster));
     println!(
         "cascade agent: cluster {} ({}) against http://{control_plane}, cloud http://{cloud}",
-        a.cluster, a.guards
+        a.cluster,
+        value_name(&a.guards)
     );
     let cfg = live::AgentRunConfig {
         control_plane,
         cloud,
         cluster: a.cluster,
         token,
-        guards,
+        guards: a.guards.guards(),
         agent,
         seed: a.seed,
         time_scale: a.time_scale,

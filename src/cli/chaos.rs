@@ -33,10 +33,9 @@ pub struct Args {
     /// Run every seed twice and compare trace hashes.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Inject a seeded agent bug (deletes_on_5xx, accepts_generation_regression,
-    /// ignores_tombstones, retries_without_backoff, never_leaves_hold).
-    #[arg(long)]
-    pub bug: Option<String>,
+    /// Inject a seeded agent bug (each bypasses one safeguard).
+    #[arg(long, value_enum)]
+    pub bug: Option<SeededBug>,
     /// Output folder for failures (default: reports/chaos/<profile>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -102,16 +101,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
-    let bug = match a.bug.as_deref() {
-        None => None,
-        Some(name) => match SeededBug::ALL.iter().find(|b| b.name() == name) {
-            Some(b) => Some(*b),
-            None => {
-                let names: Vec<&str> = SeededBug::ALL.iter().map(|b| b.name()).collect();
-                return usage(format!("--bug: expected one of {names:?}, found {name:?}"));
-            }
-        },
-    };
+    let bug = a.bug;
     let (start, end) = match &a.seeds {
         Some(r) => match parse_range(r) {
             Ok(x) => x,
@@ -399,5 +389,19 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             v.signature
         ),
         Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn bug_takes_the_names_scenario_files_use() {
+        for bug in SeededBug::ALL {
+            assert_eq!(SeededBug::from_str(bug.name(), false), Ok(bug));
+        }
+        assert_eq!(SeededBug::value_variants().len(), SeededBug::ALL.len());
     }
 }

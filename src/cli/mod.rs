@@ -90,3 +90,22 @@ pub(crate) fn wall_duration(text: Option<&str>) -> Result<Option<std::time::Dura
     })
     .transpose()
 }
+
+/// The command-line name of a `--flag` value, as the user types it.
+pub(crate) fn value_name(value: &impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_parser_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

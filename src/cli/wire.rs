@@ -2,9 +2,11 @@
 //! servers and agents over turmoil's simulated network and clock).
 
 use super::exit::{self, Exit};
+use super::value_name;
 use crate::scenario;
-use crate::wire::harness::{self, NetFault, NetFaultKind};
+use crate::wire::harness::{self, NetFault, NetFaultKind, Side};
 use crate::wire::{plan, WireOptions};
+use clap::ValueEnum;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -166,28 +168,52 @@ pub fn run(args: Args) -> ExitCode {
     Exit::passed(r.passed()).into()
 }
 
+/// The sides a `--partition` or `--hold` spec joins, by their
+/// command-line names (`control-plane`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SideName {
+    Agents,
+    Edge,
+    ControlPlane,
+    Cloud,
+}
+
+impl From<SideName> for Side {
+    fn from(name: SideName) -> Side {
+        match name {
+            SideName::Agents => Side::Agents,
+            SideName::Edge => Side::Edge,
+            SideName::ControlPlane => Side::ControlPlane,
+            SideName::Cloud => Side::Cloud,
+        }
+    }
+}
+
 /// `SIDE-SIDE@START/DURATION` (window-relative) for `--partition` and `--hold`.
 fn parse_net_fault(spec: &str, kind: NetFaultKind) -> Result<NetFault, String> {
-    use harness::Side;
     let (sides, when) = spec
         .split_once('@')
         .ok_or("expected SIDE-SIDE@START/DURATION, e.g. edge-control-plane@30m/20m")?;
-    let side = |name: &str| match name {
-        "agents" => Ok(Side::Agents),
-        "edge" => Ok(Side::Edge),
-        "control-plane" => Ok(Side::ControlPlane),
-        "cloud" => Ok(Side::Cloud),
-        other => Err(format!(
-            "unknown side {other:?} (expected agents, edge, control-plane or cloud)"
-        )),
+    let names: Vec<String> = SideName::value_variants().iter().map(value_name).collect();
+    let side = |name: &str| {
+        SideName::from_str(name, false)
+            .map(Side::from)
+            .map_err(|_| {
+                let (last, others) = names.split_last().expect("sides");
+                format!(
+                    "unknown side {name:?} (expected {} or {last})",
+                    others.join(", ")
+                )
+            })
     };
-    let (a, b) = ["agents", "edge", "control-plane", "cloud"]
+    // Names contain '-' (control-plane): split after a known first side.
+    let (a, b) = names
         .iter()
         .find_map(|first| {
             sides
-                .strip_prefix(first)
+                .strip_prefix(first.as_str())
                 .and_then(|rest| rest.strip_prefix('-'))
-                .map(|rest| (*first, rest))
+                .map(|rest| (first.as_str(), rest))
         })
         .ok_or_else(|| format!("expected two sides joined by '-', found {sides:?}"))?;
     let (at, len) = when
