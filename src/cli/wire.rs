@@ -3,10 +3,14 @@
 
 use super::exit::{self, Exit};
 use super::value_name;
+use crate::protocol::ClusterId;
 use crate::scenario;
+use crate::sim::SimTime;
 use crate::wire::harness::{self, NetFault, NetFaultKind, Side};
-use crate::wire::{plan, WireOptions};
+use crate::wire::{plan, WireOptions, WireResult};
 use clap::ValueEnum;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -129,31 +133,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     if json {
-        let e = r.epoch;
-        let times = |m: &std::collections::BTreeMap<u32, crate::sim::SimTime>| {
-            m.iter()
-                .map(|(c, t)| (c.to_string(), serde_json::Value::from(e.format(*t))))
-                .collect::<serde_json::Map<_, _>>()
-        };
-        let doc = serde_json::json!({
-            "scenario": sc.name,
-            "seed": seed_used,
-            "tier": "wire",
-            "trace_hash": format!("{:016x}", r.trace_hash),
-            "passed": r.passed(),
-            "window": {"start": e.format(r.window.start), "end": e.format(r.window.start + r.window.len)},
-            "hosts": r.hosts,
-            "slice": r.slice,
-            "hit": r.hit,
-            "clusters_lost": times(&r.lost),
-            "agents_dead": times(&r.dead),
-            "not_converged_at_end": r.not_converged,
-            "answers": r.answers,
-            "i1_findings": r.i1_findings,
-            "holds_entered": r.holds_entered,
-            "error": r.error,
-            "reproduce": line,
-        });
+        let doc = WireJson::new(&r, &sc.name, seed_used, &line);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Exit::passed(r.passed()).into();
     }
@@ -166,6 +146,72 @@ pub fn run(args: Args) -> ExitCode {
     );
     println!("reproduce: {line}");
     Exit::passed(r.passed()).into()
+}
+
+/// `cascade wire --json`: one object. Its fields are in alphabetical order
+/// because the object was a (sorted) `serde_json::Map` before it was this
+/// struct, and scripts may compare its bytes.
+#[derive(Serialize)]
+struct WireJson<'a> {
+    /// Dead agents' clusters and when they died.
+    agents_dead: BTreeMap<String, String>,
+    answers: &'a BTreeMap<&'static str, u64>,
+    /// Clusters that lost pools and when they started to.
+    clusters_lost: BTreeMap<String, String>,
+    error: &'a Option<String>,
+    hit: &'a [ClusterId],
+    holds_entered: u64,
+    hosts: u32,
+    i1_findings: u64,
+    not_converged_at_end: &'a [ClusterId],
+    passed: bool,
+    reproduce: &'a str,
+    scenario: &'a str,
+    seed: u64,
+    slice: &'a [ClusterId],
+    tier: &'static str,
+    trace_hash: String,
+    window: WindowJson,
+}
+
+/// The window in calendar time.
+#[derive(Serialize)]
+struct WindowJson {
+    end: String,
+    start: String,
+}
+
+impl<'a> WireJson<'a> {
+    fn new(r: &'a WireResult, scenario: &'a str, seed: u64, reproduce: &'a str) -> Self {
+        // Keyed by the cluster id as text, so ordered as text ("10" < "2").
+        let times = |m: &BTreeMap<ClusterId, SimTime>| {
+            m.iter()
+                .map(|(c, t)| (c.to_string(), r.epoch.format(*t)))
+                .collect()
+        };
+        WireJson {
+            agents_dead: times(&r.dead),
+            answers: &r.answers,
+            clusters_lost: times(&r.lost),
+            error: &r.error,
+            hit: &r.hit,
+            holds_entered: r.holds_entered,
+            hosts: r.hosts,
+            i1_findings: r.i1_findings,
+            not_converged_at_end: &r.not_converged,
+            passed: r.passed(),
+            reproduce,
+            scenario,
+            seed,
+            slice: &r.slice,
+            tier: "wire",
+            trace_hash: format!("{:016x}", r.trace_hash),
+            window: WindowJson {
+                end: r.epoch.format(r.window.end()),
+                start: r.epoch.format(r.window.start),
+            },
+        }
+    }
 }
 
 /// The sides a `--partition` or `--hold` spec joins, by their
