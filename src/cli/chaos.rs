@@ -1,6 +1,7 @@
 //! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
 
 use super::exit::{usage, Exit};
+use super::progress_bar;
 use crate::chaos::shrink::shrink;
 use crate::chaos::{Chaos, FailureClass, Verdict};
 use crate::model::agent::SeededBug;
@@ -57,16 +58,20 @@ pub struct Args {
     pub verbose: bool,
 }
 
-fn parse_range(text: &str) -> Result<(u64, u64), String> {
+/// Two numbers joined by `sep`, e.g. `1..21` for `--seeds` (form `A..B`).
+fn two_numbers(flag: &str, form: &str, sep: &str, text: &str) -> Result<(u64, u64), String> {
     let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("--seeds: expected A..B, found {text:?}"))?;
-    let a: u64 = a
-        .parse()
-        .map_err(|_| format!("--seeds: {a:?} is not a number"))?;
-    let b: u64 = b
-        .parse()
-        .map_err(|_| format!("--seeds: {b:?} is not a number"))?;
+        .split_once(sep)
+        .ok_or_else(|| format!("{flag}: expected {form}, found {text:?}"))?;
+    let number = |x: &str| {
+        x.parse::<u64>()
+            .map_err(|_| format!("{flag}: {x:?} is not a number"))
+    };
+    Ok((number(a)?, number(b)?))
+}
+
+fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let (a, b) = two_numbers("--seeds", "A..B", "..", text)?;
     if b <= a {
         return Err(format!("--seeds: expected A < B, found {text}"));
     }
@@ -74,15 +79,7 @@ fn parse_range(text: &str) -> Result<(u64, u64), String> {
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let (k, n) = text
-        .split_once('/')
-        .ok_or_else(|| format!("--shard: expected K/N, found {text:?}"))?;
-    let k: u64 = k
-        .parse()
-        .map_err(|_| format!("--shard: {k:?} is not a number"))?;
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("--shard: {n:?} is not a number"))?;
+    let (k, n) = two_numbers("--shard", "K/N", "/", text)?;
     if n == 0 || k >= n {
         return Err(format!("--shard: expected 0 <= K < N, found {text}"));
     }
@@ -137,21 +134,13 @@ pub fn run(a: Args) -> ExitCode {
         a.jobs.max(1)
     );
     let single = seeds.len() == 1;
-    let bar = {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && !single {
-            let b = indicatif::ProgressBar::new(seeds.len() as u64);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            Some(b)
-        } else {
-            None
-        }
+    let bar = if single {
+        None
+    } else {
+        progress_bar(
+            seeds.len() as u64,
+            "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
+        )
     };
     // Wall-clock timing of the sweep, outside the simulated world.
     #[allow(clippy::disallowed_methods)]

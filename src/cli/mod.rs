@@ -91,6 +91,21 @@ pub(crate) fn wall_duration(text: Option<&str>) -> Result<Option<std::time::Dura
     .transpose()
 }
 
+/// A progress bar on a terminal only: quiet in CI and pipes.
+pub(crate) fn progress_bar(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
+
 /// The command-line name of a `--flag` value, as the user types it.
 pub(crate) fn value_name(value: &impl clap::ValueEnum) -> String {
     value

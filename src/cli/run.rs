@@ -2,7 +2,7 @@
 //! writes its run folder.
 
 use super::exit::{self, Exit};
-use super::value_name;
+use super::{progress_bar, value_name};
 use crate::report::folder;
 use crate::run::{reproduction_line, run_scenario, RunOptions};
 use crate::scenario;
@@ -157,48 +157,25 @@ fn events_file(flag: &[Events]) -> Result<EventsFile, String> {
     }
 }
 
-fn progress_bar(end_h: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None; // quiet in CI and pipes
-    }
-    let bar = indicatif::ProgressBar::new(end_h);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} simulating {pos}/{len} h [{bar:40}] {elapsed}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    Some(bar)
-}
-
 pub fn run(args: Args) -> ExitCode {
     init_logs(args.verbose);
     let events = match events_file(&args.events) {
         Ok(e) => e,
         Err(m) => return exit::usage(m),
     };
-    let Args {
-        scenario: path,
-        seed,
-        json,
-        out,
-        no_report,
-        events: _,
-        verbose: _,
-    } = args;
-    let sc = match scenario::load(&path) {
+    let sc = match scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
-    let seed_used = seed.unwrap_or(sc.seed);
-    if !json {
+    let seed_used = args.seed.unwrap_or(sc.seed);
+    if !args.json {
         println!("SEED={seed_used}");
     }
-    let dir = out.unwrap_or_else(|| folder::default_run_dir(&sc.name, seed_used));
+    let dir = args
+        .out
+        .unwrap_or_else(|| folder::default_run_dir(&sc.name, seed_used));
     let mut events_sink: Option<Box<dyn std::io::Write>> = None;
-    if !no_report {
+    if !args.no_report {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             return exit::usage(format_args!("cannot create {}: {e}", dir.display()));
         }
@@ -212,12 +189,15 @@ pub fn run(args: Args) -> ExitCode {
             let _ = std::fs::remove_file(dir.join("events.jsonl"));
         }
     }
-    let bar = progress_bar(sc.end.as_secs() / 3_600);
+    let bar = progress_bar(
+        sc.end.as_secs() / 3_600,
+        "{spinner} simulating {pos}/{len} h [{bar:40}] {elapsed}",
+    );
     let bar_in_run = bar.clone();
     let result = run_scenario(
         &sc,
         RunOptions {
-            seed,
+            seed: args.seed,
             events_sink,
             events_kinds: match events {
                 EventsFile::Only(kinds) => Some(kinds),
@@ -235,8 +215,8 @@ pub fn run(args: Args) -> ExitCode {
         b.finish_and_clear();
     }
     let s = &result.summary;
-    let reproduce = reproduction_line(&path.display().to_string(), seed_used);
-    if !no_report {
+    let reproduce = reproduction_line(&args.scenario.display().to_string(), seed_used);
+    if !args.no_report {
         if let Err(e) = folder::write_run_folder(&dir, s, &result.series, &reproduce) {
             return exit::failed(format_args!("cannot write the run folder: {e}"));
         }
@@ -247,14 +227,14 @@ pub fn run(args: Args) -> ExitCode {
             let _ = folder::point_latest(reports, &dir);
         }
     }
-    if json {
+    if args.json {
         match serde_json::to_string_pretty(s) {
             Ok(text) => println!("{text}"),
             Err(e) => return exit::failed(format_args!("cannot encode the summary: {e}")),
         }
     } else {
         print!("{}", crate::report::render_text(s));
-        if !no_report {
+        if !args.no_report {
             println!(
                 "report    {}/report.html (and summary.json, summary.md, trace.json, events.jsonl)",
                 dir.display()

@@ -51,25 +51,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args {
-        scenario: path,
-        seed,
-        clusters,
-        from,
-        duration,
-        agents_per_host,
-        tick_ms,
-        json,
-        partition: partitions,
-        hold: holds,
-    } = args;
-    let sc = match scenario::load(&path) {
+    let sc = match scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
     let steps = plan::steps(&sc.timeline, &sc.model.change);
     let mut window = plan::default_window(&steps, sc.end);
-    if let Some(f) = &from {
+    if let Some(f) = &args.from {
         match scenario::parse_time(&sc.epoch, f) {
             Ok(t) => {
                 window.start = t;
@@ -78,7 +66,7 @@ pub fn run(args: Args) -> ExitCode {
             Err(m) => return exit::usage(format_args!("--from: {m}")),
         }
     }
-    if let Some(d) = &duration {
+    if let Some(d) = &args.duration {
         match crate::sim::parse_duration(d) {
             Ok(d) => window.len = d,
             Err(m) => return exit::usage(format_args!("--for: {m}")),
@@ -86,8 +74,8 @@ pub fn run(args: Args) -> ExitCode {
     }
     let mut net_faults = Vec::new();
     for (specs, kind, flag) in [
-        (&partitions, NetFaultKind::Partition, "--partition"),
-        (&holds, NetFaultKind::Hold, "--hold"),
+        (&args.partition, NetFaultKind::Partition, "--partition"),
+        (&args.hold, NetFaultKind::Hold, "--hold"),
     ] {
         for spec in specs {
             match parse_net_fault(spec, kind) {
@@ -96,17 +84,17 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
-    let seed_used = seed.unwrap_or(sc.seed);
-    if !json {
+    let seed_used = args.seed.unwrap_or(sc.seed);
+    if !args.json {
         println!("SEED={seed_used}");
     }
     let opts = WireOptions {
         net_faults,
-        seed,
-        clusters,
+        seed: args.seed,
+        clusters: args.clusters,
         window: Some(window),
-        agents_per_host,
-        tick: std::time::Duration::from_millis(tick_ms),
+        agents_per_host: args.agents_per_host,
+        tick: std::time::Duration::from_millis(args.tick_ms),
         ..WireOptions::default()
     };
     // Allowed: the wall time of the whole run is reported to the user; it is
@@ -118,13 +106,18 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return exit::usage(e),
     };
     let wall = started.elapsed();
-    let mut line =
-        harness::reproduction_line(&path.display().to_string(), seed_used, clusters, r.window);
+    let mut line = harness::reproduction_line(
+        &args.scenario.display().to_string(),
+        seed_used,
+        args.clusters,
+        r.window,
+    );
     // Network faults are not part of the harness's line: insert them before the comment.
-    let extra: String = partitions
+    let extra: String = args
+        .partition
         .iter()
         .map(|p| format!(" --partition {p}"))
-        .chain(holds.iter().map(|h| format!(" --hold {h}")))
+        .chain(args.hold.iter().map(|h| format!(" --hold {h}")))
         .collect();
     if !extra.is_empty() {
         match line.find("   #") {
@@ -132,7 +125,7 @@ pub fn run(args: Args) -> ExitCode {
             None => line.push_str(&extra),
         }
     }
-    if json {
+    if args.json {
         let doc = WireJson::new(&r, &sc.name, seed_used, &line);
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Exit::passed(r.passed()).into();
