@@ -37,11 +37,13 @@
 //! - [`report`]: the summary builder, terminal text, run folders, pages.
 //! - [`chaos`]: chaos exploration: seeds to fault schedules, safety and
 //!   liveness verdicts, shrinking to a minimal scenario.
+//! - [`cli`]: the `cascade` command, one module per subcommand.
 
 pub use cascade_sim as sim;
 
 pub mod chaos;
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod effects;
 pub mod expect;

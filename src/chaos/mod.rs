@@ -14,6 +14,7 @@ pub mod generate;
 pub mod profile;
 pub mod shrink;
 
+use crate::cli::exit::Exit;
 use crate::model::agent::SeededBug;
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};
@@ -40,16 +41,13 @@ impl FailureClass {
         }
     }
     /// `cascade chaos` exit code when a failure of this class was found.
-    pub fn exit_code(self) -> u8 {
+    pub fn exit_code(self) -> Exit {
         match self {
-            FailureClass::Safety => 3,
-            FailureClass::Liveness => 4,
+            FailureClass::Safety => Exit::Safety,
+            FailureClass::Liveness => Exit::Liveness,
         }
     }
 }
-
-/// Exit code of `cascade chaos` when a seed ran twice gave two trace hashes.
-pub const EXIT_NONDETERMINISTIC: u8 = 5;
 
 /// One chaos case: what the seed chose.
 #[derive(Clone, Debug)]

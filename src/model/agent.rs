@@ -126,11 +126,15 @@ impl Guard {
 
 /// Deliberately seeded bugs, to measure the harness's power to find bugs
 /// (`cascade chaos` must catch each one). Each bypasses one safeguard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum SeededBug {
     /// A 5xx is read as "no pools": every present pool is deleted at once.
     #[serde(rename = "deletes_on_5xx")]
+    #[value(name = "deletes_on_5xx")]
     DeletesOn5xx,
     /// G3 skipped: an older generation is applied.
     AcceptsGenerationRegression,

@@ -1,16 +1,17 @@
 //! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
 
-use cascade::chaos::shrink::shrink;
-use cascade::chaos::{Chaos, FailureClass, Verdict, EXIT_NONDETERMINISTIC};
-use cascade::model::agent::SeededBug;
+use super::exit::{usage, Exit};
+use super::progress_bar;
+use crate::chaos::shrink::shrink;
+use crate::chaos::{Chaos, FailureClass, Verdict};
+use crate::model::agent::SeededBug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Chaos exploration: each seed draws a fault schedule from the profile;
-/// failures are classified (safety, liveness) and shrunk to minimal.json.
+/// The arguments of `cascade chaos`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The chaos profile, e.g. scenarios/chaos/fixed-400.profile.json.
@@ -33,10 +34,9 @@ pub struct Args {
     /// Run every seed twice and compare trace hashes.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Inject a seeded agent bug (deletes_on_5xx, accepts_generation_regression,
-    /// ignores_tombstones, retries_without_backoff, never_leaves_hold).
-    #[arg(long)]
-    pub bug: Option<String>,
+    /// Inject a seeded agent bug (each bypasses one safeguard).
+    #[arg(long, value_enum)]
+    pub bug: Option<SeededBug>,
     /// Output folder for failures (default: reports/chaos/<profile>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -58,23 +58,20 @@ pub struct Args {
     pub verbose: bool,
 }
 
-const EXIT_USAGE: u8 = 2;
-
-fn usage(msg: String) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(EXIT_USAGE)
+/// Two numbers joined by `sep`, e.g. `1..21` for `--seeds` (form `A..B`).
+fn two_numbers(flag: &str, form: &str, sep: &str, text: &str) -> Result<(u64, u64), String> {
+    let (a, b) = text
+        .split_once(sep)
+        .ok_or_else(|| format!("{flag}: expected {form}, found {text:?}"))?;
+    let number = |x: &str| {
+        x.parse::<u64>()
+            .map_err(|_| format!("{flag}: {x:?} is not a number"))
+    };
+    Ok((number(a)?, number(b)?))
 }
 
 fn parse_range(text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("--seeds: expected A..B, found {text:?}"))?;
-    let a: u64 = a
-        .parse()
-        .map_err(|_| format!("--seeds: {a:?} is not a number"))?;
-    let b: u64 = b
-        .parse()
-        .map_err(|_| format!("--seeds: {b:?} is not a number"))?;
+    let (a, b) = two_numbers("--seeds", "A..B", "..", text)?;
     if b <= a {
         return Err(format!("--seeds: expected A < B, found {text}"));
     }
@@ -82,15 +79,7 @@ fn parse_range(text: &str) -> Result<(u64, u64), String> {
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let (k, n) = text
-        .split_once('/')
-        .ok_or_else(|| format!("--shard: expected K/N, found {text:?}"))?;
-    let k: u64 = k
-        .parse()
-        .map_err(|_| format!("--shard: {k:?} is not a number"))?;
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("--shard: {n:?} is not a number"))?;
+    let (k, n) = two_numbers("--shard", "K/N", "/", text)?;
     if n == 0 || k >= n {
         return Err(format!("--shard: expected 0 <= K < N, found {text}"));
     }
@@ -109,16 +98,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
-    let bug = match a.bug.as_deref() {
-        None => None,
-        Some(name) => match SeededBug::ALL.iter().find(|b| b.name() == name) {
-            Some(b) => Some(*b),
-            None => {
-                let names: Vec<&str> = SeededBug::ALL.iter().map(|b| b.name()).collect();
-                return usage(format!("--bug: expected one of {names:?}, found {name:?}"));
-            }
-        },
-    };
+    let bug = a.bug;
     let (start, end) = match &a.seeds {
         Some(r) => match parse_range(r) {
             Ok(x) => x,
@@ -134,7 +114,7 @@ pub fn run(a: Args) -> ExitCode {
         }
     }
     if seeds.len() > 1_000_000 {
-        return usage("at most 1,000,000 seeds per invocation; split with --shard".into());
+        return usage("at most 1,000,000 seeds per invocation; split with --shard");
     }
     let profile_name = chaos.profile.profile.name.clone();
     println!("SEED={}", seeds.first().copied().unwrap_or(start));
@@ -154,21 +134,13 @@ pub fn run(a: Args) -> ExitCode {
         a.jobs.max(1)
     );
     let single = seeds.len() == 1;
-    let bar = {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && !single {
-            let b = indicatif::ProgressBar::new(seeds.len() as u64);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            Some(b)
-        } else {
-            None
-        }
+    let bar = if single {
+        None
+    } else {
+        progress_bar(
+            seeds.len() as u64,
+            "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
+        )
     };
     // Wall-clock timing of the sweep, outside the simulated world.
     #[allow(clippy::disallowed_methods)]
@@ -359,13 +331,13 @@ pub fn run(a: Args) -> ExitCode {
             .unwrap_or_default()
     );
     if nondet > 0 {
-        ExitCode::from(EXIT_NONDETERMINISTIC)
+        Exit::Nondeterministic.into()
     } else if safety > 0 {
-        ExitCode::from(FailureClass::Safety.exit_code())
+        FailureClass::Safety.exit_code().into()
     } else if liveness > 0 {
-        ExitCode::from(FailureClass::Liveness.exit_code())
+        FailureClass::Liveness.exit_code().into()
     } else {
-        ExitCode::SUCCESS
+        Exit::Ok.into()
     }
 }
 
@@ -406,5 +378,19 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             v.signature
         ),
         Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn bug_takes_the_names_scenario_files_use() {
+        for bug in SeededBug::ALL {
+            assert_eq!(SeededBug::from_str(bug.name(), false), Ok(bug));
+        }
+        assert_eq!(SeededBug::value_variants().len(), SeededBug::ALL.len());
     }
 }

@@ -1,0 +1,140 @@
+//! `cascade agent`: one real agent against `cascade serve` (the live tier).
+
+use super::exit::{self, usage, Exit};
+use super::{value_name, wall_duration};
+use crate::model::agent::{AgentConfig, Guards};
+use crate::wire::live;
+use std::process::ExitCode;
+
+/// The arguments of `cascade agent`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The control plane's URL (the edge), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub control_plane: String,
+    /// The cloud API's URL (default: the control plane's port + 1).
+    #[arg(long)]
+    pub cloud: Option<String>,
+    #[arg(long)]
+    pub cluster: u32,
+    /// Bearer token (default: derived from --seed as `cascade serve` does).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Agent version.
+    #[arg(long, value_enum, default_value_t = Version::Buggy)]
+    pub guards: Version,
+    /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds per wall second; match `cascade serve`.
+    #[arg(long, default_value_t = 1)]
+    pub time_scale: u32,
+    /// Poll period in simulated seconds.
+    #[arg(long)]
+    pub poll_interval_s: Option<f64>,
+    /// Full-resync (pruning) period in simulated seconds.
+    #[arg(long)]
+    pub full_resync_interval_s: Option<f64>,
+    /// Per-request timeout in wall milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    pub timeout_ms: u64,
+    /// Stop after this much wall time (`10m`).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+}
+
+/// The agent versions `--guards` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Version {
+    /// The historical agent: no guard at all.
+    Buggy,
+    /// The hotfix actually shipped: G1, G3 and G7.
+    Hotfix,
+    /// The fixed agent with every guard on, G1 to G8.
+    All,
+}
+
+impl Version {
+    pub fn guards(self) -> Guards {
+        match self {
+            Version::Buggy => Guards::none(),
+            Version::Hotfix => Guards::hotfix(),
+            Version::All => Guards::all(),
+        }
+    }
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let control_plane = match live::authority_of(&a.control_plane) {
+        Ok(x) => x,
+        Err(m) => return usage(format!("--control-plane: {m}")),
+    };
+    let cloud = match &a.cloud {
+        Some(u) => match live::authority_of(u) {
+            Ok(x) => x,
+            Err(m) => return usage(format!("--cloud: {m}")),
+        },
+        None => {
+            let (host, port) = control_plane.rsplit_once(':').unwrap_or(("127.0.0.1", "0"));
+            match port.parse::<u16>() {
+                Ok(p) => format!("{host}:{}", p.wrapping_add(1)),
+                Err(_) => return usage(format!("--control-plane: bad port {port:?}")),
+            }
+        }
+    };
+    let mut agent = AgentConfig::default();
+    if let Some(p) = a.poll_interval_s {
+        agent.poll_interval_s = p;
+    }
+    if let Some(f) = a.full_resync_interval_s {
+        agent.full_resync_interval_s = f;
+    }
+    if let Err(m) = agent.validate() {
+        return usage(m);
+    }
+    let run_for = match wall_duration(a.duration.as_deref()) {
+        Ok(d) => d,
+        Err(m) => return usage(m),
+    };
+    let token = a
+        .token
+        .unwrap_or_else(|| crate::wire::api::cluster_token(live::token_secret(a.seed), a.cluster));
+    println!(
+        "cascade agent: cluster {} ({}) against http://{control_plane}, cloud http://{cloud}",
+        a.cluster,
+        value_name(&a.guards)
+    );
+    let cfg = live::AgentRunConfig {
+        control_plane,
+        cloud,
+        cluster: a.cluster,
+        token,
+        guards: a.guards.guards(),
+        agent,
+        seed: a.seed,
+        time_scale: a.time_scale,
+        request_timeout: std::time::Duration::from_millis(a.timeout_ms),
+        run_for,
+        verbose: true,
+    };
+    let status = std::sync::Arc::new(std::sync::Mutex::new(live::AgentStatus::default()));
+    match live::run_agent(cfg, status.clone(), None) {
+        Ok(()) => {
+            let s = status.lock().unwrap_or_else(|e| e.into_inner());
+            println!(
+                "answers {:?}; creates asked {}, deletes asked {}, holds entered {}{}",
+                s.answers,
+                s.creates_asked,
+                s.deletes_asked,
+                s.holds_entered,
+                if s.host_lost {
+                    "; the agent deleted its own system pool and died with it"
+                } else {
+                    ""
+                }
+            );
+            Exit::Ok.into()
+        }
+        Err(e) => exit::failed(e),
+    }
+}

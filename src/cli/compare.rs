@@ -1,0 +1,52 @@
+//! `cascade compare`: overlays two or more runs (run folders or scenario
+//! files, run first) on one page with a table of differences.
+
+use super::exit::{self, Exit};
+use crate::report::folder;
+use crate::run::{run_scenario, RunOptions};
+use crate::scenario;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The arguments of `cascade compare`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run folders (with summary.json and series.json) or scenario files.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Output page (default: reports/runs/compare/<names>.html).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let mut loaded = Vec::new();
+    for p in &args.runs {
+        if p.is_dir() {
+            match folder::load_run_folder(p) {
+                Ok(r) => loaded.push(r),
+                Err(e) => return exit::usage(e),
+            }
+        } else {
+            let sc = match scenario::load(p) {
+                Ok(s) => s,
+                Err(e) => return exit::usage(e),
+            };
+            eprintln!("running {} (seed {})", p.display(), sc.seed);
+            let r = run_scenario(&sc, RunOptions::default());
+            loaded.push((r.summary, r.series));
+        }
+    }
+    let names: Vec<String> = loaded.iter().map(|(s, _)| s.scenario.clone()).collect();
+    let out = args.out.unwrap_or_else(|| {
+        Path::new("reports/runs/compare").join(format!("{}.html", names.join("--vs--")))
+    });
+    if let Some(parent) = out.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Err(e) = std::fs::write(&out, crate::report::html::render_compare(&loaded)) {
+        return exit::failed(format_args!("cannot write {}: {e}", out.display()));
+    }
+    println!("compare   {}", out.display());
+    Exit::Ok.into()
+}

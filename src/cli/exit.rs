@@ -1,0 +1,56 @@
+//! The exit codes of every `cascade` command, defined once: scripts and CI
+//! jobs branch on them, so one number never means two things.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+/// How a `cascade` command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Every expectation holds (`run`, `wire`), no failing seed (`chaos`).
+    Ok = 0,
+    /// An expectation or invariant failed, or the output could not be written.
+    Failed = 1,
+    /// Bad input or usage; the message names the file, flag or field.
+    Usage = 2,
+    /// `cascade chaos`: a seed broke a safety invariant.
+    Safety = 3,
+    /// `cascade chaos`: a seed did not recover after its last fault healed.
+    Liveness = 4,
+    /// `cascade chaos --check-determinism`: a seed ran twice gave two trace hashes.
+    Nondeterministic = 5,
+}
+
+impl Exit {
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// `Ok` when the run passed, `Failed` otherwise.
+    pub fn passed(passed: bool) -> Exit {
+        if passed {
+            Exit::Ok
+        } else {
+            Exit::Failed
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// Prints `error: {message}` to stderr and ends with [`Exit::Usage`].
+pub fn usage(message: impl Display) -> ExitCode {
+    eprintln!("error: {message}");
+    Exit::Usage.into()
+}
+
+/// Prints `error: {message}` to stderr and ends with [`Exit::Failed`].
+pub fn failed(message: impl Display) -> ExitCode {
+    eprintln!("error: {message}");
+    Exit::Failed.into()
+}

@@ -1,0 +1,369 @@
+//! `cascade run`: runs a scenario, prints its summary (text or JSON) and
+//! writes its run folder.
+
+use super::exit::{self, Exit};
+use super::{progress_bar, value_name};
+use crate::report::folder;
+use crate::run::{reproduction_line, run_scenario, RunOptions};
+use crate::scenario;
+use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
+use clap::ValueEnum;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The arguments of `cascade run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The scenario file, e.g. scenarios/march-2025.json.
+    pub scenario: PathBuf,
+    /// Seed (default: the scenario's own).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Run folder (default: reports/runs/<scenario>/<seed>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write no run folder.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Trace kinds for events.jsonl: comma-separated, `all`, or `none`
+    /// (default: all but the per-poll `answer` records).
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = TrimmedEvents)]
+    pub events: Vec<Events>,
+    /// Log key events (in simulated time) to stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+fn init_logs(verbose: bool) {
+    let level = if verbose {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
+    // No wall-clock timestamps: the world's log lines carry simulated time.
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_max_level(level)
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A value of `--events`: `all`, `none`, or a trace record kind by the name
+/// `kind_name` gives it in src/record.rs (the JSON sink filters on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Events {
+    /// Every kind, with the ~50 M per-poll `answer` records.
+    All,
+    /// No events.jsonl.
+    #[value(name = "none")]
+    Off,
+    /// A desired-state answer an agent acted on (one per poll).
+    Answer,
+    /// An agent's node-pool call to the cloud and its immediate reply.
+    CloudCall,
+    /// A cloud operation completing.
+    CloudDone,
+    /// An agent taken down with its system pool.
+    AgentDied,
+    /// An agent running again.
+    AgentRestarted,
+    /// A guard blocking a destructive step.
+    Blocked,
+    /// A timeline action beginning or ending.
+    Action,
+    /// An incident detected.
+    Detected,
+    /// A named moment (an alert, a rollout wave).
+    Note,
+    /// A cluster with every desired pool back.
+    ClusterRestored,
+    /// The auth path's figures of one minute.
+    AuthMinute,
+}
+
+impl Events {
+    /// The record kind this value names; `None` for `all` and `none`.
+    fn kind(self) -> Option<String> {
+        match self {
+            Events::All | Events::Off => None,
+            kind => Some(value_name(&kind)),
+        }
+    }
+}
+
+/// Parses one `--events` value with the spaces around it trimmed, as
+/// `--events "action, detected"` has always been accepted.
+#[derive(Clone)]
+struct TrimmedEvents;
+
+impl TypedValueParser for TrimmedEvents {
+    type Value = Events;
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Events, clap::Error> {
+        let value = value.to_str().map_or(value, |s| OsStr::new(s.trim()));
+        EnumValueParser::<Events>::new().parse_ref(cmd, arg, value)
+    }
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            Events::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+/// What goes into events.jsonl.
+#[derive(Debug, PartialEq)]
+enum EventsFile {
+    /// No file.
+    Off,
+    /// Every record.
+    Every,
+    /// Records of these kinds only.
+    Only(BTreeSet<String>),
+}
+
+/// What `--events` asks for; `all` and `none` stand alone.
+fn events_file(flag: &[Events]) -> Result<EventsFile, String> {
+    match flag {
+        [] => Ok(EventsFile::Only(
+            Events::value_variants()
+                .iter()
+                .filter(|e| **e != Events::Answer)
+                .filter_map(|e| e.kind())
+                .collect(),
+        )),
+        [Events::Off] => Ok(EventsFile::Off),
+        [Events::All] => Ok(EventsFile::Every),
+        list => list
+            .iter()
+            .map(|e| e.kind())
+            .collect::<Option<_>>()
+            .map(EventsFile::Only)
+            .ok_or_else(|| "--events: `all` and `none` stand alone, not in a list".to_string()),
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    init_logs(args.verbose);
+    let events = match events_file(&args.events) {
+        Ok(e) => e,
+        Err(m) => return exit::usage(m),
+    };
+    let sc = match scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return exit::usage(e),
+    };
+    let seed_used = args.seed.unwrap_or(sc.seed);
+    if !args.json {
+        println!("SEED={seed_used}");
+    }
+    let dir = args
+        .out
+        .unwrap_or_else(|| folder::default_run_dir(&sc.name, seed_used));
+    let mut events_sink: Option<Box<dyn std::io::Write>> = None;
+    if !args.no_report {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return exit::usage(format_args!("cannot create {}: {e}", dir.display()));
+        }
+        if events != EventsFile::Off {
+            let p = dir.join("events.jsonl");
+            match std::fs::File::create(&p) {
+                Ok(f) => events_sink = Some(Box::new(std::io::BufWriter::new(f))),
+                Err(e) => return exit::usage(format_args!("cannot create {}: {e}", p.display())),
+            }
+        } else {
+            let _ = std::fs::remove_file(dir.join("events.jsonl"));
+        }
+    }
+    let bar = progress_bar(
+        sc.end.as_secs() / 3_600,
+        "{spinner} simulating {pos}/{len} h [{bar:40}] {elapsed}",
+    );
+    let bar_in_run = bar.clone();
+    let result = run_scenario(
+        &sc,
+        RunOptions {
+            seed: args.seed,
+            events_sink,
+            events_kinds: match events {
+                EventsFile::Only(kinds) => Some(kinds),
+                EventsFile::Off | EventsFile::Every => None,
+            },
+            progress: Some(Box::new(move |now, _end| {
+                if let Some(b) = &bar_in_run {
+                    b.set_position(now.as_secs() / 3_600);
+                }
+            })),
+            ..RunOptions::default()
+        },
+    );
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let s = &result.summary;
+    let reproduce = reproduction_line(&args.scenario.display().to_string(), seed_used);
+    if !args.no_report {
+        if let Err(e) = folder::write_run_folder(&dir, s, &result.series, &reproduce) {
+            return exit::failed(format_args!("cannot write the run folder: {e}"));
+        }
+        if let Some(reports) = dir
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "reports"))
+        {
+            let _ = folder::point_latest(reports, &dir);
+        }
+    }
+    if args.json {
+        match serde_json::to_string_pretty(s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return exit::failed(format_args!("cannot encode the summary: {e}")),
+        }
+    } else {
+        print!("{}", crate::report::render_text(s));
+        if !args.no_report {
+            println!(
+                "report    {}/report.html (and summary.json, summary.md, trace.json, events.jsonl)",
+                dir.display()
+            );
+        }
+        println!("reproduce: {reproduce}");
+    }
+    Exit::passed(s.passed()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::model::agent::Guard;
+    use crate::plant::cloud::{CloudCall, CloudReply, Completion};
+    use crate::protocol::{DesiredAnswer, PoolName};
+    use crate::record::Record;
+    use crate::sim::TraceRecord;
+    use clap::Parser;
+
+    /// The `--events` value of each record kind: a new kind in
+    /// src/record.rs stops this compiling until it has one.
+    fn value_of(record: &Record) -> Events {
+        match record {
+            Record::Answer { .. } => Events::Answer,
+            Record::CloudCall { .. } => Events::CloudCall,
+            Record::CloudDone { .. } => Events::CloudDone,
+            Record::AgentDied { .. } => Events::AgentDied,
+            Record::AgentRestarted { .. } => Events::AgentRestarted,
+            Record::Blocked { .. } => Events::Blocked,
+            Record::Action { .. } => Events::Action,
+            Record::Detected { .. } => Events::Detected,
+            Record::Note { .. } => Events::Note,
+            Record::ClusterRestored { .. } => Events::ClusterRestored,
+            Record::AuthMinute { .. } => Events::AuthMinute,
+        }
+    }
+
+    #[test]
+    fn every_record_kind_is_an_events_value_of_the_same_name() {
+        let answer = DesiredAnswer::NotFound;
+        let pool = PoolName::System;
+        let records = [
+            Record::Answer {
+                cluster: 0,
+                answer: &answer,
+            },
+            Record::CloudCall {
+                cluster: 0,
+                pool,
+                call: CloudCall::Delete,
+                reply: CloudReply::Locked,
+            },
+            Record::CloudDone {
+                cluster: 0,
+                pool,
+                completion: Completion::Deleted,
+            },
+            Record::AgentDied { cluster: 0 },
+            Record::AgentRestarted { cluster: 0 },
+            Record::Blocked {
+                cluster: 0,
+                pool,
+                guard: Guard::G1,
+            },
+            Record::Action {
+                index: 0,
+                begin: true,
+            },
+            Record::Detected { incident: 0 },
+            Record::Note { text: "wave" },
+            Record::ClusterRestored { cluster: 0 },
+            Record::AuthMinute {
+                legit_ok: 0,
+                legit_decided: 0,
+                vendor_429: 0,
+                replicas: 0,
+            },
+        ];
+        for r in &records {
+            assert_eq!(value_of(r).kind().as_deref(), Some(r.kind_name()));
+        }
+        let kinds = Events::value_variants().iter().filter_map(|e| e.kind());
+        assert_eq!(kinds.count(), records.len(), "no value without its record");
+    }
+
+    fn events(flag: &[&str]) -> Result<EventsFile, String> {
+        let mut line = vec!["cascade", "run", "s.json"];
+        for f in flag {
+            line.extend(["--events", f]);
+        }
+        match Cli::try_parse_from(line)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Run(args) => events_file(&args.events),
+            _ => unreachable!("a run command line"),
+        }
+    }
+
+    fn only(kinds: &[&str]) -> EventsFile {
+        EventsFile::Only(kinds.iter().map(|k| k.to_string()).collect())
+    }
+
+    #[test]
+    fn events_takes_all_none_or_a_list_of_kinds() {
+        assert_eq!(events(&["none"]), Ok(EventsFile::Off));
+        assert_eq!(events(&["all"]), Ok(EventsFile::Every));
+        assert_eq!(
+            events(&["action,detected"]),
+            Ok(only(&["action", "detected"]))
+        );
+        assert_eq!(
+            events(&["action, detected"]),
+            Ok(only(&["action", "detected"]))
+        );
+        assert!(events(&["all,action"]).is_err());
+        assert!(events(&["pool_deleted"])
+            .unwrap_err()
+            .contains("possible values"));
+    }
+
+    #[test]
+    fn events_by_default_is_every_kind_but_the_per_poll_answers() {
+        let Ok(EventsFile::Only(kinds)) = events(&[]) else {
+            panic!("a list of kinds")
+        };
+        assert_eq!(kinds.len(), 10);
+        assert!(!kinds.contains("answer") && kinds.contains("cloud_call"));
+    }
+}
