@@ -2,10 +2,10 @@
 //! per-cluster loss episodes. Derived figures (percentiles, per-day tables)
 //! are computed once at the end by `report`.
 
-use crate::model::agent::Guard;
+use crate::model::agent::{Guard, GuardCounts};
 use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
-use crate::protocol::DesiredAnswer;
+use crate::protocol::{AnswerCounts, DesiredAnswer};
 use crate::world::RestoreMethod;
 use cascade_sim::{Epoch, SimTime};
 use std::collections::BTreeMap;
@@ -24,9 +24,9 @@ pub struct LossEpisode {
 pub struct Metrics {
     epoch: Epoch,
     /// Answers agents received, by kind (200, 404, 5xx, 429, timeout, conn).
-    pub answers: [u64; 6],
+    pub answers: AnswerCounts,
     /// Destructive steps blocked, by guard.
-    pub blocked_by_guard: [u64; 8],
+    pub blocked_by_guard: GuardCounts,
     pub holds_entered: u64,
     pub agents_died: u64,
     /// UTC date -> clusters that lost at least one pool that day.
@@ -45,8 +45,8 @@ impl Metrics {
     pub fn new(fleet: &Fleet, epoch: Epoch) -> Self {
         Metrics {
             epoch,
-            answers: [0; 6],
-            blocked_by_guard: [0; 8],
+            answers: AnswerCounts::default(),
+            blocked_by_guard: GuardCounts::default(),
             holds_entered: 0,
             agents_died: 0,
             clusters_lost_pools_by_day: BTreeMap::new(),
@@ -60,19 +60,11 @@ impl Metrics {
     }
 
     pub fn count_answer(&mut self, a: &DesiredAnswer) {
-        let i = match a {
-            DesiredAnswer::Ok(_) => 0,
-            DesiredAnswer::NotFound => 1,
-            DesiredAnswer::ServerError => 2,
-            DesiredAnswer::TooManyRequests { .. } => 3,
-            DesiredAnswer::Timeout => 4,
-            DesiredAnswer::ConnectionError => 5,
-        };
-        self.answers[i] += 1;
+        self.answers.add(a);
     }
 
     pub fn blocked(&mut self, g: Guard) {
-        self.blocked_by_guard[g as usize] += 1;
+        self.blocked_by_guard.add(g);
     }
 
     /// `c` started losing a desired pool at `now` (a new episode).

@@ -125,16 +125,75 @@ impl DesiredAnswer {
     pub fn is_authoritative(&self) -> bool {
         matches!(self, DesiredAnswer::Ok(_))
     }
+    pub fn kind(&self) -> AnswerKind {
+        match self {
+            DesiredAnswer::Ok(_) => AnswerKind::Ok,
+            DesiredAnswer::NotFound => AnswerKind::NotFound,
+            DesiredAnswer::ServerError => AnswerKind::ServerError,
+            DesiredAnswer::TooManyRequests { .. } => AnswerKind::TooManyRequests,
+            DesiredAnswer::Timeout => AnswerKind::Timeout,
+            DesiredAnswer::ConnectionError => AnswerKind::ConnectionError,
+        }
+    }
     /// Short stable name for traces and reports.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// The kinds of [`DesiredAnswer`], for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AnswerKind {
+    Ok,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    Timeout,
+    ConnectionError,
+}
+
+impl AnswerKind {
+    /// In report order.
+    pub const ALL: [AnswerKind; 6] = [
+        AnswerKind::Ok,
+        AnswerKind::NotFound,
+        AnswerKind::ServerError,
+        AnswerKind::TooManyRequests,
+        AnswerKind::Timeout,
+        AnswerKind::ConnectionError,
+    ];
+
+    /// Short stable name for traces and reports (`404`, `timeout`).
+    pub fn name(self) -> &'static str {
         match self {
-            DesiredAnswer::Ok(_) => "200",
-            DesiredAnswer::NotFound => "404",
-            DesiredAnswer::ServerError => "5xx",
-            DesiredAnswer::TooManyRequests { .. } => "429",
-            DesiredAnswer::Timeout => "timeout",
-            DesiredAnswer::ConnectionError => "connection_error",
+            AnswerKind::Ok => "200",
+            AnswerKind::NotFound => "404",
+            AnswerKind::ServerError => "5xx",
+            AnswerKind::TooManyRequests => "429",
+            AnswerKind::Timeout => "timeout",
+            AnswerKind::ConnectionError => "connection_error",
         }
+    }
+}
+
+/// Answers counted by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnswerCounts([u64; AnswerKind::ALL.len()]);
+
+impl AnswerCounts {
+    pub fn add(&mut self, answer: &DesiredAnswer) {
+        self.0[answer.kind() as usize] += 1;
+    }
+    /// Each kind with its count, in report order (zeros included).
+    pub fn iter(&self) -> impl Iterator<Item = (AnswerKind, u64)> + '_ {
+        AnswerKind::ALL.iter().map(|&k| (k, self.0[k as usize]))
+    }
+}
+
+impl std::ops::Index<AnswerKind> for AnswerCounts {
+    type Output = u64;
+    fn index(&self, k: AnswerKind) -> &u64 {
+        &self.0[k as usize]
     }
 }
 

@@ -129,6 +129,26 @@ fn the_kernel_knows_nothing_of_the_domain() {
     );
 }
 
+/// `src/main.rs` only dispatches to `src/cli/`: every command lives there.
+#[test]
+fn main_only_dispatches_to_the_cli() {
+    let text = std::fs::read_to_string(src("src/main.rs")).expect("src/main.rs");
+    let code: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    assert_eq!(
+        code,
+        [
+            "fn main() -> std::process::ExitCode {",
+            "cascade::cli::main()",
+            "}"
+        ],
+        "src/main.rs should hold nothing but the call into cascade::cli"
+    );
+}
+
 /// A line as a model file that broke the rule would have it.
 const VIOLATION_SAMPLE: &str = "use crate::world::World;";
 

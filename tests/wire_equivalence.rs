@@ -11,7 +11,7 @@
 
 use cascade::model::agent::Guards;
 use cascade::plant::agent_phase;
-use cascade::protocol::ClusterId;
+use cascade::protocol::{AnswerKind, ClusterId};
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario::{load_str, Scenario};
 use cascade::sim::{Seed, SimDuration, SimTime};
@@ -168,7 +168,10 @@ fn check(text: &str) -> (WireResult, BTreeSet<ClusterId>) {
     assert!(f.lost.is_empty(), "{:?}", f.lost);
     assert_eq!(f.deletes_accepted, 0);
     assert_eq!(f.i1_findings, 0);
-    assert!(f.answers["404"] > 0, "the fixed agent saw the misroute");
+    assert!(
+        f.answers[AnswerKind::NotFound] > 0,
+        "the fixed agent saw the misroute"
+    );
     assert!(f.passed());
     (w, fleet)
 }
@@ -245,7 +248,7 @@ fn fixed_agent_never_deletes_under_partitions_and_holds_and_converges_after_repa
     assert_eq!(r.deletes_accepted, 0);
     assert_eq!(r.i1_findings, 0);
     assert!(r.lost.is_empty());
-    assert!(r.answers["timeout"] > 0, "{:?}", r.answers);
+    assert!(r.answers[AnswerKind::Timeout] > 0, "{:?}", r.answers);
     assert!(
         r.holds_entered >= 30,
         "every agent holds during the partition"

@@ -55,8 +55,8 @@ pub fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
-    let steps = plan::steps(&sc.timeline, &sc.model.change);
-    let mut window = plan::default_window(&steps, sc.end);
+    let plan = plan::plan(&sc.timeline, &sc.model);
+    let mut window = plan::default_window(&plan.steps, sc.end);
     if let Some(f) = &args.from {
         match scenario::parse_time(&sc.epoch, f) {
             Ok(t) => {
@@ -148,7 +148,8 @@ pub fn run(args: Args) -> ExitCode {
 struct WireJson<'a> {
     /// Dead agents' clusters and when they died.
     agents_dead: BTreeMap<String, String>,
-    answers: &'a BTreeMap<&'static str, u64>,
+    /// Answers by kind, the kinds seen only.
+    answers: BTreeMap<&'static str, u64>,
     /// Clusters that lost pools and when they started to.
     clusters_lost: BTreeMap<String, String>,
     error: &'a Option<String>,
@@ -157,6 +158,8 @@ struct WireJson<'a> {
     hosts: u32,
     i1_findings: u64,
     not_converged_at_end: &'a [ClusterId],
+    /// Timeline effects in the window this tier does not carry out.
+    not_modelled: Vec<NotModelledJson<'a>>,
     passed: bool,
     reproduce: &'a str,
     scenario: &'a str,
@@ -165,6 +168,14 @@ struct WireJson<'a> {
     tier: &'static str,
     trace_hash: String,
     window: WindowJson,
+}
+
+/// A timeline effect the wire tier leaves to the fleet tier.
+#[derive(Serialize)]
+struct NotModelledJson<'a> {
+    at: String,
+    effect: &'static str,
+    item: &'a str,
 }
 
 /// The window in calendar time.
@@ -184,7 +195,12 @@ impl<'a> WireJson<'a> {
         };
         WireJson {
             agents_dead: times(&r.dead),
-            answers: &r.answers,
+            answers: r
+                .answers
+                .iter()
+                .filter(|&(_, n)| n > 0)
+                .map(|(k, n)| (k.name(), n))
+                .collect(),
             clusters_lost: times(&r.lost),
             error: &r.error,
             hit: &r.hit,
@@ -192,6 +208,15 @@ impl<'a> WireJson<'a> {
             hosts: r.hosts,
             i1_findings: r.i1_findings,
             not_converged_at_end: &r.not_converged,
+            not_modelled: r
+                .not_modelled
+                .iter()
+                .map(|n| NotModelledJson {
+                    at: r.epoch.format(n.at),
+                    effect: n.effect,
+                    item: &n.item,
+                })
+                .collect(),
             passed: r.passed(),
             reproduce,
             scenario,

@@ -124,6 +124,30 @@ impl Guard {
     }
 }
 
+/// A count per guard (destructive steps each guard blocked).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardCounts([u64; Guard::ALL.len()]);
+
+impl GuardCounts {
+    pub fn add(&mut self, g: Guard) {
+        self.0[g as usize] += 1;
+    }
+    /// The guards that blocked something, with their counts, G1 first.
+    pub fn nonzero(&self) -> impl Iterator<Item = (Guard, u64)> + '_ {
+        Guard::ALL
+            .iter()
+            .map(|&g| (g, self.0[g as usize]))
+            .filter(|&(_, n)| n > 0)
+    }
+}
+
+impl std::ops::Index<Guard> for GuardCounts {
+    type Output = u64;
+    fn index(&self, g: Guard) -> &u64 {
+        &self.0[g as usize]
+    }
+}
+
 /// Deliberately seeded bugs, to measure the harness's power to find bugs
 /// (`cascade chaos` must catch each one). Each bypasses one safeguard.
 #[derive(

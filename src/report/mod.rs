@@ -101,19 +101,11 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         .into_iter()
         .map(|(k, v)| (k, Percentiles::of(v)))
         .collect();
-    for g in crate::model::agent::Guard::ALL {
-        let n = m.blocked_by_guard[g as usize];
-        if n > 0 {
-            metrics.blocked_by_guard.insert(g.name().to_string(), n);
-        }
+    for (g, n) in m.blocked_by_guard.nonzero() {
+        metrics.blocked_by_guard.insert(g.name().to_string(), n);
     }
-    for (i, name) in ["200", "404", "5xx", "429", "timeout", "connection_error"]
-        .iter()
-        .enumerate()
-    {
-        if m.answers[i] > 0 {
-            metrics.answers.insert(name.to_string(), m.answers[i]);
-        }
+    for (kind, n) in m.answers.iter().filter(|&(_, n)| n > 0) {
+        metrics.answers.insert(kind.name().to_string(), n);
     }
     world.fill_summary(&mut metrics);
 

@@ -7,10 +7,10 @@
 use super::api::CallOutcome;
 use super::observe::Observer;
 use crate::checks;
-use crate::model::agent::{AgentOutput, Guard};
+use crate::model::agent::{AgentOutput, Guard, GuardCounts};
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::plant::control::{EdgeVersion, ServiceFaults};
-use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet};
+use crate::protocol::{AnswerCounts, ClusterId, DesiredAnswer, PoolName, PoolSet};
 use crate::record::Record;
 use cascade_sim::{SimTime, Trace};
 use std::cell::RefCell;
@@ -24,7 +24,7 @@ pub(super) struct Book {
     pub(super) desired: Vec<PoolSet>,
     /// Per cluster: the last answer was authoritative, and its tombstones (I1).
     pub(super) last_answer: BTreeMap<ClusterId, (bool, PoolSet)>,
-    pub(super) answers: BTreeMap<&'static str, u64>,
+    pub(super) answers: AnswerCounts,
     pub(super) calls: BTreeMap<&'static str, u64>,
     pub(super) lost: BTreeMap<ClusterId, SimTime>,
     pub(super) dead: BTreeMap<ClusterId, SimTime>,
@@ -32,7 +32,7 @@ pub(super) struct Book {
     pub(super) kills: Vec<ClusterId>,
     pub(super) deletes_accepted: u64,
     pub(super) creates_accepted: u64,
-    pub(super) blocked: [u64; 8],
+    pub(super) blocked: GuardCounts,
     pub(super) holds_entered: u64,
     pub(super) holds_left: u64,
     pub(super) i1: u64,
@@ -47,7 +47,7 @@ impl Observer for BookObserver {
     fn answer(&self, now: SimTime, cluster: ClusterId, answer: &DesiredAnswer) {
         let mut b = self.0.borrow_mut();
         b.trace.record(now, &Record::Answer { cluster, answer });
-        *b.answers.entry(answer.name()).or_default() += 1;
+        b.answers.add(answer);
         let last = match answer {
             DesiredAnswer::Ok(ds) => (true, ds.tombstones),
             _ => (false, PoolSet::EMPTY),
@@ -70,7 +70,7 @@ impl Observer for BookObserver {
                 }
             }
             AgentOutput::Blocked { pool, guard } => {
-                b.blocked[guard as usize] += 1;
+                b.blocked.add(guard);
                 b.trace.record(
                     now,
                     &Record::Blocked {
@@ -116,7 +116,7 @@ impl Observer for BookObserver {
             },
         );
         if let CloudReply::Locked = reply {
-            b.blocked[Guard::G6 as usize] += 1;
+            b.blocked.add(Guard::G6);
         }
         if !matches!(reply, CloudReply::Accepted { .. }) {
             return;
@@ -182,14 +182,14 @@ impl Book {
             trace: Trace::new(),
             desired,
             last_answer: BTreeMap::new(),
-            answers: BTreeMap::new(),
+            answers: AnswerCounts::default(),
             calls: BTreeMap::new(),
             lost: BTreeMap::new(),
             dead: BTreeMap::new(),
             kills: Vec::new(),
             deletes_accepted: 0,
             creates_accepted: 0,
-            blocked: [0; 8],
+            blocked: GuardCounts::default(),
             holds_entered: 0,
             holds_left: 0,
             i1: 0,

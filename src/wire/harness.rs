@@ -28,11 +28,11 @@ use super::book::{Book, BookObserver};
 use super::hosts::{self, AgentHosts, HostContext};
 pub use super::hosts::{CLOUD, CONTROL_PLANE, DIRECTOR, EDGE};
 use super::plan::{self, NotModelled, SliceRule, Step, StepKind, Window};
-use crate::model::agent::{Guard, Guards};
+use crate::model::agent::{Guard, GuardCounts, Guards};
 use crate::plant::control::misrouted;
 pub use crate::plant::InitialPools;
 use crate::plant::{pools_converged, streams, Plant};
-use crate::protocol::{ClusterId, PoolSet};
+use crate::protocol::{AnswerCounts, ClusterId, PoolSet};
 use crate::scenario::Scenario;
 use cascade_sim::{Epoch, FaultEdge, FaultSchedule, Seed, SimDuration, SimTime};
 use std::cell::RefCell;
@@ -130,13 +130,13 @@ pub struct WireResult {
     pub lost: BTreeMap<ClusterId, SimTime>,
     /// Agents taken down with their `system` pool, with the time.
     pub dead: BTreeMap<ClusterId, SimTime>,
-    /// Answers agents acted on, by kind (`200`, `404`, …).
-    pub answers: BTreeMap<&'static str, u64>,
+    /// Answers agents acted on, by kind.
+    pub answers: AnswerCounts,
     /// Agent cloud calls by outcome (`accepted`, `rate_limited`, …).
     pub calls: BTreeMap<&'static str, u64>,
     pub deletes_accepted: u64,
     pub creates_accepted: u64,
-    pub blocked_by_guard: [u64; 8],
+    pub blocked_by_guard: GuardCounts,
     pub holds_entered: u64,
     pub holds_left: u64,
     /// I1 findings: deletes without an authoritative answer carrying intent.
@@ -265,7 +265,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         steps,
         lost: b.lost.clone(),
         dead: b.dead.clone(),
-        answers: b.answers.clone(),
+        answers: b.answers,
         calls: b.calls.clone(),
         deletes_accepted: b.deletes_accepted,
         creates_accepted: b.creates_accepted,
@@ -556,10 +556,10 @@ pub fn render_text(r: &WireResult, scenario: &Scenario) -> String {
         "  not converged at the end  {:>4}",
         r.not_converged.len()
     );
-    let kinds = ["200", "404", "5xx", "429", "timeout", "connection_error"];
-    let answers: Vec<String> = kinds
+    let answers: Vec<String> = r
+        .answers
         .iter()
-        .map(|k| format!("{k} {}", r.answers.get(k).copied().unwrap_or(0)))
+        .map(|(k, n)| format!("{} {n}", k.name()))
         .collect();
     let _ = writeln!(o, "  answers by kind           {}", answers.join(", "));
     let calls: Vec<String> = r.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -577,10 +577,10 @@ pub fn render_text(r: &WireResult, scenario: &Scenario) -> String {
         "  deletes accepted {}, creates accepted {}, holds entered {} / left {}",
         r.deletes_accepted, r.creates_accepted, r.holds_entered, r.holds_left
     );
-    let blocked: Vec<String> = Guard::ALL
-        .iter()
-        .filter(|g| r.blocked_by_guard[**g as usize] > 0)
-        .map(|g| format!("{} {}", g.name(), r.blocked_by_guard[*g as usize]))
+    let blocked: Vec<String> = r
+        .blocked_by_guard
+        .nonzero()
+        .map(|(g, n)| format!("{} {n}", g.name()))
         .collect();
     let _ = writeln!(
         o,

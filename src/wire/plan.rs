@@ -16,7 +16,7 @@
 
 use crate::config::ModelConfig;
 use crate::effects::{self, Effect};
-use crate::model::change::{Change, ChangeConfig, ChangeManager, ChangePayload, Decision};
+use crate::model::change::{Change, ChangeManager, ChangePayload, Decision};
 use crate::plant::control::{misrouted, EdgeVersion, ServiceFaults};
 use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
@@ -66,15 +66,6 @@ pub struct Plan {
     /// The network-side steps, in the order the fleet tier enacts them.
     pub steps: Vec<Step>,
     pub not_modelled: Vec<NotModelled>,
-}
-
-/// The network-side steps of `timeline`, in the order the fleet tier enacts them.
-pub fn steps(timeline: &Timeline, change: &ChangeConfig) -> Vec<Step> {
-    let model = ModelConfig {
-        change: change.clone(),
-        ..ModelConfig::default()
-    };
-    plan(timeline, &model).steps
 }
 
 /// Reads `timeline` through the shared interpreter ([`effects::interpret`])
@@ -304,7 +295,7 @@ mod tests {
     #[test]
     fn changes_pass_through_change_management_as_in_the_fleet_tier() {
         let sc = load_str(Path::new("t.json"), SC).unwrap();
-        let s = steps(&sc.timeline, &sc.model.change);
+        let s = plan(&sc.timeline, &sc.model).steps;
         let kinds: Vec<(&str, String)> = s
             .iter()
             .map(|s| {
@@ -391,7 +382,7 @@ mod tests {
     fn half_hit_slice_mixes_both_fates() {
         let sc = load_str(Path::new("t.json"), SC).unwrap();
         let fleet = Fleet::generate(&sc.model.fleet, cascade_sim::Seed(1));
-        let s = steps(&sc.timeline, &sc.model.change);
+        let s = plan(&sc.timeline, &sc.model).steps;
         let v = version_of(first_misroute(&s).unwrap()).unwrap();
         let ids = slice(&fleet, 10, &SliceRule::HalfHit, Some(&v)).unwrap();
         assert_eq!(ids.len(), 10);
