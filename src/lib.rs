@@ -32,6 +32,8 @@
 //! - [`scenario`]: scenario files (JSON, `extends`, clear errors).
 //! - [`expect`]: typed expectations checked against a run's summary.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
+//! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
+//!   key figures' spread.
 //! - [`metrics`]: counters, per-minute series, loss episodes.
 //! - [`summary`]: the run summary behind `--json`, `summary.json` and reports.
 //! - [`report`]: the summary builder, terminal text, run folders, pages.
@@ -56,6 +58,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod timeline;
 pub mod types;
 pub mod wire;

@@ -226,3 +226,48 @@ fn wire_takes_partitions_and_holds_from_the_command_line() {
     assert_eq!(code, 2);
     assert!(err.contains("--hold"), "{err}");
 }
+
+#[test]
+fn a_seed_sweep_reports_each_expectation_per_seed_and_fails_when_one_does() {
+    let (code, out, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--seeds",
+        "1..4",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().next(), Some("SEED=1"));
+    assert_eq!(out.matches("| 3/3 |").count(), 6, "{out}");
+    assert!(out.contains("every expectation holds on all 3 seeds"));
+    assert!(out
+        .lines()
+        .last()
+        .unwrap()
+        .contains("--seeds 1..4 --jobs 2"));
+    // An expectation that no seed meets: the sweep fails and says where.
+    let dir = std::env::temp_dir().join(format!("cascade-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tight.json");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/focused/d0-azure-outage.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"extends": "{}", "name": "tight",
+                "expect": [{{"kind": "clusters_lost_pools", "min": 1, "max": 5}}]}}"#,
+            base.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = cascade(&["run", file.to_str().unwrap(), "--seeds", "1..3"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("| 0/2 | 1 ("), "{out}");
+    let (code, _, err) = cascade(&["run", file.to_str().unwrap(), "--seeds", "5..5"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = cascade(&["run", file.to_str().unwrap(), "--seeds", "1..999999999"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at most 10000 seeds"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 
 use super::exit::{usage, Exit};
 use super::progress_bar;
+use super::{parse_range, two_numbers};
 use crate::chaos::shrink::shrink;
 use crate::chaos::{Chaos, FailureClass, Verdict};
 use crate::model::agent::SeededBug;
@@ -56,26 +57,6 @@ pub struct Args {
     /// Print every seed's chosen parameters.
     #[arg(short, long)]
     pub verbose: bool,
-}
-
-/// Two numbers joined by `sep`, e.g. `1..21` for `--seeds` (form `A..B`).
-fn two_numbers(flag: &str, form: &str, sep: &str, text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = text
-        .split_once(sep)
-        .ok_or_else(|| format!("{flag}: expected {form}, found {text:?}"))?;
-    let number = |x: &str| {
-        x.parse::<u64>()
-            .map_err(|_| format!("{flag}: {x:?} is not a number"))
-    };
-    Ok((number(a)?, number(b)?))
-}
-
-fn parse_range(text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = two_numbers("--seeds", "A..B", "..", text)?;
-    if b <= a {
-        return Err(format!("--seeds: expected A < B, found {text}"));
-    }
-    Ok((a, b))
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {

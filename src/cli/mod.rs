@@ -114,6 +114,32 @@ pub(crate) fn value_name(value: &impl clap::ValueEnum) -> String {
         .unwrap_or_default()
 }
 
+/// Two numbers joined by `sep`, e.g. `1..21` for `--seeds` (form `A..B`).
+pub(crate) fn two_numbers(
+    flag: &str,
+    form: &str,
+    sep: &str,
+    text: &str,
+) -> Result<(u64, u64), String> {
+    let (a, b) = text
+        .split_once(sep)
+        .ok_or_else(|| format!("{flag}: expected {form}, found {text:?}"))?;
+    let number = |x: &str| {
+        x.parse::<u64>()
+            .map_err(|_| format!("{flag}: {x:?} is not a number"))
+    };
+    Ok((number(a)?, number(b)?))
+}
+
+/// A seed range `A..B` (end exclusive) for `--seeds`.
+pub(crate) fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let (a, b) = two_numbers("--seeds", "A..B", "..", text)?;
+    if b <= a {
+        return Err(format!("--seeds: expected A < B, found {text}"));
+    }
+    Ok((a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Cli;

@@ -19,8 +19,16 @@ pub struct Args {
     /// The scenario file, e.g. scenarios/march-2025.json.
     pub scenario: PathBuf,
     /// Seed (default: the scenario's own).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
+    /// Run every seed of the range `A..B` (end exclusive) instead of one,
+    /// and report per expectation the share of seeds on which it holds.
+    /// Writes no run folder.
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["out", "events"])]
+    pub seeds: Option<String>,
+    /// Parallel runs for `--seeds` (each run is single-threaded).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -167,6 +175,9 @@ pub fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
+    if let Some(range) = &args.seeds {
+        return run_seeds(&args, &sc, range);
+    }
     let seed_used = args.seed.unwrap_or(sc.seed);
     if !args.json {
         println!("SEED={seed_used}");
@@ -243,6 +254,42 @@ pub fn run(args: Args) -> ExitCode {
         println!("reproduce: {reproduce}");
     }
     Exit::passed(s.passed()).into()
+}
+
+/// `cascade run SCENARIO --seeds A..B`: the scenario on every seed.
+fn run_seeds(args: &Args, sc: &scenario::Scenario, range: &str) -> ExitCode {
+    let (a, b) = match super::parse_range(range) {
+        Ok(r) => r,
+        Err(m) => return exit::usage(m),
+    };
+    // Checked before the range is collected: a huge range is refused, not allocated.
+    if b - a > crate::sweep::SEEDS_MAX as u64 {
+        return exit::usage(format_args!(
+            "--seeds: expected at most {} seeds, found {}",
+            crate::sweep::SEEDS_MAX,
+            b - a
+        ));
+    }
+    let seeds: Vec<u64> = (a..b).collect();
+    if !args.json {
+        println!("SEED={a}");
+    }
+    let s = crate::sweep::sweep(sc, &seeds, args.jobs as usize);
+    if args.json {
+        match serde_json::to_string_pretty(&s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return exit::failed(format_args!("cannot encode the sweep: {e}")),
+        }
+    } else {
+        print!("{}", crate::sweep::render_text(&s));
+        println!(
+            "reproduce: cargo run --release -- run {} --seeds {a}..{b} --jobs {}   # at commit {}",
+            args.scenario.display(),
+            args.jobs,
+            env!("CASCADE_COMMIT")
+        );
+    }
+    Exit::passed(s.all_hold()).into()
 }
 
 #[cfg(test)]
