@@ -568,6 +568,16 @@ impl World {
             && !self.agents[c as usize].is_alive()
         {
             sim.schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
+        } else if by_script && self.books[c as usize].lost_since.is_none() {
+            // The script's attempt found the cluster whole (a retry after
+            // its verification failed, once the cluster had healed): the
+            // attempt is done. Without this the script waited for a
+            // completion that never came, holding the cluster and a slot.
+            self.books[c as usize].restoring = None;
+            let mut out = Vec::new();
+            self.recovery
+                .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
+            self.apply_recovery(sim, out);
         }
     }
 
@@ -575,7 +585,12 @@ impl World {
         let now = sim.now();
         for o in out {
             match o {
-                RecoveryOutput::StartRestore { cluster, .. } => self.restore_cluster(sim, cluster),
+                RecoveryOutput::StartRestore { cluster, .. } => {
+                    // The script works on it (a retry may come after the
+                    // world had already counted the cluster restored).
+                    self.books[cluster as usize].restoring = Some(RestoreMethod::Script);
+                    self.restore_cluster(sim, cluster)
+                }
                 RecoveryOutput::SetTimer { at, timer } => {
                     sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
                 }
