@@ -3,9 +3,9 @@
 //! not a silently passing check.
 
 use crate::checks::Rule;
-use crate::summary::{Summary, Surface};
+use crate::summary::{Incident, Summary, Surface};
 use crate::types::Cloud;
-use cascade_sim::Epoch;
+use cascade_sim::{Epoch, SimTime};
 use serde::{Deserialize, Serialize};
 
 /// One expectation of a scenario (`{"kind": "...", ...}` in the file).
@@ -35,8 +35,14 @@ pub enum Expectation {
     NoPoolLossBefore { at: String },
     /// More clusters lose pools on `date` than on `than`.
     MoreLossOn { date: String, than: String },
-    /// Clusters that still lack desired pools at the end: at most `max`.
-    NotConvergedAtEnd { max: u32 },
+    /// Clusters not fully converged at the end (pools, or the agent down,
+    /// in hold, behind on generation or failing its polls) lie in
+    /// [min, max]; `min` above 0 states a non-convergence the harness found.
+    NotConvergedAtEnd {
+        #[serde(default)]
+        min: u32,
+        max: u32,
+    },
     /// Legitimate auth success is at least `min` in every hour of `date`
     /// (optionally only hours `from_hour..=to_hour`, UTC).
     AuthSuccessEveryHour {
@@ -61,16 +67,44 @@ pub enum Expectation {
         below: f64,
         hours_min: u32,
     },
-    /// The pool-loss incident that starts on `date` is detected within [min_s, max_s].
+    /// The pool incident selected by `incident` (or the pool-loss incident
+    /// that starts on `date`) is detected within [min_s, max_s].
     TimeToDetect {
-        date: String,
+        #[serde(default)]
+        date: Option<String>,
+        #[serde(default)]
+        incident: Option<IncidentSel>,
         min_s: f64,
         max_s: f64,
     },
-    /// Every cluster that lost pools on incident day `date` is restored by `by` (UTC).
-    RestoredBy { date: String, by: String },
-    /// Restoring the incident of `date` takes at most `max_h` hours from detection.
-    RestoreHoursMax { date: String, max_h: f64 },
+    /// Every cluster of the selected incident is restored by `by` (UTC).
+    RestoredBy {
+        #[serde(default)]
+        date: Option<String>,
+        #[serde(default)]
+        incident: Option<IncidentSel>,
+        by: String,
+    },
+    /// Restoring the selected incident takes at most `max_h` hours from detection.
+    RestoreHoursMax {
+        #[serde(default)]
+        date: Option<String>,
+        #[serde(default)]
+        incident: Option<IncidentSel>,
+        max_h: f64,
+    },
+    /// More clusters lose pools in pool incident `incident` than in `than`
+    /// (incidents, not calendar days: an incident may straddle midnight).
+    MoreLossInIncident {
+        incident: IncidentSel,
+        than: IncidentSel,
+    },
+    /// Clusters that lose pools in the selected pool incident lie in [min, max].
+    IncidentClustersLost {
+        incident: IncidentSel,
+        min: u32,
+        max: u32,
+    },
     /// Findings of `rule` (or any rule) lie in [min, max].
     Findings {
         #[serde(default)]
@@ -86,6 +120,109 @@ pub enum Expectation {
     /// On `date`, the projected manual completion is at least `ratio_min`
     /// times longer than the hotfix rollout took.
     HotfixBeatsManual { date: String, ratio_min: f64 },
+}
+
+/// Which pool incident an expectation is about: its number in the summary
+/// (`"incident": 2`), or the first that began in a window
+/// (`"incident": {"began_after": "...", "began_before": "..."}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IncidentSel {
+    Number(u32),
+    Window {
+        began_after: String,
+        began_before: String,
+    },
+}
+
+impl IncidentSel {
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            IncidentSel::Number(0) => {
+                Err("incident: expected a number from 1 (incidents count from 1)".into())
+            }
+            IncidentSel::Number(_) => Ok(()),
+            IncidentSel::Window {
+                began_after,
+                began_before,
+            } => {
+                let a =
+                    Epoch::parse(began_after).map_err(|e| format!("incident.began_after: {e}"))?;
+                let b = Epoch::parse(began_before)
+                    .map_err(|e| format!("incident.began_before: {e}"))?;
+                if a.unix_secs >= b.unix_secs {
+                    return Err(format!(
+                        "incident: expected began_after before began_before, found {began_after} and {began_before}"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The selected incident of `s`.
+    pub fn find<'a>(&self, s: &'a Summary) -> Option<&'a Incident> {
+        match self {
+            IncidentSel::Number(n) => s.pool_incident(*n),
+            IncidentSel::Window {
+                began_after,
+                began_before,
+            } => {
+                let (a, b) = (canonical(began_after), canonical(began_before));
+                s.pool_incidents().find(|i| {
+                    i.started_at.as_str() >= a.as_str() && i.started_at.as_str() < b.as_str()
+                })
+            }
+        }
+    }
+
+    /// How a report names it.
+    pub fn describe(&self) -> String {
+        match self {
+            IncidentSel::Number(n) => format!("incident {n}"),
+            IncidentSel::Window {
+                began_after,
+                began_before,
+            } => format!("the incident begun in {began_after}..{began_before}"),
+        }
+    }
+}
+
+/// `2025-03-26T15:00Z` in the summaries' form (`2025-03-26T15:00:00Z`), so
+/// that times compare as text.
+fn canonical(t: &str) -> String {
+    match Epoch::parse(t) {
+        Ok(x) => x.format(SimTime::ZERO),
+        Err(_) => t.to_string(),
+    }
+}
+
+/// The incident an expectation names by `incident` or, failing that, by
+/// the date its pool loss began; and how to call it.
+fn selected<'a>(
+    s: &'a Summary,
+    date: &Option<String>,
+    incident: &Option<IncidentSel>,
+) -> (Option<&'a Incident>, String) {
+    match (incident, date) {
+        (Some(sel), _) => (sel.find(s), sel.describe()),
+        (None, Some(d)) => (s.pool_incident_on(d), format!("the pool loss of {d}")),
+        (None, None) => (None, "no incident".into()),
+    }
+}
+
+/// Load-time check of a `date` / `incident` pair: exactly one is given.
+fn one_selector(
+    date: &Option<String>,
+    incident: &Option<IncidentSel>,
+    check_date: impl Fn(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    match (date, incident) {
+        (Some(_), Some(_)) => Err("expected `date` or `incident`, not both".into()),
+        (None, None) => Err("expected `incident` (a number from 1, or a window) or `date`".into()),
+        (Some(d), None) => check_date(d),
+        (None, Some(sel)) => sel.validate(),
+    }
 }
 
 /// The outcome of one expectation.
@@ -136,12 +273,31 @@ impl Expectation {
             Expectation::MoreLossOn { date: a, than } => date(a).and(date(than)),
             Expectation::AuthSuccessEveryHour { date: d, .. }
             | Expectation::AuthSuccessDegraded { date: d, .. }
-            | Expectation::TimeToDetect { date: d, .. }
-            | Expectation::RestoreHoursMax { date: d, .. }
             | Expectation::HotfixBeatsManual { date: d, .. } => date(d),
-            Expectation::RestoredBy { date: d, by } => {
-                date(d)?;
+            Expectation::TimeToDetect {
+                date: d, incident, ..
+            }
+            | Expectation::RestoreHoursMax {
+                date: d, incident, ..
+            } => one_selector(d, incident, date),
+            Expectation::RestoredBy {
+                date: d,
+                incident,
+                by,
+            } => {
+                one_selector(d, incident, date)?;
                 Epoch::parse(by).map(|_| ()).map_err(|e| format!("by: {e}"))
+            }
+            Expectation::MoreLossInIncident { incident, than } => {
+                incident.validate()?;
+                than.validate()
+            }
+            Expectation::IncidentClustersLost { incident, min, max } => {
+                incident.validate()?;
+                if min > max {
+                    return Err(format!("min: expected at most max ({max}), found {min}"));
+                }
+                Ok(())
             }
             Expectation::Findings { min, max, .. } => {
                 if min > max {
@@ -154,6 +310,9 @@ impl Expectation {
             }
             Expectation::AuthGoodAfter { at } => {
                 Epoch::parse(at).map(|_| ()).map_err(|e| format!("at: {e}"))
+            }
+            Expectation::NotConvergedAtEnd { min, max } if min > max => {
+                Err(format!("min: expected at most max ({max}), found {min}"))
             }
             Expectation::NotConvergedAtEnd { .. }
             | Expectation::AgentsInHoldMax { .. }
@@ -257,11 +416,27 @@ impl Expectation {
                     format!("{a} vs {b}"),
                 )
             }
-            Expectation::NotConvergedAtEnd { max } => (
-                format!("at most {max} clusters not converged at the end"),
-                m.clusters_not_converged_at_end <= *max,
-                format!("{} not converged", m.clusters_not_converged_at_end),
-            ),
+            Expectation::NotConvergedAtEnd { min, max } => {
+                let v = m.clusters_not_converged_at_end;
+                let why: Vec<String> = m
+                    .not_converged_by_reason
+                    .iter()
+                    .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                    .collect();
+                (
+                    if *min == 0 {
+                        format!("at most {max} clusters not converged at the end")
+                    } else {
+                        format!("{min}..{max} clusters not converged at the end")
+                    },
+                    v >= *min && v <= *max,
+                    if why.is_empty() {
+                        format!("{v} not converged")
+                    } else {
+                        format!("{v} not converged ({})", why.join(", "))
+                    },
+                )
+            }
             Expectation::AuthSuccessEveryHour {
                 date,
                 min,
@@ -342,32 +517,67 @@ impl Expectation {
                     format!("{n} hours below"),
                 )
             }
-            Expectation::TimeToDetect { date, min_s, max_s } => {
-                let inc = s.pool_incident_on(date);
+            Expectation::TimeToDetect {
+                date,
+                incident,
+                min_s,
+                max_s,
+            } => {
+                let (inc, what) = selected(s, date, incident);
                 let v = inc.and_then(|i| i.time_to_detect_s);
                 (
-                    format!("pool loss of {date} detected within {min_s}..{max_s} s"),
+                    format!("{what} detected within {min_s}..{max_s} s"),
                     v.is_some_and(|v| v >= *min_s && v <= *max_s),
                     v.map_or("not detected".into(), |v| format!("{v:.0} s")),
                 )
             }
-            Expectation::RestoredBy { date, by } => {
-                let inc = s.pool_incident_on(date);
+            Expectation::RestoredBy { date, incident, by } => {
+                let (inc, what) = selected(s, date, incident);
                 let done = inc.and_then(|i| i.restore_completed_at.clone());
-                let ok = done.as_deref().is_some_and(|d| d <= by.as_str());
+                let ok = done.as_deref().is_some_and(|d| d <= canonical(by).as_str());
                 (
-                    format!("clusters that lost pools on {date} restored by {by}"),
+                    format!("clusters of {what} restored by {by}"),
                     ok,
                     format!("restored {}", done.as_deref().unwrap_or("never")),
                 )
             }
-            Expectation::RestoreHoursMax { date, max_h } => {
-                let inc = s.pool_incident_on(date);
+            Expectation::RestoreHoursMax {
+                date,
+                incident,
+                max_h,
+            } => {
+                let (inc, what) = selected(s, date, incident);
                 let h = inc.and_then(|i| i.restore_hours_after_detection);
                 (
-                    format!("restoration of {date} takes at most {max_h} h after detection"),
+                    format!("restoration of {what} takes at most {max_h} h after detection"),
                     h.is_some_and(|h| h <= *max_h),
                     h.map_or("not restored".into(), |h| format!("{h:.1} h")),
+                )
+            }
+            Expectation::MoreLossInIncident { incident, than } => {
+                let lost = |sel: &IncidentSel| sel.find(s).map(|i| i.clusters_affected);
+                let (a, b) = (lost(incident), lost(than));
+                let show =
+                    |v: Option<u32>| v.map_or("no such incident".to_string(), |v| v.to_string());
+                (
+                    format!(
+                        "more clusters lose pools in {} than in {}",
+                        incident.describe(),
+                        than.describe()
+                    ),
+                    matches!((a, b), (Some(a), Some(b)) if a > b),
+                    format!("{} vs {}", show(a), show(b)),
+                )
+            }
+            Expectation::IncidentClustersLost { incident, min, max } => {
+                let v = incident.find(s).map(|i| i.clusters_affected);
+                (
+                    format!(
+                        "clusters losing pools in {}: {min}..{max}",
+                        incident.describe()
+                    ),
+                    v.is_some_and(|v| v >= *min && v <= *max),
+                    v.map_or("no such incident".into(), |v| format!("{v} clusters")),
                 )
             }
             Expectation::Findings { rule, min, max } => {

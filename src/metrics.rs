@@ -19,6 +19,20 @@ pub struct LossEpisode {
     pub method: Option<RestoreMethod>,
 }
 
+/// Time-to-converge after an incident heals: the clusters not fully
+/// converged when it healed, watched once a minute until each converges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvergenceWatch {
+    /// The incident's id (its index among the responders' incidents).
+    pub incident: u32,
+    pub healed_at: SimTime,
+    /// Not yet converged.
+    pub pending: Vec<ClusterId>,
+    /// Per converged cluster: seconds from the heal to the minute its
+    /// convergence was seen (one-minute resolution).
+    pub converged_after_s: Vec<f64>,
+}
+
 /// Everything counted during a run.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -39,6 +53,8 @@ pub struct Metrics {
     /// Clusters with lost pools right now.
     pub lost_now: u32,
     pub down_per_minute: Vec<u32>,
+    /// One per healed pool incident, in incident order.
+    pub convergence_watches: Vec<ConvergenceWatch>,
 }
 
 impl Metrics {
@@ -56,6 +72,7 @@ impl Metrics {
             lost_per_minute: Vec::new(),
             lost_now: 0,
             down_per_minute: Vec::new(),
+            convergence_watches: Vec::new(),
         }
     }
 

@@ -76,6 +76,16 @@ impl Summary {
             .iter()
             .find(|i| i.kind == "pool_loss" && i.started_at.starts_with(date))
     }
+
+    /// Pool incidents (pool loss, agents in hold), in order.
+    pub fn pool_incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.metrics.incidents.iter().filter(|i| i.kind != "auth")
+    }
+
+    /// Pool incident number `n` (from 1).
+    pub fn pool_incident(&self, n: u32) -> Option<&Incident> {
+        self.pool_incidents().find(|i| i.number == n)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -107,8 +117,12 @@ pub struct KeyEvent {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Incident {
-    /// `auth` or `pool_loss`.
+    /// `auth`, `pool_loss` or `agents_in_hold`.
     pub kind: String,
+    /// Pool incidents (`pool_loss`, `agents_in_hold`) are numbered 1, 2, …
+    /// in order; expectations select them with `"incident": N`. Auth
+    /// incidents are numbered among themselves.
+    pub number: u32,
     pub started_at: String,
     pub detected_at: Option<String>,
     pub time_to_detect_s: Option<f64>,
@@ -123,6 +137,45 @@ pub struct Incident {
     pub projected_manual_hours: Option<f64>,
     /// Hours from the hotfix start to its last wave.
     pub hotfix_rollout_hours: Option<f64>,
+    /// Time-to-converge once the incident healed (`None`: it never healed).
+    pub converge: Option<Convergence>,
+}
+
+/// Time-to-converge after an incident heals: from the heal (its route
+/// reverted, or else its clusters restored) to each cluster that was not
+/// fully converged then being converged again, seen once a minute.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Convergence {
+    pub healed_at: String,
+    /// Clusters not fully converged when the incident healed.
+    pub clusters: u32,
+    /// Of those, still not converged when the run ended.
+    pub not_converged_at_end: u32,
+    pub p50_s: f64,
+    pub p99_s: f64,
+    pub max_s: f64,
+}
+
+impl Convergence {
+    /// Percentiles of `after_s` (nearest rank); `pending`: never converged.
+    pub fn of(healed_at: String, mut after_s: Vec<f64>, pending: u32) -> Convergence {
+        after_s.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            after_s
+                .get(((after_s.len().max(1) - 1) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        Convergence {
+            healed_at,
+            clusters: after_s.len() as u32 + pending,
+            not_converged_at_end: pending,
+            p50_s: q(0.5),
+            p99_s: q(0.99),
+            max_s: after_s.last().copied().unwrap_or(0.0),
+        }
+    }
 }
 
 /// p50 / p90 / max of a duration sample, in seconds.
@@ -213,7 +266,12 @@ pub struct MetricsSummary {
     pub lost_pool_cluster_hours: f64,
     pub down_cluster_hours: f64,
     pub degraded_cluster_hours: f64,
+    /// Clusters not fully converged at the end: pools not as desired, or
+    /// the agent down, in hold, behind on generation or failing its polls.
     pub clusters_not_converged_at_end: u32,
+    /// Why, per reason (`pools`, `agent_down`, `in_hold`,
+    /// `stale_generation`, `last_poll_failed`; a cluster can have several).
+    pub not_converged_by_reason: BTreeMap<String, u32>,
     /// surface -> cloud (or `all`) -> mean unavailable minutes per customer over the run.
     pub surface_unavailable_minutes: BTreeMap<String, BTreeMap<String, f64>>,
     /// date -> surface -> cloud (or `all`) -> mean unavailable minutes per customer.

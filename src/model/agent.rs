@@ -318,6 +318,17 @@ struct PoolWatch {
     soft_deleted_at: Option<SimTime>,
 }
 
+/// An agent's self-report, as its status endpoint would give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentStatus {
+    pub alive: bool,
+    pub in_hold: bool,
+    /// The generation of the desired state it last applied.
+    pub generation: u64,
+    /// Its last desired-state poll got an authoritative answer it acted on.
+    pub last_poll_ok: bool,
+}
+
 /// One cluster's agent.
 #[derive(Clone, Debug)]
 pub struct Agent {
@@ -326,6 +337,9 @@ pub struct Agent {
     in_hold: bool,
     /// A fetch is outstanding; its answer has not come back yet.
     awaiting_answer: bool,
+    /// The last desired-state answer was authoritative and acted on (part
+    /// of "converged": an agent whose polls fail cannot apply a change).
+    last_poll_ok: bool,
     generation: u64,
     desired: Option<DesiredState>,
     consecutive_404: u32,
@@ -345,6 +359,7 @@ impl Agent {
             alive: true,
             in_hold: false,
             awaiting_answer: false,
+            last_poll_ok: false,
             generation: 0,
             desired: None,
             consecutive_404: 0,
@@ -367,6 +382,17 @@ impl Agent {
     }
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// What the agent reports about itself (its status endpoint): what
+    /// full convergence asks of the agent side.
+    pub fn status(&self) -> AgentStatus {
+        AgentStatus {
+            alive: self.alive,
+            in_hold: self.in_hold,
+            generation: self.generation,
+            last_poll_ok: self.last_poll_ok,
+        }
     }
 
     /// A new version is installed (the hotfix): same memory, new guards.
@@ -486,6 +512,7 @@ impl Agent {
                     self.in_hold = false;
                     out.push(AgentOutput::LeftHold);
                 }
+                self.last_poll_ok = true;
                 self.consecutive_404 = 0;
                 self.consecutive_failures = 0;
                 self.desired = Some(ds);
@@ -497,6 +524,7 @@ impl Agent {
             }
             DesiredAnswer::NotFound if !self.guards.g1_authoritative_only => {
                 // The historical bug: a 404 means "no desired pools".
+                self.last_poll_ok = false;
                 self.consecutive_404 += 1;
                 if self.consecutive_404 >= cfg.delete_after_consecutive_404 {
                     let empty = DesiredState {
@@ -545,6 +573,7 @@ impl Agent {
         rng: &mut Stream,
         out: &mut Vec<AgentOutput>,
     ) {
+        self.last_poll_ok = false;
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.guards.g1_authoritative_only
             && !self.in_hold
@@ -856,6 +885,20 @@ mod tests {
         );
         assert!(out.contains(&AgentOutput::LeftHold));
         assert!(!a.in_hold());
+        // Its self-report: settled on the answer's generation again.
+        let st = a.status();
+        assert!(st.alive && !st.in_hold && st.last_poll_ok);
+        assert_eq!(st.generation, ds.generation);
+        out.clear();
+        a.handle_answer(
+            now,
+            DesiredAnswer::ServerError,
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert!(!a.status().last_poll_ok, "a failed poll is reported");
     }
 
     #[test]

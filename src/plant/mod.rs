@@ -14,14 +14,15 @@
 //! Here, in this file: [`Plant`], the one constructor that the fleet world,
 //! the wire harness and the live tier all build their infrastructure with;
 //! [`agent_phase`], the agent's phase draws in one place; and
-//! [`pools_converged`], the one convergence predicate.
+//! [`convergence`], the one convergence predicate (pools and agent), with
+//! [`pools_converged`] its pool half.
 
 pub mod cloud;
 pub mod control;
 pub mod fleet;
 pub mod streams;
 
-use crate::model::agent::AgentConfig;
+use crate::model::agent::{AgentConfig, AgentStatus};
 use crate::protocol::{ClusterId, DesiredAnswer, DesiredState, PoolName, PoolState, POOLS};
 use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 use cloud::{CloudApi, CloudConfig};
@@ -102,6 +103,15 @@ impl Plant {
         }
     }
 
+    /// What `cluster` misses of full convergence, given its agent's status.
+    pub fn convergence(&self, cluster: ClusterId, agent: AgentStatus) -> NotConverged {
+        convergence(
+            self.service.state(cluster),
+            self.cloud.pools(cluster),
+            agent,
+        )
+    }
+
     /// Whether every pool `cluster` should have is present (see [`pools_converged`]).
     pub fn pools_converged(&self, cluster: ClusterId) -> bool {
         pools_converged(self.service.state(cluster), self.cloud.pools(cluster))
@@ -116,6 +126,46 @@ pub fn pools_converged(desired: &DesiredState, pools: &[PoolState; POOLS]) -> bo
         let wanted = desired.pools.contains(p) && !desired.tombstones.contains(p);
         !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
     })
+}
+
+/// Which parts of convergence a cluster misses (empty: converged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NotConverged {
+    /// A desired pool is missing or empty.
+    pub pools: bool,
+    /// The agent is down.
+    pub agent_down: bool,
+    /// The agent is in safe hold.
+    pub in_hold: bool,
+    /// The agent has not applied the latest generation.
+    pub stale_generation: bool,
+    /// The agent's last poll failed.
+    pub last_poll_failed: bool,
+}
+
+impl NotConverged {
+    pub fn any(self) -> bool {
+        self != NotConverged::default()
+    }
+}
+
+/// The one full convergence predicate: the pools match the desired state
+/// (tombstones honoured, [`pools_converged`]) and the agent is alive, out of
+/// hold, has applied the latest generation and its last poll succeeded. An
+/// agent stuck in hold cannot carry out the next change, so pools that
+/// happen to match are not enough.
+pub fn convergence(
+    desired: &DesiredState,
+    pools: &[PoolState; POOLS],
+    agent: AgentStatus,
+) -> NotConverged {
+    NotConverged {
+        pools: !pools_converged(desired, pools),
+        agent_down: !agent.alive,
+        in_hold: agent.alive && agent.in_hold,
+        stale_generation: agent.alive && agent.generation != desired.generation,
+        last_poll_failed: agent.alive && !agent.in_hold && !agent.last_poll_ok,
+    }
 }
 
 /// When an agent first polls and first prunes.
@@ -158,6 +208,65 @@ pub fn agent_phase(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::PoolSet;
+
+    #[test]
+    fn convergence_asks_for_pools_and_a_settled_agent() {
+        let mut desired = DesiredState {
+            generation: 4,
+            ..DesiredState::default()
+        };
+        desired.pools.insert(PoolName::System);
+        desired.nodes[PoolName::System.index()] = 3;
+        let mut pools = [PoolState::Absent; POOLS];
+        pools[PoolName::System.index()] = PoolState::Present { nodes: 3 };
+        let ok = AgentStatus {
+            alive: true,
+            in_hold: false,
+            generation: 4,
+            last_poll_ok: true,
+        };
+        assert!(!convergence(&desired, &pools, ok).any());
+        // Each missing part on its own makes the cluster unconverged.
+        let held = AgentStatus {
+            in_hold: true,
+            last_poll_ok: false,
+            ..ok
+        };
+        assert_eq!(
+            convergence(&desired, &pools, held),
+            NotConverged {
+                in_hold: true,
+                ..NotConverged::default()
+            }
+        );
+        let behind = AgentStatus {
+            generation: 3,
+            ..ok
+        };
+        assert!(convergence(&desired, &pools, behind).stale_generation);
+        let failing = AgentStatus {
+            last_poll_ok: false,
+            ..ok
+        };
+        assert!(convergence(&desired, &pools, failing).last_poll_failed);
+        let dead = AgentStatus { alive: false, ..ok };
+        assert_eq!(
+            convergence(&desired, &pools, dead),
+            NotConverged {
+                agent_down: true,
+                ..NotConverged::default()
+            }
+        );
+        let mut lost = pools;
+        lost[PoolName::System.index()] = PoolState::Absent;
+        assert!(convergence(&desired, &lost, ok).pools);
+        // A tombstoned pool is not wanted: its absence is convergence.
+        desired.pools = PoolSet::EMPTY;
+        desired.pools.insert(PoolName::System);
+        desired.tombstones.insert(PoolName::System);
+        assert!(!convergence(&desired, &lost, ok).any());
+    }
 
     #[test]
     fn phases_match_the_fleet_tier_and_keep_the_resync_grid() {

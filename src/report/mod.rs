@@ -33,6 +33,26 @@ fn method_name(m: RestoreMethod) -> &'static str {
 }
 
 /// Builds the summary of a finished run (expectations are checked by the caller).
+/// Clusters not fully converged at the end, per reason.
+fn not_converged_by_reason(world: &World) -> BTreeMap<String, u32> {
+    let mut by = BTreeMap::new();
+    for c in 0..world.plant().fleet.len() as u32 {
+        let n = world.convergence(c);
+        for (why, miss) in [
+            ("pools", n.pools),
+            ("agent_down", n.agent_down),
+            ("in_hold", n.in_hold),
+            ("stale_generation", n.stale_generation),
+            ("last_poll_failed", n.last_poll_failed),
+        ] {
+            if miss {
+                *by.entry(why.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    by
+}
+
 pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed: u64) -> Summary {
     let epoch = world.epoch();
     let m = &world.metrics();
@@ -67,6 +87,7 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         clusters_not_converged_at_end: (0..world.plant().fleet.len() as u32)
             .filter(|&c| !world.converged(c))
             .count() as u32,
+        not_converged_by_reason: not_converged_by_reason(world),
         agents_died: m.agents_died,
         agents_in_hold_at_end: world
             .agents()
@@ -175,6 +196,14 @@ pub fn render_text(s: &Summary) -> String {
         m.degraded_cluster_hours,
         m.clusters_not_converged_at_end
     );
+    if !m.not_converged_by_reason.is_empty() {
+        let why: Vec<String> = m
+            .not_converged_by_reason
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+            .collect();
+        let _ = writeln!(o, "  not converged because: {}", why.join(", "));
+    }
     if !m.surface_unavailable_minutes_by_day.is_empty() {
         let _ = writeln!(
             o,
@@ -240,6 +269,21 @@ pub fn render_text(s: &Summary) -> String {
                 );
             }
             let _ = writeln!(o);
+            if let Some(c) = &i.converge {
+                let _ = write!(
+                    o,
+                    "            healed {}; {} clusters then not converged: converged after p50 {} p99 {} max {}",
+                    &c.healed_at[..16],
+                    c.clusters,
+                    hours(c.p50_s),
+                    hours(c.p99_s),
+                    hours(c.max_s)
+                );
+                if c.not_converged_at_end > 0 {
+                    let _ = write!(o, "; {} never", c.not_converged_at_end);
+                }
+                let _ = writeln!(o);
+            }
             if let (Some(p), Some(h)) = (i.projected_manual_hours, i.hotfix_rollout_hours) {
                 let _ = writeln!(
                     o,

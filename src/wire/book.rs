@@ -7,7 +7,7 @@
 use super::api::CallOutcome;
 use super::observe::Observer;
 use crate::checks;
-use crate::model::agent::{AgentOutput, Guard, GuardCounts};
+use crate::model::agent::{AgentOutput, AgentStatus, Guard, GuardCounts};
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::plant::control::{EdgeVersion, ServiceFaults};
 use crate::protocol::{AnswerCounts, ClusterId, DesiredAnswer, PoolName, PoolSet};
@@ -24,6 +24,8 @@ pub(super) struct Book {
     pub(super) desired: Vec<PoolSet>,
     /// Per cluster: the last answer was authoritative, and its tombstones (I1).
     pub(super) last_answer: BTreeMap<ClusterId, (bool, PoolSet)>,
+    /// Each agent's last self-report (for full convergence at the end).
+    pub(super) agent_status: BTreeMap<ClusterId, AgentStatus>,
     pub(super) answers: AnswerCounts,
     pub(super) calls: BTreeMap<&'static str, u64>,
     pub(super) lost: BTreeMap<ClusterId, SimTime>,
@@ -53,6 +55,10 @@ impl Observer for BookObserver {
             _ => (false, PoolSet::EMPTY),
         };
         b.last_answer.insert(cluster, last);
+    }
+
+    fn agent_status(&self, _now: SimTime, cluster: ClusterId, status: AgentStatus) {
+        self.0.borrow_mut().agent_status.insert(cluster, status);
     }
 
     fn agent_output(&self, now: SimTime, cluster: ClusterId, out: &AgentOutput) {
@@ -182,6 +188,7 @@ impl Book {
             trace: Trace::new(),
             desired,
             last_answer: BTreeMap::new(),
+            agent_status: BTreeMap::new(),
             answers: AnswerCounts::default(),
             calls: BTreeMap::new(),
             lost: BTreeMap::new(),

@@ -82,11 +82,13 @@ pub async fn run_agent<T: Transport>(
         observer.answer(now, c, &answer);
         out.clear();
         agent.handle_answer(now, answer, &actual, &cfg.agent, &mut rng, &mut out);
+        observer.agent_status(now, c, agent.status());
         take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
         if call_cloud(&transport, &clock, &cfg, &calls, &observer).await {
             // The agent runs on its system pool: draining it ends the agent,
             // as in the fleet tier (`World::on_pool_deleting`).
             agent.handle_host_lost();
+            observer.agent_status(clock.now(), c, agent.status());
             return;
         }
     }

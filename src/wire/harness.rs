@@ -28,10 +28,10 @@ use super::book::{Book, BookObserver};
 use super::hosts::{self, AgentHosts, HostContext};
 pub use super::hosts::{CLOUD, CONTROL_PLANE, DIRECTOR, EDGE};
 use super::plan::{self, NotModelled, SliceRule, Step, StepKind, Window};
-use crate::model::agent::{Guard, GuardCounts, Guards};
+use crate::model::agent::{AgentStatus, Guard, GuardCounts, Guards};
 use crate::plant::control::misrouted;
 pub use crate::plant::InitialPools;
-use crate::plant::{pools_converged, streams, Plant};
+use crate::plant::{convergence, streams, Plant};
 use crate::protocol::{AnswerCounts, ClusterId, PoolSet};
 use crate::scenario::Scenario;
 use cascade_sim::{Epoch, FaultEdge, FaultSchedule, Seed, SimDuration, SimTime};
@@ -146,7 +146,8 @@ pub struct WireResult {
     /// Timeline effects in the window that this tier does not carry out.
     pub not_modelled: Vec<NotModelled>,
     pub admin_failures: u32,
-    /// Slice clusters without every desired pool present at the end.
+    /// Slice clusters not fully converged at the end (pools, or the agent
+    /// down, in hold, behind on generation or failing its polls).
     pub not_converged: Vec<ClusterId>,
     pub trace_hash: u64,
     /// turmoil stopped with this error (a host's software failed).
@@ -234,13 +235,23 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     // The end state: the servers' state as the run left it.
     let cloud_now = cloud.borrow().clone();
     let control_now = control.borrow().clone();
+    // An agent that never reported is not known to be settled.
+    let never_reported = AgentStatus {
+        alive: false,
+        in_hold: false,
+        generation: 0,
+        last_poll_ok: false,
+    };
     let not_converged = match (cloud_now, control_now) {
         (Some(cloud), Some(control)) => {
-            let (cloud, control) = (cloud.borrow(), control.borrow());
+            let (cloud, control, b) = (cloud.borrow(), control.borrow(), book.borrow());
             slice
                 .iter()
                 .copied()
-                .filter(|&c| !pools_converged(control.service.state(c), cloud.api.pools(c)))
+                .filter(|&c| {
+                    let agent = b.agent_status.get(&c).copied().unwrap_or(never_reported);
+                    convergence(control.service.state(c), cloud.api.pools(c), agent).any()
+                })
                 .collect()
         }
         _ => slice.clone(),

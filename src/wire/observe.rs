@@ -1,7 +1,7 @@
 //! What the servers and the agent driver report as they run. The wire tier
 //! folds it into its book and trace; the live tier prints it.
 
-use crate::model::agent::AgentOutput;
+use crate::model::agent::{AgentOutput, AgentStatus};
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::plant::control::{EdgeVersion, ServiceFaults};
 use crate::protocol::DesiredAnswer;
@@ -13,6 +13,8 @@ use cascade_sim::SimTime;
 pub trait Observer {
     /// The agent of `cluster` is about to act on `answer`.
     fn answer(&self, _now: SimTime, _cluster: ClusterId, _answer: &DesiredAnswer) {}
+    /// The agent's self-report after it handled an answer or lost its host.
+    fn agent_status(&self, _now: SimTime, _cluster: ClusterId, _status: AgentStatus) {}
     /// The agent asked for `out` (before the driver carries it out).
     fn agent_output(&self, _now: SimTime, _cluster: ClusterId, _out: &AgentOutput) {}
     /// The agent's cloud call came back as `outcome`.

@@ -224,9 +224,10 @@ impl World {
                 .map(|(t, w)| format!("{} {w}", e.format(*t)))
                 .collect(),
         };
-        for inc in self.monitoring.auth_incidents() {
+        for (k, inc) in self.monitoring.auth_incidents().iter().enumerate() {
             m.incidents.push(Incident {
                 kind: "auth".into(),
+                number: k as u32 + 1,
                 started_at: e.format(inc.started_at),
                 detected_at: inc.detected_at.map(|t| e.format(t)),
                 time_to_detect_s: inc.detected_at.map(|t| (t - inc.started_at).as_secs_f64()),

@@ -28,7 +28,7 @@
 
 use crate::checks::{BlastRadius, Findings, RequestRate};
 use crate::config::ModelConfig;
-use crate::metrics::Metrics;
+use crate::metrics::{ConvergenceWatch, Metrics};
 use crate::model::agent::{Agent, AgentOutput, Guards};
 use crate::model::auth::AuthSystem;
 use crate::model::brake::FleetBrake;
@@ -38,7 +38,7 @@ use crate::model::operators::{Operators, OpsOutput, OpsTimer};
 use crate::model::recovery::{Recovery, RecoveryTimer};
 use crate::model::responder::{PoolIncident, Responder, ResponderTimer};
 use crate::model::rollout::{Rollout, RolloutTimer};
-use crate::plant::{agent_phase, streams, InitialPools, Plant};
+use crate::plant::{agent_phase, streams, InitialPools, NotConverged, Plant};
 use crate::protocol::{ClusterId, DesiredAnswer};
 use crate::timeline::Timeline;
 use crate::types::Cloud;
@@ -287,9 +287,51 @@ impl World {
         self.responder.incidents()
     }
 
-    /// Whether every pool `c` should have is present.
+    /// What `c` misses of full convergence (see [`crate::plant::convergence`]).
+    pub fn convergence(&self, c: ClusterId) -> NotConverged {
+        self.plant.convergence(c, self.agents[c as usize].status())
+    }
+
+    /// Whether `c` is fully converged: pools as desired, its agent alive,
+    /// out of hold, on the latest generation, its last poll answered.
     pub fn converged(&self, c: ClusterId) -> bool {
-        self.plant.pools_converged(c)
+        !self.convergence(c).any()
+    }
+
+    /// Once a minute: starts a convergence watch for each pool incident that
+    /// has just healed (its route reverted, or its clusters restored), and
+    /// checks the clusters each watch still waits for. Bounded by the
+    /// clusters not converged at a heal.
+    fn watch_convergence(&mut self, now: SimTime) {
+        let started = self.metrics.convergence_watches.len();
+        for inc in self.responder.incidents().iter().skip(started) {
+            let Some(healed_at) = inc.mitigated_at.or(inc.restore_completed_at) else {
+                break;
+            };
+            let pending = (0..self.plant.fleet.len() as ClusterId)
+                .filter(|&c| !self.converged(c))
+                .collect();
+            self.metrics.convergence_watches.push(ConvergenceWatch {
+                incident: inc.id,
+                healed_at,
+                pending,
+                converged_after_s: Vec::new(),
+            });
+        }
+        let mut watches = std::mem::take(&mut self.metrics.convergence_watches);
+        for w in &mut watches {
+            let mut k = 0;
+            while k < w.pending.len() {
+                if self.converged(w.pending[k]) {
+                    w.converged_after_s
+                        .push(now.saturating_since(w.healed_at).as_secs_f64());
+                    w.pending.swap_remove(k);
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        self.metrics.convergence_watches = watches;
     }
 
     /// Adds a line to the narrative (and to `-v` logs).
@@ -308,6 +350,7 @@ impl World {
         self.metrics.minute(now, lost, down);
         self.auth_minute(sim);
         self.agent_hold_minute(sim);
+        self.watch_convergence(now);
         self.check_bounds(sim);
         sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
     }

@@ -1,7 +1,9 @@
 //! End-of-run accounting: what the world hands to the summary.
 
 use super::World;
-use crate::summary::{ChangeJson, Incident, KeyEvent, MetricsSummary, RolloutJson, WaveJson};
+use crate::summary::{
+    ChangeJson, Convergence, Incident, KeyEvent, MetricsSummary, RolloutJson, WaveJson,
+};
 use cascade_sim::Sim;
 
 impl World {
@@ -41,6 +43,7 @@ impl World {
             };
             m.incidents.push(Incident {
                 kind: inc.cause.name().into(),
+                number: inc.id + 1,
                 started_at: e.format(inc.started_at),
                 detected_at: inc.detected_at.map(|t| e.format(t)),
                 time_to_detect_s: ttd,
@@ -55,6 +58,18 @@ impl World {
                 },
                 projected_manual_hours: inc.projected_manual_hours,
                 hotfix_rollout_hours: hotfix_h,
+                converge: self
+                    .metrics
+                    .convergence_watches
+                    .iter()
+                    .find(|w| w.incident == inc.id)
+                    .map(|w| {
+                        Convergence::of(
+                            e.format(w.healed_at),
+                            w.converged_after_s.clone(),
+                            w.pending.len() as u32,
+                        )
+                    }),
             });
         }
         for r in self.changes.log() {
