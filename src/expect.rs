@@ -7,6 +7,8 @@ use crate::summary::{Incident, Summary, Surface};
 use crate::types::Cloud;
 use cascade_sim::{Epoch, SimTime};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// One expectation of a scenario (`{"kind": "...", ...}` in the file).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,9 +119,100 @@ pub enum Expectation {
     FreezeHolds { max: u32 },
     /// Changes meant for staging that were applied to prod lie in [min, max].
     ChangesLeaked { min: u32, max: u32 },
-    /// On `date`, the projected manual completion is at least `ratio_min`
-    /// times longer than the hotfix rollout took.
-    HotfixBeatsManual { date: String, ratio_min: f64 },
+    /// A paired run: the same scenario with the changes of `variant` (same
+    /// seed, so per-entity streams keep both runs aligned), and `metric`
+    /// compared between the two. Passes when this run's metric is lower
+    /// than the variant's by at least `less_by_min`, and/or at most
+    /// `ratio_max` times the variant's.
+    Paired {
+        /// What the variant is, in words (the summary shows it).
+        variant: String,
+        /// Overrides of this scenario (`{"timeline.E9.misroute_ratio": 0.25}`,
+        /// `{"model.response.restore_with": "manual"}`).
+        #[serde(default)]
+        set: BTreeMap<String, Value>,
+        /// Timeline items the variant drops, by id.
+        #[serde(default)]
+        timeline_remove: Vec<String>,
+        metric: PairMetric,
+        /// The pool incident the metric is about (whole run when absent,
+        /// where the metric allows).
+        #[serde(default)]
+        incident: Option<IncidentSel>,
+        #[serde(default)]
+        less_by_min: Option<f64>,
+        #[serde(default)]
+        ratio_max: Option<f64>,
+    },
+}
+
+/// What a paired expectation compares between the two runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairMetric {
+    /// Clusters that lost pools (in the incident, or over the run).
+    ClustersLost,
+    /// Hours from detection to every cluster restored (needs an incident).
+    RestoreHours,
+    /// Clusters not fully converged at the end of the run.
+    NotConvergedAtEnd,
+    /// p99 time-to-converge after the incident healed, seconds (needs an incident).
+    ConvergeP99S,
+}
+
+impl PairMetric {
+    fn name(self) -> &'static str {
+        match self {
+            PairMetric::ClustersLost => "clusters lost",
+            PairMetric::RestoreHours => "restore hours",
+            PairMetric::NotConvergedAtEnd => "clusters not converged at the end",
+            PairMetric::ConvergeP99S => "p99 time-to-converge (s)",
+        }
+    }
+
+    fn needs_incident(self) -> bool {
+        matches!(self, PairMetric::RestoreHours | PairMetric::ConvergeP99S)
+    }
+
+    /// The metric in `s`; `None` when it does not exist there (no such
+    /// incident, not restored, never healed).
+    pub fn of(self, s: &Summary, incident: Option<&IncidentSel>) -> Option<f64> {
+        let inc = incident.map(|sel| sel.find(s));
+        match (self, inc) {
+            (PairMetric::ClustersLost, None) => Some(s.metrics.clusters_lost_pools_total as f64),
+            (PairMetric::ClustersLost, Some(i)) => i.map(|i| i.clusters_affected as f64),
+            (PairMetric::RestoreHours, Some(i)) => i.and_then(|i| i.restore_hours_after_detection),
+            (PairMetric::ConvergeP99S, Some(i)) => {
+                i.and_then(|i| i.converge.as_ref()).map(|c| c.p99_s)
+            }
+            (PairMetric::NotConvergedAtEnd, _) => {
+                Some(s.metrics.clusters_not_converged_at_end as f64)
+            }
+            (PairMetric::RestoreHours | PairMetric::ConvergeP99S, None) => None,
+        }
+    }
+}
+
+/// The changes a paired expectation's variant makes, in a stable form (the
+/// key that runs each distinct variant once).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariantSpec<'a> {
+    pub about: &'a str,
+    pub set: &'a BTreeMap<String, Value>,
+    pub timeline_remove: &'a [String],
+}
+
+impl VariantSpec<'_> {
+    /// `timeline_remove E8; model.x=1`: what differs from the base run.
+    pub fn changes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .timeline_remove
+            .iter()
+            .map(|id| format!("without timeline item {id}"))
+            .collect();
+        v.extend(self.set.iter().map(|(k, x)| format!("{k}={x}")));
+        v
+    }
 }
 
 /// Which pool incident an expectation is about: its number in the summary
@@ -272,8 +365,7 @@ impl Expectation {
                 .map_err(|e| format!("at: {e}")),
             Expectation::MoreLossOn { date: a, than } => date(a).and(date(than)),
             Expectation::AuthSuccessEveryHour { date: d, .. }
-            | Expectation::AuthSuccessDegraded { date: d, .. }
-            | Expectation::HotfixBeatsManual { date: d, .. } => date(d),
+            | Expectation::AuthSuccessDegraded { date: d, .. } => date(d),
             Expectation::TimeToDetect {
                 date: d, incident, ..
             }
@@ -291,6 +383,49 @@ impl Expectation {
             Expectation::MoreLossInIncident { incident, than } => {
                 incident.validate()?;
                 than.validate()
+            }
+            Expectation::Paired {
+                set,
+                timeline_remove,
+                metric,
+                incident,
+                less_by_min,
+                ratio_max,
+                ..
+            } => {
+                if let Some(sel) = incident {
+                    sel.validate()?;
+                } else if metric.needs_incident() {
+                    return Err(format!(
+                        "incident: the metric {:?} is about one incident; expected `incident`",
+                        metric.name()
+                    ));
+                }
+                if less_by_min.is_none() && ratio_max.is_none() {
+                    return Err("expected `less_by_min` or `ratio_max` (or both)".into());
+                }
+                if let Some(r) = ratio_max {
+                    if !(r.is_finite() && *r >= 0.0) {
+                        return Err(format!(
+                            "ratio_max: expected a finite number >= 0, found {r}"
+                        ));
+                    }
+                }
+                if less_by_min.is_some_and(|d| !d.is_finite()) {
+                    return Err("less_by_min: expected a finite number".into());
+                }
+                if set.is_empty() && timeline_remove.is_empty() {
+                    return Err(
+                        "expected `set` or `timeline_remove`: the variant must differ".into(),
+                    );
+                }
+                if set.len() + timeline_remove.len() > crate::scenario::OVERRIDES_MAX {
+                    return Err(format!(
+                        "expected at most {} changes in a variant",
+                        crate::scenario::OVERRIDES_MAX
+                    ));
+                }
+                Ok(())
             }
             Expectation::IncidentClustersLost { incident, min, max } => {
                 incident.validate()?;
@@ -323,8 +458,26 @@ impl Expectation {
         }
     }
 
-    /// Evaluates against a run's summary.
-    pub fn check(&self, s: &Summary) -> ExpectationResult {
+    /// The variant a paired expectation runs against.
+    pub fn variant(&self) -> Option<VariantSpec<'_>> {
+        match self {
+            Expectation::Paired {
+                variant,
+                set,
+                timeline_remove,
+                ..
+            } => Some(VariantSpec {
+                about: variant,
+                set,
+                timeline_remove,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Evaluates against a run's summary (`variant`: the paired run's, for
+    /// a paired expectation).
+    pub fn check(&self, s: &Summary, variant: Option<&Summary>) -> ExpectationResult {
         let m = &s.metrics;
         let (name, passed, detail) = match self {
             Expectation::SurfaceUnavailableMinutes {
@@ -616,18 +769,63 @@ impl Expectation {
                     format!("{v} leaked"),
                 )
             }
-            Expectation::HotfixBeatsManual { date, ratio_min } => {
-                let inc = s.pool_incident_on(date);
-                let pair =
-                    inc.and_then(|i| Some((i.projected_manual_hours?, i.hotfix_rollout_hours?)));
-                let ok = pair.is_some_and(|(m, h)| h > 0.0 && m / h >= *ratio_min);
-                (
-                    format!("on {date} projected manual repair >= {ratio_min}x the hotfix rollout"),
-                    ok,
-                    pair.map_or("no hotfix or no projection".into(), |(m, h)| {
-                        format!("manual {m:.1} h vs hotfix {h:.2} h")
-                    }),
-                )
+            Expectation::Paired {
+                variant: about,
+                set,
+                timeline_remove,
+                metric,
+                incident,
+                less_by_min,
+                ratio_max,
+            } => {
+                let spec = VariantSpec {
+                    about,
+                    set,
+                    timeline_remove,
+                };
+                let what = incident
+                    .as_ref()
+                    .map_or("the run".to_string(), IncidentSel::describe);
+                let mut want = Vec::new();
+                if let Some(d) = less_by_min {
+                    want.push(format!("at least {d} lower"));
+                }
+                if let Some(r) = ratio_max {
+                    want.push(format!("at most {r}x"));
+                }
+                let name = format!(
+                    "{} in {what}: {} than {about}",
+                    metric.name(),
+                    want.join(" and ")
+                );
+                let this = metric.of(s, incident.as_ref());
+                let other = variant.and_then(|v| metric.of(v, incident.as_ref()));
+                let (passed, detail) = match (this, other, variant) {
+                    (_, _, None) => (false, "the variant did not run".to_string()),
+                    (Some(a), Some(b), Some(v)) => {
+                        let ok = less_by_min.is_none_or(|d| a <= b - d)
+                            && ratio_max.is_none_or(|r| a <= r * b);
+                        (
+                            ok,
+                            format!(
+                                "{a:.2} vs {b:.2} (difference {:.2}, ratio {}); variant: {}; variant trace {}",
+                                b - a,
+                                if b > 0.0 { format!("{:.2}", a / b) } else { "-".into() },
+                                spec.changes().join(", "),
+                                v.trace_hash
+                            ),
+                        )
+                    }
+                    (a, b, Some(_)) => (
+                        false,
+                        format!(
+                            "not measured: this run {}, the variant {}",
+                            a.map_or("none".into(), |a| format!("{a:.2}")),
+                            b.map_or("none".into(), |b| format!("{b:.2}"))
+                        ),
+                    ),
+                };
+                (name, passed, detail)
             }
         };
         ExpectationResult {
@@ -635,5 +833,101 @@ impl Expectation {
             passed,
             detail,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(lost: &[u32], restore_h: &[f64]) -> Summary {
+        let mut s = Summary::default();
+        for (k, (&n, &h)) in lost.iter().zip(restore_h).enumerate() {
+            s.metrics.incidents.push(Incident {
+                kind: "pool_loss".into(),
+                number: k as u32 + 1,
+                started_at: format!("2025-03-2{}T15:00:00Z", 2 + 4 * k),
+                clusters_affected: n,
+                restore_hours_after_detection: Some(h),
+                ..Incident::default()
+            });
+        }
+        s.metrics.clusters_lost_pools_total = lost.iter().sum();
+        s
+    }
+
+    fn paired(metric: PairMetric, less_by_min: Option<f64>, ratio_max: Option<f64>) -> Expectation {
+        Expectation::Paired {
+            variant: "without the fix".into(),
+            set: BTreeMap::new(),
+            timeline_remove: vec!["E8".into()],
+            metric,
+            incident: Some(IncidentSel::Number(2)),
+            less_by_min,
+            ratio_max,
+        }
+    }
+
+    #[test]
+    fn a_pair_compares_the_two_measured_runs() {
+        let with_fix = summary(&[157, 215], &[10.0, 5.0]);
+        let without = summary(&[157, 265], &[10.0, 9.0]);
+        let e = paired(PairMetric::ClustersLost, Some(30.0), None);
+        let r = e.check(&with_fix, Some(&without));
+        assert!(r.passed, "{}", r.detail);
+        assert!(
+            r.detail.starts_with("215.00 vs 265.00 (difference 50.00"),
+            "{}",
+            r.detail
+        );
+        // Not enough difference, no difference, or the wrong way: fail.
+        assert!(
+            !paired(PairMetric::ClustersLost, Some(60.0), None)
+                .check(&with_fix, Some(&without))
+                .passed
+        );
+        assert!(!e.check(&without, Some(&without)).passed);
+        assert!(!e.check(&without, Some(&with_fix)).passed);
+        // A ratio: 5 h against 9 h.
+        let r = paired(PairMetric::RestoreHours, None, Some(0.6)).check(&with_fix, Some(&without));
+        assert!(r.passed, "{}", r.detail);
+        assert!(
+            !paired(PairMetric::RestoreHours, None, Some(0.5))
+                .check(&with_fix, Some(&without))
+                .passed
+        );
+        // Unmeasured (no variant run, or no such incident): fail, never pass.
+        assert!(!e.check(&with_fix, None).passed);
+        let one = summary(&[157], &[10.0]);
+        let r = e.check(&with_fix, Some(&one));
+        assert!(
+            !r.passed && r.detail.starts_with("not measured"),
+            "{}",
+            r.detail
+        );
+    }
+
+    #[test]
+    fn incidents_are_selected_by_number_or_window_not_by_calendar_day() {
+        let s = summary(&[157, 112], &[10.0, 5.0]);
+        let more = Expectation::MoreLossInIncident {
+            incident: IncidentSel::Number(2),
+            than: IncidentSel::Number(1),
+        };
+        let r = more.check(&s, None);
+        assert!(!r.passed);
+        assert_eq!(r.detail, "112 vs 157");
+        let window = IncidentSel::Window {
+            began_after: "2025-03-26T00:00Z".into(),
+            began_before: "2025-03-27T00:00Z".into(),
+        };
+        assert_eq!(window.find(&s).map(|i| i.number), Some(2));
+        assert!(IncidentSel::Number(3).find(&s).is_none());
+        assert!(IncidentSel::Number(0).validate().is_err());
+        let backwards = IncidentSel::Window {
+            began_after: "2025-03-27T00:00Z".into(),
+            began_before: "2025-03-26T00:00Z".into(),
+        };
+        assert!(backwards.validate().is_err());
     }
 }

@@ -4,7 +4,7 @@
 use crate::report::series::Series;
 use crate::report::summarize;
 use crate::scenario::Scenario;
-use crate::summary::Summary;
+use crate::summary::{Pair, Summary};
 use crate::world::{Ev, World};
 use cascade_sim::{RunLimits, RunOutcome, Seed, Sim, SimDuration, SimTime, StopReason};
 use std::collections::BTreeSet;
@@ -84,11 +84,57 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     };
     let mut summary = summarize(&world, &outcome, scenario, seed);
     let series = Series::from_world(&world, &scenario.name, seed, scenario.end);
+    // Paired expectations: each distinct variant runs once, same seed.
+    let mut variants: Vec<(String, Option<Summary>)> = Vec::new();
+    for e in &scenario.expectations {
+        let Some(spec) = e.variant() else { continue };
+        let key = spec.changes().join("; ");
+        if variants.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        // Built at load time already; an error here leaves the pair unmeasured.
+        let ran = crate::scenario::variant(scenario, &spec).ok().map(|v| {
+            run_scenario(
+                &v,
+                RunOptions {
+                    seed: Some(seed),
+                    events_max: opts.events_max,
+                    ..RunOptions::default()
+                },
+            )
+            .summary
+        });
+        if let Some(v) = &ran {
+            summary.pairs.push(Pair {
+                variant: spec.about.to_string(),
+                changes: spec.changes(),
+                seed,
+                trace_hash: v.trace_hash.clone(),
+                clusters_lost_total: v.metrics.clusters_lost_pools_total,
+                clusters_lost_by_incident: v
+                    .pool_incidents()
+                    .map(|i| i.clusters_affected)
+                    .collect(),
+                not_converged_at_end: v.metrics.clusters_not_converged_at_end,
+            });
+        }
+        variants.push((key, ran));
+    }
     summary.expectations = scenario
         .expectations
         .iter()
-        .map(|e| e.check(&summary))
+        .map(|e| {
+            let v = e.variant().and_then(|spec| {
+                let key = spec.changes().join("; ");
+                variants
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .and_then(|(_, s)| s.as_ref())
+            });
+            e.check(&summary, v)
+        })
         .collect();
+    summary.overrides = scenario.overrides.clone();
     RunResult {
         world,
         outcome,

@@ -15,7 +15,7 @@
 //! never panics: scenario files are user input.
 
 use crate::config::ModelConfig;
-use crate::expect::Expectation;
+use crate::expect::{Expectation, VariantSpec};
 use crate::timeline::{ItemDoc, Timeline, TimelineItem};
 use cascade_sim::{parse_duration, Epoch, SimDuration, SimTime};
 use serde::Deserialize;
@@ -93,6 +93,11 @@ pub struct Scenario {
     pub timeline: Timeline,
     pub expectations: Vec<Expectation>,
     pub tuned: Vec<Tuned>,
+    /// The resolved document it was built from (`extends` merged,
+    /// overrides applied): paired expectations build their variant from it.
+    pub doc: Value,
+    /// The overrides applied on top of the file, as `KEY=VALUE` lines.
+    pub overrides: Vec<String>,
 }
 
 const EXTENDS_DEPTH_MAX: usize = 8;
@@ -101,6 +106,108 @@ const EXTENDS_DEPTH_MAX: usize = 8;
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let doc = resolve(path, 0)?;
     from_value(path, doc)
+}
+
+/// Loads a scenario file with `overrides` applied to its resolved document
+/// (`cascade run --set KEY=VALUE`).
+pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let mut doc = resolve(path, 0)?;
+    for o in overrides {
+        o.apply(&mut doc)
+            .map_err(|m| err(path, o.key.clone(), format!("--set {}: {m}", o.key)))?;
+    }
+    let mut sc = from_value(path, doc)?;
+    sc.overrides = overrides.iter().map(Override::to_string).collect();
+    Ok(sc)
+}
+
+/// Overrides a scenario may take at once (command line or paired variant).
+pub const OVERRIDES_MAX: usize = 64;
+
+/// One override of a scenario's document: `KEY=VALUE`, where KEY is a
+/// dotted path (`model.fleet.clusters`, `seed`) or `timeline.ID.FIELD` for
+/// a timeline item (`at`, `for`, `note`, or a field of its action, e.g.
+/// `timeline.E9.misroute_ratio`), and VALUE is JSON (`0.25`, `true`,
+/// `"text"`) or else taken as a string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub key: String,
+    pub value: Value,
+}
+
+impl fmt::Display for Override {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Override, String> {
+        let (key, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("expected KEY=VALUE, found {text:?}"))?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(format!(
+                "expected a dotted key such as model.fleet.clusters, found {key:?}"
+            ));
+        }
+        let value = serde_json::from_str(value.trim())
+            .unwrap_or_else(|_| Value::String(value.trim().to_string()));
+        Ok(Override {
+            key: key.to_string(),
+            value,
+        })
+    }
+}
+
+impl Override {
+    /// Sets the value in `doc` (a resolved scenario document).
+    pub fn apply(&self, doc: &mut Value) -> Result<(), String> {
+        let parts: Vec<&str> = self.key.split('.').collect();
+        if parts.len() > 16 {
+            return Err("a key has at most 16 parts".into());
+        }
+        let mut slot = doc;
+        let rest: &[&str] = if parts[0] == "timeline" {
+            let [_, id, field @ ..] = parts.as_slice() else {
+                unreachable!("split yields at least one part")
+            };
+            if field.is_empty() {
+                return Err("expected timeline.ID.FIELD".into());
+            }
+            let items = slot
+                .get_mut("timeline")
+                .and_then(Value::as_array_mut)
+                .ok_or("the scenario has no timeline")?;
+            let item = items
+                .iter_mut()
+                .find(|it| it.get("id").and_then(Value::as_str) == Some(id))
+                .ok_or_else(|| format!("no timeline item with id {id:?}"))?;
+            slot = if matches!(field[0], "at" | "for" | "note" | "do") {
+                item
+            } else {
+                item.get_mut("do").ok_or("the item has no action")?
+            };
+            field
+        } else {
+            &parts
+        };
+        let (last, path) = rest.split_last().expect("non-empty");
+        for p in path {
+            let obj = slot
+                .as_object_mut()
+                .ok_or_else(|| format!("{p}: expected an object to descend into"))?;
+            slot = obj
+                .entry(p.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        slot.as_object_mut()
+            .ok_or_else(|| format!("{last}: expected an object to set it in"))?
+            .insert(last.to_string(), self.value.clone());
+        Ok(())
+    }
 }
 
 /// Parses scenario JSON text as if read from `path` (relative `extends` resolve beside it).
@@ -280,6 +387,7 @@ fn merge_maps(base: &mut Map<String, Value>, over: Map<String, Value>) {
 }
 
 fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
+    let kept = doc.clone();
     let spec: FileSpec = serde_path_to_error::deserialize(doc).map_err(|e| {
         let p = e.path().to_string();
         let p = if p == "." { String::new() } else { p };
@@ -343,6 +451,22 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
     for (k, e) in spec.expect.iter().enumerate() {
         e.validate(&epoch)
             .map_err(|m| err(path, format!("expect[{k}]"), m))?;
+        // A paired expectation's variant must build: its ids exist, its
+        // overrides apply and the result is a valid scenario.
+        if let Some(v) = e.variant() {
+            let doc = variant_doc(&kept, &v)
+                .map_err(|(p, m)| err(path, format!("expect[{k}].{p}"), m))?;
+            from_value(path, doc).map_err(|e| {
+                err(
+                    path,
+                    format!("expect[{k}]"),
+                    format!(
+                        "the variant is not a valid scenario: at `{}`: {}",
+                        e.path, e.message
+                    ),
+                )
+            })?;
+        }
     }
     Ok(Scenario {
         name: spec.name,
@@ -355,7 +479,61 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
         timeline: Timeline { items },
         expectations: spec.expect,
         tuned: spec.tuned,
+        doc: kept,
+        overrides: Vec::new(),
     })
+}
+
+/// The document of a paired expectation's variant: `doc` without
+/// expectations (a variant is only run to be compared), with the items of
+/// `timeline_remove` dropped and the `set` overrides applied. Errors give
+/// the field of the expectation and what is wrong.
+fn variant_doc(doc: &Value, v: &VariantSpec) -> Result<Value, (String, String)> {
+    let mut doc = doc.clone();
+    let obj = doc
+        .as_object_mut()
+        .expect("a scenario document is an object");
+    obj.insert("expect".into(), Value::Array(Vec::new()));
+    obj.remove("tuned");
+    if let Some(Value::String(name)) = obj.get("name") {
+        let name = format!("{name}-variant");
+        obj.insert("name".into(), Value::String(name));
+    }
+    for (k, id) in v.timeline_remove.iter().enumerate() {
+        let items = obj
+            .get_mut("timeline")
+            .and_then(Value::as_array_mut)
+            .ok_or((
+                "timeline_remove".to_string(),
+                "the scenario has no timeline".to_string(),
+            ))?;
+        let before = items.len();
+        items.retain(|it| it.get("id").and_then(Value::as_str) != Some(id.as_str()));
+        if items.len() == before {
+            return Err((
+                format!("timeline_remove[{k}]"),
+                format!("no item with id {id:?} in the timeline"),
+            ));
+        }
+    }
+    for (key, value) in v.set {
+        let o = Override {
+            key: key.clone(),
+            value: value.clone(),
+        };
+        o.apply(&mut doc).map_err(|m| (format!("set.{key}"), m))?;
+    }
+    Ok(doc)
+}
+
+/// The scenario a paired expectation of `sc` compares against (checked to
+/// build when `sc` was loaded).
+pub fn variant(sc: &Scenario, v: &VariantSpec) -> Result<Scenario, ScenarioError> {
+    let doc = variant_doc(&sc.doc, v).map_err(|(p, m)| err(&sc.source, p, m))?;
+    let mut out = from_value(&sc.source, doc)?;
+    out.overrides = sc.overrides.clone();
+    out.overrides.extend(v.changes());
+    Ok(out)
 }
 
 /// A time in a scenario: `2025-03-18T17:30:00Z`, `D3 13:00` (days after
@@ -486,5 +664,95 @@ mod tests {
         assert!(e.file.ends_with("missing.json"));
         assert!(e.message.contains("cannot read"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn set_overrides_model_fields_and_timeline_items_by_id() {
+        let doc = parse_text(&p(), MINIMAL).unwrap();
+        let sets: Vec<Override> = [
+            "model.agent.poll_interval_s=30",
+            "timeline.E1.for=10m",
+            "timeline.E1.state=\"up\"",
+            "seed=9",
+        ]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+        let mut d = doc.clone();
+        for o in &sets {
+            o.apply(&mut d).unwrap();
+        }
+        let s = from_value(&p(), d).unwrap();
+        assert_eq!(s.model.agent.poll_interval_s, 30.0);
+        assert_eq!(s.seed, 9);
+        assert_eq!(
+            s.timeline.get("E1").unwrap().duration,
+            Some(SimDuration::from_mins(10))
+        );
+        // An unquoted text value is taken as a string.
+        let o: Override = "timeline.N.note=hello world".parse().unwrap();
+        assert_eq!(o.value, Value::String("hello world".into()));
+        // Errors name what is wrong.
+        let mut d = doc.clone();
+        let e = "timeline.NOPE.at=D0 01:00"
+            .parse::<Override>()
+            .unwrap()
+            .apply(&mut d)
+            .unwrap_err();
+        assert!(e.contains("no timeline item with id \"NOPE\""), "{e}");
+        assert!("novalue"
+            .parse::<Override>()
+            .unwrap_err()
+            .contains("KEY=VALUE"));
+        assert!("a..b=1".parse::<Override>().is_err());
+        let e = "name.x=1"
+            .parse::<Override>()
+            .unwrap()
+            .apply(&mut d)
+            .unwrap_err();
+        assert!(e.contains("expected an object"), "{e}");
+    }
+
+    #[test]
+    fn a_paired_variant_must_build_at_load_time() {
+        let with = |pair: &str| {
+            let text = MINIMAL.replacen(
+                "\"timeline\": [",
+                &format!("\"expect\": [{pair}],\n        \"timeline\": ["),
+                1,
+            );
+            load_str(&p(), &text)
+        };
+        let ok = with(
+            r#"{"kind": "paired", "variant": "no outage", "timeline_remove": ["E1"], "metric": "clusters_lost", "less_by_min": 0}"#,
+        )
+        .unwrap();
+        let v = ok.expectations[0].variant().unwrap();
+        let var = variant(&ok, &v).unwrap();
+        assert!(var.timeline.get("E1").is_none() && var.timeline.get("N").is_some());
+        assert!(
+            var.expectations.is_empty(),
+            "a variant runs to be compared only"
+        );
+        assert_eq!(var.overrides, vec!["without timeline item E1".to_string()]);
+        let e = with(
+            r#"{"kind": "paired", "variant": "x", "timeline_remove": ["E7"], "metric": "clusters_lost", "less_by_min": 0}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "expect[0].timeline_remove[0]");
+        let e = with(
+            r#"{"kind": "paired", "variant": "x", "set": {"model.agent.poll_interval_s": -1}, "metric": "clusters_lost", "less_by_min": 0}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "expect[0]");
+        assert!(e.message.contains("poll_interval_s"), "{}", e.message);
+        let e = with(r#"{"kind": "paired", "variant": "x", "set": {"seed": 2}, "metric": "restore_hours", "ratio_max": 1}"#)
+            .unwrap_err();
+        assert!(e.message.contains("expected `incident`"), "{}", e.message);
+        let e = with(
+            r#"{"kind": "paired", "variant": "x", "metric": "clusters_lost", "ratio_max": 1}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("must differ"), "{}", e.message);
     }
 }

@@ -58,7 +58,11 @@ pub struct Summary {
     pub start: String,
     pub end: String,
     pub clusters: u32,
+    /// Overrides applied to the scenario file (`--set`), as `KEY=VALUE`.
+    pub overrides: Vec<String>,
     pub expectations: Vec<crate::expect::ExpectationResult>,
+    /// The paired runs behind paired expectations: what each changes.
+    pub pairs: Vec<Pair>,
     pub findings: FindingsSummary,
     pub key_events: Vec<KeyEvent>,
     pub metrics: MetricsSummary,
@@ -86,6 +90,23 @@ impl Summary {
     pub fn pool_incident(&self, n: u32) -> Option<&Incident> {
         self.pool_incidents().find(|i| i.number == n)
     }
+}
+
+/// A paired run: the variant of this scenario that a paired expectation
+/// compares against, with the same seed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pair {
+    /// What the variant is, in words.
+    pub variant: String,
+    /// What differs from this run (items removed, overrides).
+    pub changes: Vec<String>,
+    pub seed: u64,
+    pub trace_hash: String,
+    pub clusters_lost_total: u32,
+    /// Clusters lost per pool incident, in incident order.
+    pub clusters_lost_by_incident: Vec<u32>,
+    pub not_converged_at_end: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

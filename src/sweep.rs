@@ -96,6 +96,25 @@ pub fn figures(s: &Summary) -> Vec<(String, f64)> {
             format!("incident {k} restore h after detection"),
             inc.restore_hours_after_detection.unwrap_or(f64::INFINITY),
         ));
+        if let Some(c) = &inc.converge {
+            f.push((
+                format!("incident {k} converge p99 h after heal"),
+                c.p99_s / 3_600.0,
+            ));
+        }
+    }
+    // Each paired run's clusters lost per incident, beside this run's.
+    for (p, pair) in s.pairs.iter().enumerate() {
+        for (k, n) in pair.clusters_lost_by_incident.iter().enumerate() {
+            f.push((
+                format!(
+                    "pair {}: incident {} clusters lost in the variant",
+                    p + 1,
+                    k + 1
+                ),
+                *n as f64,
+            ));
+        }
     }
     f
 }

@@ -271,3 +271,94 @@ fn a_seed_sweep_reports_each_expectation_per_seed_and_fails_when_one_does() {
     assert!(err.contains("at most 10000 seeds"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The record's "more loss on D8 than on D5" compares incidents, not
+/// calendar days: with the D8 misroute share at 0.25 (a one-line override)
+/// the D8 incident loses fewer clusters than D5's, and the check fails,
+/// although D8's day still loses more than D5's second calendar day.
+#[test]
+fn more_loss_by_incident_fails_when_d8_is_smaller_than_d5() {
+    let expect = r#"expect=[{"kind": "more_loss_in_incident", "incident": 2, "than": 1},
+                           {"kind": "more_loss_on", "date": "2025-03-26", "than": "2025-03-23"}]"#;
+    let (code, out, err) = cascade(&[
+        "run",
+        "scenarios/march-2025.json",
+        "--no-report",
+        "--set",
+        "timeline.E9.misroute_ratio=0.25",
+        "--set",
+        expect,
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("FAIL more clusters lose pools in incident 2 than in incident 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS more clusters lose pools on 2025-03-26 than on 2025-03-23"),
+        "{out}"
+    );
+    // The reproduction line carries the overrides.
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.contains("--set 'timeline.E9.misroute_ratio=0.25'"),
+        "{last}"
+    );
+}
+
+/// A paired verdict measures both runs: when the responders never choose
+/// the hotfix, the run "with the fix" is the run without it, and the pair
+/// that credits the hotfix with fewer lost clusters fails.
+#[test]
+fn the_hotfix_pair_fails_when_the_hotfix_never_ships() {
+    let (code, out, _) = cascade(&[
+        "run",
+        "scenarios/focused/d8-leak-and-hotfix.json",
+        "--no-report",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Paired runs"), "{out}");
+    let (code, out, _) = cascade(&[
+        "run",
+        "scenarios/focused/d8-leak-and-hotfix.json",
+        "--no-report",
+        "--set",
+        "model.response.hotfix_when_manual_exceeds_h=1000",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("clusters lost in incident 1"))
+        .expect("the paired expectation");
+    assert!(line.starts_with("  FAIL"), "{line}");
+    assert!(line.contains("difference 0.00"), "{line}");
+}
+
+#[test]
+fn set_takes_key_value_and_refuses_what_does_not_apply() {
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--no-report",
+        "--set",
+        "timeline.NOPE.at=D0 01:00",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no timeline item with id \"NOPE\""), "{err}");
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--no-report",
+        "--set",
+        "model.agent.poll_interval_s=-5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("poll_interval_s"), "{err}");
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--set",
+        "nokey",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}

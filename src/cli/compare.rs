@@ -12,7 +12,9 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// Run folders (with summary.json and series.json) or scenario files.
-    #[arg(required = true, num_args = 2..)]
+    /// A scenario file with paired expectations also brings its variants
+    /// (run with the same seed), so one file shows its pairs.
+    #[arg(required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
     /// Output page (default: reports/runs/compare/<names>.html).
     #[arg(long, value_name = "FILE")]
@@ -35,7 +37,31 @@ pub fn run(args: Args) -> ExitCode {
             eprintln!("running {} (seed {})", p.display(), sc.seed);
             let r = run_scenario(&sc, RunOptions::default());
             loaded.push((r.summary, r.series));
+            // Its paired variants, each once, on the same seed.
+            let mut seen: Vec<Vec<String>> = Vec::new();
+            for spec in sc.expectations.iter().filter_map(|e| e.variant()) {
+                if seen.contains(&spec.changes()) {
+                    continue;
+                }
+                seen.push(spec.changes());
+                let v = match scenario::variant(&sc, &spec) {
+                    Ok(v) => v,
+                    Err(e) => return exit::usage(e),
+                };
+                eprintln!(
+                    "running its variant: {} ({})",
+                    spec.about,
+                    spec.changes().join(", ")
+                );
+                let r = run_scenario(&v, RunOptions::default());
+                loaded.push((r.summary, r.series));
+            }
         }
+    }
+    if loaded.len() < 2 {
+        return exit::usage(
+            "compare: expected two runs or more (or one scenario file with paired expectations)",
+        );
     }
     let names: Vec<String> = loaded.iter().map(|(s, _)| s.scenario.clone()).collect();
     let out = args.out.unwrap_or_else(|| {

@@ -42,9 +42,28 @@ pub struct Args {
     /// (default: all but the per-poll `answer` records).
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = TrimmedEvents)]
     pub events: Vec<Events>,
+    /// Override a value of the scenario: `KEY=VALUE`, e.g.
+    /// `--set timeline.E9.misroute_ratio=0.25` or
+    /// `--set model.response.restore_with=script` (repeatable; VALUE is
+    /// JSON, or else a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<scenario::Override>,
     /// Log key events (in simulated time) to stderr.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// The scenario argument as a command line repeats it: the path, then
+/// each `--set`, quoted for a POSIX shell.
+fn scenario_arg(args: &Args) -> String {
+    let mut s = args.scenario.display().to_string();
+    for o in &args.set {
+        s.push_str(&format!(
+            " --set '{}'",
+            o.to_string().replace('\'', r"'\''")
+        ));
+    }
+    s
 }
 
 fn init_logs(verbose: bool) {
@@ -171,7 +190,14 @@ pub fn run(args: Args) -> ExitCode {
         Ok(e) => e,
         Err(m) => return exit::usage(m),
     };
-    let sc = match scenario::load(&args.scenario) {
+    if args.set.len() > scenario::OVERRIDES_MAX {
+        return exit::usage(format_args!(
+            "--set: expected at most {} overrides, found {}",
+            scenario::OVERRIDES_MAX,
+            args.set.len()
+        ));
+    }
+    let sc = match scenario::load_with(&args.scenario, &args.set) {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
@@ -184,6 +210,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     let dir = args
         .out
+        .clone()
         .unwrap_or_else(|| folder::default_run_dir(&sc.name, seed_used));
     let mut events_sink: Option<Box<dyn std::io::Write>> = None;
     if !args.no_report {
@@ -226,7 +253,7 @@ pub fn run(args: Args) -> ExitCode {
         b.finish_and_clear();
     }
     let s = &result.summary;
-    let reproduce = reproduction_line(&args.scenario.display().to_string(), seed_used);
+    let reproduce = reproduction_line(&scenario_arg(&args), seed_used);
     if !args.no_report {
         if let Err(e) = folder::write_run_folder(&dir, s, &result.series, &reproduce) {
             return exit::failed(format_args!("cannot write the run folder: {e}"));
@@ -284,7 +311,7 @@ fn run_seeds(args: &Args, sc: &scenario::Scenario, range: &str) -> ExitCode {
         print!("{}", crate::sweep::render_text(&s));
         println!(
             "reproduce: cargo run --release -- run {} --seeds {a}..{b} --jobs {}   # at commit {}",
-            args.scenario.display(),
+            scenario_arg(args),
             args.jobs,
             env!("CASCADE_COMMIT")
         );

@@ -370,6 +370,8 @@ impl Operators {
     /// Changes the number of engineers (escalation to "all hands", or people
     /// going off shift). Growing takes effect at once; shrinking only removes
     /// idle engineers from the end of the roster, so no repair is cut short.
+    /// Growing while a page is still unacknowledged acknowledges it: people
+    /// called in for the incident are on it, whatever the pager says.
     pub fn set_engineers(
         &mut self,
         now: SimTime,
@@ -378,6 +380,17 @@ impl Operators {
         out: &mut Vec<OpsOutput>,
     ) {
         let count = (count as usize).min(ENGINEERS_MAX);
+        if count > self.engineers.len() {
+            let waiting: Vec<u32> = self
+                .incidents
+                .iter()
+                .filter(|(_, i)| !i.acked && i.resolved_at.is_none())
+                .map(|(&id, _)| id)
+                .collect();
+            for incident in waiting {
+                self.acknowledge(now, incident, out);
+            }
+        }
         while self.engineers.len() > count && self.engineers.last().is_some_and(|e| e.is_none()) {
             self.engineers.pop();
         }
@@ -424,6 +437,25 @@ impl Operators {
         }
     }
 
+    /// `incident` is acknowledged now, unless it already was or was resolved
+    /// before anyone looked. Returns whether it was.
+    fn acknowledge(&mut self, now: SimTime, incident: u32, out: &mut Vec<OpsOutput>) -> bool {
+        let Some(inc) = self.incidents.get_mut(&incident) else {
+            return false;
+        };
+        if inc.acked || inc.resolved_at.is_some() {
+            return false;
+        }
+        inc.acked = true;
+        self.engaged += 1;
+        out.push(OpsOutput::Acked {
+            incident,
+            at: now,
+            paged_at: inc.paged_at,
+        });
+        true
+    }
+
     /// A timer this component asked for fired.
     pub fn handle_timer(
         &mut self,
@@ -434,20 +466,9 @@ impl Operators {
     ) {
         match timer {
             OpsTimer::Ack { incident } => {
-                let Some(inc) = self.incidents.get_mut(&incident) else {
-                    return;
-                };
-                if inc.acked || inc.resolved_at.is_some() {
-                    return; // resolved before anyone looked
+                if self.acknowledge(now, incident, out) {
+                    self.dispatch(now, rng, out);
                 }
-                inc.acked = true;
-                self.engaged += 1;
-                out.push(OpsOutput::Acked {
-                    incident,
-                    at: now,
-                    paged_at: inc.paged_at,
-                });
-                self.dispatch(now, rng, out);
             }
             OpsTimer::HandsOn { engineer, job } => {
                 let Some(slot) = self.engineers.get_mut(engineer as usize) else {
@@ -655,6 +676,35 @@ mod tests {
         let ack = acked_at(&log);
         assert_eq!(ops.repairs_done(), clusters as u64);
         (ops, last_done(&log) - ack)
+    }
+
+    #[test]
+    fn calling_in_more_engineers_acknowledges_a_waiting_page() {
+        let mut ops = Operators::new(OperatorsConfig::default()).unwrap();
+        let mut rng = Seed(1).fork("ops", 0);
+        let mut out = Vec::new();
+        let Page::Paged { ack_at } = ops.page(SimTime::ZERO, 4, &mut rng, &mut out) else {
+            panic!("paged")
+        };
+        let early = SimTime::from_secs(60);
+        assert!(ack_at > early, "the drawn acknowledgement comes later");
+        out.clear();
+        // Fewer engineers (a shift ending) acknowledge nothing.
+        ops.set_engineers(early, 1, &mut rng, &mut out);
+        assert!(!out.iter().any(|o| matches!(o, OpsOutput::Acked { .. })));
+        ops.set_engineers(early, 15, &mut rng, &mut out);
+        let acked: Vec<(u32, SimTime)> = out
+            .iter()
+            .filter_map(|o| match o {
+                OpsOutput::Acked { incident, at, .. } => Some((*incident, *at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acked, vec![(4, early)]);
+        // The pager's own timer later finds it acknowledged: no second ack.
+        out.clear();
+        ops.handle_timer(ack_at, OpsTimer::Ack { incident: 4 }, &mut rng, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]

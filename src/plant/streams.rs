@@ -18,8 +18,13 @@ pub const DESIRED_SERVICE: &str = "desired-service";
 pub const NETWORK: &str = "network";
 /// The auth path's traffic and vendor draws.
 pub const AUTH: &str = "auth";
-/// On-call acknowledgement and hands-on repair times.
+/// Hands-on repair times.
 pub const OPERATORS: &str = "operators";
+/// One per pool incident (id = incident id): the on-call's acknowledgement
+/// delay. Its own stream so that two runs paired on a seed (common random
+/// numbers) acknowledge incident k after the same delay, whatever repairs
+/// drew before it.
+pub const ON_CALL: &str = "on-call";
 /// When customers report a lost cluster.
 pub const CUSTOMERS: &str = "customers";
 /// The rollout's shuffled wave order.
@@ -39,7 +44,7 @@ pub const CHAOS_KIND: &str = "chaos-kind";
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     AGENT,
     FLEET,
     CLOUD,
@@ -47,6 +52,7 @@ pub const ALL: [&str; 15] = [
     NETWORK,
     AUTH,
     OPERATORS,
+    ON_CALL,
     CUSTOMERS,
     ROLLOUT,
     RECOVERY,

@@ -142,7 +142,9 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         start: epoch.format(cascade_sim::SimTime::ZERO),
         end: epoch.format(scenario.end),
         clusters: world.plant().fleet.len() as u32,
+        overrides: scenario.overrides.clone(),
         expectations: Vec::new(),
+        pairs: Vec::new(),
         findings,
         key_events: world.key_events(),
         metrics,
@@ -351,6 +353,22 @@ pub fn render_text(s: &Summary) -> String {
         }
     );
     if !s.expectations.is_empty() {
+        if !s.pairs.is_empty() {
+            let _ = writeln!(o, "\nPaired runs (same seed; only what is listed differs)");
+            let this: Vec<u32> = s.pool_incidents().map(|i| i.clusters_affected).collect();
+            for p in &s.pairs {
+                let _ = writeln!(o, "  {}: {}", p.variant, p.changes.join(", "));
+                let _ = writeln!(
+                    o,
+                    "    clusters lost by incident {:?} vs this run's {:?}; not converged at the end {} vs {}; trace {}",
+                    p.clusters_lost_by_incident,
+                    this,
+                    p.not_converged_at_end,
+                    m.clusters_not_converged_at_end,
+                    p.trace_hash
+                );
+            }
+        }
         let _ = writeln!(o, "\nExpectations");
         for e in &s.expectations {
             let _ = writeln!(

@@ -111,6 +111,8 @@ struct Streams {
     agents: Vec<Stream>,
     network: Stream,
     operators: Stream,
+    /// The run's seed, for per-entity streams forked on demand.
+    seed: Seed,
     customers: Stream,
     rollout: Stream,
     recovery: Stream,
@@ -215,6 +217,7 @@ impl World {
                 agents: agent_rng,
                 network: seed.fork(streams::NETWORK, 0),
                 operators: seed.fork(streams::OPERATORS, 0),
+                seed,
                 customers: seed.fork(streams::CUSTOMERS, 0),
                 rollout: seed.fork(streams::ROLLOUT, 0),
                 recovery: seed.fork(streams::RECOVERY, 0),

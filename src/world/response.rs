@@ -17,6 +17,7 @@ use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
 use crate::model::rollout::{RolloutOutput, RolloutTimer};
 use crate::plant::cloud::{CloudCall, CloudReply};
+use crate::plant::streams;
 use crate::protocol::{ClusterId, PoolName, PoolState};
 use crate::record::Record;
 use crate::types::Env;
@@ -422,13 +423,12 @@ impl World {
                     sim.trace.record(now, &Record::Detected { incident });
                 }
                 ResponderOutput::Page { incident } => {
-                    // The acknowledgement comes back as an operator timer.
-                    let _page = self.operators.page(
-                        now,
-                        incident,
-                        &mut self.rng.operators,
-                        &mut self.ops_out,
-                    );
+                    // The acknowledgement comes back as an operator timer;
+                    // its delay comes from the incident's own stream.
+                    let mut on_call = self.rng.seed.fork(streams::ON_CALL, incident as u64);
+                    let _page = self
+                        .operators
+                        .page(now, incident, &mut on_call, &mut self.ops_out);
                     self.drain_ops(sim);
                 }
                 ResponderOutput::Restore { cluster, by } => self.queue_restore(sim, cluster, by),
