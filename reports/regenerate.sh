@@ -12,6 +12,7 @@ mkdir -p "$out"
 runs=(
   "march-2025:scenarios/march-2025.json"
   "fixed-agent:scenarios/counterfactuals/fixed-agent.json"
+  "fixed-agent-hold-alert:scenarios/counterfactuals/fixed-agent-hold-alert.json"
   "isolation:scenarios/counterfactuals/isolation.json"
   "recovery-script:scenarios/counterfactuals/recovery-script.json"
   "auth-mitigations:scenarios/counterfactuals/auth-mitigations.json"
