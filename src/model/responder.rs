@@ -54,6 +54,11 @@ pub struct ResponseConfig {
     pub hotfix_when_manual_exceeds_h: f64,
     /// From a rollout alarm to the responders resuming the rollout. [A]
     pub rollout_resume_after_min: f64,
+    /// How far back responders read the edge's access log for 404s (at
+    /// diagnosis, and when counting clusters at risk). [A] a dashboard's
+    /// usual "last 10 minutes"; agents poll every minute, so a misrouted
+    /// live agent shows up in it.
+    pub edge_log_window_min: f64,
 }
 
 impl Default for ResponseConfig {
@@ -64,6 +69,7 @@ impl Default for ResponseConfig {
             restore_with: RestoreBy::Manual,
             hotfix_when_manual_exceeds_h: 6.0,
             rollout_resume_after_min: 30.0,
+            edge_log_window_min: 10.0,
         }
     }
 }
@@ -76,7 +82,8 @@ impl ResponseConfig {
             "hotfix_when_manual_exceeds_h",
             self.hotfix_when_manual_exceeds_h,
         )?;
-        check_positive("rollout_resume_after_min", self.rollout_resume_after_min)
+        check_positive("rollout_resume_after_min", self.rollout_resume_after_min)?;
+        check_positive("edge_log_window_min", self.edge_log_window_min)
     }
 }
 

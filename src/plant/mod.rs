@@ -103,6 +103,19 @@ impl Plant {
         }
     }
 
+    /// A probe of `cluster`'s desired-state URL sent through the edge, as a
+    /// script or an engineer would send it: the same answer an agent would
+    /// get (404 when misrouted, the service's faults otherwise), with the
+    /// prober's own stream for the faults so probing never shifts the
+    /// agents' draws.
+    pub fn probe(&self, cluster: ClusterId, rng: &mut Stream) -> DesiredAnswer {
+        if self.edge.misroutes(cluster) {
+            DesiredAnswer::NotFound
+        } else {
+            self.service.answer(cluster, rng)
+        }
+    }
+
     /// What `cluster` misses of full convergence, given its agent's status.
     pub fn convergence(&self, cluster: ClusterId, agent: AgentStatus) -> NotConverged {
         convergence(

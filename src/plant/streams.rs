@@ -25,6 +25,9 @@ pub const OPERATORS: &str = "operators";
 /// numbers) acknowledge incident k after the same delay, whatever repairs
 /// drew before it.
 pub const ON_CALL: &str = "on-call";
+/// Probes of desired-state URLs that responders and the recovery script
+/// send through the edge (their share of the service's fault draws).
+pub const PROBES: &str = "probes";
 /// When customers report a lost cluster.
 pub const CUSTOMERS: &str = "customers";
 /// The rollout's shuffled wave order.
@@ -44,7 +47,7 @@ pub const CHAOS_KIND: &str = "chaos-kind";
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     AGENT,
     FLEET,
     CLOUD,
@@ -53,6 +56,7 @@ pub const ALL: [&str; 16] = [
     AUTH,
     OPERATORS,
     ON_CALL,
+    PROBES,
     CUSTOMERS,
     ROLLOUT,
     RECOVERY,

@@ -58,6 +58,10 @@ impl World {
         );
         self.metrics.count_answer(&answer);
         let book = &mut self.books[c as usize];
+        if answer == DesiredAnswer::NotFound {
+            // The edge's access log: who was answered 404, and when.
+            book.last_404_at = Some(now);
+        }
         match answer {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;

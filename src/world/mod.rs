@@ -90,6 +90,9 @@ pub enum RestoreMethod {
 pub struct ClusterBook {
     /// When the cluster first lost a desired pool in the current loss episode.
     pub lost_since: Option<SimTime>,
+    /// The last time the edge answered this cluster's agent 404 (the edge's
+    /// access log, which responders may read).
+    pub last_404_at: Option<SimTime>,
     /// The agent version to run at the next (re)start.
     pub guards_installed: Option<Guards>,
     /// The last answer this agent acted on was authoritative (for I1).
@@ -113,11 +116,16 @@ struct Streams {
     operators: Stream,
     /// The run's seed, for per-entity streams forked on demand.
     seed: Seed,
+    /// Probes that responders and the script send through the edge.
+    probes: Stream,
     customers: Stream,
     rollout: Stream,
     recovery: Stream,
     auth: Stream,
 }
+
+/// Lost clusters a diagnosis probes through the edge, at most.
+const PROBES_PER_DIAGNOSIS: usize = 20;
 
 /// Key events kept for the narrative (bounded).
 const KEY_EVENTS_MAX: usize = 200;
@@ -218,6 +226,7 @@ impl World {
                 network: seed.fork(streams::NETWORK, 0),
                 operators: seed.fork(streams::OPERATORS, 0),
                 seed,
+                probes: seed.fork(streams::PROBES, 0),
                 customers: seed.fork(streams::CUSTOMERS, 0),
                 rollout: seed.fork(streams::ROLLOUT, 0),
                 recovery: seed.fork(streams::RECOVERY, 0),

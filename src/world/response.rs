@@ -7,7 +7,7 @@
 //! file adds is what only the world knows: which clusters are lost, what
 //! the route does, and the hands-on repair of a cluster in the plant.
 
-use super::{Ev, RestoreMethod, World};
+use super::{Ev, RestoreMethod, World, PROBES_PER_DIAGNOSIS};
 use crate::checks;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
@@ -18,7 +18,7 @@ use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, R
 use crate::model::rollout::{RolloutOutput, RolloutTimer};
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::plant::streams;
-use crate::protocol::{ClusterId, PoolName, PoolState};
+use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
 use crate::record::Record;
 use crate::types::Env;
 use cascade_sim::{Sim, SimDuration, SimTime};
@@ -380,22 +380,54 @@ impl World {
 
     // ---- the responders -----------------------------------------------------
 
+    /// Whether `c`'s agent was answered 404 within the edge-log window (the
+    /// edge's access log names the calling cluster).
+    fn answered_404_lately(&self, now: SimTime, c: ClusterId) -> bool {
+        self.books[c as usize].last_404_at.is_some_and(|t| {
+            now.saturating_since(t).as_secs_f64() <= self.cfg.response.edge_log_window_min * 60.0
+        })
+    }
+
+    /// Diagnosis: does the desired-state route answer 404? Yes when the
+    /// edge's log shows 404s within its window, or when a probe through the
+    /// edge for a cluster lost in the open incident is answered 404 (its
+    /// agent may be dead, so the log alone can miss it).
+    fn route_answers_404(&mut self, now: SimTime) -> bool {
+        if (0..self.plant.fleet.len() as ClusterId).any(|c| self.answered_404_lately(now, c)) {
+            return true;
+        }
+        (0..self.plant.fleet.len() as ClusterId)
+            .filter(|&c| self.books[c as usize].lost_since.is_some())
+            .take(PROBES_PER_DIAGNOSIS)
+            .any(|c| self.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
+    }
+
     pub(super) fn on_responder_timer(&mut self, sim: &mut Sim<Ev>, t: ResponderTimer) {
         let now = sim.now();
         let mut r = Vec::new();
         match t {
             ResponderTimer::Diagnosed { incident } => {
-                let route_misroutes = self.plant.edge.current().misroute_ratio > 0.0;
+                // Diagnosis from what engineers can see: the edge's access
+                // log (which clusters' desired-state requests were answered
+                // 404 lately) and probes they send through the edge for the
+                // clusters they know are broken.
+                let route_misroutes = self.route_answers_404(now);
                 self.responder
                     .handle_diagnosed(now, incident, route_misroutes, &mut r);
             }
             ResponderTimer::Decide { incident } => {
-                // Clusters at risk: lost ones plus intact ones still answered 404.
+                // Clusters at risk, as the team can count them: lost ones,
+                // plus intact ones whose agent runs a version with the 404
+                // bug (the deployment listing) and was answered 404 lately
+                // (the edge's access log).
                 let at_risk = (0..self.plant.fleet.len() as ClusterId)
                     .filter(|&c| {
-                        self.books[c as usize].lost_since.is_some()
-                            || (self.plant.edge.misroutes(c)
-                                && self.agents[c as usize].guards().is_buggy())
+                        let b = &self.books[c as usize];
+                        b.lost_since.is_some()
+                            || (self.answered_404_lately(now, c)
+                                && b.guards_installed
+                                    .unwrap_or(self.agents[c as usize].guards())
+                                    .is_buggy())
                     })
                     .count() as u32;
                 let seen = DecisionInputs {
@@ -517,15 +549,18 @@ impl World {
     pub(super) fn restore_cluster(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
         let by_script = self.books[c as usize].restoring == Some(RestoreMethod::Script);
-        // The script's preflight: restoring a cluster whose (buggy) agent would
-        // still be answered 404 only feeds it pools to delete again, so wait
-        // for the route (or the hotfix), holding the script's slot.
-        // FIXME(issue 11): this reads the edge's internal state; a real
-        // script can only probe the route through the edge.
+        // The script's preflight: restoring a cluster whose agent runs the
+        // version with the 404 bug (the deployment listing) while a probe of
+        // its desired-state URL through the edge is answered 404 only feeds
+        // it pools to delete again, so wait for the route (or the hotfix),
+        // holding the script's slot.
         let guards = self.books[c as usize]
             .guards_installed
             .unwrap_or(self.agents[c as usize].guards());
-        if by_script && self.plant.edge.misroutes(c) && guards.is_buggy() {
+        if by_script
+            && guards.is_buggy()
+            && self.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound
+        {
             sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
             return;
         }
@@ -633,7 +668,8 @@ impl World {
                 .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
             self.apply_recovery(sim, out);
         }
-        let route_ok = self.plant.edge.current().misroute_ratio == 0.0;
+        // Is the cluster's route fine? A probe through the edge says.
+        let route_ok = self.plant.probe(c, &mut self.rng.probes) != DesiredAnswer::NotFound;
         let mut r = Vec::new();
         self.responder
             .handle_cluster_restored(now, route_ok, &mut r);
