@@ -18,6 +18,14 @@
 //! - I9 [`queue_bounded`]: once a simulated minute.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
+//!
+//! Liveness rules, checked as expectations on the summary:
+//! - L1 [`change_late`]: every customer change is carried out in the cloud
+//!   within its deadline, counted from the change or from the end of a
+//!   disturbance of the cluster plus a grace period (world's workload books;
+//!   `customer_changes` expectation).
+//! - L2 full convergence at the end ([`crate::plant::convergence`];
+//!   `not_converged_at_end`).
 
 use crate::model::agent::Guard;
 use crate::model::change::Applied;
@@ -295,6 +303,12 @@ pub fn recovery_within_budget(attempts: u64, admitted: u64, retries_max: u32) ->
         guard: None,
         detail: format!("recovery script made {attempts} attempts, budget {budget}"),
     })
+}
+
+/// L1: a customer change whose clock has run `elapsed_s` is late when that
+/// exceeds its deadline.
+pub fn change_late(elapsed_s: f64, deadline_s: f64) -> bool {
+    elapsed_s > deadline_s
 }
 
 /// I9: a queue stays within its bound.

@@ -12,6 +12,7 @@ use crate::model::responder::ResponseConfig;
 use crate::model::rollout::RolloutConfig;
 use crate::plant::cloud::CloudConfig;
 use crate::plant::fleet::FleetConfig;
+use crate::plant::workload::WorkloadConfig;
 use crate::types::{check_at_least, check_at_most, check_positive, in_section, NightHours};
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,8 @@ impl NetworkConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     pub fleet: FleetConfig,
+    /// The customers' own pool changes.
+    pub workload: WorkloadConfig,
     pub agent: AgentConfig,
     /// The agent version deployed at the start (historical: no guard).
     pub agent_guards: Guards,
@@ -82,6 +85,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             fleet: FleetConfig::default(),
+            workload: WorkloadConfig::default(),
             agent: AgentConfig::default(),
             agent_guards: Guards::none(),
             hotfix_guards: Guards::hotfix(),
@@ -102,9 +106,10 @@ impl Default for ModelConfig {
 impl ModelConfig {
     /// Checks every section; the error reads `model.section.field: what was expected`.
     pub fn validate(&self) -> Result<(), String> {
-        let sections: [(&str, Result<(), String>); 12] = [
+        let sections: [(&str, Result<(), String>); 13] = [
             ("auth", self.auth.validate()),
             ("fleet", self.fleet.validate()),
+            ("workload", self.workload.validate()),
             ("agent", self.agent.validate()),
             ("cloud", self.cloud.validate()),
             ("network", self.network.validate()),

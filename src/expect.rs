@@ -119,6 +119,16 @@ pub enum Expectation {
     FreezeHolds { max: u32 },
     /// Changes meant for staging that were applied to prod lie in [min, max].
     ChangesLeaked { min: u32, max: u32 },
+    /// Customer changes (liveness L1): at most `late_max` are carried out
+    /// past their deadline, or still pending past it at the end, with the
+    /// cluster undisturbed; at least `issued_min` were issued (so the check
+    /// cannot pass on a run without customers).
+    CustomerChanges {
+        #[serde(default)]
+        late_max: u32,
+        #[serde(default)]
+        issued_min: u32,
+    },
     /// A paired run: the same scenario with the changes of `variant` (same
     /// seed, so per-entity streams keep both runs aligned), and `metric`
     /// compared between the two. Passes when this run's metric is lower
@@ -450,6 +460,7 @@ impl Expectation {
                 Err(format!("min: expected at most max ({max}), found {min}"))
             }
             Expectation::NotConvergedAtEnd { .. }
+            | Expectation::CustomerChanges { .. }
             | Expectation::AgentsInHoldMax { .. }
             | Expectation::AutoscalerFlapsMax { .. }
             | Expectation::AuthRetryAmplification { .. }
@@ -705,6 +716,26 @@ impl Expectation {
                     format!("restoration of {what} takes at most {max_h} h after detection"),
                     h.is_some_and(|h| h <= *max_h),
                     h.map_or("not restored".into(), |h| format!("{h:.1} h")),
+                )
+            }
+            Expectation::CustomerChanges {
+                late_max,
+                issued_min,
+            } => {
+                let ch = &m.customer_changes;
+                (
+                    format!("customer changes carried out in time: at most {late_max} late (of at least {issued_min})"),
+                    ch.late <= *late_max && ch.issued >= *issued_min,
+                    format!(
+                        "{} issued, {} carried out, {} late{}",
+                        ch.issued,
+                        ch.carried_out,
+                        ch.late,
+                        ch.first_late
+                            .first()
+                            .map(|l| format!("; first late: {l}"))
+                            .unwrap_or_default()
+                    ),
                 )
             }
             Expectation::MoreLossInIncident { incident, than } => {

@@ -33,6 +33,21 @@ pub struct ConvergenceWatch {
     pub converged_after_s: Vec<f64>,
 }
 
+/// A customer's pool change and when the cloud carried it out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CustomerChange {
+    pub cluster: ClusterId,
+    pub pool: crate::protocol::PoolName,
+    pub kind: crate::plant::workload::ChangeKind,
+    pub issued_at: SimTime,
+    pub carried_at: Option<SimTime>,
+    /// A newer change on the same pool replaced it before it was carried out.
+    pub superseded: bool,
+    /// Carried out (or still pending at the end) past its deadline, with
+    /// the cluster undisturbed (I10 liveness).
+    pub late: bool,
+}
+
 /// Everything counted during a run.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -55,6 +70,8 @@ pub struct Metrics {
     pub down_per_minute: Vec<u32>,
     /// One per healed pool incident, in incident order.
     pub convergence_watches: Vec<ConvergenceWatch>,
+    /// The customers' pool changes, in order (bounded by the workload).
+    pub changes: Vec<CustomerChange>,
 }
 
 impl Metrics {
@@ -73,6 +90,7 @@ impl Metrics {
             lost_now: 0,
             down_per_minute: Vec::new(),
             convergence_watches: Vec::new(),
+            changes: Vec::new(),
         }
     }
 

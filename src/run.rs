@@ -58,6 +58,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         scenario.epoch,
         Seed(seed),
     );
+    world.set_run_end(scenario.end);
     world.start(&mut sim);
     // Run in simulated-hour chunks so progress can be shown; the events and
     // their order are the same as in one call.

@@ -316,4 +316,51 @@ pub struct MetricsSummary {
     /// 99 %, the first 2,000.
     pub auth_bad_minutes: Vec<String>,
     pub cloud_rate_limited_calls: u64,
+    /// The customers' own pool changes.
+    pub customer_changes: ChangesSummary,
+}
+
+/// The customers' pool changes and how fast the fleet carried them out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangesSummary {
+    pub issued: u32,
+    pub carried_out: u32,
+    /// Replaced by a newer change on the same pool before being carried out.
+    pub superseded: u32,
+    /// Still pending at the end (within their deadline or not).
+    pub pending_at_end: u32,
+    /// Past their deadline with the cluster undisturbed (liveness L1).
+    pub late: u32,
+    /// Issue to carried out, per kind (`add`, `remove`), seconds.
+    pub latency_by_kind: BTreeMap<String, Latency>,
+    /// The first late changes, in full (bounded).
+    pub first_late: Vec<String>,
+}
+
+/// p50 / p99 / max of a latency, seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Latency {
+    pub count: u32,
+    pub p50_s: f64,
+    pub p99_s: f64,
+    pub max_s: f64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of `v`.
+    pub fn of(mut v: Vec<f64>) -> Latency {
+        if v.is_empty() {
+            return Latency::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Latency {
+            count: v.len() as u32,
+            p50_s: q(0.5),
+            p99_s: q(0.99),
+            max_s: *v.last().expect("non-empty"),
+        }
+    }
 }

@@ -102,3 +102,69 @@ fn buggy_agent_deletes_without_intent() {
         .count();
     assert_eq!(deleted, POOLS);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The twin of the property above: a fixed agent does carry out a
+    /// legitimate delete. Answered, poll after poll, a desired state that
+    /// tombstones one present worker pool, it deletes it (or scales it to
+    /// zero under G8) within one full-resync interval plus the G4
+    /// confirmation, whatever its other guards and its resync phase.
+    #[test]
+    fn fixed_agent_carries_out_every_tombstoned_delete(
+        other_guards in any::<[bool; 6]>(),
+        tombstoned in 3usize..POOLS,
+        generation in 1u64..1_000,
+        resync_phase_s in 0u64..(4 * 3_600),
+        gaps_s in prop::collection::vec(48u64..72, 400),
+    ) {
+        let guards = Guards {
+            g1_authoritative_only: true,
+            g2_tombstones: true,
+            g3_monotonic_generation: other_guards[0],
+            g4_confirmation: other_guards[1],
+            g5_blast_radius: other_guards[2],
+            g6_delete_locks: other_guards[3],
+            g7_backoff: other_guards[4],
+            g8_soft_delete: other_guards[5],
+        };
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(5).fork("agent", 0);
+        let mut actual = [PoolState::Absent; POOLS];
+        let mut ds = DesiredState { generation, nodes: [3; POOLS], ..DesiredState::default() };
+        for (i, a) in actual.iter_mut().enumerate().take(tombstoned + 1) {
+            *a = PoolState::Present { nodes: 3 };
+            if i != tombstoned {
+                ds.pools.0 |= 1 << i;
+            }
+        }
+        ds.tombstones.0 |= 1 << tombstoned;
+        let mut agent = Agent::new(guards, SimTime::from_secs(resync_phase_s));
+        // Bound: a full resync (4 h) plus the confirmation window, in polls
+        // of at most 72 s, with slack for one more resync interval's poll.
+        let polls_max = ((cfg.full_resync_interval_s + cfg.confirm_window_s) / 48.0).ceil() as usize + 2;
+        let mut now = SimTime::ZERO;
+        let mut out = Vec::new();
+        let mut done_at_poll = None;
+        for (k, gap) in gaps_s.iter().enumerate().take(polls_max) {
+            now += SimDuration::from_secs(*gap);
+            out.clear();
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            out.clear();
+            agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+            let carried = out.iter().any(|o| matches!(o,
+                AgentOutput::DeletePool { pool } | AgentOutput::ScaleToZero { pool }
+                    if pool.index() == tombstoned));
+            prop_assert!(
+                !out.iter().any(|o| matches!(o, AgentOutput::DeletePool { pool } | AgentOutput::ScaleToZero { pool } if pool.index() != tombstoned)),
+                "removed a wanted pool: {out:?}"
+            );
+            if carried {
+                done_at_poll = Some(k);
+                break;
+            }
+        }
+        prop_assert!(done_at_poll.is_some(), "no delete of the tombstoned pool in {polls_max} polls");
+    }
+}

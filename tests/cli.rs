@@ -34,7 +34,7 @@ fn run_prints_seed_first_and_reproduction_last() {
         "{last}"
     );
     assert!(out.contains("trace hash "));
-    assert!(out.contains("6 passed, 0 failed"));
+    assert!(out.contains("7 passed, 0 failed"));
 }
 
 #[test]
@@ -239,7 +239,7 @@ fn a_seed_sweep_reports_each_expectation_per_seed_and_fails_when_one_does() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.lines().next(), Some("SEED=1"));
-    assert_eq!(out.matches("| 3/3 |").count(), 6, "{out}");
+    assert_eq!(out.matches("| 3/3 |").count(), 7, "{out}");
     assert!(out.contains("every expectation holds on all 3 seeds"));
     assert!(out
         .lines()

@@ -78,7 +78,7 @@ fn run_folder_has_every_file_and_they_parse() {
     assert!(page.matches("<svg").count() >= 7);
     assert!(page.contains("<h2>Expectations</h2>"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains("6 of 6 expectations hold"), "{md}");
+    assert!(md.contains("7 of 7 expectations hold"), "{md}");
     let (s2, series2) = folder::load_run_folder(&dir).unwrap();
     assert_eq!(s2, r.summary);
     assert_eq!(series2.minutes, 1_440);

@@ -228,6 +228,7 @@ impl Chaos {
                 {"kind": "findings", "max": 0},
                 {"kind": "not_converged_at_end", "max": 0},
                 {"kind": "agents_in_hold_max", "max": 0},
+                {"kind": "customer_changes", "late_max": 0},
                 {"kind": "auth_good_after", "at": auth_ok_from},
                 {"kind": "autoscaler_flaps_max", "max": self.profile.profile.flaps_per_hour_max}
             ]),
@@ -281,6 +282,8 @@ pub fn verdict(s: &Summary) -> Verdict {
                 "not_converged"
             } else if first.name.contains("safe hold") {
                 "agent_in_hold"
+            } else if first.name.contains("customer changes") {
+                "customer_change_late"
             } else if first.name.contains("every minute") {
                 "auth_not_recovered"
             } else if first.name.contains("autoscaler") {

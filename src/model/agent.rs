@@ -717,6 +717,17 @@ impl Agent {
                     }
                     return;
                 }
+                Some(_) if nodes > 0 => {
+                    // The scale-to-zero did not take (the cloud refused or
+                    // rate-limited it): ask again, and count the grace
+                    // period from now. Waiting out the grace period on a
+                    // pool that still runs left a legitimate removal undone
+                    // for a day (found by the customer workload, chaos
+                    // fixed-400 seed 4).
+                    self.watch[i].soft_deleted_at = Some(now);
+                    out.push(AgentOutput::ScaleToZero { pool });
+                    return;
+                }
                 Some(at)
                     if now.saturating_since(at)
                         < SimDuration::from_secs_f64(cfg.soft_delete_collect_after_s) =>
@@ -982,5 +993,40 @@ mod tests {
             deleted.extend(deletes(&out).into_iter().map(|p| (h, p)));
         }
         assert_eq!(deleted, vec![(25, PoolName::Worker(1))]);
+    }
+
+    #[test]
+    fn a_refused_scale_to_zero_is_asked_again_at_the_next_full_resync() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, mut ds) = full_cluster();
+        ds.pools.remove(PoolName::Worker(1));
+        ds.tombstones.insert(PoolName::Worker(1));
+        ds.generation = 6;
+        let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
+        let mut out = Vec::new();
+        let scale = AgentOutput::ScaleToZero {
+            pool: PoolName::Worker(1),
+        };
+        let mut asked_at = Vec::new();
+        // The cloud never scales it (every call refused): the pool keeps
+        // its nodes, and each full resync (every 4 h) asks again instead of
+        // waiting out the 24 h grace period on a running pool.
+        for m in 0..(9 * 60) {
+            out.clear();
+            a.handle_answer(
+                SimTime::from_secs(60 * m),
+                DesiredAnswer::Ok(ds),
+                &actual,
+                &cfg,
+                &mut rng,
+                &mut out,
+            );
+            if out.contains(&scale) {
+                asked_at.push(m / 60);
+            }
+            assert!(deletes(&out).is_empty(), "no delete of a running pool");
+        }
+        assert_eq!(asked_at, vec![1, 5]);
     }
 }

@@ -58,6 +58,18 @@ impl DesiredService {
         &self.states[cluster as usize]
     }
 
+    /// A customer adds `pool` with `nodes` nodes (clearing a tombstone left
+    /// by an earlier removal).
+    pub fn add_pool(&mut self, cluster: ClusterId, pool: PoolName, nodes: u16) {
+        let c = cluster as usize;
+        self.previous[c] = self.states[c];
+        let s = &mut self.states[c];
+        s.pools.insert(pool);
+        s.tombstones.remove(pool);
+        s.nodes[pool.index()] = nodes;
+        s.generation += 1;
+    }
+
     /// Records a delete intent for `pool` (a customer removes a worker pool).
     pub fn tombstone(&mut self, cluster: ClusterId, pool: PoolName) {
         let c = cluster as usize;

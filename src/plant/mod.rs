@@ -10,6 +10,7 @@
 //! - [`control`]: the desired-state service and the versioned edge routing
 //!   that can misroute it to a 404-answering default backend.
 //! - [`streams`]: the names of the run's seeded random streams.
+//! - [`workload`]: the customers' own pool changes (adds and removals).
 //!
 //! Here, in this file: [`Plant`], the one constructor that the fleet world,
 //! the wire harness and the live tier all build their infrastructure with;
@@ -21,6 +22,7 @@ pub mod cloud;
 pub mod control;
 pub mod fleet;
 pub mod streams;
+pub mod workload;
 
 use crate::model::agent::{AgentConfig, AgentStatus};
 use crate::protocol::{ClusterId, DesiredAnswer, DesiredState, PoolName, PoolState, POOLS};
@@ -125,19 +127,39 @@ impl Plant {
         )
     }
 
-    /// Whether every pool `cluster` should have is present (see [`pools_converged`]).
-    pub fn pools_converged(&self, cluster: ClusterId) -> bool {
-        pools_converged(self.service.state(cluster), self.cloud.pools(cluster))
+    /// Whether every pool `cluster` should have is present (see
+    /// [`wanted_pools_present`]): the cluster is restored.
+    pub fn wanted_pools_present(&self, cluster: ClusterId) -> bool {
+        wanted_pools_present(self.service.state(cluster), self.cloud.pools(cluster))
     }
 }
 
-/// The one convergence predicate on pools: every desired pool without a
-/// tombstone is present with nodes. Both tiers and every report use it.
-pub fn pools_converged(desired: &DesiredState, pools: &[PoolState; POOLS]) -> bool {
+/// Every desired pool without a tombstone is present with nodes: the
+/// cluster works again (restoration ends here; convergence asks more).
+pub fn wanted_pools_present(desired: &DesiredState, pools: &[PoolState; POOLS]) -> bool {
     (0..POOLS).all(|i| {
         let p = PoolName::from_index(i);
         let wanted = desired.pools.contains(p) && !desired.tombstones.contains(p);
         !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+    })
+}
+
+/// The one convergence predicate on pools: every desired pool without a
+/// tombstone is present with nodes, and every tombstoned pool is gone (or
+/// going, or scaled to zero awaiting collection under G8). Both tiers and
+/// every report use it.
+pub fn pools_converged(desired: &DesiredState, pools: &[PoolState; POOLS]) -> bool {
+    (0..POOLS).all(|i| {
+        let p = PoolName::from_index(i);
+        let wanted = desired.pools.contains(p) && !desired.tombstones.contains(p);
+        if wanted {
+            matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+        } else if desired.tombstones.contains(p) {
+            !matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+                && !matches!(pools[i], PoolState::Creating)
+        } else {
+            true
+        }
     })
 }
 

@@ -28,6 +28,8 @@ pub const ON_CALL: &str = "on-call";
 /// Probes of desired-state URLs that responders and the recovery script
 /// send through the edge (their share of the service's fault draws).
 pub const PROBES: &str = "probes";
+/// The customers' own pool changes (when, where, what).
+pub const WORKLOAD: &str = "workload";
 /// When customers report a lost cluster.
 pub const CUSTOMERS: &str = "customers";
 /// The rollout's shuffled wave order.
@@ -47,7 +49,7 @@ pub const CHAOS_KIND: &str = "chaos-kind";
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     AGENT,
     FLEET,
     CLOUD,
@@ -57,6 +59,7 @@ pub const ALL: [&str; 17] = [
     OPERATORS,
     ON_CALL,
     PROBES,
+    WORKLOAD,
     CUSTOMERS,
     ROLLOUT,
     RECOVERY,

@@ -18,7 +18,9 @@ pub mod series;
 pub mod svg;
 
 use crate::scenario::Scenario;
-use crate::summary::{FindingJson, FindingsSummary, MetricsSummary, Percentiles, Summary};
+use crate::summary::{
+    ChangesSummary, FindingJson, FindingsSummary, Latency, MetricsSummary, Percentiles, Summary,
+};
 use crate::world::{RestoreMethod, World};
 use cascade_sim::RunOutcome;
 use std::collections::BTreeMap;
@@ -33,6 +35,52 @@ fn method_name(m: RestoreMethod) -> &'static str {
 }
 
 /// Builds the summary of a finished run (expectations are checked by the caller).
+/// The customers' changes, from the world's books.
+fn changes_summary(world: &World) -> ChangesSummary {
+    let e = world.epoch();
+    let changes = &world.metrics().changes;
+    let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut out = ChangesSummary {
+        issued: changes.len() as u32,
+        ..ChangesSummary::default()
+    };
+    for ch in changes {
+        match (ch.carried_at, ch.superseded) {
+            (Some(at), _) => {
+                out.carried_out += 1;
+                by_kind
+                    .entry(ch.kind.name().to_string())
+                    .or_default()
+                    .push((at - ch.issued_at).as_secs_f64());
+            }
+            (None, true) => out.superseded += 1,
+            (None, false) => out.pending_at_end += 1,
+        }
+        if ch.late {
+            out.late += 1;
+            if out.first_late.len() < 20 {
+                out.first_late.push(format!(
+                    "{} cluster {} {} {}: {}",
+                    e.format(ch.issued_at),
+                    ch.cluster,
+                    ch.kind.name(),
+                    ch.pool,
+                    ch.carried_at
+                        .map_or("never carried out".into(), |t| format!(
+                            "carried out {}",
+                            e.format(t)
+                        ))
+                ));
+            }
+        }
+    }
+    out.latency_by_kind = by_kind
+        .into_iter()
+        .map(|(k, v)| (k, Latency::of(v)))
+        .collect();
+    out
+}
+
 /// Clusters not fully converged at the end, per reason.
 fn not_converged_by_reason(world: &World) -> BTreeMap<String, u32> {
     let mut by = BTreeMap::new();
@@ -129,6 +177,7 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
         metrics.answers.insert(kind.name().to_string(), n);
     }
     world.fill_summary(&mut metrics);
+    metrics.customer_changes = changes_summary(world);
 
     Summary {
         scenario: scenario.name.clone(),
@@ -205,6 +254,27 @@ pub fn render_text(s: &Summary) -> String {
             .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
             .collect();
         let _ = writeln!(o, "  not converged because: {}", why.join(", "));
+    }
+    let ch = &m.customer_changes;
+    if ch.issued > 0 {
+        let lat: Vec<String> = ch
+            .latency_by_kind
+            .iter()
+            .map(|(k, l)| format!("{k} p50 {} p99 {}", hours(l.p50_s), hours(l.p99_s)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "\nCustomer changes: {} issued, {} carried out ({}), {} superseded, {} pending at the end, {} late",
+            ch.issued,
+            ch.carried_out,
+            lat.join("; "),
+            ch.superseded,
+            ch.pending_at_end,
+            ch.late
+        );
+        for l in ch.first_late.iter().take(3) {
+            let _ = writeln!(o, "  late: {l}");
+        }
     }
     if !m.surface_unavailable_minutes_by_day.is_empty() {
         let _ = writeln!(

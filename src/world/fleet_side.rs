@@ -62,6 +62,9 @@ impl World {
             // The edge's access log: who was answered 404, and when.
             book.last_404_at = Some(now);
         }
+        if !matches!(answer, DesiredAnswer::Ok(_)) {
+            book.last_disturbed_at = Some(now);
+        }
         match answer {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;
@@ -202,14 +205,13 @@ impl World {
     /// A desired pool starts going away: the loss begins now.
     fn on_pool_deleting(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool: PoolName) {
         let now = sim.now();
-        let desired = self.plant.fleet.clusters[c as usize]
-            .desired_pools
-            .contains(pool)
-            && !self.plant.service.state(c).tombstones.contains(pool);
+        let ds = self.plant.service.state(c);
+        let desired = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
         if desired {
             let book = &mut self.books[c as usize];
             if book.lost_since.is_none() {
                 book.lost_since = Some(now);
+                book.last_disturbed_at = Some(now);
                 self.metrics.cluster_lost_pools(now, c, &self.plant.fleet);
                 self.on_loss_started(sim, c);
             }
@@ -220,6 +222,7 @@ impl World {
             self.pending_answer[c as usize] = None;
             sim.trace.record(now, &Record::AgentDied { cluster: c });
             self.metrics.agents_died += 1;
+            self.disturbed(now, c);
             self.on_agent_died(sim, c);
         }
     }
@@ -255,6 +258,7 @@ impl World {
         if completion == Completion::Created {
             self.check_restored(sim, c);
         }
+        self.on_pool_settled(now, c, pool, completion);
         if completion == Completion::Deleted {
             if let Some(v) = checks::protected_pool_kept(pool, self.plant.cloud.delete_locks()) {
                 self.findings.add(v.at(now, Some(c)));
@@ -282,6 +286,7 @@ impl World {
         self.books[c as usize].generation_applied = 0;
         sim.trace
             .record(now, &Record::AgentRestarted { cluster: c });
+        self.disturbed(now, c);
         self.apply_agent_outputs(sim, c, &out);
         self.out = out;
     }
@@ -291,13 +296,14 @@ impl World {
         let Some(since) = self.books[c as usize].lost_since else {
             return;
         };
-        if self.plant.pools_converged(c) {
+        if self.plant.wanted_pools_present(c) {
             let now = sim.now();
             let method = self.books[c as usize]
                 .restoring
                 .unwrap_or(RestoreMethod::Agent);
             self.books[c as usize].lost_since = None;
             self.books[c as usize].restoring = None;
+            self.disturbed(now, c);
             self.metrics.cluster_restored(now, c, since, method);
             sim.trace
                 .record(now, &Record::ClusterRestored { cluster: c });

@@ -19,6 +19,7 @@
 //! - [`response`]: the timeline's effects, change management, rollout,
 //!   monitoring, responder, operators, recovery script and restorations;
 //! - [`auth_side`]: auth ticks, the per-minute auth books and surfaces;
+//! - [`workload_side`]: the customers' pool changes and their books;
 //! - [`outcome`]: end-of-run accounting for the summary.
 //!
 //! Event flow of one agent poll: `AgentPoll` → the agent asks to fetch → the
@@ -48,6 +49,7 @@ mod auth_side;
 mod fleet_side;
 mod outcome;
 mod response;
+mod workload_side;
 pub use auth_side::{AuthBook, AuthMinute};
 
 /// Every event of the world. Small and `Copy`: the queue moves them around.
@@ -74,6 +76,8 @@ pub enum Ev {
     OpsTimer(OpsTimer),
     RolloutTimer(RolloutTimer),
     RecoveryTimer(RecoveryTimer),
+    /// A customer changes a pool (the workload's next change).
+    CustomerChange,
 }
 
 /// How a cluster got its pools back.
@@ -93,6 +97,12 @@ pub struct ClusterBook {
     /// The last time the edge answered this cluster's agent 404 (the edge's
     /// access log, which responders may read).
     pub last_404_at: Option<SimTime>,
+    /// The last time the cluster was disturbed (a failed poll, its agent
+    /// dead, held or restarted, pools lost or restored).
+    pub last_disturbed_at: Option<SimTime>,
+    /// Per extra worker slot: the customer's change not yet carried out
+    /// (an index into the metrics' changes).
+    pub pending_change: [Option<u32>; 3],
     /// The agent version to run at the next (re)start.
     pub guards_installed: Option<Guards>,
     /// The last answer this agent acted on was authoritative (for I1).
@@ -118,6 +128,8 @@ struct Streams {
     seed: Seed,
     /// Probes that responders and the script send through the edge.
     probes: Stream,
+    /// The customers' pool changes.
+    workload: Stream,
     customers: Stream,
     rollout: Stream,
     recovery: Stream,
@@ -163,6 +175,12 @@ pub struct World {
     change_names: Vec<String>,
     /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
     customers_per_cloud: [u32; 3],
+    /// Customers make no change from here on (see `set_run_end`).
+    customers_quiet_at: SimTime,
+    /// Timeline faults (items with a duration) in progress, and the last
+    /// time one began or ended (customer-change deadlines restart there).
+    faults_active: u32,
+    last_fault_edge_at: Option<SimTime>,
 
     // Plumbing.
     /// Each agent's first poll, scheduled by `start`.
@@ -227,6 +245,7 @@ impl World {
                 operators: seed.fork(streams::OPERATORS, 0),
                 seed,
                 probes: seed.fork(streams::PROBES, 0),
+                workload: seed.fork(streams::WORKLOAD, 0),
                 customers: seed.fork(streams::CUSTOMERS, 0),
                 rollout: seed.fork(streams::ROLLOUT, 0),
                 recovery: seed.fork(streams::RECOVERY, 0),
@@ -234,6 +253,9 @@ impl World {
             },
             auth_book: AuthBook::default(),
             customers_per_cloud,
+            customers_quiet_at: SimTime::MAX,
+            faults_active: 0,
+            last_fault_edge_at: None,
             changes,
             rollout,
             operators,
@@ -255,11 +277,19 @@ impl World {
     }
 
     /// Schedules the first events: agent phases, the timeline, the minute tick.
+    /// The run ends at `end`: customers go quiet the workload's
+    /// `quiet_before_end_h` before it. Call before [`World::start`].
+    pub fn set_run_end(&mut self, end: SimTime) {
+        let quiet = SimDuration::from_secs_f64(self.cfg.workload.quiet_before_end_h * 3_600.0);
+        self.customers_quiet_at = SimTime::ZERO + end.saturating_since(SimTime::ZERO + quiet);
+    }
+
     pub fn start(&mut self, sim: &mut Sim<Ev>) {
         for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
             sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
         }
         self.timeline.faults().arm(sim, Ev::Timeline);
+        self.schedule_customer_change(sim);
         sim.schedule_at(SimTime::from_secs(60), Ev::Minute);
         sim.schedule_at(SimTime::ZERO, Ev::AuthTick);
     }
@@ -413,6 +443,7 @@ impl Model<Ev> for World {
             Ev::OpsTimer(t) => self.on_ops_timer(sim, t),
             Ev::RolloutTimer(t) => self.on_rollout_timer(sim, t),
             Ev::RecoveryTimer(t) => self.on_recovery_timer(sim, t),
+            Ev::CustomerChange => self.on_customer_change(sim),
         }
     }
 }

@@ -29,6 +29,16 @@ impl World {
     pub(super) fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
         let now = sim.now();
         sim.trace.record(now, &Record::Action { index: i, begin });
+        if self.timeline.items[i as usize].duration.is_some() {
+            // A fault with a duration: customer-change deadlines restart
+            // after its edges (the liveness rule holds outside faults).
+            self.faults_active = if begin {
+                self.faults_active + 1
+            } else {
+                self.faults_active.saturating_sub(1)
+            };
+            self.last_fault_edge_at = Some(now);
+        }
         let mut effects = Vec::new();
         effects::interpret(
             &self.timeline.items[i as usize],
