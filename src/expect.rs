@@ -334,6 +334,23 @@ pub struct ExpectationResult {
     pub name: String,
     pub passed: bool,
     pub detail: String,
+    /// The tuned fields this expectation was fitted with (the scenario's
+    /// `tuned` entries that name its kind in `affects`): empty when the
+    /// model produces the fact without calibration to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibrated_by: Vec<String>,
+}
+
+impl ExpectationResult {
+    /// `calibrated (field, ...)` or `emergent`: whether the scenario fitted
+    /// a figure to meet this fact.
+    pub fn provenance(&self) -> String {
+        if self.calibrated_by.is_empty() {
+            "emergent".into()
+        } else {
+            format!("calibrated ({})", self.calibrated_by.join(", "))
+        }
+    }
 }
 
 fn is_date(s: &str) -> bool {
@@ -467,6 +484,14 @@ impl Expectation {
             | Expectation::FreezeHolds { .. }
             | Expectation::ChangesLeaked { .. } => Ok(()),
         }
+    }
+
+    /// Its `kind` as scenario files spell it (`time_to_detect`).
+    pub fn kind_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// The variant a paired expectation runs against.
@@ -863,6 +888,7 @@ impl Expectation {
             name,
             passed,
             detail,
+            calibrated_by: Vec::new(),
         }
     }
 }

@@ -132,7 +132,15 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
                     .find(|(k, _)| *k == key)
                     .and_then(|(_, s)| s.as_ref())
             });
-            e.check(&summary, v)
+            let mut r = e.check(&summary, v);
+            let kind = e.kind_name();
+            r.calibrated_by = scenario
+                .tuned
+                .iter()
+                .filter(|t| t.affects.contains(&kind))
+                .map(|t| t.field.clone())
+                .collect();
+            r
         })
         .collect();
     summary.overrides = scenario.overrides.clone();

@@ -58,6 +58,11 @@ pub struct Tuned {
     pub field: String,
     pub value: Value,
     pub why: String,
+    /// Expectation kinds (`time_to_detect`, `paired`, ...) whose facts this
+    /// figure was fitted to: the summary marks them calibrated, the rest
+    /// emerge from the model.
+    #[serde(default)]
+    pub affects: Vec<String>,
 }
 
 #[derive(Deserialize)]

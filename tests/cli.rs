@@ -298,6 +298,11 @@ fn more_loss_by_incident_fails_when_d8_is_smaller_than_d5() {
         out.contains("PASS more clusters lose pools on 2025-03-26 than on 2025-03-23"),
         "{out}"
     );
+    // The fact is marked as calibrated by the tuned fields that affect it.
+    assert!(
+        out.contains("(calibrated: timeline.E4.misroute_ratio, timeline.E9.misroute_ratio)"),
+        "{out}"
+    );
     // The reproduction line carries the overrides.
     let last = out.lines().last().unwrap();
     assert!(

@@ -313,16 +313,17 @@ pub fn render_report(s: &Summary, series: &Series, reproduce: &str) -> String {
         o.push_str(&c);
     }
     o.push_str(
-        "<h2>Expectations</h2><table><tr><th></th><th>expectation</th><th>measured</th></tr>",
+        "<h2>Expectations</h2><table><tr><th></th><th>expectation</th><th>measured</th><th>fact</th></tr>",
     );
     for e in &s.expectations {
         let _ = write!(
             o,
-            "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if e.passed { "ok" } else { "bad" },
             if e.passed { "PASS" } else { "FAIL" },
             esc(&e.name),
-            esc(&e.detail)
+            esc(&e.detail),
+            esc(&e.provenance())
         );
     }
     o.push_str("</table>");

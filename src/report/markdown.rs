@@ -22,14 +22,15 @@ pub fn render_markdown(s: &Summary, reproduce: &str) -> String {
         s.clusters,
         s.events
     );
-    let _ = writeln!(o, "| | expectation | measured |\n|---|---|---|");
+    let _ = writeln!(o, "| | expectation | measured | fact |\n|---|---|---|---|");
     for e in &s.expectations {
         let _ = writeln!(
             o,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             if e.passed { "PASS" } else { "**FAIL**" },
             e.name.replace('|', "\\|"),
-            e.detail.replace('|', "\\|")
+            e.detail.replace('|', "\\|"),
+            e.provenance()
         );
     }
     let _ = writeln!(o, "\n| figure | value |\n|---|---|");

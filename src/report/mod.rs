@@ -443,10 +443,21 @@ pub fn render_text(s: &Summary) -> String {
         for e in &s.expectations {
             let _ = writeln!(
                 o,
-                "  {} {}  [{}]",
+                "  {} {}  [{}]{}",
                 if e.passed { "PASS" } else { "FAIL" },
                 e.name,
-                e.detail
+                e.detail,
+                if e.calibrated_by.is_empty() {
+                    String::new()
+                } else {
+                    format!("  (calibrated: {})", e.calibrated_by.join(", "))
+                }
+            );
+        }
+        if s.expectations.iter().any(|e| !e.calibrated_by.is_empty()) {
+            let _ = writeln!(
+                o,
+                "  (calibrated: the scenario tuned that figure to meet this fact; unmarked facts emerge from the model)"
             );
         }
         let failed = s.expectations.iter().filter(|e| !e.passed).count();
