@@ -163,3 +163,58 @@ fn the_check_sees_an_import() {
         "expected this file's own mention: {hits:?}"
     );
 }
+
+/// Lines under `dirs` (comments skipped) that ask the edge whom it
+/// misroutes or read its routing table.
+fn oracle_reads(dirs: &[PathBuf]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for dir in dirs {
+        let mut files = Vec::new();
+        rust_files(dir, &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("readable source");
+            for (i, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                if code.contains(".misroutes(") || code.contains("edge.current()") {
+                    hits.push(format!("{}:{}: {}", f.display(), i + 1, code));
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// Architecture invariant: decisions see only what they could observe. The
+/// responders, the recovery script and the rollout (`src/model/`) and the
+/// world that gathers their inputs (`src/world/`) never ask the edge whom it
+/// misroutes nor read its routing table: they go through the edge's access
+/// log and probes (`Plant::probe`), as a real team would.
+#[test]
+fn decisions_never_read_the_edge_routing_table() {
+    let hits = oracle_reads(&[src("src/model"), src("src/world")]);
+    assert!(
+        hits.is_empty(),
+        "oracle reads of the edge:\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn the_oracle_check_sees_a_read() {
+    // The lines the world had before issue 11 are caught.
+    let dir = std::env::temp_dir().join(format!("cascade-arch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("old.rs"),
+        "// edge.current() in a comment is fine\n\
+         let route_misroutes = self.plant.edge.current().misroute_ratio > 0.0;\n\
+         || (self.plant.edge.misroutes(c) && buggy)\n",
+    )
+    .unwrap();
+    let hits = oracle_reads(std::slice::from_ref(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+}
