@@ -180,21 +180,15 @@ pub struct Convergence {
 
 impl Convergence {
     /// Percentiles of `after_s` (nearest rank); `pending`: never converged.
-    pub fn of(healed_at: String, mut after_s: Vec<f64>, pending: u32) -> Convergence {
-        after_s.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            after_s
-                .get(((after_s.len().max(1) - 1) as f64 * p).round() as usize)
-                .copied()
-                .unwrap_or(0.0)
-        };
+    pub fn of(healed_at: String, after_s: Vec<f64>, pending: u32) -> Convergence {
+        let l = Latency::of(after_s);
         Convergence {
             healed_at,
-            clusters: after_s.len() as u32 + pending,
+            clusters: l.count + pending,
             not_converged_at_end: pending,
-            p50_s: q(0.5),
-            p99_s: q(0.99),
-            max_s: after_s.last().copied().unwrap_or(0.0),
+            p50_s: l.p50_s,
+            p99_s: l.p99_s,
+            max_s: l.max_s,
         }
     }
 }
@@ -211,16 +205,12 @@ pub struct Percentiles {
 
 impl Percentiles {
     pub fn of(mut v: Vec<f64>) -> Percentiles {
-        if v.is_empty() {
-            return Percentiles::default();
-        }
         v.sort_by(f64::total_cmp);
-        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         Percentiles {
             count: v.len() as u32,
-            p50_s: q(0.5),
-            p90_s: q(0.9),
-            max_s: *v.last().expect("non-empty"),
+            p50_s: rank(&v, 0.5),
+            p90_s: rank(&v, 0.9),
+            max_s: v.last().copied().unwrap_or(0.0),
         }
     }
 }
@@ -351,16 +341,20 @@ pub struct Latency {
 impl Latency {
     /// Nearest-rank percentiles of `v`.
     pub fn of(mut v: Vec<f64>) -> Latency {
-        if v.is_empty() {
-            return Latency::default();
-        }
         v.sort_by(f64::total_cmp);
-        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         Latency {
             count: v.len() as u32,
-            p50_s: q(0.5),
-            p99_s: q(0.99),
-            max_s: *v.last().expect("non-empty"),
+            p50_s: rank(&v, 0.5),
+            p99_s: rank(&v, 0.99),
+            max_s: v.last().copied().unwrap_or(0.0),
         }
+    }
+}
+
+/// The value at quantile `p` of sorted `v` (rounded rank; 0 when empty).
+fn rank(v: &[f64], p: f64) -> f64 {
+    match v.len() {
+        0 => 0.0,
+        n => v[((n - 1) as f64 * p).round() as usize],
     }
 }

@@ -28,6 +28,20 @@ fn answer_strategy() -> impl Strategy<Value = DesiredAnswer> {
     ]
 }
 
+/// A fixed agent (G1 and G2 on) with the other six guards as given.
+fn fixed_with(other: [bool; 6]) -> Guards {
+    Guards {
+        g1_authoritative_only: true,
+        g2_tombstones: true,
+        g3_monotonic_generation: other[0],
+        g4_confirmation: other[1],
+        g5_blast_radius: other[2],
+        g6_delete_locks: other[3],
+        g7_backoff: other[4],
+        g8_soft_delete: other[5],
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -37,16 +51,7 @@ proptest! {
         other_guards in any::<[bool; 6]>(),
         present in any::<u8>(),
     ) {
-        let guards = Guards {
-            g1_authoritative_only: true,
-            g2_tombstones: true,
-            g3_monotonic_generation: other_guards[0],
-            g4_confirmation: other_guards[1],
-            g5_blast_radius: other_guards[2],
-            g6_delete_locks: other_guards[3],
-            g7_backoff: other_guards[4],
-            g8_soft_delete: other_guards[5],
-        };
+        let guards = fixed_with(other_guards);
         let cfg = AgentConfig::default();
         let mut rng = Seed(3).fork("agent", 0);
         let mut actual = [PoolState::Absent; POOLS];
@@ -119,16 +124,7 @@ proptest! {
         resync_phase_s in 0u64..(4 * 3_600),
         gaps_s in prop::collection::vec(48u64..72, 400),
     ) {
-        let guards = Guards {
-            g1_authoritative_only: true,
-            g2_tombstones: true,
-            g3_monotonic_generation: other_guards[0],
-            g4_confirmation: other_guards[1],
-            g5_blast_radius: other_guards[2],
-            g6_delete_locks: other_guards[3],
-            g7_backoff: other_guards[4],
-            g8_soft_delete: other_guards[5],
-        };
+        let guards = fixed_with(other_guards);
         let cfg = AgentConfig::default();
         let mut rng = Seed(5).fork("agent", 0);
         let mut actual = [PoolState::Absent; POOLS];

@@ -768,6 +768,15 @@ mod tests {
         (actual, ds)
     }
 
+    /// A full cluster whose desired state (generation 6) tombstones worker-1.
+    fn worker_1_tombstoned() -> ([PoolState; POOLS], DesiredState) {
+        let (actual, mut ds) = full_cluster();
+        ds.pools.remove(PoolName::Worker(1));
+        ds.tombstones.insert(PoolName::Worker(1));
+        ds.generation = 6;
+        (actual, ds)
+    }
+
     fn deletes(out: &[AgentOutput]) -> Vec<PoolName> {
         out.iter()
             .filter_map(|o| match o {
@@ -954,10 +963,7 @@ mod tests {
     fn tombstoned_pool_is_soft_deleted_then_collected() {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
-        let (actual, mut ds) = full_cluster();
-        ds.pools.remove(PoolName::Worker(1));
-        ds.tombstones.insert(PoolName::Worker(1));
-        ds.generation = 6;
+        let (actual, ds) = worker_1_tombstoned();
         let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
         // Observations every minute; the full resync at 1 h decides.
@@ -999,10 +1005,7 @@ mod tests {
     fn a_refused_scale_to_zero_is_asked_again_at_the_next_full_resync() {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
-        let (actual, mut ds) = full_cluster();
-        ds.pools.remove(PoolName::Worker(1));
-        ds.tombstones.insert(PoolName::Worker(1));
-        ds.generation = 6;
+        let (actual, ds) = worker_1_tombstoned();
         let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
         let scale = AgentOutput::ScaleToZero {
