@@ -208,3 +208,16 @@ pub enum PoolState {
     },
     Deleting,
 }
+
+impl PoolState {
+    /// Present with nodes: the pool serves.
+    pub fn is_running(self) -> bool {
+        matches!(self, PoolState::Present { nodes } if nodes > 0)
+    }
+
+    /// Gone for a removal's purposes: absent, being deleted, or scaled to
+    /// zero awaiting collection (G8); not running and not being created.
+    pub fn is_gone(self) -> bool {
+        !self.is_running() && self != PoolState::Creating
+    }
+}

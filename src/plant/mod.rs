@@ -140,7 +140,7 @@ pub fn wanted_pools_present(desired: &DesiredState, pools: &[PoolState; POOLS]) 
     (0..POOLS).all(|i| {
         let p = PoolName::from_index(i);
         let wanted = desired.pools.contains(p) && !desired.tombstones.contains(p);
-        !wanted || matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+        !wanted || pools[i].is_running()
     })
 }
 
@@ -153,10 +153,9 @@ pub fn pools_converged(desired: &DesiredState, pools: &[PoolState; POOLS]) -> bo
         let p = PoolName::from_index(i);
         let wanted = desired.pools.contains(p) && !desired.tombstones.contains(p);
         if wanted {
-            matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
+            pools[i].is_running()
         } else if desired.tombstones.contains(p) {
-            !matches!(pools[i], PoolState::Present { nodes } if nodes > 0)
-                && !matches!(pools[i], PoolState::Creating)
+            pools[i].is_gone()
         } else {
             true
         }

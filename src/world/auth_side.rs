@@ -5,7 +5,7 @@
 
 use super::{cloud_index, Ev, World};
 use crate::model::auth::AuthTick;
-use crate::protocol::{PoolName, PoolState};
+use crate::protocol::PoolName;
 use crate::record::Record;
 use crate::summary::{AuthSummary, Incident, MetricsSummary};
 use cascade_sim::{Sim, SimDuration, SimTime};
@@ -148,7 +148,7 @@ impl World {
             let mut seen = vec![false; self.plant.fleet.customers as usize];
             for c in &self.plant.fleet.clusters {
                 let p = self.plant.cloud.pools(c.id);
-                let ok = |pool: PoolName| matches!(p[pool.index()], PoolState::Present { nodes } if nodes > 0);
+                let ok = |pool: PoolName| p[pool.index()].is_running();
                 let airflow_runs = ok(PoolName::System) && ok(PoolName::Airflow);
                 if !airflow_runs && !seen[c.customer as usize] {
                     seen[c.customer as usize] = true;

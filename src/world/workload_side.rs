@@ -100,13 +100,8 @@ impl World {
         let state = self.plant.cloud.pools(c)[pool.index()];
         let change = self.metrics.changes[k as usize];
         let carried = match change.kind {
-            ChangeKind::Add => {
-                matches!(state, crate::protocol::PoolState::Present { nodes } if nodes > 0)
-            }
-            ChangeKind::Remove => {
-                !matches!(state, crate::protocol::PoolState::Present { nodes } if nodes > 0)
-                    && !matches!(state, crate::protocol::PoolState::Creating)
-            }
+            ChangeKind::Add => state.is_running(),
+            ChangeKind::Remove => state.is_gone(),
         };
         if !carried {
             return;
