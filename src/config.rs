@@ -2,7 +2,7 @@
 //! serializable tree, each field with its default and a one-line basis.
 //! Scenario files override any part of it (see `scenario`).
 
-use crate::model::agent::{AgentConfig, Guards};
+use crate::model::agent::{AgentConfig, Guards, ReleaseDefect};
 use crate::model::auth::AuthConfig;
 use crate::model::change::ChangeConfig;
 use crate::model::monitoring::MonitoringConfig;
@@ -68,6 +68,9 @@ pub struct ModelConfig {
     /// G3 and G7; the other guards are later hardening.
     #[serde(default = "Guards::hotfix")]
     pub hotfix_guards: Guards,
+    /// \[A] What-if: the hotfix build is broken (default none, as in the
+    /// record); what the rollout's health gate is there to stop.
+    pub hotfix_defect: ReleaseDefect,
     pub cloud: CloudConfig,
     pub network: NetworkConfig,
     pub change: ChangeConfig,
@@ -89,6 +92,7 @@ impl Default for ModelConfig {
             agent: AgentConfig::default(),
             agent_guards: Guards::none(),
             hotfix_guards: Guards::hotfix(),
+            hotfix_defect: ReleaseDefect::None,
             cloud: CloudConfig::default(),
             network: NetworkConfig::default(),
             change: ChangeConfig::default(),

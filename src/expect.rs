@@ -129,6 +129,16 @@ pub enum Expectation {
         #[serde(default)]
         issued_min: u32,
     },
+    /// The run's rollout of the agent told `upgraded_min..=upgraded_max`
+    /// clusters to upgrade; `halted_by_health_gate`, when given, says
+    /// whether it ended halted by its own health gate.
+    Rollout {
+        #[serde(default)]
+        upgraded_min: u32,
+        upgraded_max: u32,
+        #[serde(default)]
+        halted_by_health_gate: Option<bool>,
+    },
     /// A paired run: the same scenario with the changes of `variant` (same
     /// seed, so per-entity streams keep both runs aligned), and `metric`
     /// compared between the two. Passes when this run's metric is lower
@@ -168,6 +178,8 @@ pub enum PairMetric {
     NotConvergedAtEnd,
     /// p99 time-to-converge after the incident healed, seconds (needs an incident).
     ConvergeP99S,
+    /// Customer changes carried out late or still pending past their deadline.
+    ChangesLate,
 }
 
 impl PairMetric {
@@ -177,6 +189,7 @@ impl PairMetric {
             PairMetric::RestoreHours => "restore hours",
             PairMetric::NotConvergedAtEnd => "clusters not converged at the end",
             PairMetric::ConvergeP99S => "p99 time-to-converge (s)",
+            PairMetric::ChangesLate => "customer changes late",
         }
     }
 
@@ -198,6 +211,7 @@ impl PairMetric {
             (PairMetric::NotConvergedAtEnd, _) => {
                 Some(s.metrics.clusters_not_converged_at_end as f64)
             }
+            (PairMetric::ChangesLate, _) => Some(s.metrics.customer_changes.late as f64),
             (PairMetric::RestoreHours | PairMetric::ConvergeP99S, None) => None,
         }
     }
@@ -476,13 +490,21 @@ impl Expectation {
             Expectation::NotConvergedAtEnd { min, max } if min > max => {
                 Err(format!("min: expected at most max ({max}), found {min}"))
             }
+            Expectation::Rollout {
+                upgraded_min,
+                upgraded_max,
+                ..
+            } if upgraded_min > upgraded_max => Err(format!(
+                "upgraded_min: expected at most upgraded_max ({upgraded_max}), found {upgraded_min}"
+            )),
             Expectation::NotConvergedAtEnd { .. }
             | Expectation::CustomerChanges { .. }
             | Expectation::AgentsInHoldMax { .. }
             | Expectation::AutoscalerFlapsMax { .. }
             | Expectation::AuthRetryAmplification { .. }
             | Expectation::FreezeHolds { .. }
-            | Expectation::ChangesLeaked { .. } => Ok(()),
+            | Expectation::ChangesLeaked { .. }
+            | Expectation::Rollout { .. } => Ok(()),
         }
     }
 
@@ -823,6 +845,45 @@ impl Expectation {
                     format!("staging changes leaked to prod: {min}..{max}"),
                     v >= *min && v <= *max,
                     format!("{v} leaked"),
+                )
+            }
+            Expectation::Rollout {
+                upgraded_min,
+                upgraded_max,
+                halted_by_health_gate,
+            } => {
+                let r = m.rollouts.last();
+                let upgraded = r.map_or(0, |r| r.upgraded);
+                let by_gate = r.is_some_and(|r| {
+                    r.halted_by
+                        .as_deref()
+                        .is_some_and(|b| b.starts_with("health gate"))
+                });
+                let gate_ok = halted_by_health_gate.is_none_or(|want| want == by_gate);
+                let gate_text = match halted_by_health_gate {
+                    Some(true) => ", halted by its health gate",
+                    Some(false) => ", not halted by its health gate",
+                    None => "",
+                };
+                (
+                    format!(
+                        "the rollout upgrades {upgraded_min}..{upgraded_max} clusters{gate_text}"
+                    ),
+                    r.is_some()
+                        && upgraded >= *upgraded_min
+                        && upgraded <= *upgraded_max
+                        && gate_ok,
+                    match r {
+                        None => "no rollout".into(),
+                        Some(r) => format!(
+                            "{upgraded} upgraded; {}",
+                            match (&r.halted_by, &r.completed_at) {
+                                (Some(b), _) if r.halted => format!("halted by {b}"),
+                                (_, Some(at)) => format!("completed {at}"),
+                                _ => "still running".into(),
+                            }
+                        ),
+                    },
                 )
             }
             Expectation::Paired {

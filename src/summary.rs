@@ -236,6 +236,12 @@ pub struct RolloutJson {
     pub waves: Vec<WaveJson>,
     pub completed_at: Option<String>,
     pub halted: bool,
+    /// What halted it (`alarm`, or the health gate with its counts).
+    #[serde(default)]
+    pub halted_by: Option<String>,
+    /// Clusters told to upgrade.
+    #[serde(default)]
+    pub upgraded: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -95,6 +95,19 @@ impl Guards {
     }
 }
 
+/// A defect of the release a rollout ships \[A]: the what-if "the hotfix
+/// build itself is broken", which the rollout's health gate must stop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseDefect {
+    #[default]
+    None,
+    /// The new version's process exits at start (a missing setting, say)
+    /// and restarts in a loop: it never polls again, and its status report
+    /// says so. Restarts after a host loss crash the same way.
+    CrashLoop,
+}
+
 /// Which guard stopped a destructive step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Guard {
@@ -282,7 +295,8 @@ pub enum AgentTimer {
 pub enum AgentOutput {
     /// Send `GET desired-state/{cluster}`; answer with `handle_answer`.
     FetchDesired,
-    /// Call the cloud to create a pool.
+    /// Call the cloud to create a pool, or to set the node count of a
+    /// present one (the cloud's create is an upsert: resize, un-scale).
     CreatePool {
         pool: PoolName,
         nodes: u16,
@@ -321,6 +335,7 @@ struct PoolWatch {
 /// An agent's self-report, as its status endpoint would give it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AgentStatus {
+    /// Running and reconciling (not dead, not crash-looping).
     pub alive: bool,
     pub in_hold: bool,
     /// The generation of the desired state it last applied.
@@ -334,6 +349,8 @@ pub struct AgentStatus {
 pub struct Agent {
     guards: Guards,
     alive: bool,
+    /// The installed version crash-loops ([`ReleaseDefect::CrashLoop`]).
+    crash_looping: bool,
     in_hold: bool,
     /// A fetch is outstanding; its answer has not come back yet.
     awaiting_answer: bool,
@@ -357,6 +374,7 @@ impl Agent {
         Agent {
             guards,
             alive: true,
+            crash_looping: false,
             in_hold: false,
             awaiting_answer: false,
             last_poll_ok: false,
@@ -388,16 +406,21 @@ impl Agent {
     /// full convergence asks of the agent side.
     pub fn status(&self) -> AgentStatus {
         AgentStatus {
-            alive: self.alive,
+            alive: self.alive && !self.crash_looping,
             in_hold: self.in_hold,
             generation: self.generation,
             last_poll_ok: self.last_poll_ok,
         }
     }
 
-    /// A new version is installed (the hotfix): same memory, new guards.
-    pub fn upgrade(&mut self, guards: Guards) {
+    /// A new version is installed (the hotfix): same memory, new guards;
+    /// a crash-looping version stops the agent for good.
+    pub fn upgrade(&mut self, guards: Guards, defect: ReleaseDefect) {
         self.guards = guards;
+        if defect == ReleaseDefect::CrashLoop {
+            self.crash_looping = true;
+            self.awaiting_answer = false;
+        }
     }
 
     /// The agent's host (the `system` pool) is going away: the agent dies.
@@ -409,7 +432,13 @@ impl Agent {
     /// The agent's pod starts again (after its `system` pool was recreated):
     /// fresh memory, an immediate poll and a full resync on the first answer.
     pub fn handle_restart(&mut self, now: SimTime, guards: Guards, out: &mut Vec<AgentOutput>) {
+        let crash_looping = self.crash_looping;
         *self = Agent::new(guards, now);
+        // The installed binary is still the defective one.
+        self.crash_looping = crash_looping;
+        if crash_looping {
+            return;
+        }
         out.push(AgentOutput::SetTimer {
             at: now,
             timer: AgentTimer::Poll,
@@ -425,7 +454,7 @@ impl Agent {
         rng: &mut Stream,
         out: &mut Vec<AgentOutput>,
     ) {
-        if !self.alive {
+        if !self.alive || self.crash_looping {
             return;
         }
         match timer {
@@ -475,7 +504,7 @@ impl Agent {
         rng: &mut Stream,
         out: &mut Vec<AgentOutput>,
     ) {
-        if !self.alive {
+        if !self.alive || self.crash_looping {
             return;
         }
         self.awaiting_answer = false;
@@ -632,8 +661,10 @@ impl Agent {
                 }
                 PoolState::Present { nodes } if wanted => {
                     self.watch[i] = PoolWatch::default();
-                    if nodes == 0 && ds.nodes[i] > 0 {
-                        // Undo a soft delete whose intent was withdrawn.
+                    if nodes != ds.nodes[i] && ds.nodes[i] > 0 {
+                        // A customer's resize, or the undo of a soft delete
+                        // whose intent was withdrawn (0 nodes): the cloud's
+                        // create call sets the node count of a present pool.
                         out.push(AgentOutput::CreatePool {
                             pool,
                             nodes: ds.nodes[i],

@@ -23,6 +23,7 @@
 
 use crate::model::change::{ChangePayload, ChangeRequest};
 use crate::model::monitoring::DetectionSource;
+use crate::model::rollout::HaltCause;
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime};
 use crate::types::{check_positive, Env};
@@ -461,7 +462,22 @@ impl Responder {
     }
 
     /// A rollout alarm halted the rollout: resume it after checking.
-    pub fn handle_rollout_halted(&mut self, now: SimTime, out: &mut Vec<ResponderOutput>) {
+    /// The rollout halted. After an alarm the team checks it and resumes;
+    /// after the rollout's own health gate the release is broken, so it
+    /// stays halted (a new build is a new rollout).
+    pub fn handle_rollout_halted(
+        &mut self,
+        now: SimTime,
+        cause: HaltCause,
+        out: &mut Vec<ResponderOutput>,
+    ) {
+        if let HaltCause::WaveHealth(_) = cause {
+            out.push(ResponderOutput::Narrate {
+                at: now,
+                text: "the release is held: its wave failed the health gate".into(),
+            });
+            return;
+        }
         out.push(ResponderOutput::SetTimer {
             at: now + SimDuration::from_secs_f64(self.cfg.rollout_resume_after_min * 60.0),
             timer: ResponderTimer::ResumeRollout,

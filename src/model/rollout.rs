@@ -19,6 +19,22 @@
 //! re-bakes the halted wave from scratch, since the interrupted bake proved
 //! nothing.
 //!
+//! Health gate \[A]: during a bake the controller also halts by itself on
+//! what it can observe of the wave. Every `health_check_interval_s` (and at
+//! the bake's end) the driver hands it a [`WaveHealth`] built from the
+//! agents' own status reports: of the clusters that were healthy when the
+//! wave started, how many of the new cohort and of the
+//! baseline (every cluster outside the wave, so the last wave has one too)
+//! stopped reporting healthy since (agent gone or crash-looping).
+//! The wave halts when the cohort's share exceeds the baseline's by
+//! `health_excess_share_min` with at least `health_failed_min` clusters:
+//! a canary analysis against the same-time baseline, so a fleet-wide fault
+//! (D8's 404s kill the old agents) does not halt the fix that stops it.
+//! Poll errors and safe hold are not gate signals: a guarded agent holding
+//! behind 404s is the fix working, while the old version reads the same
+//! 404s as success, so comparing error rates would halt the very hotfix
+//! that stops the loss.
+//!
 //! Architecture invariant: at most one wave is unbaked at any time, and it is
 //! the last one started ([`Rollout::check_invariants`]).
 
@@ -47,6 +63,18 @@ pub struct RolloutConfig {
     pub resumes_max: u32,
     /// \[A] Largest fleet a rollout accepts (the canonical replay has 2,000 clusters).
     pub clusters_max: u32,
+    /// \[A] Halt a wave by itself on its observed health (see the module
+    /// doc); off leaves only alarms from outside (the timeline, chaos).
+    pub health_gate: bool,
+    /// \[A] Health checks during a bake (1 min: a typical canary-analysis step).
+    pub health_check_interval_s: u64,
+    /// \[A] Cohort clusters that must have turned unhealthy before a halt
+    /// (2: one lost canary can be noise; a crash loop fails them all).
+    pub health_failed_min: u32,
+    /// \[A] How far the cohort's turned-unhealthy share must exceed the
+    /// baseline's (0.2: well above the few percent a fleet-wide fault
+    /// spreads over both cohorts alike).
+    pub health_excess_share_min: f64,
 }
 
 impl Default for RolloutConfig {
@@ -58,6 +86,10 @@ impl Default for RolloutConfig {
             bake_time_emergency_s: 5 * 60,
             resumes_max: 10,
             clusters_max: 100_000,
+            health_gate: true,
+            health_check_interval_s: 60,
+            health_failed_min: 2,
+            health_excess_share_min: 0.2,
         }
     }
 }
@@ -97,14 +129,77 @@ impl RolloutConfig {
             check_range(name, v, 1, ("7 days", 7 * 86_400))?;
         }
         check_at_most("resumes_max", self.resumes_max, 1_000)?;
+        check_range(
+            "health_check_interval_s",
+            self.health_check_interval_s,
+            1,
+            ("1 day", 86_400),
+        )?;
+        check_range("health_failed_min", self.health_failed_min, 1, 1_000_000)?;
+        check_above("health_excess_share_min", self.health_excess_share_min, 0.0)?;
+        check_at_most("health_excess_share_min", self.health_excess_share_min, 1.0)?;
         check_range("clusters_max", self.clusters_max, 1, 10_000_000)
     }
 }
 
-/// A bake timer; stale ones (after a halt) are ignored.
+/// A bake timer (its end, or a health check during it); stale ones (after
+/// a halt) are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RolloutTimer {
     token: u64,
+    bake_end: bool,
+}
+
+/// What the driver observed of the baking wave since it started, from the
+/// agents' status reports: clusters healthy at the wave's start, and how
+/// many of them no longer report healthy (agent gone or crash-looping).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaveHealth {
+    /// The wave's clusters (the new version).
+    pub cohort: u32,
+    pub cohort_failed: u32,
+    /// Every cluster outside the wave, over the same window (mostly the old
+    /// version; earlier waves too, so the last wave has a baseline).
+    pub baseline: u32,
+    pub baseline_failed: u32,
+}
+
+impl WaveHealth {
+    fn share(failed: u32, of: u32) -> f64 {
+        if of == 0 {
+            0.0
+        } else {
+            failed as f64 / of as f64
+        }
+    }
+    pub fn cohort_share(&self) -> f64 {
+        Self::share(self.cohort_failed, self.cohort)
+    }
+    pub fn baseline_share(&self) -> f64 {
+        Self::share(self.baseline_failed, self.baseline)
+    }
+}
+
+/// Why a wave halted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HaltCause {
+    /// An alarm from outside the controller (timeline, chaos).
+    Alarm,
+    /// The health gate saw the wave fail more than its baseline.
+    WaveHealth(WaveHealth),
+}
+
+impl HaltCause {
+    /// For the summary: `alarm`, or the gate's counts.
+    pub fn describe(&self) -> String {
+        match self {
+            HaltCause::Alarm => "alarm".into(),
+            HaltCause::WaveHealth(h) => format!(
+                "health gate: {} of {} upgraded agents stopped reporting healthy, against {} of {} outside the wave",
+                h.cohort_failed, h.cohort, h.baseline_failed, h.baseline
+            ),
+        }
+    }
 }
 
 /// What the controller asks of its driver, in order.
@@ -130,10 +225,11 @@ pub enum RolloutOutput {
         wave: u32,
         at: SimTime,
     },
-    /// An alarm during the wave's bake stopped the rollout.
+    /// An alarm or the health gate stopped the rollout during the wave's bake.
     Halted {
         wave: u32,
         at: SimTime,
+        cause: HaltCause,
     },
     /// The halted wave bakes again.
     Resumed {
@@ -203,6 +299,7 @@ pub struct Rollout {
     resumes: u32,
     next_token: u64,
     started_at: Option<SimTime>,
+    halted_by: Option<HaltCause>,
 }
 
 impl Rollout {
@@ -217,6 +314,7 @@ impl Rollout {
             resumes: 0,
             next_token: 0,
             started_at: None,
+            halted_by: None,
             config,
         })
     }
@@ -241,6 +339,10 @@ impl Rollout {
     }
     pub fn started_at(&self) -> Option<SimTime> {
         self.started_at
+    }
+    /// The cause of the last halt.
+    pub fn halted_by(&self) -> Option<HaltCause> {
+        self.halted_by
     }
     pub fn is_halted(&self) -> bool {
         matches!(self.phase, Phase::Halted { .. })
@@ -330,11 +432,20 @@ impl Rollout {
         self.start(now, order, emergency, out)
     }
 
-    /// A bake timer fired.
+    /// Whether the driver must gather a [`WaveHealth`] for `timer` (the
+    /// gate is on and the timer is live): counting is O(fleet), so only then.
+    pub fn wants_health(&self, timer: RolloutTimer) -> bool {
+        self.config.health_gate
+            && matches!(self.phase, Phase::Baking { token, .. } if token == timer.token)
+    }
+
+    /// A bake timer fired; `health` is what the driver observed of the
+    /// wave (ignored when [`Rollout::wants_health`] is false).
     pub fn handle_timer(
         &mut self,
         now: SimTime,
         timer: RolloutTimer,
+        health: WaveHealth,
         out: &mut Vec<RolloutOutput>,
     ) {
         let Phase::Baking { plan_idx, token } = self.phase else {
@@ -342,6 +453,14 @@ impl Rollout {
         };
         if token != timer.token {
             return; // a bake interrupted by a halt
+        }
+        if self.config.health_gate && self.wave_failed(&health) {
+            self.halt(now, HaltCause::WaveHealth(health), out);
+            return;
+        }
+        if !timer.bake_end {
+            self.next_health_check(now, token, out);
+            return;
         }
         let wave = self.plan[plan_idx].wave;
         let record = self.history.last_mut().expect("a baking wave has a record");
@@ -355,19 +474,53 @@ impl Rollout {
         }
     }
 
+    /// The gate's rule (module doc): enough cohort clusters failed, and a
+    /// clearly larger share than of the baseline over the same window.
+    fn wave_failed(&self, h: &WaveHealth) -> bool {
+        h.cohort_failed >= self.config.health_failed_min
+            && h.cohort_share() - h.baseline_share() >= self.config.health_excess_share_min
+    }
+
     /// An alarm fired. Halts the rollout if a wave is baking; returns whether it did.
     pub fn handle_alarm(&mut self, now: SimTime, out: &mut Vec<RolloutOutput>) -> bool {
-        let Phase::Baking { plan_idx, .. } = self.phase else {
+        if !matches!(self.phase, Phase::Baking { .. }) {
             return false;
+        }
+        self.halt(now, HaltCause::Alarm, out);
+        true
+    }
+
+    fn halt(&mut self, now: SimTime, cause: HaltCause, out: &mut Vec<RolloutOutput>) {
+        let Phase::Baking { plan_idx, .. } = self.phase else {
+            unreachable!("only a baking wave halts");
         };
         let record = self.history.last_mut().expect("a baking wave has a record");
         record.end = BakeEnd::Halted(now);
         self.phase = Phase::Halted { plan_idx };
+        self.halted_by = Some(cause);
         out.push(RolloutOutput::Halted {
             wave: self.plan[plan_idx].wave,
             at: now,
+            cause,
         });
-        true
+    }
+
+    /// The next health check of the bake `token`, if it falls before its end.
+    fn next_health_check(&self, now: SimTime, token: u64, out: &mut Vec<RolloutOutput>) {
+        if !self.config.health_gate {
+            return;
+        }
+        let record = self.history.last().expect("a baking wave has a record");
+        let at = now + SimDuration::from_secs(self.config.health_check_interval_s);
+        if at < record.started + record.bake {
+            out.push(RolloutOutput::SetTimer {
+                at,
+                timer: RolloutTimer {
+                    token,
+                    bake_end: false,
+                },
+            });
+        }
     }
 
     /// Resumes a halted rollout: the halted wave bakes again from `now`.
@@ -476,8 +629,12 @@ impl Rollout {
         self.phase = Phase::Baking { plan_idx, token };
         out.push(RolloutOutput::SetTimer {
             at: now + bake,
-            timer: RolloutTimer { token },
+            timer: RolloutTimer {
+                token,
+                bake_end: true,
+            },
         });
+        self.next_health_check(now, token, out);
         debug_assert!(self.check_invariants().is_ok());
     }
 }
@@ -491,8 +648,18 @@ mod tests {
     /// raising alarms at the given times; returns every output with its time.
     fn drive(
         rollout: &mut Rollout,
+        out: Vec<RolloutOutput>,
+        alarms: &[SimTime],
+    ) -> Vec<(SimTime, RolloutOutput)> {
+        drive_with_health(rollout, out, alarms, |_, _| WaveHealth::default())
+    }
+
+    /// [`drive`] with the wave health `health(now, wave_size)` observed at each timer.
+    fn drive_with_health(
+        rollout: &mut Rollout,
         mut out: Vec<RolloutOutput>,
         alarms: &[SimTime],
+        health: impl Fn(SimTime, usize) -> WaveHealth,
     ) -> Vec<(SimTime, RolloutOutput)> {
         let mut log = Vec::new();
         let mut timers: Vec<(SimTime, RolloutTimer)> = Vec::new();
@@ -515,7 +682,9 @@ mod tests {
                 (Some(t), a) if a.is_none_or(|a| t < a) => {
                     let (at, timer) = timers.remove(0);
                     now = at;
-                    rollout.handle_timer(now, timer, &mut out);
+                    let wave = rollout.waves().last().map_or(0, |w| w.clusters.len());
+                    let h = health(now, wave);
+                    rollout.handle_timer(now, timer, h, &mut out);
                 }
                 _ => {
                     now = alarms.remove(0);
@@ -603,7 +772,8 @@ mod tests {
         assert!(log.iter().any(|(_, o)| *o
             == RolloutOutput::Halted {
                 wave: 2,
-                at: mins(35)
+                at: mins(35),
+                cause: HaltCause::Alarm,
             }));
         // The stale bake timer of the halted wave (due at 45 min) did nothing.
         assert!(!log.iter().any(|(t, _)| *t == mins(45)));
@@ -697,5 +867,87 @@ mod tests {
             (parsed.bake_time_s, parsed.bake_time_emergency_s),
             (600, 300)
         );
+    }
+
+    /// A wave whose agents crash-loop: every cohort cluster fails once upgraded.
+    /// (The rest of the fleet: earlier waves already failed before this
+    /// wave started, so they do not count as turning unhealthy.)
+    fn crash_looping(wave: usize) -> WaveHealth {
+        WaveHealth {
+            cohort: wave as u32,
+            cohort_failed: wave as u32,
+            baseline: (2_000 - wave) as u32,
+            baseline_failed: 0,
+        }
+    }
+
+    #[test]
+    fn the_health_gate_halts_a_crash_looping_release_at_the_first_wave_it_can_judge() {
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive_with_health(&mut r, out, &[], |_, up| crash_looping(up));
+        // The canary alone (1 failed) is below health_failed_min (2): it
+        // bakes; the 1 % wave (19 clusters) halts at its first check.
+        assert!(r.is_halted());
+        assert_eq!(r.upgraded(), 20);
+        let halts: Vec<_> = log
+            .iter()
+            .filter_map(|(_, o)| match o {
+                RolloutOutput::Halted { wave, at, cause } => Some((*wave, *at, *cause)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            halts,
+            vec![(1, mins(16), HaltCause::WaveHealth(crash_looping(19)))]
+        );
+        // A health halt is final for the controller: nothing is scheduled.
+        assert_eq!(log.last().unwrap().0, mins(16));
+    }
+
+    #[test]
+    fn the_health_gate_compares_with_the_baseline_and_can_be_switched_off() {
+        // A fleet-wide fault fails both cohorts alike (30 %): no halt.
+        let alike = |_: SimTime, wave: usize| {
+            let cohort = wave as u32;
+            let baseline = (2_000 - wave) as u32;
+            WaveHealth {
+                cohort,
+                cohort_failed: cohort * 3 / 10,
+                baseline,
+                baseline_failed: baseline * 3 / 10,
+            }
+        };
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive_with_health(&mut r, out, &[], alike);
+        assert_eq!(r.completed_at(), Some(mins(75)));
+        // 14 health checks per 15-minute bake, 5 bakes.
+        let checks = log
+            .iter()
+            .filter(|(_, o)| matches!(o, RolloutOutput::SetTimer { timer, .. } if !timer.bake_end))
+            .count();
+        assert_eq!(checks, 5 * 14);
+
+        // With the gate off, a crash-looping release reaches the whole fleet
+        // and no health check is scheduled.
+        let mut r = Rollout::new(RolloutConfig {
+            health_gate: false,
+            ..RolloutConfig::default()
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive_with_health(&mut r, out, &[], |_, up| crash_looping(up));
+        assert_eq!(r.completed_at(), Some(mins(75)));
+        assert_eq!(r.upgraded(), 2_000);
+        assert!(!log
+            .iter()
+            .any(|(_, o)| matches!(o, RolloutOutput::SetTimer { timer, .. } if !timer.bake_end)));
     }
 }

@@ -59,8 +59,8 @@ impl DesiredService {
     }
 
     /// A customer adds `pool` with `nodes` nodes (clearing a tombstone left
-    /// by an earlier removal).
-    pub fn add_pool(&mut self, cluster: ClusterId, pool: PoolName, nodes: u16) {
+    /// by an earlier removal), or resizes a pool it has to `nodes`.
+    pub fn set_pool(&mut self, cluster: ClusterId, pool: PoolName, nodes: u16) {
         let c = cluster as usize;
         self.previous[c] = self.states[c];
         let s = &mut self.states[c];

@@ -154,6 +154,9 @@ pub struct World {
     agents: Vec<Agent>,
     changes: ChangeManager<ChangePayload>,
     rollout: Rollout,
+    /// Agents reporting healthy when the baking wave started (the health
+    /// gate's before-picture); empty until a rollout starts.
+    healthy_at_wave_start: Vec<bool>,
     operators: Operators,
     recovery: Recovery,
     monitoring: Monitoring,
@@ -258,6 +261,7 @@ impl World {
             last_fault_edge_at: None,
             changes,
             rollout,
+            healthy_at_wave_start: Vec::new(),
             operators,
             recovery,
             key_events: Vec::new(),

@@ -104,6 +104,12 @@ impl World {
                     .collect(),
                 completed_at: self.rollout.completed_at().map(|t| e.format(t)),
                 halted: self.rollout.is_halted(),
+                halted_by: self
+                    .rollout
+                    .halted_by()
+                    .filter(|_| self.rollout.is_halted())
+                    .map(|c| c.describe()),
+                upgraded: self.rollout.upgraded() as u32,
             });
         }
         self.fill_auth_summary(m);

@@ -15,7 +15,7 @@ use crate::model::monitoring::{DetectionSource, MonitoringOutput, MonitoringTime
 use crate::model::operators::{OpsOutput, OpsTimer};
 use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
-use crate::model::rollout::{RolloutOutput, RolloutTimer};
+use crate::model::rollout::{RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::plant::streams;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
@@ -101,11 +101,7 @@ impl World {
             Effect::OperatorAckFactor(f) => self.operators.set_ack_factor(f),
             Effect::RolloutAlarm => {
                 let mut out = Vec::new();
-                if self.rollout.handle_alarm(now, &mut out) {
-                    let mut r = Vec::new();
-                    self.responder.handle_rollout_halted(now, &mut r);
-                    self.apply_responder(sim, r);
-                }
+                self.rollout.handle_alarm(now, &mut out);
                 self.apply_rollout(sim, out);
             }
             Effect::VendorPath(p) => self.auth.set_vendor_path(p),
@@ -246,6 +242,7 @@ impl World {
     fn apply_rollout(&mut self, sim: &mut Sim<Ev>, out: Vec<RolloutOutput>) {
         let now = sim.now();
         let guards = self.cfg.hotfix_guards;
+        let defect = self.cfg.hotfix_defect;
         for o in out {
             match o {
                 RolloutOutput::SetTimer { at, timer } => {
@@ -255,13 +252,19 @@ impl World {
                     for k in clusters {
                         let c = self.rollout.order()[k];
                         self.books[c as usize].guards_installed = Some(guards);
-                        self.agents[c as usize].upgrade(guards);
+                        self.agents[c as usize].upgrade(guards, defect);
                         if guards.g6_delete_locks {
                             self.plant.cloud.set_delete_locks(true);
                         }
                     }
                 }
                 RolloutOutput::WaveStarted { wave, share, .. } => {
+                    if self.rollout.config().health_gate {
+                        // The before-picture, from the agents' status reports.
+                        self.healthy_at_wave_start.clear();
+                        self.healthy_at_wave_start
+                            .extend(self.agents.iter().map(|a| a.status().alive));
+                    }
                     sim.trace.record(now, &Record::Note { text: "wave" });
                     self.key_event(
                         now,
@@ -271,8 +274,12 @@ impl World {
                 RolloutOutput::Completed { at } => {
                     self.key_event(at, "rollout complete: every agent runs the fix".into());
                 }
-                RolloutOutput::Halted { wave, .. } => {
-                    self.key_event(now, format!("rollout halted in wave {wave}"));
+                RolloutOutput::Halted { wave, cause, .. } => {
+                    let why = cause.describe();
+                    self.key_event(now, format!("rollout halted in wave {wave} by {why}"));
+                    let mut r = Vec::new();
+                    self.responder.handle_rollout_halted(now, cause, &mut r);
+                    self.apply_responder(sim, r);
                 }
                 RolloutOutput::Baked { .. } | RolloutOutput::Resumed { .. } => {}
             }
@@ -283,9 +290,46 @@ impl World {
     }
 
     pub(super) fn on_rollout_timer(&mut self, sim: &mut Sim<Ev>, t: RolloutTimer) {
+        let health = if self.rollout.wants_health(t) {
+            self.wave_health()
+        } else {
+            WaveHealth::default()
+        };
         let mut out = Vec::new();
-        self.rollout.handle_timer(sim.now(), t, &mut out);
+        self.rollout.handle_timer(sim.now(), t, health, &mut out);
         self.apply_rollout(sim, out);
+    }
+
+    /// The baking wave's health as the agents report it: of the clusters
+    /// healthy when the wave started, those of the wave (new version) and
+    /// those outside it (baseline) that no longer report healthy.
+    fn wave_health(&self) -> WaveHealth {
+        let Some(wave) = self.rollout.waves().last() else {
+            return WaveHealth::default();
+        };
+        let order = self.rollout.order();
+        let count = |range: std::ops::Range<usize>| -> (u32, u32) {
+            let (mut healthy, mut failed) = (0, 0);
+            for &c in &order[range] {
+                if self.healthy_at_wave_start[c as usize] {
+                    healthy += 1;
+                    if !self.agents[c as usize].status().alive {
+                        failed += 1;
+                    }
+                }
+            }
+            (healthy, failed)
+        };
+        let (cohort, cohort_failed) = count(wave.clusters.clone());
+        let (before, before_failed) = count(0..wave.clusters.start);
+        let (after, after_failed) = count(wave.clusters.end..order.len());
+        let (baseline, baseline_failed) = (before + after, before_failed + after_failed);
+        WaveHealth {
+            cohort,
+            cohort_failed,
+            baseline,
+            baseline_failed,
+        }
     }
 
     // ---- monitoring ---------------------------------------------------------

@@ -6,7 +6,7 @@ use super::{Ev, World};
 use crate::metrics::CustomerChange;
 use crate::plant::cloud::Completion;
 use crate::plant::workload::{pick_change, ChangeKind, EXTRA_WORKER_SLOTS};
-use crate::protocol::{ClusterId, PoolName};
+use crate::protocol::{ClusterId, PoolName, PoolState};
 use cascade_sim::{Sim, SimDuration, SimTime};
 
 /// Changes a run books at most; beyond it customers stop (bounded memory).
@@ -45,15 +45,17 @@ impl World {
         let n = self.plant.fleet.len() as u64;
         let c = self.rng.workload.below(n) as ClusterId;
         let ds = *self.plant.service.state(c);
-        let Some((pool, kind)) = pick_change(&self.cfg.workload, &ds, &mut self.rng.workload)
+        let Some((pool, kind, nodes)) =
+            pick_change(&self.cfg.workload, &ds, &mut self.rng.workload)
         else {
             return;
         };
         match kind {
             ChangeKind::Add => {
                 let nodes = self.plant.fleet.nodes_per_pool;
-                self.plant.service.add_pool(c, pool, nodes);
+                self.plant.service.set_pool(c, pool, nodes);
             }
+            ChangeKind::Resize => self.plant.service.set_pool(c, pool, nodes),
             ChangeKind::Remove => self.plant.service.tombstone(c, pool),
         }
         let i = slot(pool).expect("customers change extra worker slots only");
@@ -99,8 +101,10 @@ impl World {
         };
         let state = self.plant.cloud.pools(c)[pool.index()];
         let change = self.metrics.changes[k as usize];
+        let nodes = self.plant.service.state(c).nodes[pool.index()];
         let carried = match change.kind {
-            ChangeKind::Add => state.is_running(),
+            // Running with the node count asked for.
+            ChangeKind::Add | ChangeKind::Resize => state == PoolState::Present { nodes },
             ChangeKind::Remove => state.is_gone(),
         };
         if !carried {
@@ -122,6 +126,7 @@ impl World {
         let w = &self.cfg.workload;
         let deadline_s = match change.kind {
             ChangeKind::Add => w.create_deadline_s,
+            ChangeKind::Resize => w.resize_deadline_s,
             ChangeKind::Remove => w.delete_deadline_s,
         };
         let grace = SimDuration::from_secs_f64(w.grace_after_disturbance_s);
