@@ -11,9 +11,12 @@ use crate::model::recovery::RecoveryConfig;
 use crate::model::responder::ResponseConfig;
 use crate::model::rollout::RolloutConfig;
 use crate::plant::cloud::CloudConfig;
+use crate::plant::control::EDGE_CELLS_MAX;
 use crate::plant::fleet::FleetConfig;
 use crate::plant::workload::WorkloadConfig;
-use crate::types::{check_at_least, check_at_most, check_positive, in_section, NightHours};
+use crate::types::{
+    check_at_least, check_at_most, check_positive, check_range, in_section, NightHours,
+};
 use serde::{Deserialize, Serialize};
 
 /// Network figures between agents and the control plane.
@@ -28,6 +31,19 @@ pub struct NetworkConfig {
     pub client_timeout_s: f64,
     /// Time for the agent pod to start once its system pool is back. [A]
     pub agent_start_s: f64,
+    /// Cells of the edge, each with its own copy of the route rules. [A]
+    /// 24: a few per region across three clouds; with 2,000 clusters a
+    /// cell serves ~83, so R1's two-cell defect is ~8 % of the fleet.
+    pub edge_cells: u32,
+    /// Hours an edge configuration change soaks (staging, a canary cell)
+    /// before the pipeline deploys it to prod cells. [A] a day, the usual
+    /// soak of network configuration.
+    pub edge_config_soak_h: f64,
+    /// Hour (UTC) of the nightly window in which the pipeline deploys edge
+    /// configuration. [A] 22:00 UTC, low traffic across US and EU; with
+    /// the soak it puts R1 (D3 15:05) on the cells at D4 22:00, when the
+    /// record's 404s began.
+    pub edge_config_window_hour_utc: u32,
 }
 
 impl Default for NetworkConfig {
@@ -37,6 +53,9 @@ impl Default for NetworkConfig {
             agent_rtt_p99_ms: 200.0,
             client_timeout_s: 10.0,
             agent_start_s: 120.0,
+            edge_cells: 24,
+            edge_config_soak_h: 24.0,
+            edge_config_window_hour_utc: 22,
         }
     }
 }
@@ -50,7 +69,19 @@ impl NetworkConfig {
             ("agent_rtt_median_ms", self.agent_rtt_median_ms),
         )?;
         check_positive("client_timeout_s", self.client_timeout_s)?;
-        check_positive("agent_start_s", self.agent_start_s)
+        check_positive("agent_start_s", self.agent_start_s)?;
+        check_range("edge_cells", self.edge_cells, 1, EDGE_CELLS_MAX)?;
+        check_at_least("edge_config_soak_h", self.edge_config_soak_h, 0.0)?;
+        check_at_most(
+            "edge_config_soak_h",
+            self.edge_config_soak_h,
+            ("30 days", 720.0),
+        )?;
+        check_at_most(
+            "edge_config_window_hour_utc",
+            self.edge_config_window_hour_utc,
+            23,
+        )
     }
 }
 

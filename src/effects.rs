@@ -134,6 +134,8 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
                 emergency,
                 misroute_ratio,
                 misroute_salt,
+                route_defect_cells,
+                via_pipeline,
             },
             true,
         ) => {
@@ -146,6 +148,8 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
                 payload: ChangePayload::Edge {
                     ratio: *misroute_ratio,
                     salt: *misroute_salt,
+                    defect_cells: *route_defect_cells,
+                    via_pipeline: *via_pipeline,
                 },
             }));
         }
@@ -377,6 +381,8 @@ mod tests {
                 emergency: false,
                 misroute_ratio: 0.5,
                 misroute_salt: 9,
+                route_defect_cells: 3,
+                via_pipeline: true,
             },
             "",
         );
@@ -391,7 +397,9 @@ mod tests {
                     emergency: false,
                     payload: ChangePayload::Edge {
                         ratio: 0.5,
-                        salt: 9
+                        salt: 9,
+                        defect_cells: 3,
+                        via_pipeline: true,
                     },
                 }),
             ]

@@ -7,7 +7,7 @@
 //! reverted); actions without one stay until another action changes them.
 
 use crate::model::responder::RestoreBy;
-use crate::types::{check_range, check_ratio, expect, Env};
+use crate::types::{check_at_most, check_range, check_ratio, expect, Env};
 use cascade_sim::{FaultSchedule, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -46,9 +46,14 @@ pub enum Action {
     },
     /// Auth replicas crash.
     ReplicaCrash { count: u32 },
-    /// A network change submitted through change management. If applied to
-    /// prod it sends the desired-state path of `misroute_ratio` of the
-    /// clusters to the default backend (404).
+    /// A network change submitted through change management. Applied to
+    /// prod, its route rule misses the desired-state path in
+    /// `route_defect_cells` edge cells (the seed picks which; their
+    /// clusters get 404s), and/or (a fault injection) sends
+    /// `misroute_ratio` of the clusters to the default backend. With
+    /// `via_pipeline` it reaches the cells through the edge configuration
+    /// pipeline (soak, nightly window: `model.network`); otherwise at once
+    /// (applied by hand, as the leaked staging change was).
     Change {
         change_id: String,
         target: Env,
@@ -61,6 +66,10 @@ pub enum Action {
         misroute_ratio: f64,
         #[serde(default)]
         misroute_salt: u64,
+        #[serde(default)]
+        route_defect_cells: u32,
+        #[serde(default)]
+        via_pipeline: bool,
     },
     /// Routing corrected by hand.
     EdgeFix,
@@ -154,7 +163,18 @@ impl Action {
             Action::BotSurge { multiplier } => {
                 check_range("multiplier", *multiplier, 0.0, 10_000.0)
             }
-            Action::Change { misroute_ratio, .. } => check_ratio("misroute_ratio", *misroute_ratio),
+            Action::Change {
+                misroute_ratio,
+                route_defect_cells,
+                ..
+            } => {
+                check_ratio("misroute_ratio", *misroute_ratio)?;
+                check_at_most(
+                    "route_defect_cells",
+                    *route_defect_cells,
+                    crate::plant::control::EDGE_CELLS_MAX,
+                )
+            }
             Action::ServiceFaults {
                 server_error_ratio,
                 timeout_ratio,

@@ -109,7 +109,7 @@ fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
     let c = chaos("scenarios/chaos/anchored-march.profile.json");
     let case = c.case(2, None);
     assert!(
-        case.chosen.iter().any(|l| l.starts_with("E4 moved")),
+        case.chosen.iter().any(|l| l.starts_with("R1 moved")),
         "{:?}",
         case.chosen
     );

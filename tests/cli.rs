@@ -285,7 +285,7 @@ fn more_loss_by_incident_fails_when_d8_is_smaller_than_d5() {
         "scenarios/march-2025.json",
         "--no-report",
         "--set",
-        "timeline.E9.misroute_ratio=0.25",
+        "timeline.E9.route_defect_cells=6",
         "--set",
         expect,
     ]);
@@ -300,13 +300,15 @@ fn more_loss_by_incident_fails_when_d8_is_smaller_than_d5() {
     );
     // The fact is marked as calibrated by the tuned fields that affect it.
     assert!(
-        out.contains("(calibrated: timeline.E4.misroute_ratio, timeline.E9.misroute_ratio)"),
+        out.contains(
+            "(calibrated: timeline.R1.route_defect_cells, timeline.E9.route_defect_cells)"
+        ),
         "{out}"
     );
     // The reproduction line carries the overrides.
     let last = out.lines().last().unwrap();
     assert!(
-        last.contains("--set 'timeline.E9.misroute_ratio=0.25'"),
+        last.contains("--set 'timeline.E9.route_defect_cells=6'"),
         "{last}"
     );
 }

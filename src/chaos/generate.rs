@@ -4,6 +4,7 @@
 //! ordinary scenario document, so every chaos run can be written out and rerun with `cascade run`.
 
 use super::profile::{FaultKind, LoadedProfile};
+use crate::plant::control::EDGE_CELLS_MAX;
 use crate::plant::streams;
 use crate::scenario::parse_time;
 use crate::timeline::{Action, ItemDoc, PathState};
@@ -58,6 +59,8 @@ impl DrawnFault {
                 emergency: false,
                 misroute_ratio: m.min(1.0),
                 misroute_salt: n as u64,
+                route_defect_cells: 0,
+                via_pipeline: false,
             },
             FaultKind::StagingLeak => Action::Change {
                 change_id: format!("chaos-leak-{n}"),
@@ -66,6 +69,8 @@ impl DrawnFault {
                 emergency: false,
                 misroute_ratio: m.min(1.0),
                 misroute_salt: 1000 + n as u64,
+                route_defect_cells: 0,
+                via_pipeline: false,
             },
             FaultKind::Service5xx => Action::ServiceFaults {
                 server_error_ratio: m.min(1.0),
@@ -184,8 +189,16 @@ pub fn jitter_base(
             item.at = format!("+{moved}s");
         }
         match &mut item.action {
-            Action::Change { misroute_ratio, .. } => {
+            Action::Change {
+                misroute_ratio,
+                route_defect_cells,
+                ..
+            } => {
                 *misroute_ratio = (*misroute_ratio * scale).clamp(0.0, 1.0);
+                if *route_defect_cells > 0 {
+                    let cells = (f64::from(*route_defect_cells) * scale).round();
+                    *route_defect_cells = (cells as u32).clamp(1, EDGE_CELLS_MAX);
+                }
             }
             Action::BotSurge { multiplier } => *multiplier = (*multiplier * scale).max(0.0),
             _ => {}

@@ -55,7 +55,12 @@ pub fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
-    let plan = plan::plan(&sc.timeline, &sc.model);
+    let plan = plan::plan(
+        &sc.timeline,
+        &sc.model,
+        cascade_sim::Seed(args.seed.unwrap_or(sc.seed)),
+        sc.epoch,
+    );
     let mut window = plan::default_window(&plan.steps, sc.end);
     if let Some(f) = &args.from {
         match scenario::parse_time(&sc.epoch, f) {

@@ -62,8 +62,16 @@ impl ChangeConfig {
 /// that the harness gives [`ChangeManager`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChangePayload {
-    /// A routing change: misroute `ratio` of the clusters' desired-state path.
-    Edge { ratio: f64, salt: u64 },
+    /// A routing change: its route rule misses the desired-state path in
+    /// `defect_cells` edge cells, and/or misroutes `ratio` of the clusters;
+    /// `via_pipeline`: it reaches the cells through the edge configuration
+    /// pipeline, not at once.
+    Edge {
+        ratio: f64,
+        salt: u64,
+        defect_cells: u32,
+        via_pipeline: bool,
+    },
     /// Revert the routing to correct.
     EdgeFix,
     /// Roll the agent fix out (emergency: 5-minute bakes).

@@ -28,7 +28,7 @@ use crate::model::agent::{AgentConfig, AgentStatus};
 use crate::protocol::{ClusterId, DesiredAnswer, DesiredState, PoolName, PoolState, POOLS};
 use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 use cloud::{CloudApi, CloudConfig};
-use control::{DesiredService, Edge};
+use control::{CellLayout, DesiredService, Edge};
 use fleet::{Fleet, FleetConfig};
 
 /// Which pools a provisioned cluster starts with.
@@ -57,7 +57,7 @@ impl Plant {
     /// `seed`, the desired-state service holding each cluster's initial
     /// desired state, correct routing, and a cloud with no pool yet (see
     /// [`Plant::provision`]) and delete locks off.
-    pub fn build(fleet: &FleetConfig, cloud: &CloudConfig, seed: Seed) -> Plant {
+    pub fn build(fleet: &FleetConfig, cloud: &CloudConfig, edge_cells: u32, seed: Seed) -> Plant {
         let fleet = Fleet::generate(fleet, seed);
         let account_of: Vec<u32> = fleet.clusters.iter().map(|c| c.customer).collect();
         let cloud = CloudApi::new(
@@ -74,7 +74,7 @@ impl Plant {
             cloud,
             service: DesiredService::new(desired),
             service_rng: seed.fork(streams::DESIRED_SERVICE, 0),
-            edge: Edge::new(),
+            edge: Edge::new(cell_layout(edge_cells, seed)),
         }
     }
 
@@ -236,6 +236,24 @@ pub fn agent_phase(
             first_poll_at: from + SimDuration::from_secs_f64(poll_phase),
         },
         rng,
+    )
+}
+
+/// The edge's cell layout of a run (the seed chooses it).
+pub fn cell_layout(edge_cells: u32, seed: Seed) -> CellLayout {
+    CellLayout {
+        cells: edge_cells,
+        salt: seed.derive(streams::EDGE_CELLS, 0).0,
+    }
+}
+
+/// The cells the route defect of change `name` hits in this run: which
+/// ones is what nobody knew in advance, so the seed chooses.
+pub fn defect_cells(edge_cells: u32, seed: Seed, name: &str, n: u32) -> u64 {
+    control::defect_mask(
+        edge_cells,
+        n,
+        seed.derive(streams::EDGE_CELLS, 1).0 ^ control::name_hash(name),
     )
 }
 

@@ -38,6 +38,9 @@ pub const ROLLOUT: &str = "rollout";
 pub const RECOVERY: &str = "recovery";
 /// The wire and live tiers' token secret (`Seed::derive`, not a stream).
 pub const WIRE_TOKENS: &str = "wire-tokens";
+/// The edge's cell layout and which cells a route defect hits
+/// (`Seed::derive`, not a stream: every tier computes the same).
+pub const EDGE_CELLS: &str = "edge-cells";
 /// turmoil's own network randomness in the wire tier.
 pub const TURMOIL: &str = "turmoil";
 /// A chaos seed's global choices (which kinds, the window).
@@ -49,7 +52,7 @@ pub const CHAOS_KIND: &str = "chaos-kind";
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 19] = [
     AGENT,
     FLEET,
     CLOUD,
@@ -64,6 +67,7 @@ pub const ALL: [&str; 18] = [
     ROLLOUT,
     RECOVERY,
     WIRE_TOKENS,
+    EDGE_CELLS,
     TURMOIL,
     CHAOS,
     CHAOS_KIND,

@@ -237,9 +237,13 @@ pub struct ErrorDoc {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingDoc {
+    #[serde(default)]
     pub misroute_ratio: f64,
     #[serde(default)]
     pub misroute_salt: u64,
+    /// Cells whose route misses the desired-state path (bit k = cell k).
+    #[serde(default)]
+    pub misroute_cells: u64,
     #[serde(default)]
     pub set_by: String,
 }
@@ -251,6 +255,8 @@ pub struct RoutingVersionDoc {
     pub version: u32,
     pub misroute_ratio: f64,
     pub misroute_salt: u64,
+    #[serde(default)]
+    pub misroute_cells: u64,
     pub set_by: String,
 }
 

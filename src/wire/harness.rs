@@ -265,11 +265,11 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
         guards,
         hit,
         misroute: plan::first_misroute(&setup.plan.steps).map(|s| {
-            let ratio = match s.kind {
-                StepKind::Routing { ratio, .. } => ratio,
-                _ => 0.0,
-            };
-            (s.at, s.item.clone(), ratio)
+            // The share of the fleet it misroutes, measured (by cell or by share).
+            let share = plan::version_of(s).map_or(0.0, |v| {
+                (0..n).filter(|&c| misrouted(&v, c)).count() as f64 / f64::from(n.max(1))
+            });
+            (s.at, s.item.clone(), share)
         }),
         hosts: 4 + agents.names.len() as u32,
         agents_per_host: per_host,
@@ -324,7 +324,7 @@ fn prepare(scenario: &Scenario, opts: &WireOptions) -> Result<Setup, WireError> 
     if opts.tick < Duration::from_millis(1) || opts.tick > Duration::from_secs(1) {
         return Err(WireError("tick: expected 1 ms to 1 s".into()));
     }
-    let plan = plan::plan(&scenario.timeline, model);
+    let plan = plan::plan(&scenario.timeline, model, seed, scenario.epoch);
     let window = opts
         .window
         .unwrap_or_else(|| plan::default_window(&plan.steps, scenario.end));
@@ -335,7 +335,7 @@ fn prepare(scenario: &Scenario, opts: &WireOptions) -> Result<Setup, WireError> 
         )));
     }
     let first_version = plan::first_misroute(&plan.steps).and_then(plan::version_of);
-    let mut plant = Plant::build(&model.fleet, &model.cloud, seed);
+    let mut plant = Plant::build(&model.fleet, &model.cloud, model.network.edge_cells, seed);
     plant.cloud.set_delete_locks(guards.g6_delete_locks);
     let slice = plan::slice(
         &plant.fleet,
@@ -388,9 +388,13 @@ fn state_at_window_start(mut plant: Plant, steps: &[Step], window: Window) -> (P
             StepKind::Routing {
                 ratio,
                 salt,
+                cells_mask,
                 set_by,
+                ..
             } => {
-                plant.edge.apply(s.at, *ratio, *salt, set_by);
+                plant
+                    .edge
+                    .apply_routing(s.at, *ratio, *salt, *cells_mask, set_by);
             }
             StepKind::Fix { set_by } => {
                 plant.edge.fix(s.at, set_by);

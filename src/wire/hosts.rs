@@ -301,7 +301,9 @@ pub(super) fn add_director(
                     StepKind::Routing {
                         ratio,
                         salt,
+                        cells_mask,
                         set_by,
+                        ..
                     } => (
                         authority(EDGE, EDGE_PORT),
                         "PUT",
@@ -309,9 +311,18 @@ pub(super) fn add_director(
                         serde_json::to_string(&RoutingDoc {
                             misroute_ratio: *ratio,
                             misroute_salt: *salt,
+                            misroute_cells: *cells_mask,
                             set_by: set_by.clone(),
                         })?,
-                        format!("{}: routing misroutes {:.0} %", step.item, ratio * 100.0),
+                        if *cells_mask == 0 {
+                            format!("{}: routing misroutes {:.0} %", step.item, ratio * 100.0)
+                        } else {
+                            format!(
+                                "{}: routing misses the path in {} cells",
+                                step.item,
+                                cells_mask.count_ones()
+                            )
+                        },
                     ),
                     StepKind::Fix { set_by } => (
                         authority(EDGE, EDGE_PORT),

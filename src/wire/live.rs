@@ -209,6 +209,7 @@ fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
             ..FleetConfig::default()
         },
         &CloudConfig::default(),
+        crate::config::NetworkConfig::default().edge_cells,
         seed,
     );
     plant.cloud.set_delete_locks(cfg.delete_locks);

@@ -17,12 +17,15 @@
 use crate::config::ModelConfig;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangeManager, ChangePayload, Decision};
-use crate::plant::control::{misrouted, EdgeVersion, ServiceFaults};
+use crate::plant::control::{
+    misrouted, pipeline_deploy_at, CellLayout, EdgeVersion, ServiceFaults,
+};
 use crate::plant::fleet::Fleet;
+use crate::plant::{cell_layout, defect_cells as defect_cells_of};
 use crate::protocol::ClusterId;
 use crate::timeline::Timeline;
 use crate::types::Env;
-use cascade_sim::{FaultEdge, SimDuration, SimTime};
+use cascade_sim::{Epoch, FaultEdge, Seed, SimDuration, SimTime};
 
 /// One network-side step of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +42,10 @@ pub enum StepKind {
     Routing {
         ratio: f64,
         salt: u64,
+        /// Cells whose route misses the desired-state path (bit k = cell k).
+        cells_mask: u64,
+        /// The run's cell layout (so a step alone says whom it misroutes).
+        layout: CellLayout,
         set_by: String,
     },
     /// Routing corrected (an `edge_fix`, or a change reverted at its end).
@@ -71,7 +78,10 @@ pub struct Plan {
 /// Reads `timeline` through the shared interpreter ([`effects::interpret`])
 /// in the kernel's edge order, with changes going through a
 /// [`ChangeManager`] of its own.
-pub fn plan(timeline: &Timeline, model: &ModelConfig) -> Plan {
+/// A routing change through the edge configuration pipeline lands at its
+/// deploy time, as in the fleet tier; the steps are in time order.
+pub fn plan(timeline: &Timeline, model: &ModelConfig, seed: Seed, epoch: Epoch) -> Plan {
+    let layout = cell_layout(model.network.edge_cells, seed);
     let mut cm: ChangeManager<ChangePayload> = match ChangeManager::new(model.change.clone()) {
         Ok(cm) => cm,
         // Validated when the scenario loaded.
@@ -144,18 +154,45 @@ pub fn plan(timeline: &Timeline, model: &ModelConfig) -> Plan {
                 continue;
             }
             match a.payload {
-                ChangePayload::Edge { ratio, salt } => {
+                ChangePayload::Edge {
+                    ratio,
+                    salt,
+                    defect_cells,
+                    via_pipeline,
+                } => {
                     let set_by = cm
                         .log()
                         .iter()
                         .find(|r| r.id == a.id)
                         .map(|r| r.description.clone())
                         .unwrap_or_else(|| it.id.clone());
-                    plan.steps.push(step(StepKind::Routing {
-                        ratio,
-                        salt,
-                        set_by,
-                    }));
+                    let cells_mask = if defect_cells > 0 {
+                        defect_cells_of(model.network.edge_cells, seed, &set_by, defect_cells)
+                    } else {
+                        0
+                    };
+                    let n = &model.network;
+                    let when = if via_pipeline {
+                        pipeline_deploy_at(
+                            at,
+                            epoch,
+                            n.edge_config_soak_h,
+                            n.edge_config_window_hour_utc,
+                        )
+                    } else {
+                        at
+                    };
+                    plan.steps.push(Step {
+                        at: when,
+                        item: it.id.clone(),
+                        kind: StepKind::Routing {
+                            ratio,
+                            salt,
+                            cells_mask,
+                            layout,
+                            set_by,
+                        },
+                    });
                 }
                 ChangePayload::EdgeFix => plan.steps.push(step(StepKind::Fix {
                     set_by: it.id.clone(),
@@ -168,6 +205,8 @@ pub fn plan(timeline: &Timeline, model: &ModelConfig) -> Plan {
             }
         }
     }
+    // Pipeline deploys land later than their item (stable: ties keep order).
+    plan.steps.sort_by_key(|s| s.at);
     plan
 }
 
@@ -175,7 +214,9 @@ pub fn plan(timeline: &Timeline, model: &ModelConfig) -> Plan {
 pub fn first_misroute(steps: &[Step]) -> Option<&Step> {
     steps
         .iter()
-        .find(|s| matches!(s.kind, StepKind::Routing { ratio, .. } if ratio > 0.0))
+        .find(|s| {
+            matches!(s.kind, StepKind::Routing { ratio, cells_mask, .. } if ratio > 0.0 || cells_mask != 0)
+        })
 }
 
 /// The routing version a misroute step sets (for `misrouted`).
@@ -184,11 +225,15 @@ pub fn version_of(step: &Step) -> Option<EdgeVersion> {
         StepKind::Routing {
             ratio,
             salt,
+            cells_mask,
+            layout,
             set_by,
         } => Some(EdgeVersion {
             version: 0,
             misroute_ratio: *ratio,
             misroute_salt: *salt,
+            misroute_cells: *cells_mask,
+            layout: *layout,
             set_by: set_by.clone(),
             at: step.at,
         }),
@@ -295,7 +340,7 @@ mod tests {
     #[test]
     fn changes_pass_through_change_management_as_in_the_fleet_tier() {
         let sc = load_str(Path::new("t.json"), SC).unwrap();
-        let s = plan(&sc.timeline, &sc.model).steps;
+        let s = plan(&sc.timeline, &sc.model, Seed(sc.seed), sc.epoch).steps;
         let kinds: Vec<(&str, String)> = s
             .iter()
             .map(|s| {
@@ -341,7 +386,7 @@ mod tests {
         }"#,
         )
         .unwrap();
-        let p = plan(&sc.timeline, &sc.model);
+        let p = plan(&sc.timeline, &sc.model, Seed(sc.seed), sc.epoch);
         let faults: Vec<(u64, f64, f64)> = p
             .steps
             .iter()
@@ -382,7 +427,7 @@ mod tests {
     fn half_hit_slice_mixes_both_fates() {
         let sc = load_str(Path::new("t.json"), SC).unwrap();
         let fleet = Fleet::generate(&sc.model.fleet, cascade_sim::Seed(1));
-        let s = plan(&sc.timeline, &sc.model).steps;
+        let s = plan(&sc.timeline, &sc.model, Seed(sc.seed), sc.epoch).steps;
         let v = version_of(first_misroute(&s).unwrap()).unwrap();
         let ids = slice(&fleet, 10, &SliceRule::HalfHit, Some(&v)).unwrap();
         assert_eq!(ids.len(), 10);

@@ -148,6 +148,7 @@ fn version_doc(v: &EdgeVersion) -> RoutingVersionDoc {
         version: v.version,
         misroute_ratio: v.misroute_ratio,
         misroute_salt: v.misroute_salt,
+        misroute_cells: v.misroute_cells,
         set_by: v.set_by.clone(),
     }
 }
@@ -177,8 +178,13 @@ pub fn edge_handler<T: Transport>(state: Rc<RefCell<EdgeProxy<T>>>) -> Handler {
                             return Resp::error(400, "misroute_ratio: expected 0 to 1");
                         }
                         let now = s.clock.now();
-                        s.edge
-                            .apply(now, d.misroute_ratio, d.misroute_salt, &d.set_by);
+                        s.edge.apply_routing(
+                            now,
+                            d.misroute_ratio,
+                            d.misroute_salt,
+                            d.misroute_cells,
+                            &d.set_by,
+                        );
                         s.observer.routing(now, s.edge.current());
                         return Resp::json(200, &version_doc(s.edge.current()));
                     }

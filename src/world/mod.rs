@@ -78,6 +78,18 @@ pub enum Ev {
     RecoveryTimer(RecoveryTimer),
     /// A customer changes a pool (the workload's next change).
     CustomerChange,
+    /// The edge configuration pipeline deploys a change to the cells
+    /// (index into the world's pending deploys).
+    EdgeDeploy(u32),
+}
+
+/// A routing change on its way to the edge cells.
+#[derive(Clone, Debug)]
+struct EdgeDeploy {
+    name: String,
+    ratio: f64,
+    salt: u64,
+    cells_mask: u64,
 }
 
 /// How a cluster got its pools back.
@@ -157,6 +169,8 @@ pub struct World {
     /// Agents reporting healthy when the baking wave started (the health
     /// gate's before-picture); empty until a rollout starts.
     healthy_at_wave_start: Vec<bool>,
+    /// Edge changes in the configuration pipeline, by `Ev::EdgeDeploy` index.
+    edge_deploys: Vec<EdgeDeploy>,
     operators: Operators,
     recovery: Recovery,
     monitoring: Monitoring,
@@ -206,7 +220,7 @@ fn cloud_index(c: Cloud) -> usize {
 impl World {
     /// Builds the world at t = 0 with every desired pool present.
     pub fn new(cfg: ModelConfig, timeline: Timeline, epoch: Epoch, seed: Seed) -> World {
-        let mut plant = Plant::build(&cfg.fleet, &cfg.cloud, seed);
+        let mut plant = Plant::build(&cfg.fleet, &cfg.cloud, cfg.network.edge_cells, seed);
         plant
             .cloud
             .set_delete_locks(cfg.agent_guards.g6_delete_locks);
@@ -262,6 +276,7 @@ impl World {
             changes,
             rollout,
             healthy_at_wave_start: Vec::new(),
+            edge_deploys: Vec::new(),
             operators,
             recovery,
             key_events: Vec::new(),
@@ -448,6 +463,7 @@ impl Model<Ev> for World {
             Ev::RolloutTimer(t) => self.on_rollout_timer(sim, t),
             Ev::RecoveryTimer(t) => self.on_recovery_timer(sim, t),
             Ev::CustomerChange => self.on_customer_change(sim),
+            Ev::EdgeDeploy(i) => self.on_edge_deploy(sim, i),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! file adds is what only the world knows: which clusters are lost, what
 //! the route does, and the hands-on repair of a cluster in the plant.
 
-use super::{Ev, RestoreMethod, World, PROBES_PER_DIAGNOSIS};
+use super::{EdgeDeploy, Ev, RestoreMethod, World, PROBES_PER_DIAGNOSIS};
 use crate::checks;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
@@ -17,6 +17,8 @@ use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
 use crate::model::rollout::{RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
+use crate::plant::control::pipeline_deploy_at;
+use crate::plant::defect_cells as defect_cells_of;
 use crate::plant::streams;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
 use crate::record::Record;
@@ -189,13 +191,80 @@ impl World {
             ),
         );
         match applied.payload {
-            ChangePayload::Edge { ratio, salt } => {
-                self.plant.edge.apply(now, ratio, salt, &name);
+            ChangePayload::Edge {
+                ratio,
+                salt,
+                defect_cells,
+                via_pipeline,
+            } => {
+                let cells_mask = if defect_cells > 0 {
+                    defect_cells_of(
+                        self.cfg.network.edge_cells,
+                        self.rng.seed,
+                        &name,
+                        defect_cells,
+                    )
+                } else {
+                    0
+                };
+                let deploy = EdgeDeploy {
+                    name,
+                    ratio,
+                    salt,
+                    cells_mask,
+                };
+                if via_pipeline {
+                    let n = &self.cfg.network;
+                    let at = pipeline_deploy_at(
+                        now,
+                        self.epoch,
+                        n.edge_config_soak_h,
+                        n.edge_config_window_hour_utc,
+                    );
+                    self.key_event(
+                        now,
+                        format!(
+                            "change {} enters the edge configuration pipeline (cells at {})",
+                            deploy.name,
+                            self.epoch.format(at)
+                        ),
+                    );
+                    self.edge_deploys.push(deploy);
+                    sim.schedule_at(at, Ev::EdgeDeploy(self.edge_deploys.len() as u32 - 1));
+                } else {
+                    self.deploy_edge(now, &deploy);
+                }
             }
             ChangePayload::EdgeFix => {
                 self.plant.edge.fix(now, &name);
             }
             ChangePayload::AgentFix => self.start_rollout(sim, applied.emergency),
+        }
+    }
+
+    /// The pipeline's nightly window: the change reaches the edge cells.
+    pub(super) fn on_edge_deploy(&mut self, sim: &mut Sim<Ev>, i: u32) {
+        let deploy = self.edge_deploys[i as usize].clone();
+        self.deploy_edge(sim.now(), &deploy);
+    }
+
+    fn deploy_edge(&mut self, now: SimTime, d: &EdgeDeploy) {
+        self.plant
+            .edge
+            .apply_routing(now, d.ratio, d.salt, d.cells_mask, &d.name);
+        if d.cells_mask != 0 {
+            let cells: Vec<String> = (0..64)
+                .filter(|k| d.cells_mask >> k & 1 == 1)
+                .map(|k| k.to_string())
+                .collect();
+            self.key_event(
+                now,
+                format!(
+                    "change {} reaches the edge cells: its route rule misses the desired-state path in cells {}",
+                    d.name,
+                    cells.join(", ")
+                ),
+            );
         }
     }
 
