@@ -350,6 +350,38 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
     }
 }
 
+/// Where and when a routing change applied to prod lands on the edge:
+/// the cells its route defect hits (seed and change name choose them) and
+/// the time it reaches them (at once, or through the edge configuration
+/// pipeline). Both tiers call it, so they misroute the same clusters at
+/// the same instant.
+pub fn edge_change_landing(
+    network: &crate::config::NetworkConfig,
+    seed: cascade_sim::Seed,
+    epoch: cascade_sim::Epoch,
+    name: &str,
+    defect_cells: u32,
+    via_pipeline: bool,
+    applied_at: cascade_sim::SimTime,
+) -> (cascade_sim::SimTime, u64) {
+    let cells_mask = if defect_cells > 0 {
+        crate::plant::defect_cells(network.edge_cells, seed, name, defect_cells)
+    } else {
+        0
+    };
+    let at = if via_pipeline {
+        crate::plant::control::pipeline_deploy_at(
+            applied_at,
+            epoch,
+            network.edge_config_soak_h,
+            network.edge_config_window_hour_utc,
+        )
+    } else {
+        applied_at
+    };
+    (at, cells_mask)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

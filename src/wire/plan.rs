@@ -17,11 +17,9 @@
 use crate::config::ModelConfig;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangeManager, ChangePayload, Decision};
-use crate::plant::control::{
-    misrouted, pipeline_deploy_at, CellLayout, EdgeVersion, ServiceFaults,
-};
+use crate::plant::cell_layout;
+use crate::plant::control::{misrouted, CellLayout, EdgeVersion, ServiceFaults};
 use crate::plant::fleet::Fleet;
-use crate::plant::{cell_layout, defect_cells as defect_cells_of};
 use crate::protocol::ClusterId;
 use crate::timeline::Timeline;
 use crate::types::Env;
@@ -166,22 +164,15 @@ pub fn plan(timeline: &Timeline, model: &ModelConfig, seed: Seed, epoch: Epoch) 
                         .find(|r| r.id == a.id)
                         .map(|r| r.description.clone())
                         .unwrap_or_else(|| it.id.clone());
-                    let cells_mask = if defect_cells > 0 {
-                        defect_cells_of(model.network.edge_cells, seed, &set_by, defect_cells)
-                    } else {
-                        0
-                    };
-                    let n = &model.network;
-                    let when = if via_pipeline {
-                        pipeline_deploy_at(
-                            at,
-                            epoch,
-                            n.edge_config_soak_h,
-                            n.edge_config_window_hour_utc,
-                        )
-                    } else {
-                        at
-                    };
+                    let (when, cells_mask) = effects::edge_change_landing(
+                        &model.network,
+                        seed,
+                        epoch,
+                        &set_by,
+                        defect_cells,
+                        via_pipeline,
+                        at,
+                    );
                     plan.steps.push(Step {
                         at: when,
                         item: it.id.clone(),

@@ -17,8 +17,6 @@ use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
 use crate::model::rollout::{RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
-use crate::plant::control::pipeline_deploy_at;
-use crate::plant::defect_cells as defect_cells_of;
 use crate::plant::streams;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
 use crate::record::Record;
@@ -197,16 +195,15 @@ impl World {
                 defect_cells,
                 via_pipeline,
             } => {
-                let cells_mask = if defect_cells > 0 {
-                    defect_cells_of(
-                        self.cfg.network.edge_cells,
-                        self.rng.seed,
-                        &name,
-                        defect_cells,
-                    )
-                } else {
-                    0
-                };
+                let (at, cells_mask) = effects::edge_change_landing(
+                    &self.cfg.network,
+                    self.rng.seed,
+                    self.epoch,
+                    &name,
+                    defect_cells,
+                    via_pipeline,
+                    now,
+                );
                 let deploy = EdgeDeploy {
                     name,
                     ratio,
@@ -214,13 +211,6 @@ impl World {
                     cells_mask,
                 };
                 if via_pipeline {
-                    let n = &self.cfg.network;
-                    let at = pipeline_deploy_at(
-                        now,
-                        self.epoch,
-                        n.edge_config_soak_h,
-                        n.edge_config_window_hour_utc,
-                    );
                     self.key_event(
                         now,
                         format!(
