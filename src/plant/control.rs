@@ -323,30 +323,25 @@ mod tests {
     fn the_pipeline_deploys_after_the_soak_in_the_next_nightly_window() {
         let epoch = Epoch::parse("2025-03-18T00:00:00Z").unwrap();
         let at = |d: u64, h: u64, m: u64| SimTime::from_secs(d * 86_400 + h * 3_600 + m * 60);
-        // R1 on D3 15:05: ready D4 15:05, deployed D4 22:00 (the record's 404s).
-        assert_eq!(
-            pipeline_deploy_at(at(3, 15, 5), epoch, 24.0, 22),
-            at(4, 22, 0)
-        );
-        // A day later, a day later.
-        assert_eq!(
-            pipeline_deploy_at(at(4, 15, 5), epoch, 24.0, 22),
-            at(5, 22, 0)
-        );
-        // Ready exactly at the window: that window; a minute past: the next.
-        assert_eq!(
-            pipeline_deploy_at(at(3, 22, 0), epoch, 24.0, 22),
-            at(4, 22, 0)
-        );
-        assert_eq!(
-            pipeline_deploy_at(at(3, 22, 1), epoch, 24.0, 22),
-            at(5, 22, 0)
-        );
-        // No soak, window at midnight.
-        assert_eq!(
-            pipeline_deploy_at(at(0, 23, 59), epoch, 0.0, 0),
-            at(1, 0, 0)
-        );
+        // (applied, soak h, window hour, deployed)
+        let cases = [
+            // R1 on D3 15:05: ready D4 15:05, deployed D4 22:00 (the record's 404s).
+            (at(3, 15, 5), 24.0, 22, at(4, 22, 0)),
+            // A day later, a day later.
+            (at(4, 15, 5), 24.0, 22, at(5, 22, 0)),
+            // Ready exactly at the window: that window; a minute past: the next.
+            (at(3, 22, 0), 24.0, 22, at(4, 22, 0)),
+            (at(3, 22, 1), 24.0, 22, at(5, 22, 0)),
+            // No soak, window at midnight.
+            (at(0, 23, 59), 0.0, 0, at(1, 0, 0)),
+        ];
+        for (applied, soak_h, hour, deployed) in cases {
+            assert_eq!(
+                pipeline_deploy_at(applied, epoch, soak_h, hour),
+                deployed,
+                "{applied:?}"
+            );
+        }
         // The window is UTC: an epoch at 06:00 UTC shifts the day clock.
         let e6 = Epoch::parse("2025-03-18T06:00:00Z").unwrap();
         assert_eq!(pipeline_deploy_at(at(0, 0, 0), e6, 0.0, 22), at(0, 16, 0));
