@@ -318,12 +318,7 @@ impl World {
                     }
                 }
                 RolloutOutput::WaveStarted { wave, share, .. } => {
-                    if self.rollout.config().health_gate {
-                        // The before-picture, from the agents' status reports.
-                        self.healthy_at_wave_start.clear();
-                        self.healthy_at_wave_start
-                            .extend(self.agents.iter().map(|a| a.status().alive));
-                    }
+                    self.snapshot_wave_health();
                     sim.trace.record(now, &Record::Note { text: "wave" });
                     self.key_event(
                         now,
@@ -340,7 +335,10 @@ impl World {
                     self.responder.handle_rollout_halted(now, cause, &mut r);
                     self.apply_responder(sim, r);
                 }
-                RolloutOutput::Baked { .. } | RolloutOutput::Resumed { .. } => {}
+                // A resumed wave bakes from scratch: its health is judged
+                // from now, not from before the halt.
+                RolloutOutput::Resumed { .. } => self.snapshot_wave_health(),
+                RolloutOutput::Baked { .. } => {}
             }
         }
         if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
@@ -357,6 +355,15 @@ impl World {
         let mut out = Vec::new();
         self.rollout.handle_timer(sim.now(), t, health, &mut out);
         self.apply_rollout(sim, out);
+    }
+
+    /// The health gate's before-picture of a bake, from the agents' status reports.
+    fn snapshot_wave_health(&mut self) {
+        if self.rollout.config().health_gate {
+            self.healthy_at_wave_start.clear();
+            self.healthy_at_wave_start
+                .extend(self.agents.iter().map(|a| a.status().alive));
+        }
     }
 
     /// The baking wave's health as the agents report it: of the clusters
