@@ -3,7 +3,7 @@
 //! not a silently passing check.
 
 use crate::checks::Rule;
-use crate::summary::{Incident, Summary, Surface};
+use crate::summary::{AuthFailureCause, AuthFailures, Incident, Summary, Surface};
 use crate::types::Cloud;
 use cascade_sim::{Epoch, SimTime};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,22 @@ pub enum Expectation {
     AutoscalerFlapsMax { max: u32 },
     /// Retry amplification (attempts per fresh legitimate request) over the run lies in [min, max].
     AuthRetryAmplification { min: f64, max: f64 },
+    /// Failed legitimate auth attempts due to `cause` (on `date`, or over
+    /// the run) number in [min, max] and make up a share of all failed
+    /// attempts in [share_min, share_max].
+    AuthFailures {
+        #[serde(default)]
+        date: Option<String>,
+        cause: AuthFailureCause,
+        #[serde(default)]
+        min: u64,
+        #[serde(default = "u64_max")]
+        max: u64,
+        #[serde(default)]
+        share_min: f64,
+        #[serde(default = "one")]
+        share_max: f64,
+    },
     /// Legitimate auth success falls below `below` in at least `hours_min` hours of `date`.
     AuthSuccessDegraded {
         date: String,
@@ -484,6 +500,32 @@ impl Expectation {
             Expectation::AuthRetryAmplification { min, max } if min > max => {
                 Err(format!("min: expected at most max ({max}), found {min}"))
             }
+            Expectation::AuthFailures {
+                date: d,
+                min,
+                max,
+                share_min,
+                share_max,
+                ..
+            } => {
+                if let Some(d) = d {
+                    date(d)?;
+                }
+                if min > max {
+                    return Err(format!("min: expected at most max ({max}), found {min}"));
+                }
+                for (field, v) in [("share_min", share_min), ("share_max", share_max)] {
+                    if !(0.0..=1.0).contains(v) {
+                        return Err(format!("{field}: expected a share in 0..=1, found {v}"));
+                    }
+                }
+                if share_min > share_max {
+                    return Err(format!(
+                        "share_min: expected at most share_max ({share_max}), found {share_min}"
+                    ));
+                }
+                Ok(())
+            }
             Expectation::AuthGoodAfter { at } => {
                 Epoch::parse(at).map(|_| ()).map_err(|e| format!("at: {e}"))
             }
@@ -704,6 +746,45 @@ impl Expectation {
                     m.auth.autoscaler_flaps_per_hour_max
                 ),
             ),
+            Expectation::AuthFailures {
+                date,
+                cause,
+                min,
+                max,
+                share_min,
+                share_max,
+            } => {
+                let none = AuthFailures::default();
+                let f = match date {
+                    Some(d) => m.auth.failures_by_day.get(d).unwrap_or(&none),
+                    None => &m.auth.failures,
+                };
+                let (n, share) = (f.get(*cause), f.share(*cause));
+                let when = date.as_deref().unwrap_or("the run");
+                let mut bounds = Vec::new();
+                if *max != u64::MAX {
+                    bounds.push(format!("{min}..{max}"));
+                } else if *min > 0 {
+                    bounds.push(format!("at least {min}"));
+                }
+                if *share_min > 0.0 || *share_max < 1.0 {
+                    bounds.push(format!("share {share_min}..{share_max}"));
+                }
+                (
+                    format!(
+                        "failed logins by {} on {when}: {}",
+                        cause.name().replace('_', " "),
+                        bounds.join(", ")
+                    ),
+                    n >= *min && n <= *max && share >= *share_min && share <= *share_max,
+                    format!(
+                        "{n} of {} failed ({:.1} %); all causes: {}",
+                        f.total(),
+                        share * 100.0,
+                        f.describe()
+                    ),
+                )
+            }
             Expectation::AuthRetryAmplification { min, max } => {
                 let v = m.auth.retry_amplification;
                 (
@@ -952,6 +1033,16 @@ impl Expectation {
             calibrated_by: Vec::new(),
         }
     }
+}
+
+/// Serde default of an open upper count bound.
+fn u64_max() -> u64 {
+    u64::MAX
+}
+
+/// Serde default of an upper share bound.
+fn one() -> f64 {
+    1.0
 }
 
 #[cfg(test)]

@@ -270,6 +270,149 @@ pub struct AuthSummary {
     /// SLO budget (99.9 % over 30 days) spent by this run, as a fraction.
     pub slo_budget_spent_ratio: f64,
     pub burn_rate_alerts: Vec<String>,
+    /// Pods the HPA asked for that no node had room for, most at once.
+    pub replicas_pending_max: u32,
+    /// Nodes of the auth component's pool, most at once.
+    pub nodes_max: u32,
+    /// Why legitimate requests failed, over the run and per day (UTC).
+    pub failures: AuthFailures,
+    pub failures_by_day: BTreeMap<String, AuthFailures>,
+    /// Automated requests the per-client limit stopped.
+    pub bot_client_limited: u64,
+}
+
+/// Why a legitimate auth attempt failed. Closed set: expectations name one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthFailureCause {
+    /// The auth component could not take the request in time: its queue was
+    /// full (503), or the request waited in it until the client gave up,
+    /// while its CPU was the limit.
+    Saturation,
+    /// The same, while every worker slot was held by a vendor call waiting
+    /// on a slow or unreachable vendor: the component starved by its
+    /// dependency rather than by its own capacity.
+    WorkersBlocked,
+    /// The vendor answered 429.
+    #[serde(rename = "vendor_429")]
+    Vendor429,
+    /// The call never reached the vendor (the path was down or lossy).
+    VendorUnreachable,
+    /// The vendor answered after the client's deadline.
+    VendorTimeout,
+    /// The edge limited it (per-client limit or global cap): a mitigation's
+    /// collateral.
+    RateLimited,
+    /// The open circuit breaker failed it fast.
+    CircuitOpen,
+    /// The client's own adaptive throttle rejected it.
+    ClientThrottled,
+}
+
+impl AuthFailureCause {
+    pub const ALL: [AuthFailureCause; 8] = [
+        AuthFailureCause::Saturation,
+        AuthFailureCause::WorkersBlocked,
+        AuthFailureCause::Vendor429,
+        AuthFailureCause::VendorUnreachable,
+        AuthFailureCause::VendorTimeout,
+        AuthFailureCause::RateLimited,
+        AuthFailureCause::CircuitOpen,
+        AuthFailureCause::ClientThrottled,
+    ];
+
+    /// Stable name in summaries and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthFailureCause::Saturation => "saturation",
+            AuthFailureCause::WorkersBlocked => "workers_blocked",
+            AuthFailureCause::Vendor429 => "vendor_429",
+            AuthFailureCause::VendorUnreachable => "vendor_unreachable",
+            AuthFailureCause::VendorTimeout => "vendor_timeout",
+            AuthFailureCause::RateLimited => "rate_limited",
+            AuthFailureCause::CircuitOpen => "circuit_open",
+            AuthFailureCause::ClientThrottled => "client_throttled",
+        }
+    }
+}
+
+/// Failed legitimate auth attempts by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthFailures {
+    pub saturation: u64,
+    pub workers_blocked: u64,
+    pub vendor_429: u64,
+    pub vendor_unreachable: u64,
+    pub vendor_timeout: u64,
+    pub rate_limited: u64,
+    pub circuit_open: u64,
+    pub client_throttled: u64,
+}
+
+impl AuthFailures {
+    pub fn get(&self, cause: AuthFailureCause) -> u64 {
+        match cause {
+            AuthFailureCause::Saturation => self.saturation,
+            AuthFailureCause::WorkersBlocked => self.workers_blocked,
+            AuthFailureCause::Vendor429 => self.vendor_429,
+            AuthFailureCause::VendorUnreachable => self.vendor_unreachable,
+            AuthFailureCause::VendorTimeout => self.vendor_timeout,
+            AuthFailureCause::RateLimited => self.rate_limited,
+            AuthFailureCause::CircuitOpen => self.circuit_open,
+            AuthFailureCause::ClientThrottled => self.client_throttled,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        AuthFailureCause::ALL.iter().map(|&c| self.get(c)).sum()
+    }
+
+    /// Share of the failures due to `cause` (0 when nothing failed).
+    pub fn share(&self, cause: AuthFailureCause) -> f64 {
+        let total = self.total();
+        if total == 0 {
+            0.0
+        } else {
+            self.get(cause) as f64 / total as f64
+        }
+    }
+
+    pub fn add(&mut self, o: &AuthFailures) {
+        self.saturation += o.saturation;
+        self.workers_blocked += o.workers_blocked;
+        self.vendor_429 += o.vendor_429;
+        self.vendor_unreachable += o.vendor_unreachable;
+        self.vendor_timeout += o.vendor_timeout;
+        self.rate_limited += o.rate_limited;
+        self.circuit_open += o.circuit_open;
+        self.client_throttled += o.client_throttled;
+    }
+
+    /// "saturation 71 %, vendor 429 24 %, …", largest first, causes with
+    /// no failure left out.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<(u64, AuthFailureCause)> = AuthFailureCause::ALL
+            .iter()
+            .map(|&c| (self.get(c), c))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+        if parts.is_empty() {
+            return "none".into();
+        }
+        parts
+            .iter()
+            .map(|&(n, c)| {
+                format!(
+                    "{} {:.0} % ({n})",
+                    c.name().replace('_', " "),
+                    self.share(c) * 100.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -391,6 +391,23 @@ pub fn render_text(s: &Summary) -> String {
             a.retry_amplification,
             a.slo_budget_spent_ratio * 100.0
         );
+        if a.replicas_pending_max > 0 {
+            let _ = writeln!(
+                o,
+                "  the HPA's pods found no room: up to {} Pending on a pool of at most {} nodes",
+                a.replicas_pending_max, a.nodes_max
+            );
+        }
+        for (date, f) in &a.failures_by_day {
+            let _ = writeln!(o, "  failed logins {date}: {}", f.describe());
+        }
+        if a.bot_client_limited > 0 || a.failures.rate_limited > 0 {
+            let _ = writeln!(
+                o,
+                "  rate limiting stopped {} automated requests and {} legitimate ones (collateral)",
+                a.bot_client_limited, a.failures.rate_limited
+            );
+        }
     }
     if !m.blocked_by_guard.is_empty() {
         let parts: Vec<String> = m

@@ -7,7 +7,7 @@ use super::{cloud_index, Ev, World};
 use crate::model::auth::AuthTick;
 use crate::protocol::PoolName;
 use crate::record::Record;
-use crate::summary::{AuthSummary, Incident, MetricsSummary};
+use crate::summary::{AuthFailures, AuthSummary, Incident, MetricsSummary};
 use cascade_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -53,6 +53,11 @@ pub struct AuthBook {
     pub shed: u64,
     pub timeouts: u64,
     pub flaps_per_hour_max: u32,
+    pub replicas_pending_max: u32,
+    pub nodes_max: u32,
+    pub bot_client_limited: u64,
+    /// Day index -> failed legitimate attempts by cause.
+    pub failures_by_day: BTreeMap<u64, AuthFailures>,
     /// Longest auth queue seen in the current minute (I9).
     pub queue_len_max_minute: u32,
     /// Per minute: share of customers with the Astro surfaces and with the
@@ -77,8 +82,8 @@ impl World {
         m.legit_attempts += t.legit_attempts;
         m.bot_attempts += t.bot_attempts;
         m.vendor_429 += t.vendor_429;
-        let shed = t.legit_shed_rate_limit + t.legit_shed_queue_full;
-        let timeouts = t.legit_vendor_timeout + t.legit_client_timeout;
+        let shed = t.legit_shed_rate_limit + t.legit_client_limited + t.legit_shed_queue_full;
+        let timeouts = t.legit_vendor_timeout + t.legit_vendor_unreachable + t.legit_client_timeout;
         m.shed += shed;
         m.timeouts += timeouts;
         m.demand_rps += t.demand_rps as f32;
@@ -91,6 +96,28 @@ impl World {
         b.latency_p99_ms_max = b.latency_p99_ms_max.max(t.latency_p99_ms);
         b.replicas_max = b.replicas_max.max(t.replicas_total);
         b.queue_len_max_minute = b.queue_len_max_minute.max(t.queue_len);
+        b.replicas_pending_max = b.replicas_pending_max.max(t.replicas_pending);
+        b.nodes_max = b.nodes_max.max(t.nodes);
+        b.bot_client_limited += u64::from(t.bot_client_limited);
+        if t.legit_failed > 0 {
+            let f = b
+                .failures_by_day
+                .entry(now.as_micros().saturating_sub(1) / 86_400_000_000)
+                .or_default();
+            let n = u64::from;
+            let saturated = n(t.legit_shed_queue_full) + n(t.legit_client_timeout);
+            if t.served_bound_by_slots {
+                f.workers_blocked += saturated;
+            } else {
+                f.saturation += saturated;
+            }
+            f.vendor_429 += n(t.legit_vendor_429);
+            f.vendor_unreachable += n(t.legit_vendor_unreachable);
+            f.vendor_timeout += n(t.legit_vendor_timeout);
+            f.rate_limited += n(t.legit_shed_rate_limit) + n(t.legit_client_limited);
+            f.circuit_open += n(t.legit_circuit_open);
+            f.client_throttled += n(t.legit_client_throttled);
+        }
         sim.schedule_in(self.auth_tick_period(), Ev::AuthTick);
     }
 
@@ -223,6 +250,21 @@ impl World {
                 .iter()
                 .map(|(t, w)| format!("{} {w}", e.format(*t)))
                 .collect(),
+            replicas_pending_max: b.replicas_pending_max,
+            nodes_max: b.nodes_max,
+            failures: b
+                .failures_by_day
+                .values()
+                .fold(AuthFailures::default(), |mut a, f| {
+                    a.add(f);
+                    a
+                }),
+            failures_by_day: b
+                .failures_by_day
+                .iter()
+                .map(|(d, f)| (e.date(SimTime::from_secs(d * 86_400)), *f))
+                .collect(),
+            bot_client_limited: b.bot_client_limited,
         };
         for (k, inc) in self.monitoring.auth_incidents().iter().enumerate() {
             m.incidents.push(Incident {

@@ -11,7 +11,13 @@
 //! - scale-up is limited to max(+pods, ×factor) over the replicas at the
 //!   start of the policy period; scale-down uses the highest recommendation
 //!   of the stabilisation window;
-//! - a Deployment replaces crashed pods at once, but they warm up again.
+//! - a Deployment replaces crashed pods at once, but they warm up again;
+//! - the CPU figure each sync reads is an average over the metric window
+//!   (metrics-server), not the last sync period, which adds lag;
+//! - pods need room on the component's node pool: a pod with no room stays
+//!   Pending, the cluster autoscaler asks for nodes (up to `nodes_max`)
+//!   that take pods after `node_provision_s`, and removes a node no pod
+//!   needs after `node_unneeded_s`. Packing is by count (no fragmentation).
 
 use cascade_sim::{SimDuration, SimTime};
 
@@ -35,9 +41,24 @@ pub struct Autoscaler {
     ready: u32,
     /// Ready-at instants of pods still warming up.
     warming: Vec<SimTime>,
+    /// Pods the Deployment wants that no node has room for.
+    pending: u32,
+    pods_per_node: u32,
+    nodes_min: u32,
+    nodes_max: u32,
+    node_provision: SimDuration,
+    node_unneeded: SimDuration,
+    /// Nodes that take pods.
+    nodes: u32,
+    /// Ready-at instants of nodes being provisioned.
+    nodes_coming: Vec<SimTime>,
+    /// Since when one node fewer would hold every placed pod.
+    unneeded_since: Option<SimTime>,
     next_sync: SimTime,
-    cpu_used: f64,
-    cpu_capacity: f64,
+    /// (CPU work done, CPU capacity of ready pods) per tick, a ring covering
+    /// the metric window.
+    metric: Vec<(f64, f64)>,
+    metric_head: usize,
     /// Recent recommendations (instant, replicas), a ring covering the
     /// scale-down window.
     recs: Vec<(SimTime, u32)>,
@@ -48,8 +69,11 @@ pub struct Autoscaler {
 }
 
 impl Autoscaler {
-    pub fn new(cfg: &AutoscalerConfig, comp: &ComponentConfig) -> Self {
-        let ring = (cfg.hpa_scale_down_window_s / cfg.hpa_sync_s) as usize + 2;
+    /// `tick_ms`: the driver's tick, so the metric ring covers its window.
+    pub fn new(cfg: &AutoscalerConfig, comp: &ComponentConfig, tick_ms: u64) -> Self {
+        let longest = cfg.hpa_scale_down_window_s.max(cfg.hpa_scale_up_window_s);
+        let ring = (longest / cfg.hpa_sync_s) as usize + 2;
+        let metric_ticks = (cfg.hpa_metric_window_s * 1_000).div_ceil(tick_ms).max(1) as usize;
         Autoscaler {
             cfg: cfg.clone(),
             replicas_min: comp.replicas_min,
@@ -59,9 +83,18 @@ impl Autoscaler {
             // A run starts at steady state: the floor, all warm.
             ready: comp.replicas_min,
             warming: Vec::with_capacity(comp.replicas_max as usize),
+            pending: 0,
+            pods_per_node: comp.pods_per_node,
+            nodes_min: comp.nodes_initial,
+            nodes_max: comp.nodes_max,
+            node_provision: SimDuration::from_secs(comp.node_provision_s),
+            node_unneeded: SimDuration::from_secs(comp.node_unneeded_s),
+            nodes: comp.nodes_initial,
+            nodes_coming: Vec::with_capacity(comp.nodes_max as usize),
+            unneeded_since: None,
             next_sync: SimTime::ZERO + SimDuration::from_secs(cfg.hpa_sync_s),
-            cpu_used: 0.0,
-            cpu_capacity: 0.0,
+            metric: vec![(0.0, 0.0); metric_ticks],
+            metric_head: 0,
             recs: vec![(SimTime::ZERO, comp.replicas_min); ring],
             recs_head: 0,
             events: Vec::with_capacity(cfg.scale_events_kept_max),
@@ -74,8 +107,24 @@ impl Autoscaler {
         self.ready
     }
 
+    /// Pods the Deployment has: ready, warming and Pending.
     pub fn total(&self) -> u32 {
+        self.placed() + self.pending
+    }
+
+    /// Pods on a node (ready or warming).
+    fn placed(&self) -> u32 {
         self.ready + self.warming.len() as u32
+    }
+
+    /// Pods waiting for room on a node.
+    pub fn pending(&self) -> u32 {
+        self.pending
+    }
+
+    /// Nodes of the pool that take pods.
+    pub fn nodes(&self) -> u32 {
+        self.nodes
     }
 
     pub fn events(&self) -> &[ScaleEvent] {
@@ -110,17 +159,51 @@ impl Autoscaler {
         changes
     }
 
-    /// Pods whose warm-up is over start serving.
+    /// Once per tick: nodes that finished provisioning take Pending pods,
+    /// pods whose warm-up is over start serving, and the cluster autoscaler
+    /// asks for nodes or removes one no pod needs.
     pub fn promote(&mut self, now: SimTime) {
+        let before = self.nodes_coming.len();
+        self.nodes_coming.retain(|&t| t > now);
+        self.nodes += (before - self.nodes_coming.len()) as u32;
+
         let before = self.warming.len();
         self.warming.retain(|&t| t > now);
         self.ready += (before - self.warming.len()) as u32;
+
+        let room = (self.nodes * self.pods_per_node).saturating_sub(self.placed());
+        let scheduled = self.pending.min(room);
+        self.pending -= scheduled;
+        for _ in 0..scheduled {
+            self.warming.push(now + self.warmup);
+        }
+
+        if self.pending > 0 {
+            self.unneeded_since = None;
+            let wanted = self.pending.div_ceil(self.pods_per_node);
+            let coming = self.nodes_coming.len() as u32;
+            let can = self.nodes_max.saturating_sub(self.nodes + coming);
+            for _ in 0..wanted.saturating_sub(coming).min(can) {
+                self.nodes_coming.push(now + self.node_provision);
+            }
+        } else if self.nodes > self.nodes_min
+            && self.placed() <= (self.nodes - 1) * self.pods_per_node
+        {
+            let since = *self.unneeded_since.get_or_insert(now);
+            if now.saturating_since(since) >= self.node_unneeded {
+                self.nodes -= 1;
+                self.unneeded_since = None;
+            }
+        } else {
+            self.unneeded_since = None;
+        }
     }
 
-    /// `n` pods crash (ready ones first); the Deployment recreates them at
-    /// once and they warm up again. Returns how many ready pods were lost.
+    /// `n` placed pods crash (ready ones first); the Deployment recreates
+    /// them at once on the same node and they warm up again. Returns how
+    /// many ready pods were lost.
     pub fn crash(&mut self, n: u32, now: SimTime) -> u32 {
-        let n = n.min(self.total());
+        let n = n.min(self.placed());
         let lost_ready = n.min(self.ready);
         self.ready -= lost_ready;
         let restarted_warming = (n - lost_ready) as usize;
@@ -135,8 +218,8 @@ impl Autoscaler {
 
     /// One tick's CPU work done and CPU capacity of ready pods.
     pub fn observe(&mut self, used: f64, capacity: f64) {
-        self.cpu_used += used;
-        self.cpu_capacity += capacity;
+        self.metric[self.metric_head] = (used, capacity);
+        self.metric_head = (self.metric_head + 1) % self.metric.len();
     }
 
     /// Runs the HPA if a sync is due at `now`.
@@ -152,11 +235,19 @@ impl Autoscaler {
         let rec = self.recommend(current);
         self.recs[self.recs_head] = (now, rec);
         self.recs_head = (self.recs_head + 1) % self.recs.len();
-        self.cpu_used = 0.0;
-        self.cpu_capacity = 0.0;
 
         let desired = if rec > current {
-            rec.min(self.scale_up_limit(now, current))
+            // Scale-up stabilisation: the lowest recommendation of the
+            // window (this one included; a 0 s window is this one alone).
+            let window = SimDuration::from_secs(self.cfg.hpa_scale_up_window_s);
+            let up = self
+                .recs
+                .iter()
+                .filter(|(at, _)| *at == now || now.saturating_since(*at) < window)
+                .map(|&(_, r)| r)
+                .min()
+                .unwrap_or(rec);
+            up.max(current).min(self.scale_up_limit(now, current))
         } else {
             let window = SimDuration::from_secs(self.cfg.hpa_scale_down_window_s);
             // Recommendations strictly after now − window, as Kubernetes
@@ -175,18 +266,23 @@ impl Autoscaler {
 
     /// The replica calculator's recommendation, clamped to min..=max.
     fn recommend(&self, current: u32) -> u32 {
-        if self.cpu_capacity <= 0.0 {
+        let (used, capacity) = self
+            .metric
+            .iter()
+            .fold((0.0, 0.0), |(u, c), &(du, dc)| (u + du, c + dc));
+        if capacity <= 0.0 || self.ready == 0 {
             // No ready pod reported a metric: Kubernetes takes no action.
             return current;
         }
         let target = self.cfg.hpa_cpu_target_fraction;
         let tol = self.cfg.hpa_tolerance_fraction;
-        let ratio = self.cpu_used / self.cpu_capacity / target;
+        let ratio = used / capacity / target;
         let ready = self.ready as f64;
         let rec = if (ratio - 1.0).abs() <= tol {
             current
-        } else if ratio > 1.0 && !self.warming.is_empty() {
-            // Unready pods count as 0 % usage when scaling up.
+        } else if ratio > 1.0 && current > self.ready {
+            // Unready pods (warming or Pending) count as 0 % usage when
+            // scaling up.
             let diluted = ratio * ready / current as f64;
             if diluted <= 1.0 + tol {
                 current
@@ -223,12 +319,15 @@ impl Autoscaler {
             return;
         }
         if desired > current {
-            for _ in current..desired {
-                self.warming.push(now + self.warmup);
-            }
+            // New pods wait for a node; `promote` places them next tick.
+            self.pending += desired - current;
         } else {
             let mut remove = current - desired;
-            // Warming pods go first, newest first: they serve nothing yet.
+            // Pending pods go first, then warming ones newest first: they
+            // serve nothing yet.
+            let unplaced = remove.min(self.pending);
+            self.pending -= unplaced;
+            remove -= unplaced;
             self.warming.sort_unstable();
             while remove > 0 && self.warming.pop().is_some() {
                 remove -= 1;

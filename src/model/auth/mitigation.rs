@@ -1,11 +1,14 @@
-//! Stateful mitigations: client-side adaptive throttling and the circuit
-//! breaker on vendor calls. (The edge rate limits are plain token buckets,
-//! see [`super::vendor::TokenBucket`].)
+//! Stateful mitigations: client-side adaptive throttling, the circuit
+//! breaker on vendor calls, and the edge's per-client limiter. (The global
+//! cap is a plain [`super::vendor::TokenBucket`].) Each acts on what it can
+//! observe: the throttle on accepts, the breaker on timeouts, the limiter on
+//! client identities and their rates.
 
 use cascade_sim::{SimDuration, SimTime};
 
 use super::config::MitigationConfig;
 use super::counts::Window;
+use super::vendor::TokenBucket;
 
 /// Google SRE client-side throttling over a sliding window of ticks.
 #[derive(Clone, Debug)]
@@ -137,5 +140,54 @@ impl Breaker {
     fn open(&mut self, now: SimTime, m: &MitigationConfig) {
         self.state = BreakerState::Open;
         self.open_until = now + SimDuration::from_secs(m.breaker_cooldown_s);
+    }
+}
+
+/// Client populations the edge sees, in a fixed order: light legitimate
+/// clients, heavy legitimate clients, heavy automated sources, the light
+/// automated tail. The order is the world's bookkeeping; the limiter treats
+/// every population alike.
+pub const POPULATIONS: usize = 4;
+
+/// Per-client token buckets at the edge, keyed on the client (client id,
+/// token or source-address bucket). A population of `n` clients that send
+/// at equal rates, each limited to `r` req/s with burst `b`, behaves as one
+/// bucket of `n·r` with burst `n·b` (a fluid approximation: exact when its
+/// clients send evenly). The limiter sees how many clients a population has
+/// and how many requests they send, never whether they are legitimate.
+#[derive(Clone, Debug)]
+pub struct PerClientLimiter {
+    clients: [u32; POPULATIONS],
+    buckets: [TokenBucket; POPULATIONS],
+}
+
+impl PerClientLimiter {
+    pub fn new(clients: [u32; POPULATIONS], m: &MitigationConfig) -> Self {
+        let bucket = |n: u32| {
+            TokenBucket::new(
+                m.per_client_limit_rps * f64::from(n),
+                m.per_client_burst_requests * f64::from(n),
+            )
+        };
+        PerClientLimiter {
+            clients,
+            buckets: clients.map(bucket),
+        }
+    }
+
+    /// New per-client rate and burst; bucket levels are kept.
+    pub fn set_limits(&mut self, m: &MitigationConfig) {
+        for (b, &n) in self.buckets.iter_mut().zip(&self.clients) {
+            b.set_limits(
+                m.per_client_limit_rps * f64::from(n),
+                m.per_client_burst_requests * f64::from(n),
+            );
+        }
+    }
+
+    /// Admits up to `requests` sent this tick by population `p`'s clients;
+    /// returns how many pass.
+    pub fn admit(&mut self, p: usize, requests: u64, dt_s: f64) -> u64 {
+        self.buckets[p].grant(requests, dt_s)
     }
 }

@@ -94,7 +94,7 @@ pub use vendor::VendorPath;
 
 use counts::{add, add_legit, legit, sround, take, total, Classes, Window, BOT, NONE};
 use hpa::Autoscaler;
-use mitigation::{AdaptiveThrottle, Breaker};
+use mitigation::{AdaptiveThrottle, Breaker, PerClientLimiter};
 use vendor::{TokenBucket, VendorLatency};
 
 const MICROS_PER_DAY: u64 = 86_400_000_000;
@@ -118,15 +118,21 @@ pub struct AuthTick {
     pub legit_ok: u32,
     /// Sum of the `legit_*` failure causes below.
     pub legit_failed: u32,
-    /// 429 from the edge (global cap; legitimate clients stay under the
-    /// per-client limit).
+    /// 429 from the edge's global cap.
     pub legit_shed_rate_limit: u32,
+    /// 429 from the edge's per-client limit: the collateral of limiting by
+    /// client (heavy legitimate clients, such as CI systems, are limited
+    /// like any other client).
+    pub legit_client_limited: u32,
     /// 503: the queue was full.
     pub legit_shed_queue_full: u32,
     /// The vendor answered 429.
     pub legit_vendor_429: u32,
-    /// The vendor call timed out or was lost (reported at the deadline).
+    /// The vendor answered after the deadline (reported at the deadline).
     pub legit_vendor_timeout: u32,
+    /// The call never reached the vendor (path blackholed or lossy),
+    /// reported at the deadline.
+    pub legit_vendor_unreachable: u32,
     /// Failed fast by the open circuit breaker.
     pub legit_circuit_open: u32,
     /// Waited in the queue until the client gave up.
@@ -138,6 +144,8 @@ pub struct AuthTick {
     pub bot_attempts: u32,
     pub bot_ok: u32,
     pub bot_failed: u32,
+    /// Automated requests the per-client limit stopped.
+    pub bot_client_limited: u32,
     /// Calls the component made to the vendor (lost ones included).
     pub vendor_calls: u32,
     /// Vendor calls answered 429.
@@ -153,6 +161,13 @@ pub struct AuthTick {
     pub latency_samples: u32,
     pub replicas_ready: u32,
     pub replicas_total: u32,
+    /// Pods the HPA asked for that no node had room for.
+    pub replicas_pending: u32,
+    /// Nodes of the component's pool taking pods.
+    pub nodes: u32,
+    /// Service this tick was limited by free worker slots (held by vendor
+    /// calls) rather than by CPU: saturation caused by the dependency.
+    pub served_bound_by_slots: bool,
     pub queue_len: u32,
     /// In-flight slots held across ticks by slow or lost vendor calls.
     pub slots_held: u32,
@@ -224,7 +239,7 @@ pub struct AuthSystem {
 
     vendor_bucket: TokenBucket,
     latency: VendorLatency,
-    per_client: TokenBucket,
+    per_client: PerClientLimiter,
     global: TokenBucket,
     throttle: AdaptiveThrottle,
     breaker: Breaker,
@@ -237,6 +252,8 @@ pub struct AuthSystem {
     queue_total: u64,
     /// Vendor calls reaching their deadline, by tick.
     timeouts_due: Vec<Classes>,
+    /// Of those, legitimate calls lost on the path, by tick.
+    unreachable_due: Vec<u64>,
     /// In-flight slots released, by tick.
     slot_release: Vec<u64>,
     slots_held: u64,
@@ -286,18 +303,24 @@ impl AuthSystem {
                 v.vendor_latency_p99_ms,
                 c.client_timeout_ms as f64,
             ),
-            per_client: TokenBucket::new(
-                m.per_client_limit_rps * f64::from(t.bot_clients),
-                m.per_client_burst_requests * f64::from(t.bot_clients),
+            per_client: PerClientLimiter::new(
+                [
+                    t.clients.legit_light_clients,
+                    t.clients.legit_heavy_clients,
+                    t.clients.bot_heavy_clients,
+                    t.clients.bot_light_clients,
+                ],
+                m,
             ),
             global: TokenBucket::new(m.global_cap_rps, m.global_cap_burst_requests),
             throttle: AdaptiveThrottle::new(ticks(m.client_throttle_window_s * 1_000)),
             breaker: Breaker::new(ticks(m.breaker_window_s * 1_000)),
             retry_window: Window::new(ticks(t.retry_budget_window_s * 1_000)),
-            hpa: Autoscaler::new(&cfg.autoscaler, c),
+            hpa: Autoscaler::new(&cfg.autoscaler, c, cfg.tick_ms),
             queue: vec![NONE; timeout_ticks + 1],
             queue_total: 0,
             timeouts_due: vec![NONE; timeout_ticks + 1],
+            unreachable_due: vec![0; timeout_ticks + 1],
             slot_release: vec![0; timeout_ticks + 1],
             slots_held: 0,
             retry_due: vec![NONE; retry_ring],
@@ -335,11 +358,7 @@ impl AuthSystem {
         m.validate(self.cfg.component.client_timeout_ms)?;
         let tick_ms = self.cfg.tick_ms;
         let ticks = |s: u64| (s * 1_000).div_ceil(tick_ms).max(1) as usize;
-        let clients = f64::from(self.cfg.traffic.bot_clients);
-        self.per_client.set_limits(
-            m.per_client_limit_rps * clients,
-            m.per_client_burst_requests * clients,
-        );
+        self.per_client.set_limits(&m);
         self.global
             .set_limits(m.global_cap_rps, m.global_cap_burst_requests);
         if self.throttle.window_len() != ticks(m.client_throttle_window_s) {
@@ -460,7 +479,9 @@ impl AuthSystem {
         self.slots_held = self.slots_held.saturating_sub(self.slot_release[here]);
         self.slot_release[here] = 0;
         let due = mem::replace(&mut self.timeouts_due[here], NONE);
-        tick.legit_vendor_timeout = c32(legit(&due));
+        let unreachable = mem::take(&mut self.unreachable_due[here]);
+        tick.legit_vendor_unreachable = c32(unreachable);
+        tick.legit_vendor_timeout = c32(legit(&due) - unreachable);
         tick.vendor_timeouts = c32(total(&due));
         bot_failed += due[BOT];
         add_legit(&mut retryable, &due);
@@ -491,14 +512,17 @@ impl AuthSystem {
         arrivals[BOT] = bots;
         tick.demand_rps = total(&arrivals) as f64 / dt;
 
-        // 5. Edge: per-client limit (only bots come in few, fast clients),
-        //    then the global cap.
-        if m.per_client_limit_enabled {
-            let granted = self.per_client.grant(arrivals[BOT], dt);
-            bot_failed += arrivals[BOT] - granted;
-            arrivals[BOT] = granted;
+        // 5. Edge: per-client limit, then the global cap. The world splits
+        //    the arrivals into the client populations they come from; the
+        //    limiter judges each population by its clients' rates alone.
+        if self.cfg.mitigations.per_client_limit_enabled {
+            let limited = self.limit_per_client(&mut arrivals, rng);
+            tick.legit_client_limited = c32(legit(&limited));
+            tick.bot_client_limited = c32(limited[BOT]);
+            bot_failed += limited[BOT];
+            add_legit(&mut retryable, &limited);
         }
-        if m.global_cap_enabled {
+        if self.cfg.mitigations.global_cap_enabled {
             let want = total(&arrivals);
             let granted = self.global.grant(want, dt);
             let shed = take(&mut arrivals, want - granted, rng);
@@ -522,7 +546,7 @@ impl AuthSystem {
         self.queue[here] = arrivals;
 
         // 8. Serve oldest first, within the CPU and in-flight slot budgets.
-        let share = if m.caching_enabled {
+        let share = if self.cfg.mitigations.caching_enabled {
             self.cfg.vendor.vendor_share_cached_fraction
         } else {
             self.cfg.vendor.vendor_share_uncached_fraction
@@ -534,6 +558,7 @@ impl AuthSystem {
         let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
         let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
         let n = self.queue_total.min(cpu_budget).min(slot_budget);
+        tick.served_bound_by_slots = slot_budget < cpu_budget;
         let mut served = NONE;
         self.served_by_age.fill(0);
         let mut left = n;
@@ -573,6 +598,7 @@ impl AuthSystem {
             VendorPath::Blackholed => total(&calls),
         };
         let mut deadline_bound = take(&mut calls, lost_n, rng);
+        self.unreachable_due[deadline_slot] += legit(&deadline_bound);
 
         // The vendor's bucket answers the rest, or 429.
         let reached = total(&calls);
@@ -651,9 +677,11 @@ impl AuthSystem {
         tick.legit_attempts = c32(legit_attempts);
         tick.legit_abandoned = c32(dropped_a + dropped_b);
         tick.legit_failed = tick.legit_shed_rate_limit
+            + tick.legit_client_limited
             + tick.legit_shed_queue_full
             + tick.legit_vendor_429
             + tick.legit_vendor_timeout
+            + tick.legit_vendor_unreachable
             + tick.legit_circuit_open
             + tick.legit_client_timeout
             + tick.legit_client_throttled;
@@ -665,6 +693,8 @@ impl AuthSystem {
         tick.latency_samples = c32(lat.local + lat.vendor + lat.timeouts);
         tick.replicas_ready = self.hpa.ready();
         tick.replicas_total = self.hpa.total();
+        tick.replicas_pending = self.hpa.pending();
+        tick.nodes = self.hpa.nodes();
         tick.queue_len = c32(self.queue_total);
         tick.slots_held = c32(self.slots_held);
         tick.capacity_rps = f64::from(ready) * self.cfg.component.replica_capacity_rps;
@@ -682,6 +712,37 @@ impl AuthSystem {
         tot.vendor_429 += u64::from(tick.vendor_429);
         self.tick_no += 1;
         tick
+    }
+
+    /// Splits `arrivals` into the client populations they come from (the
+    /// world's truth), lets each population through the per-client limiter,
+    /// and returns what it limited. Retries of a limited request are split
+    /// afresh next time, so a heavy client's retry may come back as a light
+    /// one's: this slightly understates the collateral.
+    fn limit_per_client(&mut self, arrivals: &mut Classes, rng: &mut Stream) -> Classes {
+        let pop = &self.cfg.traffic.clients;
+        let dt = self.dt_s;
+        let bots = mem::take(&mut arrivals[BOT]);
+        let mut light = *arrivals;
+        let heavy_n = sround(legit(&light) as f64 * pop.legit_heavy_share_fraction, rng);
+        let mut heavy = take(&mut light, heavy_n, rng);
+        let bot_heavy = sround(bots as f64 * pop.bot_heavy_share_fraction, rng).min(bots);
+        let bot_light = bots - bot_heavy;
+
+        let mut limited = NONE;
+        for (p, group) in [&mut light, &mut heavy].into_iter().enumerate() {
+            let want = total(group);
+            let passed = self.per_client.admit(p, want, dt);
+            add(&mut limited, &take(group, want - passed, rng));
+        }
+        let bot_passed =
+            self.per_client.admit(2, bot_heavy, dt) + self.per_client.admit(3, bot_light, dt);
+        limited[BOT] = bots - bot_passed;
+
+        *arrivals = light;
+        add(arrivals, &heavy);
+        arrivals[BOT] = bot_passed;
+        limited
     }
 
     /// Queue slot of the cohort that arrived `age` ticks ago.

@@ -42,6 +42,16 @@ impl Scenario {
         self.acts.push((t, act));
         self
     }
+    /// The HPA alone: a node pool with room for its ceiling from the start
+    /// and the CPU figure averaged over one sync period, so a test sees the
+    /// Kubernetes policy and nothing else.
+    fn hpa_only(mut self) -> Self {
+        let c = &mut self.cfg.component;
+        c.nodes_initial = c.replicas_max.div_ceil(c.pods_per_node);
+        c.nodes_max = c.nodes_initial;
+        self.cfg.autoscaler.hpa_metric_window_s = self.cfg.autoscaler.hpa_sync_s;
+        self
+    }
 }
 
 /// The only caller of the API in the tests: drives `s` tick by tick and
@@ -118,7 +128,9 @@ fn secs_between(a: SimTime, b: SimTime) -> u64 {
 #[test]
 fn hpa_never_scales_up_faster_than_policy_in_any_60s_window() {
     // A huge surge (100× legitimate) saturates CPU for an hour.
-    let s = Scenario::new(d(3, 12, 50), d(3, 14, 0)).at(d(3, 13, 0), Act::Bots(100.0));
+    let s = Scenario::new(d(3, 12, 50), d(3, 14, 0))
+        .at(d(3, 13, 0), Act::Bots(100.0))
+        .hpa_only();
     let (sys, ticks) = run(&s);
     let total: Vec<u32> = ticks.iter().map(|t| t.replicas_total).collect();
     let mut windows = 0;
@@ -155,7 +167,8 @@ fn scale_down_waits_for_the_300s_stabilisation_window() {
     let end = d(3, 13, 20);
     let s = Scenario::new(d(3, 12, 55), d(3, 13, 45))
         .at(d(3, 13, 0), Act::Bots(30.0))
-        .at(end, Act::Bots(0.0));
+        .at(end, Act::Bots(0.0))
+        .hpa_only();
     let (sys, ticks) = run(&s);
     let peak = ticks.iter().map(|t| t.replicas_total).max().unwrap();
     assert_eq!(peak, 20);
@@ -202,6 +215,7 @@ fn vendor_answers_429_once_its_bucket_is_empty() {
     s.cfg.traffic.diurnal_amplitude_fraction = 0.0;
     s.cfg.traffic.retry_attempts_max = 1;
     s.cfg.component.replicas_min = 10;
+    s.cfg.component.nodes_initial = 3;
     let (_, ticks) = run(&s);
     // First tick: burst 100 + refill 100 granted, the rest 429.
     let first = &ticks[0];
@@ -286,7 +300,8 @@ fn breaker_and_caching_keep_most_logins_during_a_blackhole() {
 
 // ----- E2 / E3 --------------------------------------------------------------------
 
-const SURGE: f64 = 30.0;
+/// The flagship's E2: 80× legitimate traffic.
+const SURGE: f64 = 80.0;
 
 fn surge(mitigated: bool) -> (Vec<AuthTick>, SimTime, SimTime) {
     let (on, off) = (d(3, 13, 0), d(3, 17, 0));
@@ -303,8 +318,19 @@ fn surge(mitigated: bool) -> (Vec<AuthTick>, SimTime, SimTime) {
     (ticks, on, off)
 }
 
+/// Failed legitimate attempts over `ticks`: (component saturated, vendor
+/// 429).
+fn saturation_and_429<'a>(ticks: impl Iterator<Item = &'a AuthTick>) -> (u64, u64) {
+    ticks.fold((0, 0), |(sat, r429), t| {
+        (
+            sat + u64::from(t.legit_shed_queue_full) + u64::from(t.legit_client_timeout),
+            r429 + u64::from(t.legit_vendor_429),
+        )
+    })
+}
+
 #[test]
-fn bot_surge_without_mitigation_saturates_auth_and_the_hpa_lags() {
+fn bot_surge_without_mitigation_outgrows_what_the_component_can_scale_to() {
     let (ticks, on, off) = surge(false);
     // Measured: legitimate success per minute over the 4-hour surge.
     let minutes = minute_ratios(&ticks, on, off);
@@ -312,30 +338,23 @@ fn bot_surge_without_mitigation_saturates_auth_and_the_hpa_lags() {
     let best = minutes.iter().cloned().fold(0.0, f64::max);
     assert!(mean < 0.15, "mean minute success {mean}");
     assert!(best < 0.5, "best minute {best}");
-    // Vendor 429s dominate once the component has scaled.
-    let late = within(&ticks, d(3, 14, 0), d(3, 15, 0));
-    let (r429, timeouts): (u64, u64) = late.fold((0, 0), |(a, b), t| {
-        (
-            a + u64::from(t.legit_vendor_429),
-            b + u64::from(t.legit_vendor_timeout),
-        )
-    });
-    assert!(r429 > 10 * timeouts.max(1));
-    // Retries amplify legitimate demand.
-    let amp: f64 = {
-        let w: Vec<_> = within(&ticks, on, off).collect();
-        let att: u64 = w.iter().map(|t| u64::from(t.legit_attempts)).sum();
-        let fresh: u64 = w.iter().map(|t| u64::from(t.legit_fresh)).sum();
-        att as f64 / fresh as f64
-    };
-    assert!(amp > 1.8, "amplification {amp}");
-    // The autoscaler lags: ready capacity reaches 20 replicas only minutes
-    // into the surge, while latency sits at the queue's 2 s and more.
-    let full = first_at(&ticks, |t| t.replicas_ready == 20).unwrap();
+    // The component, not the vendor, is the bottleneck: even once it has
+    // scaled as far as it can, most failures are saturation (queue full or
+    // waited out), and vendor 429s are the minority.
+    let (sat, r429) = saturation_and_429(within(&ticks, d(3, 14, 0), d(3, 15, 0)));
+    assert!(sat > 2 * r429, "saturation {sat}, vendor 429 {r429}");
+    assert!(r429 > 0, "the vendor's limit is still reached");
+    // The HPA wants its ceiling of 20, but the node pool holds 16 pods
+    // (4 nodes of 4): the last pods stay Pending for the whole surge.
+    let w: Vec<_> = within(&ticks, d(3, 14, 0), off).collect();
+    assert!(w
+        .iter()
+        .all(|t| t.replicas_total == 20 && t.replicas_ready == 16));
+    assert!(w.iter().all(|t| t.replicas_pending == 4 && t.nodes == 4));
+    // Scaling lags: nodes take 4 min to provision, pods 60 s to warm up.
+    let full = first_at(&ticks, |t| t.replicas_ready == 16).unwrap();
     let lag = secs_between(on, full);
-    // Measured: 315 s (3 → 5 → 8 → 12 → 18 → 20, each step waiting for the
-    // previous pods' 60 s warm-up).
-    assert!((240..=900).contains(&lag), "20 ready after {lag} s");
+    assert!((300..=900).contains(&lag), "16 ready after {lag} s");
     let first_min: Vec<_> = within(
         &ticks,
         on + SimDuration::from_secs(30),
@@ -344,9 +363,34 @@ fn bot_surge_without_mitigation_saturates_auth_and_the_hpa_lags() {
     .collect();
     assert!(first_min.iter().all(|t| t.queue_len == 300));
     assert!(first_min.iter().all(|t| t.latency_p99_ms >= 2_000.0));
+    // Retries amplify legitimate demand.
+    let amp: f64 = {
+        let w: Vec<_> = within(&ticks, on, off).collect();
+        let att: u64 = w.iter().map(|t| u64::from(t.legit_attempts)).sum();
+        let fresh: u64 = w.iter().map(|t| u64::from(t.legit_fresh)).sum();
+        att as f64 / fresh as f64
+    };
+    assert!(amp > 1.8, "amplification {amp}");
     // And it recovers once the surge stops.
     let after = off + SimDuration::from_mins(2);
     assert!(ratio(within(&ticks, after, d(3, 17, 10))) >= 0.99);
+}
+
+#[test]
+fn a_30x_surge_fits_the_scaled_component_and_the_vendor_limit_dominates() {
+    // The same path with the model spec's first guess of 30×: the component
+    // scales past the demand and failures move to the vendor's 429s. This
+    // is why the flagship's surge must be larger than what the component
+    // can scale to for the write-up's "overwhelmed the scaling".
+    let (on, off) = (d(3, 13, 0), d(3, 15, 0));
+    let s = Scenario::new(d(3, 12, 50), off)
+        .at(on, Act::Bots(30.0))
+        .at(off, Act::Bots(0.0));
+    let (_, ticks) = run(&s);
+    let (sat, r429) = saturation_and_429(within(&ticks, d(3, 14, 0), off));
+    assert!(r429 > 2 * sat, "saturation {sat}, vendor 429 {r429}");
+    // It still wants more than the pool holds, but 16 pods cover most of it.
+    assert!(within(&ticks, d(3, 14, 0), off).all(|t| t.replicas_ready == 16));
 }
 
 #[test]
@@ -356,14 +400,86 @@ fn rate_limits_from_the_start_keep_legit_success_above_99_percent() {
     assert_eq!(minutes.len(), 240);
     let worst = minutes.iter().cloned().fold(1.0, f64::min);
     assert!(worst >= 0.99, "worst minute {worst}");
-    // Bots are held to 10 clients × 5 req/s; the component never needs to
-    // scale and the vendor never says 429.
+    // The 20 heavy sources are held to 1 req/s each; the light tail (1 %
+    // of the surge, about 23 req/s) passes, as it would through any
+    // per-client limit. The component never needs to scale and the vendor
+    // never says 429.
     let w: Vec<_> = within(&ticks, on + SimDuration::from_secs(10), off).collect();
     let bot_ok: u64 = w.iter().map(|t| u64::from(t.bot_ok)).sum();
     let bot_rate = bot_ok as f64 / w.len() as f64;
-    assert!((49.0..=50.0).contains(&bot_rate), "{bot_rate} bot req/s");
+    assert!((40.0..=46.0).contains(&bot_rate), "{bot_rate} bot req/s");
     assert!(w.iter().all(|t| t.vendor_429 == 0 && t.replicas_total == 3));
     assert!(w.iter().all(|t| t.latency_p99_ms < 1_000.0));
+}
+
+#[test]
+fn the_per_client_limit_limits_heavy_legitimate_clients_too() {
+    // Two heavy legitimate clients (CI systems) carry half of 20 req/s:
+    // 5 req/s each against a 1 req/s limit. No automated traffic at all:
+    // whatever is limited is collateral, and the limiter cannot tell.
+    let mut s = Scenario::new(d(1, 0, 0), d(1, 0, 10)).at(
+        d(1, 0, 0),
+        Act::Mitigate(MitigationConfig::default().rate_limited()),
+    );
+    s.cfg.traffic.diurnal_amplitude_fraction = 0.0;
+    s.cfg.traffic.retry_attempts_max = 1;
+    s.cfg.traffic.clients.legit_heavy_clients = 2;
+    s.cfg.traffic.clients.legit_heavy_share_fraction = 0.5;
+    let (_, ticks) = run(&s);
+    let steady: Vec<_> = ticks[60..].iter().collect();
+    let limited: u64 = steady
+        .iter()
+        .map(|t| u64::from(t.legit_client_limited))
+        .sum();
+    let per_s = limited as f64 / steady.len() as f64;
+    // 10 req/s offered by the two, 2 req/s allowed: about 8 req/s limited.
+    assert!((7.0..=9.0).contains(&per_s), "{per_s} limited req/s");
+    // With the CI clients spread over many ids, nothing is limited.
+    s.cfg.traffic.clients.legit_heavy_clients = 1_000;
+    let (_, ticks) = run(&s);
+    assert!(ticks.iter().all(|t| t.legit_client_limited == 0));
+}
+
+#[test]
+fn the_node_pool_grows_for_pending_pods_and_shrinks_when_unneeded() {
+    let (on, off) = (d(3, 13, 0), d(3, 13, 30));
+    let s = Scenario::new(d(3, 12, 55), d(3, 14, 0))
+        .at(on, Act::Bots(SURGE))
+        .at(off, Act::Bots(0.0));
+    let (_, ticks) = run(&s);
+    assert!(within(&ticks, d(3, 12, 55), on).all(|t| t.nodes == 2));
+    // A new pod is Pending for the tick it is created in, until the
+    // scheduler places it; the pool is full when pods stay Pending.
+    let first_pending = ticks
+        .windows(2)
+        .find(|w| w[0].replicas_pending > 0 && w[1].replicas_pending > 0)
+        .map(|w| w[0].at)
+        .unwrap();
+    let third_node = first_at(&ticks, |t| t.nodes == 3).unwrap();
+    // The node arrives one provisioning time (240 s) after the pods that
+    // asked for it went Pending.
+    assert_eq!(secs_between(first_pending, third_node), 241);
+    assert_eq!(ticks.iter().map(|t| t.nodes).max(), Some(4));
+    // After the surge the HPA scales down (300 s stabilisation) and a node
+    // no pod needs goes after 10 min.
+    let back = first_at(&ticks, |t| t.at > off && t.nodes < 4).unwrap();
+    assert!(secs_between(off, back) >= 900, "a node left {back:?}");
+    assert_eq!(ticks.last().unwrap().nodes, 2);
+}
+
+#[test]
+fn the_metric_window_delays_the_first_scale_up() {
+    let on = d(3, 13, 0);
+    let first_up = |window_s: u64| {
+        let mut s = Scenario::new(d(3, 12, 55), d(3, 13, 5)).at(on, Act::Bots(SURGE));
+        s.cfg.autoscaler.hpa_metric_window_s = window_s;
+        let (sys, _) = run(&s);
+        secs_between(on, sys.scale_events()[0].at)
+    };
+    // The surge fills the whole 15 s sync window at once; a 60 s average
+    // needs most of a minute of it.
+    assert_eq!(first_up(15), 15);
+    assert!(first_up(60) >= 30, "{} s", first_up(60));
 }
 
 // ----- retries --------------------------------------------------------------------
