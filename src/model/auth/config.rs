@@ -194,7 +194,7 @@ pub struct VendorConfig {
 
 /// Resilience switches the driver can flip at runtime. Historical defaults
 /// are all off; the parameters are tuned so that "rate limiting from the
-/// start" keeps legitimate success ≥ 99 % through a 30× surge.
+/// start" keeps legitimate success ≥ 99 % through the flagship's 80× surge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MitigationConfig {
@@ -203,16 +203,18 @@ pub struct MitigationConfig {
     pub caching_enabled: bool,
     /// Per-client rate limit at the edge. [fact] E3 mitigation; off before.
     pub per_client_limit_enabled: bool,
-    /// Per-client sustained limit. [tuned] 5 req/s: 10 bot clients get 50
-    /// req/s, which with the 30 req/s diurnal peak stays under the vendor's
-    /// 100 req/s; a human login client sends far less.
+    /// Per-client sustained limit. [tuned] 1 req/s: the 20 heavy automated
+    /// sources get 20 req/s, which with the light tail (~24 req/s at 80×)
+    /// and the 30 req/s diurnal peak stays under the vendor's 100 req/s; a
+    /// heavy legitimate client (0.75 req/s at the peak) stays under it
+    /// unless it retries hard.
     pub per_client_limit_rps: f64,
     /// Per-client burst. [tuned] 10 requests (2 s at the limit).
     pub per_client_burst_requests: f64,
     /// Global admission cap in front of the queue. [fact] E3 mitigation.
     pub global_cap_enabled: bool,
     /// Global cap rate. [tuned] 150 req/s: the floor capacity (3 × 50), well
-    /// above the ~80 req/s left after per-client limits.
+    /// above the ~75 req/s left after per-client limits.
     pub global_cap_rps: f64,
     /// Global cap burst. [tuned] one second of the cap.
     pub global_cap_burst_requests: f64,
