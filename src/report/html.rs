@@ -373,7 +373,33 @@ pub fn render_report(s: &Summary, series: &Series, reproduce: &str) -> String {
             v("airflow_ui")
         );
     }
-    o.push_str("</table><h2>Key events</h2><table>");
+    o.push_str("</table>");
+    if !m.auth.failures_by_day.is_empty() {
+        use crate::summary::AuthFailureCause;
+        o.push_str("<h2>Why logins failed</h2><table><tr><th>date</th><th>failed</th>");
+        for c in AuthFailureCause::ALL {
+            let _ = write!(o, "<th>{}</th>", esc(&c.name().replace('_', " ")));
+        }
+        o.push_str("</tr>");
+        for (d, f) in &m.auth.failures_by_day {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td class=\"num\">{}</td>",
+                esc(d),
+                f.total()
+            );
+            for c in AuthFailureCause::ALL {
+                let _ = write!(o, "<td class=\"num\">{:.1} %</td>", f.share(c) * 100.0);
+            }
+            o.push_str("</tr>");
+        }
+        let _ = write!(
+            o,
+            "</table><p>Legitimate attempts that failed, by cause. Rate limiting stopped {} automated requests and {} legitimate ones (collateral: the limiter keys on clients, not on what their traffic is).</p>",
+            m.auth.bot_client_limited, m.auth.failures.rate_limited
+        );
+    }
+    o.push_str("<h2>Key events</h2><table>");
     for e in &s.key_events {
         let _ = write!(
             o,

@@ -88,6 +88,12 @@ pub fn render_markdown(s: &Summary, reproduce: &str) -> String {
             );
         }
     }
+    if !m.auth.failures_by_day.is_empty() {
+        let _ = writeln!(o, "\n| date | failed logins by cause |\n|---|---|");
+        for (d, f) in &m.auth.failures_by_day {
+            let _ = writeln!(o, "| {d} | {} |", f.describe());
+        }
+    }
     let _ = writeln!(o, "\nReproduce: `{reproduce}`");
     o
 }
