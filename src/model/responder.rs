@@ -11,22 +11,30 @@
 //! The playbook \[A, after the write-up]: support escalates to on-call
 //! after `customer_reports_to_escalate` reports (or an alert pages
 //! directly); once on-call acknowledges, every lost cluster is queued for
-//! restoration, diagnosis finds and reverts the bad route after
-//! `diagnose_min`, and after `decide_min` the team projects manual repair
-//! of the clusters at risk and ships the fix as an emergency hotfix when
-//! that projection exceeds `hotfix_when_manual_exceeds_h` (D8: "efforts to
-//! apply manual fixes were taking too long"). An incident is resolved when
-//! its clusters are restored and its route is fixed.
+//! restoration. After `diagnose_min` diagnosis sees the 404s and reads the
+//! prod change log to name the suspect: the latest routing change that
+//! reached the edge before the 404s began. A change with a recorded
+//! rollback (the edge configuration pipeline's, or a prod change request's)
+//! is reverted at once; one applied by hand outside change management (the
+//! E9 leak) has none, and its revert lands `revert_unrecorded_change_h`
+//! later. After `decide_min` the team measures its restoration progress
+//! since the acknowledgement, projects the clusters at risk at that rate
+//! and ships the fix as an emergency hotfix when the projection exceeds
+//! `hotfix_when_manual_exceeds_h` (D8: "efforts to apply manual fixes were
+//! taking too long"); with nothing restored yet it looks again once after
+//! another `decide_min`. An incident is resolved when its clusters are
+//! restored and its route is fixed.
 //!
-//! The machine decides from what it is handed; which facts the driver
-//! hands it (e.g. whether the route still misroutes) is the driver's part.
+//! The machine decides from what it is handed ([`DecisionInputs`],
+//! [`DiagnosisInputs`]); which facts the driver hands it (the edge's
+//! access log, the change log, its own repair counts) is the driver's part.
 
 use crate::model::change::{ChangePayload, ChangeRequest};
 use crate::model::monitoring::DetectionSource;
 use crate::model::rollout::HaltCause;
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime};
-use crate::types::{check_positive, Env};
+use crate::types::{check_positive, check_range, Env, Num};
 use serde::{Deserialize, Serialize};
 
 /// How lost clusters are restored.
@@ -60,6 +68,13 @@ pub struct ResponseConfig {
     /// usual "last 10 minutes"; agents poll every minute, so a misrouted
     /// live agent shows up in it.
     pub edge_log_window_min: f64,
+    /// From naming a routing change that was applied by hand outside change
+    /// management (no recorded rollback) to its revert landing. [A] the
+    /// write-up records no revert on D8; a change applied by hand has no
+    /// recorded rollback: the team reconstructs the previous edge
+    /// configuration and reviews it under the freeze. A change with a
+    /// recorded rollback is reverted at diagnosis.
+    pub revert_unrecorded_change_h: f64,
 }
 
 impl Default for ResponseConfig {
@@ -71,6 +86,7 @@ impl Default for ResponseConfig {
             hotfix_when_manual_exceeds_h: 6.0,
             rollout_resume_after_min: 30.0,
             edge_log_window_min: 10.0,
+            revert_unrecorded_change_h: 6.0,
         }
     }
 }
@@ -84,7 +100,13 @@ impl ResponseConfig {
             self.hotfix_when_manual_exceeds_h,
         )?;
         check_positive("rollout_resume_after_min", self.rollout_resume_after_min)?;
-        check_positive("edge_log_window_min", self.edge_log_window_min)
+        check_positive("edge_log_window_min", self.edge_log_window_min)?;
+        check_range(
+            "revert_unrecorded_change_h",
+            self.revert_unrecorded_change_h,
+            0.0,
+            ("7 days", 7.0 * 24.0),
+        )
     }
 }
 
@@ -126,8 +148,14 @@ pub struct PoolIncident {
     pub reports: u32,
     /// Resolved: every cluster restored and the route fixed.
     pub restore_completed_at: Option<SimTime>,
+    /// Restoration time of the clusters at risk, projected at the decision
+    /// from the measured progress (R6).
     pub projected_manual_hours: Option<f64>,
     pub hotfix_started_at: Option<SimTime>,
+    /// Looks the team took at the repair-or-hotfix decision.
+    pub decide_looks: u32,
+    /// The change diagnosis named, when its revert waits (no recorded rollback).
+    pub revert_pending: Option<String>,
 }
 
 /// Timers the responders ask for.
@@ -135,8 +163,10 @@ pub struct PoolIncident {
 pub enum ResponderTimer {
     /// Decide between manual repair and an emergency hotfix.
     Decide { incident: u32 },
-    /// Diagnosis done: revert the route that answers 404.
+    /// Diagnosis done: name the change behind the 404s and revert it.
     Diagnosed { incident: u32 },
+    /// The revert of a change without a recorded rollback is ready.
+    Revert { incident: u32 },
     /// Resume a rollout halted by an alarm.
     ResumeRollout,
 }
@@ -146,10 +176,74 @@ pub enum ResponderTimer {
 pub struct DecisionInputs {
     /// Clusters lost, plus intact ones that will break if nothing changes.
     pub clusters_at_risk: u32,
-    /// The repair team's throughput by hand.
+    /// Clusters the team's restorations finished since the acknowledgement
+    /// (engineers' hands-on repairs, or the recovery script's restores):
+    /// its own work log, the measured progress.
+    pub restored_since_ack: u32,
+    /// The repair team's nominal throughput by hand, used only when there
+    /// is nothing to decide (no fix to ship, or no cluster at risk) and
+    /// nothing was measured yet.
     pub clusters_per_hour: f64,
     /// The fix already reached the whole fleet.
     pub rollout_completed: bool,
+}
+
+/// A prod routing change as the change log and the edge configuration
+/// pipeline show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutingChangeSeen {
+    /// Its name in the change log.
+    pub name: String,
+    /// When it reached the edge: at once when applied by hand, at the
+    /// pipeline's deploy otherwise.
+    pub live_at: SimTime,
+    /// It came through the edge configuration pipeline, which records the
+    /// configuration it replaced.
+    pub via_pipeline: bool,
+    /// Its change request targeted another environment: it was applied by
+    /// hand to prod outside change management (the E9 leak).
+    pub outside_change_management: bool,
+}
+
+impl RoutingChangeSeen {
+    /// A rollback is on record: the pipeline's, or the prod change request's.
+    pub fn rollback_recorded(&self) -> bool {
+        self.via_pipeline || !self.outside_change_management
+    }
+
+    fn how(&self) -> &'static str {
+        if self.via_pipeline {
+            "through the edge configuration pipeline, rollback recorded"
+        } else if self.outside_change_management {
+            "applied by hand outside change management, no recorded rollback"
+        } else {
+            "applied by hand through change management, rollback recorded"
+        }
+    }
+}
+
+/// What diagnosis sees (the driver gathers it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnosisInputs {
+    /// The desired-state route answers 404 (the edge's access log, probes).
+    pub route_answers_404: bool,
+    /// When the current 404s began, per the edge's access log: the earliest
+    /// start of a run of 404 answers among the clusters it shows.
+    pub first_404_at: Option<SimTime>,
+    /// Routing changes applied to prod, from the change log.
+    pub prod_routing_changes: Vec<RoutingChangeSeen>,
+}
+
+impl DiagnosisInputs {
+    /// The suspect: the latest routing change live at or before the 404s
+    /// began (or before now, when the log shows no start).
+    pub fn suspect(&self, now: SimTime) -> Option<&RoutingChangeSeen> {
+        let began = self.first_404_at.unwrap_or(now);
+        self.prod_routing_changes
+            .iter()
+            .filter(|c| c.live_at <= began)
+            .max_by_key(|c| c.live_at)
+    }
 }
 
 /// What the responders do, for the driver to enact.
@@ -269,6 +363,8 @@ impl Responder {
             restore_completed_at: None,
             projected_manual_hours: None,
             hotfix_started_at: None,
+            decide_looks: 0,
+            revert_pending: None,
         });
         self.incidents.last_mut().expect("just pushed")
     }
@@ -391,41 +487,136 @@ impl Responder {
         );
     }
 
-    /// Diagnosis of `incident` is done; `route_misroutes`: the
-    /// desired-state route still answers 404 for some clusters.
+    /// Diagnosis of `incident` is done. If the route answers 404, the
+    /// suspect is named from the change log: with a recorded rollback it is
+    /// reverted now, without one the revert is ready after
+    /// `revert_unrecorded_change_h` (a [`ResponderTimer::Revert`]).
     pub fn handle_diagnosed(
         &mut self,
         now: SimTime,
         incident: u32,
-        route_misroutes: bool,
+        seen: &DiagnosisInputs,
         out: &mut Vec<ResponderOutput>,
     ) {
-        if route_misroutes {
+        if seen.route_answers_404 {
+            match seen.suspect(now) {
+                Some(c) if !c.rollback_recorded() && self.cfg.revert_unrecorded_change_h > 0.0 => {
+                    let h = self.cfg.revert_unrecorded_change_h;
+                    out.push(ResponderOutput::Narrate {
+                        at: now,
+                        text: format!(
+                            "cause found: the desired-state route answers 404 since {} ({}); reverting it takes {h} h",
+                            c.name,
+                            c.how()
+                        ),
+                    });
+                    if let Some(inc) = self.incidents.get_mut(incident as usize) {
+                        inc.revert_pending = Some(c.name.clone());
+                    }
+                    out.push(ResponderOutput::SetTimer {
+                        at: now + SimDuration::from_secs_f64(h * 3_600.0),
+                        timer: ResponderTimer::Revert { incident },
+                    });
+                    return;
+                }
+                Some(c) => out.push(ResponderOutput::Narrate {
+                    at: now,
+                    text: format!(
+                        "cause found: the desired-state route answers 404 since {} ({}); reverting",
+                        c.name,
+                        c.how()
+                    ),
+                }),
+                None => out.push(ResponderOutput::Narrate {
+                    at: now,
+                    text: "cause found: the desired-state route answers 404 (no routing change on record before it); reverting to the last good routing".into(),
+                }),
+            }
+            out.push(Self::revert_route());
+        }
+        self.mitigated(now, incident, out);
+    }
+
+    /// The revert of the change named at diagnosis is ready;
+    /// `route_answers_404`: the route still answers 404 (if it no longer
+    /// does, someone else fixed it and there is nothing to revert).
+    pub fn handle_revert_ready(
+        &mut self,
+        now: SimTime,
+        incident: u32,
+        route_answers_404: bool,
+        out: &mut Vec<ResponderOutput>,
+    ) {
+        let Some(inc) = self.incidents.get_mut(incident as usize) else {
+            return;
+        };
+        let Some(name) = inc.revert_pending.take() else {
+            return;
+        };
+        if route_answers_404 {
             out.push(ResponderOutput::Narrate {
                 at: now,
-                text: "cause found: the desired-state route answers 404; reverting".into(),
+                text: format!(
+                    "previous edge configuration reconstructed and reviewed: reverting {name}"
+                ),
             });
-            out.push(ResponderOutput::SubmitChange(ChangeRequest {
-                name: "revert-route".into(),
-                target: Env::Prod,
-                applied_via: Env::Prod,
-                emergency: true,
-                payload: ChangePayload::EdgeFix,
-            }));
+            out.push(Self::revert_route());
+        } else {
+            out.push(ResponderOutput::Narrate {
+                at: now,
+                text: format!("revert of {name} ready, but the route no longer answers 404"),
+            });
         }
+        self.mitigated(now, incident, out);
+    }
+
+    fn revert_route() -> ResponderOutput {
+        ResponderOutput::SubmitChange(ChangeRequest {
+            name: "revert-route".into(),
+            target: Env::Prod,
+            applied_via: Env::Prod,
+            emergency: true,
+            payload: ChangePayload::EdgeFix,
+        })
+    }
+
+    /// The route of `incident` is fixed (or was fine at diagnosis).
+    fn mitigated(&mut self, now: SimTime, incident: u32, out: &mut Vec<ResponderOutput>) {
         let Some(inc) = self.incidents.get_mut(incident as usize) else {
             return;
         };
         inc.mitigated_at.get_or_insert(now);
-        // Nothing was lost (agents only held): route fixed, incident over.
-        if inc.clusters_affected == 0 && inc.restore_completed_at.is_none() {
+        if inc.restore_completed_at.is_some() {
+            return;
+        }
+        if inc.clusters_affected == 0 {
+            // Nothing was lost (agents only held): route fixed, incident over.
             inc.restore_completed_at = Some(now);
             out.push(ResponderOutput::Resolved { incident });
             out.push(ResponderOutput::ResetHoldAlert);
+        } else if inc.open_clusters == 0 {
+            // Every cluster was restored while the route still answered 404
+            // (the script, or fixed agents, before a slow revert): the
+            // route fix is what was missing.
+            inc.restore_completed_at = Some(now);
+            let n = inc.clusters_affected;
+            out.push(ResponderOutput::Resolved { incident });
+            out.push(ResponderOutput::Narrate {
+                at: now,
+                text: format!("all {n} clusters of the incident restored and the route fixed"),
+            });
         }
     }
 
-    /// Manual repair or hotfix for `incident`.
+    /// Manual repair or hotfix for `incident`, from the team's measured
+    /// progress since the acknowledgement: the clusters at risk at the
+    /// measured rate. With nothing restored yet and a fix that could ship,
+    /// the team looks again after `decide_min`; at that second look a count
+    /// of zero is itself the measurement (fewer than one cluster in the
+    /// time since the acknowledgement). With nothing to ship the decision is
+    /// moot and the projection uses the nominal throughput if nothing was
+    /// measured. Nothing is decided once the incident is resolved or a
+    /// hotfix started.
     pub fn handle_decide(
         &mut self,
         now: SimTime,
@@ -433,24 +624,84 @@ impl Responder {
         seen: DecisionInputs,
         out: &mut Vec<ResponderOutput>,
     ) {
-        let at_risk = seen.clusters_at_risk as f64;
-        let hours = at_risk / seen.clusters_per_hour.max(1e-9);
-        if let Some(inc) = self.incidents.get_mut(incident as usize) {
-            inc.projected_manual_hours = Some(hours);
+        let can_ship = self.fix_available && !seen.rollout_completed;
+        let (what, done) = match self.restore_with {
+            RestoreBy::Manual => ("manual repair", "repaired by hand"),
+            RestoreBy::Script => ("recovery script", "restored by the script"),
+        };
+        let decide_min = self.cfg.decide_min;
+        let threshold = self.cfg.hotfix_when_manual_exceeds_h;
+        let Some(inc) = self.incidents.get_mut(incident as usize) else {
+            return;
+        };
+        if inc.restore_completed_at.is_some() || inc.hotfix_started_at.is_some() {
+            return;
         }
+        inc.decide_looks += 1;
+        let at_risk = seen.clusters_at_risk as f64;
+        let since_ack = now.saturating_since(inc.acked_at.unwrap_or(now));
+        let mins = since_ack.as_secs_f64() / 60.0;
+        let n = seen.restored_since_ack;
+        let (hours, text) = if n > 0 && mins > 0.0 {
+            let rate = n as f64 * 60.0 / mins;
+            let hours = at_risk / rate;
+            (
+                hours,
+                format!(
+                    "decision: {what}: {n} cluster{} {done} in {mins:.0} min ({rate:.0}/h); {} at risk: projected {hours:.1} h",
+                    if n == 1 { "" } else { "s" },
+                    seen.clusters_at_risk.bound()
+                ),
+            )
+        } else if can_ship && seen.clusters_at_risk > 0 && inc.decide_looks == 1 {
+            out.push(ResponderOutput::Narrate {
+                at: now,
+                text: format!(
+                    "decision deferred: no cluster {done} yet, {mins:.0} min after the acknowledgement; looking again in {decide_min} min"
+                ),
+            });
+            out.push(ResponderOutput::SetTimer {
+                at: now + SimDuration::from_secs_f64(decide_min * 60.0),
+                timer: ResponderTimer::Decide { incident },
+            });
+            return;
+        } else if can_ship && seen.clusters_at_risk > 0 {
+            // Fewer than one cluster in `mins`: at least this long.
+            let hours = at_risk * mins.max(1.0) / 60.0;
+            (
+                hours,
+                format!(
+                    "decision: {what}: no cluster {done} in {mins:.0} min; {} at risk: projected over {hours:.1} h",
+                    seen.clusters_at_risk.bound()
+                ),
+            )
+        } else {
+            let hours = at_risk / seen.clusters_per_hour.max(1e-9);
+            (
+                hours,
+                format!(
+                    "decision: {what} of {at_risk:.0} clusters at risk projected at {hours:.1} h (nominal {:.0}/h)",
+                    seen.clusters_per_hour
+                ),
+            )
+        };
+        inc.projected_manual_hours = Some(hours);
+        let hotfix = hours > threshold && can_ship;
+        let verdict = if hotfix {
+            "emergency hotfix"
+        } else if !self.fix_available {
+            "no fix to ship"
+        } else if seen.rollout_completed {
+            "the fix already runs everywhere"
+        } else {
+            "restoration continues"
+        };
         out.push(ResponderOutput::Narrate {
             at: now,
-            text: format!(
-                "decision: manual repair of {at_risk:.0} clusters at risk projected at {hours:.1} h"
-            ),
+            text: format!("{text}; {verdict}"),
         });
-        if hours > self.cfg.hotfix_when_manual_exceeds_h
-            && self.fix_available
-            && !seen.rollout_completed
-        {
-            if let Some(inc) = self.incidents.get_mut(incident as usize) {
-                inc.hotfix_started_at = Some(now);
-            }
+        if hotfix {
+            inc.hotfix_started_at = Some(now);
             out.push(ResponderOutput::SubmitChange(ChangeRequest {
                 name: "agent-hotfix".into(),
                 target: Env::Prod,
@@ -646,45 +897,349 @@ mod tests {
         );
     }
 
+    /// An incident whose first cluster was lost at 15:00 and whose page
+    /// was acknowledged at 15:25; `fix`: the agent fix is built.
+    fn acked_at_15_25(fix: bool) -> Responder {
+        let mut r = responder();
+        if fix {
+            r.set_fix_available();
+        }
+        let mut out = Vec::new();
+        r.handle_loss_started(t(15, 0), 1, &mut out);
+        r.handle_acked(t(15, 25), 0, t(15, 25), [1], &mut out);
+        r
+    }
+
+    fn seen(at_risk: u32, restored: u32) -> DecisionInputs {
+        DecisionInputs {
+            clusters_at_risk: at_risk,
+            restored_since_ack: restored,
+            clusters_per_hour: 18.0,
+            rollout_completed: false,
+        }
+    }
+
+    fn hotfix_submitted(out: &[ResponderOutput]) -> bool {
+        out.iter().any(|o| {
+            matches!(
+                o,
+                ResponderOutput::SubmitChange(ChangeRequest {
+                    payload: ChangePayload::AgentFix,
+                    emergency: true,
+                    ..
+                })
+            )
+        })
+    }
+
+    fn narrated(out: &[ResponderOutput]) -> Vec<&str> {
+        out.iter()
+            .filter_map(|o| match o {
+                ResponderOutput::Narrate { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_hotfix_is_chosen_when_projected_manual_repair_exceeds_the_threshold() {
-        let decide = |at_risk: u32, fix: bool, done: bool| {
-            let mut r = responder();
-            if fix {
-                r.set_fix_available();
-            }
+    fn the_decision_waits_when_nothing_is_measured_yet_then_decides_from_the_measurement() {
+        let mut r = acked_at_15_25(true);
+        let mut out = Vec::new();
+        r.handle_decide(t(15, 40), 0, seen(1_016, 0), &mut out);
+        assert!(!hotfix_submitted(&out));
+        assert_eq!(r.incidents()[0].projected_manual_hours, None);
+        assert!(out.contains(&ResponderOutput::SetTimer {
+            at: t(15, 55),
+            timer: ResponderTimer::Decide { incident: 0 }
+        }));
+        assert_eq!(
+            narrated(&out),
+            vec!["decision deferred: no cluster repaired by hand yet, 15 min after the acknowledgement; looking again in 15 min"]
+        );
+        // The second look: 15 repaired in the 30 min since the ack, 30/h.
+        out.clear();
+        r.handle_decide(t(15, 55), 0, seen(1_016, 15), &mut out);
+        assert!(hotfix_submitted(&out));
+        assert_eq!(
+            narrated(&out),
+            vec!["decision: manual repair: 15 clusters repaired by hand in 30 min (30/h); 1,016 at risk: projected 33.9 h; emergency hotfix"]
+        );
+        let inc = &r.incidents()[0];
+        assert_eq!(inc.hotfix_started_at, Some(t(15, 55)));
+        assert!((inc.projected_manual_hours.unwrap() - 1_016.0 / 30.0).abs() < 1e-9);
+        // A stale look after the hotfix started decides nothing.
+        out.clear();
+        r.handle_decide(t(16, 10), 0, seen(1_016, 20), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_hotfix_is_chosen_from_measured_progress_not_the_nominal_throughput() {
+        // 12 repaired in 30 min: 24/h. The nominal 18/h plays no part.
+        let decide = |at_risk: u32, nominal: f64| {
+            let mut r = acked_at_15_25(true);
             let mut out = Vec::new();
-            r.handle_loss_started(t(15, 0), 1, &mut out);
-            out.clear();
-            r.handle_decide(
-                t(16, 0),
-                0,
-                DecisionInputs {
-                    clusters_at_risk: at_risk,
-                    clusters_per_hour: 18.0,
-                    rollout_completed: done,
-                },
-                &mut out,
-            );
-            let hotfix = out.iter().any(|o| {
-                matches!(
-                    o,
-                    ResponderOutput::SubmitChange(ChangeRequest {
-                        payload: ChangePayload::AgentFix,
-                        emergency: true,
-                        ..
-                    })
-                )
-            });
-            (hotfix, r.incidents()[0].projected_manual_hours)
+            let inputs = DecisionInputs {
+                clusters_per_hour: nominal,
+                ..seen(at_risk, 12)
+            };
+            r.handle_decide(t(15, 55), 0, inputs, &mut out);
+            (
+                hotfix_submitted(&out),
+                r.incidents()[0].projected_manual_hours.unwrap(),
+                out.iter()
+                    .any(|o| matches!(o, ResponderOutput::SetTimer { .. })),
+            )
         };
-        // 6 h threshold at 18 clusters an hour: 108 clusters is the line.
-        assert_eq!(decide(108, true, false), (false, Some(6.0)));
-        let (hotfix, hours) = decide(109, true, false);
+        // 6 h threshold at 24/h: 144 clusters is the line.
+        assert_eq!(decide(144, 18.0), (false, 6.0, false));
+        let (hotfix, hours, rearmed) = decide(1_004, 1_000.0);
+        assert!(hotfix, "the nominal 1,000/h would have said 1 h");
+        assert!((hours - 1_004.0 / 24.0).abs() < 1e-9, "{hours}");
+        assert!(!rearmed);
+        let (hotfix, hours, _) = decide(145, 18.0);
         assert!(hotfix);
-        assert!(hours.unwrap() > 6.0);
-        assert!(!decide(400, false, false).0, "no fix built yet");
-        assert!(!decide(400, true, true).0, "the fix is already everywhere");
+        assert!(hours > 6.0);
+    }
+
+    #[test]
+    fn a_second_look_with_nothing_restored_reads_zero_progress_as_too_slow() {
+        // The recovery script waits on every cluster while the route answers
+        // 404 for buggy agents: nothing is restored in 30 min.
+        let mut r = acked_at_15_25(true);
+        r.set_restore_with(RestoreBy::Script);
+        let mut out = Vec::new();
+        r.handle_decide(t(15, 40), 0, seen(1_000, 0), &mut out);
+        assert!(!hotfix_submitted(&out));
+        out.clear();
+        r.handle_decide(t(15, 55), 0, seen(1_000, 0), &mut out);
+        assert!(hotfix_submitted(&out));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, ResponderOutput::SetTimer { .. })));
+        // Fewer than one cluster in 30 min: at least 1,000 x 0.5 h.
+        assert_eq!(r.incidents()[0].projected_manual_hours, Some(500.0));
+        assert_eq!(
+            narrated(&out),
+            vec!["decision: recovery script: no cluster restored by the script in 30 min; 1,000 at risk: projected over 500.0 h; emergency hotfix"]
+        );
+    }
+
+    #[test]
+    fn no_hotfix_and_no_second_look_without_the_fix_or_once_it_runs_everywhere() {
+        // D5: no fix built. Nothing measured: the nominal projection, once.
+        let mut r = acked_at_15_25(false);
+        let mut out = Vec::new();
+        r.handle_decide(t(15, 40), 0, seen(400, 0), &mut out);
+        assert!(!hotfix_submitted(&out));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, ResponderOutput::SetTimer { .. })));
+        assert_eq!(r.incidents()[0].projected_manual_hours, Some(400.0 / 18.0));
+        assert_eq!(
+            narrated(&out),
+            vec!["decision: manual repair of 400 clusters at risk projected at 22.2 h (nominal 18/h); no fix to ship"]
+        );
+        // Measured and far too slow, still nothing to ship.
+        let mut r = acked_at_15_25(false);
+        out.clear();
+        r.handle_decide(t(15, 55), 0, seen(400, 3), &mut out);
+        assert!(!hotfix_submitted(&out));
+        assert_eq!(r.incidents()[0].projected_manual_hours, Some(400.0 / 6.0));
+        // The fix already reached the whole fleet: no hotfix, no second look.
+        let mut r = acked_at_15_25(true);
+        out.clear();
+        let done = DecisionInputs {
+            rollout_completed: true,
+            ..seen(400, 0)
+        };
+        r.handle_decide(t(15, 40), 0, done, &mut out);
+        assert!(!hotfix_submitted(&out));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, ResponderOutput::SetTimer { .. })));
+        // A resolved incident is not decided on.
+        let mut r = acked_at_15_25(true);
+        out.clear();
+        r.handle_cluster_restored(t(15, 35), true, &mut out);
+        out.clear();
+        r.handle_decide(t(15, 40), 0, seen(400, 0), &mut out);
+        assert!(out.is_empty());
+    }
+
+    fn routing_change(
+        name: &str,
+        live_at: SimTime,
+        via_pipeline: bool,
+        outside_change_management: bool,
+    ) -> RoutingChangeSeen {
+        RoutingChangeSeen {
+            name: name.into(),
+            live_at,
+            via_pipeline,
+            outside_change_management,
+        }
+    }
+
+    fn route_reverted(out: &[ResponderOutput]) -> bool {
+        out.iter().any(|o| {
+            matches!(
+                o,
+                ResponderOutput::SubmitChange(ChangeRequest {
+                    payload: ChangePayload::EdgeFix,
+                    ..
+                })
+            )
+        })
+    }
+
+    #[test]
+    fn diagnosis_names_the_latest_change_before_the_404s_began() {
+        let seen = DiagnosisInputs {
+            route_answers_404: true,
+            first_404_at: Some(t(15, 1)),
+            prod_routing_changes: vec![
+                routing_change("R1", t(2, 0), true, false),
+                routing_change("leak", t(15, 0), false, true),
+                routing_change("later", t(15, 30), false, false),
+            ],
+        };
+        assert_eq!(
+            seen.suspect(t(16, 0)).map(|c| c.name.as_str()),
+            Some("leak")
+        );
+        // No start in the log: the latest change before now.
+        let no_start = DiagnosisInputs {
+            first_404_at: None,
+            ..seen.clone()
+        };
+        assert_eq!(
+            no_start.suspect(t(16, 0)).map(|c| c.name.as_str()),
+            Some("later")
+        );
+        // Nothing before the 404s: no suspect.
+        let none = DiagnosisInputs {
+            first_404_at: Some(t(1, 0)),
+            ..seen
+        };
+        assert!(none.suspect(t(16, 0)).is_none());
+    }
+
+    #[test]
+    fn the_revert_delay_depends_on_whether_the_change_has_a_recorded_rollback() {
+        let diagnose = |change: RoutingChangeSeen| {
+            let mut r = acked_at_15_25(true);
+            let mut out = Vec::new();
+            let seen = DiagnosisInputs {
+                route_answers_404: true,
+                first_404_at: Some(t(15, 0)),
+                prod_routing_changes: vec![change],
+            };
+            r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
+            (r, out)
+        };
+        // Through the pipeline, or by hand under a prod change request:
+        // reverted at diagnosis.
+        for (via_pipeline, how) in [
+            (
+                true,
+                "through the edge configuration pipeline, rollback recorded",
+            ),
+            (
+                false,
+                "applied by hand through change management, rollback recorded",
+            ),
+        ] {
+            let (r, out) = diagnose(routing_change("R1", t(15, 0), via_pipeline, false));
+            assert!(route_reverted(&out));
+            assert_eq!(
+                narrated(&out),
+                vec![format!(
+                    "cause found: the desired-state route answers 404 since R1 ({how}); reverting"
+                )]
+            );
+            assert_eq!(r.incidents()[0].mitigated_at, Some(t(16, 10)));
+        }
+        // Applied by hand outside change management (the E9 leak): no
+        // recorded rollback, the revert is ready 6 h later.
+        let (mut r, out) = diagnose(routing_change("staging-net-change", t(15, 0), false, true));
+        assert!(!route_reverted(&out));
+        assert!(out.contains(&ResponderOutput::SetTimer {
+            at: t(22, 10),
+            timer: ResponderTimer::Revert { incident: 0 }
+        }));
+        assert_eq!(
+            narrated(&out),
+            vec!["cause found: the desired-state route answers 404 since staging-net-change (applied by hand outside change management, no recorded rollback); reverting it takes 6 h"]
+        );
+        assert_eq!(r.incidents()[0].mitigated_at, None);
+        let mut out = Vec::new();
+        r.handle_revert_ready(t(22, 10), 0, true, &mut out);
+        assert!(route_reverted(&out));
+        assert_eq!(r.incidents()[0].mitigated_at, Some(t(22, 10)));
+        // Once only.
+        out.clear();
+        r.handle_revert_ready(t(22, 11), 0, true, &mut out);
+        assert!(out.is_empty());
+        // A revert of 0 h is the recorded case.
+        let cfg = ResponseConfig {
+            revert_unrecorded_change_h: 0.0,
+            ..ResponseConfig::default()
+        };
+        let mut r = Responder::new(cfg, 5);
+        let mut out = Vec::new();
+        r.handle_loss_started(t(15, 0), 1, &mut out);
+        let seen = DiagnosisInputs {
+            route_answers_404: true,
+            first_404_at: Some(t(15, 0)),
+            prod_routing_changes: vec![routing_change("leak", t(15, 0), false, true)],
+        };
+        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
+        assert!(route_reverted(&out));
+    }
+
+    #[test]
+    fn a_slow_revert_resolves_an_incident_whose_clusters_were_all_restored_before_it() {
+        let mut r = acked_at_15_25(true);
+        let mut out = Vec::new();
+        let seen = DiagnosisInputs {
+            route_answers_404: true,
+            first_404_at: Some(t(15, 0)),
+            prod_routing_changes: vec![routing_change("leak", t(15, 0), false, true)],
+        };
+        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
+        // The script restores the cluster while its route still answers 404.
+        out.clear();
+        r.handle_cluster_restored(t(18, 0), false, &mut out);
+        assert!(out.is_empty());
+        assert!(r.open_incident().is_some());
+        r.handle_revert_ready(t(22, 10), 0, true, &mut out);
+        assert!(out.contains(&ResponderOutput::Resolved { incident: 0 }));
+        assert_eq!(r.incidents()[0].restore_completed_at, Some(t(22, 10)));
+        // The route was fixed by someone else meanwhile: nothing to revert.
+        let mut r = acked_at_15_25(true);
+        let mut out = Vec::new();
+        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
+        out.clear();
+        r.handle_revert_ready(t(22, 10), 0, false, &mut out);
+        assert!(!route_reverted(&out));
+        assert_eq!(r.incidents()[0].mitigated_at, Some(t(22, 10)));
+    }
+
+    #[test]
+    fn config_validation_names_the_revert_field() {
+        let bad = ResponseConfig {
+            revert_unrecorded_change_h: -1.0,
+            ..ResponseConfig::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            "revert_unrecorded_change_h: expected 0 to 7 days (168), found -1"
+        );
+        let parsed: ResponseConfig =
+            serde_json::from_str(r#"{"revert_unrecorded_change_h": 0.5}"#).unwrap();
+        assert_eq!(parsed.revert_unrecorded_change_h, 0.5);
+        assert_eq!(ResponseConfig::default().revert_unrecorded_change_h, 6.0);
     }
 
     #[test]
@@ -699,14 +1254,13 @@ mod tests {
         // A second firing while the incident is open does nothing.
         r.handle_agent_hold_alert(t(3, 11), 12, t(3, 0), &mut out);
         assert!(out.is_empty());
-        r.handle_diagnosed(t(4, 0), 0, true, &mut out);
-        assert!(out.iter().any(|o| matches!(
-            o,
-            ResponderOutput::SubmitChange(ChangeRequest {
-                payload: ChangePayload::EdgeFix,
-                ..
-            })
-        )));
+        let seen = DiagnosisInputs {
+            route_answers_404: true,
+            first_404_at: Some(t(3, 0)),
+            prod_routing_changes: vec![routing_change("R1", t(2, 0), true, false)],
+        };
+        r.handle_diagnosed(t(4, 0), 0, &seen, &mut out);
+        assert!(route_reverted(&out));
         assert!(out.contains(&ResponderOutput::Resolved { incident: 0 }));
         assert!(out.contains(&ResponderOutput::ResetHoldAlert));
         assert!(r.open_incident().is_none());

@@ -61,6 +61,7 @@ impl World {
         if answer == DesiredAnswer::NotFound {
             // The edge's access log: who was answered 404, and when.
             book.last_404_at = Some(now);
+            book.first_404_at.get_or_insert(now);
         }
         if !matches!(answer, DesiredAnswer::Ok(_)) {
             book.last_disturbed_at = Some(now);
@@ -68,6 +69,7 @@ impl World {
         match answer {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;
+                book.first_404_at = None;
                 book.last_tombstones = ds.tombstones;
             }
             _ => {

@@ -37,7 +37,7 @@ use crate::model::change::{ChangeManager, ChangePayload};
 use crate::model::monitoring::{Monitoring, MonitoringTimer};
 use crate::model::operators::{Operators, OpsOutput, OpsTimer};
 use crate::model::recovery::{Recovery, RecoveryTimer};
-use crate::model::responder::{PoolIncident, Responder, ResponderTimer};
+use crate::model::responder::{PoolIncident, Responder, ResponderTimer, RoutingChangeSeen};
 use crate::model::rollout::{Rollout, RolloutTimer};
 use crate::plant::{agent_phase, streams, InitialPools, NotConverged, Plant};
 use crate::protocol::{ClusterId, DesiredAnswer};
@@ -109,6 +109,9 @@ pub struct ClusterBook {
     /// The last time the edge answered this cluster's agent 404 (the edge's
     /// access log, which responders may read).
     pub last_404_at: Option<SimTime>,
+    /// The first 404 of the agent's current run of answers without an
+    /// authoritative one (the same access log): when its 404s began.
+    pub first_404_at: Option<SimTime>,
     /// The last time the cluster was disturbed (a failed poll, its agent
     /// dead, held or restarted, pools lost or restored).
     pub last_disturbed_at: Option<SimTime>,
@@ -171,6 +174,12 @@ pub struct World {
     healthy_at_wave_start: Vec<bool>,
     /// Edge changes in the configuration pipeline, by `Ev::EdgeDeploy` index.
     edge_deploys: Vec<EdgeDeploy>,
+    /// Routing changes applied to prod as the change log and the pipeline
+    /// record them (what diagnosis reads; at most `change.log_max`).
+    routing_changes: Vec<RoutingChangeSeen>,
+    /// Per incident: the team's finished restorations (hands-on repairs
+    /// plus script restores) when on-call acknowledged it.
+    restorations_at_ack: Vec<u64>,
     operators: Operators,
     recovery: Recovery,
     monitoring: Monitoring,
@@ -277,6 +286,8 @@ impl World {
             rollout,
             healthy_at_wave_start: Vec::new(),
             edge_deploys: Vec::new(),
+            routing_changes: Vec::new(),
+            restorations_at_ack: Vec::new(),
             operators,
             recovery,
             key_events: Vec::new(),

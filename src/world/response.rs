@@ -14,7 +14,9 @@ use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
 use crate::model::monitoring::{DetectionSource, MonitoringOutput, MonitoringTimer};
 use crate::model::operators::{OpsOutput, OpsTimer};
 use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
-use crate::model::responder::{DecisionInputs, ResponderOutput, ResponderTimer, RestoreBy};
+use crate::model::responder::{
+    DecisionInputs, DiagnosisInputs, ResponderOutput, ResponderTimer, RestoreBy, RoutingChangeSeen,
+};
 use crate::model::rollout::{RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::plant::streams;
@@ -204,6 +206,15 @@ impl World {
                     via_pipeline,
                     now,
                 );
+                // The change log and the pipeline's record, as diagnosis reads them.
+                if self.routing_changes.len() < self.cfg.change.log_max {
+                    self.routing_changes.push(RoutingChangeSeen {
+                        name: name.clone(),
+                        live_at: at,
+                        via_pipeline,
+                        outside_change_management: applied.leaked,
+                    });
+                }
                 let deploy = EdgeDeploy {
                     name,
                     ratio,
@@ -522,6 +533,24 @@ impl World {
             .any(|c| self.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
     }
 
+    /// When the 404s began, per the edge's access log: the earliest start
+    /// of a run of 404 answers among the clusters answered 404 lately or
+    /// lost (a lost agent is dead; its log entries stay).
+    fn first_404_at(&self, now: SimTime) -> Option<SimTime> {
+        (0..self.plant.fleet.len() as ClusterId)
+            .filter(|&c| {
+                self.books[c as usize].lost_since.is_some() || self.answered_404_lately(now, c)
+            })
+            .filter_map(|c| self.books[c as usize].first_404_at)
+            .min()
+    }
+
+    /// The team's finished restorations so far: engineers' hands-on
+    /// repairs and the recovery script's restores (its own work log).
+    fn restorations_done(&self) -> u64 {
+        self.operators.repairs_done() + self.recovery.stats().done
+    }
+
     pub(super) fn on_responder_timer(&mut self, sim: &mut Sim<Ev>, t: ResponderTimer) {
         let now = sim.now();
         let mut r = Vec::new();
@@ -529,11 +558,22 @@ impl World {
             ResponderTimer::Diagnosed { incident } => {
                 // Diagnosis from what engineers can see: the edge's access
                 // log (which clusters' desired-state requests were answered
-                // 404 lately) and probes they send through the edge for the
-                // clusters they know are broken.
+                // 404 lately, and since when), probes they send through the
+                // edge for the clusters they know are broken, and the prod
+                // change log (which routing changes reached the edge, when,
+                // and whether a rollback is on record).
+                let seen = DiagnosisInputs {
+                    route_answers_404: self.route_answers_404(now),
+                    first_404_at: self.first_404_at(now),
+                    prod_routing_changes: self.routing_changes.clone(),
+                };
+                self.responder
+                    .handle_diagnosed(now, incident, &seen, &mut r);
+            }
+            ResponderTimer::Revert { incident } => {
                 let route_misroutes = self.route_answers_404(now);
                 self.responder
-                    .handle_diagnosed(now, incident, route_misroutes, &mut r);
+                    .handle_revert_ready(now, incident, route_misroutes, &mut r);
             }
             ResponderTimer::Decide { incident } => {
                 // Clusters at risk, as the team can count them: lost ones,
@@ -550,8 +590,16 @@ impl World {
                                     .is_buggy())
                     })
                     .count() as u32;
+                // Measured progress: the team's restorations since the ack.
+                let at_ack = self
+                    .restorations_at_ack
+                    .get(incident as usize)
+                    .copied()
+                    .unwrap_or(0);
+                let restored = self.restorations_done().saturating_sub(at_ack);
                 let seen = DecisionInputs {
                     clusters_at_risk: at_risk,
+                    restored_since_ack: u32::try_from(restored).unwrap_or(u32::MAX),
                     clusters_per_hour: self.operators.clusters_per_hour(),
                     rollout_completed: self.rollout.completed_at().is_some(),
                 };
@@ -612,6 +660,11 @@ impl World {
                     sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
                 }
                 OpsOutput::Acked { incident, at, .. } => {
+                    let i = incident as usize;
+                    if self.restorations_at_ack.len() <= i {
+                        self.restorations_at_ack.resize(i + 1, 0);
+                    }
+                    self.restorations_at_ack[i] = self.restorations_done();
                     let lost: Vec<ClusterId> = (0..self.plant.fleet.len() as ClusterId)
                         .filter(|&c| self.books[c as usize].lost_since.is_some())
                         .collect();
