@@ -149,8 +149,13 @@ pub struct Incident {
     pub time_to_detect_s: Option<f64>,
     /// How it was detected (`burn_rate_alert`, `pool_loss_alert`, `customer_reports`).
     pub detected_by: Option<String>,
+    /// Auth incidents: success back above the threshold. Pool incidents:
+    /// the bad route reverted.
     pub mitigated_at: Option<String>,
     pub time_to_mitigate_s: Option<f64>,
+    /// Pool incidents: the last cluster to start losing pools, i.e. when
+    /// the losses stopped (the hotfix can stop them before the revert).
+    pub last_loss_at: Option<String>,
     pub clusters_affected: u32,
     pub restore_completed_at: Option<String>,
     pub restore_hours_after_detection: Option<f64>,

@@ -142,6 +142,9 @@ pub struct PoolIncident {
     pub acked_at: Option<SimTime>,
     /// The bad route was reverted.
     pub mitigated_at: Option<SimTime>,
+    /// The last time a cluster started losing pools in this incident: when
+    /// the losses stopped, whatever stopped them (the revert, the hotfix).
+    pub last_loss_at: Option<SimTime>,
     pub clusters_affected: u32,
     /// Clusters lost and not yet restored.
     pub open_clusters: u32,
@@ -357,6 +360,7 @@ impl Responder {
             detected_by: None,
             acked_at: None,
             mitigated_at: None,
+            last_loss_at: None,
             clusters_affected: 0,
             open_clusters: 0,
             reports: 0,
@@ -388,6 +392,7 @@ impl Responder {
         let inc = self.open_mut().expect("open");
         inc.clusters_affected += 1;
         inc.open_clusters += 1;
+        inc.last_loss_at = Some(now);
         if inc.acked_at.is_some() {
             out.push(ResponderOutput::Restore { cluster, by });
         }

@@ -328,16 +328,17 @@ pub fn render_report(s: &Summary, series: &Series, reproduce: &str) -> String {
     }
     o.push_str("</table>");
     let m = &s.metrics;
-    o.push_str("<h2>Incidents</h2><table><tr><th>kind</th><th>started</th><th>detected</th><th>by</th><th>mitigated</th><th>clusters</th><th>restored</th></tr>");
+    o.push_str("<h2>Incidents</h2><table><tr><th>kind</th><th>started</th><th>detected</th><th>by</th><th>mitigated (auth) / route reverted</th><th>last new loss</th><th>clusters</th><th>restored</th></tr>");
     for i in &m.incidents {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             i.kind,
             &i.started_at[..16],
             i.time_to_detect_s.map_or("never".into(), |t| format!("after {}", hours(t))),
             i.detected_by.as_deref().unwrap_or("-").replace('_', " "),
             i.time_to_mitigate_s.map_or("-".into(), |t| format!("after {}", hours(t))),
+            i.last_loss_at.as_deref().map_or("-".into(), |l| l[..16].to_string()),
             if i.kind == "pool_loss" { i.clusters_affected.to_string() } else { "-".into() },
             i.restore_completed_at.as_deref().map_or("-".into(), |r| r[..16].to_string())
         );

@@ -330,7 +330,15 @@ pub fn render_text(s: &Summary) -> String {
                 }
             }
             if let Some(t) = i.time_to_mitigate_s {
-                let _ = write!(o, ", mitigated after {}", hours(t));
+                let what = if i.kind == "auth" {
+                    "mitigated"
+                } else {
+                    "route reverted"
+                };
+                let _ = write!(o, ", {what} after {}", hours(t));
+            }
+            if let Some(l) = &i.last_loss_at {
+                let _ = write!(o, ", last new loss {}", &l[..16]);
             }
             if let Some(r) = &i.restore_completed_at {
                 let _ = write!(

@@ -51,6 +51,7 @@ impl World {
                 detected_by: inc.detected_by.map(|d| d.name().to_string()),
                 mitigated_at: inc.mitigated_at.map(|t| e.format(t)),
                 time_to_mitigate_s: inc.mitigated_at.map(|t| (t - inc.started_at).as_secs_f64()),
+                last_loss_at: inc.last_loss_at.map(|t| e.format(t)),
                 clusters_affected: inc.clusters_affected,
                 restore_completed_at: inc.restore_completed_at.map(|t| e.format(t)),
                 restore_hours_after_detection: match (inc.detected_at, inc.restore_completed_at) {
