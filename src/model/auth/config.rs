@@ -286,15 +286,19 @@ impl Default for ClientPopulations {
     }
 }
 
+/// Upper bound of each client population: a billion clients is beyond any
+/// control plane, and keeps the per-population buckets' rates finite.
+const CLIENTS_MAX: u32 = 1_000_000_000;
+
 impl ClientPopulations {
     pub fn validate(&self) -> Result<(), String> {
         let c = self;
-        check_at_least("legit_light_clients", c.legit_light_clients, 1)?;
+        check_range("legit_light_clients", c.legit_light_clients, 1, CLIENTS_MAX)?;
         check_ratio("legit_heavy_share_fraction", c.legit_heavy_share_fraction)?;
-        check_at_least("legit_heavy_clients", c.legit_heavy_clients, 1)?;
+        check_range("legit_heavy_clients", c.legit_heavy_clients, 1, CLIENTS_MAX)?;
         check_ratio("bot_heavy_share_fraction", c.bot_heavy_share_fraction)?;
-        check_at_least("bot_heavy_clients", c.bot_heavy_clients, 1)?;
-        check_at_least("bot_light_clients", c.bot_light_clients, 1)
+        check_range("bot_heavy_clients", c.bot_heavy_clients, 1, CLIENTS_MAX)?;
+        check_range("bot_light_clients", c.bot_light_clients, 1, CLIENTS_MAX)
     }
 }
 
