@@ -9,10 +9,12 @@
 //!   proportional splitting, sliding-window sums.
 //! - `vendor`: [`VendorPath`], the token bucket behind 429s, lognormal
 //!   vendor latency and its quantiles.
-//! - `hpa`: pods with warm-up and crashes, and the Kubernetes HPA
-//!   ([`ScaleEvent`]s are kept for checks).
-//! - `mitigation`: client-side adaptive throttling and the vendor circuit
-//!   breaker ([`BreakerState`]).
+//! - `hpa`: pods with warm-up and crashes, the Kubernetes HPA reading a
+//!   windowed CPU average, and the node pool behind it (Pending pods,
+//!   cluster-autoscaler nodes) ([`ScaleEvent`]s are kept for checks).
+//! - `mitigation`: client-side adaptive throttling, the vendor circuit
+//!   breaker ([`BreakerState`]) and the edge's per-client limiter, which
+//!   sees client populations and rates, never a request's class.
 //! - this file: [`AuthSystem`], the per-tick pipeline, [`AuthTick`],
 //!   [`success_ratio`] and [`available`].
 //!
