@@ -100,6 +100,13 @@ use mitigation::{AdaptiveThrottle, Breaker, PerClientLimiter};
 use vendor::{TokenBucket, VendorLatency};
 
 const MICROS_PER_DAY: u64 = 86_400_000_000;
+/// The client populations' places in the per-client limiter, in the order
+/// `try_new` hands their client counts over (the world's bookkeeping; the
+/// limiter treats them alike).
+const LEGIT_LIGHT: usize = 0;
+const LEGIT_HEAVY: usize = 1;
+const BOT_HEAVY: usize = 2;
+const BOT_LIGHT: usize = 3;
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 const HOURS_PER_DAY: f64 = 24.0;
 const MS_PER_S: f64 = 1_000.0;
@@ -732,13 +739,13 @@ impl AuthSystem {
         let bot_light = bots - bot_heavy;
 
         let mut limited = NONE;
-        for (p, group) in [&mut light, &mut heavy].into_iter().enumerate() {
+        for (p, group) in [(LEGIT_LIGHT, &mut light), (LEGIT_HEAVY, &mut heavy)] {
             let want = total(group);
             let passed = self.per_client.admit(p, want, dt);
             add(&mut limited, &take(group, want - passed, rng));
         }
-        let bot_passed =
-            self.per_client.admit(2, bot_heavy, dt) + self.per_client.admit(3, bot_light, dt);
+        let bot_passed = self.per_client.admit(BOT_HEAVY, bot_heavy, dt)
+            + self.per_client.admit(BOT_LIGHT, bot_light, dt);
         limited[BOT] = bots - bot_passed;
 
         *arrivals = light;
