@@ -293,6 +293,13 @@ impl RequestRate {
         self.last = Some(now);
         v
     }
+
+    /// Requests, the last at `last`, each at least `spacing` after the one
+    /// before (quiet polls skipped by the fast-forward): none was fast.
+    pub fn skip_spaced_to(&mut self, last: SimTime) {
+        self.last = Some(last);
+        self.fast_in_a_row = 0;
+    }
 }
 
 /// I8 for the recovery script: its attempts stay within its retry budget.

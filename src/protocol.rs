@@ -184,6 +184,10 @@ impl AnswerCounts {
     pub fn add(&mut self, answer: &DesiredAnswer) {
         self.0[answer.kind() as usize] += 1;
     }
+    /// `n` answers like `answer` (quiet polls skipped by the fast-forward).
+    pub fn add_n(&mut self, answer: &DesiredAnswer, n: u64) {
+        self.0[answer.kind() as usize] += n;
+    }
     /// Each kind with its count, in report order (zeros included).
     pub fn iter(&self) -> impl Iterator<Item = (AnswerKind, u64)> + '_ {
         AnswerKind::ALL.iter().map(|&k| (k, self.0[k as usize]))

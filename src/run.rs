@@ -21,6 +21,9 @@ pub struct RunOptions {
     pub events_kinds: Option<BTreeSet<String>>,
     /// Event budget; a run that exceeds it stops with `EventLimit`.
     pub events_max: Option<u64>,
+    /// The reference mode: step every agent poll instead of letting quiet
+    /// agents sleep (same trace hash and summary, many more events).
+    pub step_every_poll: bool,
     /// Called after each simulated hour with (simulated now, end), e.g. to
     /// draw a progress bar. Outside the simulated world: it cannot change
     /// the run.
@@ -59,6 +62,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         Seed(seed),
     );
     world.set_run_end(scenario.end);
+    world.set_step_every_poll(opts.step_every_poll);
     world.start(&mut sim);
     // Run in simulated-hour chunks so progress can be shown; the events and
     // their order are the same as in one call.
@@ -100,6 +104,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
                 RunOptions {
                     seed: Some(seed),
                     events_max: opts.events_max,
+                    step_every_poll: opts.step_every_poll,
                     ..RunOptions::default()
                 },
             )

@@ -32,7 +32,7 @@ pub mod window;
 
 pub use fault::{Fault, FaultEdge, FaultSchedule};
 pub use queue::{EventQueue, HeapQueue, PendingEvents, RadixQueue, WheelQueue};
-pub use rng::{Seed, Stream};
+pub use rng::{Keyed, Seed, Stream};
 pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};
 pub use time::{parse_duration, Epoch, SimDuration, SimTime};
 pub use trace::{json_escape_into, Trace, TraceRecord, Words};

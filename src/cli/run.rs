@@ -51,6 +51,12 @@ pub struct Args {
     /// Log key events (in simulated time) to stderr.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Reference mode: step every agent poll instead of letting quiet
+    /// agents sleep until something could change their answer. Same trace
+    /// hash and summary, many times the events; for checking the
+    /// fast-forward, not for use.
+    #[arg(long)]
+    pub step_every_poll: bool,
 }
 
 /// The scenario argument as a command line repeats it: the path, then
@@ -236,6 +242,7 @@ pub fn run(args: Args) -> ExitCode {
         &sc,
         RunOptions {
             seed: args.seed,
+            step_every_poll: args.step_every_poll,
             events_sink,
             events_kinds: match events {
                 EventsFile::Only(kinds) => Some(kinds),

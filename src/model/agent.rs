@@ -20,7 +20,7 @@
 
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
 use crate::types::{check_at_least, check_below, check_positive};
-use cascade_sim::{SimDuration, SimTime, Stream};
+use cascade_sim::{Keyed, SimDuration, SimTime, Stream};
 use serde::{Deserialize, Serialize};
 
 /// The guards of the fixed agent, each switchable for ablation.
@@ -324,8 +324,82 @@ pub enum AgentOutput {
     LeftHold,
 }
 
+/// An agent's steady poll schedule: poll k at `phase + k·period +
+/// jitter_k`, with `jitter_k` uniform in [0, `poll_jitter_ratio`·period)
+/// from a counter-based draw keyed by the agent and k.
+///
+/// Why a grid and not "the last answer plus a jittered period": the
+/// jitter does not accumulate, so the time of any poll is known without
+/// drawing the ones before it. A driver may then skip an agent's quiet
+/// polls (see [`Agent::is_quiescent`]) and wake it later on exactly the
+/// poll it would have made. After a backoff, the agent comes back to its
+/// grid at the next point after the answer. The jitter stays one-sided
+/// so that polls keep their order for any ratio below 1: consecutive
+/// polls are more than `(1 - ratio)`·period apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollGrid {
+    phase_us: u64,
+    period_us: u64,
+    jitter_us: u64,
+    key: Keyed,
+}
+
+impl PollGrid {
+    /// The grid of period `cfg.poll_interval_s` starting at `phase`.
+    pub fn new(phase: SimTime, cfg: &AgentConfig, key: Keyed) -> PollGrid {
+        let period_us = SimDuration::from_secs_f64(cfg.poll_interval_s)
+            .as_micros()
+            .max(1);
+        // Below the period, so poll k + 1 always comes after poll k.
+        let jitter_us = ((period_us as f64 * cfg.poll_jitter_ratio) as u64).min(period_us - 1);
+        PollGrid {
+            phase_us: phase.as_micros(),
+            period_us,
+            jitter_us,
+            key,
+        }
+    }
+
+    /// The time of poll `k`.
+    pub fn at(&self, k: u64) -> SimTime {
+        let jitter = (self.key.unit_at(k) * self.jitter_us as f64) as u64;
+        SimTime::from_micros(
+            self.phase_us
+                .saturating_add(k.saturating_mul(self.period_us))
+                .saturating_add(jitter),
+        )
+    }
+
+    /// The first poll at or after `t`: its number and time.
+    pub fn first_at_or_after(&self, t: SimTime) -> (u64, SimTime) {
+        let t_us = t.as_micros();
+        if t_us <= self.phase_us {
+            return (0, self.at(0));
+        }
+        // Poll k lies in [phase + k·period, phase + (k + 1)·period), so only
+        // k0 = floor((t - phase) / period) and k0 + 1 can be the answer.
+        let k0 = (t_us - self.phase_us) / self.period_us;
+        let at = self.at(k0);
+        if at >= t {
+            (k0, at)
+        } else {
+            (k0 + 1, self.at(k0 + 1))
+        }
+    }
+
+    /// The smallest gap between two consecutive polls.
+    pub fn min_gap(&self) -> SimDuration {
+        SimDuration::from_micros(self.period_us - self.jitter_us)
+    }
+
+    /// The first poll strictly after `t`.
+    pub fn first_after(&self, t: SimTime) -> (u64, SimTime) {
+        self.first_at_or_after(t + SimDuration::from_micros(1))
+    }
+}
+
 /// Per-pool bookkeeping of the "not desired" observations (G4) and soft deletes (G8).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct PoolWatch {
     undesired_since: Option<SimTime>,
     undesired_seen: u32,
@@ -345,9 +419,11 @@ pub struct AgentStatus {
 }
 
 /// One cluster's agent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Agent {
     guards: Guards,
+    /// When it polls while all is well.
+    grid: PollGrid,
     alive: bool,
     /// The installed version crash-loops ([`ReleaseDefect::CrashLoop`]).
     crash_looping: bool,
@@ -369,10 +445,11 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// A new agent; `first_poll_at` and `first_full_resync_at` set its phase.
-    pub fn new(guards: Guards, first_full_resync_at: SimTime) -> Self {
+    /// A new agent; `grid` and `first_full_resync_at` set its phases.
+    pub fn new(guards: Guards, first_full_resync_at: SimTime, grid: PollGrid) -> Self {
         Agent {
             guards,
+            grid,
             alive: true,
             crash_looping: false,
             in_hold: false,
@@ -433,7 +510,7 @@ impl Agent {
     /// fresh memory, an immediate poll and a full resync on the first answer.
     pub fn handle_restart(&mut self, now: SimTime, guards: Guards, out: &mut Vec<AgentOutput>) {
         let crash_looping = self.crash_looping;
-        *self = Agent::new(guards, now);
+        *self = Agent::new(guards, now, self.grid);
         // The installed binary is still the defective one.
         self.crash_looping = crash_looping;
         if crash_looping {
@@ -488,9 +565,107 @@ impl Agent {
         }
     }
 
-    fn next_poll(&self, now: SimTime, cfg: &AgentConfig, rng: &mut Stream) -> SimTime {
-        let s = rng.jitter(cfg.poll_interval_s, cfg.poll_jitter_ratio);
-        now + SimDuration::from_secs_f64(s)
+    /// The next point of the poll grid after `now`.
+    fn next_poll(&self, now: SimTime) -> SimTime {
+        self.grid.first_after(now).1
+    }
+
+    pub fn grid(&self) -> &PollGrid {
+        &self.grid
+    }
+    /// The desired state it last applied.
+    pub fn desired(&self) -> Option<DesiredState> {
+        self.desired
+    }
+    /// When it last sent a desired-state request.
+    pub fn last_fetch(&self) -> Option<SimTime> {
+        self.last_fetch
+    }
+    /// The smallest gap between two polls of the grid.
+    pub fn min_poll_gap(&self) -> SimDuration {
+        self.grid.min_gap()
+    }
+
+    /// Whether handling the answer `Ok(ds)` again, with the cloud listing
+    /// `actual`, would do nothing but ask for the next poll of the grid:
+    /// alive and running, out of hold, its last poll answered, `ds` the
+    /// desired state it holds at its generation, and every pool as `ds`
+    /// wants it (present when wanted, at the wanted size; absent when not).
+    /// Then a full resync finds nothing to prune and no guard has anything
+    /// to count. A driver may skip such an agent's polls until something
+    /// that could change the answer or the listing happens (the fleet
+    /// tier's fast-forward; its reference mode checks this claim at every
+    /// poll it would skip).
+    pub fn is_quiescent(&self, ds: &DesiredState, actual: &[PoolState; POOLS]) -> bool {
+        if !self.alive
+            || self.crash_looping
+            || self.in_hold
+            || self.awaiting_answer
+            || !self.last_poll_ok
+            || self.consecutive_failures != 0
+            || self.consecutive_404 != 0
+            || self.desired != Some(*ds)
+            || self.generation != ds.generation
+        {
+            return false;
+        }
+        actual.iter().enumerate().all(|(i, st)| {
+            let pool = PoolName::from_index(i);
+            let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
+            match *st {
+                PoolState::Absent => !wanted,
+                PoolState::Present { nodes } => {
+                    wanted
+                        && (nodes == ds.nodes[i] || ds.nodes[i] == 0)
+                        && self.watch[i] == PoolWatch::default()
+                }
+                PoolState::Creating | PoolState::Deleting => false,
+            }
+        })
+    }
+
+    /// Brings a quiescent agent's memory to where handling its skipped
+    /// polls would have left it: the last poll was sent at `last_poll_at`
+    /// (its answer still `awaiting`, or not), and the last answer handled
+    /// came at `last_answer_at` (none if no skipped answer came back). A
+    /// quiet answer moves only the poll and full-resync schedule.
+    pub fn skip_quiet_polls(
+        &mut self,
+        last_poll_at: SimTime,
+        awaiting: bool,
+        last_answer_at: Option<SimTime>,
+        cfg: &AgentConfig,
+    ) {
+        self.last_fetch = Some(last_poll_at);
+        self.awaiting_answer = awaiting;
+        if let Some(at) = last_answer_at {
+            self.advance_full_resync(at, cfg);
+        }
+    }
+
+    /// Moves the full-resync schedule past `now` (what a reconcile at `now`
+    /// does); returns whether a full resync was due.
+    fn advance_full_resync(&mut self, now: SimTime, cfg: &AgentConfig) -> bool {
+        if now < self.next_full_resync {
+            return false;
+        }
+        let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s)
+            .as_micros()
+            .max(1);
+        let behind = now.as_micros() - self.next_full_resync.as_micros();
+        // The loop "add a period while not after now", in one step.
+        self.next_full_resync += SimDuration::from_micros((behind / period + 1) * period);
+        true
+    }
+
+    /// Equal but for the poll and full-resync schedule (what a quiet poll
+    /// may change).
+    pub fn same_but_schedule(&self, other: &Agent) -> bool {
+        let mut a = self.clone();
+        a.last_fetch = other.last_fetch;
+        a.awaiting_answer = other.awaiting_answer;
+        a.next_full_resync = other.next_full_resync;
+        a == *other
     }
 
     /// The desired-state request came back. `actual` is the cluster's pools as
@@ -532,7 +707,7 @@ impl Agent {
                 if self.in_hold && cfg.seeded_bug == Some(SeededBug::NeverLeavesHold) {
                     // The seeded bug: hold is never left, nothing is reconciled.
                     out.push(AgentOutput::SetTimer {
-                        at: self.next_poll(now, cfg, rng),
+                        at: self.next_poll(now),
                         timer: AgentTimer::Poll,
                     });
                     return;
@@ -547,7 +722,7 @@ impl Agent {
                 self.desired = Some(ds);
                 self.reconcile(now, ds, true, actual, cfg, out);
                 out.push(AgentOutput::SetTimer {
-                    at: self.next_poll(now, cfg, rng),
+                    at: self.next_poll(now),
                     timer: AgentTimer::Poll,
                 });
             }
@@ -564,7 +739,7 @@ impl Agent {
                     self.reconcile(now, empty, false, actual, cfg, out);
                 }
                 out.push(AgentOutput::SetTimer {
-                    at: self.next_poll(now, cfg, rng),
+                    at: self.next_poll(now),
                     timer: AgentTimer::Poll,
                 });
             }
@@ -619,7 +794,7 @@ impl Agent {
             // "Full jitter" between half and the whole backoff.
             now + SimDuration::from_secs_f64(rng.uniform(0.5 * base, base))
         } else {
-            self.next_poll(now, cfg, rng)
+            self.next_poll(now)
         };
         out.push(AgentOutput::SetTimer {
             at,
@@ -638,13 +813,7 @@ impl Agent {
         cfg: &AgentConfig,
         out: &mut Vec<AgentOutput>,
     ) {
-        let full = now >= self.next_full_resync;
-        if full {
-            let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
-            while self.next_full_resync <= now {
-                self.next_full_resync += period;
-            }
-        }
+        let full = self.advance_full_resync(now, cfg);
         for (i, state) in actual.iter().enumerate() {
             let pool = PoolName::from_index(i);
             let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);

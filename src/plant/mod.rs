@@ -24,7 +24,7 @@ pub mod fleet;
 pub mod streams;
 pub mod workload;
 
-use crate::model::agent::{AgentConfig, AgentStatus};
+use crate::model::agent::{AgentConfig, AgentStatus, PollGrid};
 use crate::protocol::{ClusterId, DesiredAnswer, DesiredState, PoolName, PoolState, POOLS};
 use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 use cloud::{CloudApi, CloudConfig};
@@ -207,13 +207,15 @@ pub fn convergence(
 pub struct AgentPhase {
     pub first_full_resync_at: SimTime,
     pub first_poll_at: SimTime,
+    /// Its poll schedule while all is well.
+    pub grid: PollGrid,
 }
 
 /// Agent `cluster`'s phases, drawn from its own stream: first the
 /// full-resync phase, then the poll phase. From a run's start (`from` =
 /// 0) they are the fleet tier's; a window starting at `from` continues
 /// them: the full-resync grid keeps its phase, the first poll lands its
-/// phase after `from`. Returns the stream positioned after the draws, so
+/// grid point at or after `from`. Returns the stream positioned after the draws, so
 /// later jitter draws match in every tier.
 pub fn agent_phase(
     seed: Seed,
@@ -230,10 +232,16 @@ pub fn agent_phase(
         resync += period;
     }
     let poll_phase = rng.uniform(0.0, cfg.poll_interval_s);
+    let grid = PollGrid::new(
+        SimTime::ZERO + SimDuration::from_secs_f64(poll_phase),
+        cfg,
+        seed.keyed(streams::AGENT_POLLS, cluster as u64),
+    );
     (
         AgentPhase {
             first_full_resync_at: resync,
-            first_poll_at: from + SimDuration::from_secs_f64(poll_phase),
+            first_poll_at: grid.first_at_or_after(from).1,
+            grid,
         },
         rng,
     )
@@ -333,12 +341,22 @@ mod tests {
             p0.first_full_resync_at,
             SimTime::ZERO + SimDuration::from_secs_f64(r)
         );
-        assert_eq!(
-            p0.first_poll_at,
-            SimTime::ZERO + SimDuration::from_secs_f64(p)
+        // The first poll is the grid's first point: its phase plus a
+        // one-sided jitter below `poll_jitter_ratio` of the period.
+        let phase = SimTime::ZERO + SimDuration::from_secs_f64(p);
+        assert!(p0.first_poll_at >= phase);
+        assert!(
+            p0.first_poll_at.saturating_since(phase)
+                < SimDuration::from_secs_f64(cfg.poll_interval_s * cfg.poll_jitter_ratio)
         );
+        assert_eq!(p0.first_poll_at, p0.grid.at(0));
         let from = SimTime::from_secs(10 * 3_600);
         let (p1, _) = agent_phase(seed, 7, &cfg, from);
+        // A window starting later polls on the same grid.
+        assert_eq!(p1.grid, p0.grid);
+        let (k, at) = p0.grid.first_at_or_after(from);
+        assert_eq!(p1.first_poll_at, at);
+        assert!(at >= from && p0.grid.at(k - 1) < from);
         assert!(p1.first_full_resync_at >= from);
         let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
         assert!(p1.first_full_resync_at.saturating_since(from) < period);

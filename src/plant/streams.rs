@@ -8,13 +8,17 @@
 
 /// One per cluster (id = cluster id): the agent's phases and jitter.
 pub const AGENT: &str = "agent";
+/// One per cluster (id = cluster id), counter-based: the agent's poll
+/// grid jitter, draw k for poll k (`Seed::keyed`).
+pub const AGENT_POLLS: &str = "agent-polls";
 /// The generated fleet's shape.
 pub const FLEET: &str = "fleet";
 /// The cloud node-pool API's latencies and failures.
 pub const CLOUD: &str = "cloud";
 /// The desired-state service's faults (5xx, timeouts, partial answers).
 pub const DESIRED_SERVICE: &str = "desired-service";
-/// The fleet tier's agent round trips.
+/// The fleet tier's agent round trips: one counter-based stream per
+/// cluster (`Seed::keyed`), the draw keyed by the request's time.
 pub const NETWORK: &str = "network";
 /// The auth path's traffic and vendor draws.
 pub const AUTH: &str = "auth";
@@ -52,8 +56,9 @@ pub const CHAOS_KIND: &str = "chaos-kind";
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 19] = [
+pub const ALL: [&str; 20] = [
     AGENT,
+    AGENT_POLLS,
     FLEET,
     CLOUD,
     DESIRED_SERVICE,

@@ -58,7 +58,7 @@ pub async fn run_agent<T: Transport>(
     observer: Rc<dyn Observer>,
 ) {
     let c = cfg.cluster;
-    let mut agent = Agent::new(cfg.guards, phase.first_full_resync_at);
+    let mut agent = Agent::new(cfg.guards, phase.first_full_resync_at, phase.grid);
     let mut timers: Vec<SimTime> = vec![phase.first_poll_at];
     let mut out: Vec<AgentOutput> = Vec::with_capacity(16);
     let mut calls: Vec<(PoolName, CloudCall)> = Vec::with_capacity(POOLS);

@@ -11,16 +11,15 @@ use crate::record::Record;
 use cascade_sim::{Sim, SimDuration, SimTime};
 
 impl World {
-    fn rtt(&mut self) -> SimDuration {
-        let ms = self.rng.network.lognormal(
-            self.cfg.network.agent_rtt_median_ms,
-            self.cfg.network.agent_rtt_p99_ms,
-        );
-        SimDuration::from_secs_f64(ms / 1e3)
-    }
-
     pub(super) fn on_agent_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
+        if self.fast_forward {
+            // A sleeping agent's own polls are not queued: this is a stray
+            // timer, which wakes it.
+            self.wake(sim, c);
+        } else {
+            self.reference_poll(sim, c);
+        }
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.agents[c as usize].handle_timer(
@@ -38,7 +37,7 @@ impl World {
         let answer = self.plant.desired_answer(c);
         let delay = match answer {
             DesiredAnswer::Timeout => SimDuration::from_secs_f64(self.cfg.network.client_timeout_s),
-            _ => self.rtt(),
+            _ => self.rtt(c, sim.now()),
         };
         self.pending_answer[c as usize] = Some(answer);
         sim.schedule_in(delay, Ev::AgentAnswer(c));
@@ -46,16 +45,26 @@ impl World {
 
     pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
+        let quiet = self.asleep[c as usize] != super::fast_forward::AWAKE;
+        if quiet && self.fast_forward {
+            // A stray answer of a sleeping agent: wake it first.
+            self.wake(sim, c);
+        }
+        let quiet = quiet && !self.fast_forward;
         let Some(answer) = self.pending_answer[c as usize].take() else {
             return;
         };
-        sim.trace.record(
-            now,
-            &Record::Answer {
-                cluster: c,
-                answer: &answer,
-            },
-        );
+        // A sleeping agent's quiet answers are not trace records (the
+        // fast-forward never makes them; the reference mode must agree).
+        if !quiet {
+            sim.trace.record(
+                now,
+                &Record::Answer {
+                    cluster: c,
+                    answer: &answer,
+                },
+            );
+        }
         self.metrics.count_answer(&answer);
         let book = &mut self.books[c as usize];
         if answer == DesiredAnswer::NotFound {
@@ -80,6 +89,7 @@ impl World {
         let actual = *self.plant.cloud.pools(c);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
+        let before = quiet.then(|| self.agents[c as usize].clone());
         let agent = &mut self.agents[c as usize];
         agent.handle_answer(
             now,
@@ -95,6 +105,15 @@ impl World {
             self.findings.add(v.at(now, Some(c)));
         }
         book.generation_applied = g;
+        if let Some(before) = before {
+            self.check_quiet_answer(c, &before, &out);
+        } else if let Some(k) = self.may_sleep(c, now, &answer, &actual, &out) {
+            self.fall_asleep(c, k);
+            if self.fast_forward {
+                // Its next poll is the grid's: not queued while it sleeps.
+                out.clear();
+            }
+        }
         self.apply_agent_outputs(sim, c, &out);
         self.out = out;
     }
@@ -169,6 +188,8 @@ impl World {
         call: CloudCall,
     ) -> CloudReply {
         let now = sim.now();
+        // The cluster's pools change: its agent must see it.
+        self.wake(sim, c);
         let reply = self.plant.cloud.call(now, c, pool, call);
         sim.trace.record(
             now,
@@ -242,6 +263,7 @@ impl World {
         if completion == Completion::Stale {
             return;
         }
+        self.wake(sim, c);
         sim.trace.record(
             now,
             &Record::CloudDone {

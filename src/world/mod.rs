@@ -16,6 +16,9 @@
 //! - this file: the event enum, the world's state, construction, dispatch;
 //! - [`fleet_side`]: the hot path: agent polls and answers, agent outputs
 //!   to cloud calls, cloud completions, agent deaths and restarts;
+//! - [`fast_forward`]: quiet agents sleep out of the queue until something
+//!   that could change their answer wakes them (exact; a reference mode
+//!   steps every poll and checks it);
 //! - [`response`]: the timeline's effects, change management, rollout,
 //!   monitoring, responder, operators, recovery script and restorations;
 //! - [`auth_side`]: auth ticks, the per-minute auth books and surfaces;
@@ -46,6 +49,7 @@ use crate::types::Cloud;
 use cascade_sim::{Epoch, FaultEdge, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
 mod auth_side;
+mod fast_forward;
 mod fleet_side;
 mod outcome;
 mod response;
@@ -137,7 +141,6 @@ pub struct ClusterBook {
 struct Streams {
     /// One per agent, indexed by cluster id.
     agents: Vec<Stream>,
-    network: Stream,
     operators: Stream,
     /// The run's seed, for per-entity streams forked on demand.
     seed: Seed,
@@ -213,6 +216,18 @@ pub struct World {
     first_poll: Vec<SimTime>,
     /// An answer waits here for its round trip (events carry ids only).
     pending_answer: Vec<Option<DesiredAnswer>>,
+    /// Per agent: the grid poll a sleeping agent would make next, or
+    /// `fast_forward::AWAKE` (see [`fast_forward`]).
+    asleep: Vec<u64>,
+    /// Agents asleep now.
+    sleepers: u32,
+    /// Skip sleeping agents' polls (false: the reference mode, which steps
+    /// every poll and checks that the skipped ones would be quiet).
+    fast_forward: bool,
+    /// This configuration lets quiet agents sleep at all.
+    sleep_possible: bool,
+    /// The edge version agents' sleep was last checked against.
+    edge_version_seen: u32,
     /// Reused buffers of agent and operator outputs.
     out: Vec<AgentOutput>,
     ops_out: Vec<OpsOutput>,
@@ -240,7 +255,11 @@ impl World {
         let mut first_poll = Vec::with_capacity(n);
         for c in 0..n as ClusterId {
             let (phase, rng) = agent_phase(seed, c, &cfg.agent, SimTime::ZERO);
-            agents.push(Agent::new(cfg.agent_guards, phase.first_full_resync_at));
+            agents.push(Agent::new(
+                cfg.agent_guards,
+                phase.first_full_resync_at,
+                phase.grid,
+            ));
             agent_rng.push(rng);
             first_poll.push(phase.first_poll_at);
         }
@@ -267,7 +286,6 @@ impl World {
             blast_radius: BlastRadius::new(cfg.agent.fleet_deletes_per_hour_max),
             rng: Streams {
                 agents: agent_rng,
-                network: seed.fork(streams::NETWORK, 0),
                 operators: seed.fork(streams::OPERATORS, 0),
                 seed,
                 probes: seed.fork(streams::PROBES, 0),
@@ -298,6 +316,11 @@ impl World {
             first_poll,
             books: vec![ClusterBook::default(); n],
             pending_answer: vec![None; n],
+            asleep: vec![fast_forward::AWAKE; n],
+            sleepers: 0,
+            fast_forward: true,
+            sleep_possible: false,
+            edge_version_seen: 0,
             out: Vec::with_capacity(16),
             timeline,
             findings: Findings::new(1_000),
@@ -314,7 +337,15 @@ impl World {
         self.customers_quiet_at = SimTime::ZERO + end.saturating_since(SimTime::ZERO + quiet);
     }
 
+    /// Steps every agent poll (the reference mode) instead of letting
+    /// quiet agents sleep; the trace and the summary are the same.
+    pub fn set_step_every_poll(&mut self, on: bool) {
+        self.fast_forward = !on;
+    }
+
     pub fn start(&mut self, sim: &mut Sim<Ev>) {
+        self.sleep_possible = self.sleep_possible();
+        self.edge_version_seen = self.plant.edge.current().version;
         for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
             sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
         }
@@ -476,5 +507,6 @@ impl Model<Ev> for World {
             Ev::CustomerChange => self.on_customer_change(sim),
             Ev::EdgeDeploy(i) => self.on_edge_deploy(sim, i),
         }
+        self.after_event(sim);
     }
 }

@@ -9,6 +9,7 @@ use cascade_sim::Sim;
 impl World {
     /// Closes the books at the end of the run.
     pub fn finish(&mut self, sim: &mut Sim<super::Ev>) {
+        self.wake_all_at_end(sim.now());
         self.judge_pending_changes(sim.now());
         // I8: the recovery script's attempts stay within its retry budget.
         let st = self.recovery.stats();

@@ -322,6 +322,7 @@ impl World {
                     for k in clusters {
                         let c = self.rollout.order()[k];
                         self.books[c as usize].guards_installed = Some(guards);
+                        self.wake(sim, c);
                         self.agents[c as usize].upgrade(guards, defect);
                         if guards.g6_delete_locks {
                             self.plant.cloud.set_delete_locks(true);

@@ -50,6 +50,8 @@ impl World {
         else {
             return;
         };
+        // The cluster's desired state changes: its agent must see it.
+        self.wake(sim, c);
         match kind {
             ChangeKind::Add => {
                 let nodes = self.plant.fleet.nodes_per_pool;

@@ -1,0 +1,269 @@
+//! Exact fast-forward: an agent with nothing to do sleeps out of the event
+//! queue until something that could change its next answer happens.
+//!
+//! Almost every poll of a nine-day replay is an agent asking for a desired
+//! state that has not changed and doing nothing. After an answer the agent
+//! handled quietly ([`Agent::is_quiescent`]: alive, out of hold, its pools
+//! as the answer wants them), the driver does not queue the agent's next
+//! poll: the agent *sleeps*, remembering the number `k` of the grid poll
+//! it would make next ([`PollGrid`](crate::model::agent::PollGrid)).
+//!
+//! Anything that could change what the agent would be answered or what it
+//! would do *wakes* it: a change of its desired state (the workload), of
+//! its cloud pools (a call or a completion by anyone), of its version (a
+//! rollout), of the edge route that serves it, or any desired-state
+//! service fault (which also keeps every agent awake while it lasts). The
+//! wake brings the agent to where stepping every poll would have left it:
+//! polls `k..m` before the wake were made and answered quietly (their
+//! times from the grid, their round trips from a counter-based stream
+//! keyed by the request's time), the last one possibly still in flight.
+//! Counts that depend on polls (answers by kind, the request-rate book)
+//! are added in closed form.
+//!
+//! The reference mode (`--step-every-poll`) queues every poll as before,
+//! tracks the same sleep and wake decisions, and checks at every poll the
+//! fast-forward would skip that the agent indeed did nothing but ask for
+//! its next grid poll (a panic names the cluster otherwise). Both modes
+//! record the same trace: a quiet answer of a sleeping agent is not a
+//! trace record in either. The equivalence test runs every scenario and
+//! chaos seeds in both modes and compares trace hashes and summaries.
+
+use super::{Ev, World};
+use crate::model::agent::{Agent, AgentOutput, AgentTimer};
+use crate::plant::control::misrouted;
+use crate::protocol::{ClusterId, DesiredAnswer, PoolState, POOLS};
+use cascade_sim::{Sim, SimDuration, SimTime};
+
+/// `asleep[c]` of an awake agent.
+pub(super) const AWAKE: u64 = u64::MAX;
+
+impl World {
+    /// Whether quiet agents may sleep at all under this configuration: two
+    /// grid polls are always further apart than the slowest round trip
+    /// (round trips are cut at the client timeout) and than the agent's
+    /// request spacing, so a skipped poll never overlaps its neighbours and
+    /// never meets the rate limit.
+    pub(super) fn sleep_possible(&self) -> bool {
+        let Some(agent) = self.agents.first() else {
+            return false;
+        };
+        let gap = agent.min_poll_gap();
+        let timeout = SimDuration::from_secs_f64(self.cfg.network.client_timeout_s);
+        gap > timeout && gap >= self.request_spacing()
+    }
+
+    /// The agents' request spacing (G7's rate limit as a gap).
+    pub(super) fn request_spacing(&self) -> SimDuration {
+        SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max)
+    }
+
+    /// After agent `c` handled `answer` at `now` with the cloud listing
+    /// `actual` and asked for `out`: the grid poll it may sleep until.
+    pub(super) fn may_sleep(
+        &self,
+        c: ClusterId,
+        now: SimTime,
+        answer: &DesiredAnswer,
+        actual: &[PoolState; POOLS],
+        out: &[AgentOutput],
+    ) -> Option<u64> {
+        if !self.sleep_possible || self.plant.service.faults != Default::default() {
+            return None;
+        }
+        let DesiredAnswer::Ok(ds) = answer else {
+            return None;
+        };
+        // The answer must be the one a poll would get now: it may have
+        // been sent before a change that woke the agent while in flight.
+        if *ds != *self.plant.service.state(c) || self.plant.edge.misroutes(c) {
+            return None;
+        }
+        let [AgentOutput::SetTimer {
+            at,
+            timer: AgentTimer::Poll,
+        }] = *out
+        else {
+            return None;
+        };
+        let agent = &self.agents[c as usize];
+        if !agent.is_quiescent(ds, actual) {
+            return None;
+        }
+        let (k, next) = agent.grid().first_after(now);
+        let spaced = agent
+            .last_fetch()
+            .is_none_or(|last| next.saturating_since(last) >= self.request_spacing());
+        (next == at && spaced).then_some(k)
+    }
+
+    /// Puts agent `c` to sleep until grid poll `k`.
+    pub(super) fn fall_asleep(&mut self, c: ClusterId, k: u64) {
+        debug_assert_eq!(self.asleep[c as usize], AWAKE);
+        self.asleep[c as usize] = k;
+        self.sleepers += 1;
+    }
+
+    /// Reference mode: a poll of a sleeping agent. Its own grid poll is a
+    /// quiet one (the next is expected one grid point later); any other
+    /// (a stray timer) wakes it, as in the fast-forward.
+    pub(super) fn reference_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let k = self.asleep[c as usize];
+        if k == AWAKE {
+            return;
+        }
+        if self.agents[c as usize].grid().at(k) == sim.now() {
+            self.asleep[c as usize] = k + 1;
+        } else {
+            self.wake(sim, c);
+        }
+    }
+
+    /// Reference mode: agent `c`, asleep, handled a quiet answer; `before`
+    /// is the agent as it was. Checks what the fast-forward assumes.
+    pub(super) fn check_quiet_answer(&self, c: ClusterId, before: &Agent, out: &[AgentOutput]) {
+        let agent = &self.agents[c as usize];
+        let expected = AgentOutput::SetTimer {
+            at: agent.grid().at(self.asleep[c as usize]),
+            timer: AgentTimer::Poll,
+        };
+        assert!(
+            out == [expected] && agent.same_but_schedule(before),
+            "fast-forward would not be exact: the agent of cluster {c} acted on a poll the \
+             fast-forward skips (outputs {out:?})"
+        );
+    }
+
+    /// Wakes agent `c` (nothing if it is awake): in the fast-forward, makes
+    /// the polls it skipped before now and queues what comes next.
+    pub(super) fn wake(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        if let Some(next) = self.wake_at(c, now) {
+            sim.schedule_at(next.0, next.1);
+        }
+    }
+
+    /// Wakes agent `c` as of `now`: the skipped polls before `now` were
+    /// made. Returns the agent's next event, if the fast-forward owes one.
+    fn wake_at(&mut self, c: ClusterId, now: SimTime) -> Option<(SimTime, Ev)> {
+        let k = self.asleep[c as usize];
+        if k == AWAKE {
+            return None;
+        }
+        self.asleep[c as usize] = AWAKE;
+        self.sleepers -= 1;
+        if !self.fast_forward {
+            // Every poll was stepped: the agent is where it should be.
+            return None;
+        }
+        let grid = *self.agents[c as usize].grid();
+        let (first_not_made, _) = grid.first_at_or_after(now);
+        if first_not_made <= k {
+            return Some((grid.at(k), Ev::AgentPoll(c)));
+        }
+        // Polls k..=m were sent; answers before `now` came back.
+        let m = first_not_made - 1;
+        let last_poll_at = grid.at(m);
+        let last_answer_at = last_poll_at + self.rtt(c, last_poll_at);
+        let in_flight = last_answer_at >= now;
+        let answered = m - k + 1 - u64::from(in_flight);
+        let last_handled_at = if !in_flight {
+            Some(last_answer_at)
+        } else if m > k {
+            let t = grid.at(m - 1);
+            Some(t + self.rtt(c, t))
+        } else {
+            None
+        };
+        let agent = &mut self.agents[c as usize];
+        let ds = agent
+            .desired()
+            .expect("a sleeping agent holds the desired state it was answered");
+        agent.skip_quiet_polls(last_poll_at, in_flight, last_handled_at, &self.cfg.agent);
+        self.books[c as usize]
+            .request_rate
+            .skip_spaced_to(last_poll_at);
+        let answer = DesiredAnswer::Ok(ds);
+        self.metrics.answers.add_n(&answer, answered);
+        if in_flight {
+            self.pending_answer[c as usize] = Some(answer);
+            Some((last_answer_at, Ev::AgentAnswer(c)))
+        } else {
+            Some((grid.at(m + 1), Ev::AgentPoll(c)))
+        }
+    }
+
+    /// Wakes every sleeping agent.
+    pub(super) fn wake_all(&mut self, sim: &mut Sim<Ev>) {
+        for c in 0..self.asleep.len() as ClusterId {
+            if self.sleepers == 0 {
+                break;
+            }
+            self.wake(sim, c);
+        }
+    }
+
+    /// After every event: a change that touches agents fleet-wide wakes
+    /// those it touches. A desired-state service fault wakes everyone (its
+    /// answers draw from the service's shared stream, so every poll must
+    /// be stepped while it lasts); a new edge version wakes the agents
+    /// whose route it changes.
+    pub(super) fn after_event(&mut self, sim: &mut Sim<Ev>) {
+        if self.sleepers > 0 && self.plant.service.faults != Default::default() {
+            self.wake_all(sim);
+        }
+        let current = self.plant.edge.current().version;
+        if current != self.edge_version_seen {
+            let old = self
+                .plant
+                .edge
+                .history()
+                .iter()
+                .find(|v| v.version == self.edge_version_seen)
+                .cloned();
+            self.edge_version_seen = current;
+            let new = self.plant.edge.current().clone();
+            for c in 0..self.asleep.len() as ClusterId {
+                if self.sleepers == 0 {
+                    break;
+                }
+                let changed = old
+                    .as_ref()
+                    .is_none_or(|old| misrouted(old, c) != misrouted(&new, c));
+                if changed {
+                    self.wake(sim, c);
+                }
+            }
+        }
+    }
+
+    /// At the run's end (`end`, the last time events were handled): every
+    /// sleeping agent makes the polls it skipped up to and including `end`.
+    pub(super) fn wake_all_at_end(&mut self, end: SimTime) {
+        let after_end = end + SimDuration::from_micros(1);
+        for c in 0..self.asleep.len() as ClusterId {
+            if self.sleepers == 0 {
+                break;
+            }
+            // What would come next lies beyond the end: not queued.
+            let _ = self.wake_at(c, after_end);
+        }
+    }
+
+    /// The round trip of agent `c`'s request sent at `at`: lognormal, a
+    /// counter-based draw keyed by the cluster and the request's time (so a
+    /// skipped poll's round trip is known without stepping it), cut at
+    /// the client timeout.
+    pub(super) fn rtt(&self, c: ClusterId, at: SimTime) -> SimDuration {
+        let net = &self.cfg.network;
+        let ms = self
+            .rng
+            .seed
+            .keyed(crate::plant::streams::NETWORK, c as u64)
+            .lognormal_at(
+                at.as_micros(),
+                net.agent_rtt_median_ms,
+                net.agent_rtt_p99_ms,
+            );
+        SimDuration::from_secs_f64((ms / 1e3).min(net.client_timeout_s))
+    }
+}
