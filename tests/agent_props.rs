@@ -2,10 +2,19 @@
 //! on never deletes a pool without a matching delete intent in the answer it
 //! acted on, whatever the other guards are set to.
 
-use cascade::model::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards};
+use cascade::model::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards, PollGrid};
 use cascade::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
 use cascade::sim::{Seed, SimDuration, SimTime};
 use proptest::prelude::*;
+
+/// The default configuration's poll grid, phase 0.
+fn grid() -> PollGrid {
+    PollGrid::new(
+        SimTime::ZERO,
+        &AgentConfig::default(),
+        cascade::sim::Keyed(3),
+    )
+}
 
 fn answer_strategy() -> impl Strategy<Value = DesiredAnswer> {
     let ok =
@@ -60,7 +69,7 @@ proptest! {
                 *a = PoolState::Present { nodes: 3 };
             }
         }
-        let mut agent = Agent::new(guards, SimTime::ZERO);
+        let mut agent = Agent::new(guards, SimTime::ZERO, grid());
         let mut now = SimTime::ZERO;
         let mut out = Vec::new();
         for (answer, gap_s) in steps {
@@ -91,7 +100,7 @@ fn buggy_agent_deletes_without_intent() {
     let cfg = AgentConfig::default();
     let mut rng = Seed(3).fork("agent", 0);
     let actual = [PoolState::Present { nodes: 3 }; POOLS];
-    let mut agent = Agent::new(Guards::none(), SimTime::ZERO);
+    let mut agent = Agent::new(Guards::none(), SimTime::ZERO, grid());
     let mut out = Vec::new();
     agent.handle_answer(
         SimTime::from_secs(1),
@@ -136,7 +145,7 @@ proptest! {
             }
         }
         ds.tombstones.0 |= 1 << tombstoned;
-        let mut agent = Agent::new(guards, SimTime::from_secs(resync_phase_s));
+        let mut agent = Agent::new(guards, SimTime::from_secs(resync_phase_s), grid());
         // Bound: a full resync (4 h) plus the confirmation window, in polls
         // of at most 72 s, with slack for one more resync interval's poll.
         let polls_max = ((cfg.full_resync_interval_s + cfg.confirm_window_s) / 48.0).ceil() as usize + 2;

@@ -419,7 +419,7 @@ pub struct AgentStatus {
 }
 
 /// One cluster's agent.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Agent {
     guards: Guards,
     /// When it polls while all is well.
@@ -586,17 +586,22 @@ impl Agent {
         self.grid.min_gap()
     }
 
-    /// Whether handling the answer `Ok(ds)` again, with the cloud listing
-    /// `actual`, would do nothing but ask for the next poll of the grid:
-    /// alive and running, out of hold, its last poll answered, `ds` the
-    /// desired state it holds at its generation, and every pool as `ds`
-    /// wants it (present when wanted, at the wanted size; absent when not).
-    /// Then a full resync finds nothing to prune and no guard has anything
-    /// to count. A driver may skip such an agent's polls until something
-    /// that could change the answer or the listing happens (the fleet
-    /// tier's fast-forward; its reference mode checks this claim at every
-    /// poll it would skip).
-    pub fn is_quiescent(&self, ds: &DesiredState, actual: &[PoolState; POOLS]) -> bool {
+    /// Until when handling the answer `Ok(ds)` again, with the cloud
+    /// listing `actual`, would do nothing but ask for the next poll of the
+    /// grid (and count what it counts): `None` if it would act now.
+    ///
+    /// Quiet means: alive and running, out of hold, its last poll
+    /// answered, `ds` the desired state it holds at its generation, every
+    /// wanted pool present at the wanted size and every absent pool
+    /// unwanted. Then a reconcile finds nothing to create or resize. A
+    /// present pool that `ds` does not want (a customer's removal, a pool
+    /// the guards keep) is only counted (G4's observations) until the next
+    /// full resync, which may act on it: the agent is quiet until then.
+    /// A driver may skip a quiet agent's polls until that time or until
+    /// something that could change the answer or the listing happens (the
+    /// fleet tier's fast-forward; its reference mode checks this claim at
+    /// every poll it would skip).
+    pub fn quiet_until(&self, ds: &DesiredState, actual: &[PoolState; POOLS]) -> Option<SimTime> {
         if !self.alive
             || self.crash_looping
             || self.in_hold
@@ -607,39 +612,67 @@ impl Agent {
             || self.desired != Some(*ds)
             || self.generation != ds.generation
         {
-            return false;
+            return None;
         }
-        actual.iter().enumerate().all(|(i, st)| {
+        let mut until = SimTime::MAX;
+        for (i, st) in actual.iter().enumerate() {
             let pool = PoolName::from_index(i);
             let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
-            match *st {
+            let quiet = match *st {
                 PoolState::Absent => !wanted,
-                PoolState::Present { nodes } => {
-                    wanted
-                        && (nodes == ds.nodes[i] || ds.nodes[i] == 0)
+                PoolState::Present { nodes } if wanted => {
+                    (nodes == ds.nodes[i] || ds.nodes[i] == 0)
                         && self.watch[i] == PoolWatch::default()
                 }
+                PoolState::Present { .. } => {
+                    // Already observed: the next answers only count it.
+                    until = self.next_full_resync;
+                    self.watch[i].undesired_since.is_some()
+                }
                 PoolState::Creating | PoolState::Deleting => false,
+            };
+            if !quiet {
+                return None;
             }
-        })
+        }
+        Some(until)
     }
 
-    /// Brings a quiescent agent's memory to where handling its skipped
-    /// polls would have left it: the last poll was sent at `last_poll_at`
-    /// (its answer still `awaiting`, or not), and the last answer handled
-    /// came at `last_answer_at` (none if no skipped answer came back). A
-    /// quiet answer moves only the poll and full-resync schedule.
+    /// Brings a quiet agent's memory to where handling `answered` skipped
+    /// quiet answers of `ds` would have left it (see [`Agent::quiet_until`]):
+    /// the last poll was sent at `last_poll_at` (its answer still
+    /// `awaiting`, or not), the last answer handled came at
+    /// `last_answer_at`. A quiet answer moves the poll and full-resync
+    /// schedule and counts the unwanted present pools it sees.
+    #[allow(clippy::too_many_arguments)]
     pub fn skip_quiet_polls(
         &mut self,
         last_poll_at: SimTime,
         awaiting: bool,
         last_answer_at: Option<SimTime>,
+        answered: u64,
+        ds: &DesiredState,
+        actual: &[PoolState; POOLS],
         cfg: &AgentConfig,
     ) {
         self.last_fetch = Some(last_poll_at);
         self.awaiting_answer = awaiting;
         if let Some(at) = last_answer_at {
             self.advance_full_resync(at, cfg);
+        }
+        self.count_quiet_answers(answered, ds, actual);
+    }
+
+    /// What `n` quiet answers of `ds` add to G4's observations.
+    pub fn count_quiet_answers(&mut self, n: u64, ds: &DesiredState, actual: &[PoolState; POOLS]) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        for (i, st) in actual.iter().enumerate() {
+            let pool = PoolName::from_index(i);
+            let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
+            if matches!(st, PoolState::Present { .. }) && !wanted {
+                let w = &mut self.watch[i];
+                w.undesired_seen = w.undesired_seen.saturating_add(n);
+            }
         }
     }
 
@@ -658,14 +691,13 @@ impl Agent {
         true
     }
 
-    /// Equal but for the poll and full-resync schedule (what a quiet poll
-    /// may change).
-    pub fn same_but_schedule(&self, other: &Agent) -> bool {
-        let mut a = self.clone();
-        a.last_fetch = other.last_fetch;
-        a.awaiting_answer = other.awaiting_answer;
-        a.next_full_resync = other.next_full_resync;
-        a == *other
+    /// Takes the poll and full-resync schedule (what a quiet poll moves)
+    /// from `other`, so that the rest can be compared.
+    pub fn with_schedule_of(mut self, other: &Agent) -> Agent {
+        self.last_fetch = other.last_fetch;
+        self.awaiting_answer = other.awaiting_answer;
+        self.next_full_resync = other.next_full_resync;
+        self
     }
 
     /// The desired-state request came back. `actual` is the cluster's pools as
@@ -947,7 +979,114 @@ impl Agent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_sim::Seed;
+    use cascade_sim::{Keyed, Seed};
+
+    fn test_agent(guards: Guards, first_full_resync_at: SimTime) -> Agent {
+        let grid = PollGrid::new(SimTime::ZERO, &AgentConfig::default(), Keyed(1));
+        Agent::new(guards, first_full_resync_at, grid)
+    }
+
+    #[test]
+    fn the_poll_grid_is_ordered_jittered_one_sided_and_can_be_entered_anywhere() {
+        let cfg = AgentConfig::default();
+        let phase = SimTime::from_secs(17);
+        let grid = PollGrid::new(phase, &cfg, Keyed(9));
+        let period = SimDuration::from_secs_f64(cfg.poll_interval_s);
+        let jitter = period.mul_f64(cfg.poll_jitter_ratio);
+        let mut prev = None;
+        for k in 0..2_000u64 {
+            let t = grid.at(k);
+            let start = phase + period.saturating_mul(k);
+            assert!(t >= start && t.saturating_since(start) < jitter, "poll {k}");
+            if let Some(p) = prev {
+                assert!(t > p && t.saturating_since(p) >= grid.min_gap());
+            }
+            prev = Some(t);
+            // Entering the grid at, just before and just after poll k.
+            assert_eq!(grid.first_at_or_after(t), (k, t));
+            assert_eq!(grid.first_after(t), (k + 1, grid.at(k + 1)));
+            if k > 0 {
+                let before = SimTime::from_micros(t.as_micros() - 1);
+                assert_eq!(grid.first_at_or_after(before), (k, t));
+            }
+        }
+        assert_eq!(grid.first_at_or_after(SimTime::ZERO), (0, grid.at(0)));
+        // The jitter is drawn, not constant: polls land at many offsets.
+        let mut offsets: Vec<u64> = (0..100)
+            .map(|k| {
+                grid.at(k)
+                    .saturating_since(phase + period.saturating_mul(k))
+                    .as_micros()
+            })
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        assert!(offsets.len() > 90, "{} distinct offsets", offsets.len());
+    }
+
+    #[test]
+    fn an_agent_is_quiet_only_when_its_pools_are_as_wanted_or_only_being_counted() {
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(1).fork("agent", 0);
+        let (actual, ds) = full_cluster();
+        let t0 = SimTime::from_secs(100);
+        let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        // Before any answer it holds no desired state: not quiet.
+        assert_eq!(a.quiet_until(&ds, &actual), None);
+        let mut out = Vec::new();
+        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+        assert_eq!(a.quiet_until(&ds, &actual), Some(SimTime::MAX));
+        // Another answer would create a missing pool: not quiet.
+        let mut missing = actual;
+        missing[PoolName::Worker(1).index()] = PoolState::Absent;
+        assert_eq!(a.quiet_until(&ds, &missing), None);
+        // A newer desired state it has not applied: not quiet.
+        let (_, newer) = worker_1_tombstoned();
+        assert_eq!(a.quiet_until(&newer, &actual), None);
+        // A tombstoned pool still present is counted until the full resync.
+        let t1 = t0 + SimDuration::from_secs(60);
+        out.clear();
+        a.handle_answer(
+            t1,
+            DesiredAnswer::Ok(newer),
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(
+            a.quiet_until(&newer, &actual),
+            Some(SimTime::from_secs(3_600))
+        );
+        // And counting the skipped answers is what handling them does.
+        let mut skipped = a;
+        skipped.count_quiet_answers(2, &newer, &actual);
+        for k in 2..4 {
+            out.clear();
+            let at = t0 + SimDuration::from_secs(60 * k);
+            a.handle_answer(
+                at,
+                DesiredAnswer::Ok(newer),
+                &actual,
+                &cfg,
+                &mut rng,
+                &mut out,
+            );
+            assert!(matches!(out[..], [AgentOutput::SetTimer { .. }]), "{out:?}");
+        }
+        assert_eq!(skipped.with_schedule_of(&a), a);
+        // A failed poll ends the quiet.
+        out.clear();
+        a.handle_answer(
+            t1 + SimDuration::from_secs(300),
+            DesiredAnswer::ServerError,
+            &actual,
+            &cfg,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(a.quiet_until(&newer, &actual), None);
+    }
 
     fn full_cluster() -> ([PoolState; POOLS], DesiredState) {
         let mut actual = [PoolState::Absent; POOLS];
@@ -993,7 +1132,7 @@ mod tests {
         let (actual, ds) = full_cluster();
         let t0 = SimTime::from_secs(100);
         // Full resync is due at t0 + 30 s.
-        let mut a = Agent::new(Guards::none(), t0 + SimDuration::from_secs(30));
+        let mut a = test_agent(Guards::none(), t0 + SimDuration::from_secs(30));
         let mut out = Vec::new();
         a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
         assert!(deletes(&out).is_empty());
@@ -1023,7 +1162,7 @@ mod tests {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
         let (actual, _) = full_cluster();
-        let mut a = Agent::new(Guards::none(), SimTime::from_secs(3_600));
+        let mut a = test_agent(Guards::none(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
         a.handle_answer(
             SimTime::from_secs(60),
@@ -1051,7 +1190,7 @@ mod tests {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
-        let mut a = Agent::new(Guards::all(), SimTime::ZERO);
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
         let mut out = Vec::new();
         a.handle_answer(
             SimTime::ZERO,
@@ -1126,7 +1265,7 @@ mod tests {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
-        let mut a = Agent::new(Guards::all(), SimTime::ZERO);
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
         let mut out = Vec::new();
         a.handle_answer(
             SimTime::ZERO,
@@ -1164,7 +1303,7 @@ mod tests {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = worker_1_tombstoned();
-        let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
+        let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
         // Observations every minute; the full resync at 1 h decides.
         for m in 0..61 {
@@ -1206,7 +1345,7 @@ mod tests {
         let cfg = AgentConfig::default();
         let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = worker_1_tombstoned();
-        let mut a = Agent::new(Guards::all(), SimTime::from_secs(3_600));
+        let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
         let scale = AgentOutput::ScaleToZero {
             pool: PoolName::Worker(1),

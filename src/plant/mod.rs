@@ -28,7 +28,7 @@ use crate::model::agent::{AgentConfig, AgentStatus, PollGrid};
 use crate::protocol::{ClusterId, DesiredAnswer, DesiredState, PoolName, PoolState, POOLS};
 use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 use cloud::{CloudApi, CloudConfig};
-use control::{CellLayout, DesiredService, Edge};
+use control::{CellLayout, DesiredService, Edge, ServiceFaults};
 use fleet::{Fleet, FleetConfig};
 
 /// Which pools a provisioned cluster starts with.
@@ -118,6 +118,30 @@ impl Plant {
         }
     }
 
+    /// Whether a desired-state request of `cluster` would now be answered
+    /// `Ok(ds)` for sure: routed to the service, which holds `ds` and has
+    /// no fault. For the fleet driver's fast-forward (whether an agent may
+    /// sleep), never for a decision under test.
+    pub fn answers_for_sure(&self, cluster: ClusterId, ds: &DesiredState) -> bool {
+        self.service.faults == ServiceFaults::default()
+            && self.service.state(cluster) == ds
+            && !self.edge.misroutes(cluster)
+    }
+
+    /// The edge's current routing version (for the fast-forward).
+    pub fn edge_version(&self) -> u32 {
+        self.edge.current().version
+    }
+
+    /// The route changes between edge version `old` and the current one.
+    /// For the fast-forward: which sleeping agents a new version must wake.
+    pub fn reroutes_since(&self, old: u32) -> Reroutes<'_> {
+        Reroutes {
+            old: self.edge.history().iter().find(|v| v.version == old),
+            new: self.edge.current(),
+        }
+    }
+
     /// What `cluster` misses of full convergence, given its agent's status.
     pub fn convergence(&self, cluster: ClusterId, agent: AgentStatus) -> NotConverged {
         convergence(
@@ -199,6 +223,21 @@ pub fn convergence(
         in_hold: agent.alive && agent.in_hold,
         stale_generation: agent.alive && agent.generation != desired.generation,
         last_poll_failed: agent.alive && !agent.in_hold && !agent.last_poll_ok,
+    }
+}
+
+/// Two edge versions, to tell whose desired-state route changed.
+pub struct Reroutes<'a> {
+    old: Option<&'a control::EdgeVersion>,
+    new: &'a control::EdgeVersion,
+}
+
+impl Reroutes<'_> {
+    /// Whether `cluster`'s route differs (true if the old version is unknown).
+    pub fn changed(&self, cluster: ClusterId) -> bool {
+        self.old.is_none_or(|old| {
+            control::misrouted(old, cluster) != control::misrouted(self.new, cluster)
+        })
     }
 }
 

@@ -8,8 +8,14 @@
 //! poll: the agent *sleeps*, remembering the number `k` of the grid poll
 //! it would make next ([`PollGrid`](crate::model::agent::PollGrid)).
 //!
+//! An agent whose quiet lasts only until its next full resync (it sees a
+//! present pool it does not want and only counts it until then) is also
+//! *due* on its own at the first poll whose answer could come after it.
+//!
 //! Anything that could change what the agent would be answered or what it
-//! would do *wakes* it: a change of its desired state (the workload), of
+//! would do *wakes* it (the wake must come before the change to the
+//! cluster's pools: the skipped answers are counted against the listing
+//! they saw): a change of its desired state (the workload), of
 //! its cloud pools (a call or a completion by anyone), of its version (a
 //! rollout), of the edge route that serves it, or any desired-state
 //! service fault (which also keeps every agent awake while it lasts). The
@@ -30,12 +36,14 @@
 
 use super::{Ev, World};
 use crate::model::agent::{Agent, AgentOutput, AgentTimer};
-use crate::plant::control::misrouted;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolState, POOLS};
 use cascade_sim::{Sim, SimDuration, SimTime};
 
 /// `asleep[c]` of an awake agent.
 pub(super) const AWAKE: u64 = u64::MAX;
+
+/// `due_poll[c]` of an agent with nothing of its own due.
+pub(super) const NO_POLL: u64 = u64::MAX;
 
 impl World {
     /// Whether quiet agents may sleep at all under this configuration: two
@@ -58,7 +66,9 @@ impl World {
     }
 
     /// After agent `c` handled `answer` at `now` with the cloud listing
-    /// `actual` and asked for `out`: the grid poll it may sleep until.
+    /// `actual` and asked for `out`: whether it may sleep, with the grid
+    /// poll it would make next and the poll at which it must be awake
+    /// again on its own ([`NO_POLL`] if none: nothing of its own is due).
     pub(super) fn may_sleep(
         &self,
         c: ClusterId,
@@ -66,8 +76,8 @@ impl World {
         answer: &DesiredAnswer,
         actual: &[PoolState; POOLS],
         out: &[AgentOutput],
-    ) -> Option<u64> {
-        if !self.sleep_possible || self.plant.service.faults != Default::default() {
+    ) -> Option<(u64, u64)> {
+        if !self.sleep_possible {
             return None;
         }
         let DesiredAnswer::Ok(ds) = answer else {
@@ -75,7 +85,7 @@ impl World {
         };
         // The answer must be the one a poll would get now: it may have
         // been sent before a change that woke the agent while in flight.
-        if *ds != *self.plant.service.state(c) || self.plant.edge.misroutes(c) {
+        if !self.plant.answers_for_sure(c, ds) {
             return None;
         }
         let [AgentOutput::SetTimer {
@@ -86,21 +96,46 @@ impl World {
             return None;
         };
         let agent = &self.agents[c as usize];
-        if !agent.is_quiescent(ds, actual) {
-            return None;
-        }
+        let until = agent.quiet_until(ds, actual)?;
         let (k, next) = agent.grid().first_after(now);
         let spaced = agent
             .last_fetch()
             .is_none_or(|last| next.saturating_since(last) >= self.request_spacing());
-        (next == at && spaced).then_some(k)
+        if next != at || !spaced {
+            return None;
+        }
+        if until == SimTime::MAX {
+            return Some((k, NO_POLL));
+        }
+        // Awake from the first poll whose answer might come at `until` or
+        // later (round trips are at most the client timeout): the polls
+        // before it are answered before `until`.
+        let timeout = SimDuration::from_secs_f64(self.cfg.network.client_timeout_s);
+        let earliest = SimTime::ZERO + until.saturating_since(SimTime::ZERO + timeout);
+        let (due, _) = agent.grid().first_at_or_after(earliest);
+        (k < due && due < u64::from(u32::MAX)).then_some((k, due))
     }
 
-    /// Puts agent `c` to sleep until grid poll `k`.
-    pub(super) fn fall_asleep(&mut self, c: ClusterId, k: u64) {
+    /// Puts agent `c` to sleep until grid poll `k`; it must be awake again
+    /// at grid poll `due` ([`NO_POLL`]: only when woken).
+    pub(super) fn fall_asleep(&mut self, sim: &mut Sim<Ev>, c: ClusterId, k: u64, due: u64) {
         debug_assert_eq!(self.asleep[c as usize], AWAKE);
         self.asleep[c as usize] = k;
+        self.due_poll[c as usize] = due;
         self.sleepers += 1;
+        if self.fast_forward && due != NO_POLL {
+            let at = self.agents[c as usize].grid().at(due);
+            // `may_sleep` keeps `due` below 2^32.
+            sim.schedule_at(at, Ev::AgentDue(c, due as u32));
+        }
+    }
+
+    /// Fast-forward: agent `c` is due at grid poll `due` (queued when it
+    /// fell asleep). Wakes it if it still sleeps on that account.
+    pub(super) fn on_agent_due(&mut self, sim: &mut Sim<Ev>, c: ClusterId, due: u32) {
+        if self.asleep[c as usize] != AWAKE && self.due_poll[c as usize] == u64::from(due) {
+            self.wake(sim, c);
+        }
     }
 
     /// Reference mode: a poll of a sleeping agent. Its own grid poll is a
@@ -111,23 +146,34 @@ impl World {
         if k == AWAKE {
             return;
         }
-        if self.agents[c as usize].grid().at(k) == sim.now() {
+        if self.agents[c as usize].grid().at(k) == sim.now() && k != self.due_poll[c as usize] {
             self.asleep[c as usize] = k + 1;
         } else {
             self.wake(sim, c);
         }
     }
 
-    /// Reference mode: agent `c`, asleep, handled a quiet answer; `before`
-    /// is the agent as it was. Checks what the fast-forward assumes.
-    pub(super) fn check_quiet_answer(&self, c: ClusterId, before: &Agent, out: &[AgentOutput]) {
+    /// Reference mode: agent `c`, asleep, handled a quiet answer with the
+    /// cloud listing `actual`; `before` is the agent as it was. Checks what
+    /// the fast-forward assumes.
+    pub(super) fn check_quiet_answer(
+        &self,
+        c: ClusterId,
+        before: &Agent,
+        actual: &[PoolState; POOLS],
+        out: &[AgentOutput],
+    ) {
         let agent = &self.agents[c as usize];
         let expected = AgentOutput::SetTimer {
             at: agent.grid().at(self.asleep[c as usize]),
             timer: AgentTimer::Poll,
         };
+        let mut predicted = *before;
+        if let Some(ds) = before.desired() {
+            predicted.count_quiet_answers(1, &ds, actual);
+        }
         assert!(
-            out == [expected] && agent.same_but_schedule(before),
+            out == [expected] && predicted.with_schedule_of(agent) == *agent,
             "fast-forward would not be exact: the agent of cluster {c} acted on a poll the \
              fast-forward skips (outputs {out:?})"
         );
@@ -174,11 +220,20 @@ impl World {
         } else {
             None
         };
+        let actual = *self.plant.cloud.pools(c);
         let agent = &mut self.agents[c as usize];
         let ds = agent
             .desired()
             .expect("a sleeping agent holds the desired state it was answered");
-        agent.skip_quiet_polls(last_poll_at, in_flight, last_handled_at, &self.cfg.agent);
+        agent.skip_quiet_polls(
+            last_poll_at,
+            in_flight,
+            last_handled_at,
+            answered,
+            &ds,
+            &actual,
+            &self.cfg.agent,
+        );
         self.books[c as usize]
             .request_rate
             .skip_spaced_to(last_poll_at);
@@ -211,27 +266,19 @@ impl World {
         if self.sleepers > 0 && self.plant.service.faults != Default::default() {
             self.wake_all(sim);
         }
-        let current = self.plant.edge.current().version;
+        let current = self.plant.edge_version();
         if current != self.edge_version_seen {
-            let old = self
-                .plant
-                .edge
-                .history()
-                .iter()
-                .find(|v| v.version == self.edge_version_seen)
-                .cloned();
+            let old = self.edge_version_seen;
             self.edge_version_seen = current;
-            let new = self.plant.edge.current().clone();
+            let mut woken = Vec::new();
+            let reroutes = self.plant.reroutes_since(old);
             for c in 0..self.asleep.len() as ClusterId {
-                if self.sleepers == 0 {
-                    break;
+                if self.asleep[c as usize] != AWAKE && reroutes.changed(c) {
+                    woken.push(c);
                 }
-                let changed = old
-                    .as_ref()
-                    .is_none_or(|old| misrouted(old, c) != misrouted(&new, c));
-                if changed {
-                    self.wake(sim, c);
-                }
+            }
+            for c in woken {
+                self.wake(sim, c);
             }
         }
     }

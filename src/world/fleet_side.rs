@@ -89,7 +89,7 @@ impl World {
         let actual = *self.plant.cloud.pools(c);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        let before = quiet.then(|| self.agents[c as usize].clone());
+        let before = quiet.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
         agent.handle_answer(
             now,
@@ -106,9 +106,9 @@ impl World {
         }
         book.generation_applied = g;
         if let Some(before) = before {
-            self.check_quiet_answer(c, &before, &out);
-        } else if let Some(k) = self.may_sleep(c, now, &answer, &actual, &out) {
-            self.fall_asleep(c, k);
+            self.check_quiet_answer(c, &before, &actual, &out);
+        } else if let Some((k, due)) = self.may_sleep(c, now, &answer, &actual, &out) {
+            self.fall_asleep(sim, c, k, due);
             if self.fast_forward {
                 // Its next poll is the grid's: not queued while it sleeps.
                 out.clear();
@@ -259,11 +259,13 @@ impl World {
     ) {
         let now = sim.now();
         let pool = PoolName::from_index(pool_index as usize);
+        // The cluster's pools may change: its agent must see it (woken
+        // before the change; a stale completion wakes it for nothing).
+        self.wake(sim, c);
         let completion = self.plant.cloud.complete(c, pool, op);
         if completion == Completion::Stale {
             return;
         }
-        self.wake(sim, c);
         sim.trace.record(
             now,
             &Record::CloudDone {

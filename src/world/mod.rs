@@ -62,6 +62,9 @@ pub enum Ev {
     AgentPoll(ClusterId),
     AgentAnswer(ClusterId),
     AgentRestart(ClusterId),
+    /// A sleeping agent's own business is due at this grid poll (the
+    /// fast-forward's timer; see `fast_forward`).
+    AgentDue(ClusterId, u32),
     CloudDone {
         cluster: ClusterId,
         pool: u8,
@@ -219,6 +222,9 @@ pub struct World {
     /// Per agent: the grid poll a sleeping agent would make next, or
     /// `fast_forward::AWAKE` (see [`fast_forward`]).
     asleep: Vec<u64>,
+    /// Per sleeping agent: the grid poll at which it must be awake again
+    /// on its own account, or `fast_forward::NO_POLL`.
+    due_poll: Vec<u64>,
     /// Agents asleep now.
     sleepers: u32,
     /// Skip sleeping agents' polls (false: the reference mode, which steps
@@ -317,6 +323,7 @@ impl World {
             books: vec![ClusterBook::default(); n],
             pending_answer: vec![None; n],
             asleep: vec![fast_forward::AWAKE; n],
+            due_poll: vec![fast_forward::NO_POLL; n],
             sleepers: 0,
             fast_forward: true,
             sleep_possible: false,
@@ -345,7 +352,7 @@ impl World {
 
     pub fn start(&mut self, sim: &mut Sim<Ev>) {
         self.sleep_possible = self.sleep_possible();
-        self.edge_version_seen = self.plant.edge.current().version;
+        self.edge_version_seen = self.plant.edge_version();
         for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
             sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
         }
@@ -493,6 +500,7 @@ impl Model<Ev> for World {
             Ev::AgentPoll(c) => self.on_agent_poll(sim, c),
             Ev::AgentAnswer(c) => self.on_agent_answer(sim, c),
             Ev::AgentRestart(c) => self.on_agent_restart(sim, c),
+            Ev::AgentDue(c, due) => self.on_agent_due(sim, c, due),
             Ev::CloudDone { cluster, pool, op } => self.on_cloud_done(sim, cluster, pool, op),
             Ev::RepairCall(c) => self.restore_cluster(sim, c),
             Ev::Timeline(FaultEdge::Begin(i)) => self.on_action(sim, i, true),

@@ -1,0 +1,126 @@
+//! The exact fast-forward: a run where quiet agents sleep out of the event
+//! queue (the default) and the reference mode that steps every poll
+//! (`--step-every-poll`) give the same trace hash and the same summary,
+//! counts included; only the number of events handled differs.
+//!
+//! Scope: the flagship, every scenario under `scenarios/counterfactuals/`,
+//! `scenarios/focused/` and `scenarios/regressions/` on its own seed, and
+//! 50 seeds of each chaos profile. The reference mode also asserts, at
+//! every poll the fast-forward skips, that the agent did nothing but ask
+//! for its next grid poll.
+
+use cascade::chaos::Chaos;
+use cascade::run::{run_scenario, RunOptions};
+use cascade::scenario::{self, Scenario};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The summary as JSON, without the event count (what the modes may differ in).
+fn summary_json(sc: &Scenario, step_every_poll: bool) -> (serde_json::Value, u64) {
+    let r = run_scenario(
+        sc,
+        RunOptions {
+            step_every_poll,
+            ..RunOptions::default()
+        },
+    );
+    let events = r.summary.events;
+    let mut v = serde_json::to_value(&r.summary).expect("summary serialises");
+    v.as_object_mut()
+        .expect("summary is an object")
+        .remove("events");
+    (v, events)
+}
+
+/// Runs `sc` both ways and asserts they agree; returns (fast, reference) events.
+fn assert_same(what: &str, sc: &Scenario) -> (u64, u64) {
+    let (fast, fast_events) = summary_json(sc, false);
+    let (reference, reference_events) = summary_json(sc, true);
+    assert_eq!(
+        fast["trace_hash"], reference["trace_hash"],
+        "{what}: trace hashes differ"
+    );
+    if fast != reference {
+        let f = serde_json::to_string_pretty(&fast).unwrap();
+        let r = serde_json::to_string_pretty(&reference).unwrap();
+        let first = f
+            .lines()
+            .zip(r.lines())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("fast: {a}\nreference: {b}"));
+        panic!("{what}: summaries differ; first difference:\n{first:?}");
+    }
+    (fast_events, reference_events)
+}
+
+fn files_in(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("scenario folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_files(dir: &str) {
+    let files = files_in(dir);
+    assert!(files.len() >= 3, "{dir}: {} files", files.len());
+    for f in files {
+        let sc = scenario::load(&f).expect("scenario loads");
+        assert_same(&f.display().to_string(), &sc);
+    }
+}
+
+#[test]
+fn flagship_is_the_same_with_and_without_fast_forward_and_skips_most_events() {
+    let sc = scenario::load(&root().join("scenarios/march-2025.json")).expect("loads");
+    let (fast, reference) = assert_same("flagship", &sc);
+    // The point of it: the fast-forward handles a small share of the events.
+    assert!(
+        fast * 10 < reference,
+        "fast-forward handled {fast} events, the reference {reference}"
+    );
+}
+
+#[test]
+fn counterfactuals_are_the_same_with_and_without_fast_forward() {
+    assert_files("scenarios/counterfactuals");
+}
+
+#[test]
+fn focused_scenarios_are_the_same_with_and_without_fast_forward() {
+    assert_files("scenarios/focused");
+}
+
+#[test]
+fn regressions_are_the_same_with_and_without_fast_forward() {
+    assert_files("scenarios/regressions");
+}
+
+fn assert_chaos(profile: &str, seeds: std::ops::Range<u64>) {
+    let c = Chaos::load(&root().join(profile)).expect("profile loads");
+    for seed in seeds {
+        let doc = c.document(&c.case(seed, None));
+        let sc = scenario::from_document(&c.profile.base_path, doc).expect("case loads");
+        assert_same(&format!("{profile} seed {seed}"), &sc);
+    }
+}
+
+#[test]
+fn chaos_fixed_400_seeds_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/fixed-400.profile.json", 1..51);
+}
+
+#[test]
+fn chaos_historical_seeds_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/historical-404.profile.json", 1..51);
+}
+
+#[test]
+fn chaos_anchored_march_seeds_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/anchored-march.profile.json", 1..51);
+}
