@@ -173,3 +173,112 @@ proptest! {
         prop_assert!(done_at_poll.is_some(), "no delete of the tombstoned pool in {polls_max} polls");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// What the fleet tier's fast-forward relies on: when an agent says it
+    /// is quiet until T for an answer and a listing, handling that answer
+    /// again at any grid poll before T asks only for the next grid poll,
+    /// and changes nothing `count_quiet_answers` does not predict. Any
+    /// guards, any history of answers before.
+    #[test]
+    fn a_quiet_agent_stays_quiet_until_it_says(
+        steps in prop::collection::vec((answer_strategy(), 1u64..20_000), 1..40),
+        guards in any::<[bool; 8]>(),
+        present in any::<u8>(),
+        resync_phase_s in 0u64..14_400,
+        repeats in 1u64..400,
+        keep in any::<u8>(),
+        settle in any::<bool>(),
+    ) {
+        let guards = Guards {
+            g1_authoritative_only: guards[0],
+            g2_tombstones: guards[1],
+            g3_monotonic_generation: guards[2],
+            g4_confirmation: guards[3],
+            g5_blast_radius: guards[4],
+            g6_delete_locks: guards[5],
+            g7_backoff: guards[6],
+            g8_soft_delete: guards[7],
+        };
+        let cfg = AgentConfig::default();
+        let mut rng = Seed(5).fork("agent", 0);
+        let mut actual = [PoolState::Absent; POOLS];
+        for (i, a) in actual.iter_mut().enumerate() {
+            if present & (1 << i) != 0 {
+                *a = PoolState::Present { nodes: 3 };
+            }
+        }
+        let mut agent = Agent::new(guards, SimTime::from_secs(resync_phase_s), grid());
+        let mut now = SimTime::ZERO;
+        let mut out = Vec::new();
+        let mut last = None;
+        for (answer, gap_s) in steps {
+            now += SimDuration::from_secs(gap_s);
+            out.clear();
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            if !out.contains(&AgentOutput::FetchDesired) {
+                continue;
+            }
+            out.clear();
+            agent.handle_answer(now, answer, &actual, &cfg, &mut rng, &mut out);
+            last = Some(answer);
+        }
+        if settle {
+            // Often end on an answer that matches the listing: the present
+            // pools, some of them tombstoned (the counted case).
+            let ds = DesiredState {
+                generation: 100,
+                pools: PoolSet(present & keep & 0x3f),
+                nodes: [3; POOLS],
+                tombstones: PoolSet(present & !keep & 0x3f),
+                empty_explicit: false,
+            };
+            for _ in 0..2 {
+                now += SimDuration::from_secs(60);
+                out.clear();
+                agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+                if out.contains(&AgentOutput::FetchDesired) {
+                    out.clear();
+                    agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+                    last = Some(DesiredAnswer::Ok(ds));
+                }
+            }
+        }
+        let Some(DesiredAnswer::Ok(ds)) = last else { return Ok(()) };
+        let Some(until) = agent.quiet_until(&ds, &actual) else { return Ok(()) };
+        // The driver lets an agent sleep only when its next grid poll is
+        // clear of the request spacing (G7) after its last request.
+        let spacing = SimDuration::from_secs_f64(60.0 / cfg.requests_per_min_max);
+        if agent.grid().first_after(now).1.saturating_since(now) < spacing {
+            return Ok(());
+        }
+        let predicted = agent;
+        let mut at = now;
+        for n in 1..=repeats {
+            let (_, poll_at) = agent.grid().first_after(at);
+            // The answer comes a little after the poll; stop before `until`.
+            let answer_at = poll_at + SimDuration::from_millis(200);
+            if answer_at >= until {
+                break;
+            }
+            out.clear();
+            agent.handle_timer(poll_at, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            prop_assert_eq!(&out[..], &[AgentOutput::FetchDesired][..]);
+            out.clear();
+            agent.handle_answer(answer_at, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+            let next = agent.grid().first_after(answer_at).1;
+            prop_assert_eq!(
+                &out[..],
+                &[AgentOutput::SetTimer { at: next, timer: AgentTimer::Poll }][..],
+                "answer {} of a quiet agent acted", n
+            );
+            let mut p = predicted;
+            p.count_quiet_answers(n, &ds, &actual);
+            prop_assert_eq!(p.with_schedule_of(&agent), agent);
+            prop_assert_eq!(agent.quiet_until(&ds, &actual).is_some(), true);
+            at = answer_at;
+        }
+    }
+}

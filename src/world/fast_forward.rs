@@ -314,3 +314,83 @@ impl World {
         SimDuration::from_secs_f64((ms / 1e3).min(net.client_timeout_s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::PoolName;
+    use cascade_sim::{RunLimits, Seed};
+
+    /// A quiet fleet of 50 clusters in the reference mode, run for an hour:
+    /// most agents are asleep by then.
+    fn quiet_world() -> (World, Sim<Ev>) {
+        let doc = serde_json::json!({
+            "name": "quiet",
+            "seed": 1,
+            "start": "2025-03-18T00:00:00Z",
+            "end": "2025-03-19T00:00:00Z",
+            "model": { "fleet": { "clusters": 50 }, "workload": { "changes_per_customer_per_day": 0.0 } },
+            "timeline": [],
+            "expect": []
+        });
+        let sc = crate::scenario::from_document(std::path::Path::new("quiet.json"), doc)
+            .expect("scenario loads");
+        let mut world = World::new(sc.model, sc.timeline, sc.epoch, Seed(1));
+        world.set_step_every_poll(true);
+        let mut sim = Sim::new(RunLimits {
+            time_end: SimTime::from_secs(3_600),
+            ..RunLimits::default()
+        });
+        world.start(&mut sim);
+        sim.run(&mut world);
+        (world, sim)
+    }
+
+    fn sleeping_cluster(world: &World) -> ClusterId {
+        assert!(world.sleepers > 40, "{} of 50 asleep", world.sleepers);
+        (0..50)
+            .find(|&c| world.asleep[c as usize] != AWAKE)
+            .unwrap() as ClusterId
+    }
+
+    /// Adds worker-3 to `c`'s desired state, as a customer would, waking
+    /// its agent first or not.
+    fn change_desired_state(world: &mut World, sim: &mut Sim<Ev>, c: ClusterId, wake: bool) {
+        if wake {
+            world.wake(sim, c);
+        }
+        world.plant.service.set_pool(c, PoolName::Worker(3), 2);
+        sim.set_time_end(SimTime::from_secs(2 * 3_600));
+        sim.run(world);
+    }
+
+    #[test]
+    fn the_reference_mode_catches_a_change_that_did_not_wake_its_agent() {
+        // With the wake, the agent creates the pool and nothing is amiss.
+        let (mut world, mut sim) = quiet_world();
+        let c = sleeping_cluster(&world);
+        change_desired_state(&mut world, &mut sim, c, true);
+        assert!(matches!(
+            world.plant.cloud.pools(c)[PoolName::Worker(3).index()],
+            PoolState::Present { nodes: 2 }
+        ));
+        // Without it, the fast-forward would have slept through the change:
+        // the reference mode panics at the agent's first poll that acts.
+        let (mut world, mut sim) = quiet_world();
+        let c = sleeping_cluster(&world);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            change_desired_state(&mut world, &mut sim, c, false)
+        }));
+        let message = caught.expect_err("the reference mode must panic");
+        let text = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            text.contains(&format!(
+                "fast-forward would not be exact: the agent of cluster {c} "
+            )),
+            "{text}"
+        );
+    }
+}
