@@ -3,9 +3,8 @@
 //! reads for burn-rate alerts and auth incidents, customer surfaces) and
 //! hours (the success ratio the reports show).
 
-use super::{cloud_index, Ev, World};
+use super::{Ev, World};
 use crate::model::auth::AuthTick;
-use crate::protocol::PoolName;
 use crate::record::Record;
 use crate::summary::{AuthFailures, AuthSummary, Incident, MetricsSummary};
 use cascade_sim::{Sim, SimDuration, SimTime};
@@ -170,19 +169,11 @@ impl World {
         // and a working cluster (system and airflow pools present).
         let auth_up = ratio >= self.cfg.monitoring.surface_available_success_min;
         let day = minute_start.as_secs() / 86_400;
-        let mut down_customers = [0u32; 3];
-        if auth_up && self.metrics.lost_now > 0 {
-            let mut seen = vec![false; self.plant.fleet.customers as usize];
-            for c in &self.plant.fleet.clusters {
-                let p = self.plant.cloud.pools(c.id);
-                let ok = |pool: PoolName| p[pool.index()].is_running();
-                let airflow_runs = ok(PoolName::System) && ok(PoolName::Airflow);
-                if !airflow_runs && !seen[c.customer as usize] {
-                    seen[c.customer as usize] = true;
-                    down_customers[cloud_index(c.cloud)] += 1;
-                }
-            }
-        }
+        let down_customers = if auth_up && self.metrics.lost_now > 0 {
+            self.tallies.customers_down
+        } else {
+            [0; 3]
+        };
         let per_cloud = self.customers_per_cloud;
         let customers = per_cloud.iter().sum::<u32>().max(1) as f32;
         let down_all = down_customers.iter().sum::<u32>() as f32;

@@ -197,6 +197,7 @@ impl World {
         }
         self.asleep[c as usize] = AWAKE;
         self.sleepers -= 1;
+        self.unchanged_since_watch[c as usize] = false;
         if !self.fast_forward {
             // Every poll was stepped: the agent is where it should be.
             return None;

@@ -152,8 +152,11 @@ impl World {
                     self.cloud_call(sim, c, pool, CloudCall::ScaleToZero);
                 }
                 AgentOutput::Blocked { pool, guard } => self.blocked(sim, c, pool, guard),
-                AgentOutput::EnteredHold => self.metrics.holds_entered += 1,
-                AgentOutput::LeftHold => {}
+                AgentOutput::EnteredHold => {
+                    self.metrics.holds_entered += 1;
+                    self.tallies.agents_held += 1;
+                }
+                AgentOutput::LeftHold => self.tallies.agents_held -= 1,
             }
         }
     }
@@ -191,6 +194,7 @@ impl World {
         // The cluster's pools change: its agent must see it.
         self.wake(sim, c);
         let reply = self.plant.cloud.call(now, c, pool, call);
+        self.tally_pools(c);
         sim.trace.record(
             now,
             &Record::CloudCall {
@@ -241,6 +245,10 @@ impl World {
         }
         if pool == PoolName::System && self.agents[c as usize].is_alive() {
             // The agent runs on the system pool: draining it kills the agent.
+            if self.agents[c as usize].in_hold() {
+                self.tallies.agents_held -= 1;
+            }
+            self.tallies.agents_down += 1;
             self.agents[c as usize].handle_host_lost();
             self.pending_answer[c as usize] = None;
             sim.trace.record(now, &Record::AgentDied { cluster: c });
@@ -266,6 +274,7 @@ impl World {
         if completion == Completion::Stale {
             return;
         }
+        self.tally_pools(c);
         sim.trace.record(
             now,
             &Record::CloudDone {
@@ -308,6 +317,7 @@ impl World {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.agents[c as usize].handle_restart(now, guards, &mut out);
+        self.tallies.agents_down -= 1;
         // A restarted agent starts from generation 0 by design (no memory).
         self.books[c as usize].generation_applied = 0;
         sim.trace

@@ -23,7 +23,9 @@
 //!   monitoring, responder, operators, recovery script and restorations;
 //! - [`auth_side`]: auth ticks, the per-minute auth books and surfaces;
 //! - [`workload_side`]: the customers' pool changes and their books;
-//! - [`outcome`]: end-of-run accounting for the summary.
+//! - [`outcome`]: end-of-run accounting for the summary;
+//! - [`tallies`]: fleet-wide counts kept as things happen (agents down or
+//!   held, customers whose Airflow is down), checked by a scan at the end.
 //!
 //! Event flow of one agent poll: `AgentPoll` → the agent asks to fetch → the
 //! plant answers (the edge's 404 or the service's answer) → the answer is
@@ -53,6 +55,7 @@ mod fast_forward;
 mod fleet_side;
 mod outcome;
 mod response;
+mod tallies;
 mod workload_side;
 pub use auth_side::{AuthBook, AuthMinute};
 
@@ -234,6 +237,10 @@ pub struct World {
     sleep_possible: bool,
     /// The edge version agents' sleep was last checked against.
     edge_version_seen: u32,
+    /// Per cluster: asleep when the convergence watches last looked at it,
+    /// and not woken since (its convergence cannot have changed).
+    unchanged_since_watch: Vec<bool>,
+    tallies: tallies::Tallies,
     /// Reused buffers of agent and operator outputs.
     out: Vec<AgentOutput>,
     ops_out: Vec<OpsOutput>,
@@ -269,6 +276,7 @@ impl World {
             agent_rng.push(rng);
             first_poll.push(phase.first_poll_at);
         }
+        let customers = plant.fleet.customers as usize;
         let mut customers_per_cloud = [0u32; 3];
         for c in &plant.fleet.customer_clouds {
             customers_per_cloud[cloud_index(*c)] += 1;
@@ -328,6 +336,8 @@ impl World {
             fast_forward: true,
             sleep_possible: false,
             edge_version_seen: 0,
+            unchanged_since_watch: vec![false; n],
+            tallies: tallies::Tallies::new(n, customers),
             out: Vec::with_capacity(16),
             timeline,
             findings: Findings::new(1_000),
@@ -432,7 +442,16 @@ impl World {
         for w in &mut watches {
             let mut k = 0;
             while k < w.pending.len() {
-                if self.converged(w.pending[k]) {
+                let c = w.pending[k];
+                // A sleeping agent's cluster cannot change until it wakes:
+                // still not converged if it was not when last looked at.
+                let asleep = self.asleep[c as usize] != fast_forward::AWAKE;
+                if asleep && self.unchanged_since_watch[c as usize] {
+                    k += 1;
+                    continue;
+                }
+                self.unchanged_since_watch[c as usize] = asleep;
+                if self.converged(c) {
                     w.converged_after_s
                         .push(now.saturating_since(w.healed_at).as_secs_f64());
                     w.pending.swap_remove(k);
@@ -456,8 +475,7 @@ impl World {
     fn on_minute(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
         let lost = self.metrics.lost_now;
-        let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
-        self.metrics.minute(now, lost, down);
+        self.metrics.minute(now, lost, self.tallies.agents_down);
         self.auth_minute(sim);
         self.agent_hold_minute(sim);
         self.watch_convergence(now);

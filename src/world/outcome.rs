@@ -10,6 +10,7 @@ impl World {
     /// Closes the books at the end of the run.
     pub fn finish(&mut self, sim: &mut Sim<super::Ev>) {
         self.wake_all_at_end(sim.now());
+        self.verify_tallies();
         self.judge_pending_changes(sim.now());
         // I8: the recovery script's attempts stay within its retry budget.
         let st = self.recovery.stats();

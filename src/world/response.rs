@@ -442,11 +442,7 @@ impl World {
         if !self.monitoring.agent_hold_alert() {
             return;
         }
-        let held = self
-            .agents
-            .iter()
-            .filter(|a| a.is_alive() && a.in_hold())
-            .count() as u32;
+        let held = self.tallies.agents_held;
         let mut m = Vec::new();
         self.monitoring
             .handle_agents_in_hold(sim.now(), held, &mut m);
