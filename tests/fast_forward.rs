@@ -106,7 +106,17 @@ fn assert_chaos(profile: &str, seeds: std::ops::Range<u64>) {
     for seed in seeds {
         let doc = c.document(&c.case(seed, None));
         let sc = scenario::from_document(&c.profile.base_path, doc).expect("case loads");
-        assert_same(&format!("{profile} seed {seed}"), &sc);
+        let what = format!("{profile} seed {seed}");
+        // A check inside the reference run panics without naming the seed.
+        let ran = std::panic::catch_unwind(|| assert_same(&what, &sc));
+        if let Err(e) = ran {
+            let text = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("{what}: {text}");
+        }
     }
 }
 

@@ -182,6 +182,8 @@ impl World {
     /// Wakes agent `c` (nothing if it is awake): in the fast-forward, makes
     /// the polls it skipped before now and queues what comes next.
     pub(super) fn wake(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        // Every call site is a change to the cluster or its agent.
+        self.touched(c);
         let now = sim.now();
         if let Some(next) = self.wake_at(c, now) {
             sim.schedule_at(next.0, next.1);
@@ -197,7 +199,6 @@ impl World {
         }
         self.asleep[c as usize] = AWAKE;
         self.sleepers -= 1;
-        self.unchanged_since_watch[c as usize] = false;
         if !self.fast_forward {
             // Every poll was stepped: the agent is where it should be.
             return None;

@@ -13,6 +13,7 @@ use cascade_sim::{Sim, SimDuration, SimTime};
 impl World {
     pub(super) fn on_agent_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
+        self.touched(c);
         if self.fast_forward {
             // A sleeping agent's own polls are not queued: this is a stray
             // timer, which wakes it.
@@ -45,6 +46,7 @@ impl World {
 
     pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
+        self.touched(c);
         let quiet = self.asleep[c as usize] != super::fast_forward::AWAKE;
         if quiet && self.fast_forward {
             // A stray answer of a sleeping agent: wake it first.
@@ -303,6 +305,7 @@ impl World {
 
     pub(super) fn on_agent_restart(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
+        self.touched(c);
         if self.agents[c as usize].is_alive()
             || !matches!(
                 self.plant.cloud.pools(c)[PoolName::System.index()],

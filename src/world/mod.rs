@@ -237,8 +237,9 @@ pub struct World {
     sleep_possible: bool,
     /// The edge version agents' sleep was last checked against.
     edge_version_seen: u32,
-    /// Per cluster: asleep when the convergence watches last looked at it,
-    /// and not woken since (its convergence cannot have changed).
+    /// Per cluster: not touched (no poll, answer, restart, cloud or
+    /// desired-state change, upgrade or wake) since the convergence
+    /// watches last found it not converged: it still is not.
     unchanged_since_watch: Vec<bool>,
     tallies: tallies::Tallies,
     /// Reused buffers of agent and operator outputs.
@@ -443,24 +444,34 @@ impl World {
             let mut k = 0;
             while k < w.pending.len() {
                 let c = w.pending[k];
-                // A sleeping agent's cluster cannot change until it wakes:
-                // still not converged if it was not when last looked at.
-                let asleep = self.asleep[c as usize] != fast_forward::AWAKE;
-                if asleep && self.unchanged_since_watch[c as usize] {
+                // Untouched since last found not converged: still not (the
+                // reference mode checks this shortcut too).
+                if self.unchanged_since_watch[c as usize] {
+                    assert!(
+                        self.fast_forward || !self.converged(c),
+                        "cluster {c} converged without an event touching it"
+                    );
                     k += 1;
                     continue;
                 }
-                self.unchanged_since_watch[c as usize] = asleep;
                 if self.converged(c) {
                     w.converged_after_s
                         .push(now.saturating_since(w.healed_at).as_secs_f64());
                     w.pending.swap_remove(k);
                 } else {
+                    // Only a "not converged" may be remembered: the cluster
+                    // may be pending in another incident's watch too.
+                    self.unchanged_since_watch[c as usize] = true;
                     k += 1;
                 }
             }
         }
         self.metrics.convergence_watches = watches;
+    }
+
+    /// Something happened to cluster `c` that may change its convergence.
+    fn touched(&mut self, c: ClusterId) {
+        self.unchanged_since_watch[c as usize] = false;
     }
 
     /// Adds a line to the narrative (and to `-v` logs).
