@@ -4,7 +4,7 @@
 
 use cascade::model::agent::{Agent, AgentConfig, AgentOutput, AgentTimer, Guards, PollGrid};
 use cascade::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
-use cascade::sim::{Seed, SimDuration, SimTime};
+use cascade::sim::{SimDuration, SimTime};
 use proptest::prelude::*;
 
 /// The default configuration's poll grid, phase 0.
@@ -62,7 +62,6 @@ proptest! {
     ) {
         let guards = fixed_with(other_guards);
         let cfg = AgentConfig::default();
-        let mut rng = Seed(3).fork("agent", 0);
         let mut actual = [PoolState::Absent; POOLS];
         for (i, a) in actual.iter_mut().enumerate() {
             if present & (1 << i) != 0 {
@@ -75,9 +74,9 @@ proptest! {
         for (answer, gap_s) in steps {
             now += SimDuration::from_secs(gap_s);
             out.clear();
-            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut out);
             out.clear();
-            agent.handle_answer(now, answer, &actual, &cfg, &mut rng, &mut out);
+            agent.handle_answer(now, answer, &actual, &cfg, &mut out);
             for o in &out {
                 if let AgentOutput::DeletePool { pool } = o {
                     match answer {
@@ -98,7 +97,6 @@ proptest! {
 #[test]
 fn buggy_agent_deletes_without_intent() {
     let cfg = AgentConfig::default();
-    let mut rng = Seed(3).fork("agent", 0);
     let actual = [PoolState::Present { nodes: 3 }; POOLS];
     let mut agent = Agent::new(Guards::none(), SimTime::ZERO, grid());
     let mut out = Vec::new();
@@ -107,7 +105,6 @@ fn buggy_agent_deletes_without_intent() {
         DesiredAnswer::NotFound,
         &actual,
         &cfg,
-        &mut rng,
         &mut out,
     );
     let deleted = out
@@ -135,7 +132,6 @@ proptest! {
     ) {
         let guards = fixed_with(other_guards);
         let cfg = AgentConfig::default();
-        let mut rng = Seed(5).fork("agent", 0);
         let mut actual = [PoolState::Absent; POOLS];
         let mut ds = DesiredState { generation, nodes: [3; POOLS], ..DesiredState::default() };
         for (i, a) in actual.iter_mut().enumerate().take(tombstoned + 1) {
@@ -155,9 +151,9 @@ proptest! {
         for (k, gap) in gaps_s.iter().enumerate().take(polls_max) {
             now += SimDuration::from_secs(*gap);
             out.clear();
-            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut out);
             out.clear();
-            agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+            agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
             let carried = out.iter().any(|o| matches!(o,
                 AgentOutput::DeletePool { pool } | AgentOutput::ScaleToZero { pool }
                     if pool.index() == tombstoned));
@@ -203,7 +199,6 @@ proptest! {
             g8_soft_delete: guards[7],
         };
         let cfg = AgentConfig::default();
-        let mut rng = Seed(5).fork("agent", 0);
         let mut actual = [PoolState::Absent; POOLS];
         for (i, a) in actual.iter_mut().enumerate() {
             if present & (1 << i) != 0 {
@@ -217,12 +212,12 @@ proptest! {
         for (answer, gap_s) in steps {
             now += SimDuration::from_secs(gap_s);
             out.clear();
-            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut out);
             if !out.contains(&AgentOutput::FetchDesired) {
                 continue;
             }
             out.clear();
-            agent.handle_answer(now, answer, &actual, &cfg, &mut rng, &mut out);
+            agent.handle_answer(now, answer, &actual, &cfg, &mut out);
             last = Some(answer);
         }
         if settle {
@@ -238,10 +233,10 @@ proptest! {
             for _ in 0..2 {
                 now += SimDuration::from_secs(60);
                 out.clear();
-                agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+                agent.handle_timer(now, AgentTimer::Poll, &cfg, &mut out);
                 if out.contains(&AgentOutput::FetchDesired) {
                     out.clear();
-                    agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+                    agent.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
                     last = Some(DesiredAnswer::Ok(ds));
                 }
             }
@@ -264,10 +259,10 @@ proptest! {
                 break;
             }
             out.clear();
-            agent.handle_timer(poll_at, AgentTimer::Poll, &cfg, &mut rng, &mut out);
+            agent.handle_timer(poll_at, AgentTimer::Poll, &cfg, &mut out);
             prop_assert_eq!(&out[..], &[AgentOutput::FetchDesired][..]);
             out.clear();
-            agent.handle_answer(answer_at, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+            agent.handle_answer(answer_at, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
             let next = agent.grid().first_after(answer_at).1;
             prop_assert_eq!(
                 &out[..],

@@ -121,7 +121,7 @@ fn predicted_lost(
     let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
     let mut lost = BTreeSet::new();
     for &c in hit {
-        let (phase, _) = agent_phase(Seed(sc.seed), c, cfg, SimTime::ZERO);
+        let phase = agent_phase(Seed(sc.seed), c, cfg, SimTime::ZERO);
         let mut g = phase.first_full_resync_at;
         while g < sc.end {
             assert!(

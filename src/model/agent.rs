@@ -20,7 +20,7 @@
 
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
 use crate::types::{check_at_least, check_below, check_positive};
-use cascade_sim::{Keyed, SimDuration, SimTime, Stream};
+use cascade_sim::{Keyed, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
 /// The guards of the fixed agent, each switchable for ablation.
@@ -387,6 +387,14 @@ impl PollGrid {
         }
     }
 
+    /// The backoff jitter draw of a failure handled at `now`, uniform in
+    /// [0, 1): a counter-based draw keyed by the agent and the time (the
+    /// top bit keeps these counters apart from the poll numbers'), so the
+    /// agent needs no sequential stream of its own.
+    fn backoff_unit(&self, now: SimTime) -> f64 {
+        self.key.unit_at(now.as_micros() | 1 << 63)
+    }
+
     /// The smallest gap between two consecutive polls.
     pub fn min_gap(&self) -> SimDuration {
         SimDuration::from_micros(self.period_us - self.jitter_us)
@@ -528,7 +536,6 @@ impl Agent {
         now: SimTime,
         timer: AgentTimer,
         cfg: &AgentConfig,
-        rng: &mut Stream,
         out: &mut Vec<AgentOutput>,
     ) {
         if !self.alive || self.crash_looping {
@@ -540,7 +547,7 @@ impl Agent {
                     // The previous answer never came (the driver lost it):
                     // count it as a timeout rather than pile up requests.
                     self.awaiting_answer = false;
-                    self.on_failure(now, cfg, rng, out);
+                    self.on_failure(now, cfg, out);
                     return;
                 }
                 // G7: never exceed the overall request rate.
@@ -708,7 +715,6 @@ impl Agent {
         answer: DesiredAnswer,
         actual: &[PoolState; POOLS],
         cfg: &AgentConfig,
-        rng: &mut Stream,
         out: &mut Vec<AgentOutput>,
     ) {
         if !self.alive || self.crash_looping {
@@ -728,7 +734,7 @@ impl Agent {
                             guard: Guard::G3,
                         });
                     }
-                    self.on_failure(now, cfg, rng, out);
+                    self.on_failure(now, cfg, out);
                     return;
                 }
                 self.generation = if g3 {
@@ -783,9 +789,9 @@ impl Agent {
                         });
                     }
                 }
-                self.on_failure(now, cfg, rng, out);
+                self.on_failure(now, cfg, out);
             }
-            _ => self.on_failure(now, cfg, rng, out),
+            _ => self.on_failure(now, cfg, out),
         }
     }
 
@@ -802,13 +808,7 @@ impl Agent {
     }
 
     /// A non-authoritative answer: back off, and hold if it persists.
-    fn on_failure(
-        &mut self,
-        now: SimTime,
-        cfg: &AgentConfig,
-        rng: &mut Stream,
-        out: &mut Vec<AgentOutput>,
-    ) {
+    fn on_failure(&mut self, now: SimTime, cfg: &AgentConfig, out: &mut Vec<AgentOutput>) {
         self.last_poll_ok = false;
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.guards.g1_authoritative_only
@@ -824,7 +824,7 @@ impl Agent {
             let exp = (self.consecutive_failures - 1).min(20);
             let base = (cfg.backoff_base_s * f64::from(1u32 << exp.min(16))).min(cfg.backoff_max_s);
             // "Full jitter" between half and the whole backoff.
-            now + SimDuration::from_secs_f64(rng.uniform(0.5 * base, base))
+            now + SimDuration::from_secs_f64(base * (0.5 + 0.5 * self.grid.backoff_unit(now)))
         } else {
             self.next_poll(now)
         };
@@ -979,7 +979,7 @@ impl Agent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_sim::{Keyed, Seed};
+    use cascade_sim::Keyed;
 
     fn test_agent(guards: Guards, first_full_resync_at: SimTime) -> Agent {
         let grid = PollGrid::new(SimTime::ZERO, &AgentConfig::default(), Keyed(1));
@@ -1027,14 +1027,13 @@ mod tests {
     #[test]
     fn an_agent_is_quiet_only_when_its_pools_are_as_wanted_or_only_being_counted() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
         let t0 = SimTime::from_secs(100);
         let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
         // Before any answer it holds no desired state: not quiet.
         assert_eq!(a.quiet_until(&ds, &actual), None);
         let mut out = Vec::new();
-        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
         assert_eq!(a.quiet_until(&ds, &actual), Some(SimTime::MAX));
         // Another answer would create a missing pool: not quiet.
         let mut missing = actual;
@@ -1046,14 +1045,7 @@ mod tests {
         // A tombstoned pool still present is counted until the full resync.
         let t1 = t0 + SimDuration::from_secs(60);
         out.clear();
-        a.handle_answer(
-            t1,
-            DesiredAnswer::Ok(newer),
-            &actual,
-            &cfg,
-            &mut rng,
-            &mut out,
-        );
+        a.handle_answer(t1, DesiredAnswer::Ok(newer), &actual, &cfg, &mut out);
         assert_eq!(
             a.quiet_until(&newer, &actual),
             Some(SimTime::from_secs(3_600))
@@ -1064,14 +1056,7 @@ mod tests {
         for k in 2..4 {
             out.clear();
             let at = t0 + SimDuration::from_secs(60 * k);
-            a.handle_answer(
-                at,
-                DesiredAnswer::Ok(newer),
-                &actual,
-                &cfg,
-                &mut rng,
-                &mut out,
-            );
+            a.handle_answer(at, DesiredAnswer::Ok(newer), &actual, &cfg, &mut out);
             assert!(matches!(out[..], [AgentOutput::SetTimer { .. }]), "{out:?}");
         }
         assert_eq!(skipped.with_schedule_of(&a), a);
@@ -1082,7 +1067,6 @@ mod tests {
             DesiredAnswer::ServerError,
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         assert_eq!(a.quiet_until(&newer, &actual), None);
@@ -1128,24 +1112,16 @@ mod tests {
     #[test]
     fn buggy_agent_deletes_every_pool_on_404_within_one_reconcile() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
         let t0 = SimTime::from_secs(100);
         // Full resync is due at t0 + 30 s.
         let mut a = test_agent(Guards::none(), t0 + SimDuration::from_secs(30));
         let mut out = Vec::new();
-        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut rng, &mut out);
+        a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
         assert!(deletes(&out).is_empty());
         out.clear();
         let t1 = t0 + SimDuration::from_secs(60);
-        a.handle_answer(
-            t1,
-            DesiredAnswer::NotFound,
-            &actual,
-            &cfg,
-            &mut rng,
-            &mut out,
-        );
+        a.handle_answer(t1, DesiredAnswer::NotFound, &actual, &cfg, &mut out);
         assert_eq!(
             deletes(&out),
             vec![
@@ -1160,7 +1136,6 @@ mod tests {
     #[test]
     fn buggy_agent_waits_for_its_full_resync_to_prune() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, _) = full_cluster();
         let mut a = test_agent(Guards::none(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
@@ -1169,7 +1144,6 @@ mod tests {
             DesiredAnswer::NotFound,
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         assert!(deletes(&out).is_empty(), "no prune before the full resync");
@@ -1179,7 +1153,6 @@ mod tests {
             DesiredAnswer::NotFound,
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         assert_eq!(deletes(&out).len(), 4);
@@ -1188,7 +1161,6 @@ mod tests {
     #[test]
     fn fixed_agent_deletes_nothing_on_errors_then_backs_off_and_holds() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
         let mut a = test_agent(Guards::all(), SimTime::ZERO);
         let mut out = Vec::new();
@@ -1197,7 +1169,6 @@ mod tests {
             DesiredAnswer::Ok(ds),
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         let errors = [
@@ -1212,7 +1183,7 @@ mod tests {
         let mut last_gap = SimDuration::ZERO;
         for (k, e) in errors.iter().enumerate() {
             out.clear();
-            a.handle_answer(now, *e, &actual, &cfg, &mut rng, &mut out);
+            a.handle_answer(now, *e, &actual, &cfg, &mut out);
             assert!(deletes(&out).is_empty(), "answer {e:?} must not delete");
             let next = out
                 .iter()
@@ -1234,14 +1205,7 @@ mod tests {
         }
         assert!(a.in_hold());
         out.clear();
-        a.handle_answer(
-            now,
-            DesiredAnswer::Ok(ds),
-            &actual,
-            &cfg,
-            &mut rng,
-            &mut out,
-        );
+        a.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
         assert!(out.contains(&AgentOutput::LeftHold));
         assert!(!a.in_hold());
         // Its self-report: settled on the answer's generation again.
@@ -1249,21 +1213,13 @@ mod tests {
         assert!(st.alive && !st.in_hold && st.last_poll_ok);
         assert_eq!(st.generation, ds.generation);
         out.clear();
-        a.handle_answer(
-            now,
-            DesiredAnswer::ServerError,
-            &actual,
-            &cfg,
-            &mut rng,
-            &mut out,
-        );
+        a.handle_answer(now, DesiredAnswer::ServerError, &actual, &cfg, &mut out);
         assert!(!a.status().last_poll_ok, "a failed poll is reported");
     }
 
     #[test]
     fn generation_going_backwards_is_ignored() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = full_cluster();
         let mut a = test_agent(Guards::all(), SimTime::ZERO);
         let mut out = Vec::new();
@@ -1272,7 +1228,6 @@ mod tests {
             DesiredAnswer::Ok(ds),
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         assert_eq!(a.generation(), 5);
@@ -1287,7 +1242,6 @@ mod tests {
             DesiredAnswer::Ok(stale),
             &actual,
             &cfg,
-            &mut rng,
             &mut out,
         );
         assert_eq!(a.generation(), 5);
@@ -1301,7 +1255,6 @@ mod tests {
     #[test]
     fn tombstoned_pool_is_soft_deleted_then_collected() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = worker_1_tombstoned();
         let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
@@ -1313,7 +1266,6 @@ mod tests {
                 DesiredAnswer::Ok(ds),
                 &actual,
                 &cfg,
-                &mut rng,
                 &mut out,
             );
         }
@@ -1332,7 +1284,6 @@ mod tests {
                 DesiredAnswer::Ok(ds),
                 &actual0,
                 &cfg,
-                &mut rng,
                 &mut out,
             );
             deleted.extend(deletes(&out).into_iter().map(|p| (h, p)));
@@ -1343,7 +1294,6 @@ mod tests {
     #[test]
     fn a_refused_scale_to_zero_is_asked_again_at_the_next_full_resync() {
         let cfg = AgentConfig::default();
-        let mut rng = Seed(1).fork("agent", 0);
         let (actual, ds) = worker_1_tombstoned();
         let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
         let mut out = Vec::new();
@@ -1361,7 +1311,6 @@ mod tests {
                 DesiredAnswer::Ok(ds),
                 &actual,
                 &cfg,
-                &mut rng,
                 &mut out,
             );
             if out.contains(&scale) {

@@ -254,14 +254,10 @@ pub struct AgentPhase {
 /// full-resync phase, then the poll phase. From a run's start (`from` =
 /// 0) they are the fleet tier's; a window starting at `from` continues
 /// them: the full-resync grid keeps its phase, the first poll lands its
-/// grid point at or after `from`. Returns the stream positioned after the draws, so
-/// later jitter draws match in every tier.
-pub fn agent_phase(
-    seed: Seed,
-    cluster: ClusterId,
-    cfg: &AgentConfig,
-    from: SimTime,
-) -> (AgentPhase, Stream) {
+/// grid point at or after `from`. The agent needs no stream after these
+/// draws: its poll jitter and backoff are counter-based draws keyed by the
+/// agent (see [`PollGrid`]), the same in every tier.
+pub fn agent_phase(seed: Seed, cluster: ClusterId, cfg: &AgentConfig, from: SimTime) -> AgentPhase {
     let mut rng = seed.fork(streams::AGENT, cluster as u64);
     let resync_phase = rng.uniform(0.0, cfg.full_resync_interval_s);
     let period = SimDuration::from_secs_f64(cfg.full_resync_interval_s);
@@ -276,14 +272,11 @@ pub fn agent_phase(
         cfg,
         seed.keyed(streams::AGENT_POLLS, cluster as u64),
     );
-    (
-        AgentPhase {
-            first_full_resync_at: resync,
-            first_poll_at: grid.first_at_or_after(from).1,
-            grid,
-        },
-        rng,
-    )
+    AgentPhase {
+        first_full_resync_at: resync,
+        first_poll_at: grid.first_at_or_after(from).1,
+        grid,
+    }
 }
 
 /// The edge's cell layout of a run (the seed chooses it).
@@ -371,7 +364,7 @@ mod tests {
     fn phases_match_the_fleet_tier_and_keep_the_resync_grid() {
         let cfg = AgentConfig::default();
         let seed = Seed(11);
-        let (p0, _) = agent_phase(seed, 7, &cfg, SimTime::ZERO);
+        let p0 = agent_phase(seed, 7, &cfg, SimTime::ZERO);
         // The draws in their order: full-resync phase, then poll phase.
         let mut rng = seed.fork(streams::AGENT, 7);
         let r = rng.uniform(0.0, cfg.full_resync_interval_s);
@@ -390,7 +383,7 @@ mod tests {
         );
         assert_eq!(p0.first_poll_at, p0.grid.at(0));
         let from = SimTime::from_secs(10 * 3_600);
-        let (p1, _) = agent_phase(seed, 7, &cfg, from);
+        let p1 = agent_phase(seed, 7, &cfg, from);
         // A window starting later polls on the same grid.
         assert_eq!(p1.grid, p0.grid);
         let (k, at) = p0.grid.first_at_or_after(from);

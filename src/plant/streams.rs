@@ -6,10 +6,12 @@
 //! component's draws and changes every trace hash that depends on them, so
 //! names live here once instead of as literals in each driver.
 
-/// One per cluster (id = cluster id): the agent's phases and jitter.
+/// One per cluster (id = cluster id): the agent's full-resync and poll
+/// phases (two draws at its start).
 pub const AGENT: &str = "agent";
-/// One per cluster (id = cluster id), counter-based: the agent's poll
-/// grid jitter, draw k for poll k (`Seed::keyed`).
+/// One per cluster (id = cluster id), counter-based (`Seed::keyed`): the
+/// agent's poll grid jitter (draw k for poll k) and its backoff jitter
+/// (keyed by the failure's time).
 pub const AGENT_POLLS: &str = "agent-polls";
 /// The generated fleet's shape.
 pub const FLEET: &str = "fleet";

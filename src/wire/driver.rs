@@ -24,7 +24,7 @@ use crate::plant::cloud::CloudCall;
 use crate::plant::AgentPhase;
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, PoolState, POOLS};
-use cascade_sim::{SimTime, Stream};
+use cascade_sim::SimTime;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -54,7 +54,6 @@ pub async fn run_agent<T: Transport>(
     clock: Clock,
     cfg: DriverConfig,
     phase: AgentPhase,
-    mut rng: Stream,
     observer: Rc<dyn Observer>,
 ) {
     let c = cfg.cluster;
@@ -71,7 +70,7 @@ pub async fn run_agent<T: Transport>(
         clock.sleep_until(at).await;
         let now = clock.now();
         out.clear();
-        agent.handle_timer(now, AgentTimer::Poll, &cfg.agent, &mut rng, &mut out);
+        agent.handle_timer(now, AgentTimer::Poll, &cfg.agent, &mut out);
         let fetch = out.contains(&AgentOutput::FetchDesired);
         take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
         if !fetch {
@@ -81,7 +80,7 @@ pub async fn run_agent<T: Transport>(
         let now = clock.now();
         observer.answer(now, c, &answer);
         out.clear();
-        agent.handle_answer(now, answer, &actual, &cfg.agent, &mut rng, &mut out);
+        agent.handle_answer(now, answer, &actual, &cfg.agent, &mut out);
         observer.agent_status(now, c, agent.status());
         take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
         if call_cloud(&transport, &clock, &cfg, &calls, &observer).await {

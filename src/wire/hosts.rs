@@ -242,7 +242,7 @@ pub(super) fn add_agents(
             async move {
                 let clock = Clock::start(window.start, 1);
                 for c in group {
-                    let (phase, rng) = agent_phase(seed, c, &agent_cfg, window.start);
+                    let phase = agent_phase(seed, c, &agent_cfg, window.start);
                     let cfg = DriverConfig {
                         cluster: c,
                         token: api::cluster_token(secret, c),
@@ -257,7 +257,6 @@ pub(super) fn add_agents(
                         clock,
                         cfg,
                         phase,
-                        rng,
                         observer.clone(),
                     ));
                     aborts.borrow_mut().insert(c, task.abort_handle());

@@ -457,7 +457,7 @@ pub fn run_agent(
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let clock = Clock::start(SimTime::ZERO, cfg.time_scale);
-        let (phase, rng) = agent_phase(Seed(cfg.seed), cfg.cluster, &cfg.agent, SimTime::ZERO);
+        let phase = agent_phase(Seed(cfg.seed), cfg.cluster, &cfg.agent, SimTime::ZERO);
         let watch: Rc<dyn Observer> = Rc::new(AgentWatch {
             status,
             clock,
@@ -472,8 +472,7 @@ pub fn run_agent(
             agent: cfg.agent,
             guards: cfg.guards,
         };
-        let mut task =
-            tokio::task::spawn_local(driver::run_agent(RealNet, clock, d, phase, rng, watch));
+        let mut task = tokio::task::spawn_local(driver::run_agent(RealNet, clock, d, phase, watch));
         let stopped = async move {
             match stop {
                 Some(rx) => {

@@ -23,13 +23,7 @@ impl World {
         }
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        self.agents[c as usize].handle_timer(
-            now,
-            AgentTimer::Poll,
-            &self.cfg.agent,
-            &mut self.rng.agents[c as usize],
-            &mut out,
-        );
+        self.agents[c as usize].handle_timer(now, AgentTimer::Poll, &self.cfg.agent, &mut out);
         self.apply_agent_outputs(sim, c, &out);
         self.out = out;
     }
@@ -93,14 +87,7 @@ impl World {
         out.clear();
         let before = quiet.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
-        agent.handle_answer(
-            now,
-            answer,
-            &actual,
-            &self.cfg.agent,
-            &mut self.rng.agents[c as usize],
-            &mut out,
-        );
+        agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
         let g = agent.generation();
         let book = &mut self.books[c as usize];
         if let Some(v) = checks::generation_monotonic(book.generation_applied, g) {

@@ -145,8 +145,6 @@ pub struct ClusterBook {
 /// The random streams of the world's machines, one each (see
 /// [`streams`] for the names).
 struct Streams {
-    /// One per agent, indexed by cluster id.
-    agents: Vec<Stream>,
     operators: Stream,
     /// The run's seed, for per-entity streams forked on demand.
     seed: Seed,
@@ -265,16 +263,14 @@ impl World {
         plant.provision_all(InitialPools::Desired);
         let n = plant.fleet.len();
         let mut agents = Vec::with_capacity(n);
-        let mut agent_rng = Vec::with_capacity(n);
         let mut first_poll = Vec::with_capacity(n);
         for c in 0..n as ClusterId {
-            let (phase, rng) = agent_phase(seed, c, &cfg.agent, SimTime::ZERO);
+            let phase = agent_phase(seed, c, &cfg.agent, SimTime::ZERO);
             agents.push(Agent::new(
                 cfg.agent_guards,
                 phase.first_full_resync_at,
                 phase.grid,
             ));
-            agent_rng.push(rng);
             first_poll.push(phase.first_poll_at);
         }
         let customers = plant.fleet.customers as usize;
@@ -300,7 +296,6 @@ impl World {
             brake: FleetBrake::new(cfg.agent.fleet_deletes_per_hour_max),
             blast_radius: BlastRadius::new(cfg.agent.fleet_deletes_per_hour_max),
             rng: Streams {
-                agents: agent_rng,
                 operators: seed.fork(streams::OPERATORS, 0),
                 seed,
                 probes: seed.fork(streams::PROBES, 0),
