@@ -39,8 +39,10 @@ pub struct RunResult {
     pub seed: u64,
 }
 
-/// Default event budget: generous for nine days of 2,000 agents (~50 M
-/// events), finite so a runaway model ends with a reason instead of hanging.
+/// Default event budget: generous for nine days of 1,000,000 agents (~160 M
+/// events with the fast-forward; the reference mode of the 2,000-cluster
+/// flagship handles ~52 M), finite so a runaway model ends with a reason
+/// instead of hanging.
 pub const EVENTS_MAX_DEFAULT: u64 = 2_000_000_000;
 
 /// Runs `scenario` and checks its expectations.
