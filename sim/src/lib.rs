@@ -9,7 +9,9 @@
 //! - [`queue`]: the pending-event queue, ordered by (time, sequence); a radix
 //!   queue and a binary heap behind one trait, measured against each other.
 //! - [`rng`]: the root [`rng::Seed`] and per-component streams from
-//!   `fork(kind, id)`, with the distributions the model draws from.
+//!   `fork(kind, id)`, with the distributions the model draws from; and
+//!   counter-based streams from `keyed(kind, id)` ([`rng::Keyed`]), whose
+//!   draw n is read without the ones before it.
 //! - [`fault`]: timed fault actions with start and duration, armed into the
 //!   queue; the one definition of begin/end order ([`fault::FaultSchedule::edges`]).
 //! - [`trace`]: structured records folded into a rolling 64-bit hash over a
