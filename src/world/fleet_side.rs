@@ -41,18 +41,19 @@ impl World {
     pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         let now = sim.now();
         self.touched(c);
-        let quiet = self.asleep[c as usize] != super::fast_forward::AWAKE;
-        if quiet && self.fast_forward {
+        let asleep = self.asleep[c as usize] != super::fast_forward::AWAKE;
+        if asleep && self.fast_forward {
             // A stray answer of a sleeping agent: wake it first.
             self.wake(sim, c);
         }
-        let quiet = quiet && !self.fast_forward;
+        // The reference mode steps the answers the fast-forward skips.
+        let skipped = asleep && !self.fast_forward;
         let Some(answer) = self.pending_answer[c as usize].take() else {
             return;
         };
-        // A sleeping agent's quiet answers are not trace records (the
-        // fast-forward never makes them; the reference mode must agree).
-        if !quiet {
+        // Skipped answers are not trace records (the fast-forward never
+        // makes them; the reference mode must agree).
+        if !skipped {
             sim.trace.record(
                 now,
                 &Record::Answer {
@@ -85,7 +86,7 @@ impl World {
         let actual = *self.plant.cloud.pools(c);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        let before = quiet.then(|| self.agents[c as usize]);
+        let before = skipped.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
         agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
         let g = agent.generation();
