@@ -331,7 +331,7 @@ pub enum AgentOutput {
 /// Why a grid and not "the last answer plus a jittered period": the
 /// jitter does not accumulate, so the time of any poll is known without
 /// drawing the ones before it. A driver may then skip an agent's quiet
-/// polls (see [`Agent::is_quiescent`]) and wake it later on exactly the
+/// polls (see [`Agent::quiet_until`]) and wake it later on exactly the
 /// poll it would have made. After a backoff, the agent comes back to its
 /// grid at the next point after the answer. The jitter stays one-sided
 /// so that polls keep their order for any ratio below 1: consecutive
@@ -610,10 +610,6 @@ impl Agent {
     /// When it last sent a desired-state request.
     pub fn last_fetch(&self) -> Option<SimTime> {
         self.last_fetch
-    }
-    /// The smallest gap between two polls of the grid.
-    pub fn min_poll_gap(&self) -> SimDuration {
-        self.grid.min_gap()
     }
 
     /// Until when handling the answer `Ok(ds)` again, with the cloud

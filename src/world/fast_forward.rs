@@ -3,7 +3,7 @@
 //!
 //! Almost every poll of a nine-day replay is an agent asking for a desired
 //! state that has not changed and doing nothing. After an answer the agent
-//! handled quietly ([`Agent::is_quiescent`]: alive, out of hold, its pools
+//! handled quietly ([`Agent::quiet_until`]: alive, out of hold, its pools
 //! as the answer wants them), the driver does not queue the agent's next
 //! poll: the agent *sleeps*, remembering the number `k` of the grid poll
 //! it would make next ([`PollGrid`](crate::model::agent::PollGrid)).
@@ -55,7 +55,7 @@ impl World {
         let Some(agent) = self.agents.first() else {
             return false;
         };
-        let gap = agent.min_poll_gap();
+        let gap = agent.grid().min_gap();
         let timeout = SimDuration::from_secs_f64(self.cfg.network.client_timeout_s);
         gap > timeout && gap >= self.request_spacing()
     }
