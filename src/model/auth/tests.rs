@@ -17,6 +17,7 @@ enum Act {
     Mitigate(MitigationConfig),
     Crash(u32),
     Storm(bool),
+    Slowdown(f64),
 }
 
 struct Scenario {
@@ -26,6 +27,9 @@ struct Scenario {
     end: SimTime,
     /// (instant, action), applied before the first tick at or after it.
     acts: Vec<(SimTime, Act)>,
+    /// Empty the latency memo before every tick (every percentile computed
+    /// afresh), to compare with the memo at work.
+    forget_latencies: bool,
 }
 
 impl Scenario {
@@ -36,6 +40,7 @@ impl Scenario {
             start,
             end,
             acts: Vec::new(),
+            forget_latencies: false,
         }
     }
     fn at(mut self, t: SimTime, act: Act) -> Self {
@@ -72,8 +77,12 @@ fn run_with(s: &Scenario, mut sink: impl FnMut(&AuthTick)) -> AuthSystem {
                 Act::Mitigate(m) => sys.set_mitigations(m.clone()).unwrap(),
                 Act::Crash(n) => sys.crash_replicas(*n),
                 Act::Storm(on) => sys.set_vendor_429_storm(*on),
+                Act::Slowdown(k) => sys.set_vendor_slowdown(*k),
             }
             next += 1;
+        }
+        if s.forget_latencies {
+            sys.latency_memo.clear();
         }
         sink(&sys.handle_tick(now, &mut rng));
         now += step;
@@ -576,6 +585,34 @@ fn same_seed_gives_identical_ticks() {
     assert_eq!(a.len(), 7_200);
     assert!(a == b, "same seed diverged");
     assert!(a != c, "different seeds gave the same run");
+}
+
+#[test]
+fn remembered_latency_percentiles_are_the_ones_computed_afresh() {
+    let quiet_then_slow = |forget| {
+        let mut s = busy_day(7)
+            .at(d(0, 17, 4), Act::Slowdown(3.0))
+            .at(d(0, 17, 7), Act::Slowdown(1.0));
+        s.forget_latencies = forget;
+        run(&s).1
+    };
+    let remembered = quiet_then_slow(false);
+    let afresh = quiet_then_slow(true);
+    assert!(remembered == afresh, "the latency memo changed a tick");
+    // The slowdown shows, so a memo that outlived it would be caught.
+    let p99_max = |from, to| {
+        within(&remembered, from, to)
+            .map(|t| t.latency_p99_ms)
+            .fold(0.0, f64::max)
+    };
+    let (before, during) = (
+        p99_max(d(0, 17, 0), d(0, 17, 4)),
+        p99_max(d(0, 17, 4), d(0, 17, 7)),
+    );
+    assert!(
+        during > 2.0 * before,
+        "p99 {before} ms, then {during} ms under ×3"
+    );
 }
 
 #[test]
