@@ -67,9 +67,16 @@ fn files_in(dir: &str) -> Vec<PathBuf> {
 }
 
 fn assert_files(dir: &str) {
+    assert_files_part(dir, 0, 1);
+}
+
+/// Part `part` of `parts` of the files in `dir` (every `parts`-th file): a
+/// folder of long runs is split over several tests so that the test
+/// threads share it.
+fn assert_files_part(dir: &str, part: usize, parts: usize) {
     let files = files_in(dir);
     assert!(files.len() >= 3, "{dir}: {} files", files.len());
-    for f in files {
+    for f in files.into_iter().skip(part).step_by(parts) {
         let sc = scenario::load(&f).expect("scenario loads");
         assert_same(&f.display().to_string(), &sc);
     }
@@ -86,9 +93,21 @@ fn flagship_is_the_same_with_and_without_fast_forward_and_skips_most_events() {
     );
 }
 
+// The counterfactuals and the anchored seeds are the longest runs; each is
+// split over several tests so that both test threads share them.
 #[test]
-fn counterfactuals_are_the_same_with_and_without_fast_forward() {
-    assert_files("scenarios/counterfactuals");
+fn counterfactuals_1_of_3_are_the_same_with_and_without_fast_forward() {
+    assert_files_part("scenarios/counterfactuals", 0, 3);
+}
+
+#[test]
+fn counterfactuals_2_of_3_are_the_same_with_and_without_fast_forward() {
+    assert_files_part("scenarios/counterfactuals", 1, 3);
+}
+
+#[test]
+fn counterfactuals_3_of_3_are_the_same_with_and_without_fast_forward() {
+    assert_files_part("scenarios/counterfactuals", 2, 3);
 }
 
 #[test]
@@ -148,6 +167,21 @@ fn chaos_historical_seeds_are_the_same_with_and_without_fast_forward() {
 }
 
 #[test]
-fn chaos_anchored_march_seeds_are_the_same_with_and_without_fast_forward() {
-    assert_chaos("scenarios/chaos/anchored-march.profile.json", 1..51);
+fn chaos_anchored_march_seeds_1_to_13_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/anchored-march.profile.json", 1..14);
+}
+
+#[test]
+fn chaos_anchored_march_seeds_14_to_26_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/anchored-march.profile.json", 14..27);
+}
+
+#[test]
+fn chaos_anchored_march_seeds_27_to_38_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/anchored-march.profile.json", 27..39);
+}
+
+#[test]
+fn chaos_anchored_march_seeds_39_to_50_are_the_same_with_and_without_fast_forward() {
+    assert_chaos("scenarios/chaos/anchored-march.profile.json", 39..51);
 }
