@@ -130,6 +130,35 @@ impl<E> Sim<E> {
         self.schedule_at(at, event);
     }
 
+    /// For a model about to schedule an event at `at` that would be the next
+    /// one handled: moves the clock to `at` and counts the event as handled,
+    /// so the model handles it in place, without a round trip through the
+    /// queue. Returns false and changes nothing when the event would not be
+    /// next or the run would end first: a pending event is due at or
+    /// before `at` (one due at `at` was scheduled earlier and pops first),
+    /// `at` is past the end time, the event limit is reached, a stop is
+    /// pending, or the queue is full; the model then schedules the event as
+    /// usual. So the order of events, the clock each sees, the event count
+    /// and the reason a run ends are those of the queued version. The auth
+    /// path's per-second tick uses it to run the ticks between two other
+    /// events in one call.
+    pub fn handle_next_in_place(&mut self, at: SimTime) -> bool {
+        debug_assert!(at >= self.now, "an event in place cannot go back in time");
+        if self.stop.is_some()
+            || at > self.limits.time_end
+            || self.events_handled >= self.limits.events_max
+            || self.queue.len() >= self.limits.pending_max
+        {
+            return false;
+        }
+        if self.queue.peek_time().is_some_and(|next| next <= at) {
+            return false;
+        }
+        self.now = at;
+        self.events_handled += 1;
+        true
+    }
+
     /// Ends the run after the current event, with `why` as the reason.
     pub fn stop(&mut self, why: impl Into<String>) {
         self.stop.get_or_insert(StopReason::Stopped(why.into()));
@@ -242,6 +271,76 @@ mod tests {
         let out = sim.run(&mut m);
         assert_eq!(out.reason, StopReason::EventLimit);
         assert_eq!(out.events_handled, 1_000);
+    }
+
+    /// A periodic step that runs in place when it can, among other events
+    /// (`1`) at chosen times; logs what it handles.
+    struct InPlaceTicker {
+        period: SimDuration,
+        in_place: bool,
+        log: Vec<(SimTime, u8)>,
+    }
+    impl Model<u8> for InPlaceTicker {
+        fn handle(&mut self, sim: &mut Sim<u8>, e: u8) {
+            self.log.push((sim.now(), e));
+            if e != 0 {
+                return;
+            }
+            loop {
+                let next = sim.now() + self.period;
+                if !(self.in_place && sim.handle_next_in_place(next)) {
+                    sim.schedule_at(next, 0);
+                    return;
+                }
+                self.log.push((sim.now(), 0));
+            }
+        }
+    }
+
+    #[test]
+    fn handling_in_place_keeps_the_order_the_clock_and_the_count() {
+        let run = |in_place: bool, events_max: u64| {
+            let mut sim = Sim::new(RunLimits {
+                time_end: SimTime::from_secs(100),
+                events_max,
+                ..RunLimits::default()
+            });
+            // Other events: one between ticks, two exactly on ticks (they
+            // were scheduled first, so they come before the tick), one at
+            // the end time.
+            for at_ms in [2_500, 5_000, 5_000, 40_000, 100_000] {
+                sim.schedule_at(SimTime::from_millis(at_ms), 1);
+            }
+            sim.schedule_at(SimTime::ZERO, 0);
+            let mut m = InPlaceTicker {
+                period: SimDuration::from_secs(1),
+                in_place,
+                log: Vec::new(),
+            };
+            let out = sim.run(&mut m);
+            (m.log, out)
+        };
+        let (queued, queued_out) = run(false, 1_000);
+        let (in_place, in_place_out) = run(true, 1_000);
+        assert_eq!(queued.len(), 101 + 5);
+        assert_eq!(
+            queued[6..9],
+            [
+                (SimTime::from_secs(5), 1),
+                (SimTime::from_secs(5), 1),
+                (SimTime::from_secs(5), 0)
+            ]
+        );
+        assert_eq!(in_place, queued);
+        assert_eq!(in_place_out, queued_out);
+        // The event limit ends both at the same event.
+        let (queued, queued_out) = run(false, 50);
+        let (in_place, in_place_out) = run(true, 50);
+        assert_eq!(
+            (in_place.len(), in_place_out.reason.clone()),
+            (50, StopReason::EventLimit)
+        );
+        assert_eq!((in_place, in_place_out), (queued, queued_out));
     }
 
     struct Doubler;
