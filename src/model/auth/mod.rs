@@ -322,6 +322,9 @@ pub struct AuthSystem {
     /// Scratch: whether a legitimate request served this tick had waited.
     served_after_wait: bool,
     latency_memo: LatencyMemo,
+    /// The legitimate rate at each tick of a day, filled as ticks first
+    /// reach it (NaN until then); empty when ticks do not divide a day.
+    rate_of_day: Vec<f64>,
     totals: AuthTotals,
 }
 
@@ -389,6 +392,11 @@ impl AuthSystem {
             served_by_age: vec![0; timeout_ticks + 1],
             served_after_wait: false,
             latency_memo: LatencyMemo::new(),
+            rate_of_day: if MICROS_PER_DAY % (cfg.tick_ms * 1_000) == 0 {
+                vec![f64::NAN; (MICROS_PER_DAY / (cfg.tick_ms * 1_000)) as usize]
+            } else {
+                Vec::new()
+            },
             totals: AuthTotals::default(),
             cfg: cfg.clone(),
         })
@@ -502,7 +510,29 @@ impl AuthSystem {
     /// Mean legitimate rate at `now` (diurnal sinusoid, peak at
     /// `diurnal_peak_hour_utc`).
     pub fn legit_rate_rps(&self, now: SimTime) -> f64 {
-        let t = &self.cfg.traffic;
+        Self::diurnal_rate_rps(&self.cfg.traffic, now)
+    }
+
+    /// [`Self::legit_rate_rps`] at a tick: recalled from the day's table
+    /// when the tick's time of day was seen before (the very `f64` computed
+    /// then, so exact), which saves a cosine a tick after the first day.
+    fn legit_rate_at_tick_rps(&mut self, now: SimTime) -> f64 {
+        let of_day = now.as_micros() % MICROS_PER_DAY;
+        let tick_us = self.cfg.tick_ms * 1_000;
+        let slot = (of_day / tick_us) as usize;
+        if of_day % tick_us != 0 || slot >= self.rate_of_day.len() {
+            return Self::diurnal_rate_rps(&self.cfg.traffic, now);
+        }
+        let known = self.rate_of_day[slot];
+        if !known.is_nan() {
+            return known;
+        }
+        let rate = Self::diurnal_rate_rps(&self.cfg.traffic, now);
+        self.rate_of_day[slot] = rate;
+        rate
+    }
+
+    fn diurnal_rate_rps(t: &TrafficConfig, now: SimTime) -> f64 {
         let hour = (now.as_micros() % MICROS_PER_DAY) as f64 / MICROS_PER_HOUR;
         let phase = std::f64::consts::TAU * (hour - t.diurnal_peak_hour_utc) / HOURS_PER_DAY;
         t.legit_rps * (1.0 + t.diurnal_amplitude_fraction * phase.cos())
@@ -554,7 +584,7 @@ impl AuthSystem {
         lat.timeouts += legit(&due);
 
         // 3. Arrivals: fresh legitimate, due retries, bots.
-        let legit_rate = self.legit_rate_rps(now);
+        let legit_rate = self.legit_rate_at_tick_rps(now);
         let fresh = rng.poisson(legit_rate * dt);
         let retry_here = (self.tick_no % self.retry_due.len() as u64) as usize;
         let mut arrivals = mem::replace(&mut self.retry_due[retry_here], NONE);

@@ -671,3 +671,26 @@ fn nine_days_of_ticks() {
     assert_eq!(count, 777_600);
     assert_eq!(sys.totals().ticks, 777_600);
 }
+
+#[test]
+fn the_rate_of_a_tick_is_recalled_exactly_on_later_days() {
+    let mut sys = AuthSystem::new(&AuthConfig::default());
+    // Two days of ticks (the second day recalls the first's table), then
+    // instants off the tick grid (computed afresh).
+    let instants = (0..2 * 86_400)
+        .map(SimTime::from_secs)
+        .chain((0..100).map(|k| SimTime::from_micros(k * 86_400_000_000 / 100 + 1)));
+    let mut seen = 0;
+    for now in instants {
+        let recalled = sys.legit_rate_at_tick_rps(now);
+        assert_eq!(
+            recalled.to_bits(),
+            sys.legit_rate_rps(now).to_bits(),
+            "at {now:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2 * 86_400 + 100);
+    let known = sys.rate_of_day.iter().filter(|r| !r.is_nan()).count();
+    assert_eq!(known, 86_400);
+}
