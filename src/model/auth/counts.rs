@@ -42,14 +42,23 @@ pub fn add_legit(dst: &mut Classes, src: &Classes) {
     }
 }
 
+/// 2^53: every `f64` from here up is a whole number.
+const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
+
 /// `x` rounded down or up at random so that the expectation is `x`.
 pub fn sround(x: f64, rng: &mut Stream) -> u64 {
     if x <= 0.0 {
         return 0;
     }
-    let floor = x.floor();
+    // `x.floor()` without a libm call (the default x86-64 target has no
+    // rounding instruction; this runs several times a tick): for x > 0 the
+    // cast truncates, which is the floor, and back in f64 it is exact below
+    // 2^53, where above every float is whole already. Same results, NaN
+    // included.
+    let whole = x as u64;
+    let floor = if x < TWO_POW_53 { whole as f64 } else { x };
     let frac = x - floor;
-    floor as u64 + u64::from(frac > 0.0 && rng.unit() < frac)
+    whole + u64::from(frac > 0.0 && rng.unit() < frac)
 }
 
 /// Removes `n` requests from `src` in proportion to its classes and returns
@@ -105,7 +114,10 @@ impl Window {
         let old = std::mem::replace(&mut self.ring[self.head], (a, b));
         self.sum.0 = self.sum.0 - old.0 + a;
         self.sum.1 = self.sum.1 - old.1 + b;
-        self.head = (self.head + 1) % self.ring.len();
+        self.head += 1;
+        if self.head == self.ring.len() {
+            self.head = 0;
+        }
     }
 
     /// Sums over the window: (first counter, second counter).

@@ -322,6 +322,8 @@ pub struct AuthSystem {
     /// Scratch: whether a legitimate request served this tick had waited.
     served_after_wait: bool,
     latency_memo: LatencyMemo,
+    /// [`Self::answer_hold_ticks`] at the current vendor latency.
+    answer_hold: Option<u64>,
     /// The legitimate rate at each tick of a day, filled as ticks first
     /// reach it (NaN until then); empty when ticks do not divide a day.
     rate_of_day: Vec<f64>,
@@ -350,7 +352,7 @@ impl AuthSystem {
             .retry_backoff_max_ms
             .max(v.vendor_storm_reset_window_s * 1_000);
         let retry_ring = ticks(2 * delay_max_ms) + 2;
-        Ok(AuthSystem {
+        let mut sys = AuthSystem {
             dt_s: cfg.tick_ms as f64 / MS_PER_S,
             local_s: c.request_local_ms as f64 / MS_PER_S,
             timeout_s: c.client_timeout_ms as f64 / MS_PER_S,
@@ -392,6 +394,7 @@ impl AuthSystem {
             served_by_age: vec![0; timeout_ticks + 1],
             served_after_wait: false,
             latency_memo: LatencyMemo::new(),
+            answer_hold: None,
             rate_of_day: if MICROS_PER_DAY % (cfg.tick_ms * 1_000) == 0 {
                 vec![f64::NAN; (MICROS_PER_DAY / (cfg.tick_ms * 1_000)) as usize]
             } else {
@@ -399,7 +402,9 @@ impl AuthSystem {
             },
             totals: AuthTotals::default(),
             cfg: cfg.clone(),
-        })
+        };
+        sys.answer_hold = sys.answer_hold_ticks();
+        Ok(sys)
     }
 
     // ----- driver inputs -------------------------------------------------
@@ -457,6 +462,7 @@ impl AuthSystem {
         );
         self.latency.set_slowdown(k);
         self.latency_memo.clear();
+        self.answer_hold = self.answer_hold_ticks();
     }
 
     /// Forces the vendor to answer every call with 429, its reset pointing
@@ -741,7 +747,7 @@ impl AuthSystem {
         self.slot_release[deadline_slot] += bound;
         self.slots_held += bound;
         // Answers slower than a tick (vendor slowdown) hold slots across ticks.
-        if let Some(hold) = self.answer_hold_ticks() {
+        if let Some(hold) = self.answer_hold {
             let slot = ((self.tick_no + hold) % ring) as usize;
             self.slot_release[slot] += answered;
             self.slots_held += answered;
@@ -910,7 +916,9 @@ impl AuthSystem {
         SimDuration::from_micros(window.as_micros() - into).as_secs_f64()
     }
 
-    /// Ticks an answered call holds its slot beyond this one, if any.
+    /// Ticks an answered call holds its slot beyond this one, if any: a
+    /// function of the vendor latency, so kept in `answer_hold` and worked
+    /// out again when the latency changes.
     fn answer_hold_ticks(&self) -> Option<u64> {
         let hold_s = self.local_s + self.latency.mean_ms() / MS_PER_S;
         let ticks = (hold_s / self.dt_s).round() as u64;
