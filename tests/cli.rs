@@ -369,3 +369,93 @@ fn set_takes_key_value_and_refuses_what_does_not_apply() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+const FIXED_400: &str = "scenarios/chaos/fixed-400.profile.json";
+
+#[test]
+fn chaos_arguments_are_checked_before_anything_runs() {
+    for (args, expected) in [
+        (
+            vec!["--seeds", "1..18446744073709551615"],
+            "at most 1000000 per invocation",
+        ),
+        (
+            vec!["--seeds", "1..3000000001", "--shard", "0/1000"],
+            "3000000 seeds asked for",
+        ),
+        (
+            vec!["--seed", "18446744073709551615", "--count", "2"],
+            "ends past the largest seed",
+        ),
+        (vec!["--count", "0"], "--count"),
+        (vec!["--jobs", "0"], "--jobs"),
+        (vec!["--jobs", "257"], "--jobs"),
+        (vec!["--seeds", "1..3", "--shard", "5/8"], "no seed of 1..3"),
+    ] {
+        let mut all = vec!["chaos", FIXED_400];
+        all.extend(args.iter().copied());
+        let (code, stdout, stderr) = cascade(&all);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stdout.contains("seeds run"), "{args:?} ran: {stdout}");
+    }
+}
+
+#[test]
+fn chaos_gives_every_seed_hash_and_a_digest_that_shards_add_up_to() {
+    let sweep = |extra: &[&str]| {
+        let mut all = vec![
+            "chaos", FIXED_400, "--seeds", "1..7", "--json", "--jobs", "2",
+        ];
+        all.extend(extra.iter().copied());
+        let (code, stdout, stderr) = cascade(&all);
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the JSON alone");
+        assert!(
+            stderr.starts_with("SEED="),
+            "the seed comes first: {stderr}"
+        );
+        v
+    };
+    let hashes = |v: &serde_json::Value| -> Vec<(u64, String)> {
+        v["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| {
+                let h = r["trace_hash"].as_str().expect("hash").to_string();
+                assert_eq!(h.len(), 16, "{h}");
+                (r["seed"].as_u64().expect("seed"), h)
+            })
+            .collect()
+    };
+    let whole = sweep(&[]);
+    let all = hashes(&whole);
+    assert_eq!(
+        all.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    let mut union = hashes(&sweep(&["--shard", "0/2"]));
+    union.extend(hashes(&sweep(&["--shard", "1/2"])));
+    union.sort();
+    assert_eq!(
+        union, all,
+        "two shards run the seeds of the whole, with its hashes"
+    );
+
+    // The text output names the same digest, and the reproduction line last.
+    let (code, stdout, _) = cascade(&["chaos", FIXED_400, "--seeds", "1..7", "--jobs", "2"]);
+    assert_eq!(code, 0);
+    let digest = whole["digest"].as_str().expect("digest");
+    assert!(
+        stdout.contains(&format!("trace hashes: digest {digest} over 6 seeds")),
+        "{stdout}"
+    );
+    assert!(stdout
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("reproduce: "));
+}

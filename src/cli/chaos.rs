@@ -2,7 +2,7 @@
 
 use super::exit::{usage, Exit};
 use super::progress_bar;
-use super::{parse_range, two_numbers};
+use super::{parse_range, sweep_digest, two_numbers, SeedPlan};
 use crate::chaos::shrink::shrink;
 use crate::chaos::{Chaos, FailureClass, Verdict};
 use crate::model::agent::SeededBug;
@@ -20,15 +20,16 @@ pub struct Args {
     /// First seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Number of seeds from --seed.
-    #[arg(long, default_value_t = 1)]
+    /// Number of seeds from --seed (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
     /// A seed range A..B (end exclusive), instead of --seed/--count.
     #[arg(long, value_name = "A..B")]
     pub seeds: Option<String>,
-    /// Parallel runs (each run is single-threaded and deterministic).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Parallel runs (each run is single-threaded and deterministic), 1 to
+    /// 256.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS))]
+    pub jobs: u64,
     /// Run only seeds whose position % N == K (0-based K), e.g. 3/8.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
@@ -54,10 +55,19 @@ pub struct Args {
     /// Stop at the first failing seed.
     #[arg(long)]
     pub stop_on_failure: bool,
-    /// Print every seed's chosen parameters.
+    /// Print every seed's chosen parameters and trace hash.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Print the sweep as JSON (every seed's verdict and trace hash, the
+    /// counts and the digest) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
+
+/// Most seeds one invocation runs; a larger sweep is split with --shard.
+const MAX_SEEDS: u64 = 1_000_000;
+/// Most parallel runs: each holds a world in memory.
+const MAX_JOBS: u64 = 256;
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     let (k, n) = two_numbers("--shard", "K/N", "/", text)?;
@@ -85,21 +95,53 @@ pub fn run(a: Args) -> ExitCode {
             Ok(x) => x,
             Err(e) => return usage(e),
         },
-        None => (a.seed, a.seed.saturating_add(a.count.max(1))),
+        None => match a.seed.checked_add(a.count) {
+            Some(end) => (a.seed, end),
+            None => {
+                return usage(format!(
+                    "--seed {} --count {}: the range ends past the largest seed, {}",
+                    a.seed,
+                    a.count,
+                    u64::MAX
+                ))
+            }
+        },
     };
-    let mut seeds: Vec<u64> = (start..end).collect();
-    if let Some(s) = &a.shard {
-        match parse_shard(s) {
-            Ok((k, n)) => seeds.retain(|x| (x - start) % n == k),
-            Err(e) => return usage(e),
-        }
+    let shard = match a.shard.as_deref().map(parse_shard) {
+        None => None,
+        Some(Ok(kn)) => Some(kn),
+        Some(Err(e)) => return usage(e),
+    };
+    // Counted from the bounds, before any list is allocated.
+    let plan = SeedPlan { start, end, shard };
+    if plan.len() > MAX_SEEDS {
+        return usage(format!(
+            "{} seeds asked for; at most {MAX_SEEDS} per invocation (split with --shard)",
+            plan.len()
+        ));
     }
-    if seeds.len() > 1_000_000 {
-        return usage("at most 1,000,000 seeds per invocation; split with --shard");
+    if plan.len() == 0 {
+        return usage(format!(
+            "--shard {}: no seed of {start}..{end} falls in this shard",
+            a.shard.as_deref().unwrap_or_default()
+        ));
     }
+    let seeds = plan.seeds();
+    let jobs = a.jobs as usize;
     let profile_name = chaos.profile.profile.name.clone();
-    println!("SEED={}", seeds.first().copied().unwrap_or(start));
-    println!(
+    // With --json, stdout carries the JSON document alone; what a person
+    // reads goes to stderr.
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            if a.json {
+                eprintln!($($arg)*)
+            } else {
+                println!($($arg)*)
+            }
+        };
+    }
+    say!("SEED={}", seeds[0]);
+    say!(
         "profile {} ({}) · {} seeds {}..{}{}{} · jobs {}",
         profile_name,
         a.profile.display(),
@@ -112,10 +154,10 @@ pub fn run(a: Args) -> ExitCode {
             .unwrap_or_default(),
         bug.map(|b| format!(" · seeded bug {}", b.name()))
             .unwrap_or_default(),
-        a.jobs.max(1)
+        jobs
     );
     let single = seeds.len() == 1;
-    let bar = if single {
+    let bar = if single || a.json {
         None
     } else {
         progress_bar(
@@ -131,7 +173,7 @@ pub fn run(a: Args) -> ExitCode {
     let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..a.jobs.max(1).min(seeds.len().max(1)) {
+        for _ in 0..jobs.min(seeds.len()) {
             s.spawn(|| loop {
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -182,7 +224,7 @@ pub fn run(a: Args) -> ExitCode {
     results.sort_by_key(|r| r.seed);
     for r in &results {
         if single || a.verbose || r.verdict.class.is_some() {
-            println!(
+            say!(
                 "seed {}: {} · hash {}{}",
                 r.seed,
                 r.verdict.signature,
@@ -194,10 +236,10 @@ pub fn run(a: Args) -> ExitCode {
                 }
             );
             for c in &r.chosen {
-                println!("    chose  {c}");
+                say!("    chose  {c}");
             }
             for d in &r.verdict.details {
-                println!("    found  {d}");
+                say!("    found  {d}");
             }
         }
     }
@@ -242,7 +284,7 @@ pub fn run(a: Args) -> ExitCode {
         };
         let _ = write(&original, &chaos.document(&case));
         let _ = write(&minimal, &shrunk.document);
-        println!(
+        say!(
             "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
             f.seed,
             f.verdict.signature,
@@ -252,13 +294,13 @@ pub fn run(a: Args) -> ExitCode {
             shrunk.case.clusters,
             shrunk.case.chosen.join("; ")
         );
-        println!(
+        say!(
             "    reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}",
             f.seed,
             bug.map(|b| format!(" --bug {}", b.name()))
                 .unwrap_or_default()
         );
-        println!(
+        say!(
             "    reproduce the file: cargo run --release -- run {}",
             minimal.display()
         );
@@ -280,9 +322,9 @@ pub fn run(a: Args) -> ExitCode {
     for f in &failures {
         *by_sig.entry(f.verdict.signature.clone()).or_insert(0u32) += 1;
     }
-    println!("\n| seeds run | passed | safety | liveness | nondeterministic | runs/s | wall |");
-    println!("|---|---|---|---|---|---|---|");
-    println!(
+    say!("\n| seeds run | passed | safety | liveness | nondeterministic | runs/s | wall |");
+    say!("|---|---|---|---|---|---|---|");
+    say!(
         "| {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
         results.len(),
         results.len() - failures.len(),
@@ -297,13 +339,22 @@ pub fn run(a: Args) -> ExitCode {
         wall.as_secs_f64()
     );
     if !by_sig.is_empty() {
-        println!(
+        say!(
             "failures by signature: {by_sig:?}; first failing seed: {}",
             failures[0].seed
         );
     }
-    println!(
-        "reproduce: cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}",
+    let digest = sweep_digest(
+        results
+            .iter()
+            .map(|r| (r.seed, r.verdict.trace_hash.as_str())),
+    );
+    say!(
+        "trace hashes: digest {digest} over {} seeds (each seed's hash: --verbose or --json)",
+        results.len()
+    );
+    let reproduce = format!(
+        "cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}",
         a.shard
             .as_deref()
             .map(|s| format!(" --shard {s}"))
@@ -311,6 +362,31 @@ pub fn run(a: Args) -> ExitCode {
         bug.map(|b| format!(" --bug {}", b.name()))
             .unwrap_or_default()
     );
+    if a.json {
+        // Deterministic: no wall time, so two machines' documents compare whole.
+        let doc = json!({
+            "profile": profile_name,
+            "profile_file": profile_arg,
+            "seeds": {"start": start, "end": end, "shard": a.shard, "run": results.len()},
+            "seeded_bug": bug.map(|b| b.name()),
+            "counts": {
+                "passed": results.len() - failures.len(),
+                "safety": safety,
+                "liveness": liveness,
+                "nondeterministic": a.check_determinism.then_some(nondet),
+            },
+            "digest": digest,
+            "runs": results.iter().map(|r| json!({
+                "seed": r.seed,
+                "signature": r.verdict.signature,
+                "trace_hash": r.verdict.trace_hash,
+                "deterministic": a.check_determinism.then_some(r.deterministic),
+            })).collect::<Vec<_>>(),
+            "reproduce": reproduce,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    say!("reproduce: {reproduce}");
     if nondet > 0 {
         Exit::Nondeterministic.into()
     } else if safety > 0 {

@@ -140,10 +140,96 @@ pub(crate) fn parse_range(text: &str) -> Result<(u64, u64), String> {
     Ok((a, b))
 }
 
+/// The seeds of a sweep: `start..end` (end exclusive), or only its
+/// positions `k`, `k + n`, `k + 2n`, … for `--shard k/n`. Known by its
+/// bounds, so its size is checked before any list of seeds is allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SeedPlan {
+    pub start: u64,
+    pub end: u64,
+    pub shard: Option<(u64, u64)>,
+}
+
+impl SeedPlan {
+    /// How many seeds the plan runs.
+    pub fn len(&self) -> u64 {
+        let all = self.end.saturating_sub(self.start);
+        match self.shard {
+            None => all,
+            Some((k, n)) if all > k => (all - k - 1) / n + 1,
+            Some(_) => 0,
+        }
+    }
+
+    /// The seeds, in order. Check [`Self::len`] against a bound first.
+    pub fn seeds(&self) -> Vec<u64> {
+        let (k, n) = self.shard.unwrap_or((0, 1));
+        (self.start.saturating_add(k)..self.end)
+            .step_by(usize::try_from(n).unwrap_or(usize::MAX))
+            .collect()
+    }
+}
+
+/// FNV-1a over the (seed, trace hash) pairs of a sweep in seed order: one
+/// figure that two machines (or two shards' union) compare before they
+/// compare seed by seed.
+pub(crate) fn sweep_digest<'a>(runs: impl Iterator<Item = (u64, &'a str)>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (seed, hash) in runs {
+        eat(&seed.to_le_bytes());
+        eat(hash.as_bytes());
+        eat(b"\n");
+    }
+    format!("{h:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::Cli;
     use clap::CommandFactory;
+
+    #[test]
+    fn a_seed_plan_counts_its_shard_before_listing_it() {
+        use super::SeedPlan;
+        for (start, end, shard) in [
+            (1, 51, None),
+            (1, 51, Some((0, 8))),
+            (1, 51, Some((7, 8))),
+            (5, 8, Some((2, 3))),
+            (5, 7, Some((2, 3))),
+            (0, 1, Some((0, 1))),
+        ] {
+            let plan = SeedPlan { start, end, shard };
+            let seeds = plan.seeds();
+            assert_eq!(plan.len(), seeds.len() as u64, "{plan:?}");
+            let (k, n) = shard.unwrap_or((0, 1));
+            let expected: Vec<u64> = (start..end).filter(|x| (x - start) % n == k).collect();
+            assert_eq!(seeds, expected, "{plan:?}");
+        }
+        // The largest range is counted without being listed.
+        let huge = SeedPlan {
+            start: 1,
+            end: u64::MAX,
+            shard: Some((3, 1_000)),
+        };
+        assert_eq!(huge.len(), (u64::MAX - 1 - 3 - 1) / 1_000 + 1);
+    }
+
+    #[test]
+    fn the_sweep_digest_changes_with_any_seed_or_hash() {
+        let d = |runs: &[(u64, &str)]| super::sweep_digest(runs.iter().copied());
+        let base = d(&[(1, "00aa"), (2, "00bb")]);
+        assert_eq!(base, d(&[(1, "00aa"), (2, "00bb")]));
+        assert_ne!(base, d(&[(1, "00aa"), (2, "00bc")]));
+        assert_ne!(base, d(&[(1, "00aa"), (3, "00bb")]));
+        assert_ne!(base, d(&[(1, "00aa")]));
+    }
 
     #[test]
     fn the_parser_is_well_formed() {
