@@ -232,6 +232,7 @@ struct LatencyMix {
 /// Entries of [`LatencyMemo`]: a power of two, large enough for the mixes
 /// a quiet path repeats (tens of requests a tick split three ways).
 const LATENCY_MEMO_ENTRIES: usize = 256;
+const _: () = assert!(LATENCY_MEMO_ENTRIES.is_power_of_two());
 
 /// The latency percentiles (p50, p99) of mixes seen before with no request
 /// served after a wait. Then the percentiles depend only on the mix and the
@@ -257,7 +258,8 @@ impl LatencyMemo {
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(mix.vendor.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
             .wrapping_add(mix.timeouts.wrapping_mul(0x1656_67B1_9E37_79F9));
-        (h >> 56) as usize % LATENCY_MEMO_ENTRIES
+        // The top bits: as many as index the entries.
+        (h >> (64 - LATENCY_MEMO_ENTRIES.trailing_zeros())) as usize
     }
 
     fn get(&self, mix: &LatencyMix) -> Option<(f64, f64)> {
