@@ -162,7 +162,22 @@ impl Autoscaler {
     /// Once per tick: nodes that finished provisioning take Pending pods,
     /// pods whose warm-up is over start serving, and the cluster autoscaler
     /// asks for nodes or removes one no pod needs.
+    #[inline(always)]
     pub fn promote(&mut self, now: SimTime) {
+        // Most ticks: nothing coming, warming or Pending, and no node to
+        // give back; then the steps below change nothing.
+        let steady = self.nodes_coming.is_empty()
+            && self.warming.is_empty()
+            && self.pending == 0
+            && self.unneeded_since.is_none()
+            && !(self.nodes > self.nodes_min
+                && self.placed() <= (self.nodes - 1) * self.pods_per_node);
+        if !steady {
+            self.promote_changes(now);
+        }
+    }
+
+    fn promote_changes(&mut self, now: SimTime) {
         let before = self.nodes_coming.len();
         self.nodes_coming.retain(|&t| t > now);
         self.nodes += (before - self.nodes_coming.len()) as u32;
@@ -219,14 +234,22 @@ impl Autoscaler {
     /// One tick's CPU work done and CPU capacity of ready pods.
     pub fn observe(&mut self, used: f64, capacity: f64) {
         self.metric[self.metric_head] = (used, capacity);
-        self.metric_head = (self.metric_head + 1) % self.metric.len();
+        self.metric_head += 1;
+        if self.metric_head == self.metric.len() {
+            self.metric_head = 0;
+        }
     }
 
-    /// Runs the HPA if a sync is due at `now`.
+    /// Runs the HPA if a sync is due at `now` (a check every tick, a sync
+    /// every `hpa_sync_s`).
+    #[inline(always)]
     pub fn sync_if_due(&mut self, now: SimTime) {
-        if now < self.next_sync {
-            return;
+        if now >= self.next_sync {
+            self.sync(now);
         }
+    }
+
+    fn sync(&mut self, now: SimTime) {
         // Next point of the sync grid (multiples of the period since the
         // epoch), even if the driver started late or skipped ticks.
         let period = self.sync.as_micros();

@@ -94,7 +94,7 @@ pub use hpa::ScaleEvent;
 pub use mitigation::BreakerState;
 pub use vendor::VendorPath;
 
-use counts::{add, add_legit, legit, sround, take, total, Classes, Window, BOT, NONE};
+use counts::{add, add_legit, legit, sround, take, take_one, total, Classes, Window, BOT, NONE};
 use hpa::Autoscaler;
 use mitigation::{AdaptiveThrottle, Breaker, PerClientLimiter};
 use vendor::{TokenBucket, VendorLatency};
@@ -229,6 +229,28 @@ struct LatencyMix {
     timeouts: u64,
 }
 
+/// What the middle of a tick hands to [`AuthSystem::close_tick`].
+struct TickEnd {
+    /// Legitimate failures that may retry, by attempt.
+    retryable: Classes,
+    /// Legitimate vendor 429s, by attempt: they retry after the reset.
+    retryable_429: Classes,
+    fresh: u64,
+    retries: u64,
+    legit_attempts: u64,
+    bots: u64,
+    bot_ok: u64,
+    bot_failed: u64,
+    /// Vendor calls answered (ok or 429).
+    answered: u64,
+    /// Requests served (taken from the queue).
+    served: u64,
+    /// CPU budget of the tick, in requests.
+    cpu_capacity: f64,
+    ready: u32,
+    lat: LatencyMix,
+}
+
 /// Entries of [`LatencyMemo`]: a power of two, large enough for the mixes
 /// a quiet path repeats (tens of requests a tick split three ways).
 const LATENCY_MEMO_ENTRIES: usize = 256;
@@ -288,8 +310,12 @@ pub struct AuthSystem {
     /// Client timeout in ticks; rings indexed by tick have one more entry.
     timeout_ticks: usize,
     tick_no: u64,
-    /// Queue slot of this tick's cohort: `tick_no` modulo the ring.
+    /// Queue slot of this tick's cohort: `tick_no` modulo the ring, kept
+    /// by counting rather than dividing (so is `retry_here`).
     here: usize,
+    /// Slot of the retry ring this tick takes retries from: `tick_no`
+    /// modulo its length.
+    retry_here: usize,
     last_now: SimTime,
 
     bot_multiplier: f64,
@@ -324,6 +350,9 @@ pub struct AuthSystem {
     /// Scratch: whether a legitimate request served this tick had waited.
     served_after_wait: bool,
     latency_memo: LatencyMemo,
+    /// Run every tick through [`Self::busy_tick`], quiet or not: the tests
+    /// set it to compare the quiet path with the general one.
+    busy_ticks_only: bool,
     /// [`Self::answer_hold_ticks`] at the current vendor latency.
     answer_hold: Option<u64>,
     /// The legitimate rate at each tick of a day, filled as ticks first
@@ -361,6 +390,7 @@ impl AuthSystem {
             timeout_ticks,
             tick_no: 0,
             here: 0,
+            retry_here: 0,
             last_now: SimTime::ZERO,
             bot_multiplier: 0.0,
             path: VendorPath::Up,
@@ -396,6 +426,7 @@ impl AuthSystem {
             served_by_age: vec![0; timeout_ticks + 1],
             served_after_wait: false,
             latency_memo: LatencyMemo::new(),
+            busy_ticks_only: false,
             answer_hold: None,
             rate_of_day: if MICROS_PER_DAY % (cfg.tick_ms * 1_000) == 0 {
                 vec![f64::NAN; (MICROS_PER_DAY / (cfg.tick_ms * 1_000)) as usize]
@@ -557,11 +588,217 @@ impl AuthSystem {
             self.last_now
         );
         self.last_now = now;
+        let retry_here = self.retry_here;
+        debug_assert_eq!(self.here as u64, self.tick_no % self.queue.len() as u64);
+        debug_assert_eq!(
+            retry_here as u64,
+            self.tick_no % self.retry_due.len() as u64
+        );
+        if self.next_tick_is_quiet() && !self.busy_ticks_only {
+            self.quiet_tick(now, retry_here, rng)
+        } else {
+            self.busy_tick(now, retry_here, rng)
+        }
+    }
+
+    /// Whether the next tick starts from nothing carried over: no crash to
+    /// apply, nobody waiting, no retry and no deadline due, no bots. Then
+    /// every group of requests in it is legitimate first attempts, which
+    /// [`Self::quiet_tick`] follows as plain counts.
+    fn next_tick_is_quiet(&self) -> bool {
+        let (here, retry_here) = (self.here, self.retry_here);
+        self.pending_crashes == 0
+            && self.queue_total == 0
+            && self.bot_multiplier == 0.0 // finite and >= 0 (set_bot_multiplier)
+            && total(&self.retry_due[retry_here]) == 0
+            && total(&self.timeouts_due[here]) == 0
+            && self.unreachable_due[here] == 0
+    }
+
+    /// [`Self::busy_tick`] for a tick that [`Self::is_quiet`]: the same
+    /// steps, the same draws in the same order and the same results, with
+    /// each group of requests a single count (all legitimate first
+    /// attempts) instead of counts per class. Nine ticks in ten are quiet,
+    /// and this is about half the cost. The auth tests run every scenario
+    /// through both and compare every tick, so the two cannot drift apart
+    /// unseen; change them together.
+    fn quiet_tick(&mut self, now: SimTime, retry_here: usize, rng: &mut Stream) -> AuthTick {
         let dt = self.dt_s;
         let ring = self.queue.len() as u64;
-        let here = (self.tick_no % ring) as usize;
-        self.here = here;
-        let deadline_slot = ((self.tick_no + self.timeout_ticks as u64) % ring) as usize;
+        let here = self.here;
+        let deadline_slot = ring_add(here, self.timeout_ticks, ring as usize);
+        let mut tick = AuthTick {
+            at: now,
+            ..AuthTick::default()
+        };
+        // Legitimate failures that may retry (all first attempts), vendor
+        // 429s apart.
+        let mut retryable = 0;
+        let mut lat = LatencyMix::default();
+
+        // 1. Pods: warm-ups end (no crash is pending).
+        self.hpa.promote(now);
+
+        // 2. Slots come back; no deadline is due.
+        self.slots_held = self.slots_held.saturating_sub(self.slot_release[here]);
+        self.slot_release[here] = 0;
+        debug_assert_eq!(total(&self.retry_due[retry_here]), 0);
+
+        // 3. Arrivals: fresh legitimate only.
+        let legit_rate = self.legit_rate_at_tick_rps(now);
+        let fresh = rng.poisson(legit_rate * dt);
+        let mut arrivals = fresh;
+
+        // 4. Client-side adaptive throttling.
+        let m = &self.cfg.mitigations;
+        if m.client_throttle_enabled && fresh > 0 {
+            let p = self.throttle.reject_probability(m.client_throttle_k);
+            let n = sround(fresh as f64 * p, rng);
+            take_one(&mut arrivals, n, rng);
+            tick.legit_client_throttled = c32(n);
+        }
+        tick.demand_rps = arrivals as f64 / dt;
+
+        // 5. Edge: per-client limit (bots: none), then the global cap.
+        if self.cfg.mitigations.per_client_limit_enabled {
+            let pop = &self.cfg.traffic.clients;
+            let mut light = arrivals;
+            let heavy_n = sround(light as f64 * pop.legit_heavy_share_fraction, rng);
+            let mut heavy = take_one(&mut light, heavy_n, rng);
+            let mut limited = 0;
+            for (p, group) in [(LEGIT_LIGHT, &mut light), (LEGIT_HEAVY, &mut heavy)] {
+                let want = *group;
+                let passed = self.per_client.admit(p, want, dt);
+                limited += take_one(group, want - passed, rng);
+            }
+            // The bot populations' buckets refill all the same.
+            self.per_client.admit(BOT_HEAVY, 0, dt);
+            self.per_client.admit(BOT_LIGHT, 0, dt);
+            arrivals = light + heavy;
+            tick.legit_client_limited = c32(limited);
+            retryable += limited;
+        }
+        if self.cfg.mitigations.global_cap_enabled {
+            let want = arrivals;
+            let granted = self.global.grant(want, dt);
+            let shed = take_one(&mut arrivals, want - granted, rng);
+            tick.legit_shed_rate_limit = c32(shed);
+            retryable += shed;
+        }
+
+        // 6. Nobody waited, so no cohort expires. 7. Enqueue.
+        debug_assert_eq!(total(&self.queue[here]), 0, "queue slot reused early");
+        self.queue_total = arrivals;
+        let mut waiting = arrivals;
+
+        // 8. Serve this tick's cohort, within the CPU and slot budgets.
+        let share = if self.cfg.mitigations.caching_enabled {
+            self.cfg.vendor.vendor_share_cached_fraction
+        } else {
+            self.cfg.vendor.vendor_share_uncached_fraction
+        };
+        let ready = self.hpa.ready();
+        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
+        let cpu_budget = sround(cpu_capacity, rng);
+        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
+        let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
+        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
+        let n = self.queue_total.min(cpu_budget).min(slot_budget);
+        tick.served_bound_by_slots = slot_budget < cpu_budget;
+        self.served_by_age.fill(0);
+        self.served_after_wait = false;
+        let mut served = take_one(&mut waiting, n, rng);
+        self.served_by_age[0] = served;
+        self.queue_total -= n;
+
+        // 9. Outcomes.
+        let mut calls = take_one(&mut served, sround(n as f64 * share, rng), rng);
+        tick.legit_ok = c32(served);
+        lat.local += served;
+
+        let want = calls;
+        let allowed = self.breaker.allow(want, now, &self.cfg.mitigations);
+        let open = take_one(&mut calls, want - allowed, rng);
+        tick.legit_circuit_open = c32(open);
+        retryable += open;
+        lat.local += open;
+        tick.vendor_calls = c32(calls);
+
+        let lost_n = match self.path {
+            VendorPath::Up => 0,
+            VendorPath::Lossy(p) => sround(calls as f64 * p, rng),
+            VendorPath::Blackholed => calls,
+        };
+        let mut deadline_bound = take_one(&mut calls, lost_n, rng);
+        self.unreachable_due[deadline_slot] += deadline_bound;
+
+        let reached = calls;
+        let granted = if self.storm {
+            self.vendor_bucket.grant(0, dt)
+        } else {
+            self.vendor_bucket.grant(reached, dt)
+        };
+        let rejected = take_one(&mut calls, reached - granted, rng);
+        tick.vendor_429 = c32(rejected);
+        tick.legit_vendor_429 = c32(rejected);
+        lat.vendor += rejected;
+
+        let slow_n = sround(granted as f64 * self.latency.timeout_fraction(), rng);
+        deadline_bound += take_one(&mut calls, slow_n, rng);
+        tick.legit_ok += c32(calls);
+        lat.vendor += calls;
+        let answered = calls + rejected;
+
+        self.timeouts_due[deadline_slot][0] += deadline_bound;
+        self.slot_release[deadline_slot] += deadline_bound;
+        self.slots_held += deadline_bound;
+        if let Some(hold) = self.answer_hold {
+            let slot = ring_add(here, hold as usize, ring as usize);
+            self.slot_release[slot] += answered;
+            self.slots_held += answered;
+        }
+
+        // 10. Tail-drop what the bounded queue cannot keep.
+        let over = self
+            .queue_total
+            .saturating_sub(self.cfg.component.queue_max_requests);
+        let shed = take_one(&mut waiting, over, rng);
+        self.queue_total -= shed;
+        tick.legit_shed_queue_full = c32(shed);
+        retryable += shed;
+        self.queue[here][0] = waiting;
+
+        let mut retryable_by_class = NONE;
+        retryable_by_class[0] = retryable;
+        let mut rejected_by_class = NONE;
+        rejected_by_class[0] = rejected;
+        self.close_tick(
+            tick,
+            TickEnd {
+                retryable: retryable_by_class,
+                retryable_429: rejected_by_class,
+                fresh,
+                retries: 0,
+                legit_attempts: fresh,
+                bots: 0,
+                bot_ok: 0,
+                bot_failed: 0,
+                answered,
+                served: n,
+                cpu_capacity,
+                ready,
+                lat,
+            },
+            rng,
+        )
+    }
+
+    /// One tick in general: requests of every class, whatever carried over.
+    fn busy_tick(&mut self, now: SimTime, retry_here: usize, rng: &mut Stream) -> AuthTick {
+        let dt = self.dt_s;
+        let ring = self.queue.len() as u64;
+        let here = self.here;
+        let deadline_slot = ring_add(here, self.timeout_ticks, ring as usize);
         let mut tick = AuthTick {
             at: now,
             ..AuthTick::default()
@@ -594,7 +831,6 @@ impl AuthSystem {
         // 3. Arrivals: fresh legitimate, due retries, bots.
         let legit_rate = self.legit_rate_at_tick_rps(now);
         let fresh = rng.poisson(legit_rate * dt);
-        let retry_here = (self.tick_no % self.retry_due.len() as u64) as usize;
         let mut arrivals = mem::replace(&mut self.retry_due[retry_here], NONE);
         let retries = legit(&arrivals);
         arrivals[0] += fresh;
@@ -636,7 +872,7 @@ impl AuthSystem {
         }
 
         // 6. The cohort that has waited a whole client timeout is abandoned.
-        let oldest = ((self.tick_no + 1) % ring) as usize;
+        let oldest = ring_add(here, 1, ring as usize);
         let expired = mem::replace(&mut self.queue[oldest], NONE);
         self.queue_total -= total(&expired);
         tick.legit_client_timeout = c32(legit(&expired));
@@ -750,7 +986,7 @@ impl AuthSystem {
         self.slots_held += bound;
         // Answers slower than a tick (vendor slowdown) hold slots across ticks.
         if let Some(hold) = self.answer_hold {
-            let slot = ((self.tick_no + hold) % ring) as usize;
+            let slot = ring_add(here, hold as usize, ring as usize);
             self.slot_release[slot] += answered;
             self.slots_held += answered;
         }
@@ -771,6 +1007,46 @@ impl AuthSystem {
             add_legit(&mut retryable, &shed);
         }
 
+        self.close_tick(
+            tick,
+            TickEnd {
+                retryable,
+                retryable_429,
+                fresh,
+                retries,
+                legit_attempts,
+                bots,
+                bot_ok,
+                bot_failed,
+                answered,
+                served: n,
+                cpu_capacity,
+                ready,
+                lat,
+            },
+            rng,
+        )
+    }
+
+    /// Steps 11 and 12 of a tick, quiet or busy: the feedback loops
+    /// (breaker, retries, client throttle, autoscaler), then the report.
+    fn close_tick(&mut self, mut tick: AuthTick, end: TickEnd, rng: &mut Stream) -> AuthTick {
+        let now = tick.at;
+        let TickEnd {
+            retryable,
+            retryable_429,
+            fresh,
+            retries,
+            legit_attempts,
+            bots,
+            bot_ok,
+            bot_failed,
+            answered,
+            served: n,
+            cpu_capacity,
+            ready,
+            lat,
+        } = end;
         // 11. Feedback loops: breaker, retries, client throttle, autoscaler.
         self.breaker.record(
             answered,
@@ -831,6 +1107,8 @@ impl AuthSystem {
         tot.vendor_calls += u64::from(tick.vendor_calls);
         tot.vendor_429 += u64::from(tick.vendor_429);
         self.tick_no += 1;
+        self.here = ring_add(self.here, 1, self.queue.len());
+        self.retry_here = ring_add(self.retry_here, 1, self.retry_due.len());
         tick
     }
 
@@ -931,7 +1209,25 @@ impl AuthSystem {
     /// `min_delay_s`, within the attempt limit and the retry budget. Returns
     /// (scheduled, abandoned). `fresh` and `already` are this tick's fresh
     /// requests and retries scheduled so far (not yet in the window).
+    #[inline(always)]
     fn schedule_retries(
+        &mut self,
+        failed: &Classes,
+        min_delay_s: f64,
+        fresh: u64,
+        already: u64,
+        rng: &mut Stream,
+    ) -> (u64, u64) {
+        // Most ticks fail nothing: nothing to schedule, abandon or draw.
+        if legit(failed) == 0 {
+            return (0, 0);
+        }
+        self.schedule_failed(failed, min_delay_s, fresh, already, rng)
+    }
+
+    /// [`Self::schedule_retries`] for a tick with legitimate failures.
+    #[inline(never)]
+    fn schedule_failed(
         &mut self,
         failed: &Classes,
         min_delay_s: f64,
@@ -1045,6 +1341,19 @@ impl AuthSystem {
             0.0
         };
         (wait_ms + self.local_s * MS_PER_S + vendor_ms).min(timeout_ms)
+    }
+}
+
+/// `(slot + k) % ring` for `slot < ring` and `k < ring`, without a
+/// division (a tick takes several ring slots).
+#[inline(always)]
+fn ring_add(slot: usize, k: usize, ring: usize) -> usize {
+    debug_assert!(slot < ring && k < ring);
+    let s = slot + k;
+    if s >= ring {
+        s - ring
+    } else {
+        s
     }
 }
 

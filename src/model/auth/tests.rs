@@ -59,11 +59,21 @@ impl Scenario {
     }
 }
 
+thread_local! {
+    /// Ticks that took the quiet path in this test's thread so far.
+    static QUIET_TICKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// The only caller of the API in the tests: drives `s` tick by tick and
-/// hands each tick to `sink`.
+/// hands each tick to `sink`. A second system, with every tick on the
+/// general path, runs alongside and must give the very same ticks and
+/// draws, so every scenario here also checks the quiet path.
 fn run_with(s: &Scenario, mut sink: impl FnMut(&AuthTick)) -> AuthSystem {
     let mut sys = AuthSystem::new(&s.cfg);
     let mut rng = Seed(s.seed).fork("auth", 0);
+    let mut general = AuthSystem::new(&s.cfg);
+    general.busy_ticks_only = true;
+    let mut general_rng = rng.clone();
     let step = SimDuration::from_millis(s.cfg.tick_ms);
     let mut acts = s.acts.clone();
     acts.sort_by_key(|(t, _)| *t);
@@ -71,22 +81,38 @@ fn run_with(s: &Scenario, mut sink: impl FnMut(&AuthTick)) -> AuthSystem {
     let mut now = s.start;
     while now < s.end {
         while next < acts.len() && acts[next].0 <= now {
-            match &acts[next].1 {
-                Act::Bots(k) => sys.set_bot_multiplier(*k),
-                Act::Path(p) => sys.set_vendor_path(*p),
-                Act::Mitigate(m) => sys.set_mitigations(m.clone()).unwrap(),
-                Act::Crash(n) => sys.crash_replicas(*n),
-                Act::Storm(on) => sys.set_vendor_429_storm(*on),
-                Act::Slowdown(k) => sys.set_vendor_slowdown(*k),
+            for sys in [&mut sys, &mut general] {
+                match &acts[next].1 {
+                    Act::Bots(k) => sys.set_bot_multiplier(*k),
+                    Act::Path(p) => sys.set_vendor_path(*p),
+                    Act::Mitigate(m) => sys.set_mitigations(m.clone()).unwrap(),
+                    Act::Crash(n) => sys.crash_replicas(*n),
+                    Act::Storm(on) => sys.set_vendor_429_storm(*on),
+                    Act::Slowdown(k) => sys.set_vendor_slowdown(*k),
+                }
             }
             next += 1;
         }
         if s.forget_latencies {
             sys.latency_memo.clear();
         }
-        sink(&sys.handle_tick(now, &mut rng));
+        if sys.next_tick_is_quiet() {
+            QUIET_TICKS.with(|q| q.set(q.get() + 1));
+        }
+        let tick = sys.handle_tick(now, &mut rng);
+        let reference = general.handle_tick(now, &mut general_rng);
+        assert!(
+            tick == reference,
+            "the quiet path and the general one differ at {now:?}:\n{tick:?}\n{reference:?}"
+        );
+        sink(&tick);
         now += step;
     }
+    assert_eq!(
+        rng.next_u64(),
+        general_rng.next_u64(),
+        "the quiet path drew differently from the general one"
+    );
     sys
 }
 
@@ -575,6 +601,86 @@ fn busy_day(seed: u64) -> Scenario {
     s.seed = seed;
     s.cfg.traffic.retry_jitter_fraction = 0.5;
     s
+}
+
+#[test]
+fn the_quiet_path_gives_the_ticks_of_the_general_one() {
+    // Every run here compares the two paths tick by tick (`run_with`); this
+    // one makes sure both paths have work: a busy day, then an hour with
+    // the mitigations still on and the bots gone, but for a second surge
+    // that finds out whether the bots' buckets refilled in the quiet.
+    let mut s = busy_day(11)
+        .at(d(0, 19, 0), Act::Bots(0.0))
+        .at(d(0, 19, 20), Act::Bots(SURGE))
+        .at(d(0, 19, 25), Act::Bots(0.0));
+    s.end = d(0, 20, 0);
+    QUIET_TICKS.with(|q| q.set(0));
+    let (_, ticks) = run(&s);
+    let quiet = QUIET_TICKS.with(|q| q.get());
+    assert_eq!(ticks.len(), 10_800);
+    // Quiet before the faults, between them and in the last hour; busy
+    // under loss, blackhole, bots and their aftermath.
+    assert!((3_000..9_000).contains(&quiet), "{quiet} quiet ticks");
+    let quiet_limited = within(&ticks, d(0, 19, 30), d(0, 20, 0))
+        .filter(|t| t.bot_attempts == 0 && t.retries == 0)
+        .count();
+    assert!(quiet_limited > 1_000, "{quiet_limited}");
+}
+
+#[test]
+fn the_quiet_path_agrees_under_random_faults_and_mitigations() {
+    // Faults and mitigation changes at random minutes, on small and default
+    // queues and capacities, so that quiet ticks meet drained buckets, an
+    // open breaker, a throttle with memory and a queue too short for one
+    // tick's arrivals. `run_with` compares the paths at every tick.
+    QUIET_TICKS.with(|q| q.set(0));
+    let mut ticks = 0;
+    for seed in 1..=12 {
+        let mut pick = Seed(seed).fork("quiet-path-test", 0);
+        let mut s = Scenario::new(d(0, 16, 0), d(0, 19, 0));
+        s.seed = seed;
+        if pick.bernoulli(0.5) {
+            s.cfg.component.queue_max_requests = 3;
+            s.cfg.component.replica_capacity_rps = 12.0;
+            s.cfg.component.replicas_min = 1;
+        }
+        let mut at = s.start;
+        while at < s.end {
+            at += SimDuration::from_secs(30 + pick.below(600));
+            let act = match pick.below(7) {
+                0 => Act::Bots(if pick.bernoulli(0.5) {
+                    0.0
+                } else {
+                    SURGE * pick.unit()
+                }),
+                1 => Act::Path(match pick.below(3) {
+                    0 => VendorPath::Up,
+                    1 => VendorPath::Lossy(pick.unit()),
+                    _ => VendorPath::Blackholed,
+                }),
+                2 => Act::Storm(pick.bernoulli(0.3)),
+                3 => Act::Slowdown(1.0 + 4.0 * pick.unit()),
+                4 => Act::Crash(1 + pick.below(2) as u32),
+                _ => Act::Mitigate(MitigationConfig {
+                    caching_enabled: pick.bernoulli(0.5),
+                    per_client_limit_enabled: pick.bernoulli(0.5),
+                    global_cap_enabled: pick.bernoulli(0.5),
+                    global_cap_rps: 10.0 + 40.0 * pick.unit(),
+                    client_throttle_enabled: pick.bernoulli(0.5),
+                    breaker_enabled: pick.bernoulli(0.5),
+                    ..MitigationConfig::default()
+                }),
+            };
+            s = s.at(at, act);
+        }
+        ticks += run(&s).1.len();
+    }
+    let quiet = QUIET_TICKS.with(|q| q.get()) as usize;
+    assert_eq!(ticks, 12 * 10_800);
+    assert!(
+        quiet > ticks / 10 && quiet < ticks * 9 / 10,
+        "{quiet} of {ticks}"
+    );
 }
 
 #[test]
