@@ -39,6 +39,7 @@
 //! - [`report`]: the summary builder, terminal text, run folders, pages.
 //! - [`chaos`]: chaos exploration: seeds to fault schedules, safety and
 //!   liveness verdicts, shrinking to a minimal scenario.
+//! - [`files`]: capped reads, atomic writes, names that become paths.
 //! - [`cli`]: the `cascade` command, one module per subcommand.
 
 pub use cascade_sim as sim;
@@ -49,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod effects;
 pub mod expect;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod plant;

@@ -37,6 +37,9 @@ pub struct RunResult {
     pub summary: Summary,
     pub series: Series,
     pub seed: u64,
+    /// Why the events sink failed (disk full, a closed pipe), if it did:
+    /// the run is whole, its `events.jsonl` is not.
+    pub events_error: Option<String>,
 }
 
 /// Default event budget: generous for nine days of 1,000,000 agents (~160 M
@@ -44,6 +47,50 @@ pub struct RunResult {
 /// flagship handles ~52 M), finite so a runaway model ends with a reason
 /// instead of hanging.
 pub const EVENTS_MAX_DEFAULT: u64 = 2_000_000_000;
+
+/// Default work budget, in agent polls and auth ticks: ten times the
+/// 1,000,000-cluster scale scenario's worst case (1.3·10^10), so every
+/// shipped scenario runs and a typo such as a 0.1 s poll for a million
+/// clusters over a year is refused before it starts.
+pub const WORK_MAX_DEFAULT: u64 = 100_000_000_000;
+
+/// The work `scenario` implies at most: every agent polling on its grid
+/// for the whole span (any fault may wake them all; the fast-forward
+/// usually skips most of it) plus the auth path's ticks.
+pub fn work_estimate(scenario: &Scenario) -> f64 {
+    let span_s = scenario.end.as_secs_f64();
+    let m = &scenario.model;
+    let polls = f64::from(m.fleet.clusters) * span_s / m.agent.poll_interval_s;
+    let ticks = span_s * 1_000.0 / m.auth.tick_ms as f64;
+    polls + ticks
+}
+
+/// Refuses a scenario whose [`work_estimate`] exceeds `work_max`, with a
+/// message that says where the figure comes from and how to raise it.
+pub fn check_work_budget(scenario: &Scenario, work_max: u64) -> Result<(), String> {
+    let work = work_estimate(scenario);
+    if work <= work_max as f64 {
+        return Ok(());
+    }
+    let m = &scenario.model;
+    Err(format!(
+        "{}: the run implies about {work:.2e} agent polls and auth ticks ({} clusters × {} s ÷ poll_interval_s {} s, plus one tick per {} ms), above the budget of {work_max:.2e}; raise it with --work-max if that is meant",
+        scenario.source.display(),
+        m.fleet.clusters,
+        scenario.end.as_secs(),
+        m.agent.poll_interval_s,
+        m.auth.tick_ms,
+    ))
+}
+
+/// Whether a run ended where its scenario ends. A run stopped by the event
+/// budget, the pending-queue bound or the model has partial figures.
+pub fn reached_the_end(outcome: &RunOutcome) -> bool {
+    matches!(
+        outcome.reason,
+        cascade_sim::StopReason::TimeLimit | cascade_sim::StopReason::QueueEmpty
+    )
+}
 
 /// Runs `scenario` and checks its expectations.
 pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
@@ -84,7 +131,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     };
     sim.advance_to_end();
     world.finish(&mut sim);
-    let _ = sim.trace.finish_sink();
+    let events_error = sim.trace.finish_sink().err().map(|e| e.to_string());
     let outcome = RunOutcome {
         trace_hash: sim.trace.hash(),
         ..outcome
@@ -157,6 +204,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         summary,
         series,
         seed,
+        events_error,
     }
 }
 

@@ -265,8 +265,8 @@ fn parse_text(path: &Path, text: &str) -> Result<Value, ScenarioError> {
 }
 
 fn resolve(path: &Path, depth: usize) -> Result<Value, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(path, "", format!("cannot read the file: {e}")))?;
+    let text = crate::files::read_to_string_capped(path, crate::files::SCENARIO_BYTES_MAX)
+        .map_err(|m| err(path, "", m))?;
     let doc = parse_text(path, &text)?;
     resolve_doc(path, doc, depth)
 }
@@ -398,6 +398,8 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
         let p = if p == "." { String::new() } else { p };
         err(path, p, e.into_inner().to_string())
     })?;
+    // The name becomes a folder under reports/.
+    crate::files::check_path_name(&spec.name).map_err(|m| err(path, "name", m))?;
     let epoch = Epoch::parse(&spec.start).map_err(|m| err(path, "start", m))?;
     let end = epoch.time_of(&spec.end).map_err(|m| err(path, "end", m))?;
     if end == SimTime::ZERO {
@@ -600,6 +602,60 @@ mod tests {
 
     fn error_of(text: &str) -> ScenarioError {
         load_str(&p(), text).unwrap_err()
+    }
+
+    #[test]
+    fn timeline_values_outside_their_range_are_refused() {
+        let with = |action: &str| {
+            MINIMAL.replace(
+                r#"{"kind": "vendor_path", "state": "blackholed"}"#,
+                &format!(r#"{{"kind": "{action}}}"#),
+            )
+        };
+        for (action, field, expected) in [
+            (
+                r#"vendor_slowdown", "factor": 0"#,
+                "factor",
+                "expected 0.01 to 1,000, found 0",
+            ),
+            (
+                r#"vendor_slowdown", "factor": 1e300"#,
+                "factor",
+                "expected 0.01 to 1,000, found 1e300",
+            ),
+            (
+                r#"cloud_latency", "factor": -2"#,
+                "factor",
+                "expected 0.01 to 1,000, found -2",
+            ),
+            (
+                r#"operator_delay", "factor": 0"#,
+                "factor",
+                "expected 0.01 to 1,000, found 0",
+            ),
+            (
+                r#"cloud_rate_limit", "calls_per_s": 0"#,
+                "calls_per_s",
+                "expected 0.001 to 1,000,000, found 0",
+            ),
+            (
+                r#"partial_desired_state", "ratio": 2"#,
+                "ratio",
+                "expected a fraction in [0, 1], found 2",
+            ),
+        ] {
+            let e = error_of(&with(action));
+            assert_eq!(e.path, format!("timeline[0].do.{field}"), "{action}: {e}");
+            assert!(e.message.ends_with(expected), "{action}: {e}");
+        }
+        // In range: accepted.
+        for action in [
+            r#"vendor_slowdown", "factor": 3"#,
+            r#"cloud_rate_limit", "calls_per_s": 0.5"#,
+            r#"partial_desired_state", "ratio": 1"#,
+        ] {
+            assert!(load_str(&p(), &with(action)).is_ok(), "{action}");
+        }
     }
 
     #[test]

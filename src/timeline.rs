@@ -127,6 +127,12 @@ pub enum Action {
     Note,
 }
 
+/// Range of a timeline action's `factor` (a multiple of a nominal time).
+pub const FACTOR_MIN: f64 = 0.01;
+pub const FACTOR_MAX: f64 = 1_000.0;
+/// Smallest cloud call budget a `cloud_rate_limit` may set.
+pub const CALLS_PER_S_MIN: f64 = 0.001;
+
 impl Action {
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -191,6 +197,20 @@ impl Action {
             }
             Action::ReplicaCrash { count } => {
                 expect(*count <= 1_000, "count", "at most 1,000 replicas", count)
+            }
+            // Factors: a slowdown of 0 would answer in no time (and divide
+            // by it); past 1,000 times every figure is off any scale the
+            // model was built for.
+            Action::VendorSlowdown { factor }
+            | Action::CloudLatency { factor }
+            | Action::OperatorDelay { factor } => {
+                check_range("factor", *factor, FACTOR_MIN, FACTOR_MAX)
+            }
+            Action::PartialDesiredState { ratio } => check_ratio("ratio", *ratio),
+            // A budget of 0 calls would never let a call through: say
+            // `cloud_faults` with `create_failure_ratio: 1` for that.
+            Action::CloudRateLimit { calls_per_s } => {
+                check_range("calls_per_s", *calls_per_s, CALLS_PER_S_MIN, 1_000_000.0)
             }
             _ => Ok(()),
         }

@@ -58,6 +58,9 @@ pub trait Num: Copy + PartialOrd + Display {
     /// The number as a bound reads in a message: whole numbers with
     /// thousands separators (`1,000`), other floats as they print.
     fn bound(self) -> String;
+    /// The value found, as a message shows it: as it prints, but a float
+    /// far from 1 in exponent form (`1e300`, not three hundred digits).
+    fn found(self) -> String;
 }
 
 /// `digits` (an optional `-` and ASCII digits) with a comma every three
@@ -87,6 +90,9 @@ macro_rules! num_int {
             fn bound(self) -> String {
                 thousands(&self.to_string())
             }
+            fn found(self) -> String {
+                self.to_string()
+            }
         }
     )*};
 }
@@ -96,6 +102,14 @@ impl Num for f64 {
     const ZERO: Self = 0.0;
     fn is_finite(self) -> bool {
         f64::is_finite(self)
+    }
+    fn found(self) -> String {
+        let a = self.abs();
+        if a.is_finite() && (a >= 1e15 || (a != 0.0 && a < 1e-6)) {
+            format!("{self:e}")
+        } else {
+            self.to_string()
+        }
     }
     fn bound(self) -> String {
         if self.fract() == 0.0 && self.abs() < 1e15 {
@@ -149,12 +163,22 @@ pub fn expect(
 
 /// `v` must be a finite number above zero.
 pub fn check_positive<T: Num>(field: &str, v: T) -> Result<(), String> {
-    expect(v.is_finite() && v > T::ZERO, field, "a positive number", v)
+    expect(
+        v.is_finite() && v > T::ZERO,
+        field,
+        "a positive number",
+        v.found(),
+    )
 }
 
 /// `v` must be a fraction in [0, 1].
 pub fn check_ratio(field: &str, v: f64) -> Result<(), String> {
-    expect((0.0..=1.0).contains(&v), field, "a fraction in [0, 1]", v)
+    expect(
+        (0.0..=1.0).contains(&v),
+        field,
+        "a fraction in [0, 1]",
+        v.found(),
+    )
 }
 
 /// `v` must lie in [`lo`, `hi`]: `expected 1 to 64`.
@@ -169,32 +193,32 @@ pub fn check_range<T: Num>(
         ok,
         field,
         format!("{} to {}", lo.describe(), hi.describe()),
-        v,
+        v.found(),
     )
 }
 
 /// `v` must be at least `lo`: `expected at least 1`.
 pub fn check_at_least<T: Num>(field: &str, v: T, lo: impl Limit<T>) -> Result<(), String> {
     let ok = v.is_finite() && v >= lo.value();
-    expect(ok, field, format!("at least {}", lo.describe()), v)
+    expect(ok, field, format!("at least {}", lo.describe()), v.found())
 }
 
 /// `v` must be at most `hi`: `expected at most 1,000`.
 pub fn check_at_most<T: Num>(field: &str, v: T, hi: impl Limit<T>) -> Result<(), String> {
     let ok = v.is_finite() && v <= hi.value();
-    expect(ok, field, format!("at most {}", hi.describe()), v)
+    expect(ok, field, format!("at most {}", hi.describe()), v.found())
 }
 
 /// `v` must be above `lo`: `expected above request_local_ms (100)`.
 pub fn check_above<T: Num>(field: &str, v: T, lo: impl Limit<T>) -> Result<(), String> {
     let ok = v.is_finite() && v > lo.value();
-    expect(ok, field, format!("above {}", lo.describe()), v)
+    expect(ok, field, format!("above {}", lo.describe()), v.found())
 }
 
 /// `v` must be below `hi`: `expected below 1`.
 pub fn check_below<T: Num>(field: &str, v: T, hi: impl Limit<T>) -> Result<(), String> {
     let ok = v.is_finite() && v < hi.value();
-    expect(ok, field, format!("below {}", hi.describe()), v)
+    expect(ok, field, format!("below {}", hi.describe()), v.found())
 }
 
 /// A nested section's message, `field: …`, as its parent's:
@@ -308,7 +332,7 @@ mod tests {
         }
         assert_eq!(
             check_at_most("x", 1e20, 0.5).unwrap_err(),
-            "x: expected at most 0.5, found 100000000000000000000"
+            "x: expected at most 0.5, found 1e20"
         );
         assert_eq!(
             in_section("component", check_at_least("replicas_min", 0u32, 1)).unwrap_err(),

@@ -459,3 +459,138 @@ fn chaos_gives_every_seed_hash_and_a_digest_that_shards_add_up_to() {
         .unwrap()
         .starts_with("reproduce: "));
 }
+
+#[test]
+fn names_and_sizes_of_inputs_are_bounded() {
+    let dir = std::env::temp_dir().join(format!("cascade-cli-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A name that would climb out of reports/ is refused before anything runs.
+    let p = dir.join("climb.json");
+    std::fs::write(
+        &p,
+        r#"{"name": "../../../x", "seed": 1, "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T01:00:00Z"}"#,
+    )
+    .unwrap();
+    let (code, _, err) = cascade(&["run", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("climb.json"), "{err}");
+    assert!(err.contains("at `name`"), "{err}");
+    assert!(err.contains("\"../../../x\""), "{err}");
+    // A chaos profile's magnitudes must be values its actions take.
+    let p = dir.join("zero-slowdown.profile.json");
+    std::fs::write(
+        &p,
+        r#"{"name": "z", "base": "none.json", "fault_window_h": 1, "quiet_h": 1,
+            "faults": {"vendor_slowdown": {"count_max": 1, "duration": ["1m", "2m"], "magnitude": [0, 5]}}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = cascade(&["chaos", p.to_str().unwrap(), "--count", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("at `faults.vendor_slowdown.magnitude`: expected values within [0.01, 1000] for vendor_slowdown, found [0, 5]"),
+        "{err}"
+    );
+    // A file without an end is read up to its cap, not until memory runs out.
+    let (code, _, err) = cascade(&["check", "/dev/zero"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/dev/zero"), "{err}");
+    assert!(err.contains("larger than 4194304 bytes"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_folders_are_rewritten_whole_and_a_write_failure_has_its_own_exit_code() {
+    let dir = std::env::temp_dir().join(format!("cascade-cli-folder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("run");
+    let out_arg = out.to_str().unwrap();
+    let scenario = "scenarios/focused/d0-azure-outage.json";
+    let files = |d: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let (code, _, err) = cascade(&["run", scenario, "--out", out_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        files(&out),
+        [
+            "events.jsonl",
+            "report.html",
+            "series.json",
+            "summary.json",
+            "summary.md",
+            "trace.json"
+        ]
+    );
+    // Again without events: the first run's events do not stay behind to
+    // pass for the second's.
+    let (code, _, err) = cascade(&["run", scenario, "--out", out_arg, "--events", "none"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.join("events.jsonl").exists());
+    // A file that cannot be replaced (here a folder in its place): exit 6,
+    // and no summary, so the folder does not pass for a finished run.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    std::fs::create_dir_all(out.join("report.html/in-the-way")).unwrap();
+    let (code, _, err) = cascade(&["run", scenario, "--out", out_arg]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("cannot write the run folder"), "{err}");
+    assert!(err.contains("report.html"), "{err}");
+    assert!(!out.join("summary.json").exists());
+    let (code, _, err) = cascade(&["compare", out_arg, out_arg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a finished run folder"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn work_is_budgeted_up_front_and_a_run_stopped_short_gives_no_verdict() {
+    // A million clusters polling every 0.1 s for nine days: refused before
+    // anything is allocated, with where the figure comes from.
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/scale/march-2025-1m.json",
+        "--set",
+        "model.agent.poll_interval_s=0.1",
+        "--no-report",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the run implies about 7.78e12 agent polls and auth ticks (1000000 clusters × 777600 s ÷ poll_interval_s 0.1 s"),
+        "{err}"
+    );
+    assert!(err.contains("--work-max"), "{err}");
+    // The flag sets the budget: lowered, it refuses even a day of 2,000.
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--work-max",
+        "1000",
+        "--no-report",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("above the budget of 1.00e3"), "{err}");
+
+    // Stopped by the event limit: exit 7, the reason and the instant, and
+    // a folder without summary (and without leftovers).
+    let dir = std::env::temp_dir().join(format!("cascade-cli-short-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--events-max",
+        "1000",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(
+        err.contains("the run stopped before its end: event limit reached at 2025-03-18T00:00:20Z (1000 events)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

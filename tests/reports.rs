@@ -19,11 +19,96 @@ fn assert_self_contained(page: &str) {
     }
 }
 
+/// A scratch folder for one test, empty.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cascade-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_run_folder_is_finished_only_when_its_summary_is_written_last() {
+    let r = run("scenarios/focused/d0-azure-outage.json");
+    let dir = scratch("folder-marker").join("run");
+    folder::RunFolder::open(&dir)
+        .unwrap()
+        .finish(&r.summary, &r.series, "first", false)
+        .unwrap();
+    assert!(folder::load_run_folder(&dir).is_ok());
+
+    // A second run starts: the folder stops looking finished at once, and
+    // a third writer is refused while the second holds it.
+    let second = folder::RunFolder::open(&dir).unwrap();
+    assert!(!dir.join(folder::SUMMARY_FILE).exists());
+    let busy = folder::RunFolder::open(&dir).err().unwrap();
+    assert!(
+        busy.contains("another cascade run is writing this folder"),
+        "{busy}"
+    );
+    let e = folder::load_run_folder(&dir).unwrap_err();
+    assert!(
+        e.ends_with("not a finished run folder (no summary.json)"),
+        "{e}"
+    );
+    // Killed before it finished: still not finished, and the folder is free.
+    drop(second);
+    assert!(folder::load_run_folder(&dir).is_err());
+    let third = folder::RunFolder::open(&dir).unwrap();
+    // The folder vanishes before the end: an error, not a summary.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(third.finish(&r.summary, &r.series, "third", false).is_err());
+    assert!(!dir.exists());
+}
+
+#[test]
+fn reports_latest_replaces_only_its_own_link() {
+    let reports = scratch("latest").join("reports");
+    let runs = reports.join("runs");
+    for run in ["a", "b"] {
+        std::fs::create_dir_all(runs.join(run)).unwrap();
+    }
+    folder::point_latest(&reports, &runs.join("a")).unwrap();
+    folder::point_latest(&reports, &runs.join("b")).unwrap();
+    let latest = reports.join("latest");
+    assert_eq!(std::fs::read_link(&latest).unwrap(), Path::new("runs/b"));
+    // A user's own folder named `latest` survives, with its contents.
+    std::fs::remove_file(&latest).unwrap();
+    std::fs::create_dir_all(latest.join("mine")).unwrap();
+    let e = folder::point_latest(&reports, &runs.join("a")).unwrap_err();
+    assert!(e.to_string().contains("not a link the harness made"), "{e}");
+    assert!(latest.join("mine").is_dir());
+    // A run written into `latest` itself leaves it alone.
+    folder::point_latest(&reports, &latest).unwrap();
+    assert!(latest.join("mine").is_dir());
+    std::fs::remove_dir_all(reports.parent().unwrap()).unwrap();
+}
+
 #[test]
 fn run_folder_has_every_file_and_they_parse() {
     let r = run("scenarios/focused/d0-azure-outage.json");
     let dir = std::env::temp_dir().join(format!("cascade-report-{}", std::process::id()));
-    folder::write_run_folder(&dir, &r.summary, &r.series, "reproduce line").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    folder::RunFolder::open(&dir)
+        .unwrap()
+        .finish(&r.summary, &r.series, "reproduce line", false)
+        .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    // No temporary file, no lock left behind.
+    assert_eq!(
+        names,
+        [
+            "report.html",
+            "series.json",
+            "summary.json",
+            "summary.md",
+            "trace.json"
+        ]
+    );
     for f in [
         "summary.json",
         "summary.md",

@@ -149,7 +149,7 @@ impl fmt::Display for SimDuration {
             return write!(f, "0s");
         }
         if us < 1_000_000 {
-            return if us % 1_000 == 0 {
+            return if us.is_multiple_of(1_000) {
                 write!(f, "{}ms", us / 1_000)
             } else {
                 write!(f, "{}us", us)

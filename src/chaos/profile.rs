@@ -62,6 +62,31 @@ impl FaultKind {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     }
+    /// The values `magnitude` may take: those of the timeline action the
+    /// kind becomes (`None`: the kind has no magnitude).
+    pub fn magnitude_range(self) -> Option<(f64, f64)> {
+        use crate::timeline::{CALLS_PER_S_MIN, FACTOR_MAX, FACTOR_MIN};
+        match self {
+            FaultKind::VendorBlackhole
+            | FaultKind::Vendor429Storm
+            | FaultKind::GenerationRegression
+            | FaultKind::RolloutAlarm => None,
+            FaultKind::VendorLoss
+            | FaultKind::EdgeMisroute
+            | FaultKind::StagingLeak
+            | FaultKind::Service5xx
+            | FaultKind::ServiceTimeouts
+            | FaultKind::PartialDesiredState
+            | FaultKind::CloudCreateFailures => Some((0.0, 1.0)),
+            FaultKind::VendorSlowdown | FaultKind::CloudLatency | FaultKind::OperatorDelay => {
+                Some((FACTOR_MIN, FACTOR_MAX))
+            }
+            FaultKind::BotSurge => Some((0.0, 10_000.0)),
+            FaultKind::ReplicaCrash => Some((0.0, 1_000.0)),
+            FaultKind::CloudRateLimit => Some((CALLS_PER_S_MIN, 1_000_000.0)),
+        }
+    }
+
     /// Kinds whose effect is on the auth path (for the auth liveness check).
     pub fn is_auth(self) -> bool {
         matches!(
@@ -162,8 +187,8 @@ fn err(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
 
 /// Loads and checks a profile file.
 pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(path, "", format!("cannot read the file: {e}")))?;
+    let text = crate::files::read_to_string_capped(path, crate::files::SCENARIO_BYTES_MAX)
+        .map_err(|m| err(path, "", m))?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let profile: Profile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let p = e.path().to_string();
@@ -173,6 +198,8 @@ pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
             e.into_inner().to_string(),
         )
     })?;
+    // The name becomes a folder under reports/chaos/.
+    crate::files::check_path_name(&profile.name).map_err(|m| err(path, "name", m))?;
     if !(0.0..=1.0).contains(&profile.swarm_ratio) {
         return Err(err(
             path,
@@ -217,6 +244,20 @@ pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
                 &format!("{at}.magnitude"),
                 "expected [smallest, largest], both >= 0",
             ));
+        }
+        if let Some((lo, hi)) = kind.magnitude_range() {
+            if !(r.magnitude[0] >= lo && r.magnitude[1] <= hi) {
+                return Err(err(
+                    path,
+                    &format!("{at}.magnitude"),
+                    format!(
+                        "expected values within [{lo}, {hi}] for {}, found [{}, {}]",
+                        kind.name(),
+                        r.magnitude[0],
+                        r.magnitude[1]
+                    ),
+                ));
+            }
         }
         if r.count_max == 0 || r.count_max > 20 {
             return Err(err(

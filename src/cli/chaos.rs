@@ -276,14 +276,17 @@ pub fn run(a: Args) -> ExitCode {
         }
         let minimal = dir.join("minimal.json");
         let original = dir.join("original.json");
+        // Through a temporary name each: a file here is whole or absent.
+        // A failure to write is reported; the exit code stays the seed's
+        // verdict, and the lines below still reproduce it.
         let write = |p: &Path, v: &Value| {
-            std::fs::write(
-                p,
-                serde_json::to_string_pretty(v).unwrap_or_default() + "\n",
-            )
+            let text = serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+            if let Err(e) = crate::files::write_atomically(p, text.as_bytes()) {
+                eprintln!("error: cannot write {e}");
+            }
         };
-        let _ = write(&original, &chaos.document(&case));
-        let _ = write(&minimal, &shrunk.document);
+        write(&original, &chaos.document(&case));
+        write(&minimal, &shrunk.document);
         say!(
             "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
             f.seed,
@@ -422,12 +425,10 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
         Ok((v, _)) if v.class.is_none() => {
             let _ = std::fs::create_dir_all(dir);
             let p = dir.join(format!("{name}.json"));
-            match std::fs::write(
-                &p,
-                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
-            ) {
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+            match crate::files::write_atomically(&p, text.as_bytes()) {
                 Ok(()) => println!("    promoted to {}", p.display()),
-                Err(e) => eprintln!("error: cannot write {}: {e}", p.display()),
+                Err(e) => eprintln!("error: cannot write {e}"),
             }
         }
         Ok((v, _)) => println!(

@@ -34,6 +34,9 @@ pub fn run(args: Args) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return exit::usage(e),
             };
+            if let Err(m) = crate::run::check_work_budget(&sc, crate::run::WORK_MAX_DEFAULT) {
+                return exit::usage(m);
+            }
             eprintln!("running {} (seed {})", p.display(), sc.seed);
             let r = run_scenario(&sc, RunOptions::default());
             loaded.push((r.summary, r.series));
@@ -63,15 +66,21 @@ pub fn run(args: Args) -> ExitCode {
             "compare: expected two runs or more (or one scenario file with paired expectations)",
         );
     }
-    let names: Vec<String> = loaded.iter().map(|(s, _)| s.scenario.clone()).collect();
+    // Names come from the runs' own files, which may say anything: made
+    // safe before they become a file name.
+    let names: Vec<String> = loaded
+        .iter()
+        .map(|(s, _)| crate::files::path_safe_name(&s.scenario))
+        .collect();
     let out = args.out.unwrap_or_else(|| {
         Path::new("reports/runs/compare").join(format!("{}.html", names.join("--vs--")))
     });
     if let Some(parent) = out.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    if let Err(e) = std::fs::write(&out, crate::report::html::render_compare(&loaded)) {
-        return exit::failed(format_args!("cannot write {}: {e}", out.display()));
+    let page = crate::report::html::render_compare(&loaded);
+    if let Err(e) = crate::files::write_atomically(&out, page.as_bytes()) {
+        return exit::output(format_args!("cannot write {e}"));
     }
     println!("compare   {}", out.display());
     Exit::Ok.into()

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Every expectation holds (`run`, `wire`), no failing seed (`chaos`).
     Ok = 0,
-    /// An expectation or invariant failed, or the output could not be written.
+    /// An expectation or invariant failed.
     Failed = 1,
     /// Bad input or usage; the message names the file, flag or field.
     Usage = 2,
@@ -20,6 +20,14 @@ pub enum Exit {
     Liveness = 4,
     /// `cascade chaos --check-determinism`: a seed ran twice gave two trace hashes.
     Nondeterministic = 5,
+    /// The run finished but its outputs (run folder, events, chaos report,
+    /// comparison page) could not be written: the verdict was printed but
+    /// not recorded. Whatever was written does not look complete.
+    Output = 6,
+    /// The run stopped before its scenario's end (the event budget, the
+    /// pending-queue bound, or the model stopped it): its figures are
+    /// partial and no verdict is given.
+    Incomplete = 7,
 }
 
 impl Exit {
@@ -47,6 +55,12 @@ impl From<Exit> for ExitCode {
 pub fn usage(message: impl Display) -> ExitCode {
     eprintln!("error: {message}");
     Exit::Usage.into()
+}
+
+/// Prints `error: {message}` to stderr and ends with [`Exit::Output`].
+pub fn output(message: impl Display) -> ExitCode {
+    eprintln!("error: {message}");
+    Exit::Output.into()
 }
 
 /// Prints `error: {message}` to stderr and ends with [`Exit::Failed`].

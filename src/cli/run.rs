@@ -57,6 +57,15 @@ pub struct Args {
     /// fast-forward, not for use.
     #[arg(long)]
     pub step_every_poll: bool,
+    /// Work budget in agent polls and auth ticks (clusters × span ÷ poll
+    /// interval, plus ticks): a scenario implying more is refused before
+    /// it runs.
+    #[arg(long, value_name = "N", default_value_t = crate::run::WORK_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub work_max: u64,
+    /// Stop after this many events (default 2·10^9). A run stopped short
+    /// exits 7 with no verdict.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub events_max: Option<u64>,
 }
 
 /// The scenario argument as a command line repeats it: the path, then
@@ -207,6 +216,9 @@ pub fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
+    if let Err(m) = crate::run::check_work_budget(&sc, args.work_max) {
+        return exit::usage(m);
+    }
     if let Some(range) = &args.seeds {
         return run_seeds(&args, &sc, range);
     }
@@ -219,19 +231,20 @@ pub fn run(args: Args) -> ExitCode {
         .clone()
         .unwrap_or_else(|| folder::default_run_dir(&sc.name, seed_used));
     let mut events_sink: Option<Box<dyn std::io::Write>> = None;
+    let mut run_folder = None;
+    let events_streamed = !args.no_report && events != EventsFile::Off;
     if !args.no_report {
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            return exit::usage(format_args!("cannot create {}: {e}", dir.display()));
-        }
+        let folder = match folder::RunFolder::open(&dir) {
+            Ok(f) => f,
+            Err(m) => return exit::usage(m),
+        };
         if events != EventsFile::Off {
-            let p = dir.join("events.jsonl");
-            match std::fs::File::create(&p) {
+            match folder.events_file() {
                 Ok(f) => events_sink = Some(Box::new(std::io::BufWriter::new(f))),
-                Err(e) => return exit::usage(format_args!("cannot create {}: {e}", p.display())),
+                Err(e) => return exit::usage(format_args!("cannot create the events file: {e}")),
             }
-        } else {
-            let _ = std::fs::remove_file(dir.join("events.jsonl"));
         }
+        run_folder = Some(folder);
     }
     let bar = progress_bar(
         sc.end.as_secs() / 3_600,
@@ -243,6 +256,7 @@ pub fn run(args: Args) -> ExitCode {
         RunOptions {
             seed: args.seed,
             step_every_poll: args.step_every_poll,
+            events_max: args.events_max,
             events_sink,
             events_kinds: match events {
                 EventsFile::Only(kinds) => Some(kinds),
@@ -253,7 +267,6 @@ pub fn run(args: Args) -> ExitCode {
                     b.set_position(now.as_secs() / 3_600);
                 }
             })),
-            ..RunOptions::default()
         },
     );
     if let Some(b) = bar {
@@ -261,15 +274,45 @@ pub fn run(args: Args) -> ExitCode {
     }
     let s = &result.summary;
     let reproduce = reproduction_line(&scenario_arg(&args), seed_used);
-    if !args.no_report {
-        if let Err(e) = folder::write_run_folder(&dir, s, &result.series, &reproduce) {
-            return exit::failed(format_args!("cannot write the run folder: {e}"));
+    if !crate::run::reached_the_end(&result.outcome) {
+        // No summary in the folder either: partial figures are not a run.
+        eprintln!(
+            "error: the run stopped before its end: {} at {} ({} events); its figures are partial, so there is no verdict",
+            result.outcome.reason,
+            sc.epoch.format(result.outcome.now),
+            s.events
+        );
+        eprintln!("reproduce: {reproduce}");
+        if let Some(folder) = run_folder {
+            folder.abandon();
+        }
+        return Exit::Incomplete.into();
+    }
+    if let Some(e) = &result.events_error {
+        if let Some(folder) = run_folder {
+            folder.abandon();
+        }
+        // The folder keeps no summary: it does not pass for a finished run.
+        return exit::output(format_args!(
+            "cannot write the events of {}: {e} (the run's verdict: {})",
+            dir.display(),
+            if s.passed() { "passed" } else { "failed" }
+        ));
+    }
+    if let Some(folder) = run_folder {
+        if let Err(e) = folder.finish(s, &result.series, &reproduce, events_streamed) {
+            return exit::output(format_args!(
+                "cannot write the run folder: {e} (the run's verdict: {})",
+                if s.passed() { "passed" } else { "failed" }
+            ));
         }
         if let Some(reports) = dir
             .ancestors()
             .find(|a| a.file_name().is_some_and(|n| n == "reports"))
         {
-            let _ = folder::point_latest(reports, &dir);
+            if let Err(e) = folder::point_latest(reports, &dir) {
+                eprintln!("warning: reports/latest not updated: {e}");
+            }
         }
     }
     if args.json {

@@ -19,7 +19,7 @@
 //! D8 race between repair, hotfix and recovery script meaningful.
 
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
-use crate::types::{check_at_least, check_below, check_positive};
+use crate::types::{check_at_least, check_below, check_positive, check_range};
 use cascade_sim::{Keyed, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -257,12 +257,38 @@ impl Default for AgentConfig {
     }
 }
 
+/// Seconds in a day: the bound of the agent's periods.
+const DAY_S: f64 = 86_400.0;
+
 impl AgentConfig {
     pub fn validate(&self) -> Result<(), String> {
-        check_positive("poll_interval_s", self.poll_interval_s)?;
-        check_positive("full_resync_interval_s", self.full_resync_interval_s)?;
-        check_positive("backoff_base_s", self.backoff_base_s)?;
-        check_positive("backoff_max_s", self.backoff_max_s)?;
+        // Periods: from a tenth of a second (a controller that busy-polls;
+        // below that a run is all polls) to a day (or a week for the full
+        // resync): beyond, the agent never acts within a scenario.
+        check_range(
+            "poll_interval_s",
+            self.poll_interval_s,
+            0.1,
+            ("one day", DAY_S),
+        )?;
+        check_range(
+            "full_resync_interval_s",
+            self.full_resync_interval_s,
+            0.1,
+            ("one week", 7.0 * DAY_S),
+        )?;
+        check_range(
+            "backoff_base_s",
+            self.backoff_base_s,
+            0.001,
+            ("one day", DAY_S),
+        )?;
+        check_range(
+            "backoff_max_s",
+            self.backoff_max_s,
+            0.001,
+            ("one day", DAY_S),
+        )?;
         check_positive("requests_per_min_max", self.requests_per_min_max)?;
         check_positive("confirm_window_s", self.confirm_window_s)?;
         check_positive(

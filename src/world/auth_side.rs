@@ -175,7 +175,7 @@ impl World {
             &mut out,
         );
         self.apply_monitoring(sim, out);
-        if now.as_secs() % 3_600 == 0 {
+        if now.as_secs().is_multiple_of(3_600) {
             let flaps = self
                 .auth
                 .direction_changes_within(SimDuration::from_hours(1), now);

@@ -428,7 +428,7 @@ impl AuthSystem {
             latency_memo: LatencyMemo::new(),
             busy_ticks_only: false,
             answer_hold: None,
-            rate_of_day: if MICROS_PER_DAY % (cfg.tick_ms * 1_000) == 0 {
+            rate_of_day: if MICROS_PER_DAY.is_multiple_of(cfg.tick_ms * 1_000) {
                 vec![f64::NAN; (MICROS_PER_DAY / (cfg.tick_ms * 1_000)) as usize]
             } else {
                 Vec::new()
@@ -559,7 +559,7 @@ impl AuthSystem {
         let of_day = now.as_micros() % MICROS_PER_DAY;
         let tick_us = self.cfg.tick_ms * 1_000;
         let slot = (of_day / tick_us) as usize;
-        if of_day % tick_us != 0 || slot >= self.rate_of_day.len() {
+        if !of_day.is_multiple_of(tick_us) || slot >= self.rate_of_day.len() {
             return Self::diurnal_rate_rps(&self.cfg.traffic, now);
         }
         let known = self.rate_of_day[slot];

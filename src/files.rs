@@ -1,0 +1,194 @@
+//! The harness's own file handling, in one place: reads with a size cap
+//! (a scenario, a profile or a run folder is never read without a bound, so
+//! `cascade check /dev/zero` is an error, not an exhausted machine), writes
+//! that never leave a half-written file under its final name (write a
+//! temporary file beside it, then rename), and the names that may become
+//! part of a path (a scenario's or profile's `name`).
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Largest scenario or chaos profile file read: the biggest shipped one is
+/// under 20 KB, so 4 MiB leaves room for generated files.
+pub const SCENARIO_BYTES_MAX: u64 = 4 << 20;
+
+/// Largest `summary.json` or `series.json` read back from a run folder: a
+/// nine-day run writes about 2 MB of series.
+pub const RUN_FILE_BYTES_MAX: u64 = 64 << 20;
+
+/// Longest name that may become a path component.
+pub const NAME_CHARS_MAX: usize = 100;
+
+/// Reads `path` as UTF-8, refusing more than `max_bytes`. Errors say what
+/// is wrong; the caller names the file as its messages do.
+pub fn read_to_string_capped(path: &Path, max_bytes: u64) -> Result<String, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let too_big = || format!("larger than {max_bytes} bytes, the limit for this kind of file");
+    if let Ok(meta) = file.metadata() {
+        if meta.is_file() && meta.len() > max_bytes {
+            return Err(too_big());
+        }
+    }
+    // Devices and pipes have no length: read at most one byte past the cap.
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
+}
+
+/// The temporary name `path` is written under before it is renamed into
+/// place: hidden, in the same folder (so the rename stays on one file
+/// system and is atomic), and per process (two writers never share one).
+pub fn temporary_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename: a crash
+/// leaves the old file or the new one, never a mix. Errors name the file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let tmp = temporary_name(path);
+    let written = File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(named(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        named(e)
+    })
+}
+
+/// Checks a name that becomes a path component (a run folder, a chaos
+/// report): 1 to [`NAME_CHARS_MAX`] ASCII letters, digits, `.`, `_` or `-`,
+/// starting with a letter, digit or `_`, so it can neither climb out of
+/// `reports/` (`..`, `/`) nor hide (`.name`) nor pass for a flag (`-x`) nor
+/// carry control characters.
+pub fn check_path_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let starts_well = name.chars().next().is_some_and(starts_a_name);
+    if name.len() <= NAME_CHARS_MAX && starts_well && name.chars().all(ok_char) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected 1 to {NAME_CHARS_MAX} ASCII letters, digits, '.', '_' or '-', \
+             starting with a letter, digit or '_' (it names a folder), found {name:?}"
+        ))
+    }
+}
+
+fn starts_a_name(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// `name` made safe as a path component when it comes from a file the
+/// harness did not check (a run folder's `summary.json`): every other
+/// character becomes `_`, a leading `.` or `-` too,
+/// and it is cut to [`NAME_CHARS_MAX`].
+pub fn path_safe_name(name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .take(NAME_CHARS_MAX)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Every character is ASCII now.
+    match safe.chars().next() {
+        None => safe.push('_'),
+        Some(c) if !starts_a_name(c) => safe.replace_range(..1, "_"),
+        Some(_) => {}
+    }
+    safe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cascade-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn reads_are_capped_for_files_and_devices() {
+        let dir = scratch("capped");
+        let p = dir.join("a.json");
+        std::fs::write(&p, "0123456789").unwrap();
+        assert_eq!(read_to_string_capped(&p, 10).unwrap(), "0123456789");
+        let e = read_to_string_capped(&p, 9).unwrap_err();
+        assert_eq!(e, "larger than 9 bytes, the limit for this kind of file");
+        // A device without a length: the cap holds without reading it all.
+        let e = read_to_string_capped(Path::new("/dev/zero"), 1 << 10).unwrap_err();
+        assert_eq!(e, "larger than 1024 bytes, the limit for this kind of file");
+        let e = read_to_string_capped(&dir.join("missing"), 10).unwrap_err();
+        assert!(e.starts_with("cannot read the file: "), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files_and_leave_no_temporary() {
+        let dir = scratch("atomic");
+        let p = dir.join("summary.json");
+        write_atomically(&p, b"old").unwrap();
+        write_atomically(&p, b"new, longer").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new, longer");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["summary.json"]);
+        // Into a folder that does not exist: an error naming the file.
+        let e = write_atomically(&dir.join("no/such/x.json"), b"x").unwrap_err();
+        assert!(e.to_string().contains("no/such/x.json"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_that_become_paths_cannot_climb_or_hide() {
+        for good in ["march-2025", "fixed-400", "a", "scale_1m.v2"] {
+            assert_eq!(check_path_name(good), Ok(()), "{good}");
+        }
+        let long = "x".repeat(NAME_CHARS_MAX + 1);
+        for bad in [
+            "",
+            "..",
+            "../../x",
+            "a/b",
+            ".hidden",
+            "-flag",
+            "tab\t",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(check_path_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(path_safe_name("../../etc/x"), "_._.._etc_x");
+        assert_eq!(path_safe_name(".hidden"), "_hidden");
+        assert_eq!(path_safe_name(""), "_");
+        assert_eq!(path_safe_name("run\u{1b}[31m"), "run__31m");
+        assert_eq!(path_safe_name(&long).len(), NAME_CHARS_MAX);
+        for s in ["../../etc/x", ".hidden", "", "run\u{1b}[31m", "é"] {
+            assert_eq!(check_path_name(&path_safe_name(s)), Ok(()), "{s:?}");
+        }
+    }
+}
