@@ -594,3 +594,48 @@ fn work_is_budgeted_up_front_and_a_run_stopped_short_gives_no_verdict() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_live_tier_refuses_to_be_exposed_by_accident() {
+    let (code, _, err) = cascade(&["serve", "--listen", "0.0.0.0:0", "--for", "1s"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--listen 0.0.0.0:0 is not a loopback address"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-remote"), "{err}");
+    let (code, _, err) = cascade(&["serve", "--clusters", "4294967295", "--for", "1s"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--clusters"), "{err}");
+    // An agent needs its token: none is derived from the seed any more.
+    let (code, _, err) = cascade(&[
+        "agent",
+        "--control-plane",
+        "http://127.0.0.1:9",
+        "--cluster",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--token"), "{err}");
+    // An agent that never reaches its control plane fails.
+    let (code, out, err) = cascade(&[
+        "agent",
+        "--control-plane",
+        "http://127.0.0.1:9",
+        "--cluster",
+        "0",
+        "--token",
+        "x",
+        "--time-scale",
+        "600",
+        "--for",
+        "1s",
+        "--timeout-ms",
+        "100",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("never reached the control plane at http://127.0.0.1:9"),
+        "{err}"
+    );
+}

@@ -23,6 +23,7 @@ fn start() -> Servers {
         cloud_listen: loopback(),
         clusters: 4,
         seed: 1,
+        token_key: api::TokenKey::random().expect("randomness"),
         time_scale: SCALE,
         // Only the system pool: the agent has to create the rest.
         initial_pools: InitialPools::SystemOnly,
@@ -165,6 +166,29 @@ fn tokens_keep_clusters_apart_over_loopback() {
     assert_eq!(status, 403);
     let (status, _) = get(&s, s.edge, "/admin/routing", &s.token(1));
     assert_eq!(status, 401, "the routing switch wants the admin token");
+    // Without a token, a cluster that exists and one that does not look
+    // alike: nobody counts the fleet. With one, the unknown id is a 404.
+    for authority in [s.edge, s.cloud] {
+        let path = |c| {
+            if authority == s.edge {
+                api::desired_state_path(c)
+            } else {
+                api::node_pools_path(c)
+            }
+        };
+        let (known, _) = get(&s, authority, &path(1), "nonsense");
+        let (unknown, _) = get(&s, authority, &path(4_000), "nonsense");
+        assert_eq!((known, unknown), (401, 401), "{authority}");
+        let (status, _) = get(&s, authority, &path(4_000), &s.token(4_000));
+        assert_eq!(status, 404, "{authority}");
+    }
+    // The tokens come from a random key, not from the seed: a second
+    // server with the same seed knows none of the first one's tokens.
+    let other = start();
+    let (status, _) = get(&other, other.edge, &api::desired_state_path(1), &s.token(1));
+    assert_eq!(status, 401);
+    assert_ne!(other.admin_token(), s.admin_token());
+    other.stop().unwrap();
     s.stop().unwrap();
 }
 

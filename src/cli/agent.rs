@@ -17,13 +17,21 @@ pub struct Args {
     pub cloud: Option<String>,
     #[arg(long)]
     pub cluster: u32,
-    /// Bearer token (default: derived from --seed as `cascade serve` does).
-    #[arg(long)]
+    /// Bearer token of the cluster, as `cascade serve` prints it.
+    #[arg(
+        long,
+        required_unless_present = "token_file",
+        conflicts_with = "token_file"
+    )]
     pub token: Option<String>,
+    /// The server's token key file (`cascade serve --token-file`): the
+    /// cluster's token is derived from it.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
     /// Agent version.
     #[arg(long, value_enum, default_value_t = Version::Buggy)]
     pub guards: Version,
-    /// Seed of the tokens and the agent's phases (as given to `cascade serve`).
+    /// Seed of the agent's phases (as given to `cascade serve`).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Simulated seconds per wall second; match `cascade serve`.
@@ -96,9 +104,14 @@ pub fn run(a: Args) -> ExitCode {
         Ok(d) => d,
         Err(m) => return usage(m),
     };
-    let token = a
-        .token
-        .unwrap_or_else(|| crate::wire::api::cluster_token(live::token_secret(a.seed), a.cluster));
+    let token = match (&a.token, &a.token_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) => match super::serve::read_token_key(f) {
+            Ok(key) => crate::wire::api::cluster_token(&key, a.cluster),
+            Err(m) => return usage(m),
+        },
+        (None, None) => return usage("give --token (printed by cascade serve) or --token-file"),
+    };
     println!(
         "cascade agent: cluster {} ({}) against http://{control_plane}, cloud http://{cloud}",
         a.cluster,
@@ -133,7 +146,20 @@ pub fn run(a: Args) -> ExitCode {
                     ""
                 }
             );
-            Exit::Ok.into()
+            // An agent that never had an answer through never reached its
+            // control plane: a failure, not a quiet success.
+            let reached = s
+                .answers
+                .iter()
+                .any(|(k, n)| k != "connection_error" && *n > 0);
+            if reached {
+                Exit::Ok.into()
+            } else {
+                exit::failed(format_args!(
+                    "never reached the control plane at http://{}",
+                    live::authority_of(&a.control_plane).unwrap_or_default()
+                ))
+            }
         }
         Err(e) => exit::failed(e),
     }

@@ -3,9 +3,42 @@
 
 use super::exit::{self, Exit};
 use super::wall_duration;
+use crate::wire::api::TokenKey;
 use crate::wire::{harness::InitialPools, live};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Most clusters `cascade serve` keeps (each has its state and a token).
+pub const SERVE_CLUSTERS_MAX: u32 = 100_000;
+
+/// Reads a token key file (64 hex digits).
+pub fn read_token_key(path: &Path) -> Result<TokenKey, String> {
+    let text = crate::files::read_to_string_capped(path, 4_096)
+        .map_err(|m| format!("{}: {m}", path.display()))?;
+    TokenKey::from_hex(&text).map_err(|m| format!("{}: {m}", path.display()))
+}
+
+/// The key of `cascade serve`: read from `path` if it exists, else drawn
+/// at random and, with a path, written there (readable by its owner only)
+/// for the agents.
+fn token_key(path: Option<&Path>) -> Result<TokenKey, String> {
+    match path {
+        Some(p) if p.exists() => read_token_key(p),
+        Some(p) => {
+            let key = TokenKey::random()?;
+            crate::files::write_atomically(p, (key.to_hex() + "\n").as_bytes())
+                .map_err(|e| format!("cannot write the token key: {e}"))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
+            }
+            Ok(key)
+        }
+        None => TokenKey::random(),
+    }
+}
 
 /// The arguments of `cascade serve`.
 #[derive(clap::Args)]
@@ -16,12 +49,22 @@ pub struct Args {
     /// The cloud API (default: the edge's port + 1, same address).
     #[arg(long)]
     pub cloud_listen: Option<SocketAddr>,
-    /// Clusters the control plane and cloud know.
-    #[arg(long, default_value_t = 4)]
+    /// Clusters the control plane and cloud know (1 to 100,000).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=SERVE_CLUSTERS_MAX as i64))]
     pub clusters: u32,
-    /// Seed of the fleet, the cloud's draws and the tokens.
+    /// Seed of the fleet and the cloud's draws (not of the tokens).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The token key: read from FILE, or drawn at random and written there
+    /// (mode 0600) for `cascade agent --token-file`. Without it the key is
+    /// random and only the printed tokens work.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Listen on addresses other than loopback. The live tier is a test
+    /// double: anyone who can reach it and holds the admin token can
+    /// misroute every agent.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Simulated seconds per wall second (60: a poll a second).
     #[arg(long, default_value_t = 1)]
     pub time_scale: u32,
@@ -42,6 +85,8 @@ pub fn run(args: Args) -> ExitCode {
         cloud_listen,
         clusters,
         seed,
+        token_file,
+        allow_remote,
         time_scale,
         empty_cloud,
         delete_locks,
@@ -58,11 +103,26 @@ pub fn run(args: Args) -> ExitCode {
         }
         a
     });
+    for (flag, addr) in [("--listen", listen), ("--cloud-listen", cloud_listen)] {
+        if !addr.ip().is_loopback() {
+            if !allow_remote {
+                return exit::usage(format_args!(
+                    "{flag} {addr} is not a loopback address: the live tier is a test double (add --allow-remote if it must be reachable from elsewhere)"
+                ));
+            }
+            eprintln!("warning: {flag} {addr}: reachable from other machines; keep the admin token secret");
+        }
+    }
+    let token_key = match token_key(token_file.as_deref()) {
+        Ok(k) => k,
+        Err(m) => return exit::usage(m),
+    };
     let servers = match live::Servers::start(live::ServeConfig {
         listen,
         cloud_listen,
         clusters,
         seed,
+        token_key,
         time_scale,
         initial_pools: if empty_cloud {
             InitialPools::SystemOnly
@@ -93,8 +153,10 @@ pub fn run(args: Args) -> ExitCode {
         println!("  cluster {c} token       {}", servers.token(c));
     }
     println!(
-        "  agent:    cascade agent --control-plane http://{} --cloud http://{} --cluster 0 --seed {seed} --time-scale {time_scale}",
-        servers.edge, servers.cloud
+        "  agent:    cascade agent --control-plane http://{} --cloud http://{} --cluster 0 --token {} --seed {seed} --time-scale {time_scale}",
+        servers.edge,
+        servers.cloud,
+        servers.token(0)
     );
     println!(
         "  misroute: curl -X PUT -H 'Authorization: Bearer {}' -d '{{\"misroute_ratio\": 1.0}}' http://{}/admin/routing",

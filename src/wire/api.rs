@@ -5,8 +5,9 @@
 //! Control plane (behind the edge):
 //! - `GET /v1/clusters/{id}/desired-state` with `Authorization: Bearer <token
 //!   of cluster id>` answers a [`DesiredStateDoc`]; a token of another cluster
-//!   gets 403, a missing or unknown one 401, so no agent ever reads another
-//!   cluster's state.
+//!   gets 403, a missing or unknown one 401 (checked before whether the
+//!   cluster exists, so without a token nobody can count the fleet), so no
+//!   agent ever reads another cluster's state.
 //! - `PUT /admin/faults` (admin token) sets the service faults.
 //!
 //! Edge: the same desired-state path, routed per cluster; `GET`/`PUT
@@ -22,25 +23,120 @@
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
-use cascade_sim::rng::mix64;
 use serde::{Deserialize, Serialize};
 
 /// Largest request or response body either side accepts.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 
-/// The bearer token of `cluster` under `secret`. Tokens prove that the
-/// servers keep clusters apart; they are not a security boundary (the live
-/// tier binds loopback, the wire tier is simulated).
-pub fn cluster_token(secret: u64, cluster: ClusterId) -> String {
-    format!(
-        "c{cluster}.{:016x}",
-        mix64(secret ^ mix64(0x746f_6b65_6e00 ^ cluster as u64))
-    )
+/// The key every bearer token derives from. The simulated wire tier derives
+/// it from the run's seed ([`TokenKey::from_seed`]: reproducible, and the
+/// network is simulated); the live tier draws it at random when it starts
+/// ([`TokenKey::random`]) or reads it from a file, because there tokens
+/// guard real sockets: no token, nor the seed, reveals the key or another
+/// cluster's token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenKey([u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    // Never printed by accident.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
 }
 
-/// The admin token under `secret` (routing switches, service faults).
-pub fn admin_token(secret: u64) -> String {
-    format!("admin.{:016x}", mix64(secret ^ 0xad_0000_0000_0001))
+impl TokenKey {
+    /// The key of a simulated run seeded `seed`.
+    pub fn from_seed(seed: cascade_sim::Seed) -> TokenKey {
+        let mut key = [0u8; 32];
+        for (k, chunk) in key.chunks_exact_mut(8).enumerate() {
+            let word = seed.derive(crate::plant::streams::WIRE_TOKENS, k as u64).0;
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        TokenKey(key)
+    }
+
+    /// A key from the operating system's randomness (the live tier).
+    pub fn random() -> Result<TokenKey, String> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| format!("no randomness for the token key: {e}"))?;
+        Ok(TokenKey(key))
+    }
+
+    /// The key as 64 hex digits (what `--token-file` holds).
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// A key written as 64 hex digits (surrounding white space ignored).
+    pub fn from_hex(text: &str) -> Result<TokenKey, String> {
+        let t = text.trim();
+        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "expected a token key of 64 hex digits, found {} characters",
+                t.len()
+            ));
+        }
+        let mut key = [0u8; 32];
+        for (k, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&t[2 * k..2 * k + 2], 16).expect("checked hex");
+        }
+        Ok(TokenKey(key))
+    }
+
+    /// HMAC-SHA256 of `message` under the key, its first 16 bytes in hex.
+    fn tag(&self, message: &[u8]) -> String {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("any key length");
+        mac.update(message);
+        hex(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Longest `set_by` the edge keeps.
+pub const SET_BY_CHARS_MAX: usize = 80;
+
+/// `text` from a client made safe to keep and print on a terminal: control
+/// characters (escape sequences, new lines) written as escapes, cut to
+/// [`SET_BY_CHARS_MAX`] characters.
+pub fn printable(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(SET_BY_CHARS_MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Compares a presented token with the expected one in time that does not
+/// depend on where they differ.
+pub fn token_matches(presented: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// The bearer token of `cluster` under `key`: `c<id>.<tag>`.
+pub fn cluster_token(key: &TokenKey, cluster: ClusterId) -> String {
+    let mut message = b"cascade cluster token ".to_vec();
+    message.extend_from_slice(&cluster.to_le_bytes());
+    format!("c{cluster}.{}", key.tag(&message))
+}
+
+/// The admin token under `key` (routing switches, service faults).
+pub fn admin_token(key: &TokenKey) -> String {
+    format!("admin.{}", key.tag(b"cascade admin token"))
 }
 
 /// Who presented `bearer` when asking for `cluster`'s data.
@@ -54,12 +150,12 @@ pub enum Caller {
     Unknown,
 }
 
-/// Checks a bearer token against `cluster`.
-pub fn check_cluster_token(secret: u64, cluster: ClusterId, bearer: Option<&str>) -> Caller {
+/// Checks a bearer token against `cluster`, in constant time.
+pub fn check_cluster_token(key: &TokenKey, cluster: ClusterId, bearer: Option<&str>) -> Caller {
     let Some(t) = bearer else {
         return Caller::Unknown;
     };
-    if t == cluster_token(secret, cluster) {
+    if token_matches(t, &cluster_token(key, cluster)) {
         return Caller::Owner;
     }
     let other = t
@@ -67,7 +163,7 @@ pub fn check_cluster_token(secret: u64, cluster: ClusterId, bearer: Option<&str>
         .and_then(|r| r.split_once('.'))
         .and_then(|(id, _)| id.parse::<ClusterId>().ok());
     match other {
-        Some(o) if t == cluster_token(secret, o) => Caller::OtherCluster,
+        Some(o) if token_matches(t, &cluster_token(key, o)) => Caller::OtherCluster,
         _ => Caller::Unknown,
     }
 }
@@ -442,13 +538,53 @@ mod tests {
 
     #[test]
     fn tokens_keep_clusters_apart() {
-        let t3 = cluster_token(7, 3);
-        assert_eq!(check_cluster_token(7, 3, Some(&t3)), Caller::Owner);
-        assert_eq!(check_cluster_token(7, 4, Some(&t3)), Caller::OtherCluster);
-        assert_eq!(check_cluster_token(8, 3, Some(&t3)), Caller::Unknown);
-        assert_eq!(check_cluster_token(7, 3, None), Caller::Unknown);
-        assert_eq!(check_cluster_token(7, 3, Some("c3.x")), Caller::Unknown);
-        assert_ne!(admin_token(7), admin_token(8));
+        let k7 = TokenKey::from_seed(cascade_sim::Seed(7));
+        let k8 = TokenKey::from_seed(cascade_sim::Seed(8));
+        let t3 = cluster_token(&k7, 3);
+        assert_eq!(check_cluster_token(&k7, 3, Some(&t3)), Caller::Owner);
+        assert_eq!(check_cluster_token(&k7, 4, Some(&t3)), Caller::OtherCluster);
+        assert_eq!(check_cluster_token(&k8, 3, Some(&t3)), Caller::Unknown);
+        assert_eq!(check_cluster_token(&k7, 3, None), Caller::Unknown);
+        assert_eq!(check_cluster_token(&k7, 3, Some("c3.x")), Caller::Unknown);
+        assert_ne!(admin_token(&k7), admin_token(&k8));
+        // One byte off anywhere: unknown.
+        let mut near = t3.clone().into_bytes();
+        let last = near.len() - 1;
+        near[last] = if near[last] == b'0' { b'1' } else { b'0' };
+        let near = String::from_utf8(near).unwrap();
+        assert_eq!(check_cluster_token(&k7, 3, Some(&near)), Caller::Unknown);
+    }
+
+    #[test]
+    fn what_clients_say_is_kept_printable_and_short() {
+        assert_eq!(printable("alice"), "alice");
+        assert_eq!(printable("x\u{1b}[2Jy\nz"), "x\\u{1b}[2Jy\\nz");
+        assert_eq!(
+            printable(&"é".repeat(200)).chars().count(),
+            SET_BY_CHARS_MAX
+        );
+    }
+
+    #[test]
+    fn token_keys_are_random_round_trip_as_hex_and_are_never_printed() {
+        let a = TokenKey::random().unwrap();
+        let b = TokenKey::random().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            TokenKey::from_hex(&format!("  {}\n", a.to_hex())).unwrap(),
+            a
+        );
+        assert_eq!(a.to_hex().len(), 64);
+        assert_eq!(format!("{a:?}"), "TokenKey(..)");
+        assert_eq!(
+            TokenKey::from_hex("abc").unwrap_err(),
+            "expected a token key of 64 hex digits, found 3 characters"
+        );
+        assert!(TokenKey::from_hex(&"g".repeat(64)).is_err());
+        // A token is the key's HMAC: 128 bits of tag, nothing of the key.
+        let t = cluster_token(&a, 12);
+        assert!(t.starts_with("c12.") && t.len() == 4 + 32, "{t}");
+        assert!(!t.contains(&a.to_hex()[..8]));
     }
 
     #[test]

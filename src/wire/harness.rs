@@ -201,7 +201,7 @@ pub fn run_slice(scenario: &Scenario, opts: &WireOptions) -> Result<WireResult, 
     let book = Rc::new(RefCell::new(Book::new(desired)));
     let ctx = HostContext {
         window,
-        secret: seed.derive(streams::WIRE_TOKENS, 0).0,
+        key: super::api::TokenKey::from_seed(seed),
         observer: Rc::new(BookObserver(book.clone())),
         agent_timeout: Duration::from_secs_f64(scenario.model.network.client_timeout_s),
     };

@@ -55,7 +55,7 @@ pub(super) type Shared<T> = Rc<RefCell<Option<Rc<RefCell<T>>>>>;
 pub(super) struct HostContext {
     pub window: Window,
     /// Tokens derive from it (admin and per-cluster).
-    pub secret: u64,
+    pub key: api::TokenKey,
     pub observer: Rc<dyn Observer>,
     /// The agents' (and the director's) request timeout.
     pub agent_timeout: Duration,
@@ -85,7 +85,7 @@ pub(super) fn add_control_plane(
 ) -> Shared<ControlPlane> {
     let HostContext {
         window,
-        secret,
+        key,
         observer,
         ..
     } = ctx.clone();
@@ -109,7 +109,7 @@ pub(super) fn add_control_plane(
                         Rc::new(RefCell::new(ControlPlane {
                             service,
                             rng,
-                            secret,
+                            key,
                             clock,
                             observer,
                         }))
@@ -130,7 +130,7 @@ pub(super) fn add_control_plane(
 pub(super) fn add_edge(sim: &mut turmoil::Sim<'_>, ctx: &HostContext, edge: Edge) {
     let HostContext {
         window,
-        secret,
+        key,
         observer,
         ..
     } = ctx.clone();
@@ -147,7 +147,7 @@ pub(super) fn add_edge(sim: &mut turmoil::Sim<'_>, ctx: &HostContext, edge: Edge
                     control_plane: authority(CONTROL_PLANE, CONTROL_PLANE_PORT),
                     default_backend: authority(EDGE, DEFAULT_BACKEND_PORT),
                     upstream_timeout: Duration::from_secs_f64(EDGE_UPSTREAM_TIMEOUT_S),
-                    secret,
+                    key,
                     clock,
                     observer,
                 }));
@@ -171,7 +171,7 @@ pub(super) fn add_cloud(
 ) -> Shared<CloudServer> {
     let HostContext {
         window,
-        secret,
+        key,
         observer,
         ..
     } = ctx.clone();
@@ -190,7 +190,7 @@ pub(super) fn add_cloud(
                     None => Rc::new(RefCell::new(CloudServer {
                         api: cloud_cell.borrow_mut().take().expect("cloud taken once"),
                         clusters,
-                        secret,
+                        key,
                         clock,
                         observer,
                     })),
@@ -219,7 +219,7 @@ pub(super) fn add_agents(
 ) -> AgentHosts {
     let HostContext {
         window,
-        secret,
+        key,
         observer,
         agent_timeout,
     } = ctx.clone();
@@ -245,7 +245,7 @@ pub(super) fn add_agents(
                     let phase = agent_phase(seed, c, &agent_cfg, window.start);
                     let cfg = DriverConfig {
                         cluster: c,
-                        token: api::cluster_token(secret, c),
+                        token: api::cluster_token(&key, c),
                         control_plane: authority(EDGE, EDGE_PORT),
                         cloud: authority(CLOUD, CLOUD_PORT),
                         request_timeout: agent_timeout,
@@ -284,7 +284,7 @@ pub(super) fn add_director(
 ) {
     let HostContext {
         window,
-        secret,
+        key,
         agent_timeout,
         ..
     } = ctx.clone();
@@ -293,7 +293,7 @@ pub(super) fn add_director(
         let book = book.clone();
         sim.client(DIRECTOR, async move {
             let clock = Clock::start(window.start, 1);
-            let admin = api::admin_token(secret);
+            let admin = api::admin_token(&key);
             for step in script {
                 clock.sleep_until(step.at).await;
                 let (host, method, path, body, what) = match &step.kind {

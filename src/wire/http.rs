@@ -64,12 +64,39 @@ pub type Handler = Rc<dyn Fn(Req) -> Pin<Box<dyn Future<Output = Resp>>>>;
 
 /// A client sends the whole request header within this; bounds idle sockets.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time a request's body may take to arrive, after its headers.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections a server keeps open at once; more are closed on accept.
+const CONNECTIONS_MAX: usize = 512;
+/// Pause after a failed accept before the next.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Serves connections from `listener` with `handler` until accepting fails.
 pub async fn serve<L: Listener>(listener: L, handler: Handler) -> std::io::Result<()> {
+    let open = Rc::new(std::cell::Cell::new(0usize));
     loop {
-        let stream = listener.accept().await?;
-        tokio::task::spawn_local(serve_connection(stream, handler.clone()));
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors, a reset before accept: the
+                // listener stays; wait a little and accept again.
+                tracing::warn!("accept failed: {e}; retrying");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+                continue;
+            }
+        };
+        if open.get() >= CONNECTIONS_MAX {
+            // Refused by closing at once: a flood cannot exhaust the server.
+            drop(stream);
+            continue;
+        }
+        open.set(open.get() + 1);
+        let open = open.clone();
+        let handler = handler.clone();
+        tokio::task::spawn_local(async move {
+            serve_connection(stream, handler).await;
+            open.set(open.get() - 1);
+        });
     }
 }
 
@@ -95,9 +122,14 @@ where
 
 async fn handle(h: Handler, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let resp = match Limited::new(body, BODY_BYTES_MAX).collect().await {
-        Err(_) => Resp::error(413, "body too large or broken"),
-        Ok(b) => {
+    let body = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, BODY_BYTES_MAX).collect(),
+    );
+    let resp = match body.await {
+        Err(_) => Resp::error(408, "body not received in time"),
+        Ok(Err(_)) => Resp::error(413, "body too large or broken"),
+        Ok(Ok(b)) => {
             let bearer = parts
                 .headers
                 .get(AUTHORIZATION)

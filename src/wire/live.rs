@@ -27,7 +27,7 @@ use crate::plant::agent_phase;
 use crate::plant::cloud::{CloudCall, CloudConfig, CloudReply, Completion};
 use crate::plant::control::{EdgeVersion, ServiceFaults};
 use crate::plant::fleet::FleetConfig;
-use crate::plant::{streams, Plant};
+use crate::plant::Plant;
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
 use crate::wire::api::CallOutcome;
@@ -40,11 +40,6 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The token secret of a run seeded `seed` (the same in both tiers).
-pub fn token_secret(seed: u64) -> u64 {
-    Seed(seed).derive(streams::WIRE_TOKENS, 0).0
-}
-
 /// What `cascade serve` starts.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -53,8 +48,10 @@ pub struct ServeConfig {
     /// The cloud API.
     pub cloud_listen: SocketAddr,
     pub clusters: u32,
-    /// Fleet shape, cloud draws and tokens.
+    /// Fleet shape and cloud draws.
     pub seed: u64,
+    /// Every token derives from it: random unless given (`--token-file`).
+    pub token_key: api::TokenKey,
     /// Simulated seconds per wall second.
     pub time_scale: u32,
     pub initial_pools: InitialPools,
@@ -71,7 +68,7 @@ pub struct Servers {
     /// Not behind the edge: its `/admin/faults` is reachable only here.
     pub control_plane: SocketAddr,
     pub default_backend: SocketAddr,
-    pub secret: u64,
+    pub key: api::TokenKey,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
@@ -121,18 +118,18 @@ impl Servers {
             cloud: addrs.cloud,
             control_plane: addrs.control_plane,
             default_backend: addrs.default_backend,
-            secret: token_secret(addrs.seed),
+            key: addrs.token_key,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
     }
 
     pub fn admin_token(&self) -> String {
-        api::admin_token(self.secret)
+        api::admin_token(&self.key)
     }
 
     pub fn token(&self, cluster: ClusterId) -> String {
-        api::cluster_token(self.secret, cluster)
+        api::cluster_token(&self.key, cluster)
     }
 
     /// Stops serving and waits for the thread.
@@ -165,7 +162,7 @@ struct Addrs {
     cloud: SocketAddr,
     control_plane: SocketAddr,
     default_backend: SocketAddr,
-    seed: u64,
+    token_key: api::TokenKey,
 }
 
 struct Listeners {
@@ -190,14 +187,14 @@ async fn bind_all(cfg: &ServeConfig) -> io::Result<(Listeners, Addrs)> {
         cloud: l.cloud.local_addr()?,
         control_plane: l.control_plane.local_addr()?,
         default_backend: l.default_backend.local_addr()?,
-        seed: cfg.seed,
+        token_key: cfg.token_key,
     };
     Ok((l, a))
 }
 
 fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
     let seed = Seed(cfg.seed);
-    let secret = token_secret(cfg.seed);
+    let key = cfg.token_key;
     let clock = Clock::start(SimTime::ZERO, cfg.time_scale);
     let observer: Rc<dyn Observer> = Rc::new(Printer {
         clock,
@@ -224,7 +221,7 @@ fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
     let control = Rc::new(RefCell::new(ControlPlane {
         service,
         rng: service_rng,
-        secret,
+        key,
         clock,
         observer: observer.clone(),
     }));
@@ -234,14 +231,14 @@ fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
         control_plane: a.control_plane.to_string(),
         default_backend: a.default_backend.to_string(),
         upstream_timeout: EDGE_UPSTREAM_TIMEOUT,
-        secret,
+        key,
         clock,
         observer: observer.clone(),
     }));
     let cloud = Rc::new(RefCell::new(CloudServer {
         api: cloud,
         clusters: cfg.clusters,
-        secret,
+        key,
         clock,
         observer,
     }));

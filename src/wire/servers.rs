@@ -25,7 +25,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 fn admin_ok(req: &Req, admin: &str) -> bool {
-    req.bearer.as_deref() == Some(admin)
+    req.bearer
+        .as_deref()
+        .is_some_and(|t| api::token_matches(t, admin))
 }
 
 fn token_error(caller: Caller) -> Option<Resp> {
@@ -45,7 +47,7 @@ pub struct ControlPlane {
     pub service: DesiredService,
     /// Fault draws (the fleet tier's `desired-service` stream).
     pub rng: Stream,
-    pub secret: u64,
+    pub key: api::TokenKey,
     pub clock: Clock,
     pub observer: Rc<dyn Observer>,
 }
@@ -62,7 +64,7 @@ pub fn control_plane_handler(state: Rc<RefCell<ControlPlane>>) -> Handler {
             let (answer, hold) = {
                 let mut s = state.borrow_mut();
                 let s = &mut *s;
-                let admin = api::admin_token(s.secret);
+                let admin = api::admin_token(&s.key);
                 if req.path == "/admin/faults" {
                     if req.method != Method::PUT {
                         return Resp::error(405, "PUT only");
@@ -81,7 +83,17 @@ pub fn control_plane_handler(state: Rc<RefCell<ControlPlane>>) -> Handler {
                         partial_ratio: f.partial_ratio.clamp(0.0, 1.0),
                     };
                     s.observer.faults(s.clock.now(), &s.service.faults);
-                    return Resp::json(200, &f);
+                    // What was applied, clamped, not what was asked.
+                    let applied = &s.service.faults;
+                    return Resp::json(
+                        200,
+                        &FaultsDoc {
+                            server_error_ratio: applied.server_error_ratio,
+                            timeout_ratio: applied.timeout_ratio,
+                            generation_regression: applied.generation_regression,
+                            partial_ratio: applied.partial_ratio,
+                        },
+                    );
                 }
                 let Some(c) = api::parse_desired_state_path(&req.path) else {
                     return Resp::error(404, "no such path");
@@ -89,13 +101,14 @@ pub fn control_plane_handler(state: Rc<RefCell<ControlPlane>>) -> Handler {
                 if req.method != Method::GET {
                     return Resp::error(405, "GET only");
                 }
-                if c as usize >= s.service.len() {
-                    return Resp::error(404, "unknown cluster");
-                }
+                // The token first: without one, every cluster id looks alike.
                 if let Some(r) =
-                    token_error(api::check_cluster_token(s.secret, c, req.bearer.as_deref()))
+                    token_error(api::check_cluster_token(&s.key, c, req.bearer.as_deref()))
                 {
                     return r;
+                }
+                if c as usize >= s.service.len() {
+                    return Resp::error(404, "unknown cluster");
                 }
                 let answer = s.service.answer(c, &mut s.rng);
                 let hold = s.clock.runtime_duration(SERVICE_TIMEOUT_HOLD);
@@ -138,7 +151,7 @@ pub struct EdgeProxy<T: Transport> {
     /// The edge gives up on an upstream after this (runtime time); longer
     /// than the agents' own timeout, as a proxy's route timeout usually is.
     pub upstream_timeout: Duration,
-    pub secret: u64,
+    pub key: api::TokenKey,
     pub clock: Clock,
     pub observer: Rc<dyn Observer>,
 }
@@ -161,7 +174,7 @@ pub fn edge_handler<T: Transport>(state: Rc<RefCell<EdgeProxy<T>>>) -> Handler {
             let (upstream, transport, timeout) = {
                 let mut s = state.borrow_mut();
                 let s = &mut *s;
-                let admin = api::admin_token(s.secret);
+                let admin = api::admin_token(&s.key);
                 match req.path.as_str() {
                     "/admin/routing" | "/admin/routing/fix" if !admin_ok(&req, &admin) => {
                         return Resp::error(401, "admin token required");
@@ -183,7 +196,7 @@ pub fn edge_handler<T: Transport>(state: Rc<RefCell<EdgeProxy<T>>>) -> Handler {
                             d.misroute_ratio,
                             d.misroute_salt,
                             d.misroute_cells,
-                            &d.set_by,
+                            &api::printable(&d.set_by),
                         );
                         s.observer.routing(now, s.edge.current());
                         return Resp::json(200, &version_doc(s.edge.current()));
@@ -199,11 +212,11 @@ pub fn edge_handler<T: Transport>(state: Rc<RefCell<EdgeProxy<T>>>) -> Handler {
                         };
                         let now = s.clock.now();
                         let by = if d.set_by.is_empty() {
-                            "admin"
+                            "admin".to_string()
                         } else {
-                            &d.set_by
+                            api::printable(&d.set_by)
                         };
-                        s.edge.fix(now, by);
+                        s.edge.fix(now, &by);
                         s.observer.routing(now, s.edge.current());
                         return Resp::json(200, &version_doc(s.edge.current()));
                     }
@@ -252,7 +265,7 @@ pub struct CloudServer {
     pub api: CloudApi,
     /// Clusters the API knows (ids below this).
     pub clusters: u32,
-    pub secret: u64,
+    pub key: api::TokenKey,
     pub clock: Clock,
     pub observer: Rc<dyn Observer>,
 }
@@ -274,11 +287,12 @@ fn cloud_request(state: &Rc<RefCell<CloudServer>>, req: Req) -> Resp {
         let c = match path {
             CloudPath::List(c) | CloudPath::Pool(c, _) | CloudPath::ScaleToZero(c, _) => c,
         };
+        // The token first: without one, every cluster id looks alike.
+        if let Some(r) = token_error(api::check_cluster_token(&s.key, c, req.bearer.as_deref())) {
+            return r;
+        }
         if c >= s.clusters {
             return Resp::error(404, "unknown cluster");
-        }
-        if let Some(r) = token_error(api::check_cluster_token(s.secret, c, req.bearer.as_deref())) {
-            return r;
         }
         match (path, &req.method) {
             (CloudPath::List(_), &Method::GET) => {
