@@ -192,3 +192,102 @@ mod tests {
         }
     }
 }
+
+/// Parses JSON text into a [`serde_json::Value`] like `serde_json::from_str`,
+/// but refuses an object that names a key twice (where serde_json keeps the
+/// last silently, so a scenario's second `"model"` would hide its first).
+/// Errors carry the line and column, as serde_json's do.
+pub fn parse_json_strict(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = StrictValue.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// Builds a `Value`, checking every object for repeated keys.
+struct StrictValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictValue {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictValue {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if obj.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key {key:?} appears twice in one object"
+                )));
+            }
+            let v = map.next_value_seed(StrictValue)?;
+            obj.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(obj))
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::parse_json_strict;
+
+    #[test]
+    fn repeated_keys_are_refused_where_they_are() {
+        let v = parse_json_strict(r#"{"a": [1, 2.5, "x", null, true], "b": {"c": {}}}"#).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": [1, 2.5, "x", null, true], "b": {"c": {}}})
+        );
+        let e = parse_json_strict("{\"model\": {},\n \"b\": {\"c\": 1, \"c\": 2}}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the key \"c\" appears twice in one object at line 2 column 18"
+        );
+        assert!(parse_json_strict("{} x").is_err(), "trailing characters");
+        // The same as serde_json's own parse when nothing repeats.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/march-2025.json"
+        ))
+        .unwrap();
+        let plain: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parse_json_strict(&text).unwrap(), plain);
+    }
+}

@@ -247,7 +247,7 @@ fn err(file: &Path, path: impl Into<String>, message: impl Into<String>) -> Scen
 }
 
 fn parse_text(path: &Path, text: &str) -> Result<Value, ScenarioError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| {
+    let v: Value = crate::files::parse_json_strict(text).map_err(|e| {
         err(
             path,
             "",
