@@ -639,3 +639,75 @@ fn the_live_tier_refuses_to_be_exposed_by_accident() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_killed_at_any_point_leaves_no_folder_that_looks_finished() {
+    // The flagship takes about a second: killed at points through it (and
+    // through its writing), the folder either has no summary.json or has
+    // every file of one run, each parseable. Bounded: eight kills.
+    let dir = std::env::temp_dir().join(format!("cascade-cli-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("run");
+    for (k, after_ms) in [30u64, 120, 300, 500, 800, 1_100, 1_500, 2_500]
+        .into_iter()
+        .enumerate()
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cascade"))
+            .args(["run", "scenarios/march-2025.json", "--seed"])
+            .arg((k + 1).to_string())
+            .arg("--out")
+            .arg(&out)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("runs");
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let summary = out.join("summary.json");
+        if summary.exists() {
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+            for f in [
+                "summary.md",
+                "trace.json",
+                "report.html",
+                "series.json",
+                "events.jsonl",
+            ] {
+                assert!(out.join(f).is_file(), "kill {k}: summary.json without {f}");
+            }
+            let series: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("series.json")).unwrap())
+                    .unwrap();
+            // The series is the same run's as the summary.
+            assert_eq!(series["seed"], s["seed"], "kill {k}");
+        }
+    }
+    // A run that finishes clears what the killed ones left behind.
+    let (code, _, err) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "events.jsonl",
+            "report.html",
+            "series.json",
+            "summary.json",
+            "summary.md",
+            "trace.json"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

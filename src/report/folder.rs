@@ -78,6 +78,15 @@ impl RunFolder {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(at(e)),
         }
+        // Temporary files of runs killed before they finished: nobody else
+        // writes here while the lock is held, so they are leftovers.
+        for entry in std::fs::read_dir(dir).map_err(at)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".partial") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             lock,

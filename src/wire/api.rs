@@ -56,6 +56,9 @@ impl TokenKey {
     }
 
     /// A key from the operating system's randomness (the live tier).
+    // The one use of OS randomness: a secret must not follow from anything
+    // a user can see, and it never enters a simulated world.
+    #[allow(clippy::disallowed_methods)]
     pub fn random() -> Result<TokenKey, String> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| format!("no randomness for the token key: {e}"))?;
