@@ -5,6 +5,7 @@
 use cascade::model::agent::{AgentConfig, Guards};
 use cascade::wire::api::{self, DesiredStateDoc, Exchange, NodePoolsDoc};
 use cascade::wire::harness::InitialPools;
+use cascade::wire::http::ServerLimits;
 use cascade::wire::live::{call, AgentRunConfig, AgentThread, ServeConfig, Servers};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,12 +19,17 @@ fn loopback() -> SocketAddr {
 }
 
 fn start() -> Servers {
+    start_with(Default::default())
+}
+
+fn start_with(limits: ServerLimits) -> Servers {
     Servers::start(ServeConfig {
         listen: loopback(),
         cloud_listen: loopback(),
         clusters: 4,
         seed: 1,
         token_key: api::TokenKey::random().expect("randomness"),
+        limits,
         time_scale: SCALE,
         // Only the system pool: the agent has to create the rest.
         initial_pools: InitialPools::SystemOnly,
@@ -235,5 +241,61 @@ fn buggy_agent_converges_then_deletes_when_the_edge_misroutes() {
     assert!(st.deletes_asked >= 3, "{st:?}");
     assert!(st.answers["404"] >= 1, "{st:?}");
     a.stop().unwrap();
+    s.stop().unwrap();
+}
+
+#[test]
+fn slow_and_many_clients_cannot_stop_the_listener() {
+    use std::io::Read;
+    let s = start_with(ServerLimits {
+        connections_max: 8,
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+    });
+    // Twenty clients connect to the edge and say nothing.
+    let mut idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(s.edge).expect("connects"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // Eight are kept; the others are closed at once.
+    let closed = |conns: &mut [std::net::TcpStream]| {
+        conns
+            .iter_mut()
+            .filter(|c| {
+                let mut c: &std::net::TcpStream = c;
+                c.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+                // The end of the stream, or a reset: closed either way.
+                match c.read(&mut [0u8; 64]) {
+                    Ok(0) => true,
+                    Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                    Ok(_) => false,
+                }
+            })
+            .count()
+    };
+    assert_eq!(closed(&mut idle), 12);
+    // Once the header timeout frees the slots, a real client is served:
+    // the listener never stopped. Bounded: 40 tries, 100 ms apart.
+    let token = s.token(CLUSTER);
+    let served = (0..40).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        matches!(
+            call(
+                &s.edge.to_string(),
+                "GET",
+                &api::desired_state_path(CLUSTER),
+                Some(&token),
+                None,
+                TIMEOUT,
+            ),
+            Ok(Exchange::Reply { status: 200, .. })
+        )
+    });
+    assert!(
+        served,
+        "the edge served nobody after its idle clients timed out"
+    );
+    // And the idle ones were closed by the server.
+    assert_eq!(closed(&mut idle), 20);
     s.stop().unwrap();
 }

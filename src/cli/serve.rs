@@ -123,6 +123,7 @@ pub fn run(args: Args) -> ExitCode {
         clusters,
         seed,
         token_key,
+        limits: Default::default(),
         time_scale,
         initial_pools: if empty_cloud {
             InitialPools::SystemOnly

@@ -62,17 +62,40 @@ impl Resp {
 /// A server's request handler.
 pub type Handler = Rc<dyn Fn(Req) -> Pin<Box<dyn Future<Output = Resp>>>>;
 
-/// A client sends the whole request header within this; bounds idle sockets.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Time a request's body may take to arrive, after its headers.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections a server keeps open at once; more are closed on accept.
-const CONNECTIONS_MAX: usize = 512;
+/// What a server grants its clients, so that slow or many clients cannot
+/// stop it: open connections at once (more are closed on accept), time for
+/// a request's headers from the moment the connection opens (bounds idle
+/// sockets), and time for its body after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub connections_max: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            connections_max: 512,
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
 /// Pause after a failed accept before the next.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Serves connections from `listener` with `handler` until accepting fails.
 pub async fn serve<L: Listener>(listener: L, handler: Handler) -> std::io::Result<()> {
+    serve_with(listener, handler, ServerLimits::default()).await
+}
+
+/// [`serve`] with its limits given.
+pub async fn serve_with<L: Listener>(
+    listener: L,
+    handler: Handler,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
     let open = Rc::new(std::cell::Cell::new(0usize));
     loop {
         let stream = match listener.accept().await {
@@ -85,7 +108,7 @@ pub async fn serve<L: Listener>(listener: L, handler: Handler) -> std::io::Resul
                 continue;
             }
         };
-        if open.get() >= CONNECTIONS_MAX {
+        if open.get() >= limits.connections_max {
             // Refused by closing at once: a flood cannot exhaust the server.
             drop(stream);
             continue;
@@ -94,36 +117,40 @@ pub async fn serve<L: Listener>(listener: L, handler: Handler) -> std::io::Resul
         let open = open.clone();
         let handler = handler.clone();
         tokio::task::spawn_local(async move {
-            serve_connection(stream, handler).await;
+            serve_connection(stream, handler, limits).await;
             open.set(open.get() - 1);
         });
     }
 }
 
-async fn serve_connection<S>(stream: S, handler: Handler)
+async fn serve_connection<S>(stream: S, handler: Handler, limits: ServerLimits)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let h = handler.clone();
-        async move { Ok::<_, Infallible>(handle(h, req).await) }
+        async move { Ok::<_, Infallible>(handle(h, req, limits.body_read_timeout).await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         // The Date header reads the wall clock: leave it out of the simulation.
         .auto_date_header(false)
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(limits.header_read_timeout)
         // One request per connection, as the clients do.
         .keep_alive(false);
     // A broken connection is the client's problem; the server carries on.
     let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
 }
 
-async fn handle(h: Handler, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    h: Handler,
+    req: Request<Incoming>,
+    body_read_timeout: Duration,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
+        body_read_timeout,
         Limited::new(body, BODY_BYTES_MAX).collect(),
     );
     let resp = match body.await {

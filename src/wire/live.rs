@@ -15,7 +15,7 @@ use super::api::{self, Exchange};
 use super::clock::Clock;
 use super::driver::{self, DriverConfig};
 use super::harness::InitialPools;
-use super::http::{exchange, serve};
+use super::http::{exchange, serve_with, ServerLimits};
 use super::net::RealNet;
 use super::observe::Observer;
 use super::servers::{
@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Every token derives from it: random unless given (`--token-file`).
     pub token_key: api::TokenKey,
+    /// Connections and timeouts each server grants.
+    pub limits: ServerLimits,
     /// Simulated seconds per wall second.
     pub time_scale: u32,
     pub initial_pools: InitialPools,
@@ -242,10 +244,19 @@ fn start_servers(cfg: &ServeConfig, l: Listeners, a: Addrs) {
         clock,
         observer,
     }));
-    tokio::task::spawn_local(serve(l.control_plane, control_plane_handler(control)));
-    tokio::task::spawn_local(serve(l.default_backend, default_backend_handler()));
-    tokio::task::spawn_local(serve(l.edge, edge_handler(edge)));
-    tokio::task::spawn_local(serve(l.cloud, cloud_handler(cloud)));
+    let limits = cfg.limits;
+    tokio::task::spawn_local(serve_with(
+        l.control_plane,
+        control_plane_handler(control),
+        limits,
+    ));
+    tokio::task::spawn_local(serve_with(
+        l.default_backend,
+        default_backend_handler(),
+        limits,
+    ));
+    tokio::task::spawn_local(serve_with(l.edge, edge_handler(edge), limits));
+    tokio::task::spawn_local(serve_with(l.cloud, cloud_handler(cloud), limits));
 }
 
 /// Whole seconds since the clock's origin, as `+1h2m3s`.
