@@ -246,7 +246,9 @@ fn err(file: &Path, path: impl Into<String>, message: impl Into<String>) -> Scen
     }
 }
 
-fn parse_text(path: &Path, text: &str) -> Result<Value, ScenarioError> {
+/// Parses a scenario or profile file's text: JSON, no key twice in one
+/// object, an object at the top level.
+pub(crate) fn parse_text(path: &Path, text: &str) -> Result<Value, ScenarioError> {
     let v: Value = crate::files::parse_json_strict(text).map_err(|e| {
         err(
             path,

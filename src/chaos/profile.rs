@@ -189,18 +189,9 @@ fn err(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
 pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
     let text = crate::files::read_to_string_capped(path, crate::files::SCENARIO_BYTES_MAX)
         .map_err(|m| err(path, "", m))?;
-    // A key named twice would be kept once, silently: refused first.
-    crate::files::parse_json_strict(&text).map_err(|e| {
-        err(
-            path,
-            "",
-            format!(
-                "not valid JSON: {e} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    // Not JSON, or a key named twice (kept once, silently, by the typed
+    // parse below): refused first, as in a scenario file.
+    crate::scenario::parse_text(path, &text)?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let profile: Profile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let p = e.path().to_string();

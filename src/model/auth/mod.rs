@@ -251,6 +251,19 @@ struct TickEnd {
     lat: LatencyMix,
 }
 
+/// What [`AuthSystem::service`] allows a tick to serve.
+struct Service {
+    /// Share of served requests that need a vendor call.
+    share: f64,
+    ready: u32,
+    /// CPU budget of the tick, in requests.
+    cpu_capacity: f64,
+    /// Requests served this tick.
+    n: u64,
+    /// The in-flight slots, not the CPU, set the bound.
+    bound_by_slots: bool,
+}
+
 /// Entries of [`LatencyMemo`]: a power of two, large enough for the mixes
 /// a quiet path repeats (tens of requests a tick split three ways).
 const LATENCY_MEMO_ENTRIES: usize = 256;
@@ -692,19 +705,14 @@ impl AuthSystem {
         let mut waiting = arrivals;
 
         // 8. Serve this tick's cohort, within the CPU and slot budgets.
-        let share = if self.cfg.mitigations.caching_enabled {
-            self.cfg.vendor.vendor_share_cached_fraction
-        } else {
-            self.cfg.vendor.vendor_share_uncached_fraction
-        };
-        let ready = self.hpa.ready();
-        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
-        let cpu_budget = sround(cpu_capacity, rng);
-        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
-        let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
-        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
-        let n = self.queue_total.min(cpu_budget).min(slot_budget);
-        tick.served_bound_by_slots = slot_budget < cpu_budget;
+        let Service {
+            share,
+            ready,
+            cpu_capacity,
+            n,
+            bound_by_slots,
+        } = self.service(rng);
+        tick.served_bound_by_slots = bound_by_slots;
         self.served_by_age.fill(0);
         self.served_after_wait = false;
         let mut served = take_one(&mut waiting, n, rng);
@@ -791,6 +799,31 @@ impl AuthSystem {
             },
             rng,
         )
+    }
+
+    /// Step 8's budget, quiet or busy: how many queued requests this tick
+    /// serves, within the CPU (one draw: its stochastic rounding) and the
+    /// free in-flight slots.
+    fn service(&self, rng: &mut Stream) -> Service {
+        let dt = self.dt_s;
+        let share = if self.cfg.mitigations.caching_enabled {
+            self.cfg.vendor.vendor_share_cached_fraction
+        } else {
+            self.cfg.vendor.vendor_share_uncached_fraction
+        };
+        let ready = self.hpa.ready();
+        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
+        let cpu_budget = sround(cpu_capacity, rng);
+        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
+        let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
+        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
+        Service {
+            share,
+            ready,
+            cpu_capacity,
+            n: self.queue_total.min(cpu_budget).min(slot_budget),
+            bound_by_slots: slot_budget < cpu_budget,
+        }
     }
 
     /// One tick in general: requests of every class, whatever carried over.
@@ -886,19 +919,14 @@ impl AuthSystem {
         self.queue[here] = arrivals;
 
         // 8. Serve oldest first, within the CPU and in-flight slot budgets.
-        let share = if self.cfg.mitigations.caching_enabled {
-            self.cfg.vendor.vendor_share_cached_fraction
-        } else {
-            self.cfg.vendor.vendor_share_uncached_fraction
-        };
-        let ready = self.hpa.ready();
-        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
-        let cpu_budget = sround(cpu_capacity, rng);
-        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
-        let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
-        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
-        let n = self.queue_total.min(cpu_budget).min(slot_budget);
-        tick.served_bound_by_slots = slot_budget < cpu_budget;
+        let Service {
+            share,
+            ready,
+            cpu_capacity,
+            n,
+            bound_by_slots,
+        } = self.service(rng);
+        tick.served_bound_by_slots = bound_by_slots;
         let mut served = NONE;
         self.served_by_age.fill(0);
         self.served_after_wait = false;
