@@ -550,12 +550,15 @@ fn run_folders_are_rewritten_whole_and_a_write_failure_has_its_own_exit_code() {
 fn work_is_budgeted_up_front_and_a_run_stopped_short_gives_no_verdict() {
     // A million clusters polling every 0.1 s for nine days: refused before
     // anything is allocated, with where the figure comes from.
+    // (--events-max keeps the test short should the budget ever let it run.)
     let (code, _, err) = cascade(&[
         "run",
         "scenarios/scale/march-2025-1m.json",
         "--set",
         "model.agent.poll_interval_s=0.1",
         "--no-report",
+        "--events-max",
+        "100000",
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -570,6 +573,8 @@ fn work_is_budgeted_up_front_and_a_run_stopped_short_gives_no_verdict() {
         "--work-max",
         "1000",
         "--no-report",
+        "--events-max",
+        "100000",
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("above the budget of 1.00e3"), "{err}");
