@@ -5,7 +5,7 @@
 //! commits. The tick is about half of a chaos seed's run and two thirds of
 //! the flagship's, so this is where a change to it shows first.
 //!
-//! `cargo bench --bench auth`
+//! `cargo bench --features bench --bench auth`
 
 use cascade::model::auth::AuthConfig;
 use cascade::model::auth::AuthSystem;

@@ -3,7 +3,7 @@
 //! events per second ("elem/s"); the event count of each scenario is fixed
 //! by its seed, so the figure compares across commits.
 //!
-//! `cargo bench --bench fleet`
+//! `cargo bench --features bench --bench fleet`
 
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario;

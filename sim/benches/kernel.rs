@@ -7,6 +7,8 @@
 //! the binary heap, the bare loop over the radix queue, and the real
 //! `Sim::run` (radix queue). Criterion reports events per second
 //! ("elem/s").
+//!
+//! `cargo bench -p cascade-sim --features bench --bench kernel`
 
 use cascade_sim::rng::mix64;
 use cascade_sim::{

@@ -12,6 +12,8 @@
 //!   `fork(kind, id)`, with the distributions the model draws from; and
 //!   counter-based streams from `keyed(kind, id)` ([`rng::Keyed`]), whose
 //!   draw n is read without the ones before it.
+//! - [`poisson`]: Poisson counts for a mean that changes every draw, from
+//!   cumulative tables kept per integer mean ([`poisson::PoissonTables`]).
 //! - [`fault`]: timed fault actions with start and duration, armed into the
 //!   queue; the one definition of begin/end order ([`fault::FaultSchedule::edges`]).
 //! - [`trace`]: structured records folded into a rolling 64-bit hash over a
@@ -25,6 +27,7 @@
 //! (clippy's `disallowed_types`/`disallowed_methods` enforce it).
 
 pub mod fault;
+pub mod poisson;
 pub mod queue;
 pub mod rng;
 pub mod run;
@@ -33,6 +36,7 @@ pub mod trace;
 pub mod window;
 
 pub use fault::{Fault, FaultEdge, FaultSchedule};
+pub use poisson::PoissonTables;
 pub use queue::{EventQueue, HeapQueue, PendingEvents, RadixQueue, WheelQueue};
 pub use rng::{Keyed, Seed, Stream};
 pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};

@@ -273,9 +273,13 @@ pub struct Monitoring {
     pool_loss_alert: bool,
     /// Since when enough agents have been in safe hold.
     hold_since: Option<SimTime>,
-    /// The last minutes' legitimate (ok, decided), newest last, bounded by
-    /// the longest burn-rate window.
-    sli: VecDeque<(u32, u32)>,
+    /// The legitimate (ok, decided) counts summed up to and including each
+    /// of the last minutes, newest last, at most the longest burn-rate
+    /// window of them: a window's sum is one subtraction, not a walk over
+    /// up to six hours of minutes each minute.
+    sli_cum: VecDeque<(u64, u64)>,
+    /// The cumulative (ok, decided) before the oldest minute kept.
+    sli_base: (u64, u64),
     fast_firing: bool,
     slow_firing: bool,
     auth_incidents: Vec<AuthIncident>,
@@ -287,7 +291,8 @@ impl Monitoring {
         Monitoring {
             pool_loss_alert: cfg.pool_loss_alert,
             hold_since: None,
-            sli: VecDeque::with_capacity(cfg.window_min_max()),
+            sli_cum: VecDeque::with_capacity(cfg.window_min_max()),
+            sli_base: (0, 0),
             fast_firing: false,
             slow_firing: false,
             auth_incidents: Vec::new(),
@@ -417,10 +422,14 @@ impl Monitoring {
         out: &mut Vec<MonitoringOutput>,
     ) {
         let c = &self.cfg;
-        if self.sli.len() == c.window_min_max() {
-            self.sli.pop_front();
+        let (ok_before, decided_before) = self.sli_cum.back().copied().unwrap_or(self.sli_base);
+        if self.sli_cum.len() == c.window_min_max() {
+            self.sli_base = self.sli_cum.pop_front().expect("a full window");
         }
-        self.sli.push_back((legit_ok, legit_decided));
+        self.sli_cum.push_back((
+            ok_before + u64::from(legit_ok),
+            decided_before + u64::from(legit_decided),
+        ));
         let ratio = if legit_decided == 0 {
             1.0
         } else {
@@ -430,14 +439,15 @@ impl Monitoring {
         // Burn-rate alerts against the SLO's error budget.
         let budget = 1.0 - c.slo_target;
         let burn = |n: u32| {
-            let (ok, d) = self
-                .sli
-                .iter()
-                .rev()
-                .take(n as usize)
-                .fold((0u64, 0u64), |(ok, d), &(o, x)| {
-                    (ok + o as u64, d + x as u64)
-                });
+            // The last n minutes (all kept ones when fewer).
+            let len = self.sli_cum.len();
+            let (ok_end, d_end) = self.sli_cum[len - 1];
+            let (ok_start, d_start) = if (n as usize) < len {
+                self.sli_cum[len - 1 - n as usize]
+            } else {
+                self.sli_base
+            };
+            let (ok, d) = (ok_end - ok_start, d_end - d_start);
             if d == 0 {
                 0.0
             } else {

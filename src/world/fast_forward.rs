@@ -306,13 +306,9 @@ impl World {
         let net = &self.cfg.network;
         let ms = self
             .rng
-            .seed
-            .keyed(crate::plant::streams::NETWORK, c as u64)
-            .lognormal_at(
-                at.as_micros(),
-                net.agent_rtt_median_ms,
-                net.agent_rtt_p99_ms,
-            );
+            .network
+            .member(c as u64)
+            .lognormal_at(at.as_micros(), self.rng.rtt_ms);
         SimDuration::from_secs_f64((ms / 1e3).min(net.client_timeout_s))
     }
 }

@@ -48,6 +48,7 @@ use crate::plant::{agent_phase, streams, InitialPools, NotConverged, Plant};
 use crate::protocol::{ClusterId, DesiredAnswer};
 use crate::timeline::Timeline;
 use crate::types::Cloud;
+use cascade_sim::rng::{KeyedFamily, Lognormal};
 use cascade_sim::{Epoch, FaultEdge, Model, Seed, Sim, SimDuration, SimTime, Stream};
 
 mod auth_side;
@@ -156,6 +157,10 @@ struct Streams {
     rollout: Stream,
     recovery: Stream,
     auth: Stream,
+    /// The agents' round trips: keyed by cluster and request time.
+    network: KeyedFamily,
+    /// Their lognormal, from `model.network`'s median and p99.
+    rtt_ms: Lognormal,
 }
 
 /// Lost clusters a diagnosis probes through the edge, at most.
@@ -304,6 +309,11 @@ impl World {
                 rollout: seed.fork(streams::ROLLOUT, 0),
                 recovery: seed.fork(streams::RECOVERY, 0),
                 auth: seed.fork(streams::AUTH, 0),
+                network: seed.keyed_family(streams::NETWORK),
+                rtt_ms: Lognormal::from_median_p99(
+                    cfg.network.agent_rtt_median_ms,
+                    cfg.network.agent_rtt_p99_ms,
+                ),
             },
             auth_book: AuthBook::default(),
             customers_per_cloud,

@@ -85,7 +85,7 @@ mod tests;
 
 use std::mem;
 
-use cascade_sim::{SimDuration, SimTime, Stream};
+use cascade_sim::{PoissonTables, SimDuration, SimTime, Stream};
 
 pub use config::{
     AuthConfig, AutoscalerConfig, ComponentConfig, MitigationConfig, TrafficConfig, VendorConfig,
@@ -371,6 +371,8 @@ pub struct AuthSystem {
     /// The legitimate rate at each tick of a day, filled as ticks first
     /// reach it (NaN until then); empty when ticks do not divide a day.
     rate_of_day: Vec<f64>,
+    /// Arrival counts: a new mean every tick, so tables per integer mean.
+    poisson: PoissonTables,
     totals: AuthTotals,
 }
 
@@ -446,6 +448,7 @@ impl AuthSystem {
             } else {
                 Vec::new()
             },
+            poisson: PoissonTables::default(),
             totals: AuthTotals::default(),
             cfg: cfg.clone(),
         };
@@ -659,7 +662,7 @@ impl AuthSystem {
 
         // 3. Arrivals: fresh legitimate only.
         let legit_rate = self.legit_rate_at_tick_rps(now);
-        let fresh = rng.poisson(legit_rate * dt);
+        let fresh = self.poisson.sample(rng, legit_rate * dt);
         let mut arrivals = fresh;
 
         // 4. Client-side adaptive throttling.
@@ -863,13 +866,14 @@ impl AuthSystem {
 
         // 3. Arrivals: fresh legitimate, due retries, bots.
         let legit_rate = self.legit_rate_at_tick_rps(now);
-        let fresh = rng.poisson(legit_rate * dt);
+        let fresh = self.poisson.sample(rng, legit_rate * dt);
         let mut arrivals = mem::replace(&mut self.retry_due[retry_here], NONE);
         let retries = legit(&arrivals);
         arrivals[0] += fresh;
         let legit_attempts = fresh + retries;
         let bots = if self.bot_multiplier > 0.0 {
-            rng.poisson(self.bot_multiplier * legit_rate * dt)
+            self.poisson
+                .sample(rng, self.bot_multiplier * legit_rate * dt)
         } else {
             0
         };

@@ -321,6 +321,12 @@ fn breaker_and_caching_keep_most_logins_during_a_blackhole() {
         .at(d(0, 17, 30), Act::Path(VendorPath::Blackholed));
     s.cfg.mitigations.caching_enabled = true;
     s.cfg.mitigations.breaker_enabled = true;
+    // About 1.4 vendor calls a second reach the vendor here, 14 per 10 s
+    // window: under the default minimum of 20 calls the breaker opens only
+    // on a rare surplus (seen: seed 1 opened it once, then cycled; another
+    // draw never opened it). Ten calls make the cycle the mechanism's, not
+    // luck's.
+    s.cfg.mitigations.breaker_calls_min = 10;
     let (_, ticks) = run(&s);
     let r = ratio(within(&ticks, d(0, 17, 31), d(0, 18, 15)));
     assert!((0.94..=0.96).contains(&r), "{r}");
