@@ -6,7 +6,8 @@
 //! `cargo test scenarios` selects all of them (cargo passes `scenarios` as a
 //! name filter to every test binary), and plain `cargo test` runs them too.
 //! Files whose name starts with `_` are bases for `extends` (or for chaos
-//! profiles) only; `*.profile.json` files are chaos profiles, not scenarios;
+//! profiles) only; `*.profile.json` files are chaos profiles and `*.schema.json`
+//! the formats' JSON Schemas (`cascade schema`), not scenarios;
 //! `scenarios/scale/` holds the scale scenarios, which the bench command
 //! runs (ARCHITECTURE.md, "Measured figures"), not this runner.
 //!
@@ -40,10 +41,9 @@ fn find_scenarios(dir: &Path, out: &mut Vec<PathBuf>) {
                 find_scenarios(&p, out);
             }
         } else if p.extension().is_some_and(|e| e == "json")
-            && !p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('_') || n.ends_with(".profile.json"))
+            && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with('_') || n.ends_with(".profile.json") || n.ends_with(".schema.json")
+            })
         {
             out.push(p);
         }

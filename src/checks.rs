@@ -32,12 +32,15 @@ use crate::model::change::Applied;
 use crate::protocol::{ClusterId, PoolName, PoolSet};
 use crate::types::Env;
 use cascade_sim::{SimDuration, SimTime, SlidingCount};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The invariants of the model spec, section 6. In files and summaries a
 /// rule is its id (`"I1"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Rule {
     /// I1: no destructive action without an authoritative answer and a delete intent.
     #[serde(rename = "I1")]

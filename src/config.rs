@@ -17,10 +17,11 @@ use crate::plant::workload::WorkloadConfig;
 use crate::types::{
     check_at_least, check_at_most, check_positive, check_range, in_section, NightHours,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Network figures between agents and the control plane.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkConfig {
     /// Median round trip agent → edge → service → agent. [A]
@@ -86,7 +87,7 @@ impl NetworkConfig {
 }
 
 /// Every parameter of the world.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     pub fleet: FleetConfig,

@@ -6,12 +6,13 @@ use crate::checks::Rule;
 use crate::summary::{AuthFailureCause, AuthFailures, Incident, Summary, Surface};
 use crate::types::Cloud;
 use cascade_sim::{Epoch, SimTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One expectation of a scenario (`{"kind": "...", ...}` in the file).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expectation {
     /// Mean unavailable minutes per customer of `surface` (or every surface)
@@ -183,7 +184,7 @@ pub enum Expectation {
 }
 
 /// What a paired expectation compares between the two runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PairMetric {
     /// Clusters that lost pools (in the incident, or over the run).
@@ -258,7 +259,7 @@ impl VariantSpec<'_> {
 /// Which pool incident an expectation is about: its number in the summary
 /// (`"incident": 2`), or the first that began in a window
 /// (`"incident": {"began_after": "...", "began_before": "..."}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum IncidentSel {
     Number(u32),
@@ -359,7 +360,7 @@ fn one_selector(
 }
 
 /// The outcome of one expectation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExpectationResult {
     pub name: String,
     pub passed: bool,

@@ -30,6 +30,8 @@
 //! - [`config`]: every model parameter in one serializable tree.
 //! - [`timeline`]: the scenario's typed actions at simulated times.
 //! - [`scenario`]: scenario files (JSON, `extends`, clear errors).
+//! - [`schema`]: the JSON Schemas of scenario and profile files, each model
+//!   field's range read off the loader (`cascade schema`).
 //! - [`expect`]: typed expectations checked against a run's summary.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
 //! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
@@ -59,6 +61,7 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod summary;
 pub mod sweep;
 pub mod timeline;

@@ -6,6 +6,7 @@
 //! wire tier's HTTP documents all speak these types; none of them needs to
 //! import another's module to do so.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -13,7 +14,9 @@ use std::fmt;
 pub type ClusterId = u32;
 
 /// A node pool of a cluster. `System` hosts the agent itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum PoolName {
     System,
     Airflow,

@@ -18,6 +18,7 @@ use crate::config::ModelConfig;
 use crate::expect::{Expectation, VariantSpec};
 use crate::timeline::{ItemDoc, Timeline, TimelineItem};
 use cascade_sim::{parse_duration, Epoch, SimDuration, SimTime};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -52,7 +53,7 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 /// A calibrated figure, recorded in the scenario for the reader.
-#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tuned {
     pub field: String,
@@ -65,23 +66,72 @@ pub struct Tuned {
     pub affects: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// A scenario file as written (after `extends` is resolved).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
+    /// The JSON Schema the file follows (`cascade schema scenario`), for
+    /// editors; not read.
+    #[serde(rename = "$schema", default)]
+    #[allow(dead_code)]
+    schema: Option<String>,
+    /// Names the run and its folder under `reports/runs/`.
     name: String,
     #[serde(default)]
     description: String,
+    /// The default seed (`--seed` overrides it).
     seed: u64,
+    /// UTC start, RFC 3339 (`2025-03-18T00:00:00Z`).
     start: String,
+    /// UTC end, RFC 3339, after the start; at most 400 days later.
     end: String,
+    /// Overrides of the model's defaults; objects merge key by key.
     #[serde(default)]
     model: ModelConfig,
+    /// Typed actions at calendar times (`at`, optional `duration`).
     #[serde(default)]
     timeline: Vec<ItemDoc>,
+    /// What a run must show; each is checked and reported.
     #[serde(default)]
     expect: Vec<Expectation>,
+    /// Calibrated figures: which field was tuned to what, and why.
     #[serde(default)]
     tuned: Vec<Tuned>,
+}
+
+/// The JSON Schema of a scenario file (`cascade schema scenario`): the
+/// typed format above, plus the keys the loader reads before it
+/// (`extends`, `timeline_remove`); with `extends` nothing is required, as
+/// the base gives what the file leaves out. Ranges that span fields (a p99
+/// above its median) and time formats are checked at load, not here.
+pub fn json_schema() -> Value {
+    let mut schema = schemars::schema_for!(FileSpec).to_value();
+    let obj = schema.as_object_mut().expect("a schema object");
+    obj.insert("title".into(), Value::from("cascade scenario"));
+    let props = obj
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+        .expect("FileSpec has properties");
+    props.insert(
+        "extends".into(),
+        serde_json::json!({
+            "type": "string",
+            "description": "A base scenario file, relative to this one: objects merge key by key, other values replace, timeline items replace the base's items of the same id."
+        }),
+    );
+    props.insert(
+        "timeline_remove".into(),
+        serde_json::json!({
+            "type": "array",
+            "items": { "type": "string" },
+            "description": "Ids of the base's timeline items to drop (only with extends)."
+        }),
+    );
+    if let Some(required) = obj.remove("required") {
+        obj.insert("if".into(), serde_json::json!({ "required": ["extends"] }));
+        obj.insert("else".into(), serde_json::json!({ "required": required }));
+    }
+    schema
 }
 
 /// A loaded, validated scenario.

@@ -2,12 +2,15 @@
 //! `cascade run --json` prints it; `summary.json` stores it; expectations
 //! are checked against it. Built from a finished world by `report::summarize`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A customer surface: Astro UI and API need auth; the Airflow UI and API
 /// also need a working cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     AstroUi,
@@ -287,7 +290,7 @@ pub struct AuthSummary {
 }
 
 /// Why a legitimate auth attempt failed. Closed set: expectations name one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthFailureCause {
     /// The auth component could not take the request in time: its queue was

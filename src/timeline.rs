@@ -9,10 +9,11 @@
 use crate::model::responder::RestoreBy;
 use crate::types::{check_at_most, check_range, check_ratio, expect, Env};
 use cascade_sim::{FaultSchedule, SimDuration, SimTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// State of the cloud network path from the auth component to its vendor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PathState {
     Up,
@@ -21,7 +22,7 @@ pub enum PathState {
 }
 
 /// One thing the scenario makes happen.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// The auth component's path to its vendor changes state (E1).
@@ -220,7 +221,7 @@ impl Action {
 /// A timeline item as a scenario file writes it (times and durations as
 /// text, read against the scenario's epoch when it loads). Tools that write
 /// scenarios, such as the chaos generator, build these typed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemDoc {
     pub id: String,

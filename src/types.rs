@@ -1,11 +1,14 @@
 //! Domain vocabulary beyond the wire protocol: clouds, environments, and
 //! the validation helpers of the config sections.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 
 /// Cloud of a cluster's data plane (the control plane is always in Azure).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
     Aws,
@@ -25,7 +28,9 @@ impl Cloud {
 }
 
 /// Deployment environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Env {
     Staging,
@@ -231,7 +236,7 @@ pub fn in_section(section: &str, checked: Result<(), String>) -> Result<(), Stri
 /// cluster and on-call engineers are woken by a page. One definition for
 /// every model that cares (monitoring's customer reports, the operators'
 /// acknowledgement).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NightHours {
     /// \[A] First night hour (22:00).

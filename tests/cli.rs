@@ -716,3 +716,60 @@ fn a_run_killed_at_any_point_leaves_no_folder_that_looks_finished() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_committed_schemas_are_what_cascade_schema_prints() {
+    // Editors read the committed copies: they must be today's.
+    for (format, file) in [
+        ("scenario", "scenarios/scenario.schema.json"),
+        ("profile", "scenarios/chaos/profile.schema.json"),
+    ] {
+        let (code, out, err) = cascade(&["schema", format]);
+        assert_eq!(code, 0, "{err}");
+        let committed = std::fs::read_to_string(file).expect("committed schema");
+        assert!(
+            out == committed,
+            "{file} is stale: run `cargo run --release -- schema {format} --out {file}`"
+        );
+        let schema: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{format}: unknown keys refused"
+        );
+    }
+    // Every model field states its range, in the loader's words.
+    let scenario = std::fs::read_to_string("scenarios/scenario.schema.json").unwrap();
+    assert!(scenario.contains("Valid: 0.1 to one day (86,400)."));
+    assert!(!scenario.contains("not range-checked"));
+}
+
+#[test]
+fn files_may_name_their_schema() {
+    let dir = std::env::temp_dir().join(format!("cascade-schema-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("with-schema.json");
+    std::fs::write(
+        &scenario,
+        r#"{ "$schema": "./scenario.schema.json", "name": "with-schema", "seed": 1,
+             "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T01:00:00Z" }"#,
+    )
+    .unwrap();
+    let (code, out, err) = cascade(&["check", scenario.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Any other unknown key is still refused, naming it.
+    std::fs::write(
+        &scenario,
+        r#"{ "$schemas": "x", "name": "with-schema", "seed": 1,
+             "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T01:00:00Z" }"#,
+    )
+    .unwrap();
+    let (code, _, err) = cascade(&["check", scenario.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("$schemas"), "{err}");
+    let profile = std::fs::read_to_string("scenarios/chaos/fixed-400.profile.json").unwrap();
+    let profile = profile.replacen('{', r#"{ "$schema": "./profile.schema.json","#, 1);
+    let loaded: cascade::chaos::profile::Profile =
+        serde_json::from_str(&profile).expect("a profile with $schema parses");
+    assert_eq!(loaded.schema.as_deref(), Some("./profile.schema.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

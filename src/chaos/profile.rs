@@ -9,12 +9,15 @@
 
 use crate::scenario::ScenarioError;
 use cascade_sim::parse_duration;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every fault kind chaos can draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// Auth → vendor path blackholed (magnitude unused).
@@ -102,7 +105,7 @@ impl FaultKind {
 }
 
 /// The range a fault kind is drawn from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultRange {
     /// At most this many faults of the kind per seed (at least one when enabled).
@@ -124,9 +127,13 @@ impl Default for FaultRange {
 }
 
 /// A chaos profile.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// The JSON Schema the file follows (`cascade schema profile`), for
+    /// editors; not read.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -183,6 +190,13 @@ fn err(file: &Path, path: &str, message: impl Into<String>) -> ScenarioError {
         path: path.to_string(),
         message: message.into(),
     }
+}
+
+/// The JSON Schema of a chaos profile file (`cascade schema profile`).
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Profile).to_value();
+    schema["title"] = serde_json::Value::from("cascade chaos profile");
+    schema
 }
 
 /// Loads and checks a profile file.

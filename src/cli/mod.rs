@@ -3,6 +3,8 @@
 //! Map of the modules:
 //! - [`run`]: `cascade run`, one scenario, its summary and its run folder.
 //! - [`check`]: `cascade check`, validates scenario files without running them.
+//! - [`schema`]: `cascade schema`, the JSON Schema of the scenario and
+//!   profile formats.
 //! - [`compare`]: `cascade compare`, overlays runs on one page.
 //! - [`chaos`]: `cascade chaos`, the sweep over seeds with the closing table.
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
@@ -17,6 +19,7 @@ pub mod check;
 pub mod compare;
 pub mod exit;
 pub mod run;
+pub mod schema;
 pub mod serve;
 pub mod wire;
 
@@ -54,6 +57,9 @@ pub enum Command {
     Chaos(chaos::Args),
     /// Overlays two or more runs (run folders or scenario files) on one page.
     Compare(compare::Args),
+    /// Prints the JSON Schema of scenario files (or chaos profiles), for
+    /// editors to validate and complete them.
+    Schema(schema::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -78,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Schema(args) => schema::run(args),
     }
 }
 

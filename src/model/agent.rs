@@ -19,12 +19,13 @@
 //! D8 race between repair, hotfix and recovery script meaningful.
 
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
-use crate::types::{check_at_least, check_below, check_positive, check_range};
+use crate::types::{check_at_least, check_at_most, check_below, check_positive, check_range};
 use cascade_sim::{Keyed, SimDuration, SimTime};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The guards of the fixed agent, each switchable for ablation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Guards {
     /// G1: only an authoritative answer (200, explicit empty, generation not
@@ -97,7 +98,7 @@ impl Guards {
 
 /// A defect of the release a rollout ships \[A]: the what-if "the hotfix
 /// build itself is broken", which the rollout's health gate must stop.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseDefect {
     #[default]
@@ -164,7 +165,17 @@ impl std::ops::Index<Guard> for GuardCounts {
 /// Deliberately seeded bugs, to measure the harness's power to find bugs
 /// (`cascade chaos` must catch each one). Each bypasses one safeguard.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
@@ -203,7 +214,7 @@ impl SeededBug {
 }
 
 /// Agent parameters. Every figure is an assumption [A] of the model spec.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
     /// Reconcile poll period. [A] typical controller resync.
@@ -306,6 +317,23 @@ impl AgentConfig {
             "delete_after_consecutive_404",
             self.delete_after_consecutive_404,
             1,
+        )?;
+        // Guard thresholds: 0 would make a guard act on nothing (hold
+        // before any failure, prune on no observation); past 1,000 a guard
+        // never acts within a scenario (polls every 30 s: over 8 hours).
+        check_range("hold_after_failures", self.hold_after_failures, 1, 1_000)?;
+        check_range("confirm_observations", self.confirm_observations, 1, 1_000)?;
+        // Delete budgets (G5): 0 forbids every delete, which is a setting
+        // (a frozen fleet); the tops are far above any fleet's need.
+        check_at_most(
+            "cluster_deletes_per_hour_max",
+            self.cluster_deletes_per_hour_max,
+            1_000,
+        )?;
+        check_at_most(
+            "fleet_deletes_per_hour_max",
+            self.fleet_deletes_per_hour_max,
+            1_000_000,
         )
     }
 }

@@ -21,12 +21,13 @@
 
 use crate::sim::SimTime;
 use crate::types::{check_range, Env};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
 
 /// Settings of change management; every figure is an assumption of the model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangeConfig {
     /// \[A] Prod needs a prod-scoped credential; off is the historical gap that let E9 through \[fact].

@@ -25,11 +25,12 @@ use crate::sim::{Epoch, SimDuration, SimTime, Stream};
 use crate::types::{
     check_at_least, check_below, check_positive, check_range, check_ratio, NightHours,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// What monitoring watches and how customers report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MonitoringConfig {
     /// A node-pool-loss alert exists. [fact] historically absent until the
@@ -182,7 +183,9 @@ pub enum BurnAlert {
 }
 
 /// Where a detection came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectionSource {
     /// Support escalated after enough customer reports.

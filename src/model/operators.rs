@@ -23,6 +23,7 @@
 use crate::protocol::ClusterId;
 use crate::sim::{Epoch, SimDuration, SimTime, Stream};
 use crate::types::{check_at_least, check_at_most, check_positive, check_range, NightHours};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -30,7 +31,7 @@ use std::collections::{BTreeMap, VecDeque};
 pub const ENGINEERS_MAX: usize = 64;
 
 /// Settings of the on-call and repair model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct OperatorsConfig {
     /// \[A] Median time to acknowledge a page by day (spec §3: 15 min).

@@ -32,11 +32,12 @@ use crate::sim::{SimDuration, SimTime, Stream};
 use crate::types::{
     check_at_least, check_at_most, check_below, check_positive, check_range, check_ratio,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Settings of the recovery script.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecoveryConfig {
     /// \[A] Clusters restored at once (spec §3: 25).

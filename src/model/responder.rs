@@ -35,10 +35,11 @@ use crate::model::rollout::HaltCause;
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime};
 use crate::types::{check_positive, check_range, Env, Num};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How lost clusters are restored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreBy {
     /// On-call engineers, one cluster at a time each.
@@ -48,7 +49,7 @@ pub enum RestoreBy {
 }
 
 /// The incident-response playbook the simulated responders follow.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResponseConfig {
     /// From acknowledgement to finding and reverting the bad route. [A]

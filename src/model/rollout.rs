@@ -41,6 +41,7 @@
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::types::{check_above, check_at_most, check_range, expect};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -48,7 +49,7 @@ use std::ops::Range;
 pub const WAVES_MAX: usize = 16;
 
 /// Settings of the rollout controller.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RolloutConfig {
     /// \[A] Clusters in the canary wave; 0 skips the canary.

@@ -11,10 +11,11 @@ use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{PoolState, POOLS};
 use crate::types::{check_at_least, check_positive, check_ratio};
 use cascade_sim::{SimDuration, SimTime, Stream};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Cloud API parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CloudConfig {
     /// Median time to create a node pool. [A: spec 8 min]

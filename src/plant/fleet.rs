@@ -5,10 +5,11 @@ use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredState, PoolSet, POOLS};
 use crate::types::{check_at_least, check_range, check_ratio, expect, Cloud};
 use cascade_sim::{Seed, Stream};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Fleet parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FleetConfig {
     /// Data-plane clusters. [A] 2,000 for the canonical replay (400 was the

@@ -17,6 +17,7 @@
 use crate::protocol::{DesiredState, PoolName};
 use crate::types::{check_at_least, check_below, check_positive, check_range, check_ratio};
 use cascade_sim::Stream;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Extra worker pool slots customers add and remove.
@@ -27,7 +28,7 @@ pub const EXTRA_WORKER_SLOTS: [PoolName; 3] = [
 ];
 
 /// The customers' change rates and the bounds a change must be carried out in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkloadConfig {
     /// Pool changes per customer per day (Poisson). [A] a team adjusting

@@ -6,13 +6,14 @@ use crate::types::{
     check_above, check_at_least, check_at_most, check_below, check_positive, check_range,
     check_ratio, in_section,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::counts::ATTEMPTS_LIMIT;
 
 /// The whole auth path: traffic, the auth component, its autoscaler, the
 /// vendor and the mitigations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Length of one aggregation tick. [A] 1 s resolves the HPA's 15 s sync
@@ -26,7 +27,7 @@ pub struct AuthConfig {
 }
 
 /// Who sends login and token requests, and how they retry.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrafficConfig {
     /// Mean legitimate request rate over a day. [A] model spec §3: 20 req/s.
@@ -68,7 +69,7 @@ pub struct TrafficConfig {
 /// each class (many light clients, a few heavy ones). The world knows which
 /// population a request comes from; the per-client limiter sees only the
 /// client and its rate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientPopulations {
     /// People logging in through the UI and CLI. [A] a few thousand active
@@ -93,7 +94,7 @@ pub struct ClientPopulations {
 }
 
 /// The control plane's auth component (replicas behind one queue).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComponentConfig {
     /// CPU throughput of one ready replica. [A] model spec §3: 50 req/s.
@@ -136,7 +137,7 @@ pub struct ComponentConfig {
 }
 
 /// Kubernetes horizontal pod autoscaler on CPU.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AutoscalerConfig {
     /// Metric sync period. [fact] kube-controller-manager
@@ -169,7 +170,7 @@ pub struct AutoscalerConfig {
 }
 
 /// The identity vendor (Auth0) and the share of requests that reach it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorConfig {
     /// Token-bucket refill rate. [fact] Auth0 enterprise limit, 100 req/s.
@@ -195,7 +196,7 @@ pub struct VendorConfig {
 /// Resilience switches the driver can flip at runtime. Historical defaults
 /// are all off; the parameters are tuned so that "rate limiting from the
 /// start" keeps legitimate success ≥ 99 % through the flagship's 80× surge.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MitigationConfig {
     /// Token/JWKS caching cuts vendor calls to the cached share. [A]
@@ -391,6 +392,10 @@ impl AuthConfig {
     /// ones as `component.replicas_max`) and what was expected.
     pub fn validate(&self) -> Result<(), String> {
         check_positive("tick_ms", self.tick_ms)?;
+        in_section("traffic", self.traffic.validate())?;
+        // The component first: its own ranges name its fields before the
+        // tick is compared with its client timeout.
+        in_section("component", self.component.validate())?;
         check_at_most(
             "tick_ms",
             self.tick_ms,
@@ -399,8 +404,6 @@ impl AuthConfig {
                 self.component.client_timeout_ms,
             ),
         )?;
-        in_section("traffic", self.traffic.validate())?;
-        in_section("component", self.component.validate())?;
         in_section("autoscaler", self.autoscaler.validate())?;
         in_section("vendor", self.vendor.validate())?;
         in_section(
@@ -450,6 +453,15 @@ impl ComponentConfig {
         )?;
         check_positive("queue_max_requests", c.queue_max_requests)?;
         check_positive("request_local_ms", c.request_local_ms)?;
+        // Up to ten minutes: past that no login client is still waiting.
+        check_range(
+            "client_timeout_ms",
+            c.client_timeout_ms,
+            1,
+            ("ten minutes", 600_000),
+        )?;
+        // A pod that takes a day to warm up is not an autoscaled pod.
+        check_at_most("warmup_s", c.warmup_s, ("one day", 86_400))?;
         check_above(
             "client_timeout_ms",
             c.client_timeout_ms,
@@ -475,6 +487,15 @@ impl AutoscalerConfig {
         check_positive("hpa_sync_s", a.hpa_sync_s)?;
         check_range("hpa_metric_window_s", a.hpa_metric_window_s, 1, 3_600)?;
         check_at_most("hpa_scale_up_window_s", a.hpa_scale_up_window_s, 3_600)?;
+        // Kubernetes' default is 300 s; a day covers any sane stabilisation.
+        check_at_most(
+            "hpa_scale_down_window_s",
+            a.hpa_scale_down_window_s,
+            ("one day", 86_400),
+        )?;
+        // At least one pod per step (0 would never scale up), at most the
+        // largest node pool a component could have (`nodes_max` × pods).
+        check_range("hpa_scale_up_pods", a.hpa_scale_up_pods, 1, 10_000)?;
         check_positive("hpa_cpu_target_fraction", a.hpa_cpu_target_fraction)?;
         check_at_most("hpa_cpu_target_fraction", a.hpa_cpu_target_fraction, 1.0)?;
         check_ratio("hpa_tolerance_fraction", a.hpa_tolerance_fraction)?;

@@ -1,10 +1,11 @@
 //! The vendor side: reachability of the path, the token bucket that answers
 //! 429, and the lognormal latency with its quantiles.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The network path from the auth component to the vendor.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VendorPath {
     Up,
