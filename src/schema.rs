@@ -3,49 +3,290 @@
 //!
 //! The structure (fields, types, defaults, descriptions, closed sets,
 //! unknown keys refused) is derived with `schemars` from the very types
-//! the loaders deserialize. The valid range of each numeric model field is
-//! read off the loader itself: the field is set far below and far above
+//! the loaders deserialize. The valid range of each numeric model field
+//! and timeline action field is read off the loader itself: the field is set far below and far above
 //! its default in a probe scenario, and the loader's own "expected …"
 //! words are written into the field's description (`Valid: 0.1 to
 //! one day (86,400).`). So the schema states exactly what loading enforces, and a
 //! field that nothing checks shows up as one (`fields_without_a_range`).
 
+use crate::chaos::profile::FaultKind;
 use crate::config::ModelConfig;
 use crate::scenario;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// The schema of scenario files, with each model field's valid range.
+/// The schema of scenario files, with each model field's and each
+/// timeline action field's valid range.
 pub fn scenario_schema() -> Value {
     let mut schema = scenario::json_schema();
     for field in model_fields() {
-        let text = match &field.valid {
-            Some(v) => format!("Valid: {v}."),
-            None => "Valid: any value of its type (not range-checked).".to_string(),
-        };
         if let Some(node) = schema_node(&mut schema, &field.path) {
-            let description = node
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            // A type used at two places is one definition: annotate once.
-            if !description.contains("Valid: ") {
-                let joined = if description.is_empty() {
-                    text
-                } else {
-                    format!("{description} {text}")
-                };
-                node.insert("description".into(), Value::from(joined));
-            }
+            annotate(node, field.valid.as_deref());
+        }
+    }
+    let actions = action_fields(&schema);
+    let variants = schema
+        .pointer_mut("/$defs/Action/oneOf")
+        .and_then(Value::as_array_mut)
+        .expect("Action is a tagged enum");
+    for field in actions {
+        let node = variants
+            .iter_mut()
+            .find(|v| variant_kind(v) == Some(field.path[0].as_str()))
+            .and_then(|v| {
+                v.get_mut("properties")?
+                    .get_mut(&field.path[1])?
+                    .as_object_mut()
+            });
+        if let Some(node) = node {
+            annotate(node, field.valid.as_deref());
         }
     }
     schema
 }
 
-/// The schema of chaos profile files.
+/// Ends a field's description with its valid range (once: a type used at
+/// two places is one definition).
+fn annotate(node: &mut Map<String, Value>, valid: Option<&str>) {
+    let text = match valid {
+        Some(v) => format!("Valid: {v}."),
+        None => "Valid: any value of its type (not range-checked).".to_string(),
+    };
+    let description = node
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !description.contains("Valid: ") {
+        let joined = if description.is_empty() {
+            text
+        } else {
+            format!("{description} {text}")
+        };
+        node.insert("description".into(), Value::from(joined));
+    }
+}
+
+/// The `kind` a variant of the tagged `Action` schema stands for.
+fn variant_kind(variant: &Value) -> Option<&str> {
+    variant.pointer("/properties/kind/const")?.as_str()
+}
+
+/// Every numeric field of every timeline action, `[kind, field]`, with its
+/// valid range: each action kind is built from its schema (required
+/// fields at a first valid value), placed alone in a probe scenario, and
+/// each numeric field set far out of range as for the model.
+pub fn action_fields(schema: &Value) -> Vec<ModelField> {
+    let mut out = Vec::new();
+    let Some(variants) = schema
+        .pointer("/$defs/Action/oneOf")
+        .and_then(Value::as_array)
+    else {
+        return out;
+    };
+    for variant in variants {
+        let Some(kind) = variant_kind(variant) else {
+            continue;
+        };
+        let Some(props) = variant.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        let required: Vec<&str> = variant
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut action = Map::new();
+        for (name, prop) in props {
+            if name == "kind" {
+                action.insert(name.clone(), Value::from(kind));
+            } else if required.contains(&name.as_str()) {
+                action.insert(name.clone(), example_value(schema, prop));
+            }
+        }
+        for (name, prop) in props {
+            let probes: [Value; 2] = match prop.get("type").and_then(Value::as_str) {
+                Some("number") => [json!(-1e300), json!(1e300)],
+                Some("integer") => [json!(0), json!(u64::from(u32::MAX))],
+                _ => continue,
+            };
+            let mut valid: Vec<String> = Vec::new();
+            for probe in probes {
+                let mut probed = action.clone();
+                probed.insert(name.clone(), probe);
+                let item = json!({
+                    "id": "probe",
+                    "at": "2025-03-18T01:00:00Z",
+                    "for": "1h",
+                    "do": probed,
+                });
+                let doc = json!({
+                    "name": "schema-probe",
+                    "seed": 1,
+                    "start": "2025-03-18T00:00:00Z",
+                    "end": "2025-03-19T00:00:00Z",
+                    "timeline": [item],
+                });
+                if let Some(words) = refusal_words(doc, "timeline[0].do", name) {
+                    if !valid.contains(&words) {
+                        valid.push(words);
+                    }
+                }
+            }
+            out.push(ModelField {
+                path: vec![kind.to_string(), name.clone()],
+                valid: (!valid.is_empty()).then(|| valid.join("; ")),
+            });
+        }
+    }
+    out
+}
+
+/// A value a required field can take: an enum's first value, a string, 1.
+fn example_value(schema: &Value, prop: &Value) -> Value {
+    if let Some(reference) = prop.get("$ref").and_then(Value::as_str) {
+        let def = reference
+            .strip_prefix("#/")
+            .and_then(|p| schema.pointer(&format!("/{p}")));
+        if let Some(first) = def
+            .and_then(|d| d.get("enum").or_else(|| d.pointer("/oneOf/0/enum")))
+            .and_then(|e| e.get(0))
+        {
+            return first.clone();
+        }
+        if let Some(c) = def.and_then(|d| d.pointer("/oneOf/0/const")) {
+            return c.clone();
+        }
+    }
+    match prop.get("type").and_then(Value::as_str) {
+        Some("string") => Value::from("probe"),
+        Some("boolean") => Value::from(false),
+        _ => json!(1),
+    }
+}
+
+/// The schema of chaos profile files, each numeric field's range read
+/// off the profile loader as for scenarios, and each fault kind's
+/// magnitude range from the code that enforces it.
 pub fn profile_schema() -> Value {
-    crate::chaos::profile::json_schema()
+    let mut schema = crate::chaos::profile::json_schema();
+    for field in profile_fields() {
+        let node = match field.path.as_slice() {
+            [top] => schema.pointer_mut(&format!("/properties/{top}")),
+            [_, _, leaf] => schema.pointer_mut(&format!("/$defs/FaultRange/properties/{leaf}")),
+            _ => None,
+        };
+        if let Some(node) = node.and_then(Value::as_object_mut) {
+            annotate(node, field.valid.as_deref());
+        }
+    }
+    let per_kind: Vec<String> = FaultKind::ALL
+        .iter()
+        .filter_map(|k| {
+            let (lo, hi) = k.magnitude_range()?;
+            Some(format!("{} {lo} to {hi}", k.name()))
+        })
+        .collect();
+    // The fault map's keys are the kinds (schemars writes a map's keys as
+    // any string).
+    let names: Vec<String> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+    if let Some(faults) = schema
+        .pointer_mut("/properties/faults")
+        .and_then(Value::as_object_mut)
+    {
+        faults.insert("propertyNames".into(), json!({ "enum": names }));
+    }
+    if let Some(node) = schema
+        .pointer_mut("/$defs/FaultRange/properties/magnitude")
+        .and_then(Value::as_object_mut)
+    {
+        annotate(
+            node,
+            Some(&format!(
+                "[smallest, largest] within the kind's range: {} (unused by the others)",
+                per_kind.join(", ")
+            )),
+        );
+    }
+    schema
+}
+
+/// The numeric fields of a profile (`[field]`, or `[faults, kind,
+/// field]` for a fault range) with the profile loader's words for them.
+pub fn profile_fields() -> Vec<ModelField> {
+    let top = [
+        ("swarm_ratio", true),
+        ("fault_window_h", true),
+        ("quiet_h", true),
+        ("jitter_h", true),
+        ("size_jitter", true),
+        ("flaps_per_hour_max", false),
+    ];
+    let mut out = Vec::new();
+    let probe = |set: &dyn Fn(&mut Value, Value), float: bool, within: &str, field: &str| {
+        let probes: [Value; 2] = if float {
+            [json!(-1e300), json!(1e300)]
+        } else {
+            [json!(0), json!(u64::from(u32::MAX))]
+        };
+        let mut valid: Vec<String> = Vec::new();
+        for value in probes {
+            let mut doc = json!({
+                "name": "probe",
+                "base": "_base.json",
+                "faults": { "vendor_blackhole": {} },
+            });
+            set(&mut doc, value);
+            let text = doc.to_string();
+            let Err(e) = crate::chaos::profile::parse(Path::new("probe.profile.json"), &text)
+            else {
+                continue;
+            };
+            let full = if within.is_empty() {
+                field.to_string()
+            } else {
+                format!("{within}.{field}")
+            };
+            if e.path != full {
+                continue;
+            }
+            if let Some(rest) = e.message.strip_prefix("expected ") {
+                let words = rest
+                    .split(", found")
+                    .next()
+                    .unwrap_or(rest)
+                    .trim()
+                    .to_string();
+                if !valid.contains(&words) {
+                    valid.push(words);
+                }
+            }
+        }
+        (!valid.is_empty()).then(|| valid.join("; "))
+    };
+    for (field, float) in top {
+        let valid = probe(&|doc, v| doc[field] = v, float, "", field);
+        out.push(ModelField {
+            path: vec![field.to_string()],
+            valid,
+        });
+    }
+    let valid = probe(
+        &|doc, v| doc["faults"]["vendor_blackhole"]["count_max"] = v,
+        false,
+        "faults.vendor_blackhole",
+        "count_max",
+    );
+    out.push(ModelField {
+        path: vec![
+            "faults".to_string(),
+            "vendor_blackhole".to_string(),
+            "count_max".to_string(),
+        ],
+        valid,
+    });
+    out
 }
 
 /// A numeric field of the model and the range the loader holds it to.
@@ -110,8 +351,7 @@ fn numeric_leaves(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>,
     }
 }
 
-/// What the loader says when `model.<path>` is `value`: the words after
-/// "`<field>`: expected", when the refusal names this field.
+/// What the loader says when `model.<path>` is `value`.
 fn refusal(path: &[String], value: Value) -> Option<String> {
     let mut model = Map::new();
     let mut node = &mut model;
@@ -133,18 +373,32 @@ fn refusal(path: &[String], value: Value) -> Option<String> {
         "end": "2025-03-19T00:00:00Z",
         "model": model,
     });
+    let (section, field) = path.split_at(path.len() - 1);
+    let within = std::iter::once("model".to_string())
+        .chain(section.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(".");
+    refusal_words(doc, &within, &field[0])
+}
+
+/// The loader's words after "expected" when it refuses `doc` because of
+/// `<within>.<field>`: refusals name the field in their path or, for
+/// checks written per section, at the start of the message.
+fn refusal_words(doc: Value, within: &str, field: &str) -> Option<String> {
     let err = scenario::from_document(Path::new("schema-probe.json"), doc).err()?;
-    // Refusals name the field in the path (`model.agent.poll_interval_s`)
-    // or, for checks written per section, at the start of the message.
-    let field = path.last().expect("a field");
-    let full = format!("model.{}", path.join("."));
+    let full = format!("{within}.{field}");
     let message = if err.path == full {
         err.message.as_str()
-    } else {
+    } else if err.path == within || full.starts_with(&err.path) {
         let marker = format!("{field}: ");
         let at = err.message.find(&marker)?;
         &err.message[at + marker.len()..]
+    } else {
+        return None;
     };
+    let message = message
+        .strip_prefix(&format!("{field}: "))
+        .unwrap_or(message);
     let rest = message.strip_prefix("expected ")?;
     let words = rest.split(", found").next().unwrap_or(rest).trim();
     Some(words.to_string())
@@ -194,6 +448,68 @@ mod tests {
         // budgets and four auth fields were given ranges, this listed
         // those eight fields (0 and 4,294,967,295 both loaded).
         assert_eq!(fields_without_a_range(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_numeric_timeline_field_has_a_range_but_the_salt() {
+        // Seen failing: `service_faults.generation_regression` loaded any
+        // value until it was given one. A salt only picks which clusters a
+        // misroute hits: every value is as good as another.
+        let schema = scenario::json_schema();
+        let fields = action_fields(&schema);
+        assert!(fields.len() >= 16, "{} action fields probed", fields.len());
+        let unchecked: Vec<String> = fields
+            .into_iter()
+            .filter(|f| f.valid.is_none())
+            .map(|f| f.path.join("."))
+            .collect();
+        assert_eq!(unchecked, vec!["change.misroute_salt".to_string()]);
+    }
+
+    #[test]
+    fn every_numeric_profile_field_has_a_range() {
+        // Seen failing: jitter_h, size_jitter and flaps_per_hour_max loaded
+        // any value until they were given ranges.
+        let fields = profile_fields();
+        let unchecked: Vec<String> = fields
+            .iter()
+            .filter(|f| f.valid.is_none())
+            .map(|f| f.path.join("."))
+            .collect();
+        assert_eq!(unchecked, Vec::<String>::new());
+        let schema = profile_schema();
+        let magnitude = schema
+            .pointer("/$defs/FaultRange/properties/magnitude/description")
+            .and_then(Value::as_str)
+            .unwrap();
+        assert!(
+            magnitude.contains("vendor_slowdown 0.01 to 1000"),
+            "{magnitude}"
+        );
+        // FaultKind::ALL names every kind the format knows, and the
+        // schema's fault keys are those names.
+        let known = schemars::schema_for!(FaultKind).to_value();
+        let mut known: Vec<String> = known["enum"]
+            .as_array()
+            .or_else(|| known["oneOf"].as_array())
+            .expect("a closed set")
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .or_else(|| v["const"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        known.sort();
+        let mut keys: Vec<String> = schema["properties"]["faults"]["propertyNames"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        assert_eq!(keys, known);
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub enum Action {
         emergency: bool,
         #[serde(default)]
         misroute_ratio: f64,
+        /// Picks which clusters the misroute hits; every value is as good
+        /// as another.
         #[serde(default)]
         misroute_salt: u64,
         #[serde(default)]
@@ -185,10 +187,13 @@ impl Action {
             Action::ServiceFaults {
                 server_error_ratio,
                 timeout_ratio,
-                ..
+                generation_regression,
             } => {
                 check_ratio("server_error_ratio", *server_error_ratio)?;
-                check_ratio("timeout_ratio", *timeout_ratio)
+                check_ratio("timeout_ratio", *timeout_ratio)?;
+                // Generations the answer goes back (it stops at 0, so a
+                // larger value only means "the first generation").
+                check_at_most("generation_regression", *generation_regression, 1_000_000)
             }
             Action::CloudFaults {
                 create_failure_ratio,

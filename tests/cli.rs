@@ -737,10 +737,21 @@ fn the_committed_schemas_are_what_cascade_schema_prints() {
             "{format}: unknown keys refused"
         );
     }
-    // Every model field states its range, in the loader's words.
+    // Every numeric field states its range, in the loader's words; only
+    // the misroute salt takes any value.
     let scenario = std::fs::read_to_string("scenarios/scenario.schema.json").unwrap();
     assert!(scenario.contains("Valid: 0.1 to one day (86,400)."));
-    assert!(!scenario.contains("not range-checked"));
+    assert!(
+        scenario.contains("Valid: 0.01 to 1,000."),
+        "a timeline factor"
+    );
+    assert_eq!(scenario.matches("not range-checked").count(), 1);
+    let profile = std::fs::read_to_string("scenarios/chaos/profile.schema.json").unwrap();
+    assert!(
+        profile.contains("Valid: a fraction in [0, 1]."),
+        "swarm_ratio"
+    );
+    assert!(!profile.contains("not range-checked"));
 }
 
 #[test]

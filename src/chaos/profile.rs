@@ -59,6 +59,28 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind, in declaration order (the schema test checks it is
+    /// complete).
+    pub const ALL: [FaultKind; 17] = [
+        FaultKind::VendorBlackhole,
+        FaultKind::VendorLoss,
+        FaultKind::VendorSlowdown,
+        FaultKind::Vendor429Storm,
+        FaultKind::BotSurge,
+        FaultKind::ReplicaCrash,
+        FaultKind::EdgeMisroute,
+        FaultKind::StagingLeak,
+        FaultKind::Service5xx,
+        FaultKind::ServiceTimeouts,
+        FaultKind::GenerationRegression,
+        FaultKind::PartialDesiredState,
+        FaultKind::CloudLatency,
+        FaultKind::CloudRateLimit,
+        FaultKind::CloudCreateFailures,
+        FaultKind::OperatorDelay,
+        FaultKind::RolloutAlarm,
+    ];
+
     pub fn name(self) -> String {
         serde_json::to_value(self)
             .ok()
@@ -203,10 +225,16 @@ pub fn json_schema() -> serde_json::Value {
 pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
     let text = crate::files::read_to_string_capped(path, crate::files::SCENARIO_BYTES_MAX)
         .map_err(|m| err(path, "", m))?;
+    parse(path, &text)
+}
+
+/// Parses and checks a profile's text as if read from `path` (its `base`
+/// resolves beside it; the base is not read here).
+pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
     // Not JSON, or a key named twice (kept once, silently, by the typed
     // parse below): refused first, as in a scenario file.
-    crate::scenario::parse_text(path, &text)?;
-    let mut de = serde_json::Deserializer::from_str(&text);
+    crate::scenario::parse_text(path, text)?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let profile: Profile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let p = e.path().to_string();
         err(
@@ -238,6 +266,26 @@ pub fn load(path: &Path) -> Result<LoadedProfile, ScenarioError> {
                 format!("expected hours in (0, 1440], found {v}"),
             ));
         }
+    }
+    // Anchored mode moves each event by up to `jitter_h` (ten days covers
+    // any timeline the model runs) and resizes it by up to `size_jitter`
+    // (below 1: a size never reaches 0 or doubles past the original).
+    for (field, v, hi) in [
+        ("jitter_h", profile.jitter_h, 240.0),
+        ("size_jitter", profile.size_jitter, 0.95),
+    ] {
+        if !(0.0..=hi).contains(&v) {
+            return Err(err(path, field, format!("expected 0 to {hi}, found {v}")));
+        }
+    }
+    // A flap is a direction change of the autoscaler; it syncs at most
+    // once a second.
+    if !(1..=3_600).contains(&profile.flaps_per_hour_max) {
+        return Err(err(
+            path,
+            "flaps_per_hour_max",
+            format!("expected 1 to 3600, found {}", profile.flaps_per_hour_max),
+        ));
     }
     if profile.faults.is_empty() {
         return Err(err(path, "faults", "expected at least one fault kind"));
