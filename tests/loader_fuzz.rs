@@ -2,9 +2,9 @@
 //! scenario with a random field replaced by random JSON (extreme numbers,
 //! wrong types, deep nesting), or its text cut or with a byte changed,
 //! never panics and never takes long; whatever it accepts is a scenario
-//! the work budget can judge (a finite estimate). cargo-fuzz needs a
-//! nightly toolchain this machine cannot fetch, so this is the fuzzing that
-//! runs on every `cargo test`.
+//! the work budget can judge (a finite estimate). This is the fuzzing that
+//! runs on every `cargo test`; coverage-guided fuzzing of the same loaders
+//! (cargo-fuzz, nightly) is `bash fuzz/run.sh`, which CI runs after it.
 
 use cascade::run::work_estimate;
 use cascade::scenario::load_str;
