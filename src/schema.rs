@@ -106,9 +106,9 @@ pub fn action_fields(schema: &Value) -> Vec<ModelField> {
             }
         }
         for (name, prop) in props {
-            let probes: [Value; 2] = match prop.get("type").and_then(Value::as_str) {
-                Some("number") => [json!(-1e300), json!(1e300)],
-                Some("integer") => [json!(0), json!(u64::from(u32::MAX))],
+            let probes = match prop.get("type").and_then(Value::as_str) {
+                Some("number") => probe_values(true),
+                Some("integer") => probe_values(false),
                 _ => continue,
             };
             let mut valid: Vec<String> = Vec::new();
@@ -225,11 +225,7 @@ pub fn profile_fields() -> Vec<ModelField> {
     ];
     let mut out = Vec::new();
     let probe = |set: &dyn Fn(&mut Value, Value), float: bool, within: &str, field: &str| {
-        let probes: [Value; 2] = if float {
-            [json!(-1e300), json!(1e300)]
-        } else {
-            [json!(0), json!(u64::from(u32::MAX))]
-        };
+        let probes = probe_values(float);
         let mut valid: Vec<String> = Vec::new();
         for value in probes {
             let mut doc = json!({
@@ -251,13 +247,7 @@ pub fn profile_fields() -> Vec<ModelField> {
             if e.path != full {
                 continue;
             }
-            if let Some(rest) = e.message.strip_prefix("expected ") {
-                let words = rest
-                    .split(", found")
-                    .next()
-                    .unwrap_or(rest)
-                    .trim()
-                    .to_string();
+            if let Some(words) = expected_words(&e.message) {
                 if !valid.contains(&words) {
                     valid.push(words);
                 }
@@ -307,11 +297,7 @@ pub fn model_fields() -> Vec<ModelField> {
     leaves
         .into_iter()
         .map(|(path, default)| {
-            let probes: [Value; 2] = if default.is_f64() {
-                [json!(-1e300), json!(1e300)]
-            } else {
-                [json!(0), json!(u64::from(u32::MAX))]
-            };
+            let probes = probe_values(default.is_f64());
             let mut valid: Vec<String> = Vec::new();
             for probe in probes {
                 if let Some(words) = refusal(&path, probe) {
@@ -399,9 +385,31 @@ fn refusal_words(doc: Value, within: &str, field: &str) -> Option<String> {
     let message = message
         .strip_prefix(&format!("{field}: "))
         .unwrap_or(message);
+    expected_words(message)
+}
+
+/// A refusal's words for what is valid: `expected 1 to 20, found 0` →
+/// `1 to 20`.
+fn expected_words(message: &str) -> Option<String> {
     let rest = message.strip_prefix("expected ")?;
-    let words = rest.split(", found").next().unwrap_or(rest).trim();
-    Some(words.to_string())
+    Some(
+        rest.split(", found")
+            .next()
+            .unwrap_or(rest)
+            .trim()
+            .to_string(),
+    )
+}
+
+/// Values far below and far above any default: for a float field, and
+/// for an integer field (0 and 4,294,967,295, which every integer type
+/// here reads).
+fn probe_values(float: bool) -> [Value; 2] {
+    if float {
+        [json!(-1e300), json!(1e300)]
+    } else {
+        [json!(0), json!(u64::from(u32::MAX))]
+    }
 }
 
 /// The schema object describing `model.<path>`, following `$ref`s into
