@@ -122,11 +122,14 @@ impl PoissonTables {
         if lambda.is_nan() || lambda <= 0.0 {
             return 0;
         }
-        let whole = lambda.floor();
-        if whole > f64::from(Self::TABLE_MEAN_MAX) {
+        // floor(λ) > 256 exactly when λ ≥ 257; below, the cast truncates a
+        // positive λ, which is its floor (without a libm `floor` call: the
+        // default x86-64 target has no rounding instruction).
+        if lambda >= f64::from(Self::TABLE_MEAN_MAX + 1) {
             return rng.poisson(lambda);
         }
-        let n = whole as u32;
+        let n = lambda as u32;
+        let whole = f64::from(n);
         let mut count = 0;
         if n > 0 {
             let at = n as usize;

@@ -328,10 +328,19 @@ impl<E> WheelQueue<E> {
         let mut slot = std::mem::take(&mut self.slots[i]);
         self.occupied[i >> 6] &= !(1u64 << (i & 63));
         self.wheel_len -= slot.len();
-        // Stable: equal times keep their scheduling order.
-        slot.sort_by_key(|(k, _)| *k);
-        self.ready.extend(slot.drain(..));
-        self.slots[i] = slot;
+        // Stable: equal times keep their scheduling order. Events often
+        // arrive in time order, and a sorted slot needs no sort at all.
+        if !slot.is_sorted_by_key(|(k, _)| *k) {
+            slot.sort_by_key(|(k, _)| *k);
+        }
+        // `ready` is empty here: the slot's buffer becomes `ready` and the
+        // empty buffer of `ready` goes back to the slot, with no copy (the
+        // conversions between `Vec` and `VecDeque` keep the allocation).
+        debug_assert!(self.ready.is_empty());
+        let spent = std::mem::replace(&mut self.ready, VecDeque::from(slot));
+        let mut spent = Vec::from(spent);
+        spent.clear();
+        self.slots[i] = spent;
         true
     }
 }

@@ -159,7 +159,7 @@ impl World {
     pub(super) fn check_quiet_answer(
         &self,
         c: ClusterId,
-        before: &Agent,
+        before: Agent,
         actual: &[PoolState; POOLS],
         out: &[AgentOutput],
     ) {
@@ -168,8 +168,9 @@ impl World {
             at: agent.grid().at(self.asleep[c as usize]),
             timer: AgentTimer::Poll,
         };
-        let mut predicted = *before;
-        if let Some(ds) = before.desired() {
+        // `before` is this check's own copy: predicted in place.
+        let mut predicted = before;
+        if let Some(ds) = predicted.desired() {
             predicted.count_quiet_answers(1, &ds, actual);
         }
         assert!(

@@ -96,7 +96,7 @@ impl World {
         }
         book.generation_applied = g;
         if let Some(before) = before {
-            self.check_quiet_answer(c, &before, &actual, &out);
+            self.check_quiet_answer(c, before, &actual, &out);
         } else if let Some((k, due)) = self.may_sleep(c, now, &answer, &actual, &out) {
             self.fall_asleep(sim, c, k, due);
             if self.fast_forward {
