@@ -75,6 +75,8 @@ pub enum Effect {
     Vendor429Storm(bool),
     /// Auth replicas crash.
     CrashReplicas(u32),
+    /// Every fault has healed: start measuring the time to settle.
+    WatchSettling,
 }
 
 impl Effect {
@@ -105,6 +107,7 @@ impl Effect {
             Effect::VendorSlowdown(_) => "vendor_slowdown",
             Effect::Vendor429Storm(_) => "vendor_429_storm",
             Effect::CrashReplicas(_) => "crash_replicas",
+            Effect::WatchSettling => "watch_settling",
         }
     }
 }
@@ -269,6 +272,10 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
             out.push(Effect::RolloutAlarm);
         }
         (Action::Note, true) => out.push(Effect::Narrate(label())),
+        (Action::Healed, true) => {
+            out.push(Effect::Narrate(label()));
+            out.push(Effect::WatchSettling);
+        }
         (Action::VendorPath { state, loss_ratio }, true) => {
             out.push(Effect::Narrate(label()));
             out.push(Effect::VendorPath(match state {
@@ -344,6 +351,7 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
             | Action::RestoreWith { .. }
             | Action::RolloutAlarm
             | Action::Note
+            | Action::Healed
             | Action::ReplicaCrash { .. },
             false,
         ) => {}

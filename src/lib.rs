@@ -18,6 +18,8 @@
 //! - [`effects`]: the timeline interpreter (an item's begin or end as typed
 //!   effects).
 //! - [`checks`]: invariants I1 to I10 as pure predicates, and findings.
+//! - [`coverage`]: interesting states a run reached ("sometimes" checks),
+//!   counted by the world, reported per seed by `cascade chaos`.
 //! - [`record`]: the trace records (the trace hash depends on them).
 //!
 //! The drivers:
@@ -50,6 +52,7 @@ pub mod chaos;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod effects;
 pub mod expect;
 pub mod files;

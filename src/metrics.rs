@@ -70,6 +70,9 @@ pub struct Metrics {
     pub down_per_minute: Vec<u32>,
     /// One per healed pool incident, in incident order.
     pub convergence_watches: Vec<ConvergenceWatch>,
+    /// Time-to-settle after the timeline's `healed` marker (its `incident`
+    /// is unused).
+    pub settle_watch: Option<ConvergenceWatch>,
     /// The customers' pool changes, in order (bounded by the workload).
     pub changes: Vec<CustomerChange>,
 }
@@ -90,6 +93,7 @@ impl Metrics {
             lost_now: 0,
             down_per_minute: Vec::new(),
             convergence_watches: Vec::new(),
+            settle_watch: None,
             changes: Vec::new(),
         }
     }

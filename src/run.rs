@@ -1,5 +1,7 @@
 //! Running a scenario: build the world from a scenario and a seed, run it to
-//! the scenario's end, summarise, check expectations.
+//! the scenario's end, summarise, check expectations; and [`catch_panic`],
+//! which turns a panic inside one run into a verdict instead of a crash of
+//! the whole command (a sweep goes on with its other seeds).
 
 use crate::report::series::Series;
 use crate::report::summarize;
@@ -7,8 +9,12 @@ use crate::scenario::Scenario;
 use crate::summary::{Pair, Summary};
 use crate::world::{Ev, World};
 use cascade_sim::{RunLimits, RunOutcome, Seed, Sim, SimDuration, SimTime, StopReason};
+use serde::Serialize;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
 
 /// Options of one run beyond the scenario.
 #[derive(Default)]
@@ -214,4 +220,104 @@ pub fn reproduction_line(scenario_path: &str, seed: u64) -> String {
         "cargo run --release -- run {scenario_path} --seed {seed}   # at commit {}",
         env!("CASCADE_COMMIT")
     )
+}
+
+/// A panic inside a run, caught by [`catch_panic`]: a finding (a broken
+/// assertion of the logic under test, or a bug of the harness), reported
+/// with its seed like any failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Panicked {
+    /// The panic's message.
+    pub message: String,
+    /// Where it panicked, `file:line` (empty if the payload said nothing).
+    pub location: String,
+}
+
+impl Panicked {
+    /// The failure's identity while shrinking: the place that panicked.
+    pub fn signature(&self) -> String {
+        format!("panic:{}", self.location)
+    }
+}
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "panicked at {}: {}", self.location, self.message)
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside [`catch_panic`].
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    /// The last panic caught on this thread, as the hook saw it.
+    static CAUGHT: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(a panic without a message)".into())
+}
+
+/// Runs `f`; a panic inside it comes back as `Err` with its message and
+/// place, and prints nothing (the caller reports it, with the seed).
+/// Panics outside any `catch_panic` print as usual: the process's hook is
+/// wrapped once, and passes them on.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(Cell::get) {
+                let caught = Panicked {
+                    message: payload_text(info.payload()),
+                    location: info
+                        .location()
+                        .map(|l| format!("{}:{}", l.file(), l.line()))
+                        .unwrap_or_default(),
+                };
+                CAUGHT.with(|c| *c.borrow_mut() = Some(caught));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let was = CATCHING.with(|c| c.replace(true));
+    // The run's state is dropped whole after a panic: nothing half-updated
+    // is used again, so asserting unwind safety is sound.
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(was));
+    ran.map_err(|payload| {
+        CAUGHT
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_else(|| Panicked {
+                message: payload_text(&*payload),
+                location: String::new(),
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_panic_names_its_message_and_place_and_the_next_call_runs() {
+        let line = line!() + 1;
+        let r: Result<u32, _> = catch_panic(|| panic!("broken at {}", 7));
+        let p = r.unwrap_err();
+        assert_eq!(p.message, "broken at 7");
+        assert_eq!(p.location, format!("{}:{line}", file!()));
+        assert_eq!(p.signature(), format!("panic:{}:{line}", file!()));
+        assert_eq!(catch_panic(|| 5), Ok(5));
+        // Nested: the inner catch reports, the outer sees a normal return.
+        assert_eq!(
+            catch_panic(|| catch_panic(|| -> u32 { panic!("inner") })
+                .unwrap_err()
+                .message),
+            Ok("inner".to_string())
+        );
+    }
 }

@@ -440,6 +440,12 @@ pub struct MetricsSummary {
     /// Why, per reason (`pools`, `agent_down`, `in_hold`,
     /// `stale_generation`, `last_poll_failed`; a cluster can have several).
     pub not_converged_by_reason: BTreeMap<String, u32>,
+    /// How many times the run reached each interesting state
+    /// ([`crate::coverage::Reached`]; every state, zeros included).
+    pub coverage: BTreeMap<String, u64>,
+    /// Time to settle after the timeline's `healed` marker (every chaos
+    /// case has one after its last fault); `None` without a marker.
+    pub settle: Option<Convergence>,
     /// surface -> cloud (or `all`) -> mean unavailable minutes per customer over the run.
     pub surface_unavailable_minutes: BTreeMap<String, BTreeMap<String, f64>>,
     /// date -> surface -> cloud (or `all`) -> mean unavailable minutes per customer.

@@ -9,7 +9,7 @@
 //! max of the figures a reader checks first.
 
 use crate::expect::ExpectationResult;
-use crate::run::{run_scenario, RunOptions};
+use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
 use crate::scenario::Scenario;
 use crate::summary::Summary;
 use serde::Serialize;
@@ -57,12 +57,14 @@ pub struct Sweep {
     pub runs: Vec<SeedRun>,
     pub expectations: Vec<ExpectationShare>,
     pub spreads: Vec<Spread>,
+    /// Seeds whose run panicked (no expectation was checked on them).
+    pub panics: Vec<(u64, Panicked)>,
 }
 
 impl Sweep {
-    /// Every expectation held on every seed.
+    /// No seed panicked, and every expectation held on every seed.
     pub fn all_hold(&self) -> bool {
-        self.expectations.iter().all(|e| e.held == e.seeds)
+        self.panics.is_empty() && self.expectations.iter().all(|e| e.held == e.seeds)
     }
 }
 
@@ -132,18 +134,31 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
     let next = AtomicUsize::new(0);
     let runs: Mutex<Vec<SeedRun>> = Mutex::new(Vec::with_capacity(seeds.len()));
+    let panics: Mutex<Vec<(u64, Panicked)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&seed) = seeds.get(i) else { break };
-                let r = run_scenario(
-                    scenario,
-                    RunOptions {
-                        seed: Some(seed),
-                        ..RunOptions::default()
-                    },
-                );
+                let ran = catch_panic(|| {
+                    run_scenario(
+                        scenario,
+                        RunOptions {
+                            seed: Some(seed),
+                            ..RunOptions::default()
+                        },
+                    )
+                });
+                let r = match ran {
+                    Ok(r) => r,
+                    Err(p) => {
+                        panics
+                            .lock()
+                            .expect("no panic while holding the lock")
+                            .push((seed, p));
+                        continue;
+                    }
+                };
                 let run = SeedRun {
                     seed,
                     trace_hash: r.summary.trace_hash.clone(),
@@ -158,6 +173,10 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
     });
     let mut runs = runs.into_inner().expect("no panic while holding the lock");
     runs.sort_by_key(|r| r.seed);
+    let mut panics = panics
+        .into_inner()
+        .expect("no panic while holding the lock");
+    panics.sort_by_key(|(seed, _)| *seed);
 
     let mut expectations: Vec<ExpectationShare> = Vec::new();
     for r in &runs {
@@ -211,6 +230,7 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
         runs,
         expectations,
         spreads,
+        panics,
     }
 }
 
@@ -218,7 +238,16 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
 pub fn render_text(s: &Sweep) -> String {
     let mut o = String::new();
     let seeds = s.runs.len();
-    let _ = writeln!(o, "scenario  {} ({}), {seeds} seeds", s.scenario, s.source);
+    let _ = writeln!(
+        o,
+        "scenario  {} ({}), {} seeds",
+        s.scenario,
+        s.source,
+        seeds + s.panics.len()
+    );
+    for (seed, p) in &s.panics {
+        let _ = writeln!(o, "seed {seed}: verdict panic: the run {p}");
+    }
     let _ = writeln!(o, "\n| expectation | holds on | first failing seeds |");
     let _ = writeln!(o, "|---|---|---|");
     for e in &s.expectations {
@@ -269,7 +298,14 @@ pub fn render_text(s: &Sweep) -> String {
             format!("every expectation holds on all {seeds} seeds")
         } else {
             let n = s.expectations.iter().filter(|e| e.held < e.seeds).count();
-            format!("{n} expectation(s) fail on some seeds")
+            let mut text = format!("{n} expectation(s) fail on some seeds");
+            if !s.panics.is_empty() {
+                text += &format!(
+                    "; {} seed(s) panicked (no expectation checked on them)",
+                    s.panics.len()
+                );
+            }
+            text
         }
     );
     o

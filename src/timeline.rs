@@ -128,6 +128,12 @@ pub enum Action {
     RolloutAlarm,
     /// Only a marker in the report.
     Note,
+    /// Marks the moment the last fault has healed: from here the run
+    /// measures how long the fleet takes to settle, each cluster not fully
+    /// converged then until it is seen converged (once a minute). The
+    /// chaos generator puts one at the end of every schedule; its figure
+    /// is the sweep's time-to-converge. A later marker replaces an earlier.
+    Healed,
 }
 
 /// Range of a timeline action's `factor` (a multiple of a nominal time).
@@ -162,6 +168,7 @@ impl Action {
             Action::OperatorDelay { .. } => "operator_delay",
             Action::RolloutAlarm => "rollout_alarm",
             Action::Note => "note",
+            Action::Healed => "healed",
         }
     }
 

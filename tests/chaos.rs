@@ -3,7 +3,7 @@
 
 use cascade::chaos::shrink::shrink;
 use cascade::chaos::{Chaos, FailureClass};
-use cascade::model::agent::SeededBug;
+use cascade::model::bugs::Bug;
 use cascade::run::{run_scenario, RunOptions};
 use cascade::scenario;
 use std::path::Path;
@@ -15,7 +15,7 @@ fn chaos(profile: &str) -> Chaos {
 fn first_failure(
     c: &Chaos,
     seeds: std::ops::Range<u64>,
-    bug: Option<SeededBug>,
+    bug: Option<Bug>,
 ) -> Option<(u64, cascade::chaos::Verdict)> {
     seeds.into_iter().find_map(|seed| {
         let case = c.case(seed, bug);
@@ -50,7 +50,8 @@ fn historical_agent_fails_safety_within_20_seeds_and_shrinks_to_at_most_2_faults
 #[test]
 fn every_seeded_bug_is_found() {
     let c = chaos("scenarios/chaos/fixed-400.profile.json");
-    for bug in SeededBug::ALL {
+    // The agent's bugs; change management's has its own test below.
+    for bug in Bug::ALL.into_iter().filter(|b| b.section() == "agent") {
         let found = first_failure(&c, 1..41, Some(bug));
         assert!(
             found.is_some(),
@@ -67,6 +68,7 @@ fn fixed_agent_with_all_guards_passes_and_runs_are_deterministic() {
         let case = c.case(seed, None);
         let doc = c.document(&case);
         let (v1, s) = c.run_document(&doc).unwrap();
+        let s = s.expect("the run did not panic");
         assert_eq!(
             v1.class, None,
             "seed {seed}: {:?} {:?}",
@@ -119,6 +121,7 @@ fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
         "seeds move events differently"
     );
     let (v, s) = c.run_document(&c.document(&case)).unwrap();
+    let s = s.expect("the run did not panic");
     assert_eq!(v.class, None, "{:?}", v.details);
     // The agent-hold alert, not pool loss, is what pages on the misroutes.
     assert!(s
@@ -127,4 +130,58 @@ fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
         .iter()
         .any(|i| i.kind == "agents_in_hold"));
     assert_eq!(s.metrics.clusters_lost_pools_total, 0);
+}
+
+#[test]
+fn a_panic_is_a_failing_seed_that_shrinks_to_the_item_that_triggers_it() {
+    // Change management with isolation that never rejects: the anchored
+    // profile's E9 leak reaches prod with isolation on, and the change
+    // manager's own assertion panics. The sweep sees a failing seed.
+    let c = chaos("scenarios/chaos/anchored-march.profile.json");
+    let bug = Some(Bug::IsolationNeverRejects);
+    let (seed, v) = first_failure(&c, 1..2, bug).expect("seed 1 panics");
+    assert_eq!(seed, 1);
+    assert_eq!(v.class, Some(FailureClass::Panic));
+    assert!(
+        v.signature.starts_with("panic:src/model/change.rs:"),
+        "{}",
+        v.signature
+    );
+    assert!(
+        v.details[0].contains("leaked from staging to prod with isolation on"),
+        "{:?}",
+        v.details
+    );
+    let shrunk = shrink(&c, &c.case(seed, bug), &v);
+    assert_eq!(shrunk.verdict.signature, v.signature);
+    // What is left is the leak itself (E9, a base item), on a small fleet.
+    assert_eq!(shrunk.case.faults.len(), 0, "{:?}", shrunk.case.chosen);
+    assert_eq!(shrunk.case.base_items.len(), 1);
+    assert!(shrunk.case.clusters < 20, "{}", shrunk.case.clusters);
+    // Without the bug the same seed holds: the verdict comes from the bug.
+    assert_eq!(first_failure(&c, 1..2, None), None);
+}
+
+#[test]
+fn state_coverage_counts_what_the_seeds_reached_and_shows_what_none_did() {
+    let reached = |profile: &str, seeds: std::ops::Range<u64>, state: &str| {
+        let c = chaos(profile);
+        seeds
+            .filter(|&seed| {
+                let (v, _) = c.run_document(&c.document(&c.case(seed, None))).unwrap();
+                v.coverage.get(state).is_some_and(|&n| n > 0)
+            })
+            .count()
+    };
+    let fixed = "scenarios/chaos/fixed-400.profile.json";
+    // Rollout alarms halt the fixed profile's rollout on some seeds, not all.
+    let halted = reached(fixed, 1..11, "rollout_halted");
+    assert!((1..10).contains(&halted), "{halted} of 10 seeds");
+    // The March 2025 agent dies on its 404s and comes back when restored.
+    let historical = "scenarios/chaos/historical-404.profile.json";
+    assert!(reached(historical, 1..6, "agent_restarted") >= 1);
+    // FIXME(issue 15, new fault kinds): no fault kind restarts a fixed agent
+    // yet, so the fixed profile never reaches this state; the sweep's
+    // closing lines report it. This asserts today's gap.
+    assert_eq!(reached(fixed, 1..11, "agent_restarted"), 0);
 }

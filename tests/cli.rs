@@ -784,3 +784,152 @@ fn files_may_name_their_schema() {
     assert_eq!(loaded.schema.as_deref(), Some("./profile.schema.json"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_panic_inside_a_run_is_a_verdict_with_its_own_exit_code_and_the_sweep_goes_on() {
+    // Change management with a planted bug (isolation never rejects): the
+    // E9 leak reaches prod with isolation on and the change manager's own
+    // assertion panics.
+    let base = [
+        "run",
+        "scenarios/chaos/_base-march-400-hotfix.json",
+        "--set",
+        "model.fleet.clusters=20",
+        "--no-report",
+    ];
+    let bug = ["--set", "model.change.seeded_bug=isolation_never_rejects"];
+    let (code, out, _) = cascade(&base);
+    assert_eq!(code, 0, "without the bug the file passes: {out}");
+    let with_bug: Vec<&str> = base.iter().chain(&bug).copied().collect();
+    let (code, out, err) = cascade(&with_bug);
+    assert_eq!(code, 8, "{out}{err}");
+    assert_eq!(out.lines().next(), Some("SEED=1"));
+    assert!(
+        err.contains("seed 1: the run panicked at src/model/change.rs:")
+            && err.contains("leaked from staging to prod with isolation on")
+            && err.contains("verdict: panic"),
+        "{err}"
+    );
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("reproduce: cargo run --release -- run scenarios/chaos/_base-march-400-hotfix.json --set")
+            && last.contains("isolation_never_rejects")
+            && last.contains("--seed 1"),
+        "{last}"
+    );
+    // Over seeds: each panicking seed is named, none stops the others.
+    let sweep: Vec<&str> = with_bug
+        .iter()
+        .copied()
+        .chain(["--seeds", "1..3", "--jobs", "2"])
+        .collect();
+    let (code, out, _) = cascade(&sweep);
+    assert_eq!(code, 8, "{out}");
+    assert!(out.contains("seed 1: verdict panic: the run panicked at src/model/change.rs:"));
+    assert!(out.contains("seed 2: verdict panic: the run panicked at src/model/change.rs:"));
+    assert!(out.contains("2 seed(s) panicked"), "{out}");
+    // A chaos sweep: a panic is a failing seed (class panic, exit 8), the
+    // sweep runs every seed.
+    let (code, out, err) = cascade(&[
+        "chaos",
+        "scenarios/chaos/anchored-march.profile.json",
+        "--count",
+        "2",
+        "--bug",
+        "isolation_never_rejects",
+        "--no-shrink",
+    ]);
+    assert_eq!(code, 8, "{out}{err}");
+    assert!(out.contains("| 2 | 0 | 2 | 0 | 0 | not checked |"), "{out}");
+    assert!(out.contains("seed 2: panic:src/model/change.rs:"), "{out}");
+}
+
+#[test]
+fn the_sweep_reports_time_to_converge_and_its_p99_gate_can_fail() {
+    let dir = std::env::temp_dir().join(format!("cascade-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = |bound_h: f64| {
+        let mut p: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("scenarios/chaos/fixed-400.profile.json")).unwrap(),
+        )
+        .unwrap();
+        p["base"] = root
+            .join("scenarios/chaos/_base-400-fixed.json")
+            .display()
+            .to_string()
+            .into();
+        p["converge_p99_h_max"] = bound_h.into();
+        let path = dir.join(format!("gate-{bound_h}.profile.json"));
+        std::fs::write(&path, serde_json::to_string(&p).unwrap()).unwrap();
+        path.display().to_string()
+    };
+    let sweep = |path: &str| {
+        cascade(&[
+            "chaos",
+            path,
+            "--count",
+            "4",
+            "--jobs",
+            "2",
+            "--no-shrink",
+            "--json",
+        ])
+    };
+    // Seeds 1 to 4 pass and settle well within 6 h: the gate holds.
+    let (code, out, err) = sweep(&profile(6.0));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let t = &v["time_to_converge"];
+    assert_eq!(t["seeds"], 4);
+    assert_eq!(t["never"], 0);
+    assert_eq!(t["gate_holds"], true);
+    let p99 = t["p99_s"].as_f64().unwrap();
+    assert!(p99 > 0.0 && p99 < 6.0 * 3_600.0, "{t}");
+    assert!(err.contains("time to converge after the last fault heals, 4 seeds: p50 "));
+    // The same seeds against a bound below their p99: every seed passes,
+    // the sweep fails on the tail (liveness, exit 4).
+    let tight = p99 / 3_600.0 / 2.0;
+    let (code, out, err) = sweep(&profile(tight));
+    assert_eq!(code, 4, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["counts"]["passed"], 4);
+    assert_eq!(v["time_to_converge"]["gate_holds"], false);
+    assert!(err.contains("EXCEEDED"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_closing_lines_give_state_coverage_and_name_an_unreached_state() {
+    // fixed-400 names agent_restarted among the states it should reach; no
+    // fault kind restarts a fixed agent yet, so the sweep reports the gap.
+    let (code, out, err) = cascade(&[
+        "chaos",
+        "scenarios/chaos/fixed-400.profile.json",
+        "--count",
+        "3",
+        "--jobs",
+        "2",
+        "--no-shrink",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("| state reached | seeds |"), "{err}");
+    assert!(
+        err.contains("| customer_change_during_fault | 3 / 3 |"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "coverage finding: the profile should reach agent_restarted but no seed of 3 did"
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["coverage"]["agent_restarted"], 0);
+    assert_eq!(v["coverage"]["customer_change_during_fault"], 3);
+    assert_eq!(
+        v["coverage"].as_object().unwrap().len(),
+        cascade::coverage::Reached::ALL.len()
+    );
+}

@@ -15,8 +15,8 @@ pub mod profile;
 pub mod shrink;
 
 use crate::cli::exit::Exit;
-use crate::model::agent::SeededBug;
-use crate::run::{run_scenario, RunOptions};
+use crate::model::bugs::Bug;
+use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};
 use crate::summary::Summary;
 use crate::timeline::{Action, ItemDoc};
@@ -29,6 +29,9 @@ use std::path::Path;
 /// Failure classes, with distinct exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FailureClass {
+    /// The run panicked: an assertion of the logic under test or a bug of
+    /// the harness. The seed's other verdicts are unknown.
+    Panic,
     Safety,
     Liveness,
 }
@@ -36,6 +39,7 @@ pub enum FailureClass {
 impl FailureClass {
     pub fn name(self) -> &'static str {
         match self {
+            FailureClass::Panic => "panic",
             FailureClass::Safety => "safety",
             FailureClass::Liveness => "liveness",
         }
@@ -43,6 +47,7 @@ impl FailureClass {
     /// `cascade chaos` exit code when a failure of this class was found.
     pub fn exit_code(self) -> Exit {
         match self {
+            FailureClass::Panic => Exit::Panic,
             FailureClass::Safety => Exit::Safety,
             FailureClass::Liveness => Exit::Liveness,
         }
@@ -57,7 +62,7 @@ pub struct Case {
     /// The base timeline items (jittered in anchored mode).
     pub base_items: Vec<ItemDoc>,
     pub clusters: u32,
-    pub bug: Option<SeededBug>,
+    pub bug: Option<Bug>,
     /// Human lines: every parameter the seed chose.
     pub chosen: Vec<String>,
 }
@@ -71,6 +76,14 @@ pub struct Verdict {
     pub details: Vec<String>,
     pub trace_hash: String,
     pub events: u64,
+    /// Seconds from the last fault's end until every cluster not fully
+    /// converged then had been seen converged (one-minute resolution; 0 if
+    /// all were); `None` if some never were by the run's end, or the run
+    /// panicked.
+    pub time_to_converge_s: Option<f64>,
+    /// The interesting states the run reached, with counts (empty if it
+    /// panicked).
+    pub coverage: std::collections::BTreeMap<String, u64>,
 }
 
 /// The chaos context: a profile and its base scenario document.
@@ -130,7 +143,7 @@ impl Chaos {
     }
 
     /// The case a seed chooses.
-    pub fn case(&self, seed: u64, bug: Option<SeededBug>) -> Case {
+    pub fn case(&self, seed: u64, bug: Option<Bug>) -> Case {
         let faults = generate::draw(&self.profile, seed, self.rollout_at_s());
         let mut base_items = self.base_items.clone();
         let mut chosen = Vec::new();
@@ -207,6 +220,15 @@ impl Chaos {
                 last_auth_end = last_auth_end.max(start + dur);
             }
         }
+        // From the last fault's end the run measures how long the fleet
+        // takes to settle: the sweep's time-to-converge.
+        items.push(ItemDoc {
+            id: "healed".into(),
+            at: format!("+{last_end}s"),
+            duration: None,
+            action: Action::Healed,
+            note: "every fault has healed".into(),
+        });
         let end_s = last_end + (self.profile.profile.quiet_h * 3_600.0) as u64;
         obj.insert(
             "end".into(),
@@ -219,7 +241,7 @@ impl Chaos {
         let model = obj.entry("model").or_insert_with(|| json!({}));
         model["fleet"]["clusters"] = json!(case.clusters);
         if let Some(bug) = case.bug {
-            model["agent"]["seeded_bug"] = json!(bug.name());
+            bug.plant_in(model);
         }
         let auth_ok_from = self.epoch.format(SimTime::from_secs(last_auth_end + 600));
         obj.insert(
@@ -236,11 +258,31 @@ impl Chaos {
         doc
     }
 
-    /// Runs a scenario document and judges it.
-    pub fn run_document(&self, doc: &Value) -> Result<(Verdict, Summary), ScenarioError> {
+    /// Runs a scenario document and judges it; a run that panicked has a
+    /// [`FailureClass::Panic`] verdict and no summary.
+    pub fn run_document(&self, doc: &Value) -> Result<(Verdict, Option<Summary>), ScenarioError> {
         let sc = scenario::from_document(&self.profile.base_path, doc.clone())?;
-        let r = run_scenario(&sc, RunOptions::default());
-        Ok((verdict(&r.summary), r.summary))
+        Ok(
+            match catch_panic(|| run_scenario(&sc, RunOptions::default())) {
+                Ok(r) => (verdict(&r.summary), Some(r.summary)),
+                Err(p) => (panic_verdict(&p), None),
+            },
+        )
+    }
+}
+
+/// The verdict of a run that panicked: same place, same failure.
+pub fn panic_verdict(p: &Panicked) -> Verdict {
+    Verdict {
+        class: Some(FailureClass::Panic),
+        signature: p.signature(),
+        details: vec![p.to_string()],
+        // No trace: the run did not finish. The place stands in for it, so
+        // that `--check-determinism` compares where two runs panicked.
+        trace_hash: format!("panicked at {}", p.location),
+        events: 0,
+        time_to_converge_s: None,
+        coverage: Default::default(),
     }
 }
 
@@ -303,5 +345,12 @@ pub fn verdict(s: &Summary) -> Verdict {
         details,
         trace_hash: s.trace_hash.clone(),
         events: s.events,
+        time_to_converge_s: s
+            .metrics
+            .settle
+            .as_ref()
+            .filter(|c| c.not_converged_at_end == 0)
+            .map(|c| c.max_s),
+        coverage: s.metrics.coverage.clone(),
     }
 }

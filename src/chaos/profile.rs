@@ -182,7 +182,51 @@ pub struct Profile {
     /// Most autoscaler direction changes allowed in an hour (flapping).
     #[serde(default = "six")]
     pub flaps_per_hour_max: u32,
+    /// The statistical liveness gate: over a sweep, the p99 of the seeds'
+    /// time-to-converge after the last fault heals must not exceed this
+    /// many hours (a seed that never converges counts as infinite). Default
+    /// `quiet_h`, which only repeats the per-seed bound; a tighter figure
+    /// fails a sweep whose tail drifts even when every seed still passes.
+    #[serde(default)]
+    pub converge_p99_h_max: Option<f64>,
+    /// Seeds the nightly sweep runs of this profile (split over its shards;
+    /// `.github/scripts/nightly-chaos.sh`).
+    #[serde(default = "thousand")]
+    pub nightly_seeds: u64,
+    /// What a sweep of this profile should find: `pass` (no failing seed),
+    /// or `fail` for a profile of a system known to be broken (the March
+    /// 2025 agent), whose nightly sweep checks the harness still catches it.
+    #[serde(default)]
+    pub expected: SweepExpected,
+    /// The interesting states this profile's ranges are meant to reach
+    /// (`crate::coverage::Reached`); a sweep that reaches one on no seed
+    /// says so in its closing lines (a coverage finding, not a failure:
+    /// a short sweep may miss a rare state).
+    #[serde(default)]
+    pub should_reach: Vec<crate::coverage::Reached>,
     pub faults: BTreeMap<FaultKind, FaultRange>,
+}
+
+impl Profile {
+    /// The liveness gate's bound on the sweep's p99 time-to-converge, in hours.
+    pub fn converge_p99_h_bound(&self) -> f64 {
+        self.converge_p99_h_max.unwrap_or(self.quiet_h)
+    }
+}
+
+/// What a sweep of a profile should find.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepExpected {
+    /// No seed fails.
+    #[default]
+    Pass,
+    /// Failures are found: the profile runs a system known to be broken.
+    Fail,
+}
+
+fn thousand() -> u64 {
+    1_000
 }
 
 fn half() -> f64 {
@@ -277,6 +321,26 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
         if !(0.0..=hi).contains(&v) {
             return Err(err(path, field, format!("expected 0 to {hi}, found {v}")));
         }
+    }
+    if let Some(v) = profile.converge_p99_h_max {
+        if !(v > 0.0 && v <= profile.quiet_h) {
+            return Err(err(
+                path,
+                "converge_p99_h_max",
+                format!(
+                    "expected hours in (0, quiet_h = {}], found {v}",
+                    profile.quiet_h
+                ),
+            ));
+        }
+    }
+    // The nightly sweep's share of a profile: at most one invocation's worth.
+    if !(1..=1_000_000).contains(&profile.nightly_seeds) {
+        return Err(err(
+            path,
+            "nightly_seeds",
+            format!("expected 1 to 1000000, found {}", profile.nightly_seeds),
+        ));
     }
     // A flap is a direction change of the autoscaler; it syncs at most
     // once a second.

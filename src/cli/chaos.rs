@@ -5,7 +5,8 @@ use super::progress_bar;
 use super::{parse_range, sweep_digest, two_numbers, SeedPlan};
 use crate::chaos::shrink::shrink;
 use crate::chaos::{Chaos, FailureClass, Verdict};
-use crate::model::agent::SeededBug;
+use crate::coverage::Reached;
+use crate::model::bugs::Bug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,9 +37,10 @@ pub struct Args {
     /// Run every seed twice and compare trace hashes.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Inject a seeded agent bug (each bypasses one safeguard).
+    /// Plant a bug from the seeded-bug catalogue (each bypasses one
+    /// safeguard of one component).
     #[arg(long, value_enum)]
-    pub bug: Option<SeededBug>,
+    pub bug: Option<Bug>,
     /// Output folder for failures (default: reports/chaos/<profile>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -75,6 +77,77 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
         return Err(format!("--shard: expected 0 <= K < N, found {text}"));
     }
     Ok((k, n))
+}
+
+/// The sweep's time-to-converge after the last fault heals, and the
+/// statistical liveness gate on its p99.
+struct SettleSpread {
+    seeds: usize,
+    /// Seeds that never converged (or panicked): infinite times.
+    never: usize,
+    /// Nearest-rank percentiles, in seconds (infinite when a never-converged
+    /// seed reaches the rank).
+    p50_s: f64,
+    p99_s: f64,
+    max_s: f64,
+    bound_h: f64,
+}
+
+impl SettleSpread {
+    fn of(times: impl Iterator<Item = Option<f64>>, bound_h: f64) -> SettleSpread {
+        let mut v: Vec<f64> = times.map(|t| t.unwrap_or(f64::INFINITY)).collect();
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
+            v.get(rank - 1).copied().unwrap_or(0.0)
+        };
+        SettleSpread {
+            seeds: v.len(),
+            never: v.iter().filter(|x| x.is_infinite()).count(),
+            p50_s: at(0.50),
+            p99_s: at(0.99),
+            max_s: v.last().copied().unwrap_or(0.0),
+            bound_h,
+        }
+    }
+
+    /// The gate: p99 within the profile's bound.
+    fn holds(&self) -> bool {
+        self.p99_s <= self.bound_h * 3_600.0
+    }
+
+    fn line(&self) -> String {
+        let h = |s: f64| {
+            if s.is_finite() {
+                format!("{:.2} h", s / 3_600.0)
+            } else {
+                "never".to_string()
+            }
+        };
+        format!(
+            "time to converge after the last fault heals, {} seeds: p50 {} · p99 {} · max {} · never converged {} · gate p99 <= {} h: {}",
+            self.seeds,
+            h(self.p50_s),
+            h(self.p99_s),
+            h(self.max_s),
+            self.never,
+            self.bound_h,
+            if self.holds() { "holds" } else { "EXCEEDED (liveness, exit 4)" }
+        )
+    }
+
+    fn json(&self) -> Value {
+        let s = |x: f64| x.is_finite().then_some(x);
+        json!({
+            "seeds": self.seeds,
+            "never": self.never,
+            "p50_s": s(self.p50_s),
+            "p99_s": s(self.p99_s),
+            "max_s": s(self.max_s),
+            "p99_h_bound": self.bound_h,
+            "gate_holds": self.holds(),
+        })
+    }
 }
 
 struct Outcome {
@@ -297,20 +370,29 @@ pub fn run(a: Args) -> ExitCode {
             shrunk.case.clusters,
             shrunk.case.chosen.join("; ")
         );
-        say!(
-            "    reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}",
+        let lines = format!(
+            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}\nreproduce the file: cargo run --release -- run {}\n",
             f.seed,
             bug.map(|b| format!(" --bug {}", b.name()))
-                .unwrap_or_default()
-        );
-        say!(
-            "    reproduce the file: cargo run --release -- run {}",
+                .unwrap_or_default(),
             minimal.display()
         );
+        for line in lines.lines() {
+            say!("    {line}");
+        }
+        // Beside the files, so that an uploaded folder says how to replay it.
+        if let Err(e) = crate::files::write_atomically(&dir.join("reproduce.txt"), lines.as_bytes())
+        {
+            eprintln!("error: cannot write {e}");
+        }
         if let Some(dir) = &a.promote {
             promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
         }
     }
+    let panics = failures
+        .iter()
+        .filter(|r| r.verdict.class == Some(FailureClass::Panic))
+        .count();
     let safety = failures
         .iter()
         .filter(|r| r.verdict.class == Some(FailureClass::Safety))
@@ -325,12 +407,13 @@ pub fn run(a: Args) -> ExitCode {
     for f in &failures {
         *by_sig.entry(f.verdict.signature.clone()).or_insert(0u32) += 1;
     }
-    say!("\n| seeds run | passed | safety | liveness | nondeterministic | runs/s | wall |");
-    say!("|---|---|---|---|---|---|---|");
+    say!("\n| seeds run | passed | panic | safety | liveness | nondeterministic | runs/s | wall |");
+    say!("|---|---|---|---|---|---|---|---|");
     say!(
-        "| {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
+        "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
         results.len(),
         results.len() - failures.len(),
+        panics,
         safety,
         liveness,
         if a.check_determinism {
@@ -347,6 +430,36 @@ pub fn run(a: Args) -> ExitCode {
             failures[0].seed
         );
     }
+    // State coverage: per interesting state, the seeds that reached it.
+    let reached_by: Vec<(Reached, usize)> = Reached::ALL
+        .iter()
+        .map(|&s| {
+            let n = results
+                .iter()
+                .filter(|r| r.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0))
+                .count();
+            (s, n)
+        })
+        .collect();
+    say!("\n| state reached | seeds |");
+    say!("|---|---|");
+    for (s, n) in &reached_by {
+        say!("| {} | {n} / {} |", s.name(), results.len());
+    }
+    for s in &chaos.profile.profile.should_reach {
+        if reached_by.iter().any(|(x, n)| x == s && *n == 0) {
+            say!(
+                "coverage finding: the profile should reach {} but no seed of {} did",
+                s.name(),
+                results.len()
+            );
+        }
+    }
+    let settle = SettleSpread::of(
+        results.iter().map(|r| r.verdict.time_to_converge_s),
+        chaos.profile.profile.converge_p99_h_bound(),
+    );
+    say!("{}", settle.line());
     let digest = sweep_digest(
         results
             .iter()
@@ -374,11 +487,17 @@ pub fn run(a: Args) -> ExitCode {
             "seeded_bug": bug.map(|b| b.name()),
             "counts": {
                 "passed": results.len() - failures.len(),
+                "panic": panics,
                 "safety": safety,
                 "liveness": liveness,
                 "nondeterministic": a.check_determinism.then_some(nondet),
             },
             "digest": digest,
+            "time_to_converge": settle.json(),
+            "coverage": reached_by
+                .iter()
+                .map(|(s, n)| (s.name().to_string(), json!(n)))
+                .collect::<serde_json::Map<String, Value>>(),
             "runs": results.iter().map(|r| json!({
                 "seed": r.seed,
                 "signature": r.verdict.signature,
@@ -392,9 +511,11 @@ pub fn run(a: Args) -> ExitCode {
     say!("reproduce: {reproduce}");
     if nondet > 0 {
         Exit::Nondeterministic.into()
+    } else if panics > 0 {
+        FailureClass::Panic.exit_code().into()
     } else if safety > 0 {
         FailureClass::Safety.exit_code().into()
-    } else if liveness > 0 {
+    } else if liveness > 0 || !settle.holds() {
         FailureClass::Liveness.exit_code().into()
     } else {
         Exit::Ok.into()
@@ -409,11 +530,13 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
         "g4_confirmation": true, "g5_blast_radius": true, "g6_delete_locks": true, "g7_backoff": true, "g8_soft_delete": true});
     doc["model"]["agent_guards"] = all.clone();
     doc["model"]["hotfix_guards"] = all;
-    if let Some(agent) = doc["model"]
-        .get_mut("agent")
-        .and_then(|a| a.as_object_mut())
-    {
-        agent.remove("seeded_bug");
+    for section in Bug::SECTIONS {
+        if let Some(s) = doc["model"]
+            .get_mut(section)
+            .and_then(|a| a.as_object_mut())
+        {
+            s.remove("seeded_bug");
+        }
     }
     let name = format!("{profile}-seed-{seed}");
     doc["name"] = json!(format!("regression-{name}"));
@@ -436,19 +559,5 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             v.signature
         ),
         Err(e) => eprintln!("error: {e}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::ValueEnum;
-
-    #[test]
-    fn bug_takes_the_names_scenario_files_use() {
-        for bug in SeededBug::ALL {
-            assert_eq!(SeededBug::from_str(bug.name(), false), Ok(bug));
-        }
-        assert_eq!(SeededBug::value_variants().len(), SeededBug::ALL.len());
     }
 }

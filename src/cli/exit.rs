@@ -28,6 +28,10 @@ pub enum Exit {
     /// pending-queue bound, or the model stopped it): its figures are
     /// partial and no verdict is given.
     Incomplete = 7,
+    /// The run panicked (`run`), or a seed's run did (`chaos`): an
+    /// assertion of the logic under test or a bug of cascade. The message,
+    /// place and reproduction line are printed.
+    Panic = 8,
 }
 
 impl Exit {

@@ -4,7 +4,7 @@
 use super::exit::{self, Exit};
 use super::{progress_bar, value_name};
 use crate::report::folder;
-use crate::run::{reproduction_line, run_scenario, RunOptions};
+use crate::run::{catch_panic, reproduction_line, run_scenario, RunOptions};
 use crate::scenario;
 use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
 use clap::ValueEnum;
@@ -251,29 +251,46 @@ pub fn run(args: Args) -> ExitCode {
         "{spinner} simulating {pos}/{len} h [{bar:40}] {elapsed}",
     );
     let bar_in_run = bar.clone();
-    let result = run_scenario(
-        &sc,
-        RunOptions {
-            seed: args.seed,
-            step_every_poll: args.step_every_poll,
-            events_max: args.events_max,
-            events_sink,
-            events_kinds: match events {
-                EventsFile::Only(kinds) => Some(kinds),
-                EventsFile::Off | EventsFile::Every => None,
+    let ran = catch_panic(|| {
+        run_scenario(
+            &sc,
+            RunOptions {
+                seed: args.seed,
+                step_every_poll: args.step_every_poll,
+                events_max: args.events_max,
+                events_sink,
+                events_kinds: match events {
+                    EventsFile::Only(kinds) => Some(kinds),
+                    EventsFile::Off | EventsFile::Every => None,
+                },
+                progress: Some(Box::new(move |now, _end| {
+                    if let Some(b) = &bar_in_run {
+                        b.set_position(now.as_secs() / 3_600);
+                    }
+                })),
             },
-            progress: Some(Box::new(move |now, _end| {
-                if let Some(b) = &bar_in_run {
-                    b.set_position(now.as_secs() / 3_600);
-                }
-            })),
-        },
-    );
+        )
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let s = &result.summary;
     let reproduce = reproduction_line(&scenario_arg(&args), seed_used);
+    let result = match ran {
+        Ok(r) => r,
+        Err(p) => {
+            // A finding like a failed invariant, with no summary: the run
+            // did not finish, so the folder is not left looking complete.
+            eprintln!(
+                "error: seed {seed_used}: the run {p} (verdict: panic; a broken assertion of the logic under test or a bug of cascade)"
+            );
+            eprintln!("reproduce: {reproduce}");
+            if let Some(folder) = run_folder {
+                folder.abandon();
+            }
+            return Exit::Panic.into();
+        }
+    };
+    let s = &result.summary;
     if !crate::run::reached_the_end(&result.outcome) {
         // No summary in the folder either: partial figures are not a run.
         eprintln!(
@@ -365,6 +382,9 @@ fn run_seeds(args: &Args, sc: &scenario::Scenario, range: &str) -> ExitCode {
             args.jobs,
             env!("CASCADE_COMMIT")
         );
+    }
+    if !s.panics.is_empty() {
+        return Exit::Panic.into();
     }
     Exit::passed(s.all_hold()).into()
 }

@@ -38,6 +38,30 @@ pub struct ChangeConfig {
     pub pending_max: usize,
     /// \[A] Applied changes kept for the report; later ones are counted in `log_dropped`.
     pub log_max: usize,
+    /// A bug planted on purpose to measure the checks (none by default;
+    /// the catalogue: `cascade::model::bugs`).
+    pub seeded_bug: Option<ChangeBug>,
+}
+
+/// Seeded bugs of change management.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeBug {
+    /// Isolation never rejects a change applied with another environment's
+    /// credentials: the leak goes through, and the change manager's own
+    /// assertion (no leak with isolation on) panics.
+    IsolationNeverRejects,
+}
+
+impl ChangeBug {
+    pub const ALL: [ChangeBug; 1] = [ChangeBug::IsolationNeverRejects];
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeBug::IsolationNeverRejects => "isolation_never_rejects",
+        }
+    }
 }
 
 impl Default for ChangeConfig {
@@ -47,6 +71,7 @@ impl Default for ChangeConfig {
             freeze_prod: false,
             pending_max: 64,
             log_max: 4_096,
+            seeded_bug: None,
         }
     }
 }
@@ -307,7 +332,8 @@ impl<P> ChangeManager<P> {
     }
 
     fn check_scope(&self, change: &Change<P>) -> Result<(), Rejection> {
-        if self.isolation && change.target != change.applied_via {
+        let never_rejects = self.config.seeded_bug == Some(ChangeBug::IsolationNeverRejects);
+        if self.isolation && !never_rejects && change.target != change.applied_via {
             return Err(Rejection::CredentialScope {
                 target: change.target,
                 applied_via: change.applied_via,

@@ -4,7 +4,8 @@
 //!
 //! Map of the modules:
 //! - [`agent`]: the Harmony client, buggy or fixed (guards G1 to G8, each
-//!   switchable), and the seeded-bug catalogue.
+//!   switchable), and its seeded bugs.
+//! - [`bugs`]: the seeded-bug catalogue, every component's planted bugs.
 //! - [`auth`]: the authentication path (traffic, auth component, HPA, Auth0
 //!   vendor, mitigations), aggregated per tick.
 //! - [`brake`]: G5's fleet-wide delete brake.
@@ -28,6 +29,7 @@
 pub mod agent;
 pub mod auth;
 pub mod brake;
+pub mod bugs;
 pub mod change;
 pub mod monitoring;
 pub mod operators;

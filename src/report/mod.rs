@@ -136,6 +136,14 @@ pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed:
             .filter(|&c| !world.converged(c))
             .count() as u32,
         not_converged_by_reason: not_converged_by_reason(world),
+        coverage: world.coverage().by_name(),
+        settle: m.settle_watch.as_ref().map(|w| {
+            crate::summary::Convergence::of(
+                epoch.format(w.healed_at),
+                w.converged_after_s.clone(),
+                w.pending.len() as u32,
+            )
+        }),
         agents_died: m.agents_died,
         agents_in_hold_at_end: world
             .agents()

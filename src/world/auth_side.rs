@@ -6,7 +6,8 @@
 //! hours (the success ratio the reports show).
 
 use super::{Ev, World};
-use crate::model::auth::AuthTick;
+use crate::coverage::Reached;
+use crate::model::auth::{AuthTick, BreakerState};
 use crate::record::Record;
 use crate::summary::{AuthFailures, AuthSummary, Incident, MetricsSummary};
 use cascade_sim::{Sim, SimDuration, SimTime};
@@ -92,6 +93,9 @@ impl World {
     fn auth_tick(&mut self, sim: &mut Sim<Ev>) {
         let now = sim.now();
         let t: AuthTick = self.auth.handle_tick(now, &mut self.rng.auth);
+        if t.breaker == BreakerState::Open {
+            self.coverage.hit(Reached::AuthBreakerOpen);
+        }
         let b = &mut self.auth_book;
         let m = &mut b.current;
         m.legit_ok += t.legit_ok;

@@ -4,6 +4,7 @@
 
 use super::{Ev, RestoreMethod, World};
 use crate::checks;
+use crate::coverage::Reached;
 use crate::model::agent::{AgentOutput, AgentTimer, Guard};
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState};
@@ -71,6 +72,10 @@ impl World {
         }
         if !matches!(answer, DesiredAnswer::Ok(_)) {
             book.last_disturbed_at = Some(now);
+            if self.faults_active >= 2 {
+                self.coverage
+                    .hit(Reached::AgentDisturbedByOverlappingFaults);
+            }
         }
         match answer {
             DesiredAnswer::Ok(ds) => {
@@ -153,6 +158,9 @@ impl World {
 
     fn blocked(&mut self, sim: &mut Sim<Ev>, cluster: ClusterId, pool: PoolName, guard: Guard) {
         self.metrics.blocked(guard);
+        if guard == Guard::G5 {
+            self.coverage.hit(Reached::FleetBrakeEngaged);
+        }
         sim.trace.record(
             sim.now(),
             &Record::Blocked {
@@ -237,6 +245,7 @@ impl World {
             // The agent runs on the system pool: draining it kills the agent.
             if self.agents[c as usize].in_hold() {
                 self.tallies.agents_held -= 1;
+                self.coverage.hit(Reached::AgentDiedInHold);
             }
             self.tallies.agents_down += 1;
             self.agents[c as usize].handle_host_lost();
@@ -308,6 +317,7 @@ impl World {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         self.agents[c as usize].handle_restart(now, guards, &mut out);
+        self.coverage.hit(Reached::AgentRestarted);
         self.tallies.agents_down -= 1;
         // A restarted agent starts from generation 0 by design (no memory).
         self.books[c as usize].generation_applied = 0;

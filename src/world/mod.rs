@@ -34,6 +34,7 @@
 
 use crate::checks::{BlastRadius, Findings, RequestRate};
 use crate::config::ModelConfig;
+use crate::coverage::{Coverage, Reached};
 use crate::metrics::{ConvergenceWatch, Metrics};
 use crate::model::agent::{Agent, AgentOutput, Guards};
 use crate::model::auth::AuthSystem;
@@ -219,6 +220,8 @@ pub struct World {
     /// time one began or ended (customer-change deadlines restart there).
     faults_active: u32,
     last_fault_edge_at: Option<SimTime>,
+    /// Interesting states reached (measurement only: no decision reads it).
+    coverage: Coverage,
 
     // Plumbing.
     /// Each agent's first poll, scheduled by `start`.
@@ -320,6 +323,7 @@ impl World {
             customers_quiet_at: SimTime::MAX,
             faults_active: 0,
             last_fault_edge_at: None,
+            coverage: Coverage::default(),
             changes,
             rollout,
             healthy_at_wave_start: Vec::new(),
@@ -413,6 +417,11 @@ impl World {
         self.responder.incidents()
     }
 
+    /// The interesting states this run reached.
+    pub fn coverage(&self) -> &Coverage {
+        &self.coverage
+    }
+
     /// What `c` misses of full convergence (see [`crate::plant::convergence`]).
     pub fn convergence(&self, c: ClusterId) -> NotConverged {
         self.plant.convergence(c, self.agents[c as usize].status())
@@ -446,32 +455,56 @@ impl World {
         }
         let mut watches = std::mem::take(&mut self.metrics.convergence_watches);
         for w in &mut watches {
-            let mut k = 0;
-            while k < w.pending.len() {
-                let c = w.pending[k];
-                // Untouched since last found not converged: still not (the
-                // reference mode checks this shortcut too).
-                if self.unchanged_since_watch[c as usize] {
-                    assert!(
-                        self.fast_forward || !self.converged(c),
-                        "cluster {c} converged without an event touching it"
-                    );
-                    k += 1;
-                    continue;
-                }
-                if self.converged(c) {
-                    w.converged_after_s
-                        .push(now.saturating_since(w.healed_at).as_secs_f64());
-                    w.pending.swap_remove(k);
-                } else {
-                    // Only a "not converged" may be remembered: the cluster
-                    // may be pending in another incident's watch too.
-                    self.unchanged_since_watch[c as usize] = true;
-                    k += 1;
-                }
-            }
+            self.step_watch(w, now);
         }
         self.metrics.convergence_watches = watches;
+        if let Some(mut w) = self.metrics.settle_watch.take() {
+            self.step_watch(&mut w, now);
+            self.metrics.settle_watch = Some(w);
+        }
+    }
+
+    /// The timeline's `healed` marker: from `now`, every cluster not fully
+    /// converged is watched until it is (a later marker starts afresh).
+    fn watch_settling(&mut self, now: SimTime) {
+        let pending = (0..self.plant.fleet.len() as ClusterId)
+            .filter(|&c| !self.converged(c))
+            .collect();
+        self.metrics.settle_watch = Some(ConvergenceWatch {
+            incident: u32::MAX,
+            healed_at: now,
+            pending,
+            converged_after_s: Vec::new(),
+        });
+    }
+
+    /// One minute of a convergence watch: the clusters it waits for that
+    /// are converged now leave it, with their time since the heal.
+    fn step_watch(&mut self, w: &mut ConvergenceWatch, now: SimTime) {
+        let mut k = 0;
+        while k < w.pending.len() {
+            let c = w.pending[k];
+            // Untouched since last found not converged: still not (the
+            // reference mode checks this shortcut too).
+            if self.unchanged_since_watch[c as usize] {
+                assert!(
+                    self.fast_forward || !self.converged(c),
+                    "cluster {c} converged without an event touching it"
+                );
+                k += 1;
+                continue;
+            }
+            if self.converged(c) {
+                w.converged_after_s
+                    .push(now.saturating_since(w.healed_at).as_secs_f64());
+                w.pending.swap_remove(k);
+            } else {
+                // Only a "not converged" may be remembered: the cluster
+                // may be pending in another watch too.
+                self.unchanged_since_watch[c as usize] = true;
+                k += 1;
+            }
+        }
     }
 
     /// Something happened to cluster `c` that may change its convergence.
@@ -495,6 +528,9 @@ impl World {
         self.auth_minute(sim);
         self.agent_hold_minute(sim);
         self.watch_convergence(now);
+        if self.tallies.agents_held > 0 && self.plant.service.faults.generation_regression > 0 {
+            self.coverage.hit(Reached::HoldDuringGenerationRegression);
+        }
         self.check_bounds(sim);
         sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
     }

@@ -9,6 +9,7 @@
 
 use super::{EdgeDeploy, Ev, RestoreMethod, World, PROBES_PER_DIAGNOSIS};
 use crate::checks;
+use crate::coverage::Reached;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
 use crate::model::monitoring::{DetectionSource, MonitoringOutput, MonitoringTimer};
@@ -39,6 +40,9 @@ impl World {
             } else {
                 self.faults_active.saturating_sub(1)
             };
+            if begin && self.faults_active >= 2 {
+                self.coverage.hit(Reached::FaultsOverlapping);
+            }
             self.last_fault_edge_at = Some(now);
         }
         let mut effects = Vec::new();
@@ -58,6 +62,7 @@ impl World {
         let now = sim.now();
         match effect {
             Effect::Narrate(text) => self.key_event(now, text),
+            Effect::WatchSettling => self.watch_settling(now),
             Effect::SubmitChange(req) => self.submit_change(sim, req),
             Effect::FixRouting { set_by } => {
                 self.plant.edge.fix(now, &set_by);
@@ -341,6 +346,7 @@ impl World {
                     self.key_event(at, "rollout complete: every agent runs the fix".into());
                 }
                 RolloutOutput::Halted { wave, cause, .. } => {
+                    self.coverage.hit(Reached::RolloutHalted);
                     let why = cause.describe();
                     self.key_event(now, format!("rollout halted in wave {wave} by {why}"));
                     let mut r = Vec::new();
@@ -349,7 +355,10 @@ impl World {
                 }
                 // A resumed wave bakes from scratch: its health is judged
                 // from now, not from before the halt.
-                RolloutOutput::Resumed { .. } => self.snapshot_wave_health(),
+                RolloutOutput::Resumed { .. } => {
+                    self.coverage.hit(Reached::RolloutResumed);
+                    self.snapshot_wave_health();
+                }
                 RolloutOutput::Baked { .. } => {}
             }
         }
@@ -748,6 +757,7 @@ impl World {
                         self.cloud_call(sim, c, p, CloudCall::Create { nodes })
                     {
                         if by_script {
+                            self.coverage.hit(Reached::RecoveryPausedByRateLimit);
                             let mut out = Vec::new();
                             self.recovery.handle_cloud_rate_limited(
                                 now,

@@ -3,6 +3,7 @@
 //! has carried it out (liveness: [`crate::checks::change_late`]).
 
 use super::{Ev, World};
+use crate::coverage::Reached;
 use crate::metrics::CustomerChange;
 use crate::plant::cloud::Completion;
 use crate::plant::workload::{pick_change, ChangeKind, EXTRA_WORKER_SLOTS};
@@ -44,6 +45,9 @@ impl World {
         }
         let n = self.plant.fleet.len() as u64;
         let c = self.rng.workload.below(n) as ClusterId;
+        if self.faults_active > 0 {
+            self.coverage.hit(Reached::CustomerChangeDuringFault);
+        }
         let ds = *self.plant.service.state(c);
         let Some((pool, kind, nodes)) =
             pick_change(&self.cfg.workload, &ds, &mut self.rng.workload)

@@ -1,0 +1,120 @@
+//! State coverage: the interesting states a run reached, counted ("sometimes"
+//! checks). An invariant says what must never happen; these say what a
+//! sweep should make happen at least once, so that a profile whose ranges
+//! never reach, say, an agent dying while in safe hold is seen to leave that
+//! path untested. The world counts them where it sees them (it knows
+//! everything; the logic under test does not see these counts), the
+//! summary lists every state with its count, and `cascade chaos` reports per
+//! state how many seeds reached it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A state worth reaching.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Reached {
+    /// Agents were in safe hold while the desired-state service answered
+    /// with a regressed generation (seen at a minute's end).
+    HoldDuringGenerationRegression,
+    /// An agent died (its `system` pool lost) while in safe hold.
+    AgentDiedInHold,
+    /// A dead agent came back (its pool restored) and resynced.
+    AgentRestarted,
+    /// Two timeline faults with a duration were active at once.
+    FaultsOverlapping,
+    /// An agent got an error answer while two faults were active.
+    AgentDisturbedByOverlappingFaults,
+    /// A rollout halted on an alarm or its health gate.
+    RolloutHalted,
+    /// A halted rollout resumed.
+    RolloutResumed,
+    /// The recovery script was paused by a cloud rate limit.
+    RecoveryPausedByRateLimit,
+    /// G5's fleet brake refused a delete.
+    FleetBrakeEngaged,
+    /// The auth path's circuit breaker was open for a tick.
+    AuthBreakerOpen,
+    /// A customer changed a pool while a fault was active.
+    CustomerChangeDuringFault,
+}
+
+impl Reached {
+    pub const ALL: [Reached; 11] = [
+        Reached::HoldDuringGenerationRegression,
+        Reached::AgentDiedInHold,
+        Reached::AgentRestarted,
+        Reached::FaultsOverlapping,
+        Reached::AgentDisturbedByOverlappingFaults,
+        Reached::RolloutHalted,
+        Reached::RolloutResumed,
+        Reached::RecoveryPausedByRateLimit,
+        Reached::FleetBrakeEngaged,
+        Reached::AuthBreakerOpen,
+        Reached::CustomerChangeDuringFault,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Reached::HoldDuringGenerationRegression => "hold_during_generation_regression",
+            Reached::AgentDiedInHold => "agent_died_in_hold",
+            Reached::AgentRestarted => "agent_restarted",
+            Reached::FaultsOverlapping => "faults_overlapping",
+            Reached::AgentDisturbedByOverlappingFaults => "agent_disturbed_by_overlapping_faults",
+            Reached::RolloutHalted => "rollout_halted",
+            Reached::RolloutResumed => "rollout_resumed",
+            Reached::RecoveryPausedByRateLimit => "recovery_paused_by_rate_limit",
+            Reached::FleetBrakeEngaged => "fleet_brake_engaged",
+            Reached::AuthBreakerOpen => "auth_breaker_open",
+            Reached::CustomerChangeDuringFault => "customer_change_during_fault",
+        }
+    }
+}
+
+/// How many times a run reached each state: one counter per state, no
+/// allocation on the hot path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    counts: [u64; Reached::ALL.len()],
+}
+
+impl Coverage {
+    #[inline]
+    pub fn hit(&mut self, state: Reached) {
+        self.counts[state as usize] += 1;
+    }
+
+    pub fn count(&self, state: Reached) -> u64 {
+        self.counts[state as usize]
+    }
+
+    /// Every state by name, with its count (zeros included: an unreached
+    /// state is the news).
+    pub fn by_name(&self) -> BTreeMap<String, u64> {
+        Reached::ALL
+            .iter()
+            .map(|&s| (s.name().to_string(), self.count(s)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_own_counter_and_its_file_name() {
+        let mut c = Coverage::default();
+        for (i, s) in Reached::ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i, "ALL is in declaration order");
+            c.hit(s);
+            assert_eq!(c.count(s), 1);
+            let text = format!("\"{}\"", s.name());
+            assert_eq!(serde_json::from_str::<Reached>(&text).unwrap(), s);
+        }
+        assert_eq!(c.by_name().len(), Reached::ALL.len());
+        assert!(c.by_name().values().all(|&n| n == 1));
+    }
+}
