@@ -121,51 +121,28 @@ fn with_healed_marker(text: &str, at: &str) -> String {
 fn the_healed_marker_measures_how_long_the_fleet_takes_to_settle() {
     let guards =
         r#"{ "g1_authoritative_only": true, "g3_monotonic_generation": true, "g7_backoff": true }"#;
-    // A 6 h misroute of every cluster (01:00 to 07:00): fixed agents hold,
-    // then leave hold once answered again. Marked healed at 07:00.
-    let text = with_healed_marker(&scenario(guards, 1.0), "D0 07:00");
-    let sc = load_str(Path::new("world-test.json"), &text).unwrap();
-    let r = run_scenario(&sc, RunOptions::default());
-    let settle = r
-        .summary
-        .metrics
-        .settle
-        .clone()
-        .expect("a marker, a figure");
-    assert_eq!(settle.healed_at, "2025-03-18T07:00:00Z");
-    // Every agent was in hold at the heal, and each settled afterwards.
-    assert_eq!(settle.clusters, 50, "{settle:?}");
-    assert_eq!(settle.not_converged_at_end, 0, "{settle:?}");
-    assert!(
-        settle.max_s > 0.0 && settle.max_s <= 5.0 * 3_600.0,
-        "{settle:?}"
-    );
-    // Marked before any fault: nothing to wait for.
-    let early = with_healed_marker(&scenario(guards, 1.0), "D0 00:30");
-    let sc = load_str(Path::new("world-test.json"), &early).unwrap();
-    let settle = run_scenario(&sc, RunOptions::default())
-        .summary
-        .metrics
-        .settle
-        .expect("a marker, a figure");
-    assert_eq!((settle.clusters, settle.max_s), (0, 0.0), "{settle:?}");
-    // The March 2025 agent deletes its pools and nobody restores them: the
-    // figure says so instead of a time.
-    let buggy = with_healed_marker(&scenario("{}", 1.0), "D0 07:00");
-    let sc = load_str(Path::new("world-test.json"), &buggy).unwrap();
-    let settle = run_scenario(&sc, RunOptions::default())
-        .summary
-        .metrics
-        .settle
-        .expect("a marker, a figure");
-    assert_eq!(settle.not_converged_at_end, 50, "{settle:?}");
-    // No marker, no figure.
-    let sc = load_str(Path::new("world-test.json"), &scenario(guards, 1.0)).unwrap();
-    assert_eq!(
+    let settle = |text: &str| {
+        let sc = load_str(Path::new("world-test.json"), text).unwrap();
         run_scenario(&sc, RunOptions::default())
             .summary
             .metrics
-            .settle,
-        None
-    );
+            .settle
+    };
+    // A 6 h misroute of every cluster (01:00 to 07:00): fixed agents hold,
+    // then leave hold once answered again. Marked healed at 07:00.
+    let s = settle(&with_healed_marker(&scenario(guards, 1.0), "D0 07:00")).expect("a figure");
+    assert_eq!(s.healed_at, "2025-03-18T07:00:00Z");
+    // Every agent was in hold at the heal, and each settled afterwards.
+    assert_eq!(s.clusters, 50, "{s:?}");
+    assert_eq!(s.not_converged_at_end, 0, "{s:?}");
+    assert!(s.max_s > 0.0 && s.max_s <= 5.0 * 3_600.0, "{s:?}");
+    // Marked before any fault: nothing to wait for.
+    let s = settle(&with_healed_marker(&scenario(guards, 1.0), "D0 00:30")).expect("a figure");
+    assert_eq!((s.clusters, s.max_s), (0, 0.0), "{s:?}");
+    // The March 2025 agent deletes its pools and nobody restores them: the
+    // figure says so instead of a time.
+    let s = settle(&with_healed_marker(&scenario("{}", 1.0), "D0 07:00")).expect("a figure");
+    assert_eq!(s.not_converged_at_end, 50, "{s:?}");
+    // No marker, no figure.
+    assert_eq!(settle(&scenario(guards, 1.0)), None);
 }

@@ -11,25 +11,29 @@
 use super::agent::SeededBug;
 use super::change::ChangeBug;
 
-/// Every seeded bug, whichever component it lives in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
+/// Every seeded bug, whichever component it lives in (what each does:
+/// its component's enum, whose doc comments are also `--bug`'s help).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Bug {
-    /// Agent: a 5xx is read as "no pools": every present pool is deleted at once.
-    #[value(name = "deletes_on_5xx")]
     DeletesOn5xx,
-    /// Agent: G3 skipped: an older generation is applied.
     AcceptsGenerationRegression,
-    /// Agent: G2 and G4 skipped: a pool missing from any 200 answer is removed.
     IgnoresTombstones,
-    /// Agent: G7 skipped: a failed poll is retried after one second, forever.
     RetriesWithoutBackoff,
-    /// Agent: once in safe hold the agent never leaves it (and stops reconciling).
     NeverLeavesHold,
-    /// Change management: isolation never rejects a change applied with
-    /// another environment's credentials; the change manager's own
-    /// assertion (no leak with isolation on) then panics.
     IsolationNeverRejects,
+}
+
+impl clap::ValueEnum for Bug {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Bug::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self.planted() {
+            Planted::Agent(b) => b.to_possible_value(),
+            Planted::Change(b) => b.to_possible_value(),
+        }
+    }
 }
 
 /// Where a bug lives: the scenario section that names it.

@@ -45,9 +45,10 @@ pub struct ChangeConfig {
 
 /// Seeded bugs of change management.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum ChangeBug {
     /// Isolation never rejects a change applied with another environment's
     /// credentials: the leak goes through, and the change manager's own
