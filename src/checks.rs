@@ -12,10 +12,13 @@
 //! - I3 [`protected_pool_kept`]: every delete the cloud completes.
 //! - I4 [`generation_monotonic`]: every answer an agent acts on.
 //! - I5 [`isolation_holds`], I6 [`freeze_holds`]: every applied change.
-//! - I7 [`one_unbaked_wave`]: after every rollout step.
+//! - I7 [`one_unbaked_wave`]: after every rollout step; [`bake_watched`]:
+//!   every wave the rollout reports baked, against the start the driver saw.
 //! - I8 [`RequestRate`]: every desired-state request; and
 //!   [`recovery_within_budget`] at the end of the run.
 //! - I9 [`queue_bounded`]: once a simulated minute.
+//! - I11 [`soft_delete_first`]: every delete a G8 agent asks for, against
+//!   the cloud's listing of the pool.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -26,6 +29,13 @@
 //!   `customer_changes` expectation).
 //! - L2 full convergence at the end ([`crate::plant::convergence`];
 //!   `not_converged_at_end`).
+//! - L3 [`change_late`] again: a customer's removal carried out by a soft
+//!   delete (scaled to zero, G8) is finished only when the pool is really
+//!   deleted, within the agent's grace period plus the removal's deadline
+//!   (world's workload books; counted as late by the same
+//!   `customer_changes` expectation). Without it an agent that never
+//!   collects would pass every check: its scale-to-zero already counts as
+//!   carrying the removal out.
 
 use crate::model::agent::Guard;
 use crate::model::change::Applied;
@@ -72,6 +82,11 @@ pub enum Rule {
     /// I10: every pool is in exactly one state.
     #[serde(rename = "I10")]
     I10PoolStateUnique,
+    /// I11: with soft delete (G8) on, a pool is deleted only once it runs
+    /// no node (scaled to zero first), so that a wrong delete stays
+    /// reversible for the grace period.
+    #[serde(rename = "I11")]
+    I11SoftDeleteFirst,
 }
 
 impl Rule {
@@ -87,6 +102,7 @@ impl Rule {
             Rule::I8RetryBudget => "I8",
             Rule::I9QueuesBounded => "I9",
             Rule::I10PoolStateUnique => "I10",
+            Rule::I11SoftDeleteFirst => "I11",
         }
     }
 }
@@ -180,6 +196,16 @@ pub fn destructive_needs_authority(
     })
 }
 
+/// I11: a G8 agent's delete of a pool that still runs `nodes` nodes skips
+/// the soft delete (and its grace period).
+pub fn soft_delete_first(pool: PoolName, nodes: u16, soft_delete: bool) -> Option<Violation> {
+    (soft_delete && nodes > 0).then(|| Violation {
+        rule: Rule::I11SoftDeleteFirst,
+        guard: Some(Guard::G8),
+        detail: format!("delete of {pool} while it runs {nodes} nodes: not scaled to zero first"),
+    })
+}
+
 /// I2: accepted deletes by G5 agents across the fleet, in the last hour,
 /// stay within the brake's cap.
 #[derive(Clone, Debug)]
@@ -258,6 +284,21 @@ pub fn one_unbaked_wave(rollout_invariants: Result<(), String>) -> Option<Violat
         rule: Rule::I7OneUnbakedWave,
         guard: None,
         detail,
+    })
+}
+
+/// I7 as the driver sees it: a wave reported baked `baked_for` after its
+/// bake started must have been watched for the whole bake time `bake`
+/// (the rollout's own bookkeeping could be the thing that is wrong).
+pub fn bake_watched(wave: u32, baked_for: SimDuration, bake: SimDuration) -> Option<Violation> {
+    (baked_for < bake).then(|| Violation {
+        rule: Rule::I7OneUnbakedWave,
+        guard: None,
+        detail: format!(
+            "wave {wave} reported baked after {:.0} s of its {:.0} s bake",
+            baked_for.as_secs_f64(),
+            bake.as_secs_f64()
+        ),
     })
 }
 
@@ -399,6 +440,24 @@ mod tests {
 
         assert!(one_unbaked_wave(Err("2 waves".into())).is_some());
         assert!(one_unbaked_wave(Ok(())).is_none());
+        let bake = SimDuration::from_secs(900);
+        let v = bake_watched(2, SimDuration::from_secs(0), bake).unwrap();
+        assert_eq!(v.rule, Rule::I7OneUnbakedWave);
+        assert_eq!(
+            v.detail,
+            "wave 2 reported baked after 0 s of its 900 s bake"
+        );
+        assert!(bake_watched(2, bake, bake).is_none());
+
+        let w = PoolName::Worker(1);
+        let v = soft_delete_first(w, 3, true).unwrap();
+        assert_eq!(
+            (v.rule, v.guard),
+            (Rule::I11SoftDeleteFirst, Some(Guard::G8))
+        );
+        assert!(soft_delete_first(w, 0, true).is_none());
+        // Without G8 a direct delete is the design, not a violation.
+        assert!(soft_delete_first(w, 3, false).is_none());
 
         let mut r = RequestRate::default();
         let spacing = SimDuration::from_secs(10);

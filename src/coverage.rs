@@ -21,8 +21,18 @@ pub enum Reached {
     HoldDuringGenerationRegression,
     /// An agent died (its `system` pool lost) while in safe hold.
     AgentDiedInHold,
-    /// A dead agent came back (its pool restored) and resynced.
+    /// A dead agent came back (its pool restored, its crash over) and
+    /// resynced.
     AgentRestarted,
+    /// An agent restarted (no memory of its generation) while the
+    /// desired-state service served a lagging replica's older generation.
+    RestartDuringGenerationRegression,
+    /// A rollout upgraded an agent that was down: it comes back as the new
+    /// version.
+    UpgradedWhileDown,
+    /// An agent handled an answer against a cloud listing that lagged the
+    /// truth.
+    ListingLaggedTruth,
     /// Two timeline faults with a duration were active at once.
     FaultsOverlapping,
     /// An agent got an error answer while two faults were active.
@@ -39,13 +49,19 @@ pub enum Reached {
     AuthBreakerOpen,
     /// A customer changed a pool while a fault was active.
     CustomerChangeDuringFault,
+    /// A customer's removal, carried out by a soft delete (G8), was
+    /// collected: the pool really deleted after the grace period.
+    SoftDeleteCollected,
 }
 
 impl Reached {
-    pub const ALL: [Reached; 11] = [
+    pub const ALL: [Reached; 15] = [
         Reached::HoldDuringGenerationRegression,
         Reached::AgentDiedInHold,
         Reached::AgentRestarted,
+        Reached::RestartDuringGenerationRegression,
+        Reached::UpgradedWhileDown,
+        Reached::ListingLaggedTruth,
         Reached::FaultsOverlapping,
         Reached::AgentDisturbedByOverlappingFaults,
         Reached::RolloutHalted,
@@ -54,6 +70,7 @@ impl Reached {
         Reached::FleetBrakeEngaged,
         Reached::AuthBreakerOpen,
         Reached::CustomerChangeDuringFault,
+        Reached::SoftDeleteCollected,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +78,9 @@ impl Reached {
             Reached::HoldDuringGenerationRegression => "hold_during_generation_regression",
             Reached::AgentDiedInHold => "agent_died_in_hold",
             Reached::AgentRestarted => "agent_restarted",
+            Reached::RestartDuringGenerationRegression => "restart_during_generation_regression",
+            Reached::UpgradedWhileDown => "upgraded_while_down",
+            Reached::ListingLaggedTruth => "listing_lagged_truth",
             Reached::FaultsOverlapping => "faults_overlapping",
             Reached::AgentDisturbedByOverlappingFaults => "agent_disturbed_by_overlapping_faults",
             Reached::RolloutHalted => "rollout_halted",
@@ -69,6 +89,7 @@ impl Reached {
             Reached::FleetBrakeEngaged => "fleet_brake_engaged",
             Reached::AuthBreakerOpen => "auth_breaker_open",
             Reached::CustomerChangeDuringFault => "customer_change_during_fault",
+            Reached::SoftDeleteCollected => "soft_delete_collected",
         }
     }
 }

@@ -75,6 +75,12 @@ pub enum Effect {
     Vendor429Storm(bool),
     /// Auth replicas crash.
     CrashReplicas(u32),
+    /// The agents of the clusters chosen by `ratio` and `salt` go down
+    /// (`down`) or start again.
+    AgentCrash { ratio: f64, salt: u64, down: bool },
+    /// The cloud listing agents see lags the truth by up to this many
+    /// seconds (0: no lag).
+    ListingLag(f64),
     /// Every fault has healed: start measuring the time to settle.
     WatchSettling,
 }
@@ -107,6 +113,8 @@ impl Effect {
             Effect::VendorSlowdown(_) => "vendor_slowdown",
             Effect::Vendor429Storm(_) => "vendor_429_storm",
             Effect::CrashReplicas(_) => "crash_replicas",
+            Effect::AgentCrash { .. } => "agent_crash",
+            Effect::ListingLag(_) => "listing_lag",
             Effect::WatchSettling => "watch_settling",
         }
     }
@@ -270,6 +278,25 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
         (Action::RolloutAlarm, true) => {
             out.push(Effect::Narrate(label()));
             out.push(Effect::RolloutAlarm);
+        }
+        (Action::ListingLag { lag_s }, b) => {
+            narrate_begin(out);
+            out.push(Effect::ListingLag(if b { *lag_s } else { 0.0 }));
+        }
+        (Action::AgentCrash { ratio, salt }, down) => {
+            if down {
+                out.push(Effect::Narrate(label()));
+            } else {
+                out.push(Effect::Narrate(format!(
+                    "{} ends: the crashed agents start again",
+                    item.id
+                )));
+            }
+            out.push(Effect::AgentCrash {
+                ratio: *ratio,
+                salt: *salt,
+                down,
+            });
         }
         (Action::Note, true) => out.push(Effect::Narrate(label())),
         (Action::Healed, true) => {

@@ -136,10 +136,13 @@ pub enum Expectation {
     FreezeHolds { max: u32 },
     /// Changes meant for staging that were applied to prod lie in [min, max].
     ChangesLeaked { min: u32, max: u32 },
-    /// Customer changes (liveness L1): at most `late_max` are carried out
-    /// past their deadline, or still pending past it at the end, with the
-    /// cluster undisturbed; at least `issued_min` were issued (so the check
-    /// cannot pass on a run without customers).
+    /// Customer changes (liveness L1 and L3): at most `late_max` are
+    /// carried out past their deadline, or still pending past it at the
+    /// end, with the cluster undisturbed; a removal carried out by a soft
+    /// delete counts as late too when its pool is not really deleted
+    /// within the grace period plus the removal's deadline (L3); at least
+    /// `issued_min` were issued (so the check cannot pass on a run without
+    /// customers).
     CustomerChanges {
         #[serde(default)]
         late_max: u32,
@@ -854,12 +857,14 @@ impl Expectation {
                 let ch = &m.customer_changes;
                 (
                     format!("customer changes carried out in time: at most {late_max} late (of at least {issued_min})"),
-                    ch.late <= *late_max && ch.issued >= *issued_min,
+                    ch.late + ch.collect_late <= *late_max && ch.issued >= *issued_min,
                     format!(
-                        "{} issued, {} carried out, {} late{}",
+                        "{} issued, {} carried out, {} late, {} removals collected, {} collected late{}",
                         ch.issued,
                         ch.carried_out,
                         ch.late,
+                        ch.collected,
+                        ch.collect_late,
                         ch.first_late
                             .first()
                             .map(|l| format!("; first late: {l}"))

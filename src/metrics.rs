@@ -44,8 +44,14 @@ pub struct CustomerChange {
     /// A newer change on the same pool replaced it before it was carried out.
     pub superseded: bool,
     /// Carried out (or still pending at the end) past its deadline, with
-    /// the cluster undisturbed (I10 liveness).
+    /// the cluster undisturbed (liveness L1).
     pub late: bool,
+    /// A removal: when the pool was really deleted (at once, or after a
+    /// soft delete's grace period under G8).
+    pub collected_at: Option<SimTime>,
+    /// A removal carried out by a soft delete whose real delete came (or is
+    /// still due at the end) past its deadline (liveness L3).
+    pub collect_late: bool,
 }
 
 /// Everything counted during a run.

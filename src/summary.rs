@@ -485,6 +485,13 @@ pub struct ChangesSummary {
     pub pending_at_end: u32,
     /// Past their deadline with the cluster undisturbed (liveness L1).
     pub late: u32,
+    /// Removals whose pool was really deleted (at once, or collected after
+    /// a soft delete's grace period).
+    pub collected: u32,
+    /// Removals carried out by a soft delete whose pool was collected past
+    /// its deadline, or is still uncollected past it at the end (liveness
+    /// L3), with the cluster undisturbed.
+    pub collect_late: u32,
     /// Issue to carried out, per kind (`add`, `remove`), seconds.
     pub latency_by_kind: BTreeMap<String, Latency>,
     /// The first late changes, in full (bounded).

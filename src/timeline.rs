@@ -126,6 +126,21 @@ pub enum Action {
     /// A rollout alarm: a running rollout halts; responders resume it after
     /// `ResponseConfig::rollout_resume_after_min`.
     RolloutAlarm,
+    /// The agents of `ratio` of the clusters (a deterministic choice by
+    /// `salt`) go down at the item's start: their pod crash-loops, or the
+    /// `system` pool node it runs on is preempted and replaced. Each comes
+    /// back at the item's end (plus the agent's start time) as a fresh
+    /// process: no memory, the version installed by then, a full resync on
+    /// its first answer. Without a duration the agents stay down.
+    AgentCrash {
+        ratio: f64,
+        #[serde(default)]
+        salt: u64,
+    },
+    /// The cloud's pool listing lags the truth by up to `lag_s` seconds
+    /// (an eventually consistent list API): an agent may see a pool it
+    /// just created as absent, or one just deleted as still there.
+    ListingLag { lag_s: f64 },
     /// Only a marker in the report.
     Note,
     /// Marks the moment the last fault has healed: from here the run
@@ -167,6 +182,8 @@ impl Action {
             Action::CloudRateLimit { .. } => "cloud_rate_limit",
             Action::OperatorDelay { .. } => "operator_delay",
             Action::RolloutAlarm => "rollout_alarm",
+            Action::AgentCrash { .. } => "agent_crash",
+            Action::ListingLag { .. } => "listing_lag",
             Action::Note => "note",
             Action::Healed => "healed",
         }
@@ -219,7 +236,11 @@ impl Action {
             | Action::OperatorDelay { factor } => {
                 check_range("factor", *factor, FACTOR_MIN, FACTOR_MAX)
             }
-            Action::PartialDesiredState { ratio } => check_ratio("ratio", *ratio),
+            Action::PartialDesiredState { ratio } | Action::AgentCrash { ratio, .. } => {
+                check_ratio("ratio", *ratio)
+            }
+            // Up to a day: beyond, the listing is simply frozen.
+            Action::ListingLag { lag_s } => check_range("lag_s", *lag_s, 0.0, 86_400.0),
             // A budget of 0 calls would never let a call through: say
             // `cloud_faults` with `create_failure_ratio: 1` for that.
             Action::CloudRateLimit { calls_per_s } => {

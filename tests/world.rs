@@ -146,3 +146,59 @@ fn the_healed_marker_measures_how_long_the_fleet_takes_to_settle() {
     // No marker, no figure.
     assert_eq!(settle(&scenario(guards, 1.0)), None);
 }
+
+/// A 40 h run of 50 clusters with every guard on, the customer workload at
+/// its default and a soft delete's grace period of 3 h, with `extra` added
+/// to the agent's section and the timeline.
+fn guarded_run(agent_extra: &str, timeline: &str) -> cascade::summary::Summary {
+    let text = format!(
+        r#"{{
+        "name": "world-test", "seed": 5,
+        "start": "2025-03-18T00:00:00Z", "end": "2025-03-19T16:00:00Z",
+        "model": {{ "fleet": {{ "clusters": 50 }}, "agent_guards": {{ "g1_authoritative_only": true, "g2_tombstones": true,
+                        "g3_monotonic_generation": true, "g4_confirmation": true, "g5_blast_radius": true,
+                        "g6_delete_locks": true, "g7_backoff": true, "g8_soft_delete": true }},
+                    "agent": {{ "soft_delete_collect_after_s": 10800 {agent_extra} }} }},
+        "timeline": [ {timeline} ],
+        "expect": [ {{ "kind": "customer_changes", "late_max": 0, "issued_min": 1 }} ]
+    }}"#
+    );
+    let sc = load_str(Path::new("world-test.json"), &text).unwrap();
+    run_scenario(&sc, RunOptions::default()).summary
+}
+
+#[test]
+fn a_removal_is_finished_only_when_its_soft_deleted_pool_is_collected() {
+    // Liveness L3. Seen failing: an agent whose soft-deleted pools are
+    // never collected passed every check, because the scale-to-zero
+    // already counts as carrying the removal out.
+    let ok = guarded_run("", "");
+    let ch = &ok.metrics.customer_changes;
+    assert!(ok.passed(), "{:?}", ok.expectations);
+    assert_eq!((ch.late, ch.collect_late), (0, 0));
+    assert!(ch.collected >= 1, "{ch:?}");
+    assert!(ok.metrics.coverage["soft_delete_collected"] >= 1);
+
+    let bug = guarded_run(r#", "seeded_bug": "never_collects""#, "");
+    let ch = &bug.metrics.customer_changes;
+    assert!(!bug.passed());
+    assert_eq!(ch.late, 0, "the removals themselves were carried out");
+    assert!(ch.collect_late >= 1, "{ch:?}");
+    assert_eq!(bug.metrics.coverage["soft_delete_collected"], 0);
+}
+
+#[test]
+fn crashed_agents_restart_as_fresh_processes_and_the_fleet_converges() {
+    let crash = r#"{ "id": "C", "at": "D0 02:00", "for": "30m",
+                     "do": { "kind": "agent_crash", "ratio": 0.5, "salt": 7 } }"#;
+    let s = guarded_run("", crash);
+    let m = &s.metrics;
+    let picked = (0..50)
+        .filter(|&c| cascade::plant::control::picked(0.5, 7, c))
+        .count() as u64;
+    assert_eq!(m.agents_died, picked);
+    assert_eq!(m.coverage["agent_restarted"], picked);
+    assert_eq!(m.clusters_not_converged_at_end, 0);
+    assert_eq!(s.findings.total, 0);
+    assert!(s.passed(), "{:?}", s.expectations);
+}

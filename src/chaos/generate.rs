@@ -101,6 +101,13 @@ impl DrawnFault {
                 factor: m.max(0.01),
             },
             FaultKind::RolloutAlarm => Action::RolloutAlarm,
+            FaultKind::ListingLag => Action::ListingLag {
+                lag_s: m.clamp(0.0, 86_400.0),
+            },
+            FaultKind::AgentCrash => Action::AgentCrash {
+                ratio: m.min(1.0),
+                salt: 2000 + n as u64,
+            },
         }
     }
 
@@ -144,6 +151,11 @@ pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<Draw
             let start = match (kind, rollout_at_s) {
                 // An alarm only matters while a rollout runs.
                 (FaultKind::RolloutAlarm, Some(r)) => r + krng.below(80 * 60),
+                // Half of the agent crashes land around the rollout, so
+                // that some agents are down when their wave upgrades them.
+                (FaultKind::AgentCrash, Some(r)) if krng.bernoulli(0.5) => {
+                    r.saturating_sub(30 * 60) + krng.below(110 * 60)
+                }
                 _ => WARMUP_S + krng.below(window_s.max(1)),
             };
             let duration = d0 + krng.below(d1 - d0 + 1);

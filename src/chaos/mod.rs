@@ -324,6 +324,10 @@ pub fn verdict(s: &Summary) -> Verdict {
                 "not_converged"
             } else if first.name.contains("safe hold") {
                 "agent_in_hold"
+            } else if first.name.contains("customer changes")
+                && s.metrics.customer_changes.late == 0
+            {
+                "removal_not_collected"
             } else if first.name.contains("customer changes") {
                 "customer_change_late"
             } else if first.name.contains("every minute") {

@@ -56,12 +56,18 @@ pub enum FaultKind {
     OperatorDelay,
     /// A rollout alarm halts a running rollout.
     RolloutAlarm,
+    /// The agents of `magnitude` of the clusters crash (or lose their
+    /// `system` node to preemption) and restart as fresh processes when
+    /// the fault ends.
+    AgentCrash,
+    /// The cloud listing lags the truth by up to `magnitude` seconds.
+    ListingLag,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order (the schema test checks it is
     /// complete).
-    pub const ALL: [FaultKind; 17] = [
+    pub const ALL: [FaultKind; 19] = [
         FaultKind::VendorBlackhole,
         FaultKind::VendorLoss,
         FaultKind::VendorSlowdown,
@@ -79,6 +85,8 @@ impl FaultKind {
         FaultKind::CloudCreateFailures,
         FaultKind::OperatorDelay,
         FaultKind::RolloutAlarm,
+        FaultKind::AgentCrash,
+        FaultKind::ListingLag,
     ];
 
     pub fn name(self) -> String {
@@ -102,12 +110,14 @@ impl FaultKind {
             | FaultKind::Service5xx
             | FaultKind::ServiceTimeouts
             | FaultKind::PartialDesiredState
-            | FaultKind::CloudCreateFailures => Some((0.0, 1.0)),
+            | FaultKind::CloudCreateFailures
+            | FaultKind::AgentCrash => Some((0.0, 1.0)),
             FaultKind::VendorSlowdown | FaultKind::CloudLatency | FaultKind::OperatorDelay => {
                 Some((FACTOR_MIN, FACTOR_MAX))
             }
             FaultKind::BotSurge => Some((0.0, 10_000.0)),
             FaultKind::ReplicaCrash => Some((0.0, 1_000.0)),
+            FaultKind::ListingLag => Some((0.0, 86_400.0)),
             FaultKind::CloudRateLimit => Some((CALLS_PER_S_MIN, 1_000_000.0)),
         }
     }

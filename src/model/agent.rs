@@ -192,15 +192,37 @@ pub enum SeededBug {
     RetriesWithoutBackoff,
     /// Once in safe hold the agent never leaves it (and stops reconciling).
     NeverLeavesHold,
+    /// G8's real delete never comes: a soft-deleted pool stays scaled to
+    /// zero for good (found only by liveness L3; every safety check and
+    /// the removal's own deadline pass).
+    NeverCollects,
+    /// Delete intents are cached by pool name across answers: a tombstone
+    /// from an older generation is still honoured after the customer has
+    /// added the pool back (needs the customer workload to remove and
+    /// re-add one pool).
+    StaleTombstoneAfterReadd,
+    /// A race between leaving safe hold and a stale answer: the first 200
+    /// after hold is applied without G3's generation check, so a lagging
+    /// replica's older answer can win.
+    LeavesHoldOnStaleAnswer,
+    /// G8's grace period counts from the first scale-to-zero request even
+    /// when the cloud refused it: the running pool is deleted outright a
+    /// grace period later, and the removal is late meanwhile (the bug that
+    /// chaos fixed-400 seed 4 once found in the real agent).
+    GraceFromRefusedScaleDown,
 }
 
 impl SeededBug {
-    pub const ALL: [SeededBug; 5] = [
+    pub const ALL: [SeededBug; 9] = [
         SeededBug::DeletesOn5xx,
         SeededBug::AcceptsGenerationRegression,
         SeededBug::IgnoresTombstones,
         SeededBug::RetriesWithoutBackoff,
         SeededBug::NeverLeavesHold,
+        SeededBug::NeverCollects,
+        SeededBug::StaleTombstoneAfterReadd,
+        SeededBug::LeavesHoldOnStaleAnswer,
+        SeededBug::GraceFromRefusedScaleDown,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -209,6 +231,10 @@ impl SeededBug {
             SeededBug::IgnoresTombstones => "ignores_tombstones",
             SeededBug::RetriesWithoutBackoff => "retries_without_backoff",
             SeededBug::NeverLeavesHold => "never_leaves_hold",
+            SeededBug::NeverCollects => "never_collects",
+            SeededBug::StaleTombstoneAfterReadd => "stale_tombstone_after_readd",
+            SeededBug::LeavesHoldOnStaleAnswer => "leaves_hold_on_stale_answer",
+            SeededBug::GraceFromRefusedScaleDown => "grace_from_refused_scale_down",
         }
     }
 }
@@ -795,9 +821,11 @@ impl Agent {
         }
         self.awaiting_answer = false;
         match answer {
-            DesiredAnswer::Ok(ds) => {
+            DesiredAnswer::Ok(mut ds) => {
                 let g3 = self.guards.g3_monotonic_generation
-                    && cfg.seeded_bug != Some(SeededBug::AcceptsGenerationRegression);
+                    && cfg.seeded_bug != Some(SeededBug::AcceptsGenerationRegression)
+                    && !(self.in_hold
+                        && cfg.seeded_bug == Some(SeededBug::LeavesHoldOnStaleAnswer));
                 if ds.generation < self.generation && g3 {
                     // G3: a stale answer (e.g. a lagging replica) is ignored,
                     // and every destructive step it would imply is blocked.
@@ -826,6 +854,14 @@ impl Agent {
                 if self.in_hold {
                     self.in_hold = false;
                     out.push(AgentOutput::LeftHold);
+                }
+                if cfg.seeded_bug == Some(SeededBug::StaleTombstoneAfterReadd) {
+                    // The seeded bug: every intent ever seen stays in force.
+                    if let Some(prev) = self.desired {
+                        for p in prev.tombstones.iter() {
+                            ds.tombstones.insert(p);
+                        }
+                    }
                 }
                 self.last_poll_ok = true;
                 self.consecutive_404 = 0;
@@ -1022,7 +1058,10 @@ impl Agent {
                     }
                     return;
                 }
-                Some(_) if nodes > 0 => {
+                Some(_)
+                    if nodes > 0
+                        && cfg.seeded_bug != Some(SeededBug::GraceFromRefusedScaleDown) =>
+                {
                     // The scale-to-zero did not take (the cloud refused or
                     // rate-limited it): ask again, and count the grace
                     // period from now. Waiting out the grace period on a
@@ -1039,6 +1078,7 @@ impl Agent {
                 {
                     return;
                 }
+                Some(_) if cfg.seeded_bug == Some(SeededBug::NeverCollects) => return,
                 Some(_) => {}
             }
         }

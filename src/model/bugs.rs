@@ -10,6 +10,7 @@
 
 use super::agent::SeededBug;
 use super::change::ChangeBug;
+use super::rollout::RolloutBug;
 
 /// Every seeded bug, whichever component it lives in (what each does:
 /// its component's enum, whose doc comments are also `--bug`'s help).
@@ -20,7 +21,12 @@ pub enum Bug {
     IgnoresTombstones,
     RetriesWithoutBackoff,
     NeverLeavesHold,
+    NeverCollects,
+    StaleTombstoneAfterReadd,
+    LeavesHoldOnStaleAnswer,
+    GraceFromRefusedScaleDown,
     IsolationNeverRejects,
+    SkipsBakeAfterAlarm,
 }
 
 impl clap::ValueEnum for Bug {
@@ -32,6 +38,7 @@ impl clap::ValueEnum for Bug {
         match self.planted() {
             Planted::Agent(b) => b.to_possible_value(),
             Planted::Change(b) => b.to_possible_value(),
+            Planted::Rollout(b) => b.to_possible_value(),
         }
     }
 }
@@ -41,6 +48,7 @@ impl clap::ValueEnum for Bug {
 pub enum Planted {
     Agent(SeededBug),
     Change(ChangeBug),
+    Rollout(RolloutBug),
 }
 
 impl Planted {
@@ -49,22 +57,28 @@ impl Planted {
         match self {
             Planted::Agent(_) => "agent",
             Planted::Change(_) => "change",
+            Planted::Rollout(_) => "rollout",
         }
     }
 }
 
 impl Bug {
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 11] = [
         Bug::DeletesOn5xx,
         Bug::AcceptsGenerationRegression,
         Bug::IgnoresTombstones,
         Bug::RetriesWithoutBackoff,
         Bug::NeverLeavesHold,
+        Bug::NeverCollects,
+        Bug::StaleTombstoneAfterReadd,
+        Bug::LeavesHoldOnStaleAnswer,
+        Bug::GraceFromRefusedScaleDown,
         Bug::IsolationNeverRejects,
+        Bug::SkipsBakeAfterAlarm,
     ];
 
     /// Every section a bug may be named in (to clear them all).
-    pub const SECTIONS: [&'static str; 2] = ["agent", "change"];
+    pub const SECTIONS: [&'static str; 3] = ["agent", "change", "rollout"];
 
     /// The component's own value for this bug.
     pub fn planted(self) -> Planted {
@@ -76,7 +90,12 @@ impl Bug {
             Bug::IgnoresTombstones => Planted::Agent(SeededBug::IgnoresTombstones),
             Bug::RetriesWithoutBackoff => Planted::Agent(SeededBug::RetriesWithoutBackoff),
             Bug::NeverLeavesHold => Planted::Agent(SeededBug::NeverLeavesHold),
+            Bug::NeverCollects => Planted::Agent(SeededBug::NeverCollects),
+            Bug::StaleTombstoneAfterReadd => Planted::Agent(SeededBug::StaleTombstoneAfterReadd),
+            Bug::LeavesHoldOnStaleAnswer => Planted::Agent(SeededBug::LeavesHoldOnStaleAnswer),
+            Bug::GraceFromRefusedScaleDown => Planted::Agent(SeededBug::GraceFromRefusedScaleDown),
             Bug::IsolationNeverRejects => Planted::Change(ChangeBug::IsolationNeverRejects),
+            Bug::SkipsBakeAfterAlarm => Planted::Rollout(RolloutBug::SkipsBakeAfterAlarm),
         }
     }
 
@@ -85,6 +104,7 @@ impl Bug {
         match self.planted() {
             Planted::Agent(b) => b.name(),
             Planted::Change(b) => b.name(),
+            Planted::Rollout(b) => b.name(),
         }
     }
 
@@ -119,6 +139,9 @@ mod tests {
                 Planted::Change(b) => {
                     assert_eq!(serde_json::from_str::<ChangeBug>(&text).unwrap(), b)
                 }
+                Planted::Rollout(b) => {
+                    assert_eq!(serde_json::from_str::<RolloutBug>(&text).unwrap(), b)
+                }
             }
         }
         for b in SeededBug::ALL {
@@ -126,6 +149,9 @@ mod tests {
         }
         for b in ChangeBug::ALL {
             assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Change(b)));
+        }
+        for b in RolloutBug::ALL {
+            assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Rollout(b)));
         }
     }
 }

@@ -76,6 +76,31 @@ pub struct RolloutConfig {
     /// baseline's (0.2: well above the few percent a fleet-wide fault
     /// spreads over both cohorts alike).
     pub health_excess_share_min: f64,
+    /// A deliberately seeded bug (chaos catalogue); none in real runs.
+    pub seeded_bug: Option<RolloutBug>,
+}
+
+/// Seeded bugs of the rollout controller.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum RolloutBug {
+    /// Resuming after a halt takes the cleared alarm for a clean bake: the
+    /// halted wave is recorded as baked at once and the next wave starts
+    /// (the controller's own bookkeeping agrees with itself; the driver's
+    /// watch of bake times, I7, does not).
+    SkipsBakeAfterAlarm,
+}
+
+impl RolloutBug {
+    pub const ALL: [RolloutBug; 1] = [RolloutBug::SkipsBakeAfterAlarm];
+    pub fn name(self) -> &'static str {
+        match self {
+            RolloutBug::SkipsBakeAfterAlarm => "skips_bake_after_alarm",
+        }
+    }
 }
 
 impl Default for RolloutConfig {
@@ -91,6 +116,7 @@ impl Default for RolloutConfig {
             health_check_interval_s: 60,
             health_failed_min: 2,
             health_excess_share_min: 0.2,
+            seeded_bug: None,
         }
     }
 }
@@ -541,6 +567,20 @@ impl Rollout {
             wave: self.plan[plan_idx].wave,
             at: now,
         });
+        if self.config.seeded_bug == Some(RolloutBug::SkipsBakeAfterAlarm) {
+            // The seeded bug: the halted wave counts as baked now.
+            let record = self.history.last_mut().expect("a halted wave has a record");
+            record.end = BakeEnd::Baked(now);
+            let wave = self.plan[plan_idx].wave;
+            out.push(RolloutOutput::Baked { wave, at: now });
+            if plan_idx + 1 == self.plan.len() {
+                self.phase = Phase::Completed { at: now };
+                out.push(RolloutOutput::Completed { at: now });
+            } else {
+                self.start_wave(now, plan_idx + 1, out);
+            }
+            return Ok(());
+        }
         self.bake(now, plan_idx, attempt, out);
         Ok(())
     }

@@ -304,14 +304,20 @@ pub fn misrouted(v: &EdgeVersion, cluster: ClusterId) -> bool {
     if v.misroute_cells != 0 && v.misroute_cells >> v.layout.cell_of(cluster) & 1 == 1 {
         return true;
     }
-    if v.misroute_ratio <= 0.0 {
+    picked(v.misroute_ratio, v.misroute_salt, cluster)
+}
+
+/// Whether `cluster` is among the `ratio` share of the fleet that `salt`
+/// picks: a deterministic choice, the same in every run and every tier.
+pub fn picked(ratio: f64, salt: u64, cluster: ClusterId) -> bool {
+    if ratio <= 0.0 {
         return false;
     }
-    if v.misroute_ratio >= 1.0 {
+    if ratio >= 1.0 {
         return true;
     }
-    let h = mix64(cluster as u64 ^ mix64(v.misroute_salt));
-    (h as f64 / u64::MAX as f64) < v.misroute_ratio
+    let h = mix64(cluster as u64 ^ mix64(salt));
+    (h as f64 / u64::MAX as f64) < ratio
 }
 
 #[cfg(test)]

@@ -56,6 +56,26 @@ fn changes_summary(world: &World) -> ChangesSummary {
             (None, true) => out.superseded += 1,
             (None, false) => out.pending_at_end += 1,
         }
+        if ch.collected_at.is_some() {
+            out.collected += 1;
+        }
+        if ch.collect_late {
+            out.collect_late += 1;
+            if out.first_late.len() < 20 {
+                out.first_late.push(format!(
+                    "{} cluster {} remove {}: scaled to zero {}, {}",
+                    e.format(ch.issued_at),
+                    ch.cluster,
+                    ch.pool,
+                    ch.carried_at.map_or("never".into(), |t| e.format(t)),
+                    ch.collected_at
+                        .map_or("never collected".into(), |t| format!(
+                            "collected {}",
+                            e.format(t)
+                        ))
+                ));
+            }
+        }
         if ch.late {
             out.late += 1;
             if out.first_late.len() < 20 {

@@ -77,7 +77,7 @@ impl World {
         actual: &[PoolState; POOLS],
         out: &[AgentOutput],
     ) -> Option<(u64, u64)> {
-        if !self.sleep_possible {
+        if !self.sleep_possible || !self.listing_cache.is_empty() {
             return None;
         }
         let DesiredAnswer::Ok(ds) = answer else {

@@ -7,7 +7,7 @@ use crate::checks;
 use crate::coverage::Reached;
 use crate::model::agent::{AgentOutput, AgentTimer, Guard};
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
-use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState};
+use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, POOLS};
 use crate::record::Record;
 use cascade_sim::{Sim, SimDuration, SimTime};
 
@@ -88,7 +88,7 @@ impl World {
                 book.last_tombstones = PoolSet::EMPTY;
             }
         }
-        let actual = *self.plant.cloud.pools(c);
+        let actual = self.listing(c, now);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         let before = skipped.then(|| self.agents[c as usize]);
@@ -113,6 +113,24 @@ impl World {
         self.out = out;
     }
 
+    /// The cloud listing of `c`'s pools as its agent sees it at `now`: the
+    /// truth, or while the listing lags, the one last served if it is
+    /// younger than the lag.
+    fn listing(&mut self, c: ClusterId, now: SimTime) -> [PoolState; POOLS] {
+        let truth = *self.plant.cloud.pools(c);
+        let Some(entry) = self.listing_cache.get_mut(c as usize) else {
+            return truth;
+        };
+        if now.saturating_since(entry.0) >= self.listing_lag {
+            *entry = (now, truth);
+            return truth;
+        }
+        if entry.1 != truth {
+            self.coverage.hit(Reached::ListingLaggedTruth);
+        }
+        entry.1
+    }
+
     fn apply_agent_outputs(&mut self, sim: &mut Sim<Ev>, c: ClusterId, out: &[AgentOutput]) {
         let now = sim.now();
         for o in out {
@@ -133,6 +151,12 @@ impl World {
                 }
                 AgentOutput::DeletePool { pool } => {
                     self.check_destructive(now, c, pool);
+                    if let PoolState::Present { nodes } = self.plant.cloud.pools(c)[pool.index()] {
+                        let g8 = self.agents[c as usize].guards().g8_soft_delete;
+                        if let Some(v) = checks::soft_delete_first(pool, nodes, g8) {
+                            self.findings.add(v.at(now, Some(c)));
+                        }
+                    }
                     if self.agents[c as usize].guards().g5_blast_radius
                         && !self.brake.handle_delete_request(now)
                     {
@@ -243,18 +267,28 @@ impl World {
         }
         if pool == PoolName::System && self.agents[c as usize].is_alive() {
             // The agent runs on the system pool: draining it kills the agent.
-            if self.agents[c as usize].in_hold() {
-                self.tallies.agents_held -= 1;
-                self.coverage.hit(Reached::AgentDiedInHold);
-            }
-            self.tallies.agents_down += 1;
-            self.agents[c as usize].handle_host_lost();
-            self.pending_answer[c as usize] = None;
-            sim.trace.record(now, &Record::AgentDied { cluster: c });
-            self.metrics.agents_died += 1;
-            self.disturbed(now, c);
+            self.kill_agent(sim, c);
             self.on_agent_died(sim, c);
         }
+    }
+
+    /// Cluster `c`'s live agent goes down (its host drained, its pod
+    /// crashed or its node preempted).
+    pub(super) fn kill_agent(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        let now = sim.now();
+        // A sleeping agent's skipped polls are settled before it dies.
+        self.wake(sim, c);
+        self.touched(c);
+        if self.agents[c as usize].in_hold() {
+            self.tallies.agents_held -= 1;
+            self.coverage.hit(Reached::AgentDiedInHold);
+        }
+        self.tallies.agents_down += 1;
+        self.agents[c as usize].handle_host_lost();
+        self.pending_answer[c as usize] = None;
+        sim.trace.record(now, &Record::AgentDied { cluster: c });
+        self.metrics.agents_died += 1;
+        self.disturbed(now, c);
     }
 
     pub(super) fn on_cloud_done(
@@ -318,6 +352,10 @@ impl World {
         out.clear();
         self.agents[c as usize].handle_restart(now, guards, &mut out);
         self.coverage.hit(Reached::AgentRestarted);
+        if self.plant.service.faults.generation_regression > 0 {
+            self.coverage
+                .hit(Reached::RestartDuringGenerationRegression);
+        }
         self.tallies.agents_down -= 1;
         // A restarted agent starts from generation 0 by design (no memory).
         self.books[c as usize].generation_applied = 0;

@@ -130,6 +130,9 @@ pub struct ClusterBook {
     /// Per extra worker slot: the customer's change not yet carried out
     /// (an index into the metrics' changes).
     pub pending_change: [Option<u32>; 3],
+    /// Per extra worker slot: a removal carried out by a soft delete (the
+    /// pool scaled to zero, G8) whose real delete is still due (L3).
+    pub pending_collect: [Option<u32>; 3],
     /// The agent version to run at the next (re)start.
     pub guards_installed: Option<Guards>,
     /// The last answer this agent acted on was authoritative (for I1).
@@ -182,6 +185,17 @@ pub struct World {
     agents: Vec<Agent>,
     changes: ChangeManager<ChangePayload>,
     rollout: Rollout,
+    /// The bake under way as the driver saw it start (its start and the
+    /// bake time then in force), to check each `Baked` against (I7).
+    bake_watch: Option<(SimTime, SimDuration)>,
+    /// How far the cloud listing agents see may lag the truth (zero: it
+    /// does not), and per cluster the listing last served and when
+    /// (allocated only while a lag is in force).
+    listing_lag: SimDuration,
+    listing_cache: Vec<(
+        SimTime,
+        [crate::protocol::PoolState; crate::protocol::POOLS],
+    )>,
     /// Agents reporting healthy when the baking wave started (the health
     /// gate's before-picture); empty until a rollout starts.
     healthy_at_wave_start: Vec<bool>,
@@ -326,6 +340,9 @@ impl World {
             coverage: Coverage::default(),
             changes,
             rollout,
+            bake_watch: None,
+            listing_lag: SimDuration::ZERO,
+            listing_cache: Vec::new(),
             healthy_at_wave_start: Vec::new(),
             edge_deploys: Vec::new(),
             routing_changes: Vec::new(),

@@ -122,6 +122,36 @@ impl World {
             Effect::VendorSlowdown(f) => self.auth.set_vendor_slowdown(f),
             Effect::Vendor429Storm(on) => self.auth.set_vendor_429_storm(on),
             Effect::CrashReplicas(n) => self.auth.crash_replicas(n),
+            Effect::ListingLag(lag_s) => {
+                // Sleeping agents settle their skipped polls against the
+                // true listing first; none sleeps while the listing lags.
+                self.wake_all(sim);
+                self.listing_lag = SimDuration::from_secs_f64(lag_s);
+                self.listing_cache = if lag_s > 0.0 {
+                    let truth = |c| (now, *self.plant.cloud.pools(c));
+                    (0..self.plant.fleet.len() as ClusterId)
+                        .map(truth)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            }
+            Effect::AgentCrash { ratio, salt, down } => {
+                for c in 0..self.plant.fleet.len() as ClusterId {
+                    if !crate::plant::control::picked(ratio, salt, c) {
+                        continue;
+                    }
+                    if down {
+                        if self.agents[c as usize].is_alive() {
+                            self.kill_agent(sim, c);
+                        }
+                    } else if !self.agents[c as usize].is_alive() {
+                        // Back when its pod starts (if its host is there).
+                        let start = SimDuration::from_secs_f64(self.cfg.network.agent_start_s);
+                        sim.schedule_in(start, Ev::AgentRestart(c));
+                    }
+                }
+            }
         }
     }
 
@@ -328,13 +358,17 @@ impl World {
                         let c = self.rollout.order()[k];
                         self.books[c as usize].guards_installed = Some(guards);
                         self.wake(sim, c);
+                        if !self.agents[c as usize].is_alive() {
+                            self.coverage.hit(Reached::UpgradedWhileDown);
+                        }
                         self.agents[c as usize].upgrade(guards, defect);
                         if guards.g6_delete_locks {
                             self.plant.cloud.set_delete_locks(true);
                         }
                     }
                 }
-                RolloutOutput::WaveStarted { wave, share, .. } => {
+                RolloutOutput::WaveStarted { wave, share, at } => {
+                    self.watch_bake(at);
                     self.snapshot_wave_health();
                     sim.trace.record(now, &Record::Note { text: "wave" });
                     self.key_event(
@@ -355,16 +389,36 @@ impl World {
                 }
                 // A resumed wave bakes from scratch: its health is judged
                 // from now, not from before the halt.
-                RolloutOutput::Resumed { .. } => {
+                RolloutOutput::Resumed { at, .. } => {
                     self.coverage.hit(Reached::RolloutResumed);
+                    self.watch_bake(at);
                     self.snapshot_wave_health();
                 }
-                RolloutOutput::Baked { .. } => {}
+                RolloutOutput::Baked { wave, at } => {
+                    if let Some((started, bake)) = self.bake_watch.take() {
+                        if let Some(v) =
+                            checks::bake_watched(wave, at.saturating_since(started), bake)
+                        {
+                            self.findings.add(v.at(now, None));
+                        }
+                    }
+                }
             }
         }
         if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
             self.findings.add(v.at(now, None));
         }
+    }
+
+    /// A bake starts at `at`: remember it and the bake time in force.
+    fn watch_bake(&mut self, at: SimTime) {
+        let cfg = &self.cfg.rollout;
+        let bake_s = if self.rollout.emergency() {
+            cfg.bake_time_emergency_s
+        } else {
+            cfg.bake_time_s
+        };
+        self.bake_watch = Some((at, SimDuration::from_secs(bake_s)));
     }
 
     pub(super) fn on_rollout_timer(&mut self, sim: &mut Sim<Ev>, t: RolloutTimer) {

@@ -69,6 +69,9 @@ impl World {
         if let Some(k) = self.books[c as usize].pending_change[i].take() {
             self.metrics.changes[k as usize].superseded = true;
         }
+        // A pool the customer wants again (or resized) is no longer due
+        // for collection.
+        self.books[c as usize].pending_collect[i] = None;
         self.books[c as usize].pending_change[i] = Some(self.metrics.changes.len() as u32);
         self.metrics.changes.push(CustomerChange {
             cluster: c,
@@ -78,6 +81,8 @@ impl World {
             carried_at: None,
             superseded: false,
             late: false,
+            collected_at: None,
+            collect_late: false,
         });
         // An already satisfied change (e.g. removing a pool the agent never
         // created) is carried out at once.
@@ -97,7 +102,43 @@ impl World {
         // removed since leaves it absent, which carries out the removal.
         if done != Completion::Stale {
             self.check_change_carried(now, c, pool);
+            self.check_removal_collected(now, c, pool);
         }
+    }
+
+    /// L3: a removal carried out by a soft delete is finished when the
+    /// pool is really deleted.
+    fn check_removal_collected(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
+        let Some(i) = slot(pool) else { return };
+        let Some(k) = self.books[c as usize].pending_collect[i] else {
+            return;
+        };
+        if self.plant.cloud.pools(c)[pool.index()] != PoolState::Absent {
+            return;
+        }
+        self.books[c as usize].pending_collect[i] = None;
+        self.coverage.hit(Reached::SoftDeleteCollected);
+        self.note_ongoing_disturbance(now, c);
+        let late = self.collect_late(now, c, &self.metrics.changes[k as usize]);
+        let rec = &mut self.metrics.changes[k as usize];
+        rec.collected_at = Some(now);
+        rec.collect_late = late;
+    }
+
+    /// Whether the soft-deleted pool of `change` (a removal carried out at
+    /// its scale-to-zero) is, at `now`, past its collection deadline: the
+    /// agent's grace period plus the removal's own deadline (the delete
+    /// waits for a full resync after the grace period, as the first step
+    /// waited for one), from the scale-to-zero or from the end of a
+    /// disturbance plus the grace period, as for L1.
+    fn collect_late(&self, now: SimTime, c: ClusterId, change: &CustomerChange) -> bool {
+        let Some(zeroed_at) = change.carried_at else {
+            return false;
+        };
+        let deadline_s =
+            self.cfg.agent.soft_delete_collect_after_s + self.cfg.workload.delete_deadline_s;
+        let from = self.deadline_start(now, c, zeroed_at);
+        crate::checks::change_late(now.saturating_since(from).as_secs_f64(), deadline_s)
     }
 
     fn check_change_carried(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
@@ -122,6 +163,14 @@ impl World {
         let rec = &mut self.metrics.changes[k as usize];
         rec.carried_at = Some(now);
         rec.late = late;
+        if change.kind == ChangeKind::Remove {
+            if state == PoolState::Absent {
+                rec.collected_at = Some(now);
+            } else {
+                // Scaled to zero (or being deleted): the real delete is due.
+                self.books[c as usize].pending_collect[i] = Some(k);
+            }
+        }
     }
 
     /// Whether `change` of `c`, judged at `now`, is past its deadline. The
@@ -135,8 +184,16 @@ impl World {
             ChangeKind::Resize => w.resize_deadline_s,
             ChangeKind::Remove => w.delete_deadline_s,
         };
-        let grace = SimDuration::from_secs_f64(w.grace_after_disturbance_s);
-        let mut from = change.issued_at;
+        let from = self.deadline_start(now, c, change.issued_at);
+        crate::checks::change_late(now.saturating_since(from).as_secs_f64(), deadline_s)
+    }
+
+    /// Where a deadline judged at `now` counts from: `since`, or the end of
+    /// the cluster's last disturbance or of the last timeline fault plus
+    /// the grace period, whichever is later.
+    fn deadline_start(&self, now: SimTime, c: ClusterId, since: SimTime) -> SimTime {
+        let grace = SimDuration::from_secs_f64(self.cfg.workload.grace_after_disturbance_s);
+        let mut from = since;
         let last_fault = if self.faults_active > 0 {
             Some(now)
         } else {
@@ -148,7 +205,7 @@ impl World {
         {
             from = from.max(d + grace);
         }
-        crate::checks::change_late(now.saturating_since(from).as_secs_f64(), deadline_s)
+        from
     }
 
     /// The cluster is disturbed now (a failed poll, its agent dead, in hold
@@ -174,6 +231,11 @@ impl World {
                 if let Some(k) = self.books[c as usize].pending_change[i] {
                     let change = self.metrics.changes[k as usize];
                     self.metrics.changes[k as usize].late = self.change_late(now, c, &change);
+                }
+                if let Some(k) = self.books[c as usize].pending_collect[i] {
+                    let change = self.metrics.changes[k as usize];
+                    self.metrics.changes[k as usize].collect_late =
+                        self.collect_late(now, c, &change);
                 }
             }
         }
