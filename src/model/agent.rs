@@ -210,10 +210,15 @@ pub enum SeededBug {
     /// grace period later, and the removal is late meanwhile (the bug that
     /// chaos fixed-400 seed 4 once found in the real agent).
     GraceFromRefusedScaleDown,
+    /// A restarted agent starts from generation 0 instead of the one its
+    /// cluster records as last applied: G3 protects one process lifetime
+    /// only, and a lagging replica's older answer wins after a restart
+    /// (the fixed agent's own bug until chaos fixed-400 seed 260).
+    ForgetsGenerationOnRestart,
 }
 
 impl SeededBug {
-    pub const ALL: [SeededBug; 9] = [
+    pub const ALL: [SeededBug; 10] = [
         SeededBug::DeletesOn5xx,
         SeededBug::AcceptsGenerationRegression,
         SeededBug::IgnoresTombstones,
@@ -223,6 +228,7 @@ impl SeededBug {
         SeededBug::StaleTombstoneAfterReadd,
         SeededBug::LeavesHoldOnStaleAnswer,
         SeededBug::GraceFromRefusedScaleDown,
+        SeededBug::ForgetsGenerationOnRestart,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -235,6 +241,7 @@ impl SeededBug {
             SeededBug::StaleTombstoneAfterReadd => "stale_tombstone_after_readd",
             SeededBug::LeavesHoldOnStaleAnswer => "leaves_hold_on_stale_answer",
             SeededBug::GraceFromRefusedScaleDown => "grace_from_refused_scale_down",
+            SeededBug::ForgetsGenerationOnRestart => "forgets_generation_on_restart",
         }
     }
 }
@@ -617,11 +624,31 @@ impl Agent {
         self.awaiting_answer = false;
     }
 
-    /// The agent's pod starts again (after its `system` pool was recreated):
-    /// fresh memory, an immediate poll and a full resync on the first answer.
-    pub fn handle_restart(&mut self, now: SimTime, guards: Guards, out: &mut Vec<AgentOutput>) {
+    /// The agent's pod starts again (after its `system` pool was recreated,
+    /// or a crash): fresh memory, an immediate poll and a full resync on
+    /// the first answer. `recorded_generation` is the generation its
+    /// cluster's status records as last applied (the agent writes it with
+    /// each apply; it lives in the cluster, not in the process): with G3
+    /// the new process starts from it, so a lagging replica's older answer
+    /// is refused across a restart too. Found by chaos fixed-400 seed 260
+    /// (an agent crash during a generation regression, shrunk to those two
+    /// faults): a restarted agent with no memory applied generation 1
+    /// after its predecessor had applied 2.
+    pub fn handle_restart(
+        &mut self,
+        now: SimTime,
+        guards: Guards,
+        recorded_generation: u64,
+        cfg: &AgentConfig,
+        out: &mut Vec<AgentOutput>,
+    ) {
         let crash_looping = self.crash_looping;
         *self = Agent::new(guards, now, self.grid);
+        if guards.g3_monotonic_generation
+            && cfg.seeded_bug != Some(SeededBug::ForgetsGenerationOnRestart)
+        {
+            self.generation = recorded_generation;
+        }
         // The installed binary is still the defective one.
         self.crash_looping = crash_looping;
         if crash_looping {
@@ -1328,6 +1355,181 @@ mod tests {
         out.clear();
         a.handle_answer(now, DesiredAnswer::ServerError, &actual, &cfg, &mut out);
         assert!(!a.status().last_poll_ok, "a failed poll is reported");
+    }
+
+    /// What one answer of `ds` at `at` makes agent `a` do.
+    fn answer(
+        a: &mut Agent,
+        at_s: u64,
+        ds: DesiredState,
+        actual: &[PoolState; POOLS],
+    ) -> Vec<AgentOutput> {
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::from_secs(at_s),
+            DesiredAnswer::Ok(ds),
+            actual,
+            &AgentConfig::default(),
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn the_shipped_hotfix_refuses_an_older_generation() {
+        // Found by cargo-mutants: deleting G3 from `Guards::hotfix` passed
+        // every scenario (no scenario serves the hotfix agent a stale answer).
+        let (actual, ds) = full_cluster();
+        let mut a = test_agent(Guards::hotfix(), SimTime::ZERO);
+        answer(&mut a, 0, ds, &actual);
+        let stale = DesiredState {
+            generation: 3,
+            ..ds
+        };
+        answer(&mut a, 60, stale, &actual);
+        assert_eq!(a.generation(), 5);
+    }
+
+    #[test]
+    fn g1_refuses_an_empty_answer_unless_it_is_explicit() {
+        // Found by cargo-mutants (`||` for `&&`, a `!` deleted in G1's
+        // test): the all-guards agent's G2 blocks the same deletes, so only
+        // an agent with G1 and without G2 (the hotfix) shows the clause.
+        let (actual, _) = full_cluster();
+        let empty = DesiredState {
+            generation: 6,
+            ..DesiredState::default()
+        };
+        let mut a = test_agent(Guards::hotfix(), SimTime::ZERO);
+        let out = answer(&mut a, 0, empty, &actual);
+        assert!(deletes(&out).is_empty(), "{out:?}");
+        assert!(out.contains(&AgentOutput::Blocked {
+            pool: PoolName::Worker(1),
+            guard: Guard::G1
+        }));
+        // An explicit empty is authority: the hotfix (no G2, G4, G8)
+        // prunes at once.
+        let explicit = DesiredState {
+            empty_explicit: true,
+            ..empty
+        };
+        let mut a = test_agent(Guards::hotfix(), SimTime::ZERO);
+        let out = answer(&mut a, 0, explicit, &actual);
+        assert_eq!(deletes(&out).len(), 4, "{out:?}");
+    }
+
+    /// Whether `out` scales worker-1 down (G8's first step of a removal).
+    fn scales_down(out: &[AgentOutput]) -> bool {
+        out.contains(&AgentOutput::ScaleToZero {
+            pool: PoolName::Worker(1),
+        })
+    }
+
+    #[test]
+    fn g4_confirms_at_exactly_its_count_and_window() {
+        // Found by cargo-mutants: each of G4's two comparisons could be
+        // `<=` or `==` (the confirmation off-by-one of the catalogue's
+        // kind) and every scenario and chaos seed passed. The boundaries:
+        // 3 sightings (`confirm_observations`) spanning 300 s
+        // (`confirm_window_s`), the last at a full resync.
+        let (actual, ds) = worker_1_tombstoned();
+        let run = |times: &[u64], full_at: u64| {
+            let mut a = test_agent(Guards::all(), SimTime::from_secs(full_at));
+            let mut last = Vec::new();
+            for &t in times {
+                last = answer(&mut a, t, ds, &actual);
+            }
+            last
+        };
+        // Exactly 3 sightings, exactly 300 s apart: confirmed.
+        assert!(scales_down(&run(&[0, 150, 300], 300)));
+        // 3 sightings within 200 s: not yet.
+        let out = run(&[0, 100, 200], 200);
+        assert!(
+            !scales_down(&out)
+                && out.contains(&AgentOutput::Blocked {
+                    pool: PoolName::Worker(1),
+                    guard: Guard::G4
+                })
+        );
+        // 2 sightings over 600 s: not yet.
+        assert!(!scales_down(&run(&[0, 600], 600)));
+    }
+
+    #[test]
+    fn g5_allows_two_deletes_per_cluster_and_hour() {
+        // Found by cargo-mutants (`<` made `==` in the hour's window: no
+        // recent delete ever counted): no scenario removes three pools of
+        // one cluster within an hour.
+        let (actual, mut ds) = full_cluster();
+        for p in [
+            PoolName::Airflow,
+            PoolName::WorkerDefault,
+            PoolName::Worker(1),
+        ] {
+            ds.pools.remove(p);
+            ds.tombstones.insert(p);
+        }
+        let guards = Guards {
+            g4_confirmation: false,
+            g8_soft_delete: false,
+            ..Guards::all()
+        };
+        let mut a = test_agent(guards, SimTime::ZERO);
+        let out = answer(&mut a, 0, ds, &actual);
+        assert_eq!(deletes(&out).len(), 2, "{out:?}");
+        assert!(out.iter().any(|o| matches!(
+            o,
+            AgentOutput::Blocked {
+                guard: Guard::G5,
+                ..
+            }
+        )));
+        // An hour later the two deletes are out of the window (`<` made
+        // `<=` survived too): the third pool goes at the next full resync,
+        // exactly one hour on.
+        let mut gone = actual;
+        for p in deletes(&out) {
+            gone[p.index()] = PoolState::Absent;
+        }
+        let hour = SimTime::from_secs(3_600);
+        let mut later = test_agent(guards, hour);
+        later.recent_deletes = a.recent_deletes;
+        let out = answer(&mut later, 3_600, ds, &gone);
+        assert_eq!(deletes(&out).len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn a_pool_already_at_zero_nodes_is_not_scaled_down_again() {
+        // Found by cargo-mutants (`nodes > 0` made `>= 0`): a needless
+        // mutating call under the account's shared rate limit, which no
+        // scenario counted.
+        let (mut actual, ds) = worker_1_tombstoned();
+        actual[PoolName::Worker(1).index()] = PoolState::Present { nodes: 0 };
+        let mut a = test_agent(Guards::all(), SimTime::from_secs(300));
+        let mut out = Vec::new();
+        for t in [0, 150, 300] {
+            out = answer(&mut a, t, ds, &actual);
+        }
+        assert!(!scales_down(&out), "{out:?}");
+        assert!(!out.iter().any(|o| matches!(o, AgentOutput::Blocked { .. })));
+    }
+
+    #[test]
+    fn g4_waits_for_confirmation_before_a_tombstoned_pool_goes() {
+        // Found by cargo-mutants (G4's `!ignores_tombstones` made
+        // `ignores_tombstones`): no fault makes a delete intent flap, so
+        // nothing but this checks that one sighting is not enough.
+        let (actual, ds) = worker_1_tombstoned();
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
+        let out = answer(&mut a, 0, ds, &actual);
+        assert!(out.contains(&AgentOutput::Blocked {
+            pool: PoolName::Worker(1),
+            guard: Guard::G4
+        }));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, AgentOutput::ScaleToZero { .. })));
     }
 
     #[test]

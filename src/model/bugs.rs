@@ -25,6 +25,7 @@ pub enum Bug {
     StaleTombstoneAfterReadd,
     LeavesHoldOnStaleAnswer,
     GraceFromRefusedScaleDown,
+    ForgetsGenerationOnRestart,
     IsolationNeverRejects,
     SkipsBakeAfterAlarm,
 }
@@ -63,7 +64,7 @@ impl Planted {
 }
 
 impl Bug {
-    pub const ALL: [Bug; 11] = [
+    pub const ALL: [Bug; 12] = [
         Bug::DeletesOn5xx,
         Bug::AcceptsGenerationRegression,
         Bug::IgnoresTombstones,
@@ -73,6 +74,7 @@ impl Bug {
         Bug::StaleTombstoneAfterReadd,
         Bug::LeavesHoldOnStaleAnswer,
         Bug::GraceFromRefusedScaleDown,
+        Bug::ForgetsGenerationOnRestart,
         Bug::IsolationNeverRejects,
         Bug::SkipsBakeAfterAlarm,
     ];
@@ -94,6 +96,9 @@ impl Bug {
             Bug::StaleTombstoneAfterReadd => Planted::Agent(SeededBug::StaleTombstoneAfterReadd),
             Bug::LeavesHoldOnStaleAnswer => Planted::Agent(SeededBug::LeavesHoldOnStaleAnswer),
             Bug::GraceFromRefusedScaleDown => Planted::Agent(SeededBug::GraceFromRefusedScaleDown),
+            Bug::ForgetsGenerationOnRestart => {
+                Planted::Agent(SeededBug::ForgetsGenerationOnRestart)
+            }
             Bug::IsolationNeverRejects => Planted::Change(ChangeBug::IsolationNeverRejects),
             Bug::SkipsBakeAfterAlarm => Planted::Rollout(RolloutBug::SkipsBakeAfterAlarm),
         }

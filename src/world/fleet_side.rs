@@ -96,10 +96,15 @@ impl World {
         agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
         let g = agent.generation();
         let book = &mut self.books[c as usize];
-        if let Some(v) = checks::generation_monotonic(book.generation_applied, g) {
-            self.findings.add(v.at(now, Some(c)));
+        book.generation_recorded = g;
+        // A process that has applied nothing yet (generation 0, just
+        // restarted without memory) has nothing to compare.
+        if g > 0 {
+            if let Some(v) = checks::generation_monotonic(book.generation_applied, g) {
+                self.findings.add(v.at(now, Some(c)));
+            }
+            book.generation_applied = book.generation_applied.max(g);
         }
-        book.generation_applied = g;
         if let Some(before) = before {
             self.check_quiet_answer(c, before, &actual, &out);
         } else if let Some((k, due)) = self.may_sleep(c, now, &answer, &actual, &out) {
@@ -350,15 +355,14 @@ impl World {
             .unwrap_or(self.agents[c as usize].guards());
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        self.agents[c as usize].handle_restart(now, guards, &mut out);
+        let recorded = self.books[c as usize].generation_recorded;
+        self.agents[c as usize].handle_restart(now, guards, recorded, &self.cfg.agent, &mut out);
         self.coverage.hit(Reached::AgentRestarted);
         if self.plant.service.faults.generation_regression > 0 {
             self.coverage
                 .hit(Reached::RestartDuringGenerationRegression);
         }
         self.tallies.agents_down -= 1;
-        // A restarted agent starts from generation 0 by design (no memory).
-        self.books[c as usize].generation_applied = 0;
         sim.trace
             .record(now, &Record::AgentRestarted { cluster: c });
         self.disturbed(now, c);

@@ -141,8 +141,12 @@ pub struct ClusterBook {
     pub last_tombstones: crate::protocol::PoolSet,
     /// Restoration queued or in progress, and by what.
     pub restoring: Option<RestoreMethod>,
-    /// Highest generation applied (for I4).
+    /// Highest generation any of the cluster's agent processes applied
+    /// (for I4, which spans restarts).
     pub generation_applied: u64,
+    /// The generation the cluster's status records as last applied: what
+    /// the agent writes with each apply and reads when it starts again.
+    pub generation_recorded: u64,
     /// Desired-state requests against the rate limit (I8).
     pub request_rate: RequestRate,
 }
