@@ -922,6 +922,40 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_sleepers_old_timer_does_not_start_it_after_readmission() {
+        // Found by cargo-mutants (the admission's `gen: e.gen` deleted, so
+        // a re-admitted cluster's timers count from 0 again): the old
+        // timer of a cancelled sleeper then matched the new one and
+        // started the attempt before its paced slot.
+        let mut rec = Recovery::new(RecoveryConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let t0 = SimTime::ZERO;
+        rec.restore(t0, 1, &mut out);
+        rec.restore(t0, 2, &mut out);
+        // Cluster 1 starts now; 2 sleeps until its paced slot.
+        let stale = out
+            .iter()
+            .find_map(|o| match o {
+                RecoveryOutput::SetTimer { at, timer } if timer.cluster == 2 => Some((*at, *timer)),
+                _ => None,
+            })
+            .expect("cluster 2 sleeps until its slot");
+        let half = SimTime::ZERO + SimDuration::from_secs_f64(stale.0.as_secs_f64() / 2.0);
+        assert!(rec.cancel(half, 2, &mut out));
+        assert_eq!(
+            rec.restore(half, 2, &mut out),
+            Admit::Queued { position: 0 }
+        );
+        out.clear();
+        rec.handle_timer(stale.0, stale.1, &mut out);
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, RecoveryOutput::StartRestore { cluster: 2, .. })),
+            "{out:?}"
+        );
+    }
+
+    #[test]
     fn config_validation_names_the_field() {
         let bad = RecoveryConfig {
             failure_ratio: 1.5,
