@@ -905,10 +905,10 @@ impl Agent {
                 self.last_poll_ok = false;
                 self.consecutive_404 += 1;
                 if self.consecutive_404 >= cfg.delete_after_consecutive_404 {
-                    let empty = DesiredState {
-                        generation: self.generation,
-                        ..DesiredState::default()
-                    };
+                    // Nothing reads an inferred state's generation (the
+                    // agent's own `generation` is what G3 and the reports
+                    // use): cargo-mutants found setting it changed nothing.
+                    let empty = DesiredState::default();
                     self.desired = Some(empty);
                     self.reconcile(now, empty, false, actual, cfg, out);
                 }
