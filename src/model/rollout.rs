@@ -489,6 +489,12 @@ impl Rollout {
             self.next_health_check(now, token, out);
             return;
         }
+        self.baked(now, plan_idx, out);
+    }
+
+    /// The wave of `plan_idx` is baked at `now`: the next wave starts, or
+    /// the rollout is complete.
+    fn baked(&mut self, now: SimTime, plan_idx: usize, out: &mut Vec<RolloutOutput>) {
         let wave = self.plan[plan_idx].wave;
         let record = self.history.last_mut().expect("a baking wave has a record");
         record.end = BakeEnd::Baked(now);
@@ -569,16 +575,7 @@ impl Rollout {
         });
         if self.config.seeded_bug == Some(RolloutBug::SkipsBakeAfterAlarm) {
             // The seeded bug: the halted wave counts as baked now.
-            let record = self.history.last_mut().expect("a halted wave has a record");
-            record.end = BakeEnd::Baked(now);
-            let wave = self.plan[plan_idx].wave;
-            out.push(RolloutOutput::Baked { wave, at: now });
-            if plan_idx + 1 == self.plan.len() {
-                self.phase = Phase::Completed { at: now };
-                out.push(RolloutOutput::Completed { at: now });
-            } else {
-                self.start_wave(now, plan_idx + 1, out);
-            }
+            self.baked(now, plan_idx, out);
             return Ok(());
         }
         self.bake(now, plan_idx, attempt, out);

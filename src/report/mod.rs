@@ -22,7 +22,7 @@ use crate::summary::{
     ChangesSummary, FindingJson, FindingsSummary, Latency, MetricsSummary, Percentiles, Summary,
 };
 use crate::world::{RestoreMethod, World};
-use cascade_sim::RunOutcome;
+use cascade_sim::{RunOutcome, SimTime};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -44,6 +44,10 @@ fn changes_summary(world: &World) -> ChangesSummary {
         issued: changes.len() as u32,
         ..ChangesSummary::default()
     };
+    // When a change was carried out (or collected), or that it never was.
+    let at = |t: Option<SimTime>, what: &str, never: &str| {
+        t.map_or(never.to_string(), |t| format!("{what} {}", e.format(t)))
+    };
     for ch in changes {
         match (ch.carried_at, ch.superseded) {
             (Some(at), _) => {
@@ -63,16 +67,12 @@ fn changes_summary(world: &World) -> ChangesSummary {
             out.collect_late += 1;
             if out.first_late.len() < 20 {
                 out.first_late.push(format!(
-                    "{} cluster {} remove {}: scaled to zero {}, {}",
+                    "{} cluster {} remove {}: {}, {}",
                     e.format(ch.issued_at),
                     ch.cluster,
                     ch.pool,
-                    ch.carried_at.map_or("never".into(), |t| e.format(t)),
-                    ch.collected_at
-                        .map_or("never collected".into(), |t| format!(
-                            "collected {}",
-                            e.format(t)
-                        ))
+                    at(ch.carried_at, "scaled to zero", "never scaled to zero"),
+                    at(ch.collected_at, "collected", "never collected"),
                 ));
             }
         }
@@ -85,11 +85,7 @@ fn changes_summary(world: &World) -> ChangesSummary {
                     ch.cluster,
                     ch.kind.name(),
                     ch.pool,
-                    ch.carried_at
-                        .map_or("never carried out".into(), |t| format!(
-                            "carried out {}",
-                            e.format(t)
-                        ))
+                    at(ch.carried_at, "carried out", "never carried out"),
                 ));
             }
         }
