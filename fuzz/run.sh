@@ -34,6 +34,17 @@ for target in scenario_text profile_text; do
     echo "== fuzz $target for ${secs}s"
     # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a leak or
     # an unbounded allocation is a finding.
-    cargo +nightly fuzz run "$target" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    if ! cargo +nightly fuzz run "$target" -- \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; then
+        # CI keeps only the log: print each crashing input there (at most
+        # 4 KiB of each, non-printing bytes shown as ^X and M-X) so that a
+        # finding can be reproduced without the artifact file.
+        for f in fuzz/artifacts/"$target"/*; do
+            [ -f "$f" ] || continue
+            echo "== fuzz $target: crashing input $f ($(wc -c <"$f") bytes):"
+            head -c 4096 "$f" | cat -v
+            echo
+        done
+        exit 1
+    fi
 done

@@ -741,6 +741,13 @@ mod tests {
             .to_string()
             .starts_with("scenarios/test.json: at `model.fleet.clusters`: expected"));
 
+        // A fuzz finding: an 11-digit year overflowed the clock (a panic).
+        let e = error_of(&MINIMAL.replace("2025-03-19T00:00:00Z", "99999999999-01-01T00:00:00Z"));
+        assert_eq!(e.path, "end");
+        assert!(e.message.contains("expected a UTC time"), "{e}");
+        let e = error_of(&MINIMAL.replace("2025-03-19T00:00:00Z", "9999-01-01T00:00:00Z"));
+        assert_eq!(e.message, "a scenario may span at most 366 days");
+
         let e = error_of("[1, 2]");
         assert!(e.message.contains("JSON object"), "{e}");
         let e = error_of("{\"name\": ");

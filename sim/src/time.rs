@@ -264,7 +264,13 @@ impl Epoch {
                 format_unix(self.unix_secs)
             ));
         }
-        Ok(SimTime::from_secs((unix - self.unix_secs) as u64))
+        // Years are bounded to 1..=9999, so any span fits the microsecond
+        // clock; checked anyway, because a panic here was a fuzz finding.
+        (unix - self.unix_secs)
+            .checked_mul(1_000_000)
+            .and_then(|us| u64::try_from(us).ok())
+            .map(SimTime::from_micros)
+            .ok_or_else(|| format!("{utc} lies too far after the run's start"))
     }
 
     /// `2025-03-18T17:30:00Z` form of a simulated instant (whole seconds).
@@ -351,7 +357,13 @@ fn parse_utc(text: &str) -> Result<i64, String> {
     let y: i64 = dp.next().and_then(|v| v.parse().ok()).ok_or_else(err)?;
     let mo: u32 = dp.next().and_then(|v| v.parse().ok()).ok_or_else(err)?;
     let d: u32 = dp.next().and_then(|v| v.parse().ok()).ok_or_else(err)?;
-    if dp.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    // Four-digit years only (RFC 3339): a larger year would overflow the
+    // microsecond clock (`u64` holds about 584,000 years) and means a typo.
+    if dp.next().is_some()
+        || !(1..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+    {
         return Err(err());
     }
     let mut cp = clock.split(':');
@@ -397,6 +409,15 @@ mod tests {
         assert!(e.time_of("2025-03-17T23:59:59Z").is_err());
         assert!(Epoch::parse("2025-02-30T00:00Z").is_err());
         assert!(Epoch::parse("2025-03-18").is_err());
+        // A fuzz finding (CI, 2026-12-02): a year with many digits overflowed
+        // the microsecond clock in `time_of` (a panic, not an error).
+        assert!(e.time_of("99999999999-01-01T00:00:00Z").is_err());
+        assert!(e.time_of("9999999999999999-01-01T00:00:00Z").is_err());
+        assert!(Epoch::parse("-5-01-01T00:00:00Z").is_err());
+        assert_eq!(
+            e.time_of("9999-12-31T23:59:59Z").unwrap().as_secs(),
+            253_402_300_799 - 1_742_256_000
+        );
         assert_eq!(
             Epoch::parse("2024-02-29 12:00Z").unwrap().unix_secs,
             1_709_208_000
