@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec: the pure predicates that both
+//! Invariants I1 to I10 of the model spec (and I11, I12 added by us): the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -19,6 +19,10 @@
 //! - I9 [`queue_bounded`]: once a simulated minute.
 //! - I11 [`soft_delete_first`]: every delete a G8 agent asks for, against
 //!   the cloud's listing of the pool.
+//! - I12 [`confirmed_over_time`]: every delete or scale-to-zero a G4 agent
+//!   asks for, against the answers the world gave its process (fleet
+//!   world). Without it G4 protected nothing any check could see: its
+//!   off-by-one mutants survived cargo-mutants.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -87,6 +91,11 @@ pub enum Rule {
     /// reversible for the grace period.
     #[serde(rename = "I11")]
     I11SoftDeleteFirst,
+    /// I12: with confirmation (G4) on, a pool is removed only after the
+    /// answers the agent acted on have not wanted it for the whole
+    /// confirmation window, without a break.
+    #[serde(rename = "I12")]
+    I12ConfirmedOverTime,
 }
 
 impl Rule {
@@ -103,6 +112,7 @@ impl Rule {
             Rule::I9QueuesBounded => "I9",
             Rule::I10PoolStateUnique => "I10",
             Rule::I11SoftDeleteFirst => "I11",
+            Rule::I12ConfirmedOverTime => "I12",
         }
     }
 }
@@ -203,6 +213,36 @@ pub fn soft_delete_first(pool: PoolName, nodes: u16, soft_delete: bool) -> Optio
         rule: Rule::I11SoftDeleteFirst,
         guard: Some(Guard::G8),
         detail: format!("delete of {pool} while it runs {nodes} nodes: not scaled to zero first"),
+    })
+}
+
+/// I12: a G4 agent's delete or scale-to-zero of `pool` at `now`, when the
+/// answers its process acted on have not wanted the pool since
+/// `unwanted_since` (`None`: the last one wanted it), needs that run to
+/// span `window`. Only the window is checked, not G4's observation count:
+/// at the spec's figures (3 observations, 5 min, a poll a minute) the
+/// window is what binds.
+pub fn confirmed_over_time(
+    pool: PoolName,
+    unwanted_since: Option<SimTime>,
+    now: SimTime,
+    window: SimDuration,
+) -> Option<Violation> {
+    let run = unwanted_since.map(|t| now.saturating_since(t));
+    if run.is_some_and(|r| r >= window) {
+        return None;
+    }
+    Some(Violation {
+        rule: Rule::I12ConfirmedOverTime,
+        guard: Some(Guard::G4),
+        detail: match run {
+            Some(r) => format!(
+                "removal of {pool} after {:.0} s of answers without it, window {:.0} s",
+                r.as_secs_f64(),
+                window.as_secs_f64()
+            ),
+            None => format!("removal of {pool} while the last answer wanted it"),
+        },
     })
 }
 
@@ -419,6 +459,27 @@ mod tests {
 
         assert!(generation_monotonic(5, 4).is_some());
         assert!(generation_monotonic(5, 5).is_none());
+
+        // I12: the whole window, not a microsecond less.
+        let w5 = SimDuration::from_secs(300);
+        let p = PoolName::Worker(1);
+        assert!(confirmed_over_time(p, Some(t(100)), t(400), w5).is_none());
+        let v =
+            confirmed_over_time(p, Some(t(100)), SimTime::from_micros(399_999_999), w5).unwrap();
+        assert_eq!(
+            (v.rule, v.guard),
+            (Rule::I12ConfirmedOverTime, Some(Guard::G4))
+        );
+        assert_eq!(
+            v.detail,
+            "removal of worker-1 after 300 s of answers without it, window 300 s"
+        );
+        let v = confirmed_over_time(p, None, t(400), w5).unwrap();
+        assert!(
+            v.detail.ends_with("while the last answer wanted it"),
+            "{}",
+            v.detail
+        );
 
         let leak = Applied {
             id: 1,

@@ -215,10 +215,16 @@ pub enum SeededBug {
     /// only, and a lagging replica's older answer wins after a restart
     /// (the fixed agent's own bug until chaos fixed-400 seed 260).
     ForgetsGenerationOnRestart,
+    /// G4's confirmation is not started over when an answer wants the pool
+    /// again: a debounce never reset. A pool once missing from an answer
+    /// (a customer's removal withdrawn, a glitch of the desired-state
+    /// service) is later removed at the first full resync after its delete
+    /// intent appears, without the confirmation window (caught by I12).
+    ConfirmationNeverResets,
 }
 
 impl SeededBug {
-    pub const ALL: [SeededBug; 10] = [
+    pub const ALL: [SeededBug; 11] = [
         SeededBug::DeletesOn5xx,
         SeededBug::AcceptsGenerationRegression,
         SeededBug::IgnoresTombstones,
@@ -229,6 +235,7 @@ impl SeededBug {
         SeededBug::LeavesHoldOnStaleAnswer,
         SeededBug::GraceFromRefusedScaleDown,
         SeededBug::ForgetsGenerationOnRestart,
+        SeededBug::ConfirmationNeverResets,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -242,6 +249,7 @@ impl SeededBug {
             SeededBug::LeavesHoldOnStaleAnswer => "leaves_hold_on_stale_answer",
             SeededBug::GraceFromRefusedScaleDown => "grace_from_refused_scale_down",
             SeededBug::ForgetsGenerationOnRestart => "forgets_generation_on_restart",
+            SeededBug::ConfirmationNeverResets => "confirmation_never_resets",
         }
     }
 }
@@ -985,9 +993,11 @@ impl Agent {
         for (i, state) in actual.iter().enumerate() {
             let pool = PoolName::from_index(i);
             let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
+            if wanted {
+                self.withdraw_removal(i, cfg);
+            }
             match *state {
                 PoolState::Absent if wanted => {
-                    self.watch[i] = PoolWatch::default();
                     out.push(AgentOutput::CreatePool {
                         pool,
                         nodes: ds.nodes[i],
@@ -996,20 +1006,31 @@ impl Agent {
                 PoolState::Present { nodes } if !wanted => {
                     self.consider_removal(now, pool, nodes, &ds, authoritative, full, cfg, out);
                 }
-                PoolState::Present { nodes } if wanted => {
-                    self.watch[i] = PoolWatch::default();
-                    if nodes != ds.nodes[i] && ds.nodes[i] > 0 {
-                        // A customer's resize, or the undo of a soft delete
-                        // whose intent was withdrawn (0 nodes): the cloud's
-                        // create call sets the node count of a present pool.
-                        out.push(AgentOutput::CreatePool {
-                            pool,
-                            nodes: ds.nodes[i],
-                        });
-                    }
+                PoolState::Present { nodes } if nodes != ds.nodes[i] && ds.nodes[i] > 0 => {
+                    // Wanted (the arm above took the rest): a customer's
+                    // resize, or the undo of a soft delete whose intent was
+                    // withdrawn (0 nodes): the cloud's create call sets the
+                    // node count of a present pool.
+                    out.push(AgentOutput::CreatePool {
+                        pool,
+                        nodes: ds.nodes[i],
+                    });
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// An answer wants pool `i`: a removal observed before is withdrawn,
+    /// whatever the listing shows (a pool being created or deleted too).
+    /// G4 confirms an unbroken run of answers without the pool, so its
+    /// count and window start over; a soft delete is undone by the resize
+    /// the reconcile asks for.
+    fn withdraw_removal(&mut self, i: usize, cfg: &AgentConfig) {
+        if cfg.seeded_bug == Some(SeededBug::ConfirmationNeverResets) {
+            self.watch[i].soft_deleted_at = Stamp::NONE;
+        } else {
+            self.watch[i] = PoolWatch::default();
         }
     }
 
@@ -1175,6 +1196,22 @@ mod tests {
         let mut out = Vec::new();
         a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
         assert_eq!(a.quiet_until(&ds, &actual), Some(SimTime::MAX));
+        // Found by cargo-mutants (`||` made `&&` before `!last_poll_ok`): a
+        // dead agent, or one awaiting an answer, whose last poll went well
+        // is not quiet either.
+        let mut dead = a;
+        dead.handle_host_lost();
+        assert_eq!(dead.quiet_until(&ds, &actual), None);
+        let mut waiting = a;
+        out.clear();
+        waiting.handle_timer(
+            t0 + SimDuration::from_secs(60),
+            AgentTimer::Poll,
+            &cfg,
+            &mut out,
+        );
+        assert_eq!(out, [AgentOutput::FetchDesired]);
+        assert_eq!(waiting.quiet_until(&ds, &actual), None);
         // Another answer would create a missing pool: not quiet.
         let mut missing = actual;
         missing[PoolName::Worker(1).index()] = PoolState::Absent;
@@ -1454,6 +1491,69 @@ mod tests {
         );
         // 2 sightings over 600 s: not yet.
         assert!(!scales_down(&run(&[0, 600], 600)));
+    }
+
+    #[test]
+    fn g4_starts_over_when_an_answer_wants_the_pool_again() {
+        // Worker-1 is tombstoned at 0 s, wanted again at 100 s (the
+        // customer withdrew the removal), tombstoned again at 500 s; the
+        // full resync at 600 s has seen only 100 s of the second removal.
+        let (actual, gone) = worker_1_tombstoned();
+        let (_, mut back) = full_cluster();
+        back.generation = 7;
+        let gone_again = DesiredState {
+            generation: 8,
+            ..gone
+        };
+        let run = |cfg: &AgentConfig| {
+            let mut a = test_agent(Guards::all(), SimTime::from_secs(600));
+            let mut last = Vec::new();
+            for (t, ds) in [
+                (0, gone),
+                (100, back),
+                (500, gone_again),
+                (550, gone_again),
+                (600, gone_again),
+            ] {
+                last.clear();
+                a.handle_answer(
+                    SimTime::from_secs(t),
+                    DesiredAnswer::Ok(ds),
+                    &actual,
+                    cfg,
+                    &mut last,
+                );
+            }
+            last
+        };
+        let out = run(&AgentConfig::default());
+        assert!(!scales_down(&out), "{out:?}");
+        assert!(out.contains(&AgentOutput::Blocked {
+            pool: PoolName::Worker(1),
+            guard: Guard::G4
+        }));
+        // The seeded bug: the first removal's sightings still count.
+        let bug = AgentConfig {
+            seeded_bug: Some(SeededBug::ConfirmationNeverResets),
+            ..AgentConfig::default()
+        };
+        assert!(scales_down(&run(&bug)));
+    }
+
+    #[test]
+    fn guard_counts_list_the_guards_that_blocked_something_g1_first() {
+        // Found by cargo-mutants (`>` made `<`: the reports' blocked-by
+        // table empty): the lists of tests/reports.rs, outside the
+        // mutation test command, were the only check.
+        let mut c = GuardCounts::default();
+        c.add(Guard::G5);
+        c.add(Guard::G2);
+        c.add(Guard::G2);
+        assert_eq!(
+            c.nonzero().collect::<Vec<_>>(),
+            [(Guard::G2, 2), (Guard::G5, 1)]
+        );
+        assert_eq!(c[Guard::G2], 2);
     }
 
     #[test]

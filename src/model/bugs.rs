@@ -26,6 +26,7 @@ pub enum Bug {
     LeavesHoldOnStaleAnswer,
     GraceFromRefusedScaleDown,
     ForgetsGenerationOnRestart,
+    ConfirmationNeverResets,
     IsolationNeverRejects,
     SkipsBakeAfterAlarm,
 }
@@ -64,7 +65,7 @@ impl Planted {
 }
 
 impl Bug {
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::DeletesOn5xx,
         Bug::AcceptsGenerationRegression,
         Bug::IgnoresTombstones,
@@ -75,6 +76,7 @@ impl Bug {
         Bug::LeavesHoldOnStaleAnswer,
         Bug::GraceFromRefusedScaleDown,
         Bug::ForgetsGenerationOnRestart,
+        Bug::ConfirmationNeverResets,
         Bug::IsolationNeverRejects,
         Bug::SkipsBakeAfterAlarm,
     ];
@@ -99,6 +101,7 @@ impl Bug {
             Bug::ForgetsGenerationOnRestart => {
                 Planted::Agent(SeededBug::ForgetsGenerationOnRestart)
             }
+            Bug::ConfirmationNeverResets => Planted::Agent(SeededBug::ConfirmationNeverResets),
             Bug::IsolationNeverRejects => Planted::Change(ChangeBug::IsolationNeverRejects),
             Bug::SkipsBakeAfterAlarm => Planted::Rollout(RolloutBug::SkipsBakeAfterAlarm),
         }

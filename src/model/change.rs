@@ -536,6 +536,25 @@ mod tests {
     }
 
     #[test]
+    fn applied_log_is_bounded_and_counts_what_it_drops() {
+        // Found by cargo-mutants (`log_dropped` made 0 survived): the
+        // log's bound was never reached by any test.
+        let mut cm: ChangeManager<&'static str> = ChangeManager::new(ChangeConfig {
+            log_max: 2,
+            ..ChangeConfig::default()
+        })
+        .unwrap();
+        for id in 0..5 {
+            assert!(matches!(
+                cm.submit(t(id as u64), change(id, Env::Prod, Env::Prod, false)),
+                Decision::Applied(_)
+            ));
+        }
+        assert_eq!(cm.log().iter().map(|r| r.id).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(cm.log_dropped(), 3);
+    }
+
+    #[test]
     fn isolation_switched_on_during_freeze_rejects_held_leaks_on_release() {
         let mut cm = manager(false);
         cm.freeze(t(0));

@@ -93,10 +93,25 @@ impl World {
         out.clear();
         let before = skipped.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
+        let running = agent.status().alive;
         agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
         let g = agent.generation();
         let book = &mut self.books[c as usize];
         book.generation_recorded = g;
+        // I12's book: the answers the process acted on (running, and not
+        // refused as older than what it applied).
+        if let DesiredAnswer::Ok(ds) = answer {
+            if running && ds.generation == g {
+                for (i, since) in book.unwanted_since.iter_mut().enumerate() {
+                    let pool = PoolName::from_index(i);
+                    if ds.pools.contains(pool) && !ds.tombstones.contains(pool) {
+                        *since = None;
+                    } else {
+                        since.get_or_insert(now);
+                    }
+                }
+            }
+        }
         // A process that has applied nothing yet (generation 0, just
         // restarted without memory) has nothing to compare.
         if g > 0 {
@@ -200,13 +215,20 @@ impl World {
         );
     }
 
-    /// I1 on a destructive step of cluster `c`'s agent.
+    /// I1 and, for a G4 agent, I12 on a destructive step of cluster `c`'s agent.
     fn check_destructive(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
         let book = &self.books[c as usize];
         if let Some(v) =
             checks::destructive_needs_authority(pool, book.last_answer_ok, book.last_tombstones)
         {
             self.findings.add(v.at(now, Some(c)));
+        }
+        if self.agents[c as usize].guards().g4_confirmation {
+            let window = SimDuration::from_secs_f64(self.cfg.agent.confirm_window_s);
+            let since = book.unwanted_since[pool.index()];
+            if let Some(v) = checks::confirmed_over_time(pool, since, now, window) {
+                self.findings.add(v.at(now, Some(c)));
+            }
         }
     }
 
@@ -356,6 +378,8 @@ impl World {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         let recorded = self.books[c as usize].generation_recorded;
+        // A fresh process confirms from scratch (I12).
+        self.books[c as usize].unwanted_since = [None; POOLS];
         self.agents[c as usize].handle_restart(now, guards, recorded, &self.cfg.agent, &mut out);
         self.coverage.hit(Reached::AgentRestarted);
         if self.plant.service.faults.generation_regression > 0 {

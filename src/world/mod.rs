@@ -46,7 +46,7 @@ use crate::model::recovery::{Recovery, RecoveryTimer};
 use crate::model::responder::{PoolIncident, Responder, ResponderTimer, RoutingChangeSeen};
 use crate::model::rollout::{Rollout, RolloutTimer};
 use crate::plant::{agent_phase, streams, InitialPools, NotConverged, Plant};
-use crate::protocol::{ClusterId, DesiredAnswer};
+use crate::protocol::{ClusterId, DesiredAnswer, POOLS};
 use crate::timeline::Timeline;
 use crate::types::Cloud;
 use cascade_sim::rng::{KeyedFamily, Lognormal};
@@ -149,6 +149,9 @@ pub struct ClusterBook {
     pub generation_recorded: u64,
     /// Desired-state requests against the rate limit (I8).
     pub request_rate: RequestRate,
+    /// Per pool slot: since when the answers the agent's current process
+    /// acted on have not wanted the pool, without a break (for I12).
+    pub unwanted_since: [Option<SimTime>; POOLS],
 }
 
 /// The random streams of the world's machines, one each (see
