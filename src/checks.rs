@@ -14,7 +14,8 @@
 //! - I5 [`isolation_holds`], I6 [`freeze_holds`]: every applied change.
 //! - I7 [`one_unbaked_wave`]: after every rollout step; [`bake_watched`]:
 //!   every wave the rollout reports baked, against the start the driver saw.
-//! - I8 [`RequestRate`]: every desired-state request; and
+//! - I8 [`RequestRate`]: every desired-state request; [`BackoffWatch`]:
+//!   every request of a G1 and G7 agent after failed answers; and
 //!   [`recovery_within_budget`] at the end of the run.
 //! - I9 [`queue_bounded`]: once a simulated minute.
 //! - I11 [`soft_delete_first`]: every delete a G8 agent asks for, against
@@ -342,6 +343,58 @@ pub fn bake_watched(wave: u32, baked_for: SimDuration, bake: SimDuration) -> Opt
     })
 }
 
+/// I8 for one agent under failure (G7): after `k` failed answers in a
+/// row (an error, a timeout, a 404, or a 200 older than the generation
+/// the agent reported it had applied), its next request waits at least
+/// half of `backoff_base · 2^(k−1)`, capped at `backoff_max` (half: the
+/// low end of the jitter). A backoff that the wrong answer resets, or no
+/// backoff at all, asks again too soon. The book is the answers the
+/// driver gave, not the agent's own counter.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BackoffWatch {
+    failed_in_a_row: u32,
+    last_failed_at: Option<SimTime>,
+}
+
+impl BackoffWatch {
+    /// The agent acted on an answer at `now`.
+    pub fn observe_answer(&mut self, now: SimTime, failed: bool) {
+        if failed {
+            self.failed_in_a_row = self.failed_in_a_row.saturating_add(1);
+            self.last_failed_at = Some(now);
+        } else {
+            *self = BackoffWatch::default();
+        }
+    }
+
+    /// A fresh process: its backoff starts over.
+    pub fn restart(&mut self) {
+        *self = BackoffWatch::default();
+    }
+
+    /// A request at `now`, G7's base and cap as given.
+    pub fn observe_request(
+        &self,
+        now: SimTime,
+        base: SimDuration,
+        max: SimDuration,
+    ) -> Option<Violation> {
+        let at = self.last_failed_at?;
+        let k = self.failed_in_a_row;
+        let backoff = base.mul_f64(f64::from(1u32 << (k - 1).min(16))).min(max);
+        let least = backoff.mul_f64(0.5);
+        (now.saturating_since(at) < least).then(|| Violation {
+            rule: Rule::I8RetryBudget,
+            guard: Some(Guard::G7),
+            detail: format!(
+                "request {:.2} s after {k} failed answers in a row: backoff at least {:.2} s",
+                now.saturating_since(at).as_secs_f64(),
+                least.as_secs_f64()
+            ),
+        })
+    }
+}
+
 /// I8 for one agent: its desired-state requests stay within its rate
 /// limit. One request early is jitter; ten in a row is a retry storm.
 #[derive(Clone, Copy, Debug, Default)]
@@ -459,6 +512,48 @@ mod tests {
 
         assert!(generation_monotonic(5, 4).is_some());
         assert!(generation_monotonic(5, 5).is_none());
+
+        // I8 under failure: half of base · 2^(k−1), capped.
+        let mut b = BackoffWatch::default();
+        let (base, max) = (SimDuration::from_secs(10), SimDuration::from_secs(600));
+        assert!(
+            b.observe_request(t(1), base, max).is_none(),
+            "no failure yet"
+        );
+        b.observe_answer(t(100), true);
+        assert!(b.observe_request(t(105), base, max).is_none());
+        assert!(b
+            .observe_request(SimTime::from_micros(104_999_999), base, max)
+            .is_some());
+        b.observe_answer(t(105), true);
+        b.observe_answer(t(115), true);
+        // 3 in a row: at least 20 s after the last.
+        assert!(b.observe_request(t(135), base, max).is_none());
+        let v = b.observe_request(t(134), base, max).unwrap();
+        assert_eq!((v.rule, v.guard), (Rule::I8RetryBudget, Some(Guard::G7)));
+        assert_eq!(
+            v.detail,
+            "request 19.00 s after 3 failed answers in a row: backoff at least 20.00 s"
+        );
+        for k in 0..40 {
+            b.observe_answer(t(200 + k), true);
+        }
+        assert!(
+            b.observe_request(t(539), base, max).is_none(),
+            "capped at 600 s"
+        );
+        assert!(b.observe_request(t(538), base, max).is_some());
+        b.observe_answer(t(600), false);
+        assert!(
+            b.observe_request(t(600), base, max).is_none(),
+            "a success resets it"
+        );
+        b.observe_answer(t(700), true);
+        b.restart();
+        assert!(
+            b.observe_request(t(700), base, max).is_none(),
+            "so does a restart"
+        );
 
         // I12: the whole window, not a microsecond less.
         let w5 = SimDuration::from_secs(300);

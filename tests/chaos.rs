@@ -73,6 +73,10 @@ fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
         // Caught by I12 (G4's window, checked by the world against the
         // answers it gave): before I12, G4 protected nothing any check saw.
         (Bug::ConfirmationNeverResets, 5, "safety:I12"),
+        // Caught by I8's backoff watch (the world's count of failed
+        // answers in a row, a stale 200 among them): before it, I8 only
+        // saw retries under half the rate limit's spacing.
+        (Bug::BackoffResetByStaleAnswer, 1, "safety:I8"),
         // Caught by the driver's watch of bake times (the rollout's own
         // bookkeeping agrees with itself).
         (Bug::SkipsBakeAfterAlarm, 1, "safety:I7"),

@@ -221,10 +221,14 @@ pub enum SeededBug {
     /// service) is later removed at the first full resync after its delete
     /// intent appears, without the confirmation window (caught by I12).
     ConfirmationNeverResets,
+    /// A 200 resets the backoff even when G3 refuses it as stale: behind
+    /// a lagging replica the agent retries at the base rate, never backs
+    /// off further and never holds (caught by I8's backoff watch).
+    BackoffResetByStaleAnswer,
 }
 
 impl SeededBug {
-    pub const ALL: [SeededBug; 11] = [
+    pub const ALL: [SeededBug; 12] = [
         SeededBug::DeletesOn5xx,
         SeededBug::AcceptsGenerationRegression,
         SeededBug::IgnoresTombstones,
@@ -236,6 +240,7 @@ impl SeededBug {
         SeededBug::GraceFromRefusedScaleDown,
         SeededBug::ForgetsGenerationOnRestart,
         SeededBug::ConfirmationNeverResets,
+        SeededBug::BackoffResetByStaleAnswer,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -250,6 +255,7 @@ impl SeededBug {
             SeededBug::GraceFromRefusedScaleDown => "grace_from_refused_scale_down",
             SeededBug::ForgetsGenerationOnRestart => "forgets_generation_on_restart",
             SeededBug::ConfirmationNeverResets => "confirmation_never_resets",
+            SeededBug::BackoffResetByStaleAnswer => "backoff_reset_by_stale_answer",
         }
     }
 }
@@ -869,6 +875,10 @@ impl Agent {
                             pool: p,
                             guard: Guard::G3,
                         });
+                    }
+                    if cfg.seeded_bug == Some(SeededBug::BackoffResetByStaleAnswer) {
+                        // The seeded bug: "it was a 200", so the backoff starts over.
+                        self.consecutive_failures = 0;
                     }
                     self.on_failure(now, cfg, out);
                     return;
@@ -1538,6 +1548,45 @@ mod tests {
             ..AgentConfig::default()
         };
         assert!(scales_down(&run(&bug)));
+    }
+
+    #[test]
+    fn stale_answers_are_failures_the_backoff_grows_on() {
+        // Generation 5 applied, then three answers of generation 4 (a
+        // lagging replica): G3 refuses each, and the third retry waits
+        // at least half of 10 s · 2², not the base again.
+        let (actual, ds) = full_cluster();
+        let stale = DesiredState {
+            generation: 4,
+            ..ds
+        };
+        let retry_after_third = |cfg: &AgentConfig| {
+            let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
+            let mut out = Vec::new();
+            a.handle_answer(SimTime::ZERO, DesiredAnswer::Ok(ds), &actual, cfg, &mut out);
+            for t in [100, 200, 300] {
+                out.clear();
+                a.handle_answer(
+                    SimTime::from_secs(t),
+                    DesiredAnswer::Ok(stale),
+                    &actual,
+                    cfg,
+                    &mut out,
+                );
+            }
+            let Some(AgentOutput::SetTimer { at, .. }) = out.last() else {
+                panic!("no retry: {out:?}");
+            };
+            at.saturating_since(SimTime::from_secs(300)).as_secs_f64()
+        };
+        let wait_s = retry_after_third(&AgentConfig::default());
+        assert!((20.0..40.0).contains(&wait_s), "{wait_s}");
+        let bug = AgentConfig {
+            seeded_bug: Some(SeededBug::BackoffResetByStaleAnswer),
+            ..AgentConfig::default()
+        };
+        let wait_s = retry_after_third(&bug);
+        assert!((5.0..10.0).contains(&wait_s), "{wait_s}");
     }
 
     #[test]

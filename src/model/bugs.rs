@@ -27,6 +27,7 @@ pub enum Bug {
     GraceFromRefusedScaleDown,
     ForgetsGenerationOnRestart,
     ConfirmationNeverResets,
+    BackoffResetByStaleAnswer,
     IsolationNeverRejects,
     SkipsBakeAfterAlarm,
 }
@@ -65,7 +66,7 @@ impl Planted {
 }
 
 impl Bug {
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::DeletesOn5xx,
         Bug::AcceptsGenerationRegression,
         Bug::IgnoresTombstones,
@@ -77,6 +78,7 @@ impl Bug {
         Bug::GraceFromRefusedScaleDown,
         Bug::ForgetsGenerationOnRestart,
         Bug::ConfirmationNeverResets,
+        Bug::BackoffResetByStaleAnswer,
         Bug::IsolationNeverRejects,
         Bug::SkipsBakeAfterAlarm,
     ];
@@ -102,6 +104,7 @@ impl Bug {
                 Planted::Agent(SeededBug::ForgetsGenerationOnRestart)
             }
             Bug::ConfirmationNeverResets => Planted::Agent(SeededBug::ConfirmationNeverResets),
+            Bug::BackoffResetByStaleAnswer => Planted::Agent(SeededBug::BackoffResetByStaleAnswer),
             Bug::IsolationNeverRejects => Planted::Change(ChangeBug::IsolationNeverRejects),
             Bug::SkipsBakeAfterAlarm => Planted::Rollout(RolloutBug::SkipsBakeAfterAlarm),
         }

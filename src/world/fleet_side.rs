@@ -94,10 +94,25 @@ impl World {
         let before = skipped.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
         let running = agent.status().alive;
+        let generation_before = agent.generation();
         agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
         let g = agent.generation();
+        let guards = agent.guards();
         let book = &mut self.books[c as usize];
         book.generation_recorded = g;
+        // I8's backoff book: what the answer was, as the agent's reported
+        // generation before it says (a 200 older than that is a failure:
+        // G3). Kept for agents whose spec backs off (G1 and G7) only: the
+        // historical agent reads a 404 as an answer, not a failure.
+        if guards.g1_authoritative_only && guards.g7_backoff {
+            if running {
+                let failed =
+                    !matches!(answer, DesiredAnswer::Ok(ds) if ds.generation >= generation_before);
+                book.backoff.observe_answer(now, failed);
+            }
+        } else {
+            book.backoff.restart();
+        }
         // I12's book: the answers the process acted on (running, and not
         // refused as older than what it applied).
         if let DesiredAnswer::Ok(ds) = answer {
@@ -159,6 +174,14 @@ impl World {
                     let spacing =
                         SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max);
                     if let Some(v) = self.books[c as usize].request_rate.observe(now, spacing) {
+                        self.findings.add(v.at(now, Some(c)));
+                    }
+                    let base = SimDuration::from_secs_f64(self.cfg.agent.backoff_base_s);
+                    let max = SimDuration::from_secs_f64(self.cfg.agent.backoff_max_s);
+                    if let Some(v) = self.books[c as usize]
+                        .backoff
+                        .observe_request(now, base, max)
+                    {
                         self.findings.add(v.at(now, Some(c)));
                     }
                     self.fetch(sim, c);
@@ -380,6 +403,7 @@ impl World {
         let recorded = self.books[c as usize].generation_recorded;
         // A fresh process confirms from scratch (I12).
         self.books[c as usize].unwanted_since = [None; POOLS];
+        self.books[c as usize].backoff.restart();
         self.agents[c as usize].handle_restart(now, guards, recorded, &self.cfg.agent, &mut out);
         self.coverage.hit(Reached::AgentRestarted);
         if self.plant.service.faults.generation_regression > 0 {

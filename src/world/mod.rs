@@ -32,7 +32,7 @@
 //! parked in `pending_answer[cluster]` and `AgentAnswer` fires after the
 //! round trip → the agent reconciles → cloud calls → `CloudDone` events.
 
-use crate::checks::{BlastRadius, Findings, RequestRate};
+use crate::checks::{BackoffWatch, BlastRadius, Findings, RequestRate};
 use crate::config::ModelConfig;
 use crate::coverage::{Coverage, Reached};
 use crate::metrics::{ConvergenceWatch, Metrics};
@@ -149,6 +149,8 @@ pub struct ClusterBook {
     pub generation_recorded: u64,
     /// Desired-state requests against the rate limit (I8).
     pub request_rate: RequestRate,
+    /// Failed answers in a row against G7's backoff (I8).
+    pub backoff: BackoffWatch,
     /// Per pool slot: since when the answers the agent's current process
     /// acted on have not wanted the pool, without a break (for I12).
     pub unwanted_since: [Option<SimTime>; POOLS],
