@@ -771,6 +771,12 @@ mod tests {
         // bakes too, so the rollout completes after 5.
         assert_eq!(r.completed_at(), Some(mins(75)));
         assert_eq!(r.upgraded(), 2_000);
+        // Found by cargo-mutants (`unbaked_waves` made 1, `emergency` made
+        // true: both survived): nothing is unbaked once it completes, and
+        // an ordinary rollout is not an emergency one (the driver's watch
+        // of bake times reads it).
+        assert_eq!(r.unbaked_waves(), 0);
+        assert!(!r.emergency());
         assert!(r
             .waves()
             .iter()
@@ -794,6 +800,26 @@ mod tests {
             vec![mins(100), mins(105), mins(110), mins(115), mins(120)]
         );
         assert_eq!(r.completed_at(), Some(mins(125)));
+    }
+
+    #[test]
+    fn switching_to_emergency_mid_rollout_shortens_the_later_bakes() {
+        // Found by cargo-mutants (`set_emergency` made a no-op survived):
+        // the March replay's switch to emergency bakes was checked by no
+        // expectation. The first wave keeps its 15 minutes.
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        r.set_emergency(true);
+        assert!(r.emergency());
+        let log = drive(&mut r, out, &[]);
+        let starts: Vec<SimTime> = started(&log).iter().map(|w| w.1).collect();
+        assert_eq!(
+            starts,
+            vec![mins(0), mins(15), mins(20), mins(25), mins(30)]
+        );
+        assert_eq!(r.completed_at(), Some(mins(35)));
     }
 
     #[test]
