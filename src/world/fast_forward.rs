@@ -207,7 +207,7 @@ impl World {
         let grid = *self.agents[c as usize].grid();
         let (first_not_made, _) = grid.first_at_or_after(now);
         if first_not_made <= k {
-            return Some((grid.at(k), Ev::AgentPoll(c)));
+            return Some((grid.at(k), Ev::AgentPoll(c, self.books[c as usize].process)));
         }
         // Polls k..=m were sent; answers before `now` came back.
         let m = first_not_made - 1;
@@ -244,9 +244,15 @@ impl World {
         self.metrics.answers.add_n(&answer, answered);
         if in_flight {
             self.pending_answer[c as usize] = Some(answer);
-            Some((last_answer_at, Ev::AgentAnswer(c)))
+            Some((
+                last_answer_at,
+                Ev::AgentAnswer(c, self.books[c as usize].process),
+            ))
         } else {
-            Some((grid.at(m + 1), Ev::AgentPoll(c)))
+            Some((
+                grid.at(m + 1),
+                Ev::AgentPoll(c, self.books[c as usize].process),
+            ))
         }
     }
 

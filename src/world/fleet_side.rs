@@ -36,7 +36,7 @@ impl World {
             _ => self.rtt(c, sim.now()),
         };
         self.pending_answer[c as usize] = Some(answer);
-        sim.schedule_in(delay, Ev::AgentAnswer(c));
+        sim.schedule_in(delay, Ev::AgentAnswer(c, self.books[c as usize].process));
     }
 
     pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
@@ -187,7 +187,10 @@ impl World {
                     self.fetch(sim, c);
                 }
                 AgentOutput::SetTimer { at, timer } => match timer {
-                    AgentTimer::Poll => sim.schedule_at(at.max(now), Ev::AgentPoll(c)),
+                    AgentTimer::Poll => sim.schedule_at(
+                        at.max(now),
+                        Ev::AgentPoll(c, self.books[c as usize].process),
+                    ),
                 },
                 AgentOutput::CreatePool { pool, nodes } => {
                     self.cloud_call(sim, c, pool, CloudCall::Create { nodes });
@@ -404,6 +407,9 @@ impl World {
         // A fresh process confirms from scratch (I12).
         self.books[c as usize].unwanted_since = [None; POOLS];
         self.books[c as usize].backoff.restart();
+        // A new process: its predecessor's timers and answers are void.
+        self.books[c as usize].process += 1;
+        self.pending_answer[c as usize] = None;
         self.agents[c as usize].handle_restart(now, guards, recorded, &self.cfg.agent, &mut out);
         self.coverage.hit(Reached::AgentRestarted);
         if self.plant.service.faults.generation_regression > 0 {

@@ -64,8 +64,11 @@ pub use auth_side::{AuthBook, AuthMinute};
 /// Every event of the world. Small and `Copy`: the queue moves them around.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Ev {
-    AgentPoll(ClusterId),
-    AgentAnswer(ClusterId),
+    /// An agent's poll timer, set by its process number `.1` (see
+    /// [`ClusterBook::process`]).
+    AgentPoll(ClusterId, u32),
+    /// The answer to a desired-state request of process number `.1`.
+    AgentAnswer(ClusterId, u32),
     AgentRestart(ClusterId),
     /// A sleeping agent's own business is due at this grid poll (the
     /// fast-forward's timer; see `fast_forward`).
@@ -151,6 +154,9 @@ pub struct ClusterBook {
     pub request_rate: RequestRate,
     /// Failed answers in a row against G7's backoff (I8).
     pub backoff: BackoffWatch,
+    /// The number of the agent's current process (0 at the start, one
+    /// more at each restart): its timers and requests carry it.
+    pub process: u32,
     /// Per pool slot: since when the answers the agent's current process
     /// acted on have not wanted the pool, without a break (for I12).
     pub unwanted_since: [Option<SimTime>; POOLS],
@@ -400,7 +406,7 @@ impl World {
         self.sleep_possible = self.sleep_possible();
         self.edge_version_seen = self.plant.edge_version();
         for (c, at) in std::mem::take(&mut self.first_poll).into_iter().enumerate() {
-            sim.schedule_at(at, Ev::AgentPoll(c as ClusterId));
+            sim.schedule_at(at, Ev::AgentPoll(c as ClusterId, 0));
         }
         self.timeline.faults().arm(sim, Ev::Timeline);
         self.schedule_customer_change(sim);
@@ -593,8 +599,14 @@ impl World {
 impl Model<Ev> for World {
     fn handle(&mut self, sim: &mut Sim<Ev>, ev: Ev) {
         match ev {
-            Ev::AgentPoll(c) => self.on_agent_poll(sim, c),
-            Ev::AgentAnswer(c) => self.on_agent_answer(sim, c),
+            // A dead process's timers and connections die with it: what it
+            // set or asked for does not reach its successor. Before, a
+            // restarted agent polled early on its predecessor's timer (I8's
+            // backoff watch found it: fixed-400 seed 6000022).
+            Ev::AgentPoll(c, p) if p != self.books[c as usize].process => {}
+            Ev::AgentAnswer(c, p) if p != self.books[c as usize].process => {}
+            Ev::AgentPoll(c, _) => self.on_agent_poll(sim, c),
+            Ev::AgentAnswer(c, _) => self.on_agent_answer(sim, c),
             Ev::AgentRestart(c) => self.on_agent_restart(sim, c),
             Ev::AgentDue(c, due) => self.on_agent_due(sim, c, due),
             Ev::CloudDone { cluster, pool, op } => self.on_cloud_done(sim, cluster, pool, op),
