@@ -1232,6 +1232,11 @@ mod tests {
         let mut missing = actual;
         missing[PoolName::Worker(1).index()] = PoolState::Absent;
         assert_eq!(a.quiet_until(&ds, &missing), None);
+        // Nor one that would resize a wanted pool (found by cargo-mutants:
+        // `&&` made `||` and `== 0` made `!= 0` in the size test survived).
+        let mut resized = actual;
+        resized[PoolName::Worker(1).index()] = PoolState::Present { nodes: 5 };
+        assert_eq!(a.quiet_until(&ds, &resized), None);
         // A newer desired state it has not applied: not quiet.
         let (_, newer) = worker_1_tombstoned();
         assert_eq!(a.quiet_until(&newer, &actual), None);
