@@ -606,6 +606,11 @@ pub fn parse_time(epoch: &Epoch, text: &str) -> Result<SimTime, String> {
         let bad = || format!("expected a time such as \"D3 13:00\", found {text:?}");
         let (day, clock) = rest.split_once(' ').ok_or_else(bad)?;
         let day: u64 = day.parse().map_err(|_| bad())?;
+        // A scenario spans at most 366 days; a larger day is a typo, and
+        // one in the billions would overflow the microsecond clock.
+        if day > 400 {
+            return Err(format!("{text} lies past the 366 days a scenario may span"));
+        }
         let (h, m) = clock.split_once(':').ok_or_else(bad)?;
         let (h, m): (u64, u64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if h >= 24 || m >= 60 {
@@ -741,6 +746,15 @@ mod tests {
             .to_string()
             .starts_with("scenarios/test.json: at `model.fleet.clusters`: expected"));
 
+        // Nor may a day count do it (found by reading parse_time after the
+        // fuzz finding below; debug builds panicked, release ones wrapped).
+        let e = error_of(&MINIMAL.replace("D0 17:30", "D9999999999999 00:00"));
+        assert_eq!(e.path, "timeline[0].at");
+        assert!(
+            e.message
+                .ends_with("lies past the 366 days a scenario may span"),
+            "{e}"
+        );
         // A fuzz finding: an 11-digit year overflowed the clock (a panic).
         let e = error_of(&MINIMAL.replace("2025-03-19T00:00:00Z", "99999999999-01-01T00:00:00Z"));
         assert_eq!(e.path, "end");
