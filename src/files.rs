@@ -89,6 +89,53 @@ pub fn check_path_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A name made of `base` and a fixed `suffix` (`-variant`, `-seed-42`)
+/// that stays within [`NAME_CHARS_MAX`]: when the two do not fit, `base` is
+/// cut and an FNV-1a digest of the whole of it keeps distinct bases
+/// distinct, so a valid 100-character name still derives a valid one, the
+/// same on every run. `base` is a checked name; `suffix` is at most 80
+/// characters of the same alphabet.
+pub fn derived_name(base: &str, suffix: &str) -> String {
+    if base.len() + suffix.len() <= NAME_CHARS_MAX {
+        return format!("{base}{suffix}");
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in base.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let digest = format!("-{:08x}", h >> 32);
+    let keep = NAME_CHARS_MAX.saturating_sub(suffix.len() + digest.len());
+    // `base` is ASCII (a checked name), so any byte index is a boundary.
+    let cut = &base[..keep.min(base.len())];
+    format!("{cut}{digest}{suffix}")
+}
+
+/// `text` with its control characters escaped (`\u{1b}`), so that a key,
+/// value or path echoed in a message cannot drive the terminal (colours,
+/// cursor moves, a rewritten title) nor reorder it. Line breaks and tabs are kept: they
+/// lay messages out.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    // Bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069)
+    // are not control characters but reorder what the reader sees.
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn starts_a_name(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
@@ -127,6 +174,33 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn derived_names_stay_valid_and_distinct() {
+        assert_eq!(derived_name("march", "-variant"), "march-variant");
+        let long_a = format!("a{}", "x".repeat(99));
+        let long_b = format!("b{}", "x".repeat(99));
+        let a = derived_name(&long_a, "-variant");
+        let b = derived_name(&long_b, "-variant");
+        for n in [&a, &b] {
+            assert_eq!(n.len(), NAME_CHARS_MAX, "{n}");
+            assert_eq!(check_path_name(n), Ok(()));
+            assert!(n.ends_with("-variant"));
+        }
+        assert_ne!(a, b, "two long bases keep two names");
+        assert_eq!(a, derived_name(&long_a, "-variant"), "deterministic");
+        let seed = derived_name(&long_a, "-seed-18446744073709551615");
+        assert_eq!(check_path_name(&seed), Ok(()));
+    }
+
+    #[test]
+    fn terminal_safe_escapes_control_characters_only() {
+        assert_eq!(terminal_safe("model.fleet\tx\ny"), "model.fleet\tx\ny");
+        assert_eq!(terminal_safe("k\u{1b}[31mred"), "k\\u{1b}[31mred");
+        assert_eq!(terminal_safe("a\u{7}b\u{9b}c"), "a\\u{7}b\\u{9b}c");
+        assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(terminal_safe("été"), "été");
     }
 
     #[test]
