@@ -46,6 +46,27 @@ pub struct RunResult {
     /// Why the events sink failed (disk full, a closed pipe), if it did:
     /// the run is whole, its `events.jsonl` is not.
     pub events_error: Option<String>,
+    /// Paired variants that stopped before their end, each said in a
+    /// sentence: their pairs have partial figures, so no verdict.
+    pub variants_stopped: Vec<String>,
+}
+
+impl RunResult {
+    /// Why this run has no verdict: it, or one of its paired variants,
+    /// stopped before the scenario's end (the event budget, the
+    /// pending-queue bound, or the model stopped it). `None` when every
+    /// run reached its end.
+    pub fn stopped_short(&self, epoch: &cascade_sim::Epoch) -> Option<String> {
+        if !reached_the_end(&self.outcome) {
+            return Some(format!(
+                "the run stopped before its end: {} at {} ({} events)",
+                self.outcome.reason,
+                epoch.format(self.outcome.now),
+                self.summary.events
+            ));
+        }
+        self.variants_stopped.first().cloned()
+    }
 }
 
 /// Default event budget: generous for nine days of 1,000,000 agents (~160 M
@@ -62,7 +83,9 @@ pub const WORK_MAX_DEFAULT: u64 = 100_000_000_000;
 
 /// The work `scenario` implies at most: every agent polling on its grid
 /// for the whole span (any fault may wake them all; the fast-forward
-/// usually skips most of it) plus the auth path's ticks.
+/// usually skips most of it) plus the auth path's ticks. One run only: a
+/// run of a scenario with paired expectations also runs its variants
+/// ([`planned_work`]).
 pub fn work_estimate(scenario: &Scenario) -> f64 {
     let span_s = scenario.end.as_secs_f64();
     let m = &scenario.model;
@@ -71,21 +94,78 @@ pub fn work_estimate(scenario: &Scenario) -> f64 {
     polls + ticks
 }
 
-/// Refuses a scenario whose [`work_estimate`] exceeds `work_max`, with a
-/// message that says where the figure comes from and how to raise it.
-pub fn check_work_budget(scenario: &Scenario, work_max: u64) -> Result<(), String> {
-    let work = work_estimate(scenario);
+/// A paired expectation's variant, built.
+pub struct PairedVariant {
+    /// What the expectation calls it (`"without the hotfix"`).
+    pub about: String,
+    /// What differs from its parent, one line each.
+    pub changes: Vec<String>,
+    pub scenario: Scenario,
+}
+
+/// The distinct paired variants of `scenario`, in the order of its
+/// expectations, each built once: the runs a run of `scenario` adds.
+/// Variants were checked to build when the scenario loaded.
+pub fn paired_variants(scenario: &Scenario) -> Vec<PairedVariant> {
+    let mut out: Vec<PairedVariant> = Vec::new();
+    for spec in scenario.expectations.iter().filter_map(|e| e.variant()) {
+        let changes = spec.changes();
+        if out.iter().any(|v| v.changes == changes) {
+            continue;
+        }
+        if let Ok(v) = crate::scenario::variant(scenario, &spec) {
+            out.push(PairedVariant {
+                about: spec.about.to_string(),
+                changes,
+                scenario: v,
+            });
+        }
+    }
+    out
+}
+
+/// The work of everything one run of `scenario` executes: the scenario and
+/// each distinct paired variant, as [`work_estimate`] counts them.
+pub fn planned_work(scenario: &Scenario) -> f64 {
+    work_estimate(scenario)
+        + paired_variants(scenario)
+            .iter()
+            .map(|v| work_estimate(&v.scenario))
+            .sum::<f64>()
+}
+
+/// Refuses a command whose work exceeds `work_max`: `runs` runs of
+/// `scenario` (seeds of a sweep), each with its paired variants, counted
+/// before the first starts. The message says where the figure comes from
+/// and how to raise it.
+pub fn check_work_budget(scenario: &Scenario, runs: u64, work_max: u64) -> Result<(), String> {
+    let variants = paired_variants(scenario);
+    let one = planned_work(scenario);
+    let work = one * runs as f64;
     if work <= work_max as f64 {
         return Ok(());
     }
     let m = &scenario.model;
-    Err(format!(
-        "{}: the run implies about {work:.2e} agent polls and auth ticks ({} clusters × {} s ÷ poll_interval_s {} s, plus one tick per {} ms), above the budget of {work_max:.2e}; raise it with --work-max if that is meant",
-        scenario.source.display(),
+    let mut what = format!(
+        "{} clusters × {} s ÷ poll_interval_s {} s, plus one tick per {} ms",
         m.fleet.clusters,
         scenario.end.as_secs(),
         m.agent.poll_interval_s,
         m.auth.tick_ms,
+    );
+    if !variants.is_empty() {
+        what += &format!(
+            "; with its {} paired variant(s), {:.2e} a run",
+            variants.len(),
+            one
+        );
+    }
+    if runs > 1 {
+        what += &format!("; × {runs} runs");
+    }
+    Err(format!(
+        "{}: the command implies about {work:.2e} agent polls and auth ticks ({what}), above the budget of {work_max:.2e}; raise it with --work-max if that is meant",
+        scenario.source.display(),
     ))
 }
 
@@ -146,40 +226,35 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     let series = Series::from_world(&world, &scenario.name, seed, scenario.end);
     // Paired expectations: each distinct variant runs once, same seed.
     let mut variants: Vec<(String, Option<Summary>)> = Vec::new();
-    for e in &scenario.expectations {
-        let Some(spec) = e.variant() else { continue };
-        let key = spec.changes().join("; ");
-        if variants.iter().any(|(k, _)| *k == key) {
+    let mut variants_stopped = Vec::new();
+    for pv in paired_variants(scenario) {
+        let key = pv.changes.join("; ");
+        let r = run_scenario(
+            &pv.scenario,
+            RunOptions {
+                seed: Some(seed),
+                events_max: opts.events_max,
+                step_every_poll: opts.step_every_poll,
+                ..RunOptions::default()
+            },
+        );
+        if let Some(why) = r.stopped_short(&pv.scenario.epoch) {
+            // Partial figures are not compared: the pair stays unmeasured.
+            variants_stopped.push(format!("the paired variant {:?} ({key}): {why}", pv.about));
+            variants.push((key, None));
             continue;
         }
-        // Built at load time already; an error here leaves the pair unmeasured.
-        let ran = crate::scenario::variant(scenario, &spec).ok().map(|v| {
-            run_scenario(
-                &v,
-                RunOptions {
-                    seed: Some(seed),
-                    events_max: opts.events_max,
-                    step_every_poll: opts.step_every_poll,
-                    ..RunOptions::default()
-                },
-            )
-            .summary
+        let v = r.summary;
+        summary.pairs.push(Pair {
+            variant: pv.about,
+            changes: pv.changes,
+            seed,
+            trace_hash: v.trace_hash.clone(),
+            clusters_lost_total: v.metrics.clusters_lost_pools_total,
+            clusters_lost_by_incident: v.pool_incidents().map(|i| i.clusters_affected).collect(),
+            not_converged_at_end: v.metrics.clusters_not_converged_at_end,
         });
-        if let Some(v) = &ran {
-            summary.pairs.push(Pair {
-                variant: spec.about.to_string(),
-                changes: spec.changes(),
-                seed,
-                trace_hash: v.trace_hash.clone(),
-                clusters_lost_total: v.metrics.clusters_lost_pools_total,
-                clusters_lost_by_incident: v
-                    .pool_incidents()
-                    .map(|i| i.clusters_affected)
-                    .collect(),
-                not_converged_at_end: v.metrics.clusters_not_converged_at_end,
-            });
-        }
-        variants.push((key, ran));
+        variants.push((key, Some(v)));
     }
     summary.expectations = scenario
         .expectations
@@ -211,6 +286,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         series,
         seed,
         events_error,
+        variants_stopped,
     }
 }
 

@@ -36,15 +36,24 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The file name, the path and the message may echo what the file
+        // says (an unknown key): escaped, they cannot drive a terminal.
+        use crate::files::terminal_safe;
+        let file = self.file.display().to_string();
         if self.path.is_empty() {
-            write!(f, "{}: {}", self.file.display(), self.message)
+            write!(
+                f,
+                "{}: {}",
+                terminal_safe(&file),
+                terminal_safe(&self.message)
+            )
         } else {
             write!(
                 f,
                 "{}: at `{}`: {}",
-                self.file.display(),
-                self.path,
-                self.message
+                terminal_safe(&file),
+                terminal_safe(&self.path),
+                terminal_safe(&self.message)
             )
         }
     }
@@ -168,7 +177,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
     let mut doc = resolve(path, 0)?;
     for o in overrides {
-        o.apply(&mut doc)
+        o.apply(&mut doc, OverrideSite::CommandLine)
             .map_err(|m| err(path, o.key.clone(), format!("--set {}: {m}", o.key)))?;
     }
     let mut sc = from_value(path, doc)?;
@@ -208,8 +217,18 @@ impl std::str::FromStr for Override {
                 "expected a dotted key such as model.fleet.clusters, found {key:?}"
             ));
         }
-        let value = serde_json::from_str(value.trim())
-            .unwrap_or_else(|_| Value::String(value.trim().to_string()));
+        let text = value.trim();
+        // JSON, read as strictly as a file (no key twice); text that is not
+        // JSON at all is a string.
+        let value = match crate::files::parse_json_strict(text) {
+            Ok(v) => v,
+            Err(_) if serde_json::from_str::<Value>(text).is_ok() => {
+                return Err(format!(
+                    "{key}: the JSON value names a key twice in one object"
+                ))
+            }
+            Err(_) => Value::String(text.to_string()),
+        };
         Ok(Override {
             key: key.to_string(),
             value,
@@ -217,28 +236,33 @@ impl std::str::FromStr for Override {
     }
 }
 
+/// Where an override comes from: a paired variant may change less than the
+/// command line (it runs on its parent's seed, to be compared, unchecked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverrideSite {
+    /// `cascade run --set KEY=VALUE`.
+    CommandLine,
+    /// A paired expectation's `set`.
+    Variant,
+}
+
 impl Override {
     /// Sets the value in `doc` (a resolved scenario document).
-    pub fn apply(&self, doc: &mut Value) -> Result<(), String> {
+    pub fn apply(&self, doc: &mut Value, site: OverrideSite) -> Result<(), String> {
         let parts: Vec<&str> = self.key.split('.').collect();
         if parts.len() > 16 {
             return Err("a key has at most 16 parts".into());
         }
+        refuse_ineffective(&parts, site)?;
         let mut slot = doc;
-        let rest: &[&str] = if parts[0] == "timeline" {
-            let [_, id, field @ ..] = parts.as_slice() else {
-                unreachable!("split yields at least one part")
-            };
-            if field.is_empty() {
-                return Err("expected timeline.ID.FIELD".into());
-            }
+        let rest: &[&str] = if let ["timeline", id, field @ ..] = parts.as_slice() {
             let items = slot
                 .get_mut("timeline")
                 .and_then(Value::as_array_mut)
                 .ok_or("the scenario has no timeline")?;
             let item = items
                 .iter_mut()
-                .find(|it| it.get("id").and_then(Value::as_str) == Some(id))
+                .find(|it| it.get("id").and_then(Value::as_str) == Some(*id))
                 .ok_or_else(|| format!("no timeline item with id {id:?}"))?;
             slot = if matches!(field[0], "at" | "for" | "note" | "do") {
                 item
@@ -258,10 +282,53 @@ impl Override {
                 .entry(p.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));
         }
-        slot.as_object_mut()
-            .ok_or_else(|| format!("{last}: expected an object to set it in"))?
-            .insert(last.to_string(), self.value.clone());
+        let obj = slot
+            .as_object_mut()
+            .ok_or_else(|| format!("{last}: expected an object to set it in"))?;
+        // An object merges into the model section it names, as `extends`
+        // merges: `--set 'model={"fleet":{"clusters":5}}'` changes the fleet
+        // size and keeps the file's other model values. Elsewhere (an
+        // action's `do`) an object replaces: its kind decides its fields.
+        match obj.get_mut(*last) {
+            Some(existing)
+                if parts[0] == "model" && existing.is_object() && self.value.is_object() =>
+            {
+                merge_values(existing, self.value.clone());
+            }
+            _ => {
+                obj.insert(last.to_string(), self.value.clone());
+            }
+        }
         Ok(())
+    }
+}
+
+/// Refuses an override that could not take effect where it is applied,
+/// instead of accepting and ignoring it.
+fn refuse_ineffective(parts: &[&str], site: OverrideSite) -> Result<(), String> {
+    match parts {
+        ["extends" | "timeline_remove" | "$schema", ..] => Err(format!(
+            "`{}` is resolved before overrides apply; edit the file instead",
+            parts[0]
+        )),
+        ["timeline"] | ["timeline", _] => Err(
+            "expected timeline.ID.FIELD: timeline items are changed one field at a time, by id"
+                .into(),
+        ),
+        ["timeline", _, "id"] => Err("an item's id names it; it cannot be overridden".into()),
+        ["seed", ..] if site == OverrideSite::Variant => Err(
+            "a paired variant runs on its parent's seed, so that the pair measures the change alone"
+                .into(),
+        ),
+        ["name" | "description", ..] if site == OverrideSite::Variant => Err(format!(
+            "a variant's {} is derived from its parent's",
+            parts[0]
+        )),
+        ["expect" | "tuned", ..] if site == OverrideSite::Variant => Err(format!(
+            "a variant runs only to be compared: its `{}` is not checked",
+            parts[0]
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -400,6 +467,25 @@ fn merge_scenario(path: &Path, base: Value, child: Value) -> Result<Value, Scena
         let Value::Array(items) = items else {
             return Err(err(path, "timeline", "expected a list of timeline items"));
         };
+        // Two items of one id would both replace the same base item, and
+        // the first would vanish without a word.
+        for (k, item) in items.iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_str);
+            if let Some(first) = id.and_then(|id| {
+                items[..k]
+                    .iter()
+                    .position(|b| b.get("id").and_then(Value::as_str) == Some(id))
+            }) {
+                return Err(err(
+                    path,
+                    format!("timeline[{k}].id"),
+                    format!(
+                        "duplicate item id {:?}: timeline[{first}] of this file has it too",
+                        id.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         for item in items {
             let id = item.get("id").and_then(Value::as_str).map(str::to_string);
             match id.and_then(|id| {
@@ -490,11 +576,14 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
                 m,
             )
         })?;
-        if items.iter().any(|x: &TimelineItem| x.id == it.id) {
+        if let Some(first) = items.iter().position(|x: &TimelineItem| x.id == it.id) {
             return Err(err(
                 path,
                 format!("timeline[{k}].id"),
-                format!("duplicate item id {:?}", it.id),
+                format!(
+                    "duplicate item id {:?}: timeline[{first}] has it too",
+                    it.id
+                ),
             ));
         }
         items.push(TimelineItem {
@@ -555,7 +644,7 @@ fn variant_doc(doc: &Value, v: &VariantSpec) -> Result<Value, (String, String)> 
     obj.insert("expect".into(), Value::Array(Vec::new()));
     obj.remove("tuned");
     if let Some(Value::String(name)) = obj.get("name") {
-        let name = format!("{name}-variant");
+        let name = crate::files::derived_name(name, "-variant");
         obj.insert("name".into(), Value::String(name));
     }
     for (k, id) in v.timeline_remove.iter().enumerate() {
@@ -580,7 +669,8 @@ fn variant_doc(doc: &Value, v: &VariantSpec) -> Result<Value, (String, String)> 
             key: key.clone(),
             value: value.clone(),
         };
-        o.apply(&mut doc).map_err(|m| (format!("set.{key}"), m))?;
+        o.apply(&mut doc, OverrideSite::Variant)
+            .map_err(|m| ("set".to_string(), format!("{key}: {m}")))?;
     }
     Ok(doc)
 }
@@ -814,7 +904,7 @@ mod tests {
         .collect();
         let mut d = doc.clone();
         for o in &sets {
-            o.apply(&mut d).unwrap();
+            o.apply(&mut d, OverrideSite::CommandLine).unwrap();
         }
         let s = from_value(&p(), d).unwrap();
         assert_eq!(s.model.agent.poll_interval_s, 30.0);
@@ -831,7 +921,7 @@ mod tests {
         let e = "timeline.NOPE.at=D0 01:00"
             .parse::<Override>()
             .unwrap()
-            .apply(&mut d)
+            .apply(&mut d, OverrideSite::CommandLine)
             .unwrap_err();
         assert!(e.contains("no timeline item with id \"NOPE\""), "{e}");
         assert!("novalue"
@@ -842,7 +932,7 @@ mod tests {
         let e = "name.x=1"
             .parse::<Override>()
             .unwrap()
-            .apply(&mut d)
+            .apply(&mut d, OverrideSite::CommandLine)
             .unwrap_err();
         assert!(e.contains("expected an object"), "{e}");
     }
@@ -888,5 +978,117 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("must differ"), "{}", e.message);
+    }
+
+    /// What applying `text` to MINIMAL says (no panic, whatever it is).
+    fn apply_error(text: &str) -> String {
+        let mut d = parse_text(&p(), MINIMAL).unwrap();
+        match text.parse::<Override>() {
+            Err(e) => e,
+            Ok(o) => o.apply(&mut d, OverrideSite::CommandLine).unwrap_err(),
+        }
+    }
+
+    #[test]
+    fn overrides_that_cannot_take_effect_are_refused() {
+        for bare in ["timeline=[]", "timeline={}", "timeline.E1=1"] {
+            let e = apply_error(bare);
+            assert!(e.contains("timeline.ID.FIELD"), "{bare}: {e}");
+        }
+        for resolved in [
+            "extends=\"x.json\"",
+            "timeline_remove=[\"E1\"]",
+            "$schema=x",
+        ] {
+            let e = apply_error(resolved);
+            assert!(e.contains("resolved before"), "{resolved}: {e}");
+        }
+        let e = apply_error("timeline.E1.id=E2");
+        assert!(e.contains("an item's id"), "{e}");
+        // A JSON value that names a key twice is refused, as in a file.
+        let e = apply_error(r#"model.fleet={"clusters": 5, "clusters": 6}"#);
+        assert!(e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn an_object_override_merges_into_the_section_it_names() {
+        let text = MINIMAL.replace(
+            r#""model": {"fleet": {"clusters": 50}}"#,
+            r#""model": {"fleet": {"clusters": 50}, "agent": {"poll_interval_s": 30}}"#,
+        );
+        let mut d = parse_text(&p(), &text).unwrap();
+        let o: Override = r#"model={"fleet": {"clusters": 7}}"#.parse().unwrap();
+        o.apply(&mut d, OverrideSite::CommandLine).unwrap();
+        let s = from_value(&p(), d).unwrap();
+        assert_eq!(s.model.fleet.clusters, 7);
+        assert_eq!(
+            s.model.agent.poll_interval_s, 30.0,
+            "the file's other values stay"
+        );
+    }
+
+    fn paired_with(set: &str) -> Result<Scenario, ScenarioError> {
+        let text = MINIMAL.replacen(
+            "\"timeline\": [",
+            &format!(
+                "\"expect\": [{{\"kind\": \"paired\", \"variant\": \"v\", \"set\": {set}, \"metric\": \"clusters_lost\", \"less_by_min\": 0}}],\n        \"timeline\": ["
+            ),
+            1,
+        );
+        load_str(&p(), &text)
+    }
+
+    #[test]
+    fn a_variant_may_not_set_what_the_pair_does_not_run() {
+        for (set, words) in [
+            (r#"{"timeline": []}"#, "timeline.ID.FIELD"),
+            (r#"{"seed": 2}"#, "parent's seed"),
+            (r#"{"name": "other"}"#, "name"),
+            (r#"{"expect": []}"#, "not checked"),
+            (r#"{"tuned": []}"#, "not checked"),
+            (r#"{"extends": "x.json"}"#, "resolved before"),
+        ] {
+            let e = paired_with(set).unwrap_err();
+            assert_eq!(e.path, "expect[0].set", "{set}");
+            assert!(e.message.contains(words), "{set}: {}", e.message);
+        }
+        paired_with(r#"{"model.agent.poll_interval_s": 30}"#).unwrap();
+    }
+
+    #[test]
+    fn a_valid_long_name_derives_a_valid_variant_name() {
+        let name = format!("n{}", "x".repeat(99));
+        let text = MINIMAL.replace(r#""name": "t""#, &format!(r#""name": "{name}""#));
+        let text = text.replacen(
+            "\"timeline\": [",
+            "\"expect\": [{\"kind\": \"paired\", \"variant\": \"v\", \"timeline_remove\": [\"E1\"], \"metric\": \"clusters_lost\", \"less_by_min\": 0}],\n        \"timeline\": [",
+            1,
+        );
+        let sc = load_str(&p(), &text).unwrap();
+        let v = variant(&sc, &sc.expectations[0].variant().unwrap()).unwrap();
+        assert_eq!(v.name.len(), crate::files::NAME_CHARS_MAX);
+        assert!(v.name.ends_with("-variant"), "{}", v.name);
+    }
+
+    #[test]
+    fn timeline_ids_are_unique_and_both_places_are_named() {
+        let text = MINIMAL.replace(r#""id": "N""#, r#""id": "E1""#);
+        let e = load_str(&p(), &text).unwrap_err();
+        assert_eq!(e.path, "timeline[1].id");
+        assert!(e.message.contains("timeline[0]"), "{}", e.message);
+        // Within a file that extends another: two items of one id would
+        // both replace the base's, and one would silently vanish.
+        let dir = std::env::temp_dir().join(format!("cascade-ids-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("base.json"), MINIMAL).unwrap();
+        let child = r#"{"extends": "base.json", "timeline": [
+            {"id": "X", "at": "+2h", "do": {"kind": "note"}},
+            {"id": "X", "at": "+3h", "do": {"kind": "note"}}
+        ]}"#;
+        std::fs::write(dir.join("child.json"), child).unwrap();
+        let e = load(&dir.join("child.json")).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(e.path, "timeline[1].id");
+        assert!(e.message.contains("timeline[0]"), "{}", e.message);
     }
 }

@@ -59,13 +59,30 @@ pub struct Sweep {
     pub spreads: Vec<Spread>,
     /// Seeds whose run panicked (no expectation was checked on them).
     pub panics: Vec<(u64, Panicked)>,
+    /// Seeds whose run, or one of its paired variants, stopped before its
+    /// end (`--events-max`, the pending-queue bound): partial figures, no
+    /// verdict, and not counted in the shares or spreads.
+    pub incomplete: Vec<(u64, String)>,
 }
 
 impl Sweep {
-    /// No seed panicked, and every expectation held on every seed.
+    /// Every seed ran to its end without a panic, and every expectation
+    /// held on every seed.
     pub fn all_hold(&self) -> bool {
-        self.panics.is_empty() && self.expectations.iter().all(|e| e.held == e.seeds)
+        self.panics.is_empty()
+            && self.incomplete.is_empty()
+            && self.expectations.iter().all(|e| e.held == e.seeds)
     }
+}
+
+/// How each seed of a sweep runs (the options of one run that a sweep
+/// passes on).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SweepOptions {
+    /// Event budget of each run (and of each of its paired variants).
+    pub events_max: Option<u64>,
+    /// The reference mode: step every agent poll.
+    pub step_every_poll: bool,
 }
 
 /// The figures a sweep spreads: whole-run damage and convergence, and per
@@ -131,10 +148,11 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 }
 
 /// Runs `scenario` on each of `seeds`, `jobs` at a time.
-pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
+pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize, opts: SweepOptions) -> Sweep {
     let next = AtomicUsize::new(0);
     let runs: Mutex<Vec<SeedRun>> = Mutex::new(Vec::with_capacity(seeds.len()));
     let panics: Mutex<Vec<(u64, Panicked)>> = Mutex::new(Vec::new());
+    let incomplete: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
             s.spawn(|| loop {
@@ -145,6 +163,8 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
                         scenario,
                         RunOptions {
                             seed: Some(seed),
+                            events_max: opts.events_max,
+                            step_every_poll: opts.step_every_poll,
                             ..RunOptions::default()
                         },
                     )
@@ -159,6 +179,13 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
                         continue;
                     }
                 };
+                if let Some(why) = r.stopped_short(&scenario.epoch) {
+                    incomplete
+                        .lock()
+                        .expect("no panic while holding the lock")
+                        .push((seed, why));
+                    continue;
+                }
                 let run = SeedRun {
                     seed,
                     trace_hash: r.summary.trace_hash.clone(),
@@ -177,6 +204,10 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
         .into_inner()
         .expect("no panic while holding the lock");
     panics.sort_by_key(|(seed, _)| *seed);
+    let mut incomplete = incomplete
+        .into_inner()
+        .expect("no panic while holding the lock");
+    incomplete.sort_by_key(|(seed, _)| *seed);
 
     let mut expectations: Vec<ExpectationShare> = Vec::new();
     for r in &runs {
@@ -231,6 +262,7 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize) -> Sweep {
         expectations,
         spreads,
         panics,
+        incomplete,
     }
 }
 
@@ -243,10 +275,13 @@ pub fn render_text(s: &Sweep) -> String {
         "scenario  {} ({}), {} seeds",
         s.scenario,
         s.source,
-        seeds + s.panics.len()
+        seeds + s.panics.len() + s.incomplete.len()
     );
     for (seed, p) in &s.panics {
         let _ = writeln!(o, "seed {seed}: verdict panic: the run {p}");
+    }
+    for (seed, why) in &s.incomplete {
+        let _ = writeln!(o, "seed {seed}: no verdict: {why}");
     }
     let _ = writeln!(o, "\n| expectation | holds on | first failing seeds |");
     let _ = writeln!(o, "|---|---|---|");
@@ -298,11 +333,21 @@ pub fn render_text(s: &Sweep) -> String {
             format!("every expectation holds on all {seeds} seeds")
         } else {
             let n = s.expectations.iter().filter(|e| e.held < e.seeds).count();
-            let mut text = format!("{n} expectation(s) fail on some seeds");
+            let mut text = if n > 0 {
+                format!("{n} expectation(s) fail on some seeds")
+            } else {
+                format!("every expectation holds on the {seeds} seeds that ran to their end")
+            };
             if !s.panics.is_empty() {
                 text += &format!(
                     "; {} seed(s) panicked (no expectation checked on them)",
                     s.panics.len()
+                );
+            }
+            if !s.incomplete.is_empty() {
+                text += &format!(
+                    "; {} seed(s) stopped before their end (no verdict on them)",
+                    s.incomplete.len()
                 );
             }
             text

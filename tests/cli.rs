@@ -562,7 +562,7 @@ fn work_is_budgeted_up_front_and_a_run_stopped_short_gives_no_verdict() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("the run implies about 7.78e12 agent polls and auth ticks (1000000 clusters × 777600 s ÷ poll_interval_s 0.1 s"),
+        err.contains("the command implies about 7.78e12 agent polls and auth ticks (1000000 clusters × 777600 s ÷ poll_interval_s 0.1 s"),
         "{err}"
     );
     assert!(err.contains("--work-max"), "{err}");

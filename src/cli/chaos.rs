@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
     /// A seed range A..B (end exclusive), instead of --seed/--count.
-    #[arg(long, value_name = "A..B")]
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["seed", "count"])]
     pub seeds: Option<String>,
     /// Parallel runs (each run is single-threaded and deterministic), 1 to
     /// 256.
@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not shrink failures.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["shrink_max", "promote"])]
     pub no_shrink: bool,
     /// Shrink at most this many failing seeds (one per failure signature first).
     #[arg(long, default_value_t = 3)]
@@ -386,7 +386,8 @@ pub fn run(a: Args) -> ExitCode {
             eprintln!("error: cannot write {e}");
         }
         if let Some(dir) = &a.promote {
-            promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
+            let said = promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
+            say!("    {said}");
         }
     }
     let panics = failures
@@ -523,8 +524,9 @@ pub fn run(a: Args) -> ExitCode {
 }
 
 /// Writes a regression scenario: the shrunk schedule against the fixed agent
-/// (all guards, no seeded bug), kept only if it passes.
-fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64) {
+/// (all guards, no seeded bug), kept only if it passes. Returns the line to
+/// show (errors are printed to stderr here).
+fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64) -> String {
     let mut doc = minimal.clone();
     let all = json!({"g1_authoritative_only": true, "g2_tombstones": true, "g3_monotonic_generation": true,
         "g4_confirmation": true, "g5_blast_radius": true, "g6_delete_locks": true, "g7_backoff": true, "g8_soft_delete": true});
@@ -538,8 +540,13 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             s.remove("seeded_bug");
         }
     }
-    let name = format!("{profile}-seed-{seed}");
-    doc["name"] = json!(format!("regression-{name}"));
+    // Both derived names stay valid names for any valid profile name.
+    let seed_suffix = format!("-seed-{seed}");
+    let name = crate::files::derived_name(profile, &seed_suffix);
+    doc["name"] = json!(crate::files::derived_name(
+        &format!("regression-{profile}"),
+        &seed_suffix
+    ));
     doc["description"] = json!(format!(
         "Shrunk by cascade chaos from profile {profile}, seed {seed}; the schedule that broke that configuration, replayed against the fixed agent with every guard, which must hold. Original: {}",
         minimal["description"].as_str().unwrap_or("")
@@ -550,14 +557,20 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             let p = dir.join(format!("{name}.json"));
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
             match crate::files::write_atomically(&p, text.as_bytes()) {
-                Ok(()) => println!("    promoted to {}", p.display()),
-                Err(e) => eprintln!("error: cannot write {e}"),
+                Ok(()) => format!("promoted to {}", p.display()),
+                Err(e) => {
+                    super::exit::say_error(format_args!("cannot write {e}"));
+                    "not promoted: see the error above".to_string()
+                }
             }
         }
-        Ok((v, _)) => println!(
-            "    not promoted: the fixed agent fails this schedule too ({})",
+        Ok((v, _)) => format!(
+            "not promoted: the fixed agent fails this schedule too ({})",
             v.signature
         ),
-        Err(e) => eprintln!("error: {e}"),
+        Err(e) => {
+            super::exit::say_error(&e);
+            "not promoted: see the error above".to_string()
+        }
     }
 }

@@ -19,13 +19,13 @@ pub fn run(args: Args) -> ExitCode {
         match scenario::load(p) {
             Ok(s) => println!(
                 "ok    {} ({}, {} timeline items, {} expectations)",
-                p.display(),
+                crate::files::terminal_safe(&p.display().to_string()),
                 s.name,
                 s.timeline.items.len(),
                 s.expectations.len()
             ),
             Err(e) => {
-                eprintln!("error {e}");
+                eprintln!("error {}", crate::files::terminal_safe(&e.to_string()));
                 bad = true;
             }
         }

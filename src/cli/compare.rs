@@ -19,46 +19,131 @@ pub struct Args {
     /// Output page (default: reports/runs/compare/<names>.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Work budget in agent polls and auth ticks, as for `cascade run`:
+    /// every scenario file's run and its variants' runs are counted
+    /// before the first starts.
+    #[arg(long, value_name = "N", default_value_t = crate::run::WORK_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub work_max: u64,
+    /// Stop each run after this many events (default 2·10^9). A run
+    /// stopped short is not compared: exit 7.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub events_max: Option<u64>,
+}
+
+/// A scenario given to `compare`, with what it brings: its paired
+/// variants, each run on the scenario's seed beside it.
+struct ToRun {
+    scenario: scenario::Scenario,
+    variants: Vec<crate::run::PairedVariant>,
+}
+
+/// Loads every argument that is not a run folder, and refuses the lot
+/// when their work exceeds the budget (the main run counts its variants
+/// once for its pairs, and compare runs each variant again for its page).
+fn plan(args: &Args) -> Result<Vec<Option<ToRun>>, String> {
+    let mut plan = Vec::new();
+    let mut work = 0.0;
+    for p in &args.runs {
+        if p.is_dir() {
+            plan.push(None);
+            continue;
+        }
+        let sc = scenario::load(p).map_err(|e| e.to_string())?;
+        let variants = crate::run::paired_variants(&sc);
+        work += crate::run::planned_work(&sc)
+            + variants
+                .iter()
+                .map(|v| crate::run::work_estimate(&v.scenario))
+                .sum::<f64>();
+        plan.push(Some(ToRun {
+            scenario: sc,
+            variants,
+        }));
+    }
+    if work > args.work_max as f64 {
+        return Err(format!(
+            "compare: the runs imply about {work:.2e} agent polls and auth ticks (each scenario and its paired variants, which run twice: once for the pairs, once for the page), above the budget of {:.2e}; raise it with --work-max if that is meant",
+            args.work_max as f64
+        ));
+    }
+    Ok(plan)
+}
+
+/// Why a run cannot be compared: it panicked (exit 8) or stopped short
+/// (exit 7). Its message names the scenario and says what happened.
+struct NotCompared {
+    exit: Exit,
+    message: String,
+}
+
+/// Runs one scenario for the page; a panic or a run cut short is no run.
+fn run_one(
+    sc: &scenario::Scenario,
+    what: &str,
+    args: &Args,
+) -> Result<crate::run::RunResult, NotCompared> {
+    let opts = RunOptions {
+        events_max: args.events_max,
+        ..RunOptions::default()
+    };
+    let r = crate::run::catch_panic(|| run_scenario(sc, opts)).map_err(|p| NotCompared {
+        exit: Exit::Panic,
+        message: format!(
+            "{what} {} (seed {}): the run {p} (verdict: panic; a broken assertion of the logic under test or a bug of cascade)",
+            sc.source.display(),
+            sc.seed
+        ),
+    })?;
+    if let Some(why) = r.stopped_short(&sc.epoch) {
+        return Err(NotCompared {
+            exit: Exit::Incomplete,
+            message: format!(
+                "{what} {} (seed {}): {why}; its figures are partial, so it is not compared",
+                sc.source.display(),
+                sc.seed
+            ),
+        });
+    }
+    Ok(r)
 }
 
 pub fn run(args: Args) -> ExitCode {
+    let plan = match plan(&args) {
+        Ok(p) => p,
+        Err(m) => return exit::usage(m),
+    };
     let mut loaded = Vec::new();
-    for p in &args.runs {
-        if p.is_dir() {
+    for (p, to_run) in args.runs.iter().zip(plan) {
+        let Some(to_run) = to_run else {
             match folder::load_run_folder(p) {
                 Ok(r) => loaded.push(r),
                 Err(e) => return exit::usage(e),
             }
-        } else {
-            let sc = match scenario::load(p) {
-                Ok(s) => s,
-                Err(e) => return exit::usage(e),
+            continue;
+        };
+        let sc = &to_run.scenario;
+        eprintln!(
+            "running {} (seed {})",
+            crate::files::terminal_safe(&p.display().to_string()),
+            sc.seed
+        );
+        let r = match run_one(sc, "the scenario", &args) {
+            Ok(r) => r,
+            Err(n) => return not_compared(n, &args),
+        };
+        loaded.push((r.summary, r.series));
+        // Its paired variants, each once, on the same seed.
+        for v in &to_run.variants {
+            eprintln!(
+                "running its variant: {} ({})",
+                v.about,
+                v.changes.join(", ")
+            );
+            let r = match run_one(&v.scenario, "the paired variant of", &args) {
+                Ok(r) => r,
+                Err(n) => return not_compared(n, &args),
             };
-            if let Err(m) = crate::run::check_work_budget(&sc, crate::run::WORK_MAX_DEFAULT) {
-                return exit::usage(m);
-            }
-            eprintln!("running {} (seed {})", p.display(), sc.seed);
-            let r = run_scenario(&sc, RunOptions::default());
             loaded.push((r.summary, r.series));
-            // Its paired variants, each once, on the same seed.
-            let mut seen: Vec<Vec<String>> = Vec::new();
-            for spec in sc.expectations.iter().filter_map(|e| e.variant()) {
-                if seen.contains(&spec.changes()) {
-                    continue;
-                }
-                seen.push(spec.changes());
-                let v = match scenario::variant(&sc, &spec) {
-                    Ok(v) => v,
-                    Err(e) => return exit::usage(e),
-                };
-                eprintln!(
-                    "running its variant: {} ({})",
-                    spec.about,
-                    spec.changes().join(", ")
-                );
-                let r = run_scenario(&v, RunOptions::default());
-                loaded.push((r.summary, r.series));
-            }
         }
     }
     if loaded.len() < 2 {
@@ -72,8 +157,11 @@ pub fn run(args: Args) -> ExitCode {
         .iter()
         .map(|(s, _)| crate::files::path_safe_name(&s.scenario))
         .collect();
-    let out = args.out.unwrap_or_else(|| {
-        Path::new("reports/runs/compare").join(format!("{}.html", names.join("--vs--")))
+    let out = args.out.clone().unwrap_or_else(|| {
+        // Many long names would pass the file system's limit on a name:
+        // cut, with a digest that keeps distinct sets distinct.
+        let stem = crate::files::derived_name(&names.join("--vs--"), "");
+        Path::new("reports/runs/compare").join(format!("{stem}.html"))
     });
     if let Some(parent) = out.parent() {
         let _ = std::fs::create_dir_all(parent);
@@ -84,4 +172,20 @@ pub fn run(args: Args) -> ExitCode {
     }
     println!("compare   {}", out.display());
     Exit::Ok.into()
+}
+
+/// Reports a run that cannot be compared, with the line that reproduces
+/// the whole command.
+fn not_compared(n: NotCompared, args: &Args) -> ExitCode {
+    eprintln!("error: {}", crate::files::terminal_safe(&n.message));
+    let mut line = String::from("cargo run --release -- compare");
+    for p in &args.runs {
+        line.push(' ');
+        line.push_str(&super::run::shell_quote(&p.display().to_string()));
+    }
+    if let Some(e) = args.events_max {
+        line.push_str(&format!(" --events-max {e}"));
+    }
+    eprintln!("reproduce: {line}   # at commit {}", env!("CASCADE_COMMIT"));
+    n.exit.into()
 }

@@ -55,20 +55,30 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// Prints `error: {message}` to stderr, its control characters escaped: a
+/// message echoes keys, values and paths the user gave, which must not
+/// drive the terminal.
+pub fn say_error(message: impl Display) {
+    eprintln!(
+        "error: {}",
+        crate::files::terminal_safe(&message.to_string())
+    );
+}
+
 /// Prints `error: {message}` to stderr and ends with [`Exit::Usage`].
 pub fn usage(message: impl Display) -> ExitCode {
-    eprintln!("error: {message}");
+    say_error(message);
     Exit::Usage.into()
 }
 
 /// Prints `error: {message}` to stderr and ends with [`Exit::Output`].
 pub fn output(message: impl Display) -> ExitCode {
-    eprintln!("error: {message}");
+    say_error(message);
     Exit::Output.into()
 }
 
 /// Prints `error: {message}` to stderr and ends with [`Exit::Failed`].
 pub fn failed(message: impl Display) -> ExitCode {
-    eprintln!("error: {message}");
+    say_error(message);
     Exit::Failed.into()
 }

@@ -76,7 +76,33 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match cli.command {
+    // The net under every command: a panic that no command caught (outside
+    // a run, or in a command that runs nothing) still ends as a verdict,
+    // exit 8 with its message, place and reproduction line, never as
+    // Rust's exit 101.
+    match crate::run::catch_panic(|| dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(p) => {
+            eprintln!(
+                "error: cascade {} (verdict: panic; a bug of cascade or a broken assertion of the logic under test)",
+                crate::files::terminal_safe(&p.to_string())
+            );
+            let words: Vec<String> = std::env::args()
+                .skip(1)
+                .map(|a| run::shell_quote(&a))
+                .collect();
+            eprintln!(
+                "reproduce: {}   # at commit {}",
+                crate::files::terminal_safe(&format!("cargo run --release -- {}", words.join(" "))),
+                env!("CASCADE_COMMIT")
+            );
+            Exit::Panic.into()
+        }
+    }
+}
+
+fn dispatch(command: Command) -> ExitCode {
+    match command {
         Command::Run(args) => run::run(args),
         Command::Wire(args) => wire::run(args),
         Command::Serve(args) => serve::run(args),

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, value_name = "A..B", conflicts_with_all = ["out", "events"])]
     pub seeds: Option<String>,
     /// Parallel runs for `--seeds` (each run is single-threaded).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 1, requires = "seeds", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write no run folder.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["out", "events"])]
     pub no_report: bool,
     /// Trace kinds for events.jsonl: comma-separated, `all`, or `none`
     /// (default: all but the per-poll `answer` records).
@@ -68,17 +68,36 @@ pub struct Args {
     pub events_max: Option<u64>,
 }
 
-/// The scenario argument as a command line repeats it: the path, then
-/// each `--set`, quoted for a POSIX shell.
+/// The scenario argument as a command line repeats it: the path, each
+/// `--set`, and the flags that change what runs (`--events-max`,
+/// `--step-every-poll`), quoted for a POSIX shell.
 fn scenario_arg(args: &Args) -> String {
-    let mut s = args.scenario.display().to_string();
+    let mut s = shell_quote(&args.scenario.display().to_string());
     for o in &args.set {
+        // Always quoted: a JSON value is full of shell syntax.
         s.push_str(&format!(
             " --set '{}'",
             o.to_string().replace('\'', r"'\''")
         ));
     }
-    s
+    if let Some(n) = args.events_max {
+        s.push_str(&format!(" --events-max {n}"));
+    }
+    if args.step_every_poll {
+        s.push_str(" --step-every-poll");
+    }
+    crate::files::terminal_safe(&s).into_owned()
+}
+
+/// `text` as one word of a POSIX shell: as it is when it has only safe
+/// characters, else in single quotes.
+pub(crate) fn shell_quote(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 fn init_logs(verbose: bool) {
@@ -205,22 +224,30 @@ pub fn run(args: Args) -> ExitCode {
         Ok(e) => e,
         Err(m) => return exit::usage(m),
     };
-    if args.set.len() > scenario::OVERRIDES_MAX {
-        return exit::usage(format_args!(
-            "--set: expected at most {} overrides, found {}",
-            scenario::OVERRIDES_MAX,
-            args.set.len()
-        ));
+    if let Err(m) = check_overrides(&args) {
+        return exit::usage(m);
     }
+    let seeds = match args.seeds.as_deref().map(super::parse_range).transpose() {
+        Ok(s) => s,
+        Err(m) => return exit::usage(m),
+    };
     let sc = match scenario::load_with(&args.scenario, &args.set) {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
-    if let Err(m) = crate::run::check_work_budget(&sc, args.work_max) {
+    let runs = seeds.map_or(1, |(a, b)| b - a);
+    // Checked before the range is collected: a huge range is refused, not allocated.
+    if runs > crate::sweep::SEEDS_MAX as u64 {
+        return exit::usage(format_args!(
+            "--seeds: expected at most {} seeds, found {runs}",
+            crate::sweep::SEEDS_MAX,
+        ));
+    }
+    if let Err(m) = crate::run::check_work_budget(&sc, runs, args.work_max) {
         return exit::usage(m);
     }
-    if let Some(range) = &args.seeds {
-        return run_seeds(&args, &sc, range);
+    if let Some((a, b)) = seeds {
+        return run_seeds(&args, &sc, a, b);
     }
     let seed_used = args.seed.unwrap_or(sc.seed);
     if !args.json {
@@ -291,14 +318,9 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let s = &result.summary;
-    if !crate::run::reached_the_end(&result.outcome) {
+    if let Some(why) = result.stopped_short(&sc.epoch) {
         // No summary in the folder either: partial figures are not a run.
-        eprintln!(
-            "error: the run stopped before its end: {} at {} ({} events); its figures are partial, so there is no verdict",
-            result.outcome.reason,
-            sc.epoch.format(result.outcome.now),
-            s.events
-        );
+        eprintln!("error: {why}; its figures are partial, so there is no verdict");
         eprintln!("reproduce: {reproduce}");
         if let Some(folder) = run_folder {
             folder.abandon();
@@ -338,7 +360,11 @@ pub fn run(args: Args) -> ExitCode {
             Err(e) => return exit::failed(format_args!("cannot encode the summary: {e}")),
         }
     } else {
-        print!("{}", crate::report::render_text(s));
+        // Descriptions and notes come from the file: escaped for the terminal.
+        print!(
+            "{}",
+            crate::files::terminal_safe(&crate::report::render_text(s))
+        );
         if !args.no_report {
             println!(
                 "report    {}/report.html (and summary.json, summary.md, trace.json, events.jsonl)",
@@ -350,32 +376,56 @@ pub fn run(args: Args) -> ExitCode {
     Exit::passed(s.passed()).into()
 }
 
-/// `cascade run SCENARIO --seeds A..B`: the scenario on every seed.
-fn run_seeds(args: &Args, sc: &scenario::Scenario, range: &str) -> ExitCode {
-    let (a, b) = match super::parse_range(range) {
-        Ok(r) => r,
-        Err(m) => return exit::usage(m),
-    };
-    // Checked before the range is collected: a huge range is refused, not allocated.
-    if b - a > crate::sweep::SEEDS_MAX as u64 {
-        return exit::usage(format_args!(
-            "--seeds: expected at most {} seeds, found {}",
-            crate::sweep::SEEDS_MAX,
-            b - a
+/// Refuses overrides that conflict: more than [`scenario::OVERRIDES_MAX`],
+/// one key set twice (which would win?), or `seed` beside `--seed` or
+/// `--seeds` (the flag would silently win).
+fn check_overrides(args: &Args) -> Result<(), String> {
+    if args.set.len() > scenario::OVERRIDES_MAX {
+        return Err(format!(
+            "--set: expected at most {} overrides, found {}",
+            scenario::OVERRIDES_MAX,
+            args.set.len()
         ));
     }
+    for (k, o) in args.set.iter().enumerate() {
+        if args.set[..k].iter().any(|x| x.key == o.key) {
+            return Err(format!("--set {}: the key is set twice", o.key));
+        }
+        if o.key == "seed" && (args.seed.is_some() || args.seeds.is_some()) {
+            return Err(format!(
+                "--set seed conflicts with {}: give the seed once",
+                if args.seed.is_some() {
+                    "--seed"
+                } else {
+                    "--seeds"
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `cascade run SCENARIO --seeds A..B`: the scenario on every seed.
+fn run_seeds(args: &Args, sc: &scenario::Scenario, a: u64, b: u64) -> ExitCode {
     let seeds: Vec<u64> = (a..b).collect();
     if !args.json {
         println!("SEED={a}");
     }
-    let s = crate::sweep::sweep(sc, &seeds, args.jobs as usize);
+    let opts = crate::sweep::SweepOptions {
+        events_max: args.events_max,
+        step_every_poll: args.step_every_poll,
+    };
+    let s = crate::sweep::sweep(sc, &seeds, args.jobs as usize, opts);
     if args.json {
         match serde_json::to_string_pretty(&s) {
             Ok(text) => println!("{text}"),
             Err(e) => return exit::failed(format_args!("cannot encode the sweep: {e}")),
         }
     } else {
-        print!("{}", crate::sweep::render_text(&s));
+        print!(
+            "{}",
+            crate::files::terminal_safe(&crate::sweep::render_text(&s))
+        );
         println!(
             "reproduce: cargo run --release -- run {} --seeds {a}..{b} --jobs {}   # at commit {}",
             scenario_arg(args),
@@ -385,6 +435,9 @@ fn run_seeds(args: &Args, sc: &scenario::Scenario, range: &str) -> ExitCode {
     }
     if !s.panics.is_empty() {
         return Exit::Panic.into();
+    }
+    if !s.incomplete.is_empty() {
+        return Exit::Incomplete.into();
     }
     Exit::passed(s.all_hold()).into()
 }

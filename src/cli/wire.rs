@@ -22,8 +22,9 @@ pub struct Args {
     /// Seed (default: the scenario's own).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Clusters in the slice (half hit by the first misroute, half spared).
-    #[arg(long, default_value_t = 30)]
+    /// Clusters in the slice (half hit by the first misroute, half spared),
+    /// 1 to 1,000: each is a real agent with its own HTTP client.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub clusters: u32,
     /// Window start (`D4 21:30`, `+2h`, or UTC); default 30 min before the first misroute.
     #[arg(long, value_name = "TIME")]
@@ -31,11 +32,12 @@ pub struct Args {
     /// Window length (`5h`); default 5 h.
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: Option<String>,
-    /// Agents per turmoil host (default: one each up to 40 agents).
-    #[arg(long)]
+    /// Agents per turmoil host, 1 to 1,000 (default: one each up to 40
+    /// agents).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub agents_per_host: Option<u32>,
-    /// Simulated time per turmoil step, in milliseconds.
-    #[arg(long, default_value_t = 100)]
+    /// Simulated time per turmoil step, in milliseconds (1 to 1,000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub tick_ms: u64,
     /// Print the outcome as one JSON object instead of text.
     #[arg(long)]
@@ -288,11 +290,15 @@ fn parse_net_fault(spec: &str, kind: NetFaultKind) -> Result<NetFault, String> {
     let (at, len) = when
         .split_once('/')
         .ok_or("expected START/DURATION after '@', e.g. 30m/20m")?;
+    let (a, b) = (side(a)?, side(b)?);
+    if a == b {
+        return Err("expected two different sides: a side is never cut from itself".into());
+    }
     Ok(NetFault {
         at: crate::sim::parse_duration(at)?,
         len: crate::sim::parse_duration(len)?,
         kind,
-        a: side(a)?,
-        b: side(b)?,
+        a,
+        b,
     })
 }
