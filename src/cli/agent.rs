@@ -25,7 +25,9 @@ pub struct Args {
     )]
     pub token: Option<String>,
     /// The server's token key file (`cascade serve --token-file`): the
-    /// cluster's token is derived from it.
+    /// cluster's token is derived from it. As for the server, it must be a
+    /// regular file of this user, private to them (`chmod 600`), holding
+    /// 64 hex digits.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<std::path::PathBuf>,
     /// Agent version.
@@ -106,7 +108,7 @@ pub fn run(a: Args) -> ExitCode {
     };
     let token = match (&a.token, &a.token_file) {
         (Some(t), _) => t.clone(),
-        (None, Some(f)) => match super::serve::read_token_key(f) {
+        (None, Some(f)) => match crate::wire::keyfile::read(f) {
             Ok(key) => crate::wire::api::cluster_token(&key, a.cluster),
             Err(m) => return usage(m),
         },

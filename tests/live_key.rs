@@ -1,0 +1,352 @@
+//! The live tier's secrets as a hostile local user meets them: the key
+//! file `cascade serve --token-file` writes or reads (and `cascade agent
+//! --token-file` reads) must be a private regular file of its owner, and an
+//! agent whose every poll is refused must say so and fail.
+//!
+//! Every command runs bounded: a wall-time `--for`, and a deadline after
+//! which the child is killed and the test fails (a key file that is a fifo
+//! must not hang the command). Output goes to files, never to a pipe that
+//! could fill.
+
+use cascade::wire::api::{self, TokenKey};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longer than any command here should take, even on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(40);
+
+struct Ran {
+    /// `None`: still running at the deadline (killed).
+    code: Option<i32>,
+    out: String,
+    err: String,
+    took: Duration,
+}
+
+/// A fresh folder of this test's own.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cascade-live-key-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `cmd` with its output in `dir`, killed at [`DEADLINE`].
+fn run_bounded(mut cmd: Command, dir: &Path) -> Ran {
+    let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("runs");
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status.code().unwrap_or(-1));
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ran {
+        code,
+        out: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        err: std::fs::read_to_string(&err_path).unwrap_or_default(),
+        took: started.elapsed(),
+    }
+}
+
+fn cascade(args: &[&str], dir: &Path) -> Ran {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cascade"));
+    cmd.args(args);
+    run_bounded(cmd, dir)
+}
+
+/// `cascade serve` on free loopback ports for a moment, with `key`.
+fn serve(key: &Path, dir: &Path) -> Ran {
+    cascade(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--for",
+            "100ms",
+            "--token-file",
+            key.to_str().unwrap(),
+        ],
+        dir,
+    )
+}
+
+/// `cascade agent` with `key` against a port nobody listens on: the key
+/// file is judged before any connection.
+fn agent_with_key_file(key: &Path, dir: &Path) -> Ran {
+    cascade(
+        &[
+            "agent",
+            "--control-plane",
+            "http://127.0.0.1:9",
+            "--cluster",
+            "0",
+            "--token-file",
+            key.to_str().unwrap(),
+            "--time-scale",
+            "600",
+            "--for",
+            "300ms",
+            "--timeout-ms",
+            "100",
+        ],
+        dir,
+    )
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn write_key(path: &Path, mode: u32) -> TokenKey {
+    let key = TokenKey::random().unwrap();
+    std::fs::write(path, key.to_hex() + "\n").unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    key
+}
+
+fn assert_refused(r: &Ran, key: &Path, what: &str) {
+    assert_eq!(r.code, Some(2), "{what}: {}{}", r.out, r.err);
+    assert!(
+        r.err.contains(&key.display().to_string()),
+        "{what}: the message names the file: {}",
+        r.err
+    );
+}
+
+#[test]
+fn a_new_key_file_is_private_from_its_first_byte() {
+    let dir = scratch("new");
+    let key = dir.join("key");
+    // Another local user who can write the folder plants a file of their
+    // own where a temporary key file would be written (the shell's pid is
+    // the server's: `exec`) and keeps a second name for it. With umask 000
+    // a file created with the default mode is world-readable.
+    let spy = dir.join("spy");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(
+            r#"umask 000
+: > "$2/.key.$$.partial" && chmod 666 "$2/.key.$$.partial" && ln "$2/.key.$$.partial" "$2/spy" || exit 99
+exec "$1" serve --listen 127.0.0.1:0 --for 100ms --token-file "$2/key""#,
+        )
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_cascade"))
+        .arg(&dir);
+    let r = run_bounded(cmd, &dir);
+    assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
+    let written = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(written.trim().len(), 64, "{written:?}");
+    assert_eq!(mode(&key), 0o600, "0600 whatever the umask");
+    assert_eq!(
+        std::fs::read_to_string(&spy).unwrap(),
+        "",
+        "the key went into a file another user holds"
+    );
+    assert_ne!(
+        std::fs::metadata(&key).unwrap().ino(),
+        std::fs::metadata(&spy).unwrap().ino()
+    );
+    assert_eq!(mode(&spy), 0o666, "the planted file is left alone");
+    // The new key is the one the server used, and is used again.
+    let r2 = serve(&key, &dir);
+    assert_eq!(r2.code, Some(0), "{}{}", r2.out, r2.err);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), written);
+    let token0 = api::cluster_token(&TokenKey::from_hex(&written).unwrap(), 0);
+    assert!(r2.out.contains(&token0), "{}", r2.out);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_key_file_open_to_group_or_others_is_refused_with_the_fix() {
+    let dir = scratch("modes");
+    let key = dir.join("key");
+    for m in [
+        0o644, 0o640, 0o604, 0o660, 0o606, 0o602, 0o620, 0o610, 0o601, 0o777,
+    ] {
+        write_key(&key, m);
+        for (who, r) in [
+            ("serve", serve(&key, &dir)),
+            ("agent", agent_with_key_file(&key, &dir)),
+        ] {
+            let what = format!("{who} with a key of mode {m:04o}");
+            assert_refused(&r, &key, &what);
+            assert!(r.err.contains(&format!("{m:04o}")), "{what}: {}", r.err);
+            assert!(
+                r.err.contains(&format!("chmod 600 {}", key.display())),
+                "{what}: the message says how to fix it: {}",
+                r.err
+            );
+        }
+        assert_eq!(
+            mode(&key),
+            m,
+            "the key file is not changed behind the user's back"
+        );
+    }
+    // Private modes are accepted.
+    for m in [0o600, 0o400] {
+        let k = write_key(&key, m);
+        let r = serve(&key, &dir);
+        assert_eq!(r.code, Some(0), "mode {m:04o}: {}{}", r.out, r.err);
+        assert!(r.out.contains(&api::cluster_token(&k, 0)), "{}", r.out);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_key_file_that_is_not_a_regular_file_is_refused_without_hanging() {
+    let dir = scratch("types");
+    let private = dir.join("private");
+    write_key(&private, 0o600);
+    let open = dir.join("open");
+    write_key(&open, 0o644);
+
+    let folder = dir.join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let link_open = dir.join("link-open");
+    std::os::unix::fs::symlink(&open, &link_open).unwrap();
+    let dangling = dir.join("dangling");
+    std::os::unix::fs::symlink(dir.join("nothing-here"), &dangling).unwrap();
+    let link_device = dir.join("link-device");
+    std::os::unix::fs::symlink("/dev/zero", &link_device).unwrap();
+    let cases: [(&Path, &str); 6] = [
+        (&folder, "a directory"),
+        (&fifo, "a named pipe"),
+        (Path::new("/dev/null"), "a character device"),
+        (&link_device, "a character device"),
+        (&link_open, "chmod 600"),
+        (&dangling, "symbolic link"),
+    ];
+    for (path, says) in cases {
+        for (who, r) in [
+            ("serve", serve(path, &dir)),
+            ("agent", agent_with_key_file(path, &dir)),
+        ] {
+            let what = format!("{who} with {}", path.display());
+            assert!(r.code.is_some(), "{what}: still running after {DEADLINE:?}");
+            assert_refused(&r, path, &what);
+            assert!(r.err.contains(says), "{what}: {}", r.err);
+        }
+    }
+    assert!(
+        std::fs::symlink_metadata(&dangling).unwrap().is_symlink(),
+        "nothing is written through a dangling link"
+    );
+    assert!(!dir.join("nothing-here").exists());
+    // A link to a private regular file is followed.
+    let link_private = dir.join("link-private");
+    std::os::unix::fs::symlink(&private, &link_private).unwrap();
+    let r = serve(&link_private, &dir);
+    assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_malformed_key_file_is_refused_and_never_echoed() {
+    let dir = scratch("malformed");
+    let key = dir.join("key");
+    let hex = TokenKey::random().unwrap().to_hex();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "is empty"),
+        ("blank", b" \n\t\n".to_vec(), "is empty"),
+        ("short", b"abc123\n".to_vec(), "found 6 characters"),
+        (
+            "63 digits",
+            hex[..63].as_bytes().to_vec(),
+            "found 63 characters",
+        ),
+        (
+            "65 digits",
+            format!("{hex}a").into_bytes(),
+            "found 65 characters",
+        ),
+        (
+            "two keys",
+            format!("{hex}\n{hex}\n").into_bytes(),
+            "found 129 characters",
+        ),
+        ("not hex", "zq".repeat(32).into_bytes(), "not a hex digit"),
+        ("not UTF-8", [0xff_u8; 64].to_vec(), "not a hex digit"),
+        (
+            "a NUL",
+            format!("{}\0", &hex[..63]).into_bytes(),
+            "not a hex digit",
+        ),
+        ("huge", vec![b'a'; 1 << 20], "larger than"),
+    ];
+    for (what, bytes, says) in cases {
+        std::fs::write(&key, &bytes).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        for (who, r) in [
+            ("serve", serve(&key, &dir)),
+            ("agent", agent_with_key_file(&key, &dir)),
+        ] {
+            let what = format!("{who} with a key file {what}");
+            assert_refused(&r, &key, &what);
+            assert!(r.err.contains(says), "{what}: {}", r.err);
+            assert!(r.err.contains("64 hex digits"), "{what}: {}", r.err);
+            assert!(
+                !r.err.contains("zqzq") && !r.err.contains(&hex[..16]),
+                "{what}: {}",
+                r.err
+            );
+        }
+        assert_eq!(
+            std::fs::read(&key).unwrap(),
+            bytes,
+            "{what}: left as it was"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_key_file_path_with_control_characters_is_echoed_escaped() {
+    let dir = scratch("escape");
+    let key = dir.join("k\u{1b}[31mey");
+    write_key(&key, 0o644);
+    let r = serve(&key, &dir);
+    assert_eq!(r.code, Some(2), "{}{}", r.out, r.err);
+    assert!(!r.err.contains('\u{1b}'), "{:?}", r.err);
+    assert!(r.err.contains("k\\u{1b}[31mey"), "{:?}", r.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_key_file_of_another_user_is_refused() {
+    let dir = scratch("owner");
+    let key = dir.join("key");
+    write_key(&key, 0o600);
+    // Only root can give a file away; CI and this harness run as root.
+    if let Err(e) = std::os::unix::fs::chown(&key, Some(12_345), Some(12_345)) {
+        eprintln!("skipped: cannot give a file to another user here ({e})");
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    for (who, r) in [
+        ("serve", serve(&key, &dir)),
+        ("agent", agent_with_key_file(&key, &dir)),
+    ] {
+        assert_refused(&r, &key, who);
+        assert!(r.err.contains("uid 12345"), "{who}: {}", r.err);
+        assert!(r.err.contains("chown"), "{who}: {}", r.err);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
