@@ -9,6 +9,9 @@
 //! could fill.
 
 use cascade::wire::api::{self, TokenKey};
+use cascade::wire::harness::InitialPools;
+use cascade::wire::live::{call, ServeConfig, Servers};
+use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,6 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Longer than any command here should take, even on a loaded machine.
 const DEADLINE: Duration = Duration::from_secs(40);
+const SCALE: u32 = 600;
 
 struct Ran {
     /// `None`: still running at the deadline (killed).
@@ -348,5 +352,164 @@ fn a_key_file_of_another_user_is_refused() {
         assert!(r.err.contains("uid 12345"), "{who}: {}", r.err);
         assert!(r.err.contains("chown"), "{who}: {}", r.err);
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---- the agent against a server that refuses it ----
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn start(key: TokenKey) -> Servers {
+    Servers::start(ServeConfig {
+        listen: loopback(),
+        cloud_listen: loopback(),
+        clusters: 4,
+        seed: 1,
+        token_key: key,
+        limits: Default::default(),
+        time_scale: SCALE,
+        initial_pools: InitialPools::Desired,
+        delete_locks: false,
+        verbose: false,
+    })
+    .expect("servers start")
+}
+
+/// `cascade agent` for cluster 0 of `s` with `token`, for `run_for`.
+fn agent(s: &Servers, token: &str, run_for: &str, extra: &[&str], dir: &Path) -> Ran {
+    let (edge, cloud) = (format!("http://{}", s.edge), format!("http://{}", s.cloud));
+    let mut args = vec![
+        "agent",
+        "--control-plane",
+        &edge,
+        "--cloud",
+        &cloud,
+        "--cluster",
+        "0",
+        "--token",
+        token,
+        "--time-scale",
+        "600",
+        "--for",
+        run_for,
+    ];
+    args.extend_from_slice(extra);
+    cascade(&args, dir)
+}
+
+fn admin(s: &Servers, authority: SocketAddr, path: &str, body: &str) {
+    let x = call(
+        &authority.to_string(),
+        "PUT",
+        path,
+        Some(&s.admin_token()),
+        Some(body.into()),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(
+        matches!(x, api::Exchange::Reply { status: 200, .. }),
+        "{x:?}"
+    );
+}
+
+#[test]
+fn an_agent_whose_token_is_refused_gives_up_naming_the_status() {
+    let dir = scratch("refused");
+    let s = start(TokenKey::random().unwrap());
+    // A token of another key: 401 on every poll.
+    let stranger = api::cluster_token(&TokenKey::random().unwrap(), 0);
+    let r = agent(&s, &stranger, "20s", &[], &dir);
+    assert_eq!(r.code, Some(1), "{}{}", r.out, r.err);
+    assert!(r.err.contains("401"), "{}", r.err);
+    assert!(r.err.contains("refused"), "{}", r.err);
+    assert!(
+        r.took < Duration::from_secs(15),
+        "a refused token is not retried until --for ends: {:?}",
+        r.took
+    );
+    // Cluster 1's token for cluster 0: 403.
+    let r = agent(&s, &s.token(1), "20s", &["--guards", "all"], &dir);
+    assert_eq!(r.code, Some(1), "{}{}", r.out, r.err);
+    assert!(r.err.contains("403"), "{}", r.err);
+    assert!(r.took < Duration::from_secs(15), "{:?}", r.took);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_agent_whose_every_poll_fails_exits_non_zero_naming_the_status() {
+    let dir = scratch("failing");
+    let s = start(TokenKey::random().unwrap());
+    admin(
+        &s,
+        s.control_plane,
+        "/admin/faults",
+        r#"{"server_error_ratio": 1.0}"#,
+    );
+    let r = agent(&s, &s.token(0), "1s", &[], &dir);
+    assert_eq!(r.code, Some(1), "{}{}", r.out, r.err);
+    assert!(r.err.contains("no poll was accepted"), "{}", r.err);
+    assert!(r.err.contains("500"), "{}", r.err);
+    // The edge misroutes every poll to its default backend: 404.
+    let s = start(TokenKey::random().unwrap());
+    admin(
+        &s,
+        s.edge,
+        "/admin/routing",
+        r#"{"misroute_ratio": 1.0, "misroute_salt": 0, "set_by": "test"}"#,
+    );
+    let r = agent(&s, &s.token(0), "1s", &["--guards", "all"], &dir);
+    assert_eq!(r.code, Some(1), "{}{}", r.out, r.err);
+    assert!(r.err.contains("no poll was accepted"), "{}", r.err);
+    assert!(r.err.contains("404"), "{}", r.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_agent_whose_polls_fail_for_a_while_keeps_retrying_and_passes() {
+    let dir = scratch("transient");
+    let s = start(TokenKey::random().unwrap());
+    admin(
+        &s,
+        s.control_plane,
+        "/admin/faults",
+        r#"{"server_error_ratio": 1.0}"#,
+    );
+    let (edge, cloud, token) = (
+        format!("http://{}", s.edge),
+        format!("http://{}", s.cloud),
+        s.token(0),
+    );
+    let child = std::thread::spawn({
+        let dir = dir.clone();
+        move || {
+            cascade(
+                &[
+                    "agent",
+                    "--control-plane",
+                    &edge,
+                    "--cloud",
+                    &cloud,
+                    "--cluster",
+                    "0",
+                    "--token",
+                    &token,
+                    "--time-scale",
+                    "600",
+                    "--for",
+                    "4s",
+                ],
+                &dir,
+            )
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1_500));
+    admin(&s, s.control_plane, "/admin/faults", "{}");
+    let r = child.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
+    assert!(r.out.contains("desired state 5xx"), "{}", r.out);
+    assert!(r.out.contains("desired state 200"), "{}", r.out);
     std::fs::remove_dir_all(&dir).unwrap();
 }

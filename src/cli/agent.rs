@@ -148,21 +148,53 @@ pub fn run(a: Args) -> ExitCode {
                     ""
                 }
             );
-            // An agent that never had an answer through never reached its
-            // control plane: a failure, not a quiet success.
-            let reached = s
-                .answers
-                .iter()
-                .any(|(k, n)| k != "connection_error" && *n > 0);
-            if reached {
-                Exit::Ok.into()
-            } else {
-                exit::failed(format_args!(
-                    "never reached the control plane at http://{}",
-                    live::authority_of(&a.control_plane).unwrap_or_default()
-                ))
-            }
+            verdict(&s, &a)
         }
         Err(e) => exit::failed(e),
     }
+}
+
+/// How a finished run of the agent ends: an agent none of whose polls was
+/// accepted never saw its desired state, a failure and not a quiet success.
+fn verdict(s: &live::AgentStatus, a: &Args) -> ExitCode {
+    if let Some(r) = &s.stopped_refused {
+        let hint = if r.status == 403 {
+            format!(
+                "the token is another cluster's, not cluster {}'s: check --cluster",
+                a.cluster
+            )
+        } else {
+            "the token is not one of this server's (without --token-file it draws a new key \
+             each time it starts): use the token it printed, or --token-file with its key file"
+                .to_string()
+        };
+        return exit::failed(format_args!(
+            "the token was refused: {} on {} polls and none accepted, so the agent stopped; {hint}",
+            r.what, s.refused
+        ));
+    }
+    if s.accepted > 0 {
+        return Exit::Ok.into();
+    }
+    let reached = s
+        .answers
+        .iter()
+        .any(|(k, n)| k != "connection_error" && *n > 0);
+    if !reached {
+        return exit::failed(format_args!(
+            "never reached the control plane at http://{}",
+            live::authority_of(&a.control_plane).unwrap_or_default()
+        ));
+    }
+    let mut seen: Vec<(&String, &u64)> = s.failed.iter().collect();
+    seen.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    let seen: Vec<String> = seen
+        .iter()
+        .map(|(what, n)| format!("{what} ({n})"))
+        .collect();
+    exit::failed(format_args!(
+        "no poll was accepted in {}: {}",
+        s.polls,
+        seen.join(", ")
+    ))
 }
