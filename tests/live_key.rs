@@ -171,6 +171,10 @@ exec "$1" serve --listen 127.0.0.1:0 --for 100ms --token-file "$2/key""#,
     assert_eq!(std::fs::read_to_string(&key).unwrap(), written);
     let token0 = api::cluster_token(&TokenKey::from_hex(&written).unwrap(), 0);
     assert!(r2.out.contains(&token0), "{}", r2.out);
+    // The agent line it suggests names the key file, not a token that
+    // would sit on a command line.
+    let suggested = format!("--cluster 0 --token-file {} ", key.display());
+    assert!(r2.out.contains(&suggested), "{}", r2.out);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -511,5 +515,45 @@ fn an_agent_whose_polls_fail_for_a_while_keeps_retrying_and_passes() {
     assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
     assert!(r.out.contains("desired state 5xx"), "{}", r.out);
     assert!(r.out.contains("desired state 200"), "{}", r.out);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_agent_with_a_good_key_file_passes_and_a_token_on_the_command_line_is_warned_about() {
+    let dir = scratch("good");
+    let key_path = dir.join("key");
+    let key = write_key(&key_path, 0o600);
+    let s = start(key);
+    let (edge, cloud) = (format!("http://{}", s.edge), format!("http://{}", s.cloud));
+    let r = cascade(
+        &[
+            "agent",
+            "--control-plane",
+            &edge,
+            "--cloud",
+            &cloud,
+            "--cluster",
+            "0",
+            "--token-file",
+            key_path.to_str().unwrap(),
+            "--time-scale",
+            "600",
+            "--for",
+            "1s",
+        ],
+        &dir,
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
+    assert!(!r.err.contains("warning"), "{}", r.err);
+    // The same token on the command line works, with a warning: any local
+    // user can read it in `ps`.
+    let r = agent(&s, &s.token(0), "1s", &[], &dir);
+    assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
+    assert!(
+        r.err
+            .contains("warning: --token is visible to other local users"),
+        "{}",
+        r.err
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -17,7 +17,9 @@ pub struct Args {
     pub cloud: Option<String>,
     #[arg(long)]
     pub cluster: u32,
-    /// Bearer token of the cluster, as `cascade serve` prints it.
+    /// Bearer token of the cluster, as `cascade serve` prints it. Any local
+    /// user can read a command line (`ps`) while the agent runs: prefer
+    /// --token-file (a warning says so).
     #[arg(
         long,
         required_unless_present = "token_file",
@@ -107,7 +109,13 @@ pub fn run(a: Args) -> ExitCode {
         Err(m) => return usage(m),
     };
     let token = match (&a.token, &a.token_file) {
-        (Some(t), _) => t.clone(),
+        (Some(t), _) => {
+            eprintln!(
+                "warning: --token is visible to other local users (ps, /proc/<pid>/cmdline) while \
+                 the agent runs; --token-file with the server's key file (mode 0600) is not"
+            );
+            t.clone()
+        }
         (None, Some(f)) => match crate::wire::keyfile::read(f) {
             Ok(key) => crate::wire::api::cluster_token(&key, a.cluster),
             Err(m) => return usage(m),
