@@ -557,3 +557,44 @@ fn an_agent_with_a_good_key_file_passes_and_a_token_on_the_command_line_is_warne
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_token_that_cannot_be_sent_is_refused_before_any_poll() {
+    let dir = scratch("bad-token");
+    let long = "a".repeat(5_000);
+    let cases: [(&str, &str); 6] = [
+        ("", "is empty"),
+        ("c0.ab\ncd", "cannot go in an HTTP header"),
+        ("c0.ab\u{1b}[2J", "cannot go in an HTTP header"),
+        ("c0.ab cd", "cannot go in an HTTP header"),
+        ("c0.abé", "cannot go in an HTTP header"),
+        (&long, "5000 characters"),
+    ];
+    for (token, says) in cases {
+        let r = cascade(
+            &[
+                "agent",
+                "--control-plane",
+                "http://127.0.0.1:9",
+                "--cluster",
+                "0",
+                "--token",
+                token,
+                "--for",
+                "300ms",
+                "--timeout-ms",
+                "100",
+            ],
+            &dir,
+        );
+        assert_eq!(r.code, Some(2), "{token:?}: {}{}", r.out, r.err);
+        assert!(r.err.contains("--token"), "{token:?}: {}", r.err);
+        assert!(r.err.contains(says), "{token:?}: {}", r.err);
+        assert!(
+            !r.err.contains("ab"),
+            "{token:?}: a token is not echoed: {}",
+            r.err
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -110,6 +110,9 @@ pub fn run(a: Args) -> ExitCode {
     };
     let token = match (&a.token, &a.token_file) {
         (Some(t), _) => {
+            if let Err(m) = check_token(t) {
+                return usage(m);
+            }
             eprintln!(
                 "warning: --token is visible to other local users (ps, /proc/<pid>/cmdline) while \
                  the agent runs; --token-file with the server's key file (mode 0600) is not"
@@ -160,6 +163,34 @@ pub fn run(a: Args) -> ExitCode {
         }
         Err(e) => exit::failed(e),
     }
+}
+
+/// Longest `--token` taken: a token `cascade serve` prints is about 40
+/// characters.
+const TOKEN_CHARS_MAX: usize = 1_024;
+
+/// Refuses a `--token` that cannot be sent as a bearer token, without
+/// quoting it (it is a secret).
+fn check_token(token: &str) -> Result<(), String> {
+    const WHAT: &str =
+        "give the token cascade serve prints for the cluster (c<id>.<32 hex digits>)";
+    let chars = token.chars().count();
+    if chars == 0 {
+        return Err(format!("--token is empty: {WHAT}"));
+    }
+    if chars > TOKEN_CHARS_MAX {
+        return Err(format!(
+            "--token is {chars} characters long, more than {TOKEN_CHARS_MAX}: {WHAT}"
+        ));
+    }
+    if let Some(at) = token.chars().position(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "--token has a character that cannot go in an HTTP header (a space, a control \
+             character or not ASCII) at position {}: {WHAT}",
+            at + 1
+        ));
+    }
+    Ok(())
 }
 
 /// How a finished run of the agent ends: an agent none of whose polls was
