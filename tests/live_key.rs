@@ -38,6 +38,8 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Runs `cmd` with its output in `dir`, killed at [`DEADLINE`].
+// The deadline is wall time: these are real processes on real sockets.
+#[allow(clippy::disallowed_methods)]
 fn run_bounded(mut cmd: Command, dir: &Path) -> Ran {
     let (out_path, err_path) = (dir.join("stdout.txt"), dir.join("stderr.txt"));
     let started = Instant::now();
@@ -258,6 +260,16 @@ fn a_key_file_that_is_not_a_regular_file_is_refused_without_hanging() {
         "nothing is written through a dangling link"
     );
     assert!(!dir.join("nothing-here").exists());
+    // Nothing there: the server creates a key, an agent has none to read.
+    let missing = dir.join("missing");
+    let r = agent_with_key_file(&missing, &dir);
+    assert_refused(&r, &missing, "agent with no key file");
+    assert!(
+        r.err.contains("cannot read the token key file"),
+        "{}",
+        r.err
+    );
+    assert!(!missing.exists(), "an agent never creates a key");
     // A link to a private regular file is followed.
     let link_private = dir.join("link-private");
     std::os::unix::fs::symlink(&private, &link_private).unwrap();
@@ -277,7 +289,7 @@ fn a_malformed_key_file_is_refused_and_never_echoed() {
         ("short", b"abc123\n".to_vec(), "found 6 characters"),
         (
             "63 digits",
-            hex[..63].as_bytes().to_vec(),
+            hex.as_bytes()[..63].to_vec(),
             "found 63 characters",
         ),
         (
@@ -503,13 +515,21 @@ fn an_agent_whose_polls_fail_for_a_while_keeps_retrying_and_passes() {
                     "--time-scale",
                     "600",
                     "--for",
-                    "4s",
+                    "6s",
                 ],
                 &dir,
             )
         }
     });
-    std::thread::sleep(Duration::from_millis(1_500));
+    // Heal once the agent has seen a failure (its output is a file).
+    let out = dir.join("stdout.txt");
+    for _ in 0..1_000 {
+        let seen = std::fs::read_to_string(&out).unwrap_or_default();
+        if seen.contains("desired state 5xx") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     admin(&s, s.control_plane, "/admin/faults", "{}");
     let r = child.join().unwrap();
     assert_eq!(r.code, Some(0), "{}{}", r.out, r.err);
