@@ -17,7 +17,9 @@ pub struct Args {
     pub cloud: Option<String>,
     #[arg(long)]
     pub cluster: u32,
-    /// Bearer token of the cluster, as `cascade serve` prints it.
+    /// Bearer token of the cluster, as `cascade serve` prints it. Any local
+    /// user can read a command line (`ps`) while the agent runs: prefer
+    /// --token-file (a warning says so).
     #[arg(
         long,
         required_unless_present = "token_file",
@@ -25,7 +27,9 @@ pub struct Args {
     )]
     pub token: Option<String>,
     /// The server's token key file (`cascade serve --token-file`): the
-    /// cluster's token is derived from it.
+    /// cluster's token is derived from it. As for the server, it must be a
+    /// regular file of this user, private to them (`chmod 600`), holding
+    /// 64 hex digits.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<std::path::PathBuf>,
     /// Agent version.
@@ -105,8 +109,17 @@ pub fn run(a: Args) -> ExitCode {
         Err(m) => return usage(m),
     };
     let token = match (&a.token, &a.token_file) {
-        (Some(t), _) => t.clone(),
-        (None, Some(f)) => match super::serve::read_token_key(f) {
+        (Some(t), _) => {
+            if let Err(m) = check_token(t) {
+                return usage(m);
+            }
+            eprintln!(
+                "warning: --token is visible to other local users (ps, /proc/<pid>/cmdline) while \
+                 the agent runs; --token-file with the server's key file (mode 0600) is not"
+            );
+            t.clone()
+        }
+        (None, Some(f)) => match crate::wire::keyfile::read(f) {
             Ok(key) => crate::wire::api::cluster_token(&key, a.cluster),
             Err(m) => return usage(m),
         },
@@ -146,21 +159,81 @@ pub fn run(a: Args) -> ExitCode {
                     ""
                 }
             );
-            // An agent that never had an answer through never reached its
-            // control plane: a failure, not a quiet success.
-            let reached = s
-                .answers
-                .iter()
-                .any(|(k, n)| k != "connection_error" && *n > 0);
-            if reached {
-                Exit::Ok.into()
-            } else {
-                exit::failed(format_args!(
-                    "never reached the control plane at http://{}",
-                    live::authority_of(&a.control_plane).unwrap_or_default()
-                ))
-            }
+            verdict(&s, &a)
         }
         Err(e) => exit::failed(e),
     }
+}
+
+/// Longest `--token` taken: a token `cascade serve` prints is about 40
+/// characters.
+const TOKEN_CHARS_MAX: usize = 1_024;
+
+/// Refuses a `--token` that cannot be sent as a bearer token, without
+/// quoting it (it is a secret).
+fn check_token(token: &str) -> Result<(), String> {
+    const WHAT: &str =
+        "give the token cascade serve prints for the cluster (c<id>.<32 hex digits>)";
+    let chars = token.chars().count();
+    if chars == 0 {
+        return Err(format!("--token is empty: {WHAT}"));
+    }
+    if chars > TOKEN_CHARS_MAX {
+        return Err(format!(
+            "--token is {chars} characters long, more than {TOKEN_CHARS_MAX}: {WHAT}"
+        ));
+    }
+    if let Some(at) = token.chars().position(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "--token has a character that cannot go in an HTTP header (a space, a control \
+             character or not ASCII) at position {}: {WHAT}",
+            at + 1
+        ));
+    }
+    Ok(())
+}
+
+/// How a finished run of the agent ends: an agent none of whose polls was
+/// accepted never saw its desired state, a failure and not a quiet success.
+fn verdict(s: &live::AgentStatus, a: &Args) -> ExitCode {
+    if let Some(r) = &s.stopped_refused {
+        let hint = if r.status == 403 {
+            format!(
+                "the token is another cluster's, not cluster {}'s: check --cluster",
+                a.cluster
+            )
+        } else {
+            "the token is not one of this server's (without --token-file it draws a new key \
+             each time it starts): use the token it printed, or --token-file with its key file"
+                .to_string()
+        };
+        return exit::failed(format_args!(
+            "the token was refused: {} on {} polls and none accepted, so the agent stopped; {hint}",
+            r.what, s.refused
+        ));
+    }
+    if s.accepted > 0 {
+        return Exit::Ok.into();
+    }
+    let reached = s
+        .answers
+        .iter()
+        .any(|(k, n)| k != "connection_error" && *n > 0);
+    if !reached {
+        return exit::failed(format_args!(
+            "never reached the control plane at http://{}",
+            live::authority_of(&a.control_plane).unwrap_or_default()
+        ));
+    }
+    let mut seen: Vec<(&String, &u64)> = s.failed.iter().collect();
+    seen.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    let seen: Vec<String> = seen
+        .iter()
+        .map(|(what, n)| format!("{what} ({n})"))
+        .collect();
+    exit::failed(format_args!(
+        "no poll was accepted in {}: {}",
+        s.polls,
+        seen.join(", ")
+    ))
 }

@@ -4,7 +4,7 @@
 use super::exit::{self, Exit};
 use super::wall_duration;
 use crate::wire::api::TokenKey;
-use crate::wire::{harness::InitialPools, live};
+use crate::wire::{harness::InitialPools, keyfile, live};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,31 +12,12 @@ use std::process::ExitCode;
 /// Most clusters `cascade serve` keeps (each has its state and a token).
 pub const SERVE_CLUSTERS_MAX: u32 = 100_000;
 
-/// Reads a token key file (64 hex digits).
-pub fn read_token_key(path: &Path) -> Result<TokenKey, String> {
-    let text = crate::files::read_to_string_capped(path, 4_096)
-        .map_err(|m| format!("{}: {m}", path.display()))?;
-    TokenKey::from_hex(&text).map_err(|m| format!("{}: {m}", path.display()))
-}
-
-/// The key of `cascade serve`: read from `path` if it exists, else drawn
-/// at random and, with a path, written there (readable by its owner only)
-/// for the agents.
-fn token_key(path: Option<&Path>) -> Result<TokenKey, String> {
+/// The key of `cascade serve`: from `path` (read, or created with a random
+/// key when nothing is there), else drawn at random.
+fn token_key(path: Option<&Path>) -> Result<(TokenKey, Option<keyfile::Origin>), String> {
     match path {
-        Some(p) if p.exists() => read_token_key(p),
-        Some(p) => {
-            let key = TokenKey::random()?;
-            crate::files::write_atomically(p, (key.to_hex() + "\n").as_bytes())
-                .map_err(|e| format!("cannot write the token key: {e}"))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
-            }
-            Ok(key)
-        }
-        None => TokenKey::random(),
+        Some(p) => keyfile::read_or_create(p).map(|(k, o)| (k, Some(o))),
+        None => TokenKey::random().map(|k| (k, None)),
     }
 }
 
@@ -56,7 +37,9 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// The token key: read from FILE, or drawn at random and written there
-    /// (mode 0600) for `cascade agent --token-file`. Without it the key is
+    /// (a new file, mode 0600) for `cascade agent --token-file`. An existing
+    /// FILE must be a regular file of this user, private to them (like an
+    /// ssh key: `chmod 600`), holding 64 hex digits. Without it the key is
     /// random and only the printed tokens work.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -113,7 +96,7 @@ pub fn run(args: Args) -> ExitCode {
             eprintln!("warning: {flag} {addr}: reachable from other machines; keep the admin token secret");
         }
     }
-    let token_key = match token_key(token_file.as_deref()) {
+    let (token_key, key_origin) = match token_key(token_file.as_deref()) {
         Ok(k) => k,
         Err(m) => return exit::usage(m),
     };
@@ -149,15 +132,30 @@ pub fn run(args: Args) -> ExitCode {
         "  desired-state service http://{}   (behind the edge; PUT /admin/faults here)",
         servers.control_plane
     );
+    if let (Some(path), Some(origin)) = (&token_file, key_origin) {
+        println!(
+            "  token key             {} ({})",
+            keyfile::shown(path),
+            match origin {
+                keyfile::Origin::Read => "read",
+                keyfile::Origin::Created => "new, mode 0600",
+            }
+        );
+    }
     println!("  admin token           {}", servers.admin_token());
     for c in 0..clusters.min(8) {
         println!("  cluster {c} token       {}", servers.token(c));
     }
+    // A token on a command line is visible to every local user (`ps`);
+    // the key file is not.
+    let credential = match &token_file {
+        Some(path) => format!("--token-file {}", keyfile::shell_word(path)),
+        None => format!("--token {}", servers.token(0)),
+    };
     println!(
-        "  agent:    cascade agent --control-plane http://{} --cloud http://{} --cluster 0 --token {} --seed {seed} --time-scale {time_scale}",
+        "  agent:    cascade agent --control-plane http://{} --cloud http://{} --cluster 0 {credential} --seed {seed} --time-scale {time_scale}",
         servers.edge,
         servers.cloud,
-        servers.token(0)
     );
     println!(
         "  misroute: curl -X PUT -H 'Authorization: Bearer {}' -d '{{\"misroute_ratio\": 1.0}}' http://{}/admin/routing",

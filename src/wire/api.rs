@@ -71,12 +71,19 @@ impl TokenKey {
     }
 
     /// A key written as 64 hex digits (surrounding white space ignored).
+    /// Errors never quote the text: it is meant to be a secret.
     pub fn from_hex(text: &str) -> Result<TokenKey, String> {
         let t = text.trim();
-        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let chars = t.chars().count();
+        if chars != 64 {
             return Err(format!(
-                "expected a token key of 64 hex digits, found {} characters",
-                t.len()
+                "expected a token key of 64 hex digits, found {chars} characters"
+            ));
+        }
+        if let Some(at) = t.chars().position(|c| !c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "expected a token key of 64 hex digits, found a character that is not a hex digit at position {}",
+                at + 1
             ));
         }
         let mut key = [0u8; 32];
@@ -583,7 +590,14 @@ mod tests {
             TokenKey::from_hex("abc").unwrap_err(),
             "expected a token key of 64 hex digits, found 3 characters"
         );
-        assert!(TokenKey::from_hex(&"g".repeat(64)).is_err());
+        assert_eq!(
+            TokenKey::from_hex(&format!("{}g", &a.to_hex()[..63])).unwrap_err(),
+            "expected a token key of 64 hex digits, found a character that is not a hex digit at position 64"
+        );
+        assert_eq!(
+            TokenKey::from_hex(&"é".repeat(64)).unwrap_err(),
+            "expected a token key of 64 hex digits, found a character that is not a hex digit at position 1"
+        );
         // A token is the key's HMAC: 128 bits of tag, nothing of the key.
         let t = cluster_token(&a, 12);
         assert!(t.starts_with("c12.") && t.len() == 4 + 32, "{t}");

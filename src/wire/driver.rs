@@ -76,8 +76,9 @@ pub async fn run_agent<T: Transport>(
         if !fetch {
             continue;
         }
-        let answer = observe_cluster(&transport, &cfg, &mut actual).await;
+        let (answer, desired, listed) = observe_cluster(&transport, &cfg, &mut actual).await;
         let now = clock.now();
+        observer.poll(now, c, &desired, &listed, &answer);
         observer.answer(now, c, &answer);
         out.clear();
         agent.handle_answer(now, answer, &actual, &cfg.agent, &mut out);
@@ -130,12 +131,13 @@ fn take_outputs(
 }
 
 /// Fetches the desired state, then the cloud's list of the cluster's pools
-/// into `actual`; returns what the agent is to act on.
+/// into `actual`; returns what the agent is to act on, with the two
+/// exchanges it came from.
 async fn observe_cluster<T: Transport>(
     transport: &T,
     cfg: &DriverConfig,
     actual: &mut [PoolState; POOLS],
-) -> DesiredAnswer {
+) -> (DesiredAnswer, Exchange, Exchange) {
     let c = cfg.cluster;
     let desired = exchange(
         transport,
@@ -158,10 +160,10 @@ async fn observe_cluster<T: Transport>(
         cfg.request_timeout,
     )
     .await;
-    match listed {
+    let answer = match &listed {
         Exchange::Reply {
             status: 200, body, ..
-        } => match serde_json::from_slice::<NodePoolsDoc>(&body)
+        } => match serde_json::from_slice::<NodePoolsDoc>(body)
             .ok()
             .and_then(|d| d.to_pools().ok())
         {
@@ -174,7 +176,8 @@ async fn observe_cluster<T: Transport>(
         Exchange::Reply { .. } => DesiredAnswer::ServerError,
         Exchange::Timeout => DesiredAnswer::Timeout,
         Exchange::ConnectionError => DesiredAnswer::ConnectionError,
-    }
+    };
+    (answer, desired, listed)
 }
 
 /// Sends one reconcile's cloud calls at once and waits for them all.

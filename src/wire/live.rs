@@ -320,11 +320,103 @@ impl Observer for Printer {
     }
 }
 
+/// Polls refused (401 or 403) after which a live agent none of whose polls
+/// was ever accepted stops: the server does not take its token, and no
+/// number of retries changes that. One refusal is not enough: a first poll
+/// can race a server that is still starting.
+pub const REFUSED_POLLS_TO_STOP: u64 = 3;
+
+/// What became of one poll of a live agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PollVerdict {
+    /// Both answers 200 and readable: the agent saw its desired state.
+    Accepted,
+    /// 401 or 403: the server does not take the token (for this cluster).
+    Refused(Refusal),
+    /// Any other status, a timeout, a connection error, an unreadable
+    /// answer; in words (`500 Internal Server Error from the control plane`).
+    Failed(String),
+}
+
+/// A poll the server refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// 401 or 403.
+    pub status: u16,
+    /// In words: `401 Unauthorized from the control plane`.
+    pub what: String,
+}
+
+/// An HTTP status with its reason phrase when it has one (`404 Not Found`).
+pub fn status_words(status: u16) -> String {
+    match hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// Judges one poll from its two exchanges and the answer they made.
+pub fn poll_verdict(desired: &Exchange, listed: &Exchange, answer: &DesiredAnswer) -> PollVerdict {
+    if matches!(answer, DesiredAnswer::Ok(_)) {
+        return PollVerdict::Accepted;
+    }
+    let sides = [(desired, "the control plane"), (listed, "the cloud API")];
+    for (x, who) in sides {
+        if let Exchange::Reply {
+            status: status @ (401 | 403),
+            ..
+        } = *x
+        {
+            return PollVerdict::Refused(Refusal {
+                status,
+                what: format!("{} from {who}", status_words(status)),
+            });
+        }
+    }
+    for (x, who) in sides {
+        if let Exchange::Reply { status, .. } = *x {
+            if status != 200 {
+                return PollVerdict::Failed(format!("{} from {who}", status_words(status)));
+            }
+        }
+    }
+    for (x, who) in sides {
+        match x {
+            Exchange::Timeout => {
+                return PollVerdict::Failed(format!("no answer in time from {who}"))
+            }
+            Exchange::ConnectionError => {
+                return PollVerdict::Failed(format!("no connection to {who}"))
+            }
+            Exchange::Reply { .. } => {}
+        }
+    }
+    let who = if matches!(api::desired_answer(desired), DesiredAnswer::Ok(_)) {
+        "the cloud API"
+    } else {
+        "the control plane"
+    };
+    PollVerdict::Failed(format!("an unreadable 200 from {who}"))
+}
+
 /// What a live agent has done so far (shared with whoever watches it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AgentStatus {
     /// Answers acted on, by kind.
     pub answers: BTreeMap<String, u64>,
+    /// Polls made; of them accepted (see [`PollVerdict`]) and refused.
+    pub polls: u64,
+    pub accepted: u64,
+    pub refused: u64,
+    /// Polls not accepted, by what came back (`401 Unauthorized from the
+    /// control plane`, `no answer in time from the cloud API`).
+    pub failed: BTreeMap<String, u64>,
+    /// Set when the agent stopped early: refused [`REFUSED_POLLS_TO_STOP`]
+    /// times with no poll ever accepted; the last refusal.
+    pub stopped_refused: Option<Refusal>,
     pub in_hold: bool,
     pub holds_entered: u64,
     pub creates_asked: u64,
@@ -335,11 +427,42 @@ pub struct AgentStatus {
     pub host_lost: bool,
 }
 
+impl AgentStatus {
+    /// Counts one poll; true when the agent is to stop because its token is
+    /// refused. Failures of any other kind (5xx, 404, timeouts) never stop
+    /// it: they may pass, and an agent keeps polling through them. Nor do
+    /// refusals once a poll was accepted (the token was good then).
+    pub fn count_poll(&mut self, verdict: PollVerdict) -> bool {
+        self.polls += 1;
+        match verdict {
+            PollVerdict::Accepted => {
+                self.accepted += 1;
+                false
+            }
+            PollVerdict::Failed(what) => {
+                *self.failed.entry(what).or_default() += 1;
+                false
+            }
+            PollVerdict::Refused(r) => {
+                self.refused += 1;
+                *self.failed.entry(r.what.clone()).or_default() += 1;
+                let stop = self.accepted == 0 && self.refused >= REFUSED_POLLS_TO_STOP;
+                if stop {
+                    self.stopped_refused = Some(r);
+                }
+                stop
+            }
+        }
+    }
+}
+
 /// Feeds an [`AgentStatus`] and optionally prints.
 pub struct AgentWatch {
     pub status: Arc<Mutex<AgentStatus>>,
     pub clock: Clock,
     pub verbose: bool,
+    /// Notified when the agent is to stop: its token is refused.
+    pub refused: Rc<tokio::sync::Notify>,
 }
 
 impl AgentWatch {
@@ -356,18 +479,35 @@ impl AgentWatch {
 }
 
 impl Observer for AgentWatch {
-    fn answer(&self, now: SimTime, cluster: ClusterId, answer: &DesiredAnswer) {
-        self.with(|s| *s.answers.entry(answer.name().into()).or_default() += 1);
-        let detail = match answer {
-            DesiredAnswer::Ok(ds) => {
+    fn poll(
+        &self,
+        now: SimTime,
+        cluster: ClusterId,
+        desired: &Exchange,
+        listed: &Exchange,
+        answer: &DesiredAnswer,
+    ) {
+        let verdict = poll_verdict(desired, listed, answer);
+        let detail = match (&verdict, answer) {
+            (_, DesiredAnswer::Ok(ds)) => {
                 format!(" (generation {}, {} pools)", ds.generation, ds.pools.len())
             }
-            _ => String::new(),
+            (PollVerdict::Refused(r), _) => format!(" ({}: refused)", r.what),
+            (PollVerdict::Failed(what), _) => format!(" ({what})"),
+            (PollVerdict::Accepted, _) => String::new(),
         };
         self.say(
             now,
             format_args!("agent {cluster}: desired state {}{detail}", answer.name()),
         );
+        let mut stop = false;
+        self.with(|s| stop = s.count_poll(verdict));
+        if stop {
+            self.refused.notify_one();
+        }
+    }
+    fn answer(&self, _now: SimTime, _cluster: ClusterId, answer: &DesiredAnswer) {
+        self.with(|s| *s.answers.entry(answer.name().into()).or_default() += 1);
     }
     fn agent_output(&self, now: SimTime, cluster: ClusterId, out: &AgentOutput) {
         match *out {
@@ -447,7 +587,9 @@ pub struct AgentRunConfig {
 }
 
 /// Runs one agent on the current thread until `run_for` elapses or `stop`
-/// fires (`None` for both: until the process ends).
+/// fires (`None` for both: until the process ends), or until its token is
+/// refused on [`REFUSED_POLLS_TO_STOP`] polls with none accepted
+/// ([`AgentStatus::stopped_refused`]).
 pub fn run_agent(
     cfg: AgentRunConfig,
     status: Arc<Mutex<AgentStatus>>,
@@ -466,10 +608,12 @@ pub fn run_agent(
     local.block_on(&rt, async move {
         let clock = Clock::start(SimTime::ZERO, cfg.time_scale);
         let phase = agent_phase(Seed(cfg.seed), cfg.cluster, &cfg.agent, SimTime::ZERO);
+        let refused = Rc::new(tokio::sync::Notify::new());
         let watch: Rc<dyn Observer> = Rc::new(AgentWatch {
             status,
             clock,
             verbose: cfg.verbose,
+            refused: refused.clone(),
         });
         let d = DriverConfig {
             cluster: cfg.cluster,
@@ -495,6 +639,7 @@ pub fn run_agent(
             tokio::select! {
                 biased;
                 _ = stopped => {}
+                _ = refused.notified() => {}
                 _ = &mut task => {}
             }
         };
@@ -599,6 +744,101 @@ pub fn authority_of(url: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reply(status: u16) -> Exchange {
+        Exchange::Reply {
+            status,
+            retry_after_s: None,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn polls_are_judged_by_what_came_back() {
+        let ok_list = reply(200);
+        let failed = |what: &str| PollVerdict::Failed(what.into());
+        let refused = |status, what: &str| {
+            PollVerdict::Refused(Refusal {
+                status,
+                what: what.into(),
+            })
+        };
+        let v = |d: &Exchange, l: &Exchange| poll_verdict(d, l, &DesiredAnswer::ServerError);
+        assert_eq!(
+            v(&reply(401), &reply(401)),
+            refused(401, "401 Unauthorized from the control plane")
+        );
+        assert_eq!(
+            v(&reply(200), &reply(403)),
+            refused(403, "403 Forbidden from the cloud API")
+        );
+        // A refusal is named before any other failure.
+        assert_eq!(
+            v(&Exchange::Timeout, &reply(401)),
+            refused(401, "401 Unauthorized from the cloud API")
+        );
+        assert_eq!(
+            v(&reply(500), &ok_list),
+            failed("500 Internal Server Error from the control plane")
+        );
+        assert_eq!(
+            v(&reply(404), &ok_list),
+            failed("404 Not Found from the control plane")
+        );
+        assert_eq!(
+            v(&reply(599), &ok_list),
+            failed("599 from the control plane")
+        );
+        assert_eq!(
+            v(&Exchange::Timeout, &ok_list),
+            failed("no answer in time from the control plane")
+        );
+        assert_eq!(
+            v(&ok_list, &Exchange::ConnectionError),
+            failed("no connection to the cloud API")
+        );
+        assert_eq!(
+            v(&reply(200), &ok_list),
+            failed("an unreadable 200 from the control plane")
+        );
+    }
+
+    #[test]
+    fn only_refusals_with_nothing_accepted_stop_an_agent() {
+        let refusal = || {
+            PollVerdict::Refused(Refusal {
+                status: 401,
+                what: "401 Unauthorized from the control plane".into(),
+            })
+        };
+        let failure =
+            || PollVerdict::Failed("500 Internal Server Error from the control plane".into());
+        // Failures that may pass never stop it, however many.
+        let mut s = AgentStatus::default();
+        for _ in 0..1_000 {
+            assert!(!s.count_poll(failure()));
+        }
+        // Refusals do, at the threshold, even among failures.
+        for k in 1..REFUSED_POLLS_TO_STOP {
+            assert!(!s.count_poll(refusal()), "refusal {k}");
+            assert!(!s.count_poll(failure()));
+        }
+        assert!(s.count_poll(refusal()));
+        assert_eq!(s.refused, REFUSED_POLLS_TO_STOP);
+        assert_eq!(s.stopped_refused.as_ref().map(|r| r.status), Some(401));
+        assert_eq!(
+            s.failed["401 Unauthorized from the control plane"],
+            REFUSED_POLLS_TO_STOP
+        );
+        // Once a poll was accepted, refusals are retried as any failure.
+        let mut s = AgentStatus::default();
+        assert!(!s.count_poll(PollVerdict::Accepted));
+        for _ in 0..100 {
+            assert!(!s.count_poll(refusal()));
+        }
+        assert_eq!((s.polls, s.accepted, s.refused), (101, 1, 100));
+        assert_eq!(s.stopped_refused, None);
+    }
 
     #[test]
     fn urls_give_authorities() {

@@ -24,7 +24,7 @@
 //!   summary; `hosts` adds each host to the simulation, `book` is what the
 //!   run observes (trace, counts, I1).
 //! - [`live`]: the same servers and agent on loopback (`cascade serve`,
-//!   `cascade agent`).
+//!   `cascade agent`); [`keyfile`] is their token key file, kept private.
 //!
 //! Architecture invariant: no agent logic lives here. Decisions are
 //! `agent::Agent`'s, the service, edge and cloud are `control` and `cloud`;
@@ -43,6 +43,7 @@ pub mod driver;
 pub mod harness;
 mod hosts;
 pub mod http;
+pub mod keyfile;
 pub mod live;
 pub mod net;
 pub mod observe;

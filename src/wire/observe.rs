@@ -6,11 +6,23 @@ use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::plant::control::{EdgeVersion, ServiceFaults};
 use crate::protocol::DesiredAnswer;
 use crate::protocol::{ClusterId, PoolName};
-use crate::wire::api::CallOutcome;
+use crate::wire::api::{CallOutcome, Exchange};
 use cascade_sim::SimTime;
 
 /// Hooks called at scenario time `now`; every one defaults to nothing.
 pub trait Observer {
+    /// The agent of `cluster` polled: how its desired-state request
+    /// (`desired`) and its cloud listing (`listed`) came back, and the
+    /// answer they make (reported next to [`Observer::answer`]).
+    fn poll(
+        &self,
+        _now: SimTime,
+        _cluster: ClusterId,
+        _desired: &Exchange,
+        _listed: &Exchange,
+        _answer: &DesiredAnswer,
+    ) {
+    }
     /// The agent of `cluster` is about to act on `answer`.
     fn answer(&self, _now: SimTime, _cluster: ClusterId, _answer: &DesiredAnswer) {}
     /// The agent's self-report after it handled an answer or lost its host.
