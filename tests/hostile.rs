@@ -347,9 +347,9 @@ mod random_argument_vectors {
         Range,
         Shard,
         Set,
-        Path,
+        File,
         Time,
-        Duration,
+        Span,
         Events,
         NetFault,
         Text,
@@ -365,7 +365,7 @@ mod random_argument_vectors {
                 ("--seeds", Range),
                 ("--jobs", Number),
                 ("--json", Switch),
-                ("--out", Path),
+                ("--out", File),
                 ("--no-report", Switch),
                 ("--events", Events),
                 ("--set", Set),
@@ -387,10 +387,10 @@ mod random_argument_vectors {
                 ("--shard", Shard),
                 ("--check-determinism", Switch),
                 ("--bug", Text),
-                ("--out", Path),
+                ("--out", File),
                 ("--no-shrink", Switch),
                 ("--shrink-max", Number),
-                ("--promote", Path),
+                ("--promote", File),
                 ("--stop-on-failure", Switch),
                 ("-v", Switch),
                 ("--json", Switch),
@@ -399,20 +399,20 @@ mod random_argument_vectors {
         (
             "compare",
             &[
-                ("--out", Path),
+                ("--out", File),
                 ("--work-max", Number),
                 ("--events-max", Number),
             ],
         ),
         ("check", &[("--strict", Switch)]),
-        ("schema", &[("--out", Path)]),
+        ("schema", &[("--out", File)]),
         (
             "wire",
             &[
                 ("--seed", Number),
                 ("--clusters", Number),
                 ("--from", Time),
-                ("--for", Duration),
+                ("--for", Span),
                 ("--agents-per-host", Number),
                 ("--tick-ms", Number),
                 ("--json", Switch),
@@ -425,7 +425,7 @@ mod random_argument_vectors {
             &[
                 ("--clusters", Number),
                 ("--seed", Number),
-                ("--token-file", Path),
+                ("--token-file", File),
                 ("--time-scale", Number),
                 ("--empty-cloud", Switch),
                 ("--delete-locks", Switch),
@@ -436,7 +436,7 @@ mod random_argument_vectors {
             &[
                 ("--cluster", Number),
                 ("--token", Text),
-                ("--token-file", Path),
+                ("--token-file", File),
                 ("--guards", Text),
                 ("--seed", Number),
                 ("--time-scale", Number),
@@ -497,7 +497,7 @@ mod random_argument_vectors {
                 "=1",
                 "a..b=1",
             ],
-            Path => &[
+            File => &[
                 "/dev/null",
                 "/",
                 "tiny.json",
@@ -515,7 +515,7 @@ mod random_argument_vectors {
                 "D0 25:00",
                 "-1h",
             ],
-            Duration => &["1h", "0s", "-5m", "1000000d", "30m", "1"],
+            Span => &["1h", "0s", "-5m", "1000000d", "30m", "1"],
             Events => &[
                 "all",
                 "none",
@@ -541,7 +541,7 @@ mod random_argument_vectors {
             ],
         };
         let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        if matches!(kind, Path) {
+        if matches!(kind, File) {
             v = v
                 .into_iter()
                 .map(|w| {
@@ -628,7 +628,7 @@ mod random_argument_vectors {
             }
             // More positional words only where a command takes several.
             if matches!(name, "compare" | "check") {
-                let any = pool(Path, &root_words);
+                let any = pool(File, &root_words);
                 for p in positional {
                     args.push(any[p % any.len()].clone());
                 }
