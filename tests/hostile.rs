@@ -586,6 +586,16 @@ mod random_argument_vectors {
         .unwrap();
     }
 
+    /// How many argument vectors to try: HOSTILE_CASES, or 64. The test
+    /// process reads it; no simulated world does.
+    #[allow(clippy::disallowed_methods)]
+    fn cases() -> u32 {
+        std::env::var("HOSTILE_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(64)
+    }
+
     /// (command, flags as (flag, value, hostile?), extra positional words)
     type Drawn = (usize, Vec<(usize, usize, bool)>, Vec<usize>);
 
@@ -604,7 +614,7 @@ mod random_argument_vectors {
         // HOSTILE_CASES raises the count for a longer hunt (it found the
         // panics of the commit before this test in 400 cases).
         #![proptest_config(ProptestConfig {
-            cases: std::env::var("HOSTILE_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64),
+            cases: cases(),
             failure_persistence: None,
             .. ProptestConfig::default()
         })]
