@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const D0: &str = "scenarios/focused/d0-azure-outage.json";
+const HISTORICAL: &str = "scenarios/chaos/historical-404.profile.json";
 
 /// Runs `cascade` from the crate root; a command that hangs (a fifo opened
 /// for writing, say) is killed after a minute and fails the test.
@@ -328,6 +329,144 @@ fn out_naming_something_other_than_a_folder_is_refused_and_kept() {
     }
     assert_eq!(snapshot(&t.0), before);
     assert_dev_null_is_a_device();
+}
+
+#[test]
+fn schema_out_replaces_only_a_schema_cascade_wrote() {
+    let t = Scratch::new("schema");
+    let own = t.join("scenario.schema.json");
+    let (code, _, err) = cascade(&["schema", "--out", s(&own)]);
+    assert_eq!(code, 0, "{err}");
+    // Its own file, of either format, is replaced.
+    let (code, _, err) = cascade(&["schema", "profile", "--out", s(&own)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&own)
+        .unwrap()
+        .contains("cascade chaos profile"));
+
+    let victim = t.join("victim.txt");
+    std::fs::write(&victim, "the user's own file").unwrap();
+    let user = t.join("user.json");
+    std::fs::write(&user, "{\"mine\": true}\n").unwrap();
+    let link = t.join("link.json");
+    symlink(&victim, &link);
+    let null = t.join("null.json");
+    symlink(Path::new("/dev/null"), &null);
+    let fifo = t.join("fifo.json");
+    mkfifo(&fifo);
+    let dir = t.join("dir.json");
+    std::fs::create_dir_all(&dir).unwrap();
+    let read_only = t.join("read-only.json");
+    std::fs::copy(&own, &read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = snapshot(&t.0);
+    for out in [&user, &link, &null, &fifo, &dir, &read_only] {
+        let (code, _, err) = cascade(&["schema", "--out", s(out)]);
+        assert_eq!(code, 6, "{}: {err}", out.display());
+        assert!(err.contains(s(out)), "{err}");
+        assert!(err.contains("left as it is"), "{err}");
+    }
+    assert_eq!(snapshot(&t.0), before);
+    // The device itself (as root, a rename would replace it).
+    let (code, _, err) = cascade(&["schema", "--out", "/dev/null"]);
+    assert_eq!(code, 6, "{err}");
+    assert_eq!(
+        err,
+        "error: cannot write /dev/null: a character device, which cascade does not replace; left as it is\n"
+    );
+    assert_dev_null_is_a_device();
+}
+
+#[test]
+fn compare_out_replaces_only_a_page_cascade_wrote() {
+    let t = Scratch::new("compare");
+    let run = t.join("run");
+    let (code, _, err) = cascade(&["run", D0, "--out", s(&run)]);
+    assert_eq!(code, 0, "{err}");
+    let page = t.join("page.html");
+    for _ in 0..2 {
+        let (code, _, err) = cascade(&["compare", s(&run), s(&run), "--out", s(&page)]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let victim = t.join("victim.txt");
+    std::fs::write(&victim, "the user's own file").unwrap();
+    let user = t.join("user.html");
+    std::fs::write(&user, "<p>my page</p>").unwrap();
+    let link = t.join("link.html");
+    symlink(&victim, &link);
+    let fifo = t.join("fifo.html");
+    mkfifo(&fifo);
+    let before = snapshot(&t.0);
+    for out in [&user, &link, &fifo] {
+        let (code, _, err) = cascade(&["compare", s(&run), s(&run), "--out", s(out)]);
+        assert_eq!(code, 6, "{}: {err}", out.display());
+        assert!(err.contains(s(out)), "{err}");
+    }
+    assert_eq!(snapshot(&t.0), before);
+}
+
+#[test]
+fn chaos_reports_and_promotions_never_replace_a_users_file() {
+    let t = Scratch::new("chaos");
+    let out = t.join("chaos");
+    let promote = t.join("regressions");
+    let chaos = |out: &Path| {
+        cascade(&[
+            "chaos",
+            HISTORICAL,
+            "--seed",
+            "1",
+            "--shrink-max",
+            "1",
+            "--out",
+            s(out),
+            "--promote",
+            s(&promote),
+        ])
+    };
+    // A user's files where the seed's report and its promotion go.
+    std::fs::create_dir_all(out.join("seed-1")).unwrap();
+    std::fs::create_dir_all(&promote).unwrap();
+    std::fs::write(out.join("seed-1/minimal.json"), "{\"mine\": true}\n").unwrap();
+    std::fs::write(
+        promote.join("historical-404-seed-1.json"),
+        "{\"mine\": 1}\n",
+    )
+    .unwrap();
+    let before = snapshot(&t.0);
+    let (code, _, err) = chaos(&out);
+    assert_eq!(code, 3, "the seed's verdict stays the exit code: {err}");
+    assert!(err.contains(s(&out.join("seed-1/minimal.json"))), "{err}");
+    assert!(
+        err.contains(s(&promote.join("historical-404-seed-1.json"))),
+        "{err}"
+    );
+    assert_eq!(snapshot(&t.0), before);
+
+    // Into fresh places, then again: cascade's own files are replaced.
+    let out2 = t.join("chaos2");
+    std::fs::remove_file(promote.join("historical-404-seed-1.json")).unwrap();
+    for _ in 0..2 {
+        let (code, _, err) = chaos(&out2);
+        assert_eq!(code, 3, "{err}");
+        assert!(!err.contains("error"), "{err}");
+    }
+    assert_eq!(
+        names(&out2.join("seed-1")),
+        ["minimal.json", "original.json", "reproduce.txt"]
+    );
+    assert!(promote.join("historical-404-seed-1.json").is_file());
+
+    // A seed folder that is a link to a user's folder is not written into.
+    let out3 = t.join("chaos3");
+    let users = t.join("users-folder");
+    std::fs::create_dir_all(&out3).unwrap();
+    std::fs::create_dir_all(&users).unwrap();
+    symlink(&users, &out3.join("seed-1"));
+    let (code, _, err) = chaos(&out3);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(s(&out3.join("seed-1"))), "{err}");
+    assert_eq!(names(&users), Vec::<String>::new());
 }
 
 #[test]
