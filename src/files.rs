@@ -41,34 +41,216 @@ pub fn read_to_string_capped(path: &Path, max_bytes: u64) -> Result<String, Stri
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
 }
 
-/// The temporary name `path` is written under before it is renamed into
-/// place: hidden, in the same folder (so the rename stays on one file
+/// The temporary name `path` is first written under before it is renamed
+/// into place: hidden, in the same folder (so the rename stays on one file
 /// system and is atomic), and per process (two writers never share one).
 pub fn temporary_name(path: &Path) -> PathBuf {
+    temporary_name_n(path, 0)
+}
+
+/// The `n`th choice of temporary name for `path`: the first is taken when
+/// another file (a stale one, or not cascade's at all) already has it.
+fn temporary_name_n(path: &Path, n: u32) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+    let pid = std::process::id();
+    if n == 0 {
+        path.with_file_name(format!(".{name}.{pid}.partial"))
+    } else {
+        path.with_file_name(format!(".{name}.{pid}-{n}.partial"))
+    }
+}
+
+/// Whether `file_name` is one of the temporary names cascade gives `name`
+/// (`.{name}.{pid}.partial` or `.{name}.{pid}-{n}.partial`).
+pub fn is_temporary_of(file_name: &str, name: &str) -> bool {
+    let Some(middle) = file_name
+        .strip_prefix('.')
+        .and_then(|r| r.strip_prefix(name))
+        .and_then(|r| r.strip_prefix('.'))
+        .and_then(|r| r.strip_suffix(".partial"))
+    else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    match middle.split_once('-') {
+        Some((pid, n)) => digits(pid) && digits(n),
+        None => digits(middle),
+    }
+}
+
+/// How many temporary names are tried before giving up.
+const TEMPORARY_TRIES: u32 = 64;
+
+/// A new file to write `path`'s bytes into before they go into place,
+/// under a temporary name nobody holds: it is created, never opened if
+/// it exists, so another's file of that name (or a link, or a fifo) is
+/// neither clobbered nor written through. Errors name `path`.
+pub fn create_temporary(path: &Path) -> io::Result<(File, PathBuf)> {
+    for n in 0..TEMPORARY_TRIES {
+        let tmp = temporary_name_n(path, n);
+        match File::options().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(named(path, e)),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{}: {TEMPORARY_TRIES} temporary names beside it are all taken",
+            shown(path)
+        ),
+    ))
+}
+
+/// `path` as it may be echoed in a message.
+fn shown(path: &Path) -> String {
+    terminal_safe(&path.display().to_string()).into_owned()
+}
+
+/// `e` with `path` in front.
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", shown(path)))
+}
+
+/// The refusal to write over `path`, which is `what`.
+fn refused(path: &Path, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("{}: {what}; left as it is", shown(path)),
+    )
+}
+
+/// What a file system entry is, for a message.
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    let t = m.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a fifo";
+        } else if t.is_socket() {
+            return "a socket";
+        } else if t.is_char_device() {
+            return "a character device";
+        } else if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether cascade may put a file at `path`: `Ok(false)` when nothing is
+/// there, `Ok(true)` when a regular file with a write permission is (the
+/// caller decides whether it is cascade's to replace), an error naming
+/// the path otherwise. A link is never followed nor replaced (its target
+/// is someone's), nor a directory, fifo, socket or device (renaming over
+/// one would destroy it), nor a read-only file (whoever made it so meant
+/// it to stay).
+pub fn check_replaceable(path: &Path) -> io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(named(path, e)),
+        Ok(m) if m.file_type().is_file() => {
+            if m.permissions().readonly() {
+                Err(refused(
+                    path,
+                    "a read-only file, which cascade does not replace",
+                ))
+            } else {
+                Ok(true)
+            }
+        }
+        Ok(m) => Err(refused(
+            path,
+            &format!("{}, which cascade does not replace", kind_of(&m)),
+        )),
+    }
+}
+
+/// Whether `e`, from making a hard link, says the file system has none
+/// (FAT, some network and FUSE file systems).
+pub fn no_hard_links(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+    )
+}
+
+/// Moves the temporary file `tmp` to `path`, after [`check_replaceable`]:
+/// into a free name through a hard link, which fails rather than replace
+/// something that appeared meanwhile; over a regular file by a rename.
+/// `tmp` is gone afterwards, either way.
+pub fn put_in_place(tmp: &Path, path: &Path) -> io::Result<()> {
+    let placed = (|| {
+        if !check_replaceable(path)? {
+            match std::fs::hard_link(tmp, path) {
+                Ok(()) => return std::fs::remove_file(tmp).or(Ok(())),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(refused(path, "appeared while cascade wrote it"))
+                }
+                // A file system without hard links: the rename below,
+                // into a name that was free a moment ago.
+                Err(e) if no_hard_links(&e) => {}
+                Err(e) => return Err(named(path, e)),
+            }
+        }
+        std::fs::rename(tmp, path).map_err(|e| named(path, e))
+    })();
+    if placed.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    placed
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename: a crash
-/// leaves the old file or the new one, never a mix. Errors name the file.
+/// leaves the old file or the new one, never a mix. Only a missing file or
+/// a regular, writable one is replaced ([`check_replaceable`]); callers
+/// that do not own every file of the name use [`write_replacing_own`].
+/// Errors name the file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let tmp = temporary_name(path);
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
+    check_replaceable(path)?;
+    let (mut file, tmp) = create_temporary(path)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(named(e));
+        return Err(named(path, e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        named(e)
-    })
+    put_in_place(&tmp, path)
+}
+
+/// Like [`write_atomically`], but a file already at `path` is replaced
+/// only when it is cascade's: `own` recognises cascade's mark in its
+/// bytes, or it holds `bytes` already. Anything else is left as it is and
+/// named in the error.
+pub fn write_replacing_own(
+    path: &Path,
+    bytes: &[u8],
+    own: impl Fn(&[u8]) -> bool,
+) -> io::Result<()> {
+    if check_replaceable(path)? {
+        // A regular file (checked), so reading it cannot block.
+        let mut old = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(RUN_FILE_BYTES_MAX + 1).read_to_end(&mut old))
+            .map_err(|e| named(path, e))?;
+        if old != bytes && (old.len() as u64 > RUN_FILE_BYTES_MAX || !own(&old)) {
+            return Err(refused(path, "a file cascade did not write"));
+        }
+    }
+    write_atomically(path, bytes)
 }
 
 /// Checks a name that becomes a path component (a run folder, a chaos
@@ -234,6 +416,98 @@ mod tests {
         // Into a folder that does not exist: an error naming the file.
         let e = write_atomically(&dir.join("no/such/x.json"), b"x").unwrap_err();
         assert!(e.to_string().contains("no/such/x.json"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// What is at `p`, without following a link: its kind and its bytes
+    /// (a link's target).
+    #[cfg(unix)]
+    fn what_is_at(p: &Path) -> (&'static str, Vec<u8>) {
+        use std::os::unix::fs::FileTypeExt;
+        let t = std::fs::symlink_metadata(p).unwrap().file_type();
+        if t.is_symlink() {
+            let target = std::fs::read_link(p).unwrap();
+            ("symlink", target.into_os_string().into_encoded_bytes())
+        } else if t.is_file() {
+            ("file", std::fs::read(p).unwrap())
+        } else if t.is_dir() {
+            ("dir", Vec::new())
+        } else if t.is_fifo() {
+            ("fifo", Vec::new())
+        } else if t.is_socket() {
+            ("socket", Vec::new())
+        } else {
+            ("other", Vec::new())
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_regular_writable_file_is_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("special");
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "the user's own file").unwrap();
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let null = dir.join("null.json");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        let fifo = dir.join("fifo.json");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let socket = dir.join("socket.json");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let sub = dir.join("sub.json");
+        std::fs::create_dir_all(sub.join("x")).unwrap();
+        let read_only = dir.join("read-only.json");
+        std::fs::write(&read_only, "kept").unwrap();
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+        for p in [&link, &null, &fifo, &socket, &sub, &read_only] {
+            let before = what_is_at(p);
+            let e = write_atomically(p, b"new").unwrap_err();
+            assert!(e.to_string().contains(&p.display().to_string()), "{e}");
+            assert!(e.to_string().contains("left as it is"), "{e}");
+            assert_eq!(what_is_at(p), before, "{}", p.display());
+        }
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "the user's own file"
+        );
+        let dev = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&dev));
+        // Nothing left behind by the refusals but what was there.
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "fifo.json",
+                "link.json",
+                "null.json",
+                "read-only.json",
+                "socket.json",
+                "sub.json",
+                "victim.txt"
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_temporary_name_someone_else_holds_is_not_clobbered() {
+        let dir = scratch("taken");
+        let p = dir.join("summary.json");
+        let theirs = temporary_name(&p);
+        std::fs::write(&theirs, "theirs").unwrap();
+        write_atomically(&p, b"ours").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "ours");
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

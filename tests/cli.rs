@@ -39,7 +39,12 @@ fn run_prints_seed_first_and_reproduction_last() {
 
 #[test]
 fn json_has_the_promised_fields() {
-    let (code, out, _) = cascade(&["run", "scenarios/focused/d0-azure-outage.json", "--json"]);
+    let (code, out, _) = cascade(&[
+        "run",
+        "scenarios/focused/d0-azure-outage.json",
+        "--json",
+        "--no-report",
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
     for key in [

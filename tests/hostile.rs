@@ -497,8 +497,12 @@ mod random_argument_vectors {
                 "=1",
                 "a..b=1",
             ],
+            // Never a real device: a regression would replace the
+            // machine's own /dev/null (it did, once, on the code before
+            // this test). A fifo and a link stand for the other kinds.
             File => &[
-                "/dev/null",
+                "fifo",
+                "link",
                 "/",
                 "tiny.json",
                 "sub",
@@ -569,6 +573,9 @@ mod random_argument_vectors {
     /// A scenario of five clusters over two hours, and a chaos profile on it.
     fn lay_out(dir: &Path) {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let made = Command::new("mkfifo").arg(dir.join("fifo")).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        std::os::unix::fs::symlink(dir.join("tiny.json"), dir.join("link")).unwrap();
         std::fs::write(
             dir.join("tiny.json"),
             r#"{"name": "tiny", "seed": 1, "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T02:00:00Z",

@@ -6,6 +6,7 @@ use super::{parse_range, sweep_digest, two_numbers, SeedPlan};
 use crate::chaos::shrink::shrink;
 use crate::chaos::{Chaos, FailureClass, Verdict};
 use crate::coverage::Reached;
+use crate::files::terminal_safe;
 use crate::model::bugs::Bug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -343,23 +344,28 @@ pub fn run(a: Args) -> ExitCode {
         let case = chaos.case(f.seed, bug);
         let shrunk = shrink(&chaos, &case, &f.verdict);
         let dir = out_dir.join(format!("seed-{}", f.seed));
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!("error: cannot create {}: {e}", dir.display());
-            continue;
-        }
         let minimal = dir.join("minimal.json");
-        let original = dir.join("original.json");
-        // Through a temporary name each: a file here is whole or absent.
+        let json = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+        let lines = format!(
+            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}\nreproduce the file: cargo run --release -- run {}\n",
+            f.seed,
+            bug.map(|b| format!(" --bug {}", b.name()))
+                .unwrap_or_default(),
+            minimal.display()
+        );
         // A failure to write is reported; the exit code stays the seed's
         // verdict, and the lines below still reproduce it.
-        let write = |p: &Path, v: &Value| {
-            let text = serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
-            if let Err(e) = crate::files::write_atomically(p, text.as_bytes()) {
-                eprintln!("error: cannot write {e}");
-            }
-        };
-        write(&original, &chaos.document(&case));
-        write(&minimal, &shrunk.document);
+        if let Err(e) = write_seed_report(
+            &dir,
+            &[
+                ("original.json", json(&chaos.document(&case)), is_chaos_case),
+                ("minimal.json", json(&shrunk.document), is_chaos_case),
+                // Beside the files, so that an uploaded folder says how to replay it.
+                ("reproduce.txt", lines.clone(), is_reproduce_text),
+            ],
+        ) {
+            super::exit::say_error(format_args!("cannot write the chaos report: {e}"));
+        }
         say!(
             "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
             f.seed,
@@ -370,20 +376,8 @@ pub fn run(a: Args) -> ExitCode {
             shrunk.case.clusters,
             shrunk.case.chosen.join("; ")
         );
-        let lines = format!(
-            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}\nreproduce the file: cargo run --release -- run {}\n",
-            f.seed,
-            bug.map(|b| format!(" --bug {}", b.name()))
-                .unwrap_or_default(),
-            minimal.display()
-        );
         for line in lines.lines() {
             say!("    {line}");
-        }
-        // Beside the files, so that an uploaded folder says how to replay it.
-        if let Err(e) = crate::files::write_atomically(&dir.join("reproduce.txt"), lines.as_bytes())
-        {
-            eprintln!("error: cannot write {e}");
         }
         if let Some(dir) = &a.promote {
             let said = promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
@@ -553,13 +547,18 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
     ));
     match chaos.run_document(&doc) {
         Ok((v, _)) if v.class.is_none() => {
-            let _ = std::fs::create_dir_all(dir);
             let p = dir.join(format!("{name}.json"));
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-            match crate::files::write_atomically(&p, text.as_bytes()) {
+            let written = std::fs::create_dir_all(dir)
+                .map_err(|e| format!("{}: {e}", terminal_safe(&dir.display().to_string())))
+                .and_then(|()| {
+                    crate::files::write_replacing_own(&p, text.as_bytes(), is_promoted)
+                        .map_err(|e| e.to_string())
+                });
+            match written {
                 Ok(()) => format!("promoted to {}", p.display()),
                 Err(e) => {
-                    super::exit::say_error(format_args!("cannot write {e}"));
+                    super::exit::say_error(format_args!("not promoted: {e}"));
                     "not promoted: see the error above".to_string()
                 }
             }
@@ -573,4 +572,68 @@ fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64)
             "not promoted: see the error above".to_string()
         }
     }
+}
+
+/// One file of a seed's report: its name, its text, and the test that
+/// recognises a file of that name as cascade's.
+type ReportFile<'a> = (&'a str, String, fn(&[u8]) -> bool);
+
+/// Writes the files of one seed's report into `dir` (made if missing; a
+/// link or anything but a folder is refused), each replacing only a file
+/// its test recognises as cascade's. Every file is checked before any is
+/// written, so a report is never half of cascade's and half a user's.
+fn write_seed_report(dir: &Path, files: &[ReportFile]) -> Result<(), String> {
+    let shown = |p: &Path| terminal_safe(&p.display().to_string()).into_owned();
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(format!(
+                "{}: not a folder cascade made; left as it is",
+                shown(dir)
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", shown(dir)))?
+        }
+        Err(e) => return Err(format!("{}: {e}", shown(dir))),
+    }
+    for (name, text, own) in files {
+        let p = dir.join(name);
+        if crate::files::check_replaceable(&p).map_err(|e| e.to_string())? {
+            let old = crate::files::read_to_string_capped(&p, crate::files::RUN_FILE_BYTES_MAX)
+                .map_err(|m| format!("{}: {m}", shown(&p)))?;
+            if old != *text && !own(old.as_bytes()) {
+                return Err(format!(
+                    "{}: a file cascade did not write; left as it is",
+                    shown(&p)
+                ));
+            }
+        }
+    }
+    for (name, text, own) in files {
+        crate::files::write_replacing_own(&dir.join(name), text.as_bytes(), own)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The `description` of a JSON document, if it has one.
+fn description(bytes: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    v.get("description")?.as_str().map(str::to_owned)
+}
+
+/// Whether `bytes` are a case chaos wrote (`original.json`, `minimal.json`).
+fn is_chaos_case(bytes: &[u8]) -> bool {
+    description(bytes).is_some_and(|d| d.starts_with("Chaos case of profile "))
+}
+
+/// Whether `bytes` are a `reproduce.txt` chaos wrote.
+fn is_reproduce_text(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"reproduce the seed: cargo run --release -- chaos ")
+}
+
+/// Whether `bytes` are a regression scenario `--promote` wrote.
+fn is_promoted(bytes: &[u8]) -> bool {
+    description(bytes).is_some_and(|d| d.starts_with("Shrunk by cascade chaos from profile "))
 }

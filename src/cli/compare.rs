@@ -167,7 +167,7 @@ pub fn run(args: Args) -> ExitCode {
         let _ = std::fs::create_dir_all(parent);
     }
     let page = crate::report::html::render_compare(&loaded);
-    if let Err(e) = crate::files::write_atomically(&out, page.as_bytes()) {
+    if let Err(e) = crate::files::write_replacing_own(&out, page.as_bytes(), is_compare_page) {
         return exit::output(format_args!("cannot write {e}"));
     }
     println!("compare   {}", out.display());
@@ -188,4 +188,14 @@ fn not_compared(n: NotCompared, args: &Args) -> ExitCode {
     }
     eprintln!("reproduce: {line}   # at commit {}", env!("CASCADE_COMMIT"));
     n.exit.into()
+}
+
+/// Whether `bytes` are a page `cascade compare` wrote (by its head): the
+/// only file `--out` replaces.
+fn is_compare_page(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1_024)];
+    head.starts_with(b"<!doctype html>")
+        && head
+            .windows(b"<title>cascade compare</title>".len())
+            .any(|w| w == b"<title>cascade compare</title>")
 }

@@ -20,9 +20,12 @@ pub enum Exit {
     Liveness = 4,
     /// `cascade chaos --check-determinism`: a seed ran twice gave two trace hashes.
     Nondeterministic = 5,
-    /// The run finished but its outputs (run folder, events, chaos report,
-    /// comparison page) could not be written: the verdict was printed but
-    /// not recorded. Whatever was written does not look complete.
+    /// The outputs (run folder, events, chaos report, comparison page,
+    /// schema) could not be written, or cascade refused to write over
+    /// something it did not write (a user's file or folder, a link, fifo,
+    /// device, directory or read-only file; the message names it). After
+    /// a run, its verdict was printed but not recorded. Whatever was
+    /// written does not look complete.
     Output = 6,
     /// The run stopped before its scenario's end (the event budget, the
     /// pending-queue bound, or the model stopped it): its figures are

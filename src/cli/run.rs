@@ -38,6 +38,10 @@ pub struct Args {
     /// Write no run folder.
     #[arg(long, conflicts_with_all = ["out", "events"])]
     pub no_report: bool,
+    /// Write the run folder into a folder that is not empty and not one
+    /// cascade wrote: its files go beside the ones there, never over them.
+    #[arg(long)]
+    pub force: bool,
     /// Trace kinds for events.jsonl: comma-separated, `all`, or `none`
     /// (default: all but the per-poll `answer` records).
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = TrimmedEvents)]
@@ -261,9 +265,12 @@ pub fn run(args: Args) -> ExitCode {
     let mut run_folder = None;
     let events_streamed = !args.no_report && events != EventsFile::Off;
     if !args.no_report {
-        let folder = match folder::RunFolder::open(&dir) {
+        let folder = match folder::RunFolder::open_with(&dir, args.force) {
             Ok(f) => f,
-            Err(m) => return exit::usage(m),
+            Err(folder::OpenError::Busy(m)) => return exit::usage(m),
+            Err(folder::OpenError::Refused(m)) => {
+                return exit::output(format_args!("cannot write the run folder: {m}"))
+            }
         };
         if events != EventsFile::Off {
             match folder.events_file() {

@@ -12,7 +12,8 @@ pub struct Args {
     /// Which file format.
     #[arg(value_enum, default_value = "scenario")]
     pub format: Format,
-    /// Write it to this file (atomically) instead of standard output.
+    /// Write it to this file (atomically) instead of standard output. A
+    /// file already there is replaced only if it is a schema cascade wrote.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -44,9 +45,28 @@ pub fn run(args: Args) -> ExitCode {
             print!("{text}");
             Exit::Ok.into()
         }
-        Some(path) => match crate::files::write_atomically(&path, text.as_bytes()) {
+        Some(path) => match crate::files::write_replacing_own(&path, text.as_bytes(), is_schema) {
             Ok(()) => Exit::Ok.into(),
-            Err(e) => exit::output(format!("cannot write {}: {e}", path.display())),
+            Err(e) => exit::output(format!("cannot write {e}")),
         },
     }
+}
+
+/// Whether `bytes` are a schema `cascade schema` wrote, of either format
+/// (by its title): the only file `--out` replaces.
+fn is_schema(bytes: &[u8]) -> bool {
+    let title = |v: &serde_json::Value| v.get("title").and_then(|t| t.as_str()).map(str::to_owned);
+    let Some(old) = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .filter(|v| v.get("$schema").is_some())
+        .and_then(|v| title(&v))
+    else {
+        return false;
+    };
+    [Format::Scenario, Format::Profile].iter().any(|f| {
+        serde_json::from_str::<serde_json::Value>(&text(*f))
+            .ok()
+            .and_then(|v| title(&v))
+            .is_some_and(|t| t == old)
+    })
 }
