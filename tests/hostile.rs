@@ -321,6 +321,7 @@ fn wire_bounds_its_slice_and_its_sides() {
         vec!["--agents-per-host", "0"],
         vec!["--tick-ms", "0"],
         vec!["--partition", "edge-edge@0s/1h"],
+        vec!["--clusters", "1000", "--agents-per-host", "1"],
     ] {
         let mut args = vec!["wire", D0];
         args.extend(flags.iter().copied());

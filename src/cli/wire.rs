@@ -52,7 +52,21 @@ pub struct Args {
     pub hold: Vec<String>,
 }
 
+/// Most turmoil hosts a slice may take: turmoil scans its full mesh of
+/// links for every host on every tick, so the cost grows with the square
+/// of the hosts (100 hosts: about a minute per simulated hour here).
+const WIRE_HOSTS_MAX: u32 = 100;
+
 pub fn run(args: Args) -> ExitCode {
+    if let Some(per_host) = args.agents_per_host {
+        let hosts = args.clusters.div_ceil(per_host);
+        if hosts > WIRE_HOSTS_MAX {
+            return exit::usage(format_args!(
+                "--clusters {} with --agents-per-host {per_host} makes {hosts} agent hosts; at most {WIRE_HOSTS_MAX} (raise --agents-per-host)",
+                args.clusters
+            ));
+        }
+    }
     let sc = match scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
