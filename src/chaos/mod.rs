@@ -110,7 +110,11 @@ fn is_auth_action(a: &Action) -> bool {
 
 impl Chaos {
     pub fn load(path: &Path) -> Result<Chaos, ScenarioError> {
-        let profile = profile::load(path)?;
+        Chaos::new(profile::load(path)?)
+    }
+
+    /// The chaos context of a loaded profile: its base read and checked.
+    pub fn new(profile: LoadedProfile) -> Result<Chaos, ScenarioError> {
         let base = scenario::resolve_file(&profile.base_path)?;
         // Validate the base as a scenario, so errors point at the base file.
         let sc = scenario::from_document(&profile.base_path, base.clone())?;

@@ -14,6 +14,22 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The longest fault window and quiet period, in hours (60 days).
+pub const HOURS_MAX: f64 = 24.0 * 60.0;
+/// Anchored mode's largest move of an event, in hours: ten days covers any
+/// timeline the model runs.
+pub const JITTER_H_MAX: f64 = 240.0;
+/// Anchored mode's largest resize, a fraction: below 1, a size never
+/// reaches 0 nor doubles past the original.
+pub const SIZE_JITTER_MAX: f64 = 0.95;
+/// Most autoscaler direction changes a profile may allow in an hour: the
+/// autoscaler syncs at most once a second.
+pub const FLAPS_PER_HOUR_MAX: u32 = 3_600;
+/// Most faults of one kind a seed may draw.
+pub const COUNT_MAX: u32 = 20;
+/// Most seeds of a nightly sweep: one invocation's worth.
+pub const NIGHTLY_SEEDS_MAX: u64 = 1_000_000;
+
 /// Every fault kind chaos can draw.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -313,7 +329,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
         ("fault_window_h", profile.fault_window_h),
         ("quiet_h", profile.quiet_h),
     ] {
-        if !(v > 0.0 && v <= 24.0 * 60.0) {
+        if !(v > 0.0 && v <= HOURS_MAX) {
             return Err(err(
                 path,
                 field,
@@ -321,12 +337,9 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
             ));
         }
     }
-    // Anchored mode moves each event by up to `jitter_h` (ten days covers
-    // any timeline the model runs) and resizes it by up to `size_jitter`
-    // (below 1: a size never reaches 0 or doubles past the original).
     for (field, v, hi) in [
-        ("jitter_h", profile.jitter_h, 240.0),
-        ("size_jitter", profile.size_jitter, 0.95),
+        ("jitter_h", profile.jitter_h, JITTER_H_MAX),
+        ("size_jitter", profile.size_jitter, SIZE_JITTER_MAX),
     ] {
         if !(0.0..=hi).contains(&v) {
             return Err(err(path, field, format!("expected 0 to {hi}, found {v}")));
@@ -344,17 +357,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
             ));
         }
     }
-    // The nightly sweep's share of a profile: at most one invocation's worth.
-    if !(1..=1_000_000).contains(&profile.nightly_seeds) {
+    if !(1..=NIGHTLY_SEEDS_MAX).contains(&profile.nightly_seeds) {
         return Err(err(
             path,
             "nightly_seeds",
             format!("expected 1 to 1000000, found {}", profile.nightly_seeds),
         ));
     }
-    // A flap is a direction change of the autoscaler; it syncs at most
-    // once a second.
-    if !(1..=3_600).contains(&profile.flaps_per_hour_max) {
+    if !(1..=FLAPS_PER_HOUR_MAX).contains(&profile.flaps_per_hour_max) {
         return Err(err(
             path,
             "flaps_per_hour_max",
@@ -398,7 +408,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
                 ));
             }
         }
-        if r.count_max == 0 || r.count_max > 20 {
+        if r.count_max == 0 || r.count_max > COUNT_MAX {
             return Err(err(
                 path,
                 &format!("{at}.count_max"),
@@ -413,3 +423,4 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
         base_path,
     })
 }
+
