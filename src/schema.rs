@@ -376,6 +376,23 @@ pub fn profile_schema() -> Value {
     {
         faults.insert("propertyNames".into(), json!({ "enum": names }));
     }
+    // A duration is text, not a number: probed with one far too long.
+    let long = json!({
+        "name": "probe",
+        "base": "_base.json",
+        "faults": { "vendor_blackhole": { "duration": ["0s", "100000d"] } },
+    });
+    let longest = crate::chaos::profile::parse(Path::new("probe.profile.json"), &long.to_string())
+        .err()
+        .filter(|e| e.path == "faults.vendor_blackhole.duration[1]")
+        .and_then(|e| expected_words(&e.message));
+    if let Some(node) = schema
+        .pointer_mut("/$defs/FaultRange/properties/duration")
+        .and_then(Value::as_object_mut)
+    {
+        let valid = longest.map(|w| format!("[shortest, longest], each {w}"));
+        annotate(node, valid.as_deref());
+    }
     if let Some(node) = schema
         .pointer_mut("/$defs/FaultRange/properties/magnitude")
         .and_then(Value::as_object_mut)
@@ -738,6 +755,16 @@ mod tests {
         assert!(
             magnitude.contains("vendor_slowdown 0.01 to 1000"),
             "{magnitude}"
+        );
+        let duration = schema
+            .pointer("/$defs/FaultRange/properties/duration/description")
+            .and_then(Value::as_str)
+            .unwrap();
+        assert!(
+            duration.ends_with(
+                "Valid: [shortest, longest], each a duration of at most ten days (240h)."
+            ),
+            "{duration}"
         );
         // FaultKind::ALL names every kind the format knows, and the
         // schema's fault keys are those names.

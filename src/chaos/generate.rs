@@ -183,10 +183,14 @@ pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<Draw
                 _ => WARMUP_S + krng.below(window_s.max(1)),
             };
             let duration = d0 + krng.below(d1 - d0 + 1);
-            let magnitude = krng.uniform(
-                range.magnitude[0],
-                range.magnitude[1].max(range.magnitude[0] + 1e-9),
-            );
+            // A range of one value draws within a hair above it: kept at
+            // the largest, which the profile holds within the action's range.
+            let magnitude = krng
+                .uniform(
+                    range.magnitude[0],
+                    range.magnitude[1].max(range.magnitude[0] + 1e-9),
+                )
+                .min(range.magnitude[1]);
             if enabled {
                 faults.push(DrawnFault {
                     kind: *kind,

@@ -181,13 +181,13 @@ impl Chaos {
         let obj = doc.as_object_mut().expect("scenario is an object");
         obj.remove("expect");
         obj.remove("tuned");
-        obj.insert(
-            "name".into(),
-            json!(format!(
-                "chaos-{}-seed-{}",
-                self.profile.profile.name, case.seed
-            )),
+        // A valid profile name of 100 characters still names a valid
+        // scenario: the name is cut and a digest keeps it distinct.
+        let name = crate::files::derived_name(
+            &format!("chaos-{}", self.profile.profile.name),
+            &format!("-seed-{}", case.seed),
         );
+        obj.insert("name".into(), json!(name));
         obj.insert(
             "description".into(),
             json!(format!(
@@ -209,8 +209,10 @@ impl Chaos {
         // Liveness bound: the run ends `quiet_h` after the last fault heals.
         let mut last_end = 3_600u64;
         let mut last_auth_end = 0u64;
+        let mut last_at = 0u64;
         for it in &items {
             let start = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs());
+            last_at = last_at.max(start);
             let dur = it
                 .duration
                 .as_deref()
@@ -233,7 +235,10 @@ impl Chaos {
             action: Action::Healed,
             note: "every fault has healed".into(),
         });
-        let end_s = last_end + (self.profile.profile.quiet_h * 3_600.0) as u64;
+        // The end also covers every item: a freeze or a note is no fault,
+        // yet anchored jitter may move one past the last fault's quiet
+        // period, and an item after the end does not load.
+        let end_s = (last_end + (self.profile.profile.quiet_h * 3_600.0) as u64).max(last_at);
         obj.insert(
             "end".into(),
             json!(self.epoch.format(SimTime::from_secs(end_s))),

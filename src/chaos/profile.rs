@@ -25,6 +25,8 @@ pub const SIZE_JITTER_MAX: f64 = 0.95;
 /// Most autoscaler direction changes a profile may allow in an hour: the
 /// autoscaler syncs at most once a second.
 pub const FLAPS_PER_HOUR_MAX: u32 = 3_600;
+/// A fault's longest duration, in hours: ten days.
+pub const DURATION_H_MAX: f64 = 240.0;
 /// Most faults of one kind a seed may draw.
 pub const COUNT_MAX: u32 = 20;
 /// Most seeds of a nightly sweep: one invocation's worth.
@@ -387,6 +389,18 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
                 "expected [shortest, longest]",
             ));
         }
+        // With every field at its maximum, the generated scenarios of the
+        // committed bases still fit the longest span a scenario may have.
+        if d1.as_secs_f64() > DURATION_H_MAX * 3_600.0 {
+            return Err(err(
+                path,
+                &format!("{at}.duration[1]"),
+                format!(
+                    "expected a duration of at most ten days ({DURATION_H_MAX}h), found {:?}",
+                    r.duration[1]
+                ),
+            ));
+        }
         if !(r.magnitude[0] <= r.magnitude[1] && r.magnitude[0] >= 0.0) {
             return Err(err(
                 path,
@@ -424,3 +438,25 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_lasts_at_most_ten_days() {
+        let with = |longest: &str| {
+            let text = format!(
+                r#"{{"name": "p", "base": "b.json",
+                    "faults": {{"vendor_loss": {{"duration": ["1m", "{longest}"]}}}}}}"#
+            );
+            parse(Path::new("p.profile.json"), &text).map(|_| ())
+        };
+        assert_eq!(with("240h"), Ok(()));
+        let e = with("241h").unwrap_err();
+        assert_eq!(e.path, "faults.vendor_loss.duration[1]");
+        assert_eq!(
+            e.message,
+            "expected a duration of at most ten days (240h), found \"241h\""
+        );
+    }
+}
