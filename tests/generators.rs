@@ -194,3 +194,44 @@ proptest! {
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
 }
+
+#[test]
+fn a_profile_whose_scenarios_could_outlast_the_longest_span_is_refused_before_any_seed() {
+    // A base whose timeline runs late plus a long quiet period: its
+    // scenarios would end past the 366 days a scenario may span, and the
+    // sweep stop at the first seed. The profile is refused at load instead.
+    let dir = std::env::temp_dir().join(format!("cascade-generators-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = json!({
+        "name": "late-base",
+        "seed": 1,
+        "start": "2025-03-18T00:00:00Z",
+        "end": "2026-02-22T00:00:00Z",
+        "timeline": [{"id": "late", "at": "D340 00:00", "for": "1h",
+                      "do": {"kind": "vendor_path", "state": "blackholed"}}],
+    });
+    std::fs::write(dir.join("base.json"), base.to_string()).unwrap();
+    let with_quiet = |quiet_h: f64| {
+        let profile = dir.join("late.profile.json");
+        let doc = json!({"name": "late", "base": "base.json", "quiet_h": quiet_h,
+                         "faults": {"vendor_blackhole": {}}});
+        std::fs::write(&profile, doc.to_string()).unwrap();
+        (profile.clone(), Chaos::load(&profile))
+    };
+    let (profile, refused) = with_quiet(HOURS_MAX);
+    let e = refused.err().expect("refused");
+    assert_eq!(e.file, profile);
+    assert_eq!(
+        e.message,
+        "expected generated scenarios of at most 366 days, found they may last 400.0 days \
+         (the base's timeline, faults within fault_window_h at their longest durations, \
+         then quiet_h): shorten one of them"
+    );
+    let (_, loaded) = with_quiet(12.0);
+    let chaos = loaded.expect("a short quiet period fits");
+    for seed in 1..20 {
+        let doc = chaos.document(&chaos.case(seed, None));
+        assert!(from_document(&chaos.profile.base_path, doc).is_ok());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

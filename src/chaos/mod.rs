@@ -129,12 +129,56 @@ impl Chaos {
                 message: e.to_string(),
             })?
             .unwrap_or_default();
-        Ok(Chaos {
+        let chaos = Chaos {
             profile,
             base,
             base_items,
             epoch: sc.epoch,
-        })
+        };
+        // A generated scenario longer than a scenario may span would stop
+        // a sweep at its first such seed: refused here, before any seed.
+        let latest_s = chaos.latest_end_s();
+        let days_max = crate::expect::SPAN_DAYS_MAX;
+        if latest_s > u64::from(days_max) * 86_400 {
+            return Err(ScenarioError {
+                file: chaos.profile.path.clone(),
+                path: String::new(),
+                message: format!(
+                    "expected generated scenarios of at most {days_max} days, found they may \
+                     last {:.1} days (the base's timeline, faults within fault_window_h at \
+                     their longest durations, then quiet_h): shorten one of them",
+                    latest_s as f64 / 86_400.0
+                ),
+            });
+        }
+        Ok(chaos)
+    }
+
+    /// The latest end, in seconds after the start, of any scenario this
+    /// profile generates: `quiet_h` after the latest a fault or a base
+    /// item (moved its farthest) can end, and no earlier than any item.
+    fn latest_end_s(&self) -> u64 {
+        let prof = &self.profile.profile;
+        let jitter_s = if prof.anchored {
+            (prof.jitter_h * 3_600.0) as u64
+        } else {
+            0
+        };
+        let mut last_end = generate::latest_fault_end_s(&self.profile, self.rollout_at_s());
+        let mut last_at = 0;
+        for it in &self.base_items {
+            let at = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs()) + jitter_s;
+            let dur = it
+                .duration
+                .as_deref()
+                .and_then(|d| cascade_sim::parse_duration(d).ok())
+                .map_or(0, |d| d.as_secs());
+            last_at = last_at.max(at);
+            if !matches!(it.action, Action::Freeze | Action::Note) {
+                last_end = last_end.max(at + dur);
+            }
+        }
+        (last_end + (prof.quiet_h * 3_600.0) as u64).max(last_at)
     }
 
     fn rollout_at_s(&self) -> Option<u64> {
