@@ -3,15 +3,39 @@
 //! not a silently passing check.
 
 use crate::checks::Rule;
+use crate::model::responder::INCIDENTS_MAX;
 use crate::summary::{AuthFailureCause, AuthFailures, Incident, Summary, Surface};
-use crate::types::Cloud;
+use crate::types::{check_at_most, check_range, check_ratio, expect, Cloud, Num};
 use cascade_sim::{Epoch, SimTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The longest scenario, in days (the loader refuses a longer span): no
+/// time a run measures is longer.
+pub const SPAN_DAYS_MAX: u32 = 366;
+const SPAN_H_MAX: f64 = SPAN_DAYS_MAX as f64 * 24.0;
+const SPAN_S_MAX: f64 = SPAN_H_MAX * 3_600.0;
+/// Clusters in the largest fleet (`model.fleet.clusters`).
+const CLUSTERS_MAX: u32 = 1_000_000;
+/// Customer changes a run books at most (the workload stops there).
+const CUSTOMER_CHANGES_MAX: u32 = 1_000_000;
+/// Attempts a legitimate request makes at most, the first included (the
+/// limit of `model.auth.traffic.retry_attempts_max`).
+const ATTEMPTS_MAX: f64 = 8.0;
+/// Direction changes of the autoscaler in an hour: it decides at most once
+/// a second.
+const FLAPS_PER_HOUR_MAX: u32 = 3_600;
+
 /// One expectation of a scenario (`{"kind": "...", ...}` in the file).
+///
+/// Every numeric field is checked at load against the range its meaning
+/// allows (fractions in [0, 1], hours of the day 0 to 23, times up to the
+/// longest scenario, counts of clusters up to the largest fleet) and every
+/// pair of bounds must be in order: an expectation no run could meet is a
+/// load error, not a check that always fails. `cascade schema` states each
+/// field's range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expectation {
@@ -162,8 +186,9 @@ pub enum Expectation {
     /// A paired run: the same scenario with the changes of `variant` (same
     /// seed, so per-entity streams keep both runs aligned), and `metric`
     /// compared between the two. Passes when this run's metric is lower
-    /// than the variant's by at least `less_by_min`, and/or at most
-    /// `ratio_max` times the variant's.
+    /// than the variant's by at least `less_by_min` (0 up to the metric's
+    /// largest value), and/or at most `ratio_max` (a fraction) times the
+    /// variant's.
     Paired {
         /// What the variant is, in words (the summary shows it).
         variant: String,
@@ -179,8 +204,13 @@ pub enum Expectation {
         /// where the metric allows).
         #[serde(default)]
         incident: Option<IncidentSel>,
+        /// How much lower this run's metric must be, in the metric's unit.
+        /// Valid: 0 to the metric's largest value: the largest fleet
+        /// (1,000,000) for clusters, the changes a run books (1,000,000)
+        /// for changes, 366 days (8,784 h, 31,622,400 s) for times.
         #[serde(default)]
         less_by_min: Option<f64>,
+        /// At most this fraction of the variant's value.
         #[serde(default)]
         ratio_max: Option<f64>,
     },
@@ -215,6 +245,19 @@ impl PairMetric {
 
     fn needs_incident(self) -> bool {
         matches!(self, PairMetric::RestoreHours | PairMetric::ConvergeP99S)
+    }
+
+    /// The largest value the metric takes, named: a run cannot be lower
+    /// than its variant by more.
+    fn largest(self) -> (&'static str, f64) {
+        match self {
+            PairMetric::ClustersLost | PairMetric::NotConvergedAtEnd => {
+                ("the largest fleet", f64::from(CLUSTERS_MAX))
+            }
+            PairMetric::RestoreHours => ("366 days", SPAN_H_MAX),
+            PairMetric::ConvergeP99S => ("366 days", SPAN_S_MAX),
+            PairMetric::ChangesLate => ("the changes a run books", f64::from(CUSTOMER_CHANGES_MAX)),
+        }
     }
 
     /// The metric in `s`; `None` when it does not exist there (no such
@@ -273,26 +316,30 @@ pub enum IncidentSel {
 }
 
 impl IncidentSel {
-    fn validate(&self) -> Result<(), String> {
+    /// Checks the selector written as `field` (`incident`, `than`):
+    /// incidents count from 1, a window's ends in order.
+    fn validate(&self, field: &str) -> Result<(), String> {
         match self {
-            IncidentSel::Number(0) => {
-                Err("incident: expected a number from 1 (incidents count from 1)".into())
-            }
-            IncidentSel::Number(_) => Ok(()),
+            IncidentSel::Number(n) => check_range(
+                field,
+                *n,
+                1,
+                ("the most incidents a run opens", INCIDENTS_MAX as u32),
+            ),
             IncidentSel::Window {
                 began_after,
                 began_before,
             } => {
                 let a =
-                    Epoch::parse(began_after).map_err(|e| format!("incident.began_after: {e}"))?;
-                let b = Epoch::parse(began_before)
-                    .map_err(|e| format!("incident.began_before: {e}"))?;
-                if a.unix_secs >= b.unix_secs {
-                    return Err(format!(
-                        "incident: expected began_after before began_before, found {began_after} and {began_before}"
-                    ));
-                }
-                Ok(())
+                    Epoch::parse(began_after).map_err(|e| format!("{field}.began_after: {e}"))?;
+                let b =
+                    Epoch::parse(began_before).map_err(|e| format!("{field}.began_before: {e}"))?;
+                expect(
+                    a.unix_secs < b.unix_secs,
+                    &format!("{field}.began_before"),
+                    format!("after began_after ({began_after})"),
+                    began_before,
+                )
             }
         }
     }
@@ -358,8 +405,28 @@ fn one_selector(
         (Some(_), Some(_)) => Err("expected `date` or `incident`, not both".into()),
         (None, None) => Err("expected `incident` (a number from 1, or a window) or `date`".into()),
         (Some(d), None) => check_date(d),
-        (None, Some(sel)) => sel.validate(),
+        (None, Some(sel)) => sel.validate("incident"),
     }
+}
+
+/// `lo` must not exceed `hi`, the two bounds of one range: a range no
+/// value falls in fails every run.
+fn check_ordered<T: Num>(lo: (&str, T), hi: (&str, T)) -> Result<(), String> {
+    expect(
+        lo.1 <= hi.1,
+        lo.0,
+        format!("at most {}", hi.0),
+        format!("{} ({} is {})", lo.1.found(), hi.0, hi.1.found()),
+    )
+}
+
+/// `min` and `max` of a count of clusters: each 0 to the largest fleet,
+/// in order.
+fn check_clusters(min: u32, max: u32) -> Result<(), String> {
+    let fleet = ("the largest fleet", CLUSTERS_MAX);
+    check_range("min", min, 0, fleet)?;
+    check_range("max", max, 0, fleet)?;
+    check_ordered(("min", min), ("max", max))
 }
 
 /// The outcome of one expectation.
@@ -392,47 +459,115 @@ fn is_date(s: &str) -> bool {
 }
 
 impl Expectation {
-    /// Checks the expectation's own fields at load time.
+    /// Checks the expectation's own fields at load time: each number in
+    /// its range, each pair of bounds in order, dates and times readable.
+    /// The error reads `field: expected …, found …`.
     pub fn validate(&self, epoch: &Epoch) -> Result<(), String> {
-        let date = |d: &str| {
+        let date_of = |field: &str, d: &str| {
             if is_date(d) {
                 Ok(())
             } else {
-                Err(format!("date: expected YYYY-MM-DD, found {d:?}"))
+                Err(format!("{field}: expected YYYY-MM-DD, found {d:?}"))
             }
         };
+        let date = |d: &str| date_of("date", d);
+        let span_s = ("366 days", SPAN_S_MAX);
         match self {
             Expectation::SurfaceUnavailableMinutes {
                 date: d, min, max, ..
             } => {
-                date(d)?;
-                if min > max {
-                    return Err(format!("min: expected at most max ({max}), found {min}"));
-                }
-                Ok(())
+                let day = ("a day's minutes", 1_440.0);
+                check_range("min", *min, 0.0, day)?;
+                check_range("max", *max, 0.0, day)?;
+                check_ordered(("min", *min), ("max", *max))?;
+                date(d)
             }
             Expectation::ClustersLostPools { date: d, min, max } => {
-                if let Some(d) = d {
-                    date(d)?;
-                }
-                if min > max {
-                    return Err(format!("min: expected at most max ({max}), found {min}"));
-                }
-                Ok(())
+                check_clusters(*min, *max)?;
+                d.as_deref().map_or(Ok(()), date)
             }
             Expectation::NoPoolLossBefore { at } => epoch
                 .time_of(at)
                 .map(|_| ())
                 .map_err(|e| format!("at: {e}")),
-            Expectation::MoreLossOn { date: a, than } => date(a).and(date(than)),
-            Expectation::AuthSuccessEveryHour { date: d, .. }
-            | Expectation::AuthSuccessDegraded { date: d, .. } => date(d),
-            Expectation::TimeToDetect {
-                date: d, incident, ..
+            Expectation::MoreLossOn { date: a, than } => {
+                date(a)?;
+                date_of("than", than)?;
+                expect(a != than, "than", "a date other than `date`", than)
             }
-            | Expectation::RestoreHoursMax {
-                date: d, incident, ..
-            } => one_selector(d, incident, date),
+            Expectation::NotConvergedAtEnd { min, max } => check_clusters(*min, *max),
+            Expectation::AuthSuccessEveryHour {
+                date: d,
+                min,
+                from_hour,
+                to_hour,
+            } => {
+                check_ratio("min", *min)?;
+                for (field, hour) in [("from_hour", from_hour), ("to_hour", to_hour)] {
+                    if let Some(h) = hour {
+                        check_range(field, *h, 0, 23)?;
+                    }
+                }
+                check_ordered(
+                    ("from_hour", from_hour.unwrap_or(0)),
+                    ("to_hour", to_hour.unwrap_or(23)),
+                )?;
+                date(d)
+            }
+            Expectation::AuthSuccessDegraded {
+                date: d,
+                below,
+                hours_min,
+            } => {
+                check_ratio("below", *below)?;
+                check_range("hours_min", *hours_min, 0, 24)?;
+                date(d)
+            }
+            Expectation::AgentsInHoldMax { max } => {
+                check_range("max", *max, 0, ("the largest fleet", CLUSTERS_MAX))
+            }
+            Expectation::AutoscalerFlapsMax { max } => {
+                check_at_most("max", *max, ("one a second", FLAPS_PER_HOUR_MAX))
+            }
+            Expectation::AuthRetryAmplification { min, max } => {
+                let most = ("the most attempts a request makes", ATTEMPTS_MAX);
+                check_range("min", *min, 1.0, most)?;
+                check_range("max", *max, 1.0, most)?;
+                check_ordered(("min", *min), ("max", *max))
+            }
+            Expectation::AuthFailures {
+                date: d,
+                min,
+                max,
+                share_min,
+                share_max,
+                ..
+            } => {
+                check_ordered(("min", *min), ("max", *max))?;
+                check_ratio("share_min", *share_min)?;
+                check_ratio("share_max", *share_max)?;
+                check_ordered(("share_min", *share_min), ("share_max", *share_max))?;
+                d.as_deref().map_or(Ok(()), date)
+            }
+            Expectation::TimeToDetect {
+                date: d,
+                incident,
+                min_s,
+                max_s,
+            } => {
+                check_range("min_s", *min_s, 0.0, span_s)?;
+                check_range("max_s", *max_s, 0.0, span_s)?;
+                check_ordered(("min_s", *min_s), ("max_s", *max_s))?;
+                one_selector(d, incident, date)
+            }
+            Expectation::RestoreHoursMax {
+                date: d,
+                incident,
+                max_h,
+            } => {
+                check_range("max_h", *max_h, 0.0, ("366 days", SPAN_H_MAX))?;
+                one_selector(d, incident, date)
+            }
             Expectation::RestoredBy {
                 date: d,
                 incident,
@@ -442,8 +577,44 @@ impl Expectation {
                 Epoch::parse(by).map(|_| ()).map_err(|e| format!("by: {e}"))
             }
             Expectation::MoreLossInIncident { incident, than } => {
-                incident.validate()?;
-                than.validate()
+                incident.validate("incident")?;
+                than.validate("than")?;
+                expect(
+                    incident != than,
+                    "than",
+                    "an incident other than `incident`",
+                    than.describe(),
+                )
+            }
+            Expectation::IncidentClustersLost { incident, min, max } => {
+                incident.validate("incident")?;
+                check_clusters(*min, *max)
+            }
+            Expectation::Findings { min, max, .. } => check_ordered(("min", *min), ("max", *max)),
+            Expectation::ChangesLeaked { min, max } => check_ordered(("min", *min), ("max", *max)),
+            Expectation::CustomerChanges {
+                late_max,
+                issued_min,
+            } => {
+                let booked = ("the changes a run books", CUSTOMER_CHANGES_MAX);
+                check_at_most("late_max", *late_max, booked)?;
+                check_at_most("issued_min", *issued_min, booked)
+            }
+            Expectation::Rollout {
+                upgraded_min,
+                upgraded_max,
+                ..
+            } => {
+                let fleet = ("the largest fleet", CLUSTERS_MAX);
+                check_range("upgraded_min", *upgraded_min, 0, fleet)?;
+                check_range("upgraded_max", *upgraded_max, 0, fleet)?;
+                check_ordered(
+                    ("upgraded_min", *upgraded_min),
+                    ("upgraded_max", *upgraded_max),
+                )
+            }
+            Expectation::AuthGoodAfter { at } => {
+                Epoch::parse(at).map(|_| ()).map_err(|e| format!("at: {e}"))
             }
             Expectation::Paired {
                 set,
@@ -455,7 +626,7 @@ impl Expectation {
                 ..
             } => {
                 if let Some(sel) = incident {
-                    sel.validate()?;
+                    sel.validate("incident")?;
                 } else if metric.needs_incident() {
                     return Err(format!(
                         "incident: the metric {:?} is about one incident; expected `incident`",
@@ -465,19 +636,15 @@ impl Expectation {
                 if less_by_min.is_none() && ratio_max.is_none() {
                     return Err("expected `less_by_min` or `ratio_max` (or both)".into());
                 }
-                if let Some(r) = ratio_max {
-                    if !(r.is_finite() && *r >= 0.0) {
-                        return Err(format!(
-                            "ratio_max: expected a finite number >= 0, found {r}"
-                        ));
-                    }
+                if let Some(d) = less_by_min {
+                    check_range("less_by_min", *d, 0.0, metric.largest())?;
                 }
-                if less_by_min.is_some_and(|d| !d.is_finite()) {
-                    return Err("less_by_min: expected a finite number".into());
+                if let Some(r) = ratio_max {
+                    check_ratio("ratio_max", *r)?;
                 }
                 if set.is_empty() && timeline_remove.is_empty() {
                     return Err(
-                        "expected `set` or `timeline_remove`: the variant must differ".into(),
+                        "expected `set` or `timeline_remove` (the variant must differ)".into(),
                     );
                 }
                 if set.len() + timeline_remove.len() > crate::scenario::OVERRIDES_MAX {
@@ -488,69 +655,9 @@ impl Expectation {
                 }
                 Ok(())
             }
-            Expectation::IncidentClustersLost { incident, min, max } => {
-                incident.validate()?;
-                if min > max {
-                    return Err(format!("min: expected at most max ({max}), found {min}"));
-                }
-                Ok(())
-            }
-            Expectation::Findings { min, max, .. } => {
-                if min > max {
-                    return Err(format!("min: expected at most max ({max}), found {min}"));
-                }
-                Ok(())
-            }
-            Expectation::AuthRetryAmplification { min, max } if min > max => {
-                Err(format!("min: expected at most max ({max}), found {min}"))
-            }
-            Expectation::AuthFailures {
-                date: d,
-                min,
-                max,
-                share_min,
-                share_max,
-                ..
-            } => {
-                if let Some(d) = d {
-                    date(d)?;
-                }
-                if min > max {
-                    return Err(format!("min: expected at most max ({max}), found {min}"));
-                }
-                for (field, v) in [("share_min", share_min), ("share_max", share_max)] {
-                    if !(0.0..=1.0).contains(v) {
-                        return Err(format!("{field}: expected a share in 0..=1, found {v}"));
-                    }
-                }
-                if share_min > share_max {
-                    return Err(format!(
-                        "share_min: expected at most share_max ({share_max}), found {share_min}"
-                    ));
-                }
-                Ok(())
-            }
-            Expectation::AuthGoodAfter { at } => {
-                Epoch::parse(at).map(|_| ()).map_err(|e| format!("at: {e}"))
-            }
-            Expectation::NotConvergedAtEnd { min, max } if min > max => {
-                Err(format!("min: expected at most max ({max}), found {min}"))
-            }
-            Expectation::Rollout {
-                upgraded_min,
-                upgraded_max,
-                ..
-            } if upgraded_min > upgraded_max => Err(format!(
-                "upgraded_min: expected at most upgraded_max ({upgraded_max}), found {upgraded_min}"
-            )),
-            Expectation::NotConvergedAtEnd { .. }
-            | Expectation::CustomerChanges { .. }
-            | Expectation::AgentsInHoldMax { .. }
-            | Expectation::AutoscalerFlapsMax { .. }
-            | Expectation::AuthRetryAmplification { .. }
-            | Expectation::FreezeHolds { .. }
-            | Expectation::ChangesLeaked { .. }
-            | Expectation::Rollout { .. } => Ok(()),
+            // An upper bound on the prod changes of a freeze may be any
+            // count: every value is a bound some run meets.
+            Expectation::FreezeHolds { .. } => Ok(()),
         }
     }
 
@@ -1123,6 +1230,21 @@ mod tests {
     }
 
     #[test]
+    fn the_limits_repeat_the_models() {
+        // Limits the model enforces elsewhere, repeated here for the
+        // expectations' words: a change there must show here.
+        let mut m = crate::config::ModelConfig::default();
+        m.fleet.clusters = CLUSTERS_MAX;
+        assert_eq!(m.fleet.validate(), Ok(()));
+        m.fleet.clusters += 1;
+        assert!(m.fleet.validate().is_err());
+        m.auth.traffic.retry_attempts_max = ATTEMPTS_MAX as u32;
+        assert_eq!(m.auth.validate(), Ok(()));
+        m.auth.traffic.retry_attempts_max += 1;
+        assert!(m.auth.validate().is_err());
+    }
+
+    #[test]
     fn incidents_are_selected_by_number_or_window_not_by_calendar_day() {
         let s = summary(&[157, 112], &[10.0, 5.0]);
         let more = Expectation::MoreLossInIncident {
@@ -1138,11 +1260,11 @@ mod tests {
         };
         assert_eq!(window.find(&s).map(|i| i.number), Some(2));
         assert!(IncidentSel::Number(3).find(&s).is_none());
-        assert!(IncidentSel::Number(0).validate().is_err());
+        assert!(IncidentSel::Number(0).validate("incident").is_err());
         let backwards = IncidentSel::Window {
             began_after: "2025-03-27T00:00Z".into(),
             began_before: "2025-03-26T00:00Z".into(),
         };
-        assert!(backwards.validate().is_err());
+        assert!(backwards.validate("incident").is_err());
     }
 }

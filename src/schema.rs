@@ -3,9 +3,10 @@
 //!
 //! The structure (fields, types, defaults, descriptions, closed sets,
 //! unknown keys refused) is derived with `schemars` from the very types
-//! the loaders deserialize. The valid range of each numeric model field
-//! and timeline action field is read off the loader itself: the field is set far below and far above
-//! its default in a probe scenario, and the loader's own "expected …"
+//! the loaders deserialize. The valid range of each numeric model field,
+//! timeline action field and expectation field is read off the loader
+//! itself: the field is set far below and far above its default (or an
+//! example value) in a probe scenario, and the loader's own "expected …"
 //! words are written into the field's description (`Valid: 0.1 to
 //! one day (86,400).`). So the schema states exactly what loading enforces, and a
 //! field that nothing checks shows up as one (`fields_without_a_range`).
@@ -16,8 +17,8 @@ use crate::scenario;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// The schema of scenario files, with each model field's and each
-/// timeline action field's valid range.
+/// The schema of scenario files, with the valid range of each model
+/// field, timeline action field and expectation field.
 pub fn scenario_schema() -> Value {
     let mut schema = scenario::json_schema();
     for field in model_fields() {
@@ -43,8 +44,32 @@ pub fn scenario_schema() -> Value {
             annotate(node, field.valid.as_deref());
         }
     }
+    let expectations = expectation_fields(&schema);
+    let variants = schema
+        .pointer_mut("/$defs/Expectation/oneOf")
+        .and_then(Value::as_array_mut)
+        .expect("Expectation is a tagged enum");
+    for field in expectations {
+        let node = variants
+            .iter_mut()
+            .find(|v| variant_kind(v) == Some(field.path[0].as_str()))
+            .and_then(|v| {
+                v.get_mut("properties")?
+                    .get_mut(&field.path[1])?
+                    .as_object_mut()
+            });
+        if let Some(node) = node {
+            // A count's upper bound that no check limits (`findings.max`)
+            // may be any count: every value is a bound some run meets.
+            let open = (field.valid.is_none() && !field.float).then_some(OPEN_COUNT);
+            annotate(node, field.valid.as_deref().or(open));
+        }
+    }
     schema
 }
+
+/// How the schema states the range of a count that has no upper bound.
+const OPEN_COUNT: &str = "any count from 0 (no upper bound)";
 
 /// Ends a field's description with its valid range (once: a type used at
 /// two places is one definition).
@@ -143,6 +168,160 @@ pub fn action_fields(schema: &Value) -> Vec<ModelField> {
     out
 }
 
+/// A numeric field of an expectation kind and the range the loader holds
+/// it to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectationField {
+    /// `[kind, field]`: `["time_to_detect", "max_s"]`.
+    pub path: Vec<String>,
+    /// A float (else an integer, or an incident number).
+    pub float: bool,
+    /// The loader's words for the valid values, or `None` when values far
+    /// below and far above both load.
+    pub valid: Option<String>,
+}
+
+/// Each expectation kind of `schema` with every field at an example value
+/// (`date` left out where an `incident` selects instead): an expectation
+/// that loads, from which each probe changes one field.
+pub fn expectation_examples(schema: &Value) -> Vec<(String, Map<String, Value>)> {
+    let Some(variants) = schema
+        .pointer("/$defs/Expectation/oneOf")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for variant in variants {
+        let Some(kind) = variant_kind(variant) else {
+            continue;
+        };
+        let Some(props) = variant.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        let mut example = Map::new();
+        for (name, prop) in props {
+            if name == "kind" {
+                example.insert(name.clone(), Value::from(kind));
+            } else if !(name == "date" && props.contains_key("incident")) {
+                example.insert(name.clone(), expectation_example(schema, name, prop));
+            }
+        }
+        out.push((kind.to_string(), example));
+    }
+    out
+}
+
+/// A scenario that holds one expectation, for probing the loader.
+fn expectation_probe(expectation: Map<String, Value>) -> Value {
+    json!({
+        "name": "schema-probe",
+        "seed": 1,
+        "start": "2025-03-18T00:00:00Z",
+        "end": "2025-03-19T00:00:00Z",
+        "expect": [expectation],
+    })
+}
+
+/// Every numeric field of every expectation kind (incident numbers
+/// included) with its valid range: each kind's example with the field set
+/// far out of range, as for the model.
+pub fn expectation_fields(schema: &Value) -> Vec<ExpectationField> {
+    let mut out = Vec::new();
+    let variants = schema
+        .pointer("/$defs/Expectation/oneOf")
+        .and_then(Value::as_array);
+    for (kind, example) in expectation_examples(schema) {
+        let Some(props) = variants
+            .and_then(|vs| vs.iter().find(|v| variant_kind(v) == Some(kind.as_str())))
+            .and_then(|v| v.get("properties"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        for (name, prop) in props {
+            let Some(float) = numeric_field(schema, prop) else {
+                continue;
+            };
+            let mut valid: Vec<String> = Vec::new();
+            for probe in probe_values(float) {
+                let mut probed = example.clone();
+                probed.insert(name.clone(), probe);
+                if let Some(words) = refusal_words(expectation_probe(probed), "expect[0]", name) {
+                    if !valid.contains(&words) {
+                        valid.push(words);
+                    }
+                }
+            }
+            out.push(ExpectationField {
+                path: vec![kind.clone(), name.clone()],
+                float,
+                valid: (!valid.is_empty()).then(|| valid.join("; ")),
+            });
+        }
+    }
+    out
+}
+
+/// Whether an expectation's field is numeric: `Some(true)` for a float,
+/// `Some(false)` for an integer or a selector that may be one (an
+/// incident number).
+fn numeric_field(schema: &Value, prop: &Value) -> Option<bool> {
+    let types: Vec<&str> = match prop.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if types.contains(&"number") {
+        return Some(true);
+    }
+    if types.contains(&"integer") {
+        return Some(false);
+    }
+    let def = referenced(schema, prop)?;
+    let integer_form = def
+        .get("anyOf")
+        .or_else(|| def.get("oneOf"))
+        .and_then(Value::as_array)?
+        .iter()
+        .any(|alt| alt.get("type").and_then(Value::as_str) == Some("integer"));
+    integer_form.then_some(false)
+}
+
+/// The definition a property refers to, directly or as the first choice of
+/// an `anyOf` (an optional field).
+fn referenced<'a>(schema: &'a Value, prop: &Value) -> Option<&'a Value> {
+    let reference = prop
+        .get("$ref")
+        .or_else(|| prop.pointer("/anyOf/0/$ref"))?
+        .as_str()?;
+    schema.pointer(&format!("/{}", reference.strip_prefix("#/")?))
+}
+
+/// A value an expectation's field can take, by its name and type: a date,
+/// a time, an incident number, an override that builds a variant.
+fn expectation_example(schema: &Value, name: &str, prop: &Value) -> Value {
+    // `than` differs from `incident` and `date`: the same twice is refused.
+    if numeric_field(schema, prop).is_some() {
+        return json!(if name == "than" { 2 } else { 1 });
+    }
+    match name {
+        "date" => return json!("2025-03-18"),
+        "than" => return json!("2025-03-19"),
+        "at" | "by" => return json!("2025-03-18T12:00:00Z"),
+        "set" => return json!({ "model.fleet.clusters": 10 }),
+        _ => {}
+    }
+    if let Some(reference) = prop.pointer("/anyOf/0") {
+        return example_value(schema, reference);
+    }
+    match prop.get("type") {
+        Some(t) if t == "array" => json!([]),
+        Some(Value::Array(ts)) if ts.iter().any(|t| t == "boolean") => json!(false),
+        _ => example_value(schema, prop),
+    }
+}
+
 /// A value a required field can take: an enum's first value, a string, 1.
 fn example_value(schema: &Value, prop: &Value) -> Value {
     if let Some(reference) = prop.get("$ref").and_then(Value::as_str) {
@@ -196,6 +375,23 @@ pub fn profile_schema() -> Value {
         .and_then(Value::as_object_mut)
     {
         faults.insert("propertyNames".into(), json!({ "enum": names }));
+    }
+    // A duration is text, not a number: probed with one far too long.
+    let long = json!({
+        "name": "probe",
+        "base": "_base.json",
+        "faults": { "vendor_blackhole": { "duration": ["0s", "100000d"] } },
+    });
+    let longest = crate::chaos::profile::parse(Path::new("probe.profile.json"), &long.to_string())
+        .err()
+        .filter(|e| e.path == "faults.vendor_blackhole.duration[1]")
+        .and_then(|e| expected_words(&e.message));
+    if let Some(node) = schema
+        .pointer_mut("/$defs/FaultRange/properties/duration")
+        .and_then(Value::as_object_mut)
+    {
+        let valid = longest.map(|w| format!("[shortest, longest], each {w}"));
+        annotate(node, valid.as_deref());
     }
     if let Some(node) = schema
         .pointer_mut("/$defs/FaultRange/properties/magnitude")
@@ -476,6 +672,71 @@ mod tests {
     }
 
     #[test]
+    fn every_numeric_expectation_field_has_a_range_but_open_count_maxima() {
+        // The probes mean something only if each kind's example loads.
+        let schema = scenario::json_schema();
+        let examples = expectation_examples(&schema);
+        assert!(examples.len() >= 23, "{} kinds", examples.len());
+        for (kind, example) in examples {
+            let loaded =
+                scenario::from_document(Path::new("schema-probe.json"), expectation_probe(example));
+            assert!(loaded.is_ok(), "{kind}: {:?}", loaded.err());
+        }
+        let fields = expectation_fields(&schema);
+        assert!(
+            fields.len() >= 40,
+            "{} expectation fields probed",
+            fields.len()
+        );
+        let unchecked: Vec<String> = fields
+            .iter()
+            .filter(|f| f.valid.is_none())
+            .map(|f| f.path.join("."))
+            .collect();
+        // An upper bound on a count of events (failed logins, findings,
+        // changes) is a bound some run meets, whatever its value.
+        assert_eq!(
+            unchecked,
+            [
+                "auth_failures.max",
+                "findings.max",
+                "freeze_holds.max",
+                "changes_leaked.max"
+            ]
+        );
+        let find = |p: &str| {
+            fields
+                .iter()
+                .find(|f| f.path.join(".") == p)
+                .unwrap_or_else(|| panic!("{p} not found"))
+                .valid
+                .clone()
+        };
+        assert_eq!(
+            find("time_to_detect.max_s").as_deref(),
+            Some("0 to 366 days (31,622,400)")
+        );
+        assert_eq!(find("findings.min").as_deref(), Some("at most max"));
+        assert_eq!(
+            find("paired.incident").as_deref(),
+            Some("1 to the most incidents a run opens (10,000)")
+        );
+        let schema = scenario_schema();
+        let detect = schema["$defs"]["Expectation"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| variant_kind(v) == Some("auth_success_every_hour"))
+            .unwrap();
+        assert!(
+            detect["properties"]["from_hour"]["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("Valid: 0 to 23.")),
+            "{detect}"
+        );
+    }
+
+    #[test]
     fn every_numeric_profile_field_has_a_range() {
         // Seen failing: jitter_h, size_jitter and flaps_per_hour_max loaded
         // any value until they were given ranges.
@@ -494,6 +755,16 @@ mod tests {
         assert!(
             magnitude.contains("vendor_slowdown 0.01 to 1000"),
             "{magnitude}"
+        );
+        let duration = schema
+            .pointer("/$defs/FaultRange/properties/duration/description")
+            .and_then(Value::as_str)
+            .unwrap();
+        assert!(
+            duration.ends_with(
+                "Valid: [shortest, longest], each a duration of at most ten days (240h)."
+            ),
+            "{duration}"
         );
         // FaultKind::ALL names every kind the format knows, and the
         // schema's fault keys are those names.

@@ -159,6 +159,33 @@ fn crash_start(
     WARMUP_S + krng.below(window_s.max(1))
 }
 
+/// The latest a fault drawn for `p` can end, in seconds after the start:
+/// the latest start (the window's end, or 80 minutes past the rollout for
+/// an alarm or a crash aimed at it), then the longest duration, once for
+/// the fault and once for each agent crash of a chain, each starting
+/// inside the fault before it.
+pub fn latest_fault_end_s(p: &LoadedProfile, rollout_at_s: Option<u64>) -> u64 {
+    let window_s = (p.profile.fault_window_h * 3_600.0) as u64;
+    let start = (WARMUP_S + window_s).max(rollout_at_s.map_or(0, |r| r + 80 * 60));
+    let longest = p
+        .profile
+        .faults
+        .values()
+        .map(|r| {
+            parse_duration(&r.duration[1])
+                .map_or(7_200, |d| d.as_secs())
+                .max(1)
+        })
+        .max()
+        .unwrap_or(0);
+    let crashes = p
+        .profile
+        .faults
+        .get(&FaultKind::AgentCrash)
+        .map_or(0, |r| u64::from(r.count_max));
+    start + longest * (1 + crashes)
+}
+
 /// Draws the fault schedule of `seed` (swarm: a random subset of kinds).
 pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<DrawnFault> {
     let mut rng: Stream = Seed(seed).fork(streams::CHAOS, 0);
@@ -183,10 +210,14 @@ pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<Draw
                 _ => WARMUP_S + krng.below(window_s.max(1)),
             };
             let duration = d0 + krng.below(d1 - d0 + 1);
-            let magnitude = krng.uniform(
-                range.magnitude[0],
-                range.magnitude[1].max(range.magnitude[0] + 1e-9),
-            );
+            // A range of one value draws within a hair above it: kept at
+            // the largest, which the profile holds within the action's range.
+            let magnitude = krng
+                .uniform(
+                    range.magnitude[0],
+                    range.magnitude[1].max(range.magnitude[0] + 1e-9),
+                )
+                .min(range.magnitude[1]);
             if enabled {
                 faults.push(DrawnFault {
                     kind: *kind,

@@ -110,7 +110,11 @@ fn is_auth_action(a: &Action) -> bool {
 
 impl Chaos {
     pub fn load(path: &Path) -> Result<Chaos, ScenarioError> {
-        let profile = profile::load(path)?;
+        Chaos::new(profile::load(path)?)
+    }
+
+    /// The chaos context of a loaded profile: its base read and checked.
+    pub fn new(profile: LoadedProfile) -> Result<Chaos, ScenarioError> {
         let base = scenario::resolve_file(&profile.base_path)?;
         // Validate the base as a scenario, so errors point at the base file.
         let sc = scenario::from_document(&profile.base_path, base.clone())?;
@@ -125,12 +129,56 @@ impl Chaos {
                 message: e.to_string(),
             })?
             .unwrap_or_default();
-        Ok(Chaos {
+        let chaos = Chaos {
             profile,
             base,
             base_items,
             epoch: sc.epoch,
-        })
+        };
+        // A generated scenario longer than a scenario may span would stop
+        // a sweep at its first such seed: refused here, before any seed.
+        let latest_s = chaos.latest_end_s();
+        let days_max = crate::expect::SPAN_DAYS_MAX;
+        if latest_s > u64::from(days_max) * 86_400 {
+            return Err(ScenarioError {
+                file: chaos.profile.path.clone(),
+                path: String::new(),
+                message: format!(
+                    "expected generated scenarios of at most {days_max} days, found they may \
+                     last {:.1} days (the base's timeline, faults within fault_window_h at \
+                     their longest durations, then quiet_h): shorten one of them",
+                    latest_s as f64 / 86_400.0
+                ),
+            });
+        }
+        Ok(chaos)
+    }
+
+    /// The latest end, in seconds after the start, of any scenario this
+    /// profile generates: `quiet_h` after the latest a fault or a base
+    /// item (moved its farthest) can end, and no earlier than any item.
+    fn latest_end_s(&self) -> u64 {
+        let prof = &self.profile.profile;
+        let jitter_s = if prof.anchored {
+            (prof.jitter_h * 3_600.0) as u64
+        } else {
+            0
+        };
+        let mut last_end = generate::latest_fault_end_s(&self.profile, self.rollout_at_s());
+        let mut last_at = 0;
+        for it in &self.base_items {
+            let at = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs()) + jitter_s;
+            let dur = it
+                .duration
+                .as_deref()
+                .and_then(|d| cascade_sim::parse_duration(d).ok())
+                .map_or(0, |d| d.as_secs());
+            last_at = last_at.max(at);
+            if !matches!(it.action, Action::Freeze | Action::Note) {
+                last_end = last_end.max(at + dur);
+            }
+        }
+        (last_end + (prof.quiet_h * 3_600.0) as u64).max(last_at)
     }
 
     fn rollout_at_s(&self) -> Option<u64> {
@@ -177,13 +225,13 @@ impl Chaos {
         let obj = doc.as_object_mut().expect("scenario is an object");
         obj.remove("expect");
         obj.remove("tuned");
-        obj.insert(
-            "name".into(),
-            json!(format!(
-                "chaos-{}-seed-{}",
-                self.profile.profile.name, case.seed
-            )),
+        // A valid profile name of 100 characters still names a valid
+        // scenario: the name is cut and a digest keeps it distinct.
+        let name = crate::files::derived_name(
+            &format!("chaos-{}", self.profile.profile.name),
+            &format!("-seed-{}", case.seed),
         );
+        obj.insert("name".into(), json!(name));
         obj.insert(
             "description".into(),
             json!(format!(
@@ -205,8 +253,10 @@ impl Chaos {
         // Liveness bound: the run ends `quiet_h` after the last fault heals.
         let mut last_end = 3_600u64;
         let mut last_auth_end = 0u64;
+        let mut last_at = 0u64;
         for it in &items {
             let start = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs());
+            last_at = last_at.max(start);
             let dur = it
                 .duration
                 .as_deref()
@@ -229,7 +279,10 @@ impl Chaos {
             action: Action::Healed,
             note: "every fault has healed".into(),
         });
-        let end_s = last_end + (self.profile.profile.quiet_h * 3_600.0) as u64;
+        // The end also covers every item: a freeze or a note is no fault,
+        // yet anchored jitter may move one past the last fault's quiet
+        // period, and an item after the end does not load.
+        let end_s = (last_end + (self.profile.profile.quiet_h * 3_600.0) as u64).max(last_at);
         obj.insert(
             "end".into(),
             json!(self.epoch.format(SimTime::from_secs(end_s))),

@@ -14,6 +14,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The longest fault window and quiet period, in hours (60 days).
+pub const HOURS_MAX: f64 = 24.0 * 60.0;
+/// Anchored mode's largest move of an event, in hours: ten days covers any
+/// timeline the model runs.
+pub const JITTER_H_MAX: f64 = 240.0;
+/// Anchored mode's largest resize, a fraction: below 1, a size never
+/// reaches 0 nor doubles past the original.
+pub const SIZE_JITTER_MAX: f64 = 0.95;
+/// Most autoscaler direction changes a profile may allow in an hour: the
+/// autoscaler syncs at most once a second.
+pub const FLAPS_PER_HOUR_MAX: u32 = 3_600;
+/// A fault's longest duration, in hours: ten days.
+pub const DURATION_H_MAX: f64 = 240.0;
+/// Most faults of one kind a seed may draw.
+pub const COUNT_MAX: u32 = 20;
+/// Most seeds of a nightly sweep: one invocation's worth.
+pub const NIGHTLY_SEEDS_MAX: u64 = 1_000_000;
+
 /// Every fault kind chaos can draw.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -313,7 +331,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
         ("fault_window_h", profile.fault_window_h),
         ("quiet_h", profile.quiet_h),
     ] {
-        if !(v > 0.0 && v <= 24.0 * 60.0) {
+        if !(v > 0.0 && v <= HOURS_MAX) {
             return Err(err(
                 path,
                 field,
@@ -321,12 +339,9 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
             ));
         }
     }
-    // Anchored mode moves each event by up to `jitter_h` (ten days covers
-    // any timeline the model runs) and resizes it by up to `size_jitter`
-    // (below 1: a size never reaches 0 or doubles past the original).
     for (field, v, hi) in [
-        ("jitter_h", profile.jitter_h, 240.0),
-        ("size_jitter", profile.size_jitter, 0.95),
+        ("jitter_h", profile.jitter_h, JITTER_H_MAX),
+        ("size_jitter", profile.size_jitter, SIZE_JITTER_MAX),
     ] {
         if !(0.0..=hi).contains(&v) {
             return Err(err(path, field, format!("expected 0 to {hi}, found {v}")));
@@ -344,17 +359,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
             ));
         }
     }
-    // The nightly sweep's share of a profile: at most one invocation's worth.
-    if !(1..=1_000_000).contains(&profile.nightly_seeds) {
+    if !(1..=NIGHTLY_SEEDS_MAX).contains(&profile.nightly_seeds) {
         return Err(err(
             path,
             "nightly_seeds",
             format!("expected 1 to 1000000, found {}", profile.nightly_seeds),
         ));
     }
-    // A flap is a direction change of the autoscaler; it syncs at most
-    // once a second.
-    if !(1..=3_600).contains(&profile.flaps_per_hour_max) {
+    if !(1..=FLAPS_PER_HOUR_MAX).contains(&profile.flaps_per_hour_max) {
         return Err(err(
             path,
             "flaps_per_hour_max",
@@ -375,6 +387,18 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
                 path,
                 &format!("{at}.duration"),
                 "expected [shortest, longest]",
+            ));
+        }
+        // With every field at its maximum, the generated scenarios of the
+        // committed bases still fit the longest span a scenario may have.
+        if d1.as_secs_f64() > DURATION_H_MAX * 3_600.0 {
+            return Err(err(
+                path,
+                &format!("{at}.duration[1]"),
+                format!(
+                    "expected a duration of at most ten days ({DURATION_H_MAX}h), found {:?}",
+                    r.duration[1]
+                ),
             ));
         }
         if !(r.magnitude[0] <= r.magnitude[1] && r.magnitude[0] >= 0.0) {
@@ -398,7 +422,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
                 ));
             }
         }
-        if r.count_max == 0 || r.count_max > 20 {
+        if r.count_max == 0 || r.count_max > COUNT_MAX {
             return Err(err(
                 path,
                 &format!("{at}.count_max"),
@@ -412,4 +436,27 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedProfile, ScenarioError> {
         path: path.to_path_buf(),
         base_path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_lasts_at_most_ten_days() {
+        let with = |longest: &str| {
+            let text = format!(
+                r#"{{"name": "p", "base": "b.json",
+                    "faults": {{"vendor_loss": {{"duration": ["1m", "{longest}"]}}}}}}"#
+            );
+            parse(Path::new("p.profile.json"), &text).map(|_| ())
+        };
+        assert_eq!(with("240h"), Ok(()));
+        let e = with("241h").unwrap_err();
+        assert_eq!(e.path, "faults.vendor_loss.duration[1]");
+        assert_eq!(
+            e.message,
+            "expected a duration of at most ten days (240h), found \"241h\""
+        );
+    }
 }
