@@ -543,7 +543,7 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
     if end == SimTime::ZERO {
         return Err(err(path, "end", "expected a time after `start`"));
     }
-    if end > SimTime::ZERO + SimDuration::from_hours(24 * 366) {
+    if end > SimTime::ZERO + SimDuration::from_hours(24 * u64::from(crate::expect::SPAN_DAYS_MAX)) {
         return Err(err(path, "end", "a scenario may span at most 366 days"));
     }
     spec.model
@@ -597,8 +597,13 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
     // Stable: items at the same time keep file order.
     items.sort_by_key(|i| i.at);
     for (k, e) in spec.expect.iter().enumerate() {
-        e.validate(&epoch)
-            .map_err(|m| err(path, format!("expect[{k}]"), m))?;
+        // "max_s: expected …" names its field: the path ends with it.
+        e.validate(&epoch).map_err(|m| match m.split_once(": ") {
+            Some((field, msg)) if !field.contains(' ') => {
+                err(path, format!("expect[{k}].{field}"), msg)
+            }
+            _ => err(path, format!("expect[{k}]"), m),
+        })?;
         // A paired expectation's variant must build: its ids exist, its
         // overrides apply and the result is a valid scenario.
         if let Some(v) = e.variant() {

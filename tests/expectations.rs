@@ -240,8 +240,8 @@ fn incident_selectors_are_checked_wherever_they_are() {
         ),
         (
             json!({"kind": "paired", "variant": "v", "set": variant, "metric": "clusters_lost",
-                   "ratio_max": 1.5}),
-            "expect[0].ratio_max: expected a fraction in [0, 1], found 1.5",
+                   "ratio_max": 1500}),
+            "expect[0].ratio_max: expected 0 to 1,000, found 1500",
         ),
         (
             json!({"kind": "paired", "variant": "v", "set": variant, "metric": "clusters_lost",

@@ -678,3 +678,35 @@ mod random_argument_vectors {
         }
     }
 }
+
+#[test]
+fn chaos_bounds_its_work_and_each_run() {
+    // fixed-400: 400 clusters over at most ~35 days of scenario per seed.
+    let profile = "scenarios/chaos/fixed-400.profile.json";
+    let (code, _, err) = cascade(&[
+        "chaos",
+        profile,
+        "--count",
+        "100000",
+        "--work-max",
+        "1000000000",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the sweep implies up to"), "{err}");
+    // A seed stopped by the event budget has no verdict but `incomplete`.
+    let (code, out, err) = cascade(&[
+        "chaos",
+        profile,
+        "--count",
+        "1",
+        "--events-max",
+        "5000",
+        "--no-shrink",
+    ]);
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(out.contains("seed 1: incomplete:event_limit"), "{out}");
+    assert!(
+        out.contains("--events-max 5000"),
+        "the reproduction line keeps the budget: {out}"
+    );
+}

@@ -34,6 +34,9 @@ pub enum FailureClass {
     Panic,
     Safety,
     Liveness,
+    /// The run stopped before its end (`--events-max`, the pending-queue
+    /// bound): its figures are partial, so no other verdict is given.
+    Incomplete,
 }
 
 impl FailureClass {
@@ -42,6 +45,7 @@ impl FailureClass {
             FailureClass::Panic => "panic",
             FailureClass::Safety => "safety",
             FailureClass::Liveness => "liveness",
+            FailureClass::Incomplete => "incomplete",
         }
     }
     /// `cascade chaos` exit code when a failure of this class was found.
@@ -50,6 +54,7 @@ impl FailureClass {
             FailureClass::Panic => Exit::Panic,
             FailureClass::Safety => Exit::Safety,
             FailureClass::Liveness => Exit::Liveness,
+            FailureClass::Incomplete => Exit::Incomplete,
         }
     }
 }
@@ -93,6 +98,8 @@ pub struct Chaos {
     /// The base's timeline, typed.
     base_items: Vec<ItemDoc>,
     epoch: Epoch,
+    /// Event budget of each run (`cascade chaos --events-max`).
+    events_max: Option<u64>,
 }
 
 /// Auth faults: liveness demands auth back at 99 % 10 minutes after the last.
@@ -134,6 +141,7 @@ impl Chaos {
             base,
             base_items,
             epoch: sc.epoch,
+            events_max: None,
         };
         // A generated scenario longer than a scenario may span would stop
         // a sweep at its first such seed: refused here, before any seed.
@@ -311,16 +319,68 @@ impl Chaos {
         doc
     }
 
+    /// Bounds every run of this context (each seed, each shrinking step)
+    /// to `events_max` events; a run that reaches it has an
+    /// [`FailureClass::Incomplete`] verdict.
+    pub fn set_events_max(&mut self, events_max: Option<u64>) {
+        self.events_max = events_max;
+    }
+
+    /// The most work one seed's run may imply, in agent polls and auth
+    /// ticks as [`crate::run::work_estimate`] counts them: the base's fleet
+    /// polling over the longest scenario the profile generates.
+    pub fn work_per_seed_max(&self) -> f64 {
+        let m = &self.base["model"];
+        let clusters = m["fleet"]["clusters"].as_f64().unwrap_or(2_000.0);
+        let defaults = crate::config::ModelConfig::default();
+        let poll_s = m["agent"]["poll_interval_s"]
+            .as_f64()
+            .unwrap_or(defaults.agent.poll_interval_s);
+        let tick_ms = m["auth"]["tick_ms"]
+            .as_f64()
+            .unwrap_or(defaults.auth.tick_ms as f64);
+        let span_s = self.latest_end_s() as f64;
+        clusters * span_s / poll_s + span_s * 1_000.0 / tick_ms
+    }
+
     /// Runs a scenario document and judges it; a run that panicked has a
-    /// [`FailureClass::Panic`] verdict and no summary.
+    /// [`FailureClass::Panic`] verdict and no summary, one that stopped
+    /// before its end an [`FailureClass::Incomplete`] one.
     pub fn run_document(&self, doc: &Value) -> Result<(Verdict, Option<Summary>), ScenarioError> {
         let sc = scenario::from_document(&self.profile.base_path, doc.clone())?;
-        Ok(
-            match catch_panic(|| run_scenario(&sc, RunOptions::default())) {
-                Ok(r) => (verdict(&r.summary), Some(r.summary)),
-                Err(p) => (panic_verdict(&p), None),
+        let opts = RunOptions {
+            events_max: self.events_max,
+            ..RunOptions::default()
+        };
+        Ok(match catch_panic(|| run_scenario(&sc, opts)) {
+            Ok(r) => match r.stopped_short(&sc.epoch) {
+                Some(why) => (incomplete_verdict(&r, why), None),
+                None => (verdict(&r.summary), Some(r.summary)),
             },
-        )
+            Err(p) => (panic_verdict(&p), None),
+        })
+    }
+}
+
+/// The verdict of a run that stopped before its end: partial figures, so
+/// nothing else is judged. Its signature names why it stopped, so that
+/// shrinking keeps a case that stops for the same reason.
+pub fn incomplete_verdict(r: &crate::run::RunResult, why: String) -> Verdict {
+    let reason = match r.outcome.reason {
+        cascade_sim::StopReason::EventLimit => "event_limit",
+        cascade_sim::StopReason::QueueFull => "queue_full",
+        cascade_sim::StopReason::Stopped(_) => "stopped",
+        // The run reached its end; one of its paired variants did not.
+        cascade_sim::StopReason::TimeLimit | cascade_sim::StopReason::QueueEmpty => "variant",
+    };
+    Verdict {
+        class: Some(FailureClass::Incomplete),
+        signature: format!("incomplete:{reason}"),
+        details: vec![why],
+        trace_hash: r.summary.trace_hash.clone(),
+        events: r.summary.events,
+        time_to_converge_s: None,
+        coverage: Default::default(),
     }
 }
 

@@ -65,6 +65,16 @@ pub struct Args {
     /// counts and the digest) instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Work budget in agent polls and auth ticks, as for `cascade run`:
+    /// every seed's run at the longest the profile generates (twice with
+    /// --check-determinism), counted before the first starts.
+    #[arg(long, value_name = "N", default_value_t = crate::run::WORK_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub work_max: u64,
+    /// Stop each run (every seed, every shrinking step) after this many
+    /// events (default 2·10^9); a seed stopped short has the verdict
+    /// `incomplete` (exit 7).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub events_max: Option<u64>,
 }
 
 /// Most seeds one invocation runs; a larger sweep is split with --shard.
@@ -159,10 +169,11 @@ struct Outcome {
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let chaos = match Chaos::load(&a.profile) {
+    let mut chaos = match Chaos::load(&a.profile) {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
+    chaos.set_events_max(a.events_max);
     let bug = a.bug;
     let (start, end) = match &a.seeds {
         Some(r) => match parse_range(r) {
@@ -198,6 +209,18 @@ pub fn run(a: Args) -> ExitCode {
         return usage(format!(
             "--shard {}: no seed of {start}..{end} falls in this shard",
             a.shard.as_deref().unwrap_or_default()
+        ));
+    }
+    let runs_per_seed = if a.check_determinism { 2.0 } else { 1.0 };
+    let work = chaos.work_per_seed_max() * runs_per_seed * plan.len() as f64;
+    if work > a.work_max as f64 {
+        return usage(format!(
+            "{}: the sweep implies up to {work:.2e} agent polls and auth ticks ({} seeds{}, each at most {:.2e}: the base's fleet over the longest scenario the profile generates), above the budget of {:.2e}; raise it with --work-max if that is meant",
+            a.profile.display(),
+            plan.len(),
+            if a.check_determinism { " run twice" } else { "" },
+            chaos.work_per_seed_max(),
+            a.work_max as f64
         ));
     }
     let seeds = plan.seeds();
@@ -340,6 +363,10 @@ pub fn run(a: Args) -> ExitCode {
     }
     to_shrink.truncate(if a.no_shrink { 0 } else { a.shrink_max });
     let profile_arg = a.profile.display().to_string();
+    let events_flag = a
+        .events_max
+        .map(|n| format!(" --events-max {n}"))
+        .unwrap_or_default();
     for f in &to_shrink {
         let case = chaos.case(f.seed, bug);
         let shrunk = shrink(&chaos, &case, &f.verdict);
@@ -347,7 +374,7 @@ pub fn run(a: Args) -> ExitCode {
         let minimal = dir.join("minimal.json");
         let json = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
         let lines = format!(
-            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}\nreproduce the file: cargo run --release -- run {}\n",
+            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}{events_flag}\nreproduce the file: cargo run --release -- run {}{events_flag}\n",
             f.seed,
             bug.map(|b| format!(" --bug {}", b.name()))
                 .unwrap_or_default(),
@@ -395,6 +422,10 @@ pub fn run(a: Args) -> ExitCode {
     let liveness = failures
         .iter()
         .filter(|r| r.verdict.class == Some(FailureClass::Liveness))
+        .count();
+    let incomplete = failures
+        .iter()
+        .filter(|r| r.verdict.class == Some(FailureClass::Incomplete))
         .count();
     let nondet = results.iter().filter(|r| !r.deterministic).count();
     let runs = results.len() * if a.check_determinism { 2 } else { 1 };
@@ -465,7 +496,7 @@ pub fn run(a: Args) -> ExitCode {
         results.len()
     );
     let reproduce = format!(
-        "cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}",
+        "cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}{events_flag}",
         a.shard
             .as_deref()
             .map(|s| format!(" --shard {s}"))
@@ -485,6 +516,7 @@ pub fn run(a: Args) -> ExitCode {
                 "panic": panics,
                 "safety": safety,
                 "liveness": liveness,
+                "incomplete": incomplete,
                 "nondeterministic": a.check_determinism.then_some(nondet),
             },
             "digest": digest,
@@ -508,6 +540,8 @@ pub fn run(a: Args) -> ExitCode {
         Exit::Nondeterministic.into()
     } else if panics > 0 {
         FailureClass::Panic.exit_code().into()
+    } else if incomplete > 0 {
+        FailureClass::Incomplete.exit_code().into()
     } else if safety > 0 {
         FailureClass::Safety.exit_code().into()
     } else if liveness > 0 || !settle.holds() {
