@@ -26,46 +26,44 @@ pub fn scenario_schema() -> Value {
             annotate(node, field.valid.as_deref());
         }
     }
-    let actions = action_fields(&schema);
-    let variants = schema
-        .pointer_mut("/$defs/Action/oneOf")
-        .and_then(Value::as_array_mut)
-        .expect("Action is a tagged enum");
-    for field in actions {
-        let node = variants
-            .iter_mut()
-            .find(|v| variant_kind(v) == Some(field.path[0].as_str()))
-            .and_then(|v| {
-                v.get_mut("properties")?
-                    .get_mut(&field.path[1])?
-                    .as_object_mut()
-            });
-        if let Some(node) = node {
-            annotate(node, field.valid.as_deref());
-        }
-    }
-    let expectations = expectation_fields(&schema);
-    let variants = schema
-        .pointer_mut("/$defs/Expectation/oneOf")
-        .and_then(Value::as_array_mut)
-        .expect("Expectation is a tagged enum");
-    for field in expectations {
-        let node = variants
-            .iter_mut()
-            .find(|v| variant_kind(v) == Some(field.path[0].as_str()))
-            .and_then(|v| {
-                v.get_mut("properties")?
-                    .get_mut(&field.path[1])?
-                    .as_object_mut()
-            });
-        if let Some(node) = node {
-            // A count's upper bound that no check limits (`findings.max`)
-            // may be any count: every value is a bound some run meets.
-            let open = (field.valid.is_none() && !field.float).then_some(OPEN_COUNT);
-            annotate(node, field.valid.as_deref().or(open));
-        }
-    }
+    let actions: Vec<(Vec<String>, Option<String>)> = action_fields(&schema)
+        .into_iter()
+        .map(|f| (f.path, f.valid))
+        .collect();
+    annotate_variants(&mut schema, "/$defs/Action/oneOf", actions);
+    // A count's upper bound that no check limits (`findings.max`) may be
+    // any count: every value is a bound some run meets.
+    let expectations: Vec<(Vec<String>, Option<String>)> = expectation_fields(&schema)
+        .into_iter()
+        .map(|f| {
+            let open = (f.valid.is_none() && !f.float).then(|| OPEN_COUNT.to_string());
+            (f.path, f.valid.or(open))
+        })
+        .collect();
+    annotate_variants(&mut schema, "/$defs/Expectation/oneOf", expectations);
     schema
+}
+
+/// Annotates the fields of a tagged enum's variants (`pointer` names its
+/// `oneOf`): each `(path, valid)` is `[kind, field]` and its range.
+fn annotate_variants(
+    schema: &mut Value,
+    pointer: &str,
+    fields: Vec<(Vec<String>, Option<String>)>,
+) {
+    let variants = schema
+        .pointer_mut(pointer)
+        .and_then(Value::as_array_mut)
+        .expect("a tagged enum");
+    for (path, valid) in fields {
+        let node = variants
+            .iter_mut()
+            .find(|v| variant_kind(v) == Some(path[0].as_str()))
+            .and_then(|v| v.get_mut("properties")?.get_mut(&path[1])?.as_object_mut());
+        if let Some(node) = node {
+            annotate(node, valid.as_deref());
+        }
+    }
 }
 
 /// How the schema states the range of a count that has no upper bound.
