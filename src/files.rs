@@ -288,8 +288,13 @@ pub fn derived_name(base: &str, suffix: &str) -> String {
     }
     let digest = format!("-{:08x}", h >> 32);
     let keep = NAME_CHARS_MAX.saturating_sub(suffix.len() + digest.len());
-    // `base` is ASCII (a checked name), so any byte index is a boundary.
-    let cut = &base[..keep.min(base.len())];
+    // A checked name is ASCII; should a caller pass other text, the cut
+    // still falls on a character boundary.
+    let mut at = keep.min(base.len());
+    while !base.is_char_boundary(at) {
+        at -= 1;
+    }
+    let cut = &base[..at];
     format!("{cut}{digest}{suffix}")
 }
 
@@ -374,6 +379,9 @@ mod tests {
         assert_eq!(a, derived_name(&long_a, "-variant"), "deterministic");
         let seed = derived_name(&long_a, "-seed-18446744073709551615");
         assert_eq!(check_path_name(&seed), Ok(()));
+        // Text that is not a checked name is cut on a character boundary.
+        let wide = "é".repeat(80);
+        assert!(derived_name(&wide, "-variant").len() <= NAME_CHARS_MAX);
     }
 
     #[test]
