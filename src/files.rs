@@ -22,8 +22,18 @@ pub const NAME_CHARS_MAX: usize = 100;
 
 /// Reads `path` as UTF-8, refusing more than `max_bytes`. Errors say what
 /// is wrong; the caller names the file as its messages do.
+///
+/// Never hangs: the file is opened without blocking, so a fifo nobody
+/// writes to reads as empty instead of waiting forever, and a pipe or
+/// device that has nothing to give is waited for at most
+/// [`PIPE_WAIT_MAX`] in all (`cascade check <(generate)` still works).
 pub fn read_to_string_capped(path: &Path, max_bytes: u64) -> Result<String, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
     let too_big = || format!("larger than {max_bytes} bytes, the limit for this kind of file");
     if let Ok(meta) = file.metadata() {
         if meta.is_file() && meta.len() > max_bytes {
@@ -32,14 +42,42 @@ pub fn read_to_string_capped(path: &Path, max_bytes: u64) -> Result<String, Stri
     }
     // Devices and pipes have no length: read at most one byte past the cap.
     let mut bytes = Vec::new();
-    file.take(max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut reader = file.take(max_bytes + 1);
+    let mut waited = std::time::Duration::ZERO;
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if waited >= PIPE_WAIT_MAX {
+                    return Err(format!(
+                        "nothing more to read after waiting {} s (a pipe or device that is not writing?)",
+                        PIPE_WAIT_MAX.as_secs()
+                    ));
+                }
+                std::thread::sleep(PIPE_POLL);
+                waited += PIPE_POLL;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read the file: {e}")),
+        }
+    }
     if bytes.len() as u64 > max_bytes {
         return Err(too_big());
     }
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
 }
+
+/// Linux's `O_NONBLOCK` (std names no open flags): an open that returns at
+/// once, whoever is or is not at the other end of a fifo.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// How long a read waits in all for a pipe or device to give more.
+pub const PIPE_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a read sleeps between two looks at a pipe with nothing yet.
+const PIPE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The temporary name `path` is first written under before it is renamed
 /// into place: hidden, in the same folder (so the rename stays on one file
@@ -361,6 +399,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_fifo_nobody_writes_to_reads_as_empty_and_a_slow_pipe_is_waited_for() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()));
+        // Would block forever with a plain open.
+        assert_eq!(read_to_string_capped(&fifo, 100), Ok(String::new()));
+        // A pipe whose writer is there but slow: its text arrives whole.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.2; printf '{}'"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::os::fd::AsRawFd;
+        let fd = child.stdout.as_ref().unwrap().as_raw_fd();
+        let through = PathBuf::from(format!("/proc/self/fd/{fd}"));
+        assert_eq!(read_to_string_capped(&through, 100), Ok("{}".to_string()));
+        child.wait().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -680,6 +680,26 @@ mod random_argument_vectors {
 }
 
 #[test]
+fn a_fifo_where_a_file_is_read_is_refused_without_waiting() {
+    let dir = scratch("fifo-input");
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = fifo.display().to_string();
+    for args in [
+        vec!["check", fifo.as_str()],
+        vec!["compare", D0, fifo.as_str()],
+        vec!["run", fifo.as_str(), "--no-report"],
+        vec!["chaos", fifo.as_str()],
+    ] {
+        let (code, _, err) = cascade_in(root(), &args, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("{args:?} hung on a fifo"));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("not valid JSON"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn chaos_bounds_its_work_and_each_run() {
     // fixed-400: 400 clusters over at most ~35 days of scenario per seed.
     let profile = "scenarios/chaos/fixed-400.profile.json";
