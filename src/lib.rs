@@ -44,6 +44,7 @@
 //! - [`chaos`]: chaos exploration: seeds to fault schedules, safety and
 //!   liveness verdicts, shrinking to a minimal scenario.
 //! - [`files`]: capped reads, atomic writes, names that become paths.
+//! - [`exit`]: the exit codes of every command and verdict, defined once.
 //! - [`cli`]: the `cascade` command, one module per subcommand.
 
 pub use cascade_sim as sim;
@@ -54,6 +55,7 @@ pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod effects;
+pub mod exit;
 pub mod expect;
 pub mod files;
 pub mod metrics;

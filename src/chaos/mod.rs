@@ -14,7 +14,7 @@ pub mod generate;
 pub mod profile;
 pub mod shrink;
 
-use crate::cli::exit::Exit;
+use crate::exit::Exit;
 use crate::model::bugs::Bug;
 use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};

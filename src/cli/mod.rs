@@ -10,14 +10,15 @@
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
 //! - [`serve`]: `cascade serve`, the live tier's servers on real sockets.
 //! - [`agent`]: `cascade agent`, one live agent against `cascade serve`.
-//! - [`exit`]: the exit codes of every command, defined once.
+//! - [`exit`]: the exit codes of every command (`crate::exit`, defined once
+//!   outside the CLI, so that chaos's failure classes can name them).
 //! - this file: the parser, the dispatch, and helpers commands share.
 
 pub mod agent;
 pub mod chaos;
 pub mod check;
 pub mod compare;
-pub mod exit;
+pub use crate::exit;
 pub mod run;
 pub mod schema;
 pub mod serve;
