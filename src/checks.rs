@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec (and I11, I12 added by us): the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 and I12 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!

@@ -17,7 +17,8 @@
 //! Shared by the drivers:
 //! - [`effects`]: the timeline interpreter (an item's begin or end as typed
 //!   effects).
-//! - [`checks`]: invariants I1 to I10 as pure predicates, and findings.
+//! - [`checks`]: invariants I1 to I9, I11 and I12 as pure predicates, and
+//!   findings (I10, one state per pool, holds by construction).
 //! - [`coverage`]: interesting states a run reached ("sometimes" checks),
 //!   counted by the world, reported per seed by `cascade chaos`.
 //! - [`record`]: the trace records (the trace hash depends on them).

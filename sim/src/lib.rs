@@ -6,8 +6,9 @@
 //! Map of the modules:
 //! - [`time`]: `SimTime` / `SimDuration` (integer microseconds), calendar
 //!   formatting against a run's UTC [`time::Epoch`], human durations (`45m`).
-//! - [`queue`]: the pending-event queue, ordered by (time, sequence); a radix
-//!   queue and a binary heap behind one trait, measured against each other.
+//! - [`queue`]: the pending-event queue, ordered by (time, sequence): the
+//!   timer wheel the kernel uses ([`queue::EventQueue`]), and a radix queue
+//!   and a binary heap behind the same trait, measured against it.
 //! - [`rng`]: the root [`rng::Seed`] and per-component streams from
 //!   `fork(kind, id)`, with the distributions the model draws from; and
 //!   counter-based streams from `keyed(kind, id)` ([`rng::Keyed`]), whose
