@@ -87,10 +87,16 @@ pub const WORK_MAX_DEFAULT: u64 = 100_000_000_000;
 /// run of a scenario with paired expectations also runs its variants
 /// ([`planned_work`]).
 pub fn work_estimate(scenario: &Scenario) -> f64 {
-    let span_s = scenario.end.as_secs_f64();
-    let m = &scenario.model;
-    let polls = f64::from(m.fleet.clusters) * span_s / m.agent.poll_interval_s;
-    let ticks = span_s * 1_000.0 / m.auth.tick_ms as f64;
+    work_of(&scenario.model, scenario.end.as_secs_f64())
+}
+
+/// The work of `model` over `span_s` seconds: every agent polling on its
+/// grid plus the auth path's ticks (what [`work_estimate`] counts, for a
+/// span that is not a loaded scenario's, such as a chaos profile's
+/// longest).
+pub fn work_of(model: &crate::config::ModelConfig, span_s: f64) -> f64 {
+    let polls = f64::from(model.fleet.clusters) * span_s / model.agent.poll_interval_s;
+    let ticks = span_s * 1_000.0 / model.auth.tick_ms as f64;
     polls + ticks
 }
 
@@ -125,10 +131,11 @@ pub fn paired_variants(scenario: &Scenario) -> Vec<PairedVariant> {
 }
 
 /// The work of everything one run of `scenario` executes: the scenario and
-/// each distinct paired variant, as [`work_estimate`] counts them.
-pub fn planned_work(scenario: &Scenario) -> f64 {
+/// each of its distinct paired `variants` ([`paired_variants`]), as
+/// [`work_estimate`] counts them.
+pub fn planned_work(scenario: &Scenario, variants: &[PairedVariant]) -> f64 {
     work_estimate(scenario)
-        + paired_variants(scenario)
+        + variants
             .iter()
             .map(|v| work_estimate(&v.scenario))
             .sum::<f64>()
@@ -140,7 +147,7 @@ pub fn planned_work(scenario: &Scenario) -> f64 {
 /// and how to raise it.
 pub fn check_work_budget(scenario: &Scenario, runs: u64, work_max: u64) -> Result<(), String> {
     let variants = paired_variants(scenario);
-    let one = planned_work(scenario);
+    let one = planned_work(scenario, &variants);
     let work = one * runs as f64;
     if work <= work_max as f64 {
         return Ok(());

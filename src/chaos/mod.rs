@@ -98,6 +98,8 @@ pub struct Chaos {
     /// The base's timeline, typed.
     base_items: Vec<ItemDoc>,
     epoch: Epoch,
+    /// The base's model, loaded: what a seed's work is estimated from.
+    base_model: crate::config::ModelConfig,
     /// Event budget of each run (`cascade chaos --events-max`).
     events_max: Option<u64>,
 }
@@ -141,6 +143,7 @@ impl Chaos {
             base,
             base_items,
             epoch: sc.epoch,
+            base_model: sc.model,
             events_max: None,
         };
         // A generated scenario longer than a scenario may span would stop
@@ -330,17 +333,7 @@ impl Chaos {
     /// ticks as [`crate::run::work_estimate`] counts them: the base's fleet
     /// polling over the longest scenario the profile generates.
     pub fn work_per_seed_max(&self) -> f64 {
-        let m = &self.base["model"];
-        let clusters = m["fleet"]["clusters"].as_f64().unwrap_or(2_000.0);
-        let defaults = crate::config::ModelConfig::default();
-        let poll_s = m["agent"]["poll_interval_s"]
-            .as_f64()
-            .unwrap_or(defaults.agent.poll_interval_s);
-        let tick_ms = m["auth"]["tick_ms"]
-            .as_f64()
-            .unwrap_or(defaults.auth.tick_ms as f64);
-        let span_s = self.latest_end_s() as f64;
-        clusters * span_s / poll_s + span_s * 1_000.0 / tick_ms
+        crate::run::work_of(&self.base_model, self.latest_end_s() as f64)
     }
 
     /// Runs a scenario document and judges it; a run that panicked has a

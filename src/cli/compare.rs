@@ -50,11 +50,8 @@ fn plan(args: &Args) -> Result<Vec<Option<ToRun>>, String> {
         }
         let sc = scenario::load(p).map_err(|e| e.to_string())?;
         let variants = crate::run::paired_variants(&sc);
-        work += crate::run::planned_work(&sc)
-            + variants
-                .iter()
-                .map(|v| crate::run::work_estimate(&v.scenario))
-                .sum::<f64>();
+        // The variants run twice: once for the pairs, once for the page.
+        work += crate::run::planned_work(&sc, &variants) * 2.0 - crate::run::work_estimate(&sc);
         plan.push(Some(ToRun {
             scenario: sc,
             variants,
@@ -181,7 +178,7 @@ fn not_compared(n: NotCompared, args: &Args) -> ExitCode {
     let mut line = String::from("cargo run --release -- compare");
     for p in &args.runs {
         line.push(' ');
-        line.push_str(&super::run::shell_quote(&p.display().to_string()));
+        line.push_str(&super::shell_quote(&p.display().to_string()));
     }
     if let Some(e) = args.events_max {
         line.push_str(&format!(" --events-max {e}"));

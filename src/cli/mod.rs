@@ -88,10 +88,7 @@ pub fn main() -> ExitCode {
                 "error: cascade {} (verdict: panic; a bug of cascade or a broken assertion of the logic under test)",
                 crate::files::terminal_safe(&p.to_string())
             );
-            let words: Vec<String> = std::env::args()
-                .skip(1)
-                .map(|a| run::shell_quote(&a))
-                .collect();
+            let words: Vec<String> = std::env::args().skip(1).map(|a| shell_quote(&a)).collect();
             eprintln!(
                 "reproduce: {}   # at commit {}",
                 crate::files::terminal_safe(&format!("cargo run --release -- {}", words.join(" "))),
@@ -123,6 +120,17 @@ pub(crate) fn wall_duration(text: Option<&str>) -> Result<Option<std::time::Dura
             .map_err(|m| format!("--for: {m}"))
     })
     .transpose()
+}
+
+/// `text` as one word of a POSIX shell: as it is when it has only safe
+/// characters, else in single quotes.
+pub(crate) fn shell_quote(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// A progress bar on a terminal only: quiet in CI and pipes.

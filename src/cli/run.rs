@@ -76,7 +76,7 @@ pub struct Args {
 /// `--set`, and the flags that change what runs (`--events-max`,
 /// `--step-every-poll`), quoted for a POSIX shell.
 fn scenario_arg(args: &Args) -> String {
-    let mut s = shell_quote(&args.scenario.display().to_string());
+    let mut s = super::shell_quote(&args.scenario.display().to_string());
     for o in &args.set {
         // Always quoted: a JSON value is full of shell syntax.
         s.push_str(&format!(
@@ -91,17 +91,6 @@ fn scenario_arg(args: &Args) -> String {
         s.push_str(" --step-every-poll");
     }
     crate::files::terminal_safe(&s).into_owned()
-}
-
-/// `text` as one word of a POSIX shell: as it is when it has only safe
-/// characters, else in single quotes.
-pub(crate) fn shell_quote(text: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c);
-    if !text.is_empty() && text.chars().all(safe) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 fn init_logs(verbose: bool) {
