@@ -1,11 +1,13 @@
 //! Expectations: what a scenario says its run must show, checked against the
-//! run's [`Summary`]. Each is typed, so a typo in a scenario is a load error,
+//! run's typed [`Outcome`]. Each is typed, so a typo in a scenario is a load error,
 //! not a silently passing check.
 
 use crate::checks::Rule;
 use crate::model::responder::INCIDENTS_MAX;
-use crate::summary::{AuthFailureCause, AuthFailures, Incident, Summary, Surface};
-use crate::types::{check_at_most, check_range, check_ratio, expect, Cloud, Num};
+use crate::outcome::{AuthFailureCause, AuthFailures, Day, Incident, Outcome, Surface};
+use crate::types::{
+    check_at_most, check_range, check_ratio, expect, Cloud, Env, Num, OVERRIDES_MAX,
+};
 use cascade_sim::{Epoch, SimTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -262,19 +264,19 @@ impl PairMetric {
 
     /// The metric in `s`; `None` when it does not exist there (no such
     /// incident, not restored, never healed).
-    pub fn of(self, s: &Summary, incident: Option<&IncidentSel>) -> Option<f64> {
-        let inc = incident.map(|sel| sel.find(s));
+    pub fn of(self, o: &Outcome, incident: Option<&IncidentSel>) -> Option<f64> {
+        let inc = incident.map(|sel| sel.find(o));
         match (self, inc) {
-            (PairMetric::ClustersLost, None) => Some(s.metrics.clusters_lost_pools_total as f64),
+            (PairMetric::ClustersLost, None) => Some(o.clusters_lost_pools_total as f64),
             (PairMetric::ClustersLost, Some(i)) => i.map(|i| i.clusters_affected as f64),
-            (PairMetric::RestoreHours, Some(i)) => i.and_then(|i| i.restore_hours_after_detection),
+            (PairMetric::RestoreHours, Some(i)) => {
+                i.and_then(|i| i.restore_hours_after_detection())
+            }
             (PairMetric::ConvergeP99S, Some(i)) => {
                 i.and_then(|i| i.converge.as_ref()).map(|c| c.p99_s)
             }
-            (PairMetric::NotConvergedAtEnd, _) => {
-                Some(s.metrics.clusters_not_converged_at_end as f64)
-            }
-            (PairMetric::ChangesLate, _) => Some(s.metrics.customer_changes.late as f64),
+            (PairMetric::NotConvergedAtEnd, _) => Some(o.clusters_not_converged_at_end as f64),
+            (PairMetric::ChangesLate, _) => Some(o.customer_changes.late as f64),
             (PairMetric::RestoreHours | PairMetric::ConvergeP99S, None) => None,
         }
     }
@@ -344,17 +346,18 @@ impl IncidentSel {
         }
     }
 
-    /// The selected incident of `s`.
-    pub fn find<'a>(&self, s: &'a Summary) -> Option<&'a Incident> {
+    /// The selected incident of `o`.
+    pub fn find<'a>(&self, o: &'a Outcome) -> Option<&'a Incident> {
         match self {
-            IncidentSel::Number(n) => s.pool_incident(*n),
+            IncidentSel::Number(n) => o.pool_incident(*n),
             IncidentSel::Window {
                 began_after,
                 began_before,
             } => {
-                let (a, b) = (canonical(began_after), canonical(began_before));
-                s.pool_incidents().find(|i| {
-                    i.started_at.as_str() >= a.as_str() && i.started_at.as_str() < b.as_str()
+                let (a, b) = (unix_secs(began_after), unix_secs(began_before));
+                o.pool_incidents().find(|i| {
+                    let t = o.unix_secs(i.started_at);
+                    t >= a && t < b
                 })
             }
         }
@@ -372,25 +375,29 @@ impl IncidentSel {
     }
 }
 
-/// `2025-03-26T15:00Z` in the summaries' form (`2025-03-26T15:00:00Z`), so
-/// that times compare as text.
-fn canonical(t: &str) -> String {
-    match Epoch::parse(t) {
-        Ok(x) => x.format(SimTime::ZERO),
-        Err(_) => t.to_string(),
-    }
+/// A time the scenario wrote (`2025-03-26T15:00Z`), as Unix seconds;
+/// validated at load, so unreadable only in a hand-built expectation,
+/// which then selects nothing before the end of time.
+fn unix_secs(t: &str) -> i64 {
+    Epoch::parse(t).map_or(i64::MAX, |x| x.unix_secs)
+}
+
+/// A date the scenario wrote, validated at load (an unreadable one in a
+/// hand-built expectation names no day of any run).
+fn day(d: &str) -> Day {
+    Day::parse(d).unwrap_or(Day(i64::MIN))
 }
 
 /// The incident an expectation names by `incident` or, failing that, by
 /// the date its pool loss began; and how to call it.
 fn selected<'a>(
-    s: &'a Summary,
+    o: &'a Outcome,
     date: &Option<String>,
     incident: &Option<IncidentSel>,
 ) -> (Option<&'a Incident>, String) {
     match (incident, date) {
-        (Some(sel), _) => (sel.find(s), sel.describe()),
-        (None, Some(d)) => (s.pool_incident_on(d), format!("the pool loss of {d}")),
+        (Some(sel), _) => (sel.find(o), sel.describe()),
+        (None, Some(d)) => (o.pool_incident_on(day(d)), format!("the pool loss of {d}")),
         (None, None) => (None, "no incident".into()),
     }
 }
@@ -459,7 +466,7 @@ impl ExpectationResult {
 }
 
 fn is_date(s: &str) -> bool {
-    s.len() == 10 && Epoch::parse(&format!("{s}T00:00Z")).is_ok()
+    Day::parse(s).is_ok()
 }
 
 impl Expectation {
@@ -653,10 +660,9 @@ impl Expectation {
                         "expected `set` or `timeline_remove` (the variant must differ)".into(),
                     );
                 }
-                if set.len() + timeline_remove.len() > crate::scenario::OVERRIDES_MAX {
+                if set.len() + timeline_remove.len() > OVERRIDES_MAX {
                     return Err(format!(
-                        "expected at most {} changes in a variant",
-                        crate::scenario::OVERRIDES_MAX
+                        "expected at most {OVERRIDES_MAX} changes in a variant"
                     ));
                 }
                 Ok(())
@@ -692,10 +698,10 @@ impl Expectation {
         }
     }
 
-    /// Evaluates against a run's summary (`variant`: the paired run's, for
+    /// Evaluates against a run's outcome (`variant`: the paired run's, for
     /// a paired expectation).
-    pub fn check(&self, s: &Summary, variant: Option<&Summary>) -> ExpectationResult {
-        let m = &s.metrics;
+    pub fn check(&self, o: &Outcome, variant: Option<&Outcome>) -> ExpectationResult {
+        let e = o.epoch;
         let (name, passed, detail) = match self {
             Expectation::SurfaceUnavailableMinutes {
                 date,
@@ -704,25 +710,15 @@ impl Expectation {
                 min,
                 max,
             } => {
-                let surfaces: Vec<&str> = match surface {
-                    Some(x) => vec![x.name()],
-                    None => Surface::ALL.map(Surface::name).to_vec(),
-                };
-                let clouds: Vec<&str> = match cloud {
-                    Some(x) => vec![x.name()],
-                    None => Cloud::ALL.map(Cloud::name).to_vec(),
-                };
+                let surfaces: Vec<Surface> = surface.map_or(Surface::ALL.to_vec(), |x| vec![x]);
+                let clouds: Vec<Cloud> = cloud.map_or(Cloud::ALL.to_vec(), |x| vec![x]);
+                let minutes = o.surface_unavailable_minutes_by_day.get(&day(date));
                 let mut worst = Vec::new();
-                for sf in &surfaces {
-                    for c in &clouds {
-                        let v = m
-                            .surface_unavailable_minutes_by_day
-                            .get(date)
-                            .and_then(|d| d.get(*sf))
-                            .and_then(|d| d.get(*c))
-                            .copied()
-                            .unwrap_or(0.0);
-                        worst.push((format!("{sf}/{c}"), v));
+                for &sf in &surfaces {
+                    for &c in &clouds {
+                        let (si, ci) = (sf as usize, c as usize);
+                        let v = minutes.map_or(0.0, |m| m[si][ci]);
+                        worst.push((format!("{}/{}", sf.name(), c.name()), v));
                     }
                 }
                 let bad: Vec<String> = worst
@@ -755,8 +751,12 @@ impl Expectation {
             }
             Expectation::ClustersLostPools { date, min, max } => {
                 let v = match date {
-                    Some(d) => m.clusters_lost_pools_by_day.get(d).copied().unwrap_or(0),
-                    None => m.clusters_lost_pools_total,
+                    Some(d) => o
+                        .clusters_lost_pools_by_day
+                        .get(&day(d))
+                        .copied()
+                        .unwrap_or(0),
+                    None => o.clusters_lost_pools_total,
                 };
                 (
                     format!(
@@ -769,17 +769,20 @@ impl Expectation {
                 )
             }
             Expectation::NoPoolLossBefore { at } => {
-                let first = m.first_pool_loss_at.clone();
-                let ok = first.as_deref().is_none_or(|f| f >= at.as_str());
+                let first = o.first_pool_loss_at;
+                let ok = first.is_none_or(|f| o.unix_secs(f) >= unix_secs(at));
                 (
                     format!("no pool lost before {at}"),
                     ok,
-                    format!("first loss {}", first.as_deref().unwrap_or("never")),
+                    format!(
+                        "first loss {}",
+                        first.map_or("never".into(), |f| e.format(f))
+                    ),
                 )
             }
             Expectation::MoreLossOn { date, than } => {
-                let a = m.clusters_lost_pools_by_day.get(date).copied().unwrap_or(0);
-                let b = m.clusters_lost_pools_by_day.get(than).copied().unwrap_or(0);
+                let lost = |d: &str| o.clusters_lost_pools_by_day.get(&day(d)).copied();
+                let (a, b) = (lost(date).unwrap_or(0), lost(than).unwrap_or(0));
                 (
                     format!("more clusters lose pools on {date} than on {than}"),
                     a > b,
@@ -787,9 +790,14 @@ impl Expectation {
                 )
             }
             Expectation::NotConvergedAtEnd { min, max } => {
-                let v = m.clusters_not_converged_at_end;
-                let why: Vec<String> = m
+                let v = o.clusters_not_converged_at_end;
+                let mut reasons: Vec<(&str, u32)> = o
                     .not_converged_by_reason
+                    .iter()
+                    .map(|(k, n)| (k.name(), *n))
+                    .collect();
+                reasons.sort();
+                let why: Vec<String> = reasons
                     .iter()
                     .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
                     .collect();
@@ -814,20 +822,22 @@ impl Expectation {
                 to_hour,
             } => {
                 let (lo, hi) = (from_hour.unwrap_or(0), to_hour.unwrap_or(23));
-                let hours: Vec<(&String, &f64)> = m
-                    .auth_legit_success_ratio_by_hour
+                let d = day(date);
+                let hours: Vec<(SimTime, f64)> = o
+                    .auth
+                    .success_by_hour
                     .iter()
-                    .filter(|(h, _)| {
-                        h.starts_with(date.as_str())
-                            && h[11..13].parse::<u32>().is_ok_and(|x| x >= lo && x <= hi)
+                    .copied()
+                    .filter(|&(t, _)| {
+                        let h = e.hour_of_day(t);
+                        o.day(t) == d && h >= lo && h <= hi
                     })
                     .collect();
-                let worst = hours.iter().map(|(_, v)| **v).fold(f64::MAX, f64::min);
+                let worst = hours.iter().map(|(_, v)| *v).fold(f64::MAX, f64::min);
                 let worst_hour = hours
                     .iter()
-                    .find(|(_, v)| **v == worst)
-                    .map(|(h, _)| h.as_str())
-                    .unwrap_or("-");
+                    .find(|(_, v)| *v == worst)
+                    .map_or("-".into(), |(t, _)| e.hour(*t));
                 (
                     format!("legitimate auth success >= {min} every hour of {date} ({lo:02}-{hi:02} UTC)"),
                     !hours.is_empty() && worst >= *min,
@@ -836,15 +846,18 @@ impl Expectation {
             }
             Expectation::AgentsInHoldMax { max } => (
                 format!("at most {max} agents still in safe hold at the end"),
-                m.agents_in_hold_at_end <= *max,
-                format!("{} in hold", m.agents_in_hold_at_end),
+                o.agents_in_hold_at_end <= *max,
+                format!("{} in hold", o.agents_in_hold_at_end),
             ),
             Expectation::AuthGoodAfter { at } => {
                 let prefix: String = at.chars().take(16).collect();
-                let bad: Vec<&String> = m
-                    .auth_bad_minutes
+                let from_minute = unix_secs(at).div_euclid(60);
+                let bad: Vec<String> = o
+                    .auth
+                    .bad_minutes
                     .iter()
-                    .filter(|x| **x >= prefix)
+                    .filter(|&&t| o.unix_secs(t).div_euclid(60) >= from_minute)
+                    .map(|&t| e.format_minute(t))
                     .collect();
                 (
                     format!("legitimate auth success >= 99 % every minute from {prefix}"),
@@ -857,10 +870,10 @@ impl Expectation {
             }
             Expectation::AutoscalerFlapsMax { max } => (
                 format!("autoscaler flaps at most {max} times an hour"),
-                m.auth.autoscaler_flaps_per_hour_max <= *max,
+                o.auth.autoscaler_flaps_per_hour_max <= *max,
                 format!(
                     "worst hour {} direction changes",
-                    m.auth.autoscaler_flaps_per_hour_max
+                    o.auth.autoscaler_flaps_per_hour_max
                 ),
             ),
             Expectation::AuthFailures {
@@ -873,8 +886,8 @@ impl Expectation {
             } => {
                 let none = AuthFailures::default();
                 let f = match date {
-                    Some(d) => m.auth.failures_by_day.get(d).unwrap_or(&none),
-                    None => &m.auth.failures,
+                    Some(d) => o.auth.failures_by_day.get(&day(d)).unwrap_or(&none),
+                    None => &o.auth.failures,
                 };
                 let (n, share) = (f.get(*cause), f.share(*cause));
                 let when = date.as_deref().unwrap_or("the run");
@@ -903,7 +916,7 @@ impl Expectation {
                 )
             }
             Expectation::AuthRetryAmplification { min, max } => {
-                let v = m.auth.retry_amplification;
+                let v = o.auth.retry_amplification;
                 (
                     format!("auth retry amplification {min}..{max}"),
                     v >= *min && v <= *max,
@@ -915,10 +928,12 @@ impl Expectation {
                 below,
                 hours_min,
             } => {
-                let n = m
-                    .auth_legit_success_ratio_by_hour
+                let d = day(date);
+                let n = o
+                    .auth
+                    .success_by_hour
                     .iter()
-                    .filter(|(h, v)| h.starts_with(date.as_str()) && **v < *below)
+                    .filter(|&&(t, v)| o.day(t) == d && v < *below)
                     .count() as u32;
                 (
                     format!("legitimate auth success below {below} for at least {hours_min} h on {date}"),
@@ -932,8 +947,8 @@ impl Expectation {
                 min_s,
                 max_s,
             } => {
-                let (inc, what) = selected(s, date, incident);
-                let v = inc.and_then(|i| i.time_to_detect_s);
+                let (inc, what) = selected(o, date, incident);
+                let v = inc.and_then(Incident::time_to_detect_s);
                 (
                     format!("{what} detected within {min_s}..{max_s} s"),
                     v.is_some_and(|v| v >= *min_s && v <= *max_s),
@@ -941,13 +956,13 @@ impl Expectation {
                 )
             }
             Expectation::RestoredBy { date, incident, by } => {
-                let (inc, what) = selected(s, date, incident);
-                let done = inc.and_then(|i| i.restore_completed_at.clone());
-                let ok = done.as_deref().is_some_and(|d| d <= canonical(by).as_str());
+                let (inc, what) = selected(o, date, incident);
+                let done = inc.and_then(|i| i.restore_completed_at);
+                let ok = done.is_some_and(|d| o.unix_secs(d) <= unix_secs(by));
                 (
                     format!("clusters of {what} restored by {by}"),
                     ok,
-                    format!("restored {}", done.as_deref().unwrap_or("never")),
+                    format!("restored {}", done.map_or("never".into(), |d| e.format(d))),
                 )
             }
             Expectation::RestoreHoursMax {
@@ -955,8 +970,8 @@ impl Expectation {
                 incident,
                 max_h,
             } => {
-                let (inc, what) = selected(s, date, incident);
-                let h = inc.and_then(|i| i.restore_hours_after_detection);
+                let (inc, what) = selected(o, date, incident);
+                let h = inc.and_then(Incident::restore_hours_after_detection);
                 (
                     format!("restoration of {what} takes at most {max_h} h after detection"),
                     h.is_some_and(|h| h <= *max_h),
@@ -967,7 +982,7 @@ impl Expectation {
                 late_max,
                 issued_min,
             } => {
-                let ch = &m.customer_changes;
+                let ch = &o.customer_changes;
                 (
                     format!("customer changes carried out in time: at most {late_max} late (of at least {issued_min})"),
                     ch.late + ch.collect_late <= *late_max && ch.issued >= *issued_min,
@@ -980,13 +995,13 @@ impl Expectation {
                         ch.collect_late,
                         ch.first_late
                             .first()
-                            .map(|l| format!("; first late: {l}"))
+                            .map(|l| format!("; first late: {}", l.describe(e)))
                             .unwrap_or_default()
                     ),
                 )
             }
             Expectation::MoreLossInIncident { incident, than } => {
-                let lost = |sel: &IncidentSel| sel.find(s).map(|i| i.clusters_affected);
+                let lost = |sel: &IncidentSel| sel.find(o).map(|i| i.clusters_affected);
                 let (a, b) = (lost(incident), lost(than));
                 let show =
                     |v: Option<u32>| v.map_or("no such incident".to_string(), |v| v.to_string());
@@ -1001,7 +1016,7 @@ impl Expectation {
                 )
             }
             Expectation::IncidentClustersLost { incident, min, max } => {
-                let v = incident.find(s).map(|i| i.clusters_affected);
+                let v = incident.find(o).map(|i| i.clusters_affected);
                 (
                     format!(
                         "clusters losing pools in {}: {min}..{max}",
@@ -1013,8 +1028,8 @@ impl Expectation {
             }
             Expectation::Findings { rule, min, max } => {
                 let v = match rule {
-                    Some(r) => s.findings.by_rule.get(r.id()).copied().unwrap_or(0),
-                    None => s.findings.total,
+                    Some(r) => o.findings.of(*r),
+                    None => o.findings.total,
                 };
                 (
                     format!(
@@ -1026,11 +1041,11 @@ impl Expectation {
                 )
             }
             Expectation::FreezeHolds { max } => {
-                let v = m
+                let v = o
                     .changes_applied
                     .iter()
                     .filter(|c| {
-                        c.during_freeze && !c.emergency && !c.leaked && c.applied_to == "prod"
+                        c.during_freeze && !c.emergency && !c.leaked && c.applied_to == Env::Prod
                     })
                     .count() as u32;
                 (
@@ -1040,7 +1055,7 @@ impl Expectation {
                 )
             }
             Expectation::ChangesLeaked { min, max } => {
-                let v = m.changes_applied.iter().filter(|c| c.leaked).count() as u32;
+                let v = o.changes_applied.iter().filter(|c| c.leaked).count() as u32;
                 (
                     format!("staging changes leaked to prod: {min}..{max}"),
                     v >= *min && v <= *max,
@@ -1052,13 +1067,9 @@ impl Expectation {
                 upgraded_max,
                 halted_by_health_gate,
             } => {
-                let r = m.rollouts.last();
+                let r = o.rollouts.last();
                 let upgraded = r.map_or(0, |r| r.upgraded);
-                let by_gate = r.is_some_and(|r| {
-                    r.halted_by
-                        .as_deref()
-                        .is_some_and(|b| b.starts_with("health gate"))
-                });
+                let by_gate = r.is_some_and(|r| r.halted_by_health_gate());
                 let gate_ok = halted_by_health_gate.is_none_or(|want| want == by_gate);
                 let gate_text = match halted_by_health_gate {
                     Some(true) => ", halted by its health gate",
@@ -1077,9 +1088,9 @@ impl Expectation {
                         None => "no rollout".into(),
                         Some(r) => format!(
                             "{upgraded} upgraded; {}",
-                            match (&r.halted_by, &r.completed_at) {
-                                (Some(b), _) if r.halted => format!("halted by {b}"),
-                                (_, Some(at)) => format!("completed {at}"),
+                            match (&r.halted_by, r.completed_at) {
+                                (Some(b), _) if r.halted => format!("halted by {}", b.describe()),
+                                (_, Some(at)) => format!("completed {}", e.format(at)),
                                 _ => "still running".into(),
                             }
                         ),
@@ -1115,7 +1126,7 @@ impl Expectation {
                     metric.name(),
                     want.join(" and ")
                 );
-                let this = metric.of(s, incident.as_ref());
+                let this = metric.of(o, incident.as_ref());
                 let other = variant.and_then(|v| metric.of(v, incident.as_ref()));
                 let (passed, detail) = match (this, other, variant) {
                     (_, _, None) => (false, "the variant did not run".to_string()),
@@ -1129,7 +1140,7 @@ impl Expectation {
                                 b - a,
                                 if b > 0.0 { format!("{:.2}", a / b) } else { "-".into() },
                                 spec.changes().join(", "),
-                                v.trace_hash
+                                format_args!("{:016x}", v.run.trace_hash)
                             ),
                         )
                     }
@@ -1168,20 +1179,27 @@ fn one() -> f64 {
 mod tests {
     use super::*;
 
-    fn summary(lost: &[u32], restore_h: &[f64]) -> Summary {
-        let mut s = Summary::default();
+    fn summary(lost: &[u32], restore_h: &[f64]) -> Outcome {
+        let mut o = Outcome::empty(Epoch::parse("2025-03-18T00:00Z").unwrap());
         for (k, (&n, &h)) in lost.iter().zip(restore_h).enumerate() {
-            s.metrics.incidents.push(Incident {
-                kind: "pool_loss".into(),
-                number: k as u32 + 1,
-                started_at: format!("2025-03-2{}T15:00:00Z", 2 + 4 * k),
+            let started = SimTime::from_secs((4 + 4 * k as u64) * 86_400 + 15 * 3_600);
+            o.incidents.push(Incident {
                 clusters_affected: n,
-                restore_hours_after_detection: Some(h),
-                ..Incident::default()
+                detected_at: Some(started),
+                restore_completed_at: Some(
+                    started + cascade_sim::SimDuration::from_secs_f64(h * 3_600.0),
+                ),
+                ..Incident::new(
+                    crate::outcome::IncidentKind::Pool(
+                        crate::model::responder::IncidentCause::PoolLoss,
+                    ),
+                    k as u32 + 1,
+                    started,
+                )
             });
         }
-        s.metrics.clusters_lost_pools_total = lost.iter().sum();
-        s
+        o.clusters_lost_pools_total = lost.iter().sum();
+        o
     }
 
     fn paired(metric: PairMetric, less_by_min: Option<f64>, ratio_max: Option<f64>) -> Expectation {

@@ -35,13 +35,15 @@
 //! - [`scenario`]: scenario files (JSON, `extends`, clear errors).
 //! - [`schema`]: the JSON Schemas of scenario and profile files, each model
 //!   field's range read off the loader (`cascade schema`).
-//! - [`expect`]: typed expectations checked against a run's summary.
+//! - [`outcome`]: the typed outcome of a run (sim times, enums, numbers):
+//!   what every verdict judges.
+//! - [`expect`]: typed expectations checked against a run's outcome.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
 //! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
 //!   key figures' spread.
 //! - [`metrics`]: counters, per-minute series, loss episodes.
-//! - [`summary`]: the run summary behind `--json`, `summary.json` and reports.
-//! - [`report`]: the summary builder, terminal text, run folders, pages.
+//! - [`report`]: the summary (the outcome written out, behind `--json`,
+//!   `summary.json` and every report), terminal text, run folders, pages.
 //! - [`chaos`]: chaos exploration: seeds to fault schedules, safety and
 //!   liveness verdicts, shrinking to a minimal scenario.
 //! - [`files`]: capped reads, atomic writes, names that become paths.
@@ -61,6 +63,7 @@ pub mod expect;
 pub mod files;
 pub mod metrics;
 pub mod model;
+pub mod outcome;
 pub mod plant;
 pub mod protocol;
 pub mod record;
@@ -68,7 +71,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod schema;
-pub mod summary;
 pub mod sweep;
 pub mod timeline;
 pub mod types;

@@ -3,10 +3,11 @@
 //! are computed once at the end by `report`.
 
 use crate::model::agent::{Guard, GuardCounts};
+use crate::outcome::Day;
 use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
 use crate::protocol::{AnswerCounts, DesiredAnswer};
-use crate::world::RestoreMethod;
+use crate::types::RestoreMethod;
 use cascade_sim::{Epoch, SimTime};
 use std::collections::BTreeMap;
 
@@ -65,7 +66,7 @@ pub struct Metrics {
     pub holds_entered: u64,
     pub agents_died: u64,
     /// UTC date -> clusters that lost at least one pool that day.
-    pub clusters_lost_pools_by_day: BTreeMap<String, u32>,
+    pub clusters_lost_pools_by_day: BTreeMap<Day, u32>,
     last_loss_day: Vec<Option<u32>>,
     pub episodes: Vec<LossEpisode>,
     open_episode: Vec<Option<usize>>,
@@ -119,7 +120,7 @@ impl Metrics {
             self.last_loss_day[c as usize] = Some(day);
             *self
                 .clusters_lost_pools_by_day
-                .entry(self.epoch.date(now))
+                .entry(Day::of(self.epoch, now))
                 .or_insert(0) += 1;
         }
         self.lost_now += 1;

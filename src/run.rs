@@ -3,10 +3,10 @@
 //! which turns a panic inside one run into a verdict instead of a crash of
 //! the whole command (a sweep goes on with its other seeds).
 
+use crate::outcome::{Outcome, PairRun};
 use crate::report::series::Series;
-use crate::report::summarize;
+use crate::report::summary::{pair, summarize, Summary};
 use crate::scenario::Scenario;
-use crate::summary::{Pair, Summary};
 use crate::world::{Ev, World};
 use cascade_sim::{RunLimits, RunOutcome, Seed, Sim, SimDuration, SimTime, StopReason};
 use serde::Serialize;
@@ -39,9 +39,13 @@ pub struct RunOptions {
 /// A finished run.
 pub struct RunResult {
     pub world: World,
-    pub outcome: RunOutcome,
+    /// What the run showed, typed: what its verdicts judged.
+    pub outcome: Outcome,
+    /// The outcome written out, with the expectations' results.
     pub summary: Summary,
     pub series: Series,
+    /// The paired variants that reached their end, with their outcomes.
+    pub pairs: Vec<PairRun>,
     pub seed: u64,
     /// Why the events sink failed (disk full, a closed pipe), if it did:
     /// the run is whole, its `events.jsonl` is not.
@@ -57,12 +61,13 @@ impl RunResult {
     /// pending-queue bound, or the model stopped it). `None` when every
     /// run reached its end.
     pub fn stopped_short(&self, epoch: &cascade_sim::Epoch) -> Option<String> {
-        if !reached_the_end(&self.outcome) {
+        let run = &self.outcome.run;
+        if !reached_the_end(run) {
             return Some(format!(
                 "the run stopped before its end: {} at {} ({} events)",
-                self.outcome.reason,
-                epoch.format(self.outcome.now),
-                self.summary.events
+                run.reason,
+                epoch.format(run.now),
+                run.events_handled
             ));
         }
         self.variants_stopped.first().cloned()
@@ -188,6 +193,10 @@ pub fn reached_the_end(outcome: &RunOutcome) -> bool {
 /// Runs `scenario` and checks its expectations.
 pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     let seed = opts.seed.unwrap_or(scenario.seed);
+    let opts_of_pairs = PairOptions {
+        events_max: opts.events_max,
+        step_every_poll: opts.step_every_poll,
+    };
     let mut sim: Sim<Ev> = Sim::new(RunLimits {
         events_max: opts.events_max.unwrap_or(EVENTS_MAX_DEFAULT),
         time_end: scenario.end,
@@ -225,56 +234,23 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     sim.advance_to_end();
     world.finish(&mut sim);
     let events_error = sim.trace.finish_sink().err().map(|e| e.to_string());
-    let outcome = RunOutcome {
+    let outcome = world.outcome(RunOutcome {
         trace_hash: sim.trace.hash(),
         ..outcome
-    };
-    let mut summary = summarize(&world, &outcome, scenario, seed);
+    });
+    let mut summary = summarize(&outcome, scenario, seed);
     let series = Series::from_world(&world, &scenario.name, seed, scenario.end);
-    // Paired expectations: each distinct variant runs once, same seed.
-    let mut variants: Vec<(String, Option<Summary>)> = Vec::new();
-    let mut variants_stopped = Vec::new();
-    for pv in paired_variants(scenario) {
-        let key = pv.changes.join("; ");
-        let r = run_scenario(
-            &pv.scenario,
-            RunOptions {
-                seed: Some(seed),
-                events_max: opts.events_max,
-                step_every_poll: opts.step_every_poll,
-                ..RunOptions::default()
-            },
-        );
-        if let Some(why) = r.stopped_short(&pv.scenario.epoch) {
-            // Partial figures are not compared: the pair stays unmeasured.
-            variants_stopped.push(format!("the paired variant {:?} ({key}): {why}", pv.about));
-            variants.push((key, None));
-            continue;
-        }
-        let v = r.summary;
-        summary.pairs.push(Pair {
-            variant: pv.about,
-            changes: pv.changes,
-            seed,
-            trace_hash: v.trace_hash.clone(),
-            clusters_lost_total: v.metrics.clusters_lost_pools_total,
-            clusters_lost_by_incident: v.pool_incidents().map(|i| i.clusters_affected).collect(),
-            not_converged_at_end: v.metrics.clusters_not_converged_at_end,
-        });
-        variants.push((key, Some(v)));
-    }
-    summary.expectations = scenario
+    let (pairs, variants_stopped) = run_pairs(scenario, seed, &opts_of_pairs);
+    summary.pairs = pairs.iter().map(|p| pair(p, seed)).collect();
+    let expectations = scenario
         .expectations
         .iter()
         .map(|e| {
             let v = e.variant().and_then(|spec| {
-                let key = spec.changes().join("; ");
-                variants
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .and_then(|(_, s)| s.as_ref())
+                let changes = spec.changes();
+                pairs.iter().find(|p| p.changes == changes)
             });
-            let mut r = e.check(&summary, v);
+            let mut r = e.check(&outcome, v.map(|p| &p.outcome));
             let kind = e.kind_name();
             r.calibrated_by = scenario
                 .tuned
@@ -285,16 +261,54 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
             r
         })
         .collect();
+    summary.expectations = expectations;
     summary.overrides = scenario.overrides.clone();
     RunResult {
         world,
         outcome,
         summary,
         series,
+        pairs,
         seed,
         events_error,
         variants_stopped,
     }
+}
+
+/// Runs each distinct paired variant of `scenario` once, with `seed`: the
+/// variants that reached their end, and a sentence for each that did not
+/// (partial figures are not compared: its pair stays unmeasured).
+fn run_pairs(scenario: &Scenario, seed: u64, opts: &PairOptions) -> (Vec<PairRun>, Vec<String>) {
+    let mut pairs = Vec::new();
+    let mut stopped = Vec::new();
+    for pv in paired_variants(scenario) {
+        let r = run_scenario(
+            &pv.scenario,
+            RunOptions {
+                seed: Some(seed),
+                events_max: opts.events_max,
+                step_every_poll: opts.step_every_poll,
+                ..RunOptions::default()
+            },
+        );
+        if let Some(why) = r.stopped_short(&pv.scenario.epoch) {
+            let key = pv.changes.join("; ");
+            stopped.push(format!("the paired variant {:?} ({key}): {why}", pv.about));
+            continue;
+        }
+        pairs.push(PairRun {
+            variant: pv.about,
+            changes: pv.changes,
+            outcome: r.outcome,
+        });
+    }
+    (pairs, stopped)
+}
+
+/// The options of a run its paired variants inherit.
+struct PairOptions {
+    events_max: Option<u64>,
+    step_every_poll: bool,
 }
 
 /// The copy-paste line that reproduces a run.

@@ -185,8 +185,7 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     Ok(sc)
 }
 
-/// Overrides a scenario may take at once (command line or paired variant).
-pub const OVERRIDES_MAX: usize = 64;
+pub use crate::types::OVERRIDES_MAX;
 
 /// One override of a scenario's document: `KEY=VALUE`, where KEY is a
 /// dotted path (`model.fleet.clusters`, `seed`) or `timeline.ID.FIELD` for

@@ -9,9 +9,9 @@
 //! max of the figures a reader checks first.
 
 use crate::expect::ExpectationResult;
+use crate::outcome::{Outcome, PairRun};
 use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
 use crate::scenario::Scenario;
-use crate::summary::Summary;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,35 +85,34 @@ pub struct SweepOptions {
     pub step_every_poll: bool,
 }
 
-/// The figures a sweep spreads: whole-run damage and convergence, and per
-/// pool-loss incident its size and restoration time.
-pub fn figures(s: &Summary) -> Vec<(String, f64)> {
-    let m = &s.metrics;
+/// The figures a sweep spreads: whole-run damage and convergence, per
+/// pool incident its size and restoration time, and each paired run's
+/// clusters lost per incident.
+pub fn figures(o: &Outcome, pairs: &[PairRun]) -> Vec<(String, f64)> {
     let mut f = vec![
         (
             "clusters that lost pools".to_string(),
-            m.clusters_lost_pools_total as f64,
+            o.clusters_lost_pools_total as f64,
         ),
         (
             "clusters not converged at the end".into(),
-            m.clusters_not_converged_at_end as f64,
+            o.clusters_not_converged_at_end as f64,
         ),
         (
             "agents in hold at the end".into(),
-            m.agents_in_hold_at_end as f64,
+            o.agents_in_hold_at_end as f64,
         ),
-        ("findings".into(), s.findings.total as f64),
+        ("findings".into(), o.findings.total as f64),
     ];
-    let mut k = 0;
-    for inc in m.incidents.iter().filter(|i| i.kind != "auth") {
-        k += 1;
+    for (k, inc) in o.pool_incidents().enumerate() {
+        let k = k + 1;
         f.push((
             format!("incident {k} clusters affected"),
             inc.clusters_affected as f64,
         ));
         f.push((
             format!("incident {k} restore h after detection"),
-            inc.restore_hours_after_detection.unwrap_or(f64::INFINITY),
+            inc.restore_hours_after_detection().unwrap_or(f64::INFINITY),
         ));
         if let Some(c) = &inc.converge {
             f.push((
@@ -122,9 +121,8 @@ pub fn figures(s: &Summary) -> Vec<(String, f64)> {
             ));
         }
     }
-    // Each paired run's clusters lost per incident, beside this run's.
-    for (p, pair) in s.pairs.iter().enumerate() {
-        for (k, n) in pair.clusters_lost_by_incident.iter().enumerate() {
+    for (p, pair) in pairs.iter().enumerate() {
+        for (k, n) in pair.clusters_lost_by_incident().iter().enumerate() {
             f.push((
                 format!(
                     "pair {}: incident {} clusters lost in the variant",
@@ -189,7 +187,7 @@ pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize, opts: SweepOptions
                 let run = SeedRun {
                     seed,
                     trace_hash: r.summary.trace_hash.clone(),
-                    figures: figures(&r.summary),
+                    figures: figures(&r.outcome, &r.pairs),
                     expectations: r.summary.expectations,
                 };
                 runs.lock()

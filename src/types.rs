@@ -46,6 +46,29 @@ impl Env {
     }
 }
 
+/// Overrides a scenario may take at once (command line or paired variant).
+pub const OVERRIDES_MAX: usize = 64;
+
+/// How a cluster got its pools back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RestoreMethod {
+    Manual,
+    Script,
+    /// The agent itself (alive, only non-system pools lost).
+    Agent,
+}
+
+impl RestoreMethod {
+    /// Stable name in summaries (`manual`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RestoreMethod::Manual => "manual",
+            RestoreMethod::Script => "script",
+            RestoreMethod::Agent => "agent",
+        }
+    }
+}
+
 // ----- validation -------------------------------------------------------
 //
 // Every config section's `validate()` speaks one dialect, made here:

@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
@@ -363,26 +367,158 @@ fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeS
     edges
 }
 
-/// Architecture invariant (in progress): no import circles among the
-/// top-level modules of `src/`. A circle means neither side can be read,
-/// tested or changed without the other.
-///
-/// FIXME(issue 27): today's circles are listed and asserted exactly, so a
-/// new circle fails this test, and so does removing one without removing
-/// it from the list. When the list is empty, the rule holds outright.
+/// Architecture invariant: no import circles among the top-level modules
+/// of `src/`. A circle means neither side can be read, tested or changed
+/// without the other.
 #[test]
-fn no_new_import_circles_among_the_top_level_modules() {
-    let known: Vec<Vec<String>> = KNOWN_CIRCLES
-        .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
-    assert_eq!(circles(&module_graph()), known);
+fn no_import_circles_among_the_top_level_modules() {
+    assert_eq!(circles(&module_graph()), Vec::<Vec<String>>::new());
 }
 
-/// The circles issue 27 is to remove, each sorted: verdicts computed from
-/// the summary's text (`expect` ↔ `scenario` ↔ `summary`), and the world
-/// and its metrics (`RestoreMethod`).
-const KNOWN_CIRCLES: &[&[&str]] = &[&["expect", "scenario", "summary"], &["metrics", "world"]];
+/// Architecture invariant: the typed outcome sits below everything that
+/// judges or renders it, so it imports none of them.
+#[test]
+fn the_outcome_imports_no_driver_verdict_or_report() {
+    let hits = mentions(
+        "src/outcome.rs",
+        &[
+            "crate::world",
+            "crate::wire",
+            "crate::report",
+            "crate::expect",
+            "crate::scenario",
+            "crate::run",
+            "crate::sweep",
+            "crate::chaos",
+        ],
+    );
+    assert!(
+        hits.is_empty(),
+        "src/outcome.rs reaches up:\n{}",
+        hits.join("\n")
+    );
+}
+
+/// The lines of `text` from the line that starts (after indentation) with
+/// `head` to the closing brace at column 0 (a top-level item); empty when
+/// there is no such item.
+fn item(text: &str, head: &str) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !inside && line.trim_start().starts_with(head) {
+            inside = true;
+        }
+        if inside {
+            out.push(line);
+            if line == "}" {
+                break;
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// The code of the verdicts under `root`: every expectation (`src/expect/`
+/// or `src/expect.rs`, unit tests left out), the sweep's figures and
+/// chaos's verdict, as (name, text).
+fn verdict_sources(root: &Path) -> Vec<(String, String)> {
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).unwrap_or_default();
+    let mut files = Vec::new();
+    let dir = root.join("src/expect");
+    if dir.is_dir() {
+        rust_files(&dir, &mut files);
+    } else {
+        files.push(root.join("src/expect.rs"));
+    }
+    let mut out: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).expect("readable source");
+            let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+            (f.display().to_string(), code)
+        })
+        .collect();
+    out.push((
+        "src/sweep.rs: fn figures".into(),
+        item(&read("src/sweep.rs"), "pub fn figures("),
+    ));
+    out.push((
+        "src/chaos/mod.rs: fn verdict".into(),
+        item(&read("src/chaos/mod.rs"), "pub fn verdict("),
+    ));
+    out
+}
+
+/// What a verdict computed from the presentation looks like: it names the
+/// summary (the rendering), or it compares text where the outcome has a
+/// type (prefixes of times and names, hours cut out of strings, kinds and
+/// environments spelled out).
+const TEXT_VERDICT_SIGNS: &[&str] = &[
+    "Summary",
+    "summary::",
+    ".starts_with(",
+    ".ends_with(",
+    ".contains(\"",
+    "[11..13]",
+    "== \"",
+    "!= \"",
+];
+
+/// Lines of `sources` (comments skipped) that show a sign of a verdict
+/// read off text, as `name: text`.
+fn text_verdicts(sources: &[(String, String)]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for (name, text) in sources {
+        for line in text.lines() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if TEXT_VERDICT_SIGNS.iter().any(|s| code.contains(s)) {
+                hits.push(format!("{name}: {code}"));
+            }
+        }
+    }
+    hits
+}
+
+/// Architecture invariant: verdicts judge the typed outcome, never the
+/// summary's text. No expectation, pair metric, sweep figure or chaos
+/// verdict names the summary, and none matches or slices a string where
+/// the outcome has a time, an enum or a number.
+#[test]
+fn verdicts_judge_the_outcome_not_the_summary_text() {
+    let sources = verdict_sources(Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(
+        sources.iter().all(|(_, text)| !text.is_empty()),
+        "a verdict source went missing: {:?}",
+        sources
+            .iter()
+            .map(|(n, t)| (n, t.len()))
+            .collect::<Vec<_>>()
+    );
+    let hits = text_verdicts(&sources);
+    assert!(
+        hits.is_empty(),
+        "verdicts read the summary's text:\n{}",
+        hits.join("\n")
+    );
+}
+
+/// The check can fail: lines the verdicts had when they read the summary
+/// are each caught, a comment is not.
+#[test]
+fn the_text_verdict_check_sees_a_text_verdict() {
+    let old = "pub fn check(&self, s: &Summary, variant: Option<&Summary>) -> R {\n\
+               && h[11..13].parse::<u32>().is_ok_and(|x| x >= lo && x <= hi)\n\
+               .is_some_and(|b| b.starts_with(\"health gate\"))\n\
+               for inc in m.incidents.iter().filter(|i| i.kind != \"auth\") {\n\
+               let what = if first.name.contains(\"not converged\") {\n\
+               // a comment naming the Summary is fine\n";
+    let hits = text_verdicts(&[("old".into(), old.into())]);
+    assert_eq!(hits.len(), 5, "{hits:?}");
+}
 
 /// The circle finder can fail: a made-up graph with one circle and one
 /// one-way import is found to have exactly that circle; the import parser

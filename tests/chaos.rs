@@ -166,7 +166,7 @@ fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
         .metrics
         .incidents
         .iter()
-        .any(|i| i.kind == "agents_in_hold"));
+        .any(|i| i.kind.name() == "agents_in_hold"));
     assert_eq!(s.metrics.clusters_lost_pools_total, 0);
 }
 

@@ -87,7 +87,7 @@ fn agent_hold_alert_pages_and_the_route_is_reverted() {
     let inc = m
         .incidents
         .iter()
-        .find(|i| i.kind == "agents_in_hold")
+        .find(|i| i.kind.name() == "agents_in_hold")
         .expect("the alert opened an incident");
     assert_eq!(inc.detected_by.as_deref(), Some("agent_hold_alert"));
     assert!(
@@ -150,7 +150,7 @@ fn the_healed_marker_measures_how_long_the_fleet_takes_to_settle() {
 /// A 40 h run of 50 clusters with every guard on, the customer workload at
 /// its default and a soft delete's grace period of 3 h, with `extra` added
 /// to the agent's section and the timeline.
-fn guarded_run(agent_extra: &str, timeline: &str) -> cascade::summary::Summary {
+fn guarded_run(agent_extra: &str, timeline: &str) -> cascade::report::Summary {
     let text = format!(
         r#"{{
         "name": "world-test", "seed": 5,

@@ -15,15 +15,18 @@ pub mod profile;
 pub mod shrink;
 
 use crate::exit::Exit;
+use crate::expect::{Expectation, ExpectationResult};
 use crate::model::bugs::Bug;
+use crate::outcome::Outcome;
+use crate::report::Summary;
 use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
 use crate::scenario::{self, parse_time, ScenarioError};
-use crate::summary::Summary;
 use crate::timeline::{Action, ItemDoc};
 use cascade_sim::{Epoch, SimTime};
 use generate::DrawnFault;
 use profile::LoadedProfile;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Failure classes, with distinct exit codes.
@@ -348,7 +351,14 @@ impl Chaos {
         Ok(match catch_panic(|| run_scenario(&sc, opts)) {
             Ok(r) => match r.stopped_short(&sc.epoch) {
                 Some(why) => (incomplete_verdict(&r, why), None),
-                None => (verdict(&r.summary), Some(r.summary)),
+                None => {
+                    let checked: Vec<_> = sc
+                        .expectations
+                        .iter()
+                        .zip(&r.summary.expectations)
+                        .collect();
+                    (verdict(&r.outcome, &checked), Some(r.summary))
+                }
             },
             Err(p) => (panic_verdict(&p), None),
         })
@@ -359,7 +369,7 @@ impl Chaos {
 /// nothing else is judged. Its signature names why it stopped, so that
 /// shrinking keeps a case that stops for the same reason.
 pub fn incomplete_verdict(r: &crate::run::RunResult, why: String) -> Verdict {
-    let reason = match r.outcome.reason {
+    let reason = match r.outcome.run.reason {
         cascade_sim::StopReason::EventLimit => "event_limit",
         cascade_sim::StopReason::QueueFull => "queue_full",
         cascade_sim::StopReason::Stopped(_) => "stopped",
@@ -370,8 +380,8 @@ pub fn incomplete_verdict(r: &crate::run::RunResult, why: String) -> Verdict {
         class: Some(FailureClass::Incomplete),
         signature: format!("incomplete:{reason}"),
         details: vec![why],
-        trace_hash: r.summary.trace_hash.clone(),
-        events: r.summary.events,
+        trace_hash: format!("{:016x}", r.outcome.run.trace_hash),
+        events: r.outcome.run.events_handled,
         time_to_converge_s: None,
         coverage: Default::default(),
     }
@@ -392,59 +402,60 @@ pub fn panic_verdict(p: &Panicked) -> Verdict {
     }
 }
 
-/// Classifies a finished chaos run.
-pub fn verdict(s: &Summary) -> Verdict {
+/// Classifies a finished chaos run: its outcome, and each of its
+/// expectations with its result.
+pub fn verdict(o: &Outcome, checked: &[(&Expectation, &ExpectationResult)]) -> Verdict {
     let mut details = Vec::new();
     let mut class = None;
     let mut signature = String::from("pass");
-    if s.findings.total > 0 {
+    if o.findings.total > 0 {
         class = Some(FailureClass::Safety);
-        let first = s
+        // The first rule by name, as the summary lists them.
+        let first = o
             .findings
             .by_rule
             .keys()
-            .next()
-            .cloned()
+            .map(|r| r.id())
+            .min()
             .unwrap_or_default();
         signature = format!("safety:{first}");
-        for f in s.findings.first.iter().take(3) {
+        for f in o.findings.first.iter().take(3) {
             details.push(format!(
                 "{} {} cluster {:?}: {}{}",
-                f.at,
-                f.rule,
+                o.epoch.format(f.at),
+                f.rule.id(),
                 f.cluster,
                 f.detail,
                 f.guard
-                    .as_deref()
-                    .map(|g| format!(" (guard {g})"))
+                    .map(|g| format!(" (guard {})", g.name()))
                     .unwrap_or_default()
             ));
         }
-        details.push(format!("findings by rule: {:?}", s.findings.by_rule));
+        let by_rule: BTreeMap<&str, u64> = o
+            .findings
+            .by_rule
+            .iter()
+            .map(|(r, n)| (r.id(), *n))
+            .collect();
+        details.push(format!("findings by rule: {by_rule:?}"));
     } else {
-        let failed: Vec<&crate::expect::ExpectationResult> =
-            s.expectations.iter().filter(|e| !e.passed).collect();
-        if let Some(first) = failed.first() {
+        let failed: Vec<&(&Expectation, &ExpectationResult)> =
+            checked.iter().filter(|(_, r)| !r.passed).collect();
+        if let Some((first, _)) = failed.first() {
             class = Some(FailureClass::Liveness);
-            let what = if first.name.contains("not converged") {
-                "not_converged"
-            } else if first.name.contains("safe hold") {
-                "agent_in_hold"
-            } else if first.name.contains("customer changes")
-                && s.metrics.customer_changes.late == 0
-            {
-                "removal_not_collected"
-            } else if first.name.contains("customer changes") {
-                "customer_change_late"
-            } else if first.name.contains("every minute") {
-                "auth_not_recovered"
-            } else if first.name.contains("autoscaler") {
-                "autoscaler_flapping"
-            } else {
-                "other"
+            let what = match first {
+                Expectation::NotConvergedAtEnd { .. } => "not_converged",
+                Expectation::AgentsInHoldMax { .. } => "agent_in_hold",
+                Expectation::CustomerChanges { .. } if o.customer_changes.late == 0 => {
+                    "removal_not_collected"
+                }
+                Expectation::CustomerChanges { .. } => "customer_change_late",
+                Expectation::AuthGoodAfter { .. } => "auth_not_recovered",
+                Expectation::AutoscalerFlapsMax { .. } => "autoscaler_flapping",
+                _ => "other",
             };
             signature = format!("liveness:{what}");
-            for e in failed {
+            for (_, e) in failed {
                 details.push(format!("{} [{}]", e.name, e.detail));
             }
         }
@@ -453,14 +464,13 @@ pub fn verdict(s: &Summary) -> Verdict {
         class,
         signature,
         details,
-        trace_hash: s.trace_hash.clone(),
-        events: s.events,
-        time_to_converge_s: s
-            .metrics
+        trace_hash: format!("{:016x}", o.run.trace_hash),
+        events: o.run.events_handled,
+        time_to_converge_s: o
             .settle
             .as_ref()
             .filter(|c| c.not_converged_at_end == 0)
             .map(|c| c.max_s),
-        coverage: s.metrics.coverage.clone(),
+        coverage: o.coverage.clone(),
     }
 }

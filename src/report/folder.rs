@@ -25,11 +25,11 @@ use super::html::render_report;
 use super::markdown::render_markdown;
 use super::perfetto::trace_json;
 use super::series::Series;
+use super::Summary;
 use crate::files::{
     check_replaceable, create_temporary, is_temporary_of, put_in_place, read_to_string_capped,
     terminal_safe, write_atomically, RUN_FILE_BYTES_MAX,
 };
-use crate::summary::Summary;
 use std::cell::OnceCell;
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Write};

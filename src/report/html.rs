@@ -4,7 +4,9 @@
 use super::hours;
 use super::series::Series;
 use super::svg::{self, Chart, Line, Reduce, PALETTE};
-use crate::summary::Summary;
+use super::Summary;
+use crate::model::responder::IncidentCause;
+use crate::outcome::IncidentKind;
 use cascade_sim::{Epoch, SimTime};
 use std::fmt::Write as _;
 
@@ -333,13 +335,13 @@ pub fn render_report(s: &Summary, series: &Series, reproduce: &str) -> String {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            i.kind,
+            i.kind.name(),
             &i.started_at[..16],
             i.time_to_detect_s.map_or("never".into(), |t| format!("after {}", hours(t))),
             i.detected_by.as_deref().unwrap_or("-").replace('_', " "),
             i.time_to_mitigate_s.map_or("-".into(), |t| format!("after {}", hours(t))),
             i.last_loss_at.as_deref().map_or("-".into(), |l| l[..16].to_string()),
-            if i.kind == "pool_loss" { i.clusters_affected.to_string() } else { "-".into() },
+            if i.kind == IncidentKind::Pool(IncidentCause::PoolLoss) { i.clusters_affected.to_string() } else { "-".into() },
             i.restore_completed_at.as_deref().map_or("-".into(), |r| r[..16].to_string())
         );
     }
@@ -376,7 +378,7 @@ pub fn render_report(s: &Summary, series: &Series, reproduce: &str) -> String {
     }
     o.push_str("</table>");
     if !m.auth.failures_by_day.is_empty() {
-        use crate::summary::AuthFailureCause;
+        use crate::outcome::AuthFailureCause;
         o.push_str("<h2>Why logins failed</h2><table><tr><th>date</th><th>failed</th>");
         for c in AuthFailureCause::ALL {
             let _ = write!(o, "<th>{}</th>", esc(&c.name().replace('_', " ")));

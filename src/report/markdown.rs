@@ -1,6 +1,6 @@
 //! `summary.md`: the run for a pull request or a CI job summary.
 
-use crate::summary::Summary;
+use super::Summary;
 use std::fmt::Write as _;
 
 pub fn render_markdown(s: &Summary, reproduce: &str) -> String {
@@ -79,7 +79,7 @@ pub fn render_markdown(s: &Summary, reproduce: &str) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                i.kind,
+                i.kind.name(),
                 &i.started_at[..16],
                 i.time_to_detect_s
                     .map_or("never".into(), |t| format!("{:.0} min", t / 60.0)),

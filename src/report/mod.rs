@@ -2,7 +2,9 @@
 //! files a run leaves behind.
 //!
 //! Map of the modules:
-//! - this file: [`summarize`] (world to [`Summary`]) and [`render_text`];
+//! - this file: [`render_text`], the terminal text;
+//! - [`summary`]: the [`Summary`], the typed outcome written out (what
+//!   `summary.json` and `cascade run --json` hold), and [`summarize`];
 //! - [`series`]: per-minute series for charts and counters;
 //! - [`svg`]: small hand-written SVG charts (why not a crate: see there);
 //! - [`html`]: `report.html` and the `cascade compare` page;
@@ -15,214 +17,12 @@ pub mod html;
 pub mod markdown;
 pub mod perfetto;
 pub mod series;
+pub mod summary;
 pub mod svg;
 
-use crate::scenario::Scenario;
-use crate::summary::{
-    ChangesSummary, FindingJson, FindingsSummary, Latency, MetricsSummary, Percentiles, Summary,
-};
-use crate::world::{RestoreMethod, World};
-use cascade_sim::{RunOutcome, SimTime};
-use std::collections::BTreeMap;
+use crate::outcome::IncidentKind;
 use std::fmt::Write as _;
-
-fn method_name(m: RestoreMethod) -> &'static str {
-    match m {
-        RestoreMethod::Manual => "manual",
-        RestoreMethod::Script => "script",
-        RestoreMethod::Agent => "agent",
-    }
-}
-
-/// Builds the summary of a finished run (expectations are checked by the caller).
-/// The customers' changes, from the world's books.
-fn changes_summary(world: &World) -> ChangesSummary {
-    let e = world.epoch();
-    let changes = &world.metrics().changes;
-    let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut out = ChangesSummary {
-        issued: changes.len() as u32,
-        ..ChangesSummary::default()
-    };
-    // When a change was carried out (or collected), or that it never was.
-    let at = |t: Option<SimTime>, what: &str, never: &str| {
-        t.map_or(never.to_string(), |t| format!("{what} {}", e.format(t)))
-    };
-    for ch in changes {
-        match (ch.carried_at, ch.superseded) {
-            (Some(at), _) => {
-                out.carried_out += 1;
-                by_kind
-                    .entry(ch.kind.name().to_string())
-                    .or_default()
-                    .push((at - ch.issued_at).as_secs_f64());
-            }
-            (None, true) => out.superseded += 1,
-            (None, false) => out.pending_at_end += 1,
-        }
-        if ch.collected_at.is_some() {
-            out.collected += 1;
-        }
-        if ch.collect_late {
-            out.collect_late += 1;
-            if out.first_late.len() < 20 {
-                out.first_late.push(format!(
-                    "{} cluster {} remove {}: {}, {}",
-                    e.format(ch.issued_at),
-                    ch.cluster,
-                    ch.pool,
-                    at(ch.carried_at, "scaled to zero", "never scaled to zero"),
-                    at(ch.collected_at, "collected", "never collected"),
-                ));
-            }
-        }
-        if ch.late {
-            out.late += 1;
-            if out.first_late.len() < 20 {
-                out.first_late.push(format!(
-                    "{} cluster {} {} {}: {}",
-                    e.format(ch.issued_at),
-                    ch.cluster,
-                    ch.kind.name(),
-                    ch.pool,
-                    at(ch.carried_at, "carried out", "never carried out"),
-                ));
-            }
-        }
-    }
-    out.latency_by_kind = by_kind
-        .into_iter()
-        .map(|(k, v)| (k, Latency::of(v)))
-        .collect();
-    out
-}
-
-/// Clusters not fully converged at the end, per reason.
-fn not_converged_by_reason(world: &World) -> BTreeMap<String, u32> {
-    let mut by = BTreeMap::new();
-    for c in 0..world.plant().fleet.len() as u32 {
-        let n = world.convergence(c);
-        for (why, miss) in [
-            ("pools", n.pools),
-            ("agent_down", n.agent_down),
-            ("in_hold", n.in_hold),
-            ("stale_generation", n.stale_generation),
-            ("last_poll_failed", n.last_poll_failed),
-        ] {
-            if miss {
-                *by.entry(why.to_string()).or_insert(0) += 1;
-            }
-        }
-    }
-    by
-}
-
-pub fn summarize(world: &World, outcome: &RunOutcome, scenario: &Scenario, seed: u64) -> Summary {
-    let epoch = world.epoch();
-    let m = &world.metrics();
-    let mut findings = FindingsSummary {
-        total: world.findings().total(),
-        ..FindingsSummary::default()
-    };
-    for (rule, n) in &world.findings().by_rule {
-        findings.by_rule.insert(rule.id().to_string(), *n);
-    }
-    findings.first = world
-        .findings()
-        .kept
-        .iter()
-        .take(20)
-        .map(|f| FindingJson {
-            at: epoch.format(f.at),
-            cluster: f.cluster,
-            rule: f.rule.id().to_string(),
-            guard: f.guard.map(|g| g.name().to_string()),
-            detail: f.detail.clone(),
-        })
-        .collect();
-
-    let mut metrics = MetricsSummary {
-        clusters_lost_pools_by_day: m.clusters_lost_pools_by_day.clone(),
-        clusters_lost_pools_total: m.episodes.len() as u32,
-        first_pool_loss_at: m.episodes.first().map(|e| epoch.format(e.lost_at)),
-        lost_pools_peak: m.lost_per_minute.iter().copied().max().unwrap_or(0),
-        lost_pool_cluster_hours: m.lost_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
-        down_cluster_hours: m.down_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
-        clusters_not_converged_at_end: (0..world.plant().fleet.len() as u32)
-            .filter(|&c| !world.converged(c))
-            .count() as u32,
-        not_converged_by_reason: not_converged_by_reason(world),
-        coverage: world.coverage().by_name(),
-        settle: m.settle_watch.as_ref().map(|w| {
-            crate::summary::Convergence::of(
-                epoch.format(w.healed_at),
-                w.converged_after_s.clone(),
-                w.pending.len() as u32,
-            )
-        }),
-        agents_died: m.agents_died,
-        agents_in_hold_at_end: world
-            .agents()
-            .iter()
-            .filter(|a| a.is_alive() && a.in_hold())
-            .count() as u32,
-        auth_bad_minutes: world
-            .auth_book()
-            .minutes
-            .iter()
-            .enumerate()
-            .filter(|(_, x)| x.success_ratio() < 0.99)
-            .take(2_000)
-            .map(|(i, _)| epoch.format_minute(cascade_sim::SimTime::from_secs(i as u64 * 60)))
-            .collect(),
-        holds_entered: m.holds_entered,
-        cloud_rate_limited_calls: world.plant().cloud.rate_limited_calls,
-        ..MetricsSummary::default()
-    };
-    metrics.degraded_cluster_hours =
-        (metrics.lost_pool_cluster_hours - metrics.down_cluster_hours).max(0.0);
-    let mut by_method: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for e in &m.episodes {
-        if let (Some(done), Some(method)) = (e.restored_at, e.method) {
-            by_method
-                .entry(method_name(method).to_string())
-                .or_default()
-                .push((done - e.lost_at).as_secs_f64());
-        }
-    }
-    metrics.restore_by_method = by_method
-        .into_iter()
-        .map(|(k, v)| (k, Percentiles::of(v)))
-        .collect();
-    for (g, n) in m.blocked_by_guard.nonzero() {
-        metrics.blocked_by_guard.insert(g.name().to_string(), n);
-    }
-    for (kind, n) in m.answers.iter().filter(|&(_, n)| n > 0) {
-        metrics.answers.insert(kind.name().to_string(), n);
-    }
-    world.fill_summary(&mut metrics);
-    metrics.customer_changes = changes_summary(world);
-
-    Summary {
-        scenario: scenario.name.clone(),
-        description: scenario.description.clone(),
-        source: scenario.source.display().to_string(),
-        seed,
-        commit: env!("CASCADE_COMMIT").to_string(),
-        trace_hash: format!("{:016x}", outcome.trace_hash),
-        events: outcome.events_handled,
-        stop_reason: outcome.reason.to_string(),
-        start: epoch.format(cascade_sim::SimTime::ZERO),
-        end: epoch.format(scenario.end),
-        clusters: world.plant().fleet.len() as u32,
-        overrides: scenario.overrides.clone(),
-        expectations: Vec::new(),
-        pairs: Vec::new(),
-        findings,
-        key_events: world.key_events(),
-        metrics,
-    }
-}
+pub use summary::{summarize, Summary};
 
 /// `45 min` or `2.5 h`.
 pub(crate) fn hours(s: f64) -> String {
@@ -339,7 +139,7 @@ pub fn render_text(s: &Summary) -> String {
             "\nIncidents (detection and recovery come from the simulated monitoring)"
         );
         for i in &m.incidents {
-            let _ = write!(o, "  {:<9} started {}", i.kind, &i.started_at[..16]);
+            let _ = write!(o, "  {:<9} started {}", i.kind.name(), &i.started_at[..16]);
             match (&i.detected_at, i.time_to_detect_s) {
                 (Some(_), Some(t)) => {
                     let _ = write!(
@@ -354,7 +154,7 @@ pub fn render_text(s: &Summary) -> String {
                 }
             }
             if let Some(t) = i.time_to_mitigate_s {
-                let what = if i.kind == "auth" {
+                let what = if i.kind == IncidentKind::Auth {
                     "mitigated"
                 } else {
                     "route reverted"

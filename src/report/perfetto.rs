@@ -7,7 +7,7 @@
 //! demand and capacity, replicas, vendor 429s and clusters with lost pools.
 
 use super::series::Series;
-use crate::summary::Summary;
+use super::Summary;
 use serde_json::{json, Value};
 
 const PID: u32 = 1;

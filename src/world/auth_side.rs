@@ -8,8 +8,8 @@
 use super::{Ev, World};
 use crate::coverage::Reached;
 use crate::model::auth::{AuthTick, BreakerState};
+use crate::outcome::{AuthFailures, AuthOutcome, Day, Incident, IncidentKind, SurfaceMinutes};
 use crate::record::Record;
-use crate::summary::{AuthFailures, AuthSummary, Incident, MetricsSummary};
 use cascade_sim::{Sim, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -223,21 +223,17 @@ impl World {
         }
     }
 
-    pub(super) fn fill_auth_summary(&self, m: &mut MetricsSummary) {
+    /// The auth figures of the run.
+    pub(super) fn auth_outcome(&self) -> AuthOutcome {
         let b = &self.auth_book;
         let e = self.epoch;
-        for (h, (ok, d)) in &b.hours {
-            let ratio = if *d == 0 { 1.0 } else { *ok as f64 / *d as f64 };
-            m.auth_legit_success_ratio_by_hour
-                .insert(e.hour(SimTime::from_secs(h * 3_600)), ratio);
-        }
         let t = self.auth.totals();
         let decided: u64 = b.minutes.iter().map(|x| x.legit_decided as u64).sum();
         let ok: u64 = b.minutes.iter().map(|x| x.legit_ok as u64).sum();
         let run_days = (b.minutes.len() as f64 / 1_440.0).max(1e-9);
         // Budget of a 30-day window, scaled from this run's request volume.
         let budget_30d = (1.0 - self.cfg.monitoring.slo_target) * decided as f64 * 30.0 / run_days;
-        m.auth = AuthSummary {
+        AuthOutcome {
             legit_attempts: t.legit_attempts,
             legit_ok: t.legit_ok,
             legit_success_ratio: if decided == 0 {
@@ -257,11 +253,7 @@ impl World {
             } else {
                 0.0
             },
-            burn_rate_alerts: b
-                .alerts
-                .iter()
-                .map(|(t, w)| format!("{} {w}", e.format(*t)))
-                .collect(),
+            burn_rate_alerts: b.alerts.clone(),
             replicas_pending_max: b.replicas_pending_max,
             nodes_max: b.nodes_max,
             failures: b
@@ -274,30 +266,50 @@ impl World {
             failures_by_day: b
                 .failures_by_day
                 .iter()
-                .map(|(d, f)| (e.date(SimTime::from_secs(d * 86_400)), *f))
+                .map(|(d, f)| (Day::of(e, SimTime::from_secs(d * 86_400)), *f))
                 .collect(),
             bot_client_limited: b.bot_client_limited,
-        };
-        for (k, inc) in self.monitoring.auth_incidents().iter().enumerate() {
-            m.incidents.push(Incident {
-                kind: "auth".into(),
-                number: k as u32 + 1,
-                started_at: e.format(inc.started_at),
-                detected_at: inc.detected_at.map(|t| e.format(t)),
-                time_to_detect_s: inc.detected_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                detected_by: inc.detected_by.map(|d| d.name().to_string()),
-                mitigated_at: inc.ended_at.map(|t| e.format(t)),
-                time_to_mitigate_s: inc.ended_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                ..Incident::default()
-            });
+            success_by_hour: b
+                .hours
+                .iter()
+                .map(|(h, (ok, d))| {
+                    let ratio = if *d == 0 { 1.0 } else { *ok as f64 / *d as f64 };
+                    (SimTime::from_secs(h * 3_600), ratio)
+                })
+                .collect(),
+            bad_minutes: b
+                .minutes
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.success_ratio() < 0.99)
+                .take(2_000)
+                .map(|(i, _)| SimTime::from_secs(i as u64 * 60))
+                .collect(),
         }
-        // Surfaces: mean unavailable minutes per customer.
-        let surfaces = crate::summary::Surface::ALL.map(|s| s.name());
-        let clouds = ["aws", "gcp", "azure", "all"];
+    }
+
+    /// Monitoring's auth incidents, numbered among themselves.
+    pub(super) fn auth_incidents(&self) -> Vec<Incident> {
+        self.monitoring
+            .auth_incidents()
+            .iter()
+            .enumerate()
+            .map(|(k, inc)| Incident {
+                detected_at: inc.detected_at,
+                detected_by: inc.detected_by,
+                mitigated_at: inc.ended_at,
+                ..Incident::new(IncidentKind::Auth, k as u32 + 1, inc.started_at)
+            })
+            .collect()
+    }
+
+    /// Mean unavailable minutes per customer, per day, surface and cloud.
+    pub(super) fn surface_unavailable_minutes(&self) -> BTreeMap<Day, SurfaceMinutes> {
         let per_cloud = self.customers_per_cloud;
         let total_customers: u32 = per_cloud.iter().sum();
-        for (day, rows) in &b.surface_minutes {
-            let date = e.date(SimTime::from_secs(day * 86_400));
+        let mut out = BTreeMap::new();
+        for (day, rows) in &self.auth_book.surface_minutes {
+            let mut means = [[0.0; 4]; 4];
             for (s, row) in rows.iter().enumerate() {
                 for (k, v) in row.iter().enumerate() {
                     let n = if k == 3 {
@@ -305,21 +317,11 @@ impl World {
                     } else {
                         per_cloud[k]
                     };
-                    let mean = if n == 0 { 0.0 } else { v / n as f64 };
-                    m.surface_unavailable_minutes_by_day
-                        .entry(date.clone())
-                        .or_default()
-                        .entry(surfaces[s].to_string())
-                        .or_default()
-                        .insert(clouds[k].to_string(), mean);
-                    *m.surface_unavailable_minutes
-                        .entry(surfaces[s].to_string())
-                        .or_default()
-                        .entry(clouds[k].to_string())
-                        .or_insert(0.0) += mean;
+                    means[s][k] = if n == 0 { 0.0 } else { v / n as f64 };
                 }
             }
+            out.insert(Day::of(self.epoch, SimTime::from_secs(day * 86_400)), means);
         }
-        m.incidents.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        out
     }
 }

@@ -107,14 +107,7 @@ struct EdgeDeploy {
     cells_mask: u64,
 }
 
-/// How a cluster got its pools back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RestoreMethod {
-    Manual,
-    Script,
-    /// The agent itself (alive, only non-system pools lost).
-    Agent,
-}
+pub use crate::types::RestoreMethod;
 
 /// Per-cluster bookkeeping the world keeps beside the agent.
 #[derive(Clone, Copy, Debug, Default)]

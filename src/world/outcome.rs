@@ -1,10 +1,13 @@
-//! End-of-run accounting: what the world hands to the summary.
+//! End-of-run accounting: closing the books, and the typed [`Outcome`]
+//! the world hands to verdicts and reports.
 
 use super::World;
-use crate::summary::{
-    ChangeJson, Convergence, Incident, KeyEvent, MetricsSummary, RolloutJson, WaveJson,
+use crate::outcome::{
+    AppliedChange, Convergence, CustomerChanges, FindingsOutcome, Incident, IncidentKind,
+    LateChange, Latency, NotConvergedReason, Outcome, Percentiles, RolloutOutcome, RolloutWave,
 };
-use cascade_sim::Sim;
+use cascade_sim::{RunOutcome, Sim};
+use std::collections::BTreeMap;
 
 impl World {
     /// Closes the books at the end of the run.
@@ -23,45 +26,113 @@ impl World {
         }
     }
 
-    /// The narrative, in time order.
-    pub fn key_events(&self) -> Vec<KeyEvent> {
-        let mut v: Vec<&(cascade_sim::SimTime, String)> = self.key_events.iter().collect();
-        v.sort_by_key(|(t, _)| *t);
-        v.into_iter()
-            .map(|(t, what)| KeyEvent {
-                at: self.epoch.format(*t),
-                what: what.clone(),
-            })
-            .collect()
+    /// What the finished run shows; `run`: how the simulation stopped.
+    pub fn outcome(&self, run: RunOutcome) -> Outcome {
+        let m = &self.metrics;
+        let clusters = self.plant.fleet.len() as u32;
+        let mut key_events = self.key_events.clone();
+        key_events.sort_by_key(|(t, _)| *t);
+        let mut restore: BTreeMap<_, Vec<f64>> = BTreeMap::new();
+        for e in &m.episodes {
+            if let (Some(done), Some(method)) = (e.restored_at, e.method) {
+                restore
+                    .entry(method)
+                    .or_default()
+                    .push((done - e.lost_at).as_secs_f64());
+            }
+        }
+        let mut incidents = self.pool_incidents();
+        incidents.extend(self.auth_incidents());
+        incidents.sort_by_key(|i| i.started_at);
+        Outcome {
+            epoch: self.epoch,
+            run,
+            clusters,
+            findings: FindingsOutcome {
+                total: self.findings.total(),
+                by_rule: self.findings.by_rule.clone(),
+                first: self.findings.kept.iter().take(20).cloned().collect(),
+            },
+            key_events,
+            clusters_lost_pools_by_day: m.clusters_lost_pools_by_day.clone(),
+            clusters_lost_pools_total: m.episodes.len() as u32,
+            first_pool_loss_at: m.episodes.first().map(|e| e.lost_at),
+            lost_pools_peak: m.lost_per_minute.iter().copied().max().unwrap_or(0),
+            lost_pool_cluster_hours: m.lost_per_minute.iter().map(|&x| x as f64).sum::<f64>()
+                / 60.0,
+            down_cluster_hours: m.down_per_minute.iter().map(|&x| x as f64).sum::<f64>() / 60.0,
+            clusters_not_converged_at_end: (0..clusters).filter(|&c| !self.converged(c)).count()
+                as u32,
+            not_converged_by_reason: self.not_converged_by_reason(),
+            coverage: self.coverage.by_name(),
+            settle: m.settle_watch.as_ref().map(|w| {
+                Convergence::of(
+                    w.healed_at,
+                    w.converged_after_s.clone(),
+                    w.pending.len() as u32,
+                )
+            }),
+            surface_unavailable_minutes_by_day: self.surface_unavailable_minutes(),
+            incidents,
+            restore_by_method: restore
+                .into_iter()
+                .map(|(k, v)| (k, Percentiles::of(v)))
+                .collect(),
+            changes_applied: self.changes_applied(),
+            rollouts: self.rollout_outcome().into_iter().collect(),
+            auth: self.auth_outcome(),
+            blocked_by_guard: m.blocked_by_guard.nonzero().collect(),
+            answers: m.answers.iter().filter(|&(_, n)| n > 0).collect(),
+            agents_died: m.agents_died,
+            holds_entered: m.holds_entered,
+            agents_in_hold_at_end: self
+                .agents()
+                .iter()
+                .filter(|a| a.is_alive() && a.in_hold())
+                .count() as u32,
+            cloud_rate_limited_calls: self.plant.cloud.rate_limited_calls,
+            customer_changes: self.customer_changes(),
+        }
     }
 
-    /// Fills the parts of the summary only the world knows.
-    pub fn fill_summary(&self, m: &mut MetricsSummary) {
-        let e = self.epoch;
-        for inc in self.responder.incidents() {
-            let ttd = inc.detected_at.map(|d| (d - inc.started_at).as_secs_f64());
-            let hotfix_h = match (inc.hotfix_started_at, self.rollout.completed_at()) {
-                (Some(s), Some(c)) if c >= s => Some((c - s).as_secs_f64() / 3_600.0),
-                _ => None,
-            };
-            m.incidents.push(Incident {
-                kind: inc.cause.name().into(),
-                number: inc.id + 1,
-                started_at: e.format(inc.started_at),
-                detected_at: inc.detected_at.map(|t| e.format(t)),
-                time_to_detect_s: ttd,
-                detected_by: inc.detected_by.map(|d| d.name().to_string()),
-                mitigated_at: inc.mitigated_at.map(|t| e.format(t)),
-                time_to_mitigate_s: inc.mitigated_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                last_loss_at: inc.last_loss_at.map(|t| e.format(t)),
+    /// Clusters not fully converged at the end, per reason.
+    fn not_converged_by_reason(&self) -> BTreeMap<NotConvergedReason, u32> {
+        let mut by = BTreeMap::new();
+        for c in 0..self.plant.fleet.len() as u32 {
+            let n = self.convergence(c);
+            for (why, miss) in [
+                (NotConvergedReason::Pools, n.pools),
+                (NotConvergedReason::AgentDown, n.agent_down),
+                (NotConvergedReason::InHold, n.in_hold),
+                (NotConvergedReason::StaleGeneration, n.stale_generation),
+                (NotConvergedReason::LastPollFailed, n.last_poll_failed),
+            ] {
+                if miss {
+                    *by.entry(why).or_insert(0) += 1;
+                }
+            }
+        }
+        by
+    }
+
+    /// The responders' incidents.
+    fn pool_incidents(&self) -> Vec<Incident> {
+        let rollout_done = self.rollout.completed_at();
+        self.responder
+            .incidents()
+            .iter()
+            .map(|inc| Incident {
+                detected_at: inc.detected_at,
+                detected_by: inc.detected_by,
+                mitigated_at: inc.mitigated_at,
+                last_loss_at: inc.last_loss_at,
                 clusters_affected: inc.clusters_affected,
-                restore_completed_at: inc.restore_completed_at.map(|t| e.format(t)),
-                restore_hours_after_detection: match (inc.detected_at, inc.restore_completed_at) {
-                    (Some(d), Some(r)) => Some((r - d).as_secs_f64() / 3_600.0),
+                restore_completed_at: inc.restore_completed_at,
+                projected_manual_hours: inc.projected_manual_hours,
+                hotfix_rollout_hours: match (inc.hotfix_started_at, rollout_done) {
+                    (Some(s), Some(c)) if c >= s => Some((c - s).as_secs_f64() / 3_600.0),
                     _ => None,
                 },
-                projected_manual_hours: inc.projected_manual_hours,
-                hotfix_rollout_hours: hotfix_h,
                 converge: self
                     .metrics
                     .convergence_watches
@@ -69,52 +140,108 @@ impl World {
                     .find(|w| w.incident == inc.id)
                     .map(|w| {
                         Convergence::of(
-                            e.format(w.healed_at),
+                            w.healed_at,
                             w.converged_after_s.clone(),
                             w.pending.len() as u32,
                         )
                     }),
-            });
-        }
-        for r in self.changes.log() {
-            m.changes_applied.push(ChangeJson {
+                ..Incident::new(IncidentKind::Pool(inc.cause), inc.id + 1, inc.started_at)
+            })
+            .collect()
+    }
+
+    /// Change management's log, each change by the name the timeline gave it.
+    fn changes_applied(&self) -> Vec<AppliedChange> {
+        self.changes
+            .log()
+            .iter()
+            .map(|r| AppliedChange {
                 id: self
                     .change_names
                     .get(r.id as usize - 1)
                     .cloned()
                     .unwrap_or_else(|| r.description.clone()),
-                target: r.target.name().into(),
-                applied_to: r.env.name().into(),
+                target: r.target,
+                applied_to: r.env,
                 emergency: r.emergency,
                 leaked: r.leaked,
                 during_freeze: r.during_freeze,
-                at: e.format(r.at),
-            });
+                at: r.at,
+            })
+            .collect()
+    }
+
+    /// The agent fix's rollout, if one started.
+    fn rollout_outcome(&self) -> Option<RolloutOutcome> {
+        let r = &self.rollout;
+        Some(RolloutOutcome {
+            started_at: r.started_at()?,
+            emergency: r.emergency(),
+            waves: r
+                .waves()
+                .iter()
+                .map(|w| RolloutWave {
+                    wave: w.wave,
+                    clusters: w.clusters.len() as u32,
+                    started_at: w.started,
+                })
+                .collect(),
+            completed_at: r.completed_at(),
+            halted: r.is_halted(),
+            halted_by: r.halted_by().filter(|_| r.is_halted()),
+            upgraded: r.upgraded() as u32,
+        })
+    }
+
+    /// The customers' changes, from the world's books.
+    fn customer_changes(&self) -> CustomerChanges {
+        let changes = &self.metrics.changes;
+        let mut by_kind: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+        let mut out = CustomerChanges {
+            issued: changes.len() as u32,
+            ..CustomerChanges::default()
+        };
+        for ch in changes {
+            match (ch.carried_at, ch.superseded) {
+                (Some(at), _) => {
+                    out.carried_out += 1;
+                    by_kind
+                        .entry(ch.kind.name())
+                        .or_default()
+                        .push((at - ch.issued_at).as_secs_f64());
+                }
+                (None, true) => out.superseded += 1,
+                (None, false) => out.pending_at_end += 1,
+            }
+            if ch.collected_at.is_some() {
+                out.collected += 1;
+            }
+            let late = |collect| LateChange {
+                cluster: ch.cluster,
+                pool: ch.pool,
+                kind: ch.kind,
+                issued_at: ch.issued_at,
+                carried_at: ch.carried_at,
+                collect,
+                collected_at: ch.collected_at,
+            };
+            if ch.collect_late {
+                out.collect_late += 1;
+                if out.first_late.len() < 20 {
+                    out.first_late.push(late(true));
+                }
+            }
+            if ch.late {
+                out.late += 1;
+                if out.first_late.len() < 20 {
+                    out.first_late.push(late(false));
+                }
+            }
         }
-        if let Some(start) = self.rollout.started_at() {
-            m.rollouts.push(RolloutJson {
-                started_at: e.format(start),
-                emergency: self.rollout.emergency(),
-                waves: self
-                    .rollout
-                    .waves()
-                    .iter()
-                    .map(|w| WaveJson {
-                        wave: w.wave,
-                        clusters: w.clusters.len() as u32,
-                        started_at: e.format(w.started),
-                    })
-                    .collect(),
-                completed_at: self.rollout.completed_at().map(|t| e.format(t)),
-                halted: self.rollout.is_halted(),
-                halted_by: self
-                    .rollout
-                    .halted_by()
-                    .filter(|_| self.rollout.is_halted())
-                    .map(|c| c.describe()),
-                upgraded: self.rollout.upgraded() as u32,
-            });
-        }
-        self.fill_auth_summary(m);
+        out.latency_by_kind = by_kind
+            .into_iter()
+            .map(|(k, v)| (k, Latency::of(v)))
+            .collect();
+        out
     }
 }
