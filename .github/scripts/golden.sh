@@ -46,7 +46,7 @@ for f in march-2025 counterfactuals/recovery-script focused/d8-leak-and-hotfix; 
 done
 cp "$tmp/cmp.html" "$out/compare.html" 2>/dev/null
 rm -rf "$tmp"
-sed -i -E 's/[0-9a-f]{12}/C/g' "$out"/folder-*.html "$out"/compare.html
+sed -i -E 's/[0-9a-f]{12}/C/g' "$out"/folder-*.html "$out"/folder-*.md "$out"/compare.html
 # the build's commit is named in the text; the rest must match byte for byte
 sed -i -E 's/commit [0-9a-f]{7,40}/commit X/g; s/"commit": *"[^"]*"/"commit": "X"/g; /^\|.* s \|$/d' "$out"/*.txt "$out"/*.json
 echo "golden set written to $out ($(ls "$out" | wc -l) files)"
