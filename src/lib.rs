@@ -37,6 +37,8 @@
 //!   field's range read off the loader (`cascade schema`).
 //! - [`expect`]: typed expectations checked against a run's summary.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
+//! - [`pool`]: the one thread pool that runs seeds and scenarios (`run
+//!   --seeds`, `compare`, `chaos`), results in the jobs' order.
 //! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
 //!   key figures' spread.
 //! - [`metrics`]: counters, per-minute series, loss episodes.
@@ -62,6 +64,7 @@ pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod plant;
+pub mod pool;
 pub mod protocol;
 pub mod record;
 pub mod report;
