@@ -8,11 +8,17 @@
 //! - [`profile`]: the profile file (fault kinds, ranges, swarm ratio, bounds);
 //! - [`generate`]: seed to fault schedule (swarm testing, anchored jitter);
 //! - [`shrink`]: delta debugging of a failing schedule;
+//! - [`explore`]: a sweep over seeds on the shared pool, the failures to
+//!   shrink, promotion, the sweep's totals;
+//! - [`write`]: the files a sweep writes (each shrunk seed's report, the
+//!   promoted regression scenarios), replacing only cascade's own;
 //! - this file: one case as a scenario document, its run and verdict.
 
+pub mod explore;
 pub mod generate;
 pub mod profile;
 pub mod shrink;
+pub mod write;
 
 use crate::exit::Exit;
 use crate::model::bugs::Bug;
