@@ -191,7 +191,7 @@ impl Chaos {
                 .and_then(|d| cascade_sim::parse_duration(d).ok())
                 .map_or(0, |d| d.as_secs());
             last_at = last_at.max(at);
-            if !matches!(it.action, Action::Freeze | Action::Note) {
+            if it.action.class().acts_on_the_fleet() {
                 last_end = last_end.max(at + dur);
             }
         }
@@ -279,8 +279,9 @@ impl Chaos {
                 .as_deref()
                 .and_then(|d| cascade_sim::parse_duration(d).ok())
                 .map_or(0, |d| d.as_secs());
-            // Freezes and notes are not faults.
-            if !matches!(it.action, Action::Freeze | Action::Note) {
+            // A freeze or a note leaves the fleet alone: the fleet may
+            // settle while one lasts.
+            if it.action.class().acts_on_the_fleet() {
                 last_end = last_end.max(start + dur);
             }
             if is_auth_action(&it.action) {
