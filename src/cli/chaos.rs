@@ -168,36 +168,9 @@ pub fn run(a: Args) -> ExitCode {
     let say = Say { json: a.json };
     say_start(&say, &a, &chaos, &plan, &seeds);
     let single = seeds.len() == 1;
-    let bar = if single || a.json {
-        None
-    } else {
-        progress_bar(
-            seeds.len() as u64,
-            "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
-        )
-    };
-    let tick = || {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-    };
-    let opts = explore::SweepOptions {
-        jobs: a.jobs as usize,
-        bug: a.bug,
-        check_determinism: a.check_determinism,
-        stop_on_failure: a.stop_on_failure,
-    };
-    // Wall-clock timing of the sweep, outside the simulated world.
-    #[allow(clippy::disallowed_methods)]
-    let t0 = std::time::Instant::now();
-    let swept = explore::sweep(&chaos, &seeds, opts, &tick);
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let wall = t0.elapsed();
-    let results = match swept {
-        Ok(r) => r,
-        Err(e) => {
+    let (results, wall) = match sweep_with_progress(&a, &chaos, &seeds) {
+        (Ok(r), wall) => (r, wall),
+        (Err(e), _) => {
             return usage(format!(
                 "a generated scenario did not load (a bug in the profile or generator): {e}"
             ))
@@ -255,6 +228,42 @@ pub fn run(a: Args) -> ExitCode {
     }
     say.line(format_args!("reproduce: {reproduce}"));
     exit_code(&tally, &settle)
+}
+
+/// Runs the sweep with a progress bar (on a terminal, for more than one
+/// seed and without --json), and times it by the wall clock.
+fn sweep_with_progress(
+    a: &Args,
+    chaos: &Chaos,
+    seeds: &[u64],
+) -> (Result<Vec<SeedOutcome>, String>, Duration) {
+    let bar = if seeds.len() == 1 || a.json {
+        None
+    } else {
+        progress_bar(
+            seeds.len() as u64,
+            "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
+        )
+    };
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let opts = explore::SweepOptions {
+        jobs: a.jobs as usize,
+        bug: a.bug,
+        check_determinism: a.check_determinism,
+        stop_on_failure: a.stop_on_failure,
+    };
+    // Wall-clock timing of the sweep, outside the simulated world.
+    #[allow(clippy::disallowed_methods)]
+    let t0 = std::time::Instant::now();
+    let swept = explore::sweep(chaos, seeds, opts, &tick);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    (swept, t0.elapsed())
 }
 
 /// The sweep's first lines: the first seed, then what runs.
