@@ -39,6 +39,8 @@
 //!   what every verdict judges.
 //! - [`expect`]: typed expectations checked against a run's outcome.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
+//! - [`pool`]: the one thread pool that runs seeds and scenarios (`run
+//!   --seeds`, `compare`, `chaos`), results in the jobs' order.
 //! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
 //!   key figures' spread.
 //! - [`metrics`]: counters, per-minute series, loss episodes.
@@ -65,6 +67,7 @@ pub mod metrics;
 pub mod model;
 pub mod outcome;
 pub mod plant;
+pub mod pool;
 pub mod protocol;
 pub mod record;
 pub mod report;

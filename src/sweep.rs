@@ -10,12 +10,11 @@
 
 use crate::expect::ExpectationResult;
 use crate::outcome::{Outcome, PairRun};
-use crate::run::{catch_panic, run_scenario, Panicked, RunOptions};
+use crate::pool::Pool;
+use crate::run::{run_scenario, Panicked, RunOptions};
 use crate::scenario::Scenario;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// At most this many seeds per sweep (each is a whole run).
 pub const SEEDS_MAX: usize = 10_000;
@@ -147,64 +146,37 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 
 /// Runs `scenario` on each of `seeds`, `jobs` at a time.
 pub fn sweep(scenario: &Scenario, seeds: &[u64], jobs: usize, opts: SweepOptions) -> Sweep {
-    let next = AtomicUsize::new(0);
-    let runs: Mutex<Vec<SeedRun>> = Mutex::new(Vec::with_capacity(seeds.len()));
-    let panics: Mutex<Vec<(u64, Panicked)>> = Mutex::new(Vec::new());
-    let incomplete: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&seed) = seeds.get(i) else { break };
-                let ran = catch_panic(|| {
-                    run_scenario(
-                        scenario,
-                        RunOptions {
-                            seed: Some(seed),
-                            events_max: opts.events_max,
-                            step_every_poll: opts.step_every_poll,
-                            ..RunOptions::default()
-                        },
-                    )
-                });
-                let r = match ran {
-                    Ok(r) => r,
-                    Err(p) => {
-                        panics
-                            .lock()
-                            .expect("no panic while holding the lock")
-                            .push((seed, p));
-                        continue;
-                    }
-                };
-                if let Some(why) = r.stopped_short(&scenario.epoch) {
-                    incomplete
-                        .lock()
-                        .expect("no panic while holding the lock")
-                        .push((seed, why));
-                    continue;
-                }
-                let run = SeedRun {
+    let ran = Pool::new(jobs).run(seeds, |&seed, _| {
+        run_scenario(
+            scenario,
+            RunOptions {
+                seed: Some(seed),
+                events_max: opts.events_max,
+                step_every_poll: opts.step_every_poll,
+                ..RunOptions::default()
+            },
+        )
+    });
+    let mut runs: Vec<SeedRun> = Vec::with_capacity(seeds.len());
+    let mut panics: Vec<(u64, Panicked)> = Vec::new();
+    let mut incomplete: Vec<(u64, String)> = Vec::new();
+    for (&seed, r) in ran {
+        match r {
+            Err(p) => panics.push((seed, p)),
+            Ok(r) => match r.stopped_short(&scenario.epoch) {
+                Some(why) => incomplete.push((seed, why)),
+                None => runs.push(SeedRun {
                     seed,
                     trace_hash: r.summary.trace_hash.clone(),
                     figures: figures(&r.outcome, &r.pairs),
                     expectations: r.summary.expectations,
-                };
-                runs.lock()
-                    .expect("no panic while holding the lock")
-                    .push(run);
-            });
+                }),
+            },
         }
-    });
-    let mut runs = runs.into_inner().expect("no panic while holding the lock");
+    }
+    // The pool keeps the seeds' order; a caller's list need not be sorted.
     runs.sort_by_key(|r| r.seed);
-    let mut panics = panics
-        .into_inner()
-        .expect("no panic while holding the lock");
     panics.sort_by_key(|(seed, _)| *seed);
-    let mut incomplete = incomplete
-        .into_inner()
-        .expect("no panic while holding the lock");
     incomplete.sort_by_key(|(seed, _)| *seed);
 
     let mut expectations: Vec<ExpectationShare> = Vec::new();

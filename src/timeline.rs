@@ -157,7 +157,67 @@ pub const FACTOR_MAX: f64 = 1_000.0;
 /// Smallest cloud call budget a `cloud_rate_limit` may set.
 pub const CALLS_PER_S_MIN: f64 = 0.001;
 
+/// What an action is, by what it does to the system under test: the one
+/// answer to "is this a fault?". The report draws a fault with a duration
+/// as a band; a chaos profile generates only faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActionClass {
+    /// Something goes wrong that the system must cope with: a path,
+    /// service, cloud, vendor, agent or change misbehaving, or an alarm
+    /// or slowness injected.
+    Fault,
+    /// A change freeze: it holds changes back and acts on nothing itself.
+    Freeze,
+    /// What people decide while responding, or how they are set up to:
+    /// mitigations, the route fix, isolation, alerting, staff, the
+    /// restore method.
+    Response,
+    /// The agent fix is built or rolled out.
+    Release,
+    /// Marks a moment and changes nothing (a note, the all-healed mark).
+    Marker,
+}
+
+impl ActionClass {
+    /// Whether an action of this class acts on the fleet while it lasts:
+    /// everything but a freeze and a marker. Chaos waits for the last such
+    /// action to end before it measures how long the fleet takes to settle.
+    pub fn acts_on_the_fleet(self) -> bool {
+        !matches!(self, ActionClass::Freeze | ActionClass::Marker)
+    }
+}
+
 impl Action {
+    /// This action's class (see [`ActionClass`]).
+    pub fn class(&self) -> ActionClass {
+        match self {
+            Action::VendorPath { .. }
+            | Action::BotSurge { .. }
+            | Action::ReplicaCrash { .. }
+            | Action::Change { .. }
+            | Action::ServiceFaults { .. }
+            | Action::CloudFaults { .. }
+            | Action::VendorSlowdown { .. }
+            | Action::Vendor429Storm
+            | Action::PartialDesiredState { .. }
+            | Action::CloudLatency { .. }
+            | Action::CloudRateLimit { .. }
+            | Action::OperatorDelay { .. }
+            | Action::RolloutAlarm
+            | Action::AgentCrash { .. }
+            | Action::ListingLag { .. } => ActionClass::Fault,
+            Action::Freeze => ActionClass::Freeze,
+            Action::AuthMitigation { .. }
+            | Action::EdgeFix
+            | Action::Isolation { .. }
+            | Action::PoolLossAlert { .. }
+            | Action::Engineers { .. }
+            | Action::RestoreWith { .. } => ActionClass::Response,
+            Action::FixAvailable | Action::Rollout { .. } => ActionClass::Release,
+            Action::Note | Action::Healed => ActionClass::Marker,
+        }
+    }
+
     pub fn kind_name(&self) -> &'static str {
         match self {
             Action::VendorPath { .. } => "vendor_path",

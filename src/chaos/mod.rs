@@ -8,11 +8,17 @@
 //! - [`profile`]: the profile file (fault kinds, ranges, swarm ratio, bounds);
 //! - [`generate`]: seed to fault schedule (swarm testing, anchored jitter);
 //! - [`shrink`]: delta debugging of a failing schedule;
+//! - [`explore`]: a sweep over seeds on the shared pool, the failures to
+//!   shrink, promotion, the sweep's totals;
+//! - [`write`]: the files a sweep writes (each shrunk seed's report, the
+//!   promoted regression scenarios), replacing only cascade's own;
 //! - this file: one case as a scenario document, its run and verdict.
 
+pub mod explore;
 pub mod generate;
 pub mod profile;
 pub mod shrink;
+pub mod write;
 
 use crate::exit::Exit;
 use crate::expect::{Expectation, ExpectationResult};
@@ -188,7 +194,7 @@ impl Chaos {
                 .and_then(|d| cascade_sim::parse_duration(d).ok())
                 .map_or(0, |d| d.as_secs());
             last_at = last_at.max(at);
-            if !matches!(it.action, Action::Freeze | Action::Note) {
+            if it.action.class().acts_on_the_fleet() {
                 last_end = last_end.max(at + dur);
             }
         }
@@ -276,8 +282,9 @@ impl Chaos {
                 .as_deref()
                 .and_then(|d| cascade_sim::parse_duration(d).ok())
                 .map_or(0, |d| d.as_secs());
-            // Freezes and notes are not faults.
-            if !matches!(it.action, Action::Freeze | Action::Note) {
+            // A freeze or a note leaves the fleet alone: the fleet may
+            // settle while one lasts.
+            if it.action.class().acts_on_the_fleet() {
                 last_end = last_end.max(start + dur);
             }
             if is_auth_action(&it.action) {

@@ -25,74 +25,80 @@ pub struct Shrunk {
     pub attempts: usize,
 }
 
-pub fn shrink(chaos: &Chaos, case: &Case, original: &Verdict) -> Shrunk {
-    let mut best = case.clone();
-    let mut best_verdict = original.clone();
-    let mut attempts = 0usize;
-    let try_case = |candidate: &Case, attempts: &mut usize| -> Option<Verdict> {
-        if *attempts >= ATTEMPTS_MAX {
-            return None;
+/// The search's state: the smallest case that still fails the same way,
+/// its verdict, and the runs spent.
+struct Search<'a> {
+    chaos: &'a Chaos,
+    signature: &'a str,
+    best: Case,
+    best_verdict: Verdict,
+    attempts: usize,
+}
+
+impl Search<'_> {
+    /// Runs `best` with `edit` applied; keeps it if it still fails with
+    /// the same signature. False without a run once the budget is spent.
+    fn step(&mut self, edit: impl FnOnce(&mut Case)) -> bool {
+        if self.attempts >= ATTEMPTS_MAX {
+            return false;
         }
-        *attempts += 1;
-        let doc = chaos.document(candidate);
-        match chaos.run_document(&doc) {
-            Ok((v, _)) if v.signature == original.signature => Some(v),
-            _ => None,
-        }
-    };
-    loop {
-        let mut changed = false;
-        // Drop faults, last first.
-        let mut i = best.faults.len();
-        while i > 0 {
-            i -= 1;
-            let mut c = best.clone();
-            c.faults.remove(i);
-            if let Some(v) = try_case(&c, &mut attempts) {
-                best = c;
-                best_verdict = v;
-                changed = true;
+        self.attempts += 1;
+        let mut candidate = self.best.clone();
+        edit(&mut candidate);
+        match self.chaos.run_document(&self.chaos.document(&candidate)) {
+            Ok((v, _)) if v.signature == self.signature => {
+                self.best = candidate;
+                self.best_verdict = v;
+                true
             }
+            _ => false,
+        }
+    }
+
+    /// One pass of every step; true if any was kept.
+    fn pass(&mut self) -> bool {
+        let mut changed = false;
+        // Drop faults, last first (the earlier indices stay valid).
+        for i in (0..self.best.faults.len()).rev() {
+            changed |= self.step(|c| {
+                c.faults.remove(i);
+            });
         }
         // Drop base items (anchored mode).
-        let mut i = best.base_items.len();
-        while i > 0 {
-            i -= 1;
-            let mut c = best.clone();
-            c.base_items.remove(i);
-            if let Some(v) = try_case(&c, &mut attempts) {
-                best = c;
-                best_verdict = v;
-                changed = true;
-            }
+        for i in (0..self.best.base_items.len()).rev() {
+            changed |= self.step(|c| {
+                c.base_items.remove(i);
+            });
         }
         // Shorten windows.
-        for i in 0..best.faults.len() {
-            if best.faults[i].duration_s < 1_200 {
-                continue;
-            }
-            let mut c = best.clone();
-            c.faults[i].duration_s /= 2;
-            if let Some(v) = try_case(&c, &mut attempts) {
-                best = c;
-                best_verdict = v;
-                changed = true;
+        for i in 0..self.best.faults.len() {
+            if self.best.faults[i].duration_s >= 1_200 {
+                changed |= self.step(|c| c.faults[i].duration_s /= 2);
             }
         }
         // Shrink the fleet.
-        if best.clusters >= 20 {
-            let mut c = best.clone();
-            c.clusters /= 2;
-            if let Some(v) = try_case(&c, &mut attempts) {
-                best = c;
-                best_verdict = v;
-                changed = true;
-            }
+        if self.best.clusters >= 20 {
+            changed |= self.step(|c| c.clusters /= 2);
         }
-        if !changed || attempts >= ATTEMPTS_MAX {
-            break;
-        }
+        changed
     }
+}
+
+pub fn shrink(chaos: &Chaos, case: &Case, original: &Verdict) -> Shrunk {
+    let mut search = Search {
+        chaos,
+        signature: &original.signature,
+        best: case.clone(),
+        best_verdict: original.clone(),
+        attempts: 0,
+    };
+    while search.pass() && search.attempts < ATTEMPTS_MAX {}
+    let Search {
+        mut best,
+        best_verdict,
+        attempts,
+        ..
+    } = search;
     best.chosen = best
         .faults
         .iter()

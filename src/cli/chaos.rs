@@ -1,18 +1,19 @@
-//! `cascade chaos`: the sweep over seeds, in parallel, with the closing table.
+//! `cascade chaos`: the command line of a chaos sweep. It reads the
+//! arguments, asks [`crate::chaos::explore`] to run, shrink and write, and
+//! says the outcome (per failing seed, each shrink, the closing tables)
+//! with the exit code of the gravest finding.
 
-use super::exit::{usage, Exit};
+use super::exit::{say_error, usage, Exit};
 use super::progress_bar;
 use super::{parse_range, sweep_digest, two_numbers, SeedPlan};
-use crate::chaos::shrink::shrink;
-use crate::chaos::{Chaos, FailureClass, Verdict};
+use crate::chaos::explore::{self, Promoted, SeedOutcome, SettleSpread, Tally};
+use crate::chaos::{Chaos, FailureClass};
 use crate::coverage::Reached;
-use crate::files::terminal_safe;
 use crate::model::bugs::Bug;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::time::Duration;
 
 /// The arguments of `cascade chaos`.
 #[derive(clap::Args)]
@@ -90,100 +91,15 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     Ok((k, n))
 }
 
-/// The sweep's time-to-converge after the last fault heals, and the
-/// statistical liveness gate on its p99.
-struct SettleSpread {
-    seeds: usize,
-    /// Seeds that never converged (or panicked): infinite times.
-    never: usize,
-    /// Nearest-rank percentiles, in seconds (infinite when a never-converged
-    /// seed reaches the rank).
-    p50_s: f64,
-    p99_s: f64,
-    max_s: f64,
-    bound_h: f64,
-}
-
-impl SettleSpread {
-    fn of(times: impl Iterator<Item = Option<f64>>, bound_h: f64) -> SettleSpread {
-        let mut v: Vec<f64> = times.map(|t| t.unwrap_or(f64::INFINITY)).collect();
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
-            v.get(rank - 1).copied().unwrap_or(0.0)
-        };
-        SettleSpread {
-            seeds: v.len(),
-            never: v.iter().filter(|x| x.is_infinite()).count(),
-            p50_s: at(0.50),
-            p99_s: at(0.99),
-            max_s: v.last().copied().unwrap_or(0.0),
-            bound_h,
-        }
-    }
-
-    /// The gate: p99 within the profile's bound.
-    fn holds(&self) -> bool {
-        self.p99_s <= self.bound_h * 3_600.0
-    }
-
-    fn line(&self) -> String {
-        let h = |s: f64| {
-            if s.is_finite() {
-                format!("{:.2} h", s / 3_600.0)
-            } else {
-                "never".to_string()
-            }
-        };
-        format!(
-            "time to converge after the last fault heals, {} seeds: p50 {} · p99 {} · max {} · never converged {} · gate p99 <= {} h: {}",
-            self.seeds,
-            h(self.p50_s),
-            h(self.p99_s),
-            h(self.max_s),
-            self.never,
-            self.bound_h,
-            if self.holds() { "holds" } else { "EXCEEDED (liveness, exit 4)" }
-        )
-    }
-
-    fn json(&self) -> Value {
-        let s = |x: f64| x.is_finite().then_some(x);
-        json!({
-            "seeds": self.seeds,
-            "never": self.never,
-            "p50_s": s(self.p50_s),
-            "p99_s": s(self.p99_s),
-            "max_s": s(self.max_s),
-            "p99_h_bound": self.bound_h,
-            "gate_holds": self.holds(),
-        })
-    }
-}
-
-struct Outcome {
-    seed: u64,
-    verdict: Verdict,
-    deterministic: bool,
-    chosen: Vec<String>,
-}
-
-pub fn run(a: Args) -> ExitCode {
-    let mut chaos = match Chaos::load(&a.profile) {
-        Ok(c) => c,
-        Err(e) => return usage(e.to_string()),
-    };
-    chaos.set_events_max(a.events_max);
-    let bug = a.bug;
+/// The seeds a command line asks for, checked against the bounds and the
+/// work budget before any list is made.
+fn seed_plan(a: &Args, chaos: &Chaos) -> Result<SeedPlan, String> {
     let (start, end) = match &a.seeds {
-        Some(r) => match parse_range(r) {
-            Ok(x) => x,
-            Err(e) => return usage(e),
-        },
+        Some(r) => parse_range(r)?,
         None => match a.seed.checked_add(a.count) {
             Some(end) => (a.seed, end),
             None => {
-                return usage(format!(
+                return Err(format!(
                     "--seed {} --count {}: the range ends past the largest seed, {}",
                     a.seed,
                     a.count,
@@ -192,21 +108,17 @@ pub fn run(a: Args) -> ExitCode {
             }
         },
     };
-    let shard = match a.shard.as_deref().map(parse_shard) {
-        None => None,
-        Some(Ok(kn)) => Some(kn),
-        Some(Err(e)) => return usage(e),
-    };
+    let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     // Counted from the bounds, before any list is allocated.
     let plan = SeedPlan { start, end, shard };
     if plan.len() > MAX_SEEDS {
-        return usage(format!(
+        return Err(format!(
             "{} seeds asked for; at most {MAX_SEEDS} per invocation (split with --shard)",
             plan.len()
         ));
     }
     if plan.len() == 0 {
-        return usage(format!(
+        return Err(format!(
             "--shard {}: no seed of {start}..{end} falls in this shard",
             a.shard.as_deref().unwrap_or_default()
         ));
@@ -214,7 +126,7 @@ pub fn run(a: Args) -> ExitCode {
     let runs_per_seed = if a.check_determinism { 2.0 } else { 1.0 };
     let work = chaos.work_per_seed_max() * runs_per_seed * plan.len() as f64;
     if work > a.work_max as f64 {
-        return usage(format!(
+        return Err(format!(
             "{}: the sweep implies up to {work:.2e} agent polls and auth ticks ({} seeds{}, each at most {:.2e}: the base's fleet over the longest scenario the profile generates), above the budget of {:.2e}; raise it with --work-max if that is meant",
             a.profile.display(),
             plan.len(),
@@ -223,38 +135,109 @@ pub fn run(a: Args) -> ExitCode {
             a.work_max as f64
         ));
     }
-    let seeds = plan.seeds();
-    let jobs = a.jobs as usize;
-    let profile_name = chaos.profile.profile.name.clone();
-    // With --json, stdout carries the JSON document alone; what a person
-    // reads goes to stderr.
-    macro_rules! say {
-        ($($arg:tt)*) => {
-            if a.json {
-                eprintln!($($arg)*)
-            } else {
-                println!($($arg)*)
-            }
-        };
+    Ok(plan)
+}
+
+/// Where the sweep is said: with --json, stdout carries the JSON document
+/// alone, and what a person reads goes to stderr.
+struct Say {
+    json: bool,
+}
+
+impl Say {
+    fn line(&self, text: impl std::fmt::Display) {
+        if self.json {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
     }
-    say!("SEED={}", seeds[0]);
-    say!(
-        "profile {} ({}) · {} seeds {}..{}{}{} · jobs {}",
-        profile_name,
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let mut chaos = match Chaos::load(&a.profile) {
+        Ok(c) => c,
+        Err(e) => return usage(e.to_string()),
+    };
+    chaos.set_events_max(a.events_max);
+    let plan = match seed_plan(&a, &chaos) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let seeds = plan.seeds();
+    let say = Say { json: a.json };
+    say_start(&say, &a, &chaos, &plan, &seeds);
+    let single = seeds.len() == 1;
+    let (results, wall) = match sweep_with_progress(&a, &chaos, &seeds) {
+        (Ok(r), wall) => (r, wall),
+        (Err(e), _) => {
+            return usage(format!(
+                "a generated scenario did not load (a bug in the profile or generator): {e}"
+            ))
+        }
+    };
+    for r in results.iter().filter(|r| single || a.verbose || r.failed()) {
+        say_seed(&say, r);
+    }
+    if !a.no_shrink {
+        shrink_failures(&say, &a, &chaos, &results);
+    }
+    let tally = Tally::of(&results);
+    say_table(&say, &a, &results, &tally, wall);
+    let reached_by = explore::reached_by(&results);
+    say_coverage(&say, &chaos, &results, &reached_by);
+    let settle = SettleSpread::of(
+        results.iter().map(|r| r.verdict.time_to_converge_s),
+        chaos.profile.profile.converge_p99_h_bound(),
+    );
+    say.line(settle.line());
+    let digest = sweep_digest(
+        results
+            .iter()
+            .map(|r| (r.seed, r.verdict.trace_hash.as_str())),
+    );
+    say.line(format_args!(
+        "trace hashes: digest {digest} over {} seeds (each seed's hash: --verbose or --json)",
+        results.len()
+    ));
+    let reproduce = format!(
+        "cargo run --release -- chaos {} --seeds {}..{}{}{}{}",
         a.profile.display(),
-        seeds.len(),
-        start,
-        end,
+        plan.start,
+        plan.end,
         a.shard
             .as_deref()
-            .map(|s| format!(" · shard {s}"))
+            .map(|s| format!(" --shard {s}"))
             .unwrap_or_default(),
-        bug.map(|b| format!(" · seeded bug {}", b.name()))
-            .unwrap_or_default(),
-        jobs
+        explore::bug_flag(a.bug),
+        explore::events_flag(a.events_max)
     );
-    let single = seeds.len() == 1;
-    let bar = if single || a.json {
+    if a.json {
+        let doc = json_document(
+            &a,
+            &chaos,
+            &plan,
+            &results,
+            &tally,
+            &reached_by,
+            &settle,
+            &digest,
+            &reproduce,
+        );
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    say.line(format_args!("reproduce: {reproduce}"));
+    exit_code(&tally, &settle)
+}
+
+/// Runs the sweep with a progress bar (on a terminal, for more than one
+/// seed and without --json), and times it by the wall clock.
+fn sweep_with_progress(
+    a: &Args,
+    chaos: &Chaos,
+    seeds: &[u64],
+) -> (Result<Vec<SeedOutcome>, String>, Duration) {
+    let bar = if seeds.len() == 1 || a.json {
         None
     } else {
         progress_bar(
@@ -262,138 +245,92 @@ pub fn run(a: Args) -> ExitCode {
             "{spinner} seeds {pos}/{len} [{bar:40}] {per_sec} {elapsed}",
         )
     };
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let opts = explore::SweepOptions {
+        jobs: a.jobs as usize,
+        bug: a.bug,
+        check_determinism: a.check_determinism,
+        stop_on_failure: a.stop_on_failure,
+    };
     // Wall-clock timing of the sweep, outside the simulated world.
     #[allow(clippy::disallowed_methods)]
     let t0 = std::time::Instant::now();
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(seeds.len()) {
-            s.spawn(|| loop {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&seed) = seeds.get(i) else { break };
-                let case = chaos.case(seed, bug);
-                let doc = chaos.document(&case);
-                match chaos.run_document(&doc) {
-                    Ok((v, _)) => {
-                        let deterministic = !a.check_determinism
-                            || chaos
-                                .run_document(&doc)
-                                .map(|(v2, _)| v2.trace_hash == v.trace_hash)
-                                .unwrap_or(false);
-                        if v.class.is_some() && a.stop_on_failure {
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        results.lock().expect("lock").push(Outcome {
-                            seed,
-                            verdict: v,
-                            deterministic,
-                            chosen: case.chosen,
-                        });
-                    }
-                    Err(e) => errors
-                        .lock()
-                        .expect("lock")
-                        .push(format!("seed {seed}: {e}")),
-                }
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-            });
-        }
-    });
+    let swept = explore::sweep(chaos, seeds, opts, &tick);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let wall = t0.elapsed();
-    let errors = errors.into_inner().expect("lock");
-    if let Some(e) = errors.first() {
-        return usage(format!(
-            "a generated scenario did not load (a bug in the profile or generator): {e}"
-        ));
-    }
-    let mut results = results.into_inner().expect("lock");
-    results.sort_by_key(|r| r.seed);
-    for r in &results {
-        if single || a.verbose || r.verdict.class.is_some() {
-            say!(
-                "seed {}: {} · hash {}{}",
-                r.seed,
-                r.verdict.signature,
-                r.verdict.trace_hash,
-                if r.deterministic {
-                    ""
-                } else {
-                    " · NOT DETERMINISTIC"
-                }
-            );
-            for c in &r.chosen {
-                say!("    chose  {c}");
-            }
-            for d in &r.verdict.details {
-                say!("    found  {d}");
-            }
+    (swept, t0.elapsed())
+}
+
+/// The sweep's first lines: the first seed, then what runs.
+fn say_start(say: &Say, a: &Args, chaos: &Chaos, plan: &SeedPlan, seeds: &[u64]) {
+    say.line(format_args!("SEED={}", seeds[0]));
+    say.line(format_args!(
+        "profile {} ({}) · {} seeds {}..{}{}{} · jobs {}",
+        chaos.profile.profile.name,
+        a.profile.display(),
+        seeds.len(),
+        plan.start,
+        plan.end,
+        a.shard
+            .as_deref()
+            .map(|s| format!(" · shard {s}"))
+            .unwrap_or_default(),
+        a.bug
+            .map(|b| format!(" · seeded bug {}", b.name()))
+            .unwrap_or_default(),
+        a.jobs
+    ));
+}
+
+/// One seed: its verdict and hash, what it chose, what was found.
+fn say_seed(say: &Say, r: &SeedOutcome) {
+    say.line(format_args!(
+        "seed {}: {} · hash {}{}",
+        r.seed,
+        r.verdict.signature,
+        r.verdict.trace_hash,
+        if r.deterministic {
+            ""
+        } else {
+            " · NOT DETERMINISTIC"
         }
+    ));
+    for c in &r.chosen {
+        say.line(format_args!("    chose  {c}"));
     }
-    let out_dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports/chaos").join(&profile_name));
-    let failures: Vec<&Outcome> = results
-        .iter()
-        .filter(|r| r.verdict.class.is_some())
-        .collect();
-    // Shrink the first failure of each signature, then others, up to shrink_max.
-    let mut to_shrink: Vec<&Outcome> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for f in &failures {
-        if seen.insert(f.verdict.signature.clone()) {
-            to_shrink.push(f);
-        }
+    for d in &r.verdict.details {
+        say.line(format_args!("    found  {d}"));
     }
-    for f in &failures {
-        if !to_shrink.iter().any(|x| x.seed == f.seed) {
-            to_shrink.push(f);
-        }
-    }
-    to_shrink.truncate(if a.no_shrink { 0 } else { a.shrink_max });
+}
+
+/// Shrinks the failures worth it, saying each as it is done (a shrink
+/// takes many runs).
+fn shrink_failures(say: &Say, a: &Args, chaos: &Chaos, results: &[SeedOutcome]) {
     let profile_arg = a.profile.display().to_string();
-    let events_flag = a
-        .events_max
-        .map(|n| format!(" --events-max {n}"))
-        .unwrap_or_default();
-    for f in &to_shrink {
-        let case = chaos.case(f.seed, bug);
-        let shrunk = shrink(&chaos, &case, &f.verdict);
-        let dir = out_dir.join(format!("seed-{}", f.seed));
-        let minimal = dir.join("minimal.json");
-        let json = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
-        let lines = format!(
-            "reproduce the seed: cargo run --release -- chaos {profile_arg} --seed {}{}{events_flag}\nreproduce the file: cargo run --release -- run {}{events_flag}\n",
-            f.seed,
-            bug.map(|b| format!(" --bug {}", b.name()))
-                .unwrap_or_default(),
-            minimal.display()
-        );
+    let plan = explore::ShrinkPlan {
+        out_dir: a
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("reports/chaos").join(&chaos.profile.profile.name)),
+        profile_arg: &profile_arg,
+        bug: a.bug,
+        events_max: a.events_max,
+        promote: a.promote.as_deref(),
+    };
+    for f in explore::to_shrink(results, a.shrink_max) {
+        let report = explore::shrink_one(chaos, f, &plan);
         // A failure to write is reported; the exit code stays the seed's
         // verdict, and the lines below still reproduce it.
-        if let Err(e) = write_seed_report(
-            &dir,
-            &[
-                ("original.json", json(&chaos.document(&case)), is_chaos_case),
-                ("minimal.json", json(&shrunk.document), is_chaos_case),
-                // Beside the files, so that an uploaded folder says how to replay it.
-                ("reproduce.txt", lines.clone(), is_reproduce_text),
-            ],
-        ) {
-            super::exit::say_error(format_args!("cannot write the chaos report: {e}"));
+        if let Some(e) = &report.write_error {
+            say_error(format_args!("cannot write the chaos report: {e}"));
         }
-        say!(
+        let shrunk = &report.shrunk;
+        say.line(format_args!(
             "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
             f.seed,
             f.verdict.signature,
@@ -402,272 +339,140 @@ pub fn run(a: Args) -> ExitCode {
             shrunk.case.base_items.len(),
             shrunk.case.clusters,
             shrunk.case.chosen.join("; ")
-        );
-        for line in lines.lines() {
-            say!("    {line}");
+        ));
+        for line in report.reproduce.lines() {
+            say.line(format_args!("    {line}"));
         }
-        if let Some(dir) = &a.promote {
-            let said = promote(&chaos, &shrunk.document, dir, &profile_name, f.seed);
-            say!("    {said}");
+        if let Some(promoted) = &report.promoted {
+            say.line(format_args!("    {}", promoted_line(promoted)));
         }
-    }
-    let panics = failures
-        .iter()
-        .filter(|r| r.verdict.class == Some(FailureClass::Panic))
-        .count();
-    let safety = failures
-        .iter()
-        .filter(|r| r.verdict.class == Some(FailureClass::Safety))
-        .count();
-    let liveness = failures
-        .iter()
-        .filter(|r| r.verdict.class == Some(FailureClass::Liveness))
-        .count();
-    let incomplete = failures
-        .iter()
-        .filter(|r| r.verdict.class == Some(FailureClass::Incomplete))
-        .count();
-    let nondet = results.iter().filter(|r| !r.deterministic).count();
-    let runs = results.len() * if a.check_determinism { 2 } else { 1 };
-    let mut by_sig = std::collections::BTreeMap::new();
-    for f in &failures {
-        *by_sig.entry(f.verdict.signature.clone()).or_insert(0u32) += 1;
-    }
-    say!("\n| seeds run | passed | panic | safety | liveness | nondeterministic | runs/s | wall |");
-    say!("|---|---|---|---|---|---|---|---|");
-    say!(
-        "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
-        results.len(),
-        results.len() - failures.len(),
-        panics,
-        safety,
-        liveness,
-        if a.check_determinism {
-            nondet.to_string()
-        } else {
-            "not checked".into()
-        },
-        runs as f64 / wall.as_secs_f64().max(1e-9),
-        wall.as_secs_f64()
-    );
-    if !by_sig.is_empty() {
-        say!(
-            "failures by signature: {by_sig:?}; first failing seed: {}",
-            failures[0].seed
-        );
-    }
-    // State coverage: per interesting state, the seeds that reached it.
-    let reached_by: Vec<(Reached, usize)> = Reached::ALL
-        .iter()
-        .map(|&s| {
-            let n = results
-                .iter()
-                .filter(|r| r.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0))
-                .count();
-            (s, n)
-        })
-        .collect();
-    say!("\n| state reached | seeds |");
-    say!("|---|---|");
-    for (s, n) in &reached_by {
-        say!("| {} | {n} / {} |", s.name(), results.len());
-    }
-    for s in &chaos.profile.profile.should_reach {
-        if reached_by.iter().any(|(x, n)| x == s && *n == 0) {
-            say!(
-                "coverage finding: the profile should reach {} but no seed of {} did",
-                s.name(),
-                results.len()
-            );
-        }
-    }
-    let settle = SettleSpread::of(
-        results.iter().map(|r| r.verdict.time_to_converge_s),
-        chaos.profile.profile.converge_p99_h_bound(),
-    );
-    say!("{}", settle.line());
-    let digest = sweep_digest(
-        results
-            .iter()
-            .map(|r| (r.seed, r.verdict.trace_hash.as_str())),
-    );
-    say!(
-        "trace hashes: digest {digest} over {} seeds (each seed's hash: --verbose or --json)",
-        results.len()
-    );
-    let reproduce = format!(
-        "cargo run --release -- chaos {profile_arg} --seeds {start}..{end}{}{}{events_flag}",
-        a.shard
-            .as_deref()
-            .map(|s| format!(" --shard {s}"))
-            .unwrap_or_default(),
-        bug.map(|b| format!(" --bug {}", b.name()))
-            .unwrap_or_default()
-    );
-    if a.json {
-        // Deterministic: no wall time, so two machines' documents compare whole.
-        let doc = json!({
-            "profile": profile_name,
-            "profile_file": profile_arg,
-            "seeds": {"start": start, "end": end, "shard": a.shard, "run": results.len()},
-            "seeded_bug": bug.map(|b| b.name()),
-            "counts": {
-                "passed": results.len() - failures.len(),
-                "panic": panics,
-                "safety": safety,
-                "liveness": liveness,
-                "incomplete": incomplete,
-                "nondeterministic": a.check_determinism.then_some(nondet),
-            },
-            "digest": digest,
-            "time_to_converge": settle.json(),
-            "coverage": reached_by
-                .iter()
-                .map(|(s, n)| (s.name().to_string(), json!(n)))
-                .collect::<serde_json::Map<String, Value>>(),
-            "runs": results.iter().map(|r| json!({
-                "seed": r.seed,
-                "signature": r.verdict.signature,
-                "trace_hash": r.verdict.trace_hash,
-                "deterministic": a.check_determinism.then_some(r.deterministic),
-            })).collect::<Vec<_>>(),
-            "reproduce": reproduce,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    }
-    say!("reproduce: {reproduce}");
-    if nondet > 0 {
-        Exit::Nondeterministic.into()
-    } else if panics > 0 {
-        FailureClass::Panic.exit_code().into()
-    } else if incomplete > 0 {
-        FailureClass::Incomplete.exit_code().into()
-    } else if safety > 0 {
-        FailureClass::Safety.exit_code().into()
-    } else if liveness > 0 || !settle.holds() {
-        FailureClass::Liveness.exit_code().into()
-    } else {
-        Exit::Ok.into()
     }
 }
 
-/// Writes a regression scenario: the shrunk schedule against the fixed agent
-/// (all guards, no seeded bug), kept only if it passes. Returns the line to
-/// show (errors are printed to stderr here).
-fn promote(chaos: &Chaos, minimal: &Value, dir: &Path, profile: &str, seed: u64) -> String {
-    let mut doc = minimal.clone();
-    let all = json!({"g1_authoritative_only": true, "g2_tombstones": true, "g3_monotonic_generation": true,
-        "g4_confirmation": true, "g5_blast_radius": true, "g6_delete_locks": true, "g7_backoff": true, "g8_soft_delete": true});
-    doc["model"]["agent_guards"] = all.clone();
-    doc["model"]["hotfix_guards"] = all;
-    for section in Bug::SECTIONS {
-        if let Some(s) = doc["model"]
-            .get_mut(section)
-            .and_then(|a| a.as_object_mut())
-        {
-            s.remove("seeded_bug");
+/// The line said for `--promote` (its errors go to stderr here).
+fn promoted_line(promoted: &Promoted) -> String {
+    match promoted {
+        Promoted::Written(p) => format!("promoted to {}", p.display()),
+        Promoted::FixedFailsToo(signature) => {
+            format!("not promoted: the fixed agent fails this schedule too ({signature})")
         }
-    }
-    // Both derived names stay valid names for any valid profile name.
-    let seed_suffix = format!("-seed-{seed}");
-    let name = crate::files::derived_name(profile, &seed_suffix);
-    doc["name"] = json!(crate::files::derived_name(
-        &format!("regression-{profile}"),
-        &seed_suffix
-    ));
-    doc["description"] = json!(format!(
-        "Shrunk by cascade chaos from profile {profile}, seed {seed}; the schedule that broke that configuration, replayed against the fixed agent with every guard, which must hold. Original: {}",
-        minimal["description"].as_str().unwrap_or("")
-    ));
-    match chaos.run_document(&doc) {
-        Ok((v, _)) if v.class.is_none() => {
-            let p = dir.join(format!("{name}.json"));
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-            let written = std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: {e}", terminal_safe(&dir.display().to_string())))
-                .and_then(|()| {
-                    crate::files::write_replacing_own(&p, text.as_bytes(), is_promoted)
-                        .map_err(|e| e.to_string())
-                });
-            match written {
-                Ok(()) => format!("promoted to {}", p.display()),
-                Err(e) => {
-                    super::exit::say_error(format_args!("not promoted: {e}"));
-                    "not promoted: see the error above".to_string()
-                }
-            }
-        }
-        Ok((v, _)) => format!(
-            "not promoted: the fixed agent fails this schedule too ({})",
-            v.signature
-        ),
-        Err(e) => {
-            super::exit::say_error(&e);
+        Promoted::Failed(e) => {
+            say_error(e);
             "not promoted: see the error above".to_string()
         }
     }
 }
 
-/// One file of a seed's report: its name, its text, and the test that
-/// recognises a file of that name as cascade's.
-type ReportFile<'a> = (&'a str, String, fn(&[u8]) -> bool);
-
-/// Writes the files of one seed's report into `dir` (made if missing; a
-/// link or anything but a folder is refused), each replacing only a file
-/// its test recognises as cascade's. Every file is checked before any is
-/// written, so a report is never half of cascade's and half a user's.
-fn write_seed_report(dir: &Path, files: &[ReportFile]) -> Result<(), String> {
-    let shown = |p: &Path| terminal_safe(&p.display().to_string()).into_owned();
-    match std::fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(format!(
-                "{}: not a folder cascade made; left as it is",
-                shown(dir)
-            ))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", shown(dir)))?
-        }
-        Err(e) => return Err(format!("{}: {e}", shown(dir))),
+/// The closing table: seeds per class, speed, failures by signature.
+fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Duration) {
+    let runs = results.len() * if a.check_determinism { 2 } else { 1 };
+    say.line(
+        "\n| seeds run | passed | panic | safety | liveness | nondeterministic | runs/s | wall |",
+    );
+    say.line("|---|---|---|---|---|---|---|---|");
+    say.line(format_args!(
+        "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
+        results.len(),
+        results.len() - t.failed,
+        t.panic,
+        t.safety,
+        t.liveness,
+        if a.check_determinism {
+            t.nondeterministic.to_string()
+        } else {
+            "not checked".into()
+        },
+        runs as f64 / wall.as_secs_f64().max(1e-9),
+        wall.as_secs_f64()
+    ));
+    if let Some(first) = results.iter().find(|r| r.failed()) {
+        say.line(format_args!(
+            "failures by signature: {:?}; first failing seed: {}",
+            t.by_signature, first.seed
+        ));
     }
-    for (name, text, own) in files {
-        let p = dir.join(name);
-        if crate::files::check_replaceable(&p).map_err(|e| e.to_string())? {
-            let old = crate::files::read_to_string_capped(&p, crate::files::RUN_FILE_BYTES_MAX)
-                .map_err(|m| format!("{}: {m}", shown(&p)))?;
-            if old != *text && !own(old.as_bytes()) {
-                return Err(format!(
-                    "{}: a file cascade did not write; left as it is",
-                    shown(&p)
-                ));
-            }
+}
+
+/// State coverage: per interesting state, the seeds that reached it, and
+/// the states the profile should reach that none did.
+fn say_coverage(
+    say: &Say,
+    chaos: &Chaos,
+    results: &[SeedOutcome],
+    reached_by: &[(Reached, usize)],
+) {
+    say.line("\n| state reached | seeds |");
+    say.line("|---|---|");
+    for (s, n) in reached_by {
+        say.line(format_args!("| {} | {n} / {} |", s.name(), results.len()));
+    }
+    for s in &chaos.profile.profile.should_reach {
+        if reached_by.iter().any(|(x, n)| x == s && *n == 0) {
+            say.line(format_args!(
+                "coverage finding: the profile should reach {} but no seed of {} did",
+                s.name(),
+                results.len()
+            ));
         }
     }
-    for (name, text, own) in files {
-        crate::files::write_replacing_own(&dir.join(name), text.as_bytes(), own)
-            .map_err(|e| e.to_string())?;
+}
+
+/// The sweep as one JSON document. Deterministic: no wall time, so two
+/// machines' documents compare whole.
+#[allow(clippy::too_many_arguments)]
+fn json_document(
+    a: &Args,
+    chaos: &Chaos,
+    plan: &SeedPlan,
+    results: &[SeedOutcome],
+    t: &Tally,
+    reached_by: &[(Reached, usize)],
+    settle: &SettleSpread,
+    digest: &str,
+    reproduce: &str,
+) -> Value {
+    json!({
+        "profile": chaos.profile.profile.name,
+        "profile_file": a.profile.display().to_string(),
+        "seeds": {"start": plan.start, "end": plan.end, "shard": a.shard, "run": results.len()},
+        "seeded_bug": a.bug.map(|b| b.name()),
+        "counts": {
+            "passed": results.len() - t.failed,
+            "panic": t.panic,
+            "safety": t.safety,
+            "liveness": t.liveness,
+            "incomplete": t.incomplete,
+            "nondeterministic": a.check_determinism.then_some(t.nondeterministic),
+        },
+        "digest": digest,
+        "time_to_converge": settle.json(),
+        "coverage": reached_by
+            .iter()
+            .map(|(s, n)| (s.name().to_string(), json!(n)))
+            .collect::<serde_json::Map<String, Value>>(),
+        "runs": results.iter().map(|r| json!({
+            "seed": r.seed,
+            "signature": r.verdict.signature,
+            "trace_hash": r.verdict.trace_hash,
+            "deterministic": a.check_determinism.then_some(r.deterministic),
+        })).collect::<Vec<_>>(),
+        "reproduce": reproduce,
+    })
+}
+
+/// The sweep's exit code: the gravest finding first.
+fn exit_code(t: &Tally, settle: &SettleSpread) -> ExitCode {
+    if t.nondeterministic > 0 {
+        Exit::Nondeterministic.into()
+    } else if t.panic > 0 {
+        FailureClass::Panic.exit_code().into()
+    } else if t.incomplete > 0 {
+        FailureClass::Incomplete.exit_code().into()
+    } else if t.safety > 0 {
+        FailureClass::Safety.exit_code().into()
+    } else if t.liveness > 0 || !settle.holds() {
+        FailureClass::Liveness.exit_code().into()
+    } else {
+        Exit::Ok.into()
     }
-    Ok(())
-}
-
-/// The `description` of a JSON document, if it has one.
-fn description(bytes: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    v.get("description")?.as_str().map(str::to_owned)
-}
-
-/// Whether `bytes` are a case chaos wrote (`original.json`, `minimal.json`).
-fn is_chaos_case(bytes: &[u8]) -> bool {
-    description(bytes).is_some_and(|d| d.starts_with("Chaos case of profile "))
-}
-
-/// Whether `bytes` are a `reproduce.txt` chaos wrote.
-fn is_reproduce_text(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"reproduce the seed: cargo run --release -- chaos ")
-}
-
-/// Whether `bytes` are a regression scenario `--promote` wrote.
-fn is_promoted(bytes: &[u8]) -> bool {
-    description(bytes).is_some_and(|d| d.starts_with("Shrunk by cascade chaos from profile "))
 }

@@ -2,6 +2,7 @@
 //! files, run first) on one page with a table of differences.
 
 use super::exit::{self, Exit};
+use crate::pool::Pool;
 use crate::report::folder;
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario;
@@ -73,35 +74,109 @@ struct NotCompared {
     message: String,
 }
 
-/// Runs one scenario for the page; a panic or a run cut short is no run.
-fn run_one(
-    sc: &scenario::Scenario,
-    what: &str,
-    args: &Args,
-) -> Result<crate::run::RunResult, NotCompared> {
+/// One thing the page shows, in the order the arguments name them: a run
+/// folder read back, or a scenario (or one of its paired variants) to run.
+enum Source<'a> {
+    Folder(&'a Path),
+    Run {
+        scenario: &'a scenario::Scenario,
+        /// How an error names it: "the scenario", "the paired variant of".
+        what: &'static str,
+        /// The line said before it runs.
+        announce: String,
+    },
+}
+
+/// What the page gets from one source: a run's summary and series.
+type Loaded = (crate::report::Summary, crate::report::series::Series);
+
+/// Why a source gave nothing: a folder that does not load (a usage
+/// error), or a run that cannot be compared.
+enum NotLoaded {
+    Folder(String),
+    Run(NotCompared),
+}
+
+/// Reads or runs one source; a panic or a run cut short is no run.
+fn load(source: &Source, args: &Args) -> Result<Loaded, NotLoaded> {
+    let (sc, what, announce) = match source {
+        Source::Folder(p) => return folder::load_run_folder(p).map_err(NotLoaded::Folder),
+        Source::Run {
+            scenario,
+            what,
+            announce,
+        } => (*scenario, *what, announce),
+    };
+    eprintln!("{announce}");
     let opts = RunOptions {
         events_max: args.events_max,
         ..RunOptions::default()
     };
-    let r = crate::run::catch_panic(|| run_scenario(sc, opts)).map_err(|p| NotCompared {
-        exit: Exit::Panic,
-        message: format!(
-            "{what} {} (seed {}): the run {p} (verdict: panic; a broken assertion of the logic under test or a bug of cascade)",
-            sc.source.display(),
-            sc.seed
-        ),
-    })?;
+    let r = run_scenario(sc, opts);
     if let Some(why) = r.stopped_short(&sc.epoch) {
-        return Err(NotCompared {
+        return Err(NotLoaded::Run(NotCompared {
             exit: Exit::Incomplete,
             message: format!(
                 "{what} {} (seed {}): {why}; its figures are partial, so it is not compared",
                 sc.source.display(),
                 sc.seed
             ),
-        });
+        }));
     }
-    Ok(r)
+    Ok((r.summary, r.series))
+}
+
+/// A source whose run (or reading) panicked: exit 8, the place named.
+fn panicked(source: &Source, p: &crate::run::Panicked) -> NotCompared {
+    let message = match source {
+        Source::Folder(dir) => format!(
+            "the run folder {}: reading it {p} (a bug of cascade)",
+            crate::files::terminal_safe(&dir.display().to_string())
+        ),
+        Source::Run { scenario: sc, what, .. } => format!(
+            "{what} {} (seed {}): the run {p} (verdict: panic; a broken assertion of the logic under test or a bug of cascade)",
+            sc.source.display(),
+            sc.seed
+        ),
+    };
+    NotCompared {
+        exit: Exit::Panic,
+        message,
+    }
+}
+
+/// The sources of the page in argument order: each run folder, each
+/// scenario followed by its paired variants (each once, on the same seed).
+fn sources<'a>(args: &'a Args, plan: &'a [Option<ToRun>]) -> Vec<Source<'a>> {
+    let mut sources = Vec::new();
+    for (p, to_run) in args.runs.iter().zip(plan) {
+        let Some(to_run) = to_run else {
+            sources.push(Source::Folder(p));
+            continue;
+        };
+        let sc = &to_run.scenario;
+        sources.push(Source::Run {
+            scenario: sc,
+            what: "the scenario",
+            announce: format!(
+                "running {} (seed {})",
+                crate::files::terminal_safe(&p.display().to_string()),
+                sc.seed
+            ),
+        });
+        for v in &to_run.variants {
+            sources.push(Source::Run {
+                scenario: &v.scenario,
+                what: "the paired variant of",
+                announce: format!(
+                    "running its variant: {} ({})",
+                    v.about,
+                    v.changes.join(", ")
+                ),
+            });
+        }
+    }
+    sources
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -109,38 +184,26 @@ pub fn run(args: Args) -> ExitCode {
         Ok(p) => p,
         Err(m) => return exit::usage(m),
     };
-    let mut loaded = Vec::new();
-    for (p, to_run) in args.runs.iter().zip(plan) {
-        let Some(to_run) = to_run else {
-            match folder::load_run_folder(p) {
-                Ok(r) => loaded.push(r),
-                Err(e) => return exit::usage(e),
+    let sources = sources(&args, &plan);
+    // One source at a time, in argument order: the lines said before each
+    // run then read in the order of the page, and the first source that
+    // gives nothing (or panics) stops the rest.
+    let ran = Pool::new(1)
+        .stop_after_panic()
+        .run(&sources, |source, stop| {
+            let loaded = load(source, &args);
+            if loaded.is_err() {
+                stop.request();
             }
-            continue;
-        };
-        let sc = &to_run.scenario;
-        eprintln!(
-            "running {} (seed {})",
-            crate::files::terminal_safe(&p.display().to_string()),
-            sc.seed
-        );
-        let r = match run_one(sc, "the scenario", &args) {
-            Ok(r) => r,
-            Err(n) => return not_compared(n, &args),
-        };
-        loaded.push((r.summary, r.series));
-        // Its paired variants, each once, on the same seed.
-        for v in &to_run.variants {
-            eprintln!(
-                "running its variant: {} ({})",
-                v.about,
-                v.changes.join(", ")
-            );
-            let r = match run_one(&v.scenario, "the paired variant of", &args) {
-                Ok(r) => r,
-                Err(n) => return not_compared(n, &args),
-            };
-            loaded.push((r.summary, r.series));
+            loaded
+        });
+    let mut loaded = Vec::new();
+    for (source, r) in ran {
+        match r {
+            Ok(Ok(l)) => loaded.push(l),
+            Ok(Err(NotLoaded::Folder(e))) => return exit::usage(e),
+            Ok(Err(NotLoaded::Run(n))) => return not_compared(n, &args),
+            Err(p) => return not_compared(panicked(source, &p), &args),
         }
     }
     if loaded.len() < 2 {

@@ -6,7 +6,8 @@
 //! - [`schema`]: `cascade schema`, the JSON Schema of the scenario and
 //!   profile formats.
 //! - [`compare`]: `cascade compare`, overlays runs on one page.
-//! - [`chaos`]: `cascade chaos`, the sweep over seeds with the closing table.
+//! - [`chaos`]: `cascade chaos`: its arguments, what it says and its exit
+//!   code (the exploration itself is [`crate::chaos::explore`]).
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
 //! - [`serve`]: `cascade serve`, the live tier's servers on real sockets.
 //! - [`agent`]: `cascade agent`, one live agent against `cascade serve`.

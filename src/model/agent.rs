@@ -18,6 +18,7 @@
 //! That spreads the historical damage over hours, which is what makes the
 //! D8 race between repair, hotfix and recovery script meaningful.
 
+pub use super::bugs::SeededBug;
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
 use crate::types::{check_at_least, check_at_most, check_below, check_positive, check_range};
 use cascade_sim::{Keyed, SimDuration, SimTime};
@@ -159,104 +160,6 @@ impl std::ops::Index<Guard> for GuardCounts {
     type Output = u64;
     fn index(&self, g: Guard) -> &u64 {
         &self.0[g as usize]
-    }
-}
-
-/// Deliberately seeded bugs, to measure the harness's power to find bugs
-/// (`cascade chaos` must catch each one). Each bypasses one safeguard.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum SeededBug {
-    /// A 5xx is read as "no pools": every present pool is deleted at once.
-    #[serde(rename = "deletes_on_5xx")]
-    #[value(name = "deletes_on_5xx")]
-    DeletesOn5xx,
-    /// G3 skipped: an older generation is applied.
-    AcceptsGenerationRegression,
-    /// G2 and G4 skipped: a pool missing from any 200 answer is removed.
-    IgnoresTombstones,
-    /// G7 skipped: a failed poll is retried after one second, forever.
-    RetriesWithoutBackoff,
-    /// Once in safe hold the agent never leaves it (and stops reconciling).
-    NeverLeavesHold,
-    /// G8's real delete never comes: a soft-deleted pool stays scaled to
-    /// zero for good (found only by liveness L3; every safety check and
-    /// the removal's own deadline pass).
-    NeverCollects,
-    /// Delete intents are cached by pool name across answers: a tombstone
-    /// from an older generation is still honoured after the customer has
-    /// added the pool back (needs the customer workload to remove and
-    /// re-add one pool).
-    StaleTombstoneAfterReadd,
-    /// A race between leaving safe hold and a stale answer: the first 200
-    /// after hold is applied without G3's generation check, so a lagging
-    /// replica's older answer can win.
-    LeavesHoldOnStaleAnswer,
-    /// G8's grace period counts from the first scale-to-zero request even
-    /// when the cloud refused it: the running pool is deleted outright a
-    /// grace period later, and the removal is late meanwhile (the bug that
-    /// chaos fixed-400 seed 4 once found in the real agent).
-    GraceFromRefusedScaleDown,
-    /// A restarted agent starts from generation 0 instead of the one its
-    /// cluster records as last applied: G3 protects one process lifetime
-    /// only, and a lagging replica's older answer wins after a restart
-    /// (the fixed agent's own bug until chaos fixed-400 seed 260).
-    ForgetsGenerationOnRestart,
-    /// G4's confirmation is not started over when an answer wants the pool
-    /// again: a debounce never reset. A pool once missing from an answer
-    /// (a customer's removal withdrawn, a glitch of the desired-state
-    /// service) is later removed at the first full resync after its delete
-    /// intent appears, without the confirmation window (caught by I12).
-    ConfirmationNeverResets,
-    /// A 200 resets the backoff even when G3 refuses it as stale: behind
-    /// a lagging replica the agent retries at the base rate, never backs
-    /// off further and never holds (caught by I8's backoff watch).
-    BackoffResetByStaleAnswer,
-}
-
-impl SeededBug {
-    pub const ALL: [SeededBug; 12] = [
-        SeededBug::DeletesOn5xx,
-        SeededBug::AcceptsGenerationRegression,
-        SeededBug::IgnoresTombstones,
-        SeededBug::RetriesWithoutBackoff,
-        SeededBug::NeverLeavesHold,
-        SeededBug::NeverCollects,
-        SeededBug::StaleTombstoneAfterReadd,
-        SeededBug::LeavesHoldOnStaleAnswer,
-        SeededBug::GraceFromRefusedScaleDown,
-        SeededBug::ForgetsGenerationOnRestart,
-        SeededBug::ConfirmationNeverResets,
-        SeededBug::BackoffResetByStaleAnswer,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            SeededBug::DeletesOn5xx => "deletes_on_5xx",
-            SeededBug::AcceptsGenerationRegression => "accepts_generation_regression",
-            SeededBug::IgnoresTombstones => "ignores_tombstones",
-            SeededBug::RetriesWithoutBackoff => "retries_without_backoff",
-            SeededBug::NeverLeavesHold => "never_leaves_hold",
-            SeededBug::NeverCollects => "never_collects",
-            SeededBug::StaleTombstoneAfterReadd => "stale_tombstone_after_readd",
-            SeededBug::LeavesHoldOnStaleAnswer => "leaves_hold_on_stale_answer",
-            SeededBug::GraceFromRefusedScaleDown => "grace_from_refused_scale_down",
-            SeededBug::ForgetsGenerationOnRestart => "forgets_generation_on_restart",
-            SeededBug::ConfirmationNeverResets => "confirmation_never_resets",
-            SeededBug::BackoffResetByStaleAnswer => "backoff_reset_by_stale_answer",
-        }
     }
 }
 

@@ -4,32 +4,184 @@
 //!
 //! Each bug belongs to one component and is named in that component's
 //! section of a scenario file (`model.agent.seeded_bug`,
-//! `model.change.seeded_bug`), typed there by the component's own enum
-//! ([`SeededBug`], [`ChangeBug`]); [`Bug`] is the union that `cascade
-//! chaos --bug` takes. None is on unless a file or flag names it.
+//! `model.change.seeded_bug`, `model.rollout.seeded_bug`), typed there by
+//! the component's own enum ([`SeededBug`], [`ChangeBug`], [`RolloutBug`]);
+//! [`Bug`] is the union that `cascade chaos --bug` takes. None is on
+//! unless a file or flag names it.
+//!
+//! The catalogue below is the one place a bug is listed: one invocation of
+//! `catalogue!` makes each component's enum (its doc comments are the
+//! schema's descriptions and `--bug`'s help), their `ALL` and `name()`,
+//! the union [`Bug`] and where each bug is planted ([`Bug::planted`]). A
+//! new bug is one entry here, and then the branch in its component that
+//! it switches.
 
-use super::agent::SeededBug;
-use super::change::ChangeBug;
-use super::rollout::RolloutBug;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// Every seeded bug, whichever component it lives in (what each does:
-/// its component's enum, whose doc comments are also `--bug`'s help).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Bug {
-    DeletesOn5xx,
-    AcceptsGenerationRegression,
-    IgnoresTombstones,
-    RetriesWithoutBackoff,
-    NeverLeavesHold,
-    NeverCollects,
-    StaleTombstoneAfterReadd,
-    LeavesHoldOnStaleAnswer,
-    GraceFromRefusedScaleDown,
-    ForgetsGenerationOnRestart,
-    ConfirmationNeverResets,
-    BackoffResetByStaleAnswer,
-    IsolationNeverRejects,
-    SkipsBakeAfterAlarm,
+/// Makes the catalogue from one list per component: the section of
+/// `model` that names its bugs, the component's enum, the [`Planted`]
+/// variant that holds it, and its bugs (doc comment, variant, file name).
+macro_rules! catalogue {
+    ($(
+        $(#[$component_meta:meta])*
+        $section:literal => $Component:ident in Planted::$Planted:ident {
+            $( $(#[$bug_meta:meta])* $Bug:ident = $name:literal, )+
+        }
+    )+) => {
+        $(
+            $(#[$component_meta])*
+            #[derive(
+                Clone,
+                Copy,
+                Debug,
+                PartialEq,
+                Eq,
+                PartialOrd,
+                Ord,
+                Serialize,
+                Deserialize,
+                JsonSchema,
+                clap::ValueEnum,
+            )]
+            pub enum $Component {
+                $(
+                    $(#[$bug_meta])*
+                    #[serde(rename = $name)]
+                    #[value(name = $name)]
+                    $Bug,
+                )+
+            }
+
+            impl $Component {
+                pub const ALL: [$Component; [$($name),+].len()] = [$($Component::$Bug),+];
+
+                /// The name scenario files and `--bug` use.
+                pub fn name(self) -> &'static str {
+                    match self {
+                        $($Component::$Bug => $name,)+
+                    }
+                }
+            }
+        )+
+
+        /// Every seeded bug, whichever component it lives in (what each
+        /// does: its component's enum, whose doc comments are also
+        /// `--bug`'s help).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Bug {
+            $($($Bug,)+)+
+        }
+
+        impl Bug {
+            pub const ALL: [Bug; [$($($name,)+)+].len()] = [$($(Bug::$Bug,)+)+];
+
+            /// Every section a bug may be named in (to clear them all).
+            pub const SECTIONS: [&'static str; [$($section),+].len()] = [$($section),+];
+
+            /// The component's own value for this bug.
+            pub fn planted(self) -> Planted {
+                match self {
+                    $($(Bug::$Bug => Planted::$Planted($Component::$Bug),)+)+
+                }
+            }
+        }
+
+        /// Where a bug lives: the scenario section that names it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Planted {
+            $($Planted($Component),)+
+        }
+
+        impl Planted {
+            /// The section of `model` whose `seeded_bug` field names it.
+            pub fn section(self) -> &'static str {
+                match self {
+                    $(Planted::$Planted(_) => $section,)+
+                }
+            }
+
+            /// The name scenario files and `--bug` use (the same in both).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Planted::$Planted(b) => b.name(),)+
+                }
+            }
+
+            /// `--bug`'s value, with the component's doc comment as help.
+            fn possible_value(self) -> Option<clap::builder::PossibleValue> {
+                use clap::ValueEnum;
+                match self {
+                    $(Planted::$Planted(b) => b.to_possible_value(),)+
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    /// Deliberately seeded bugs, to measure the harness's power to find bugs
+    /// (`cascade chaos` must catch each one). Each bypasses one safeguard.
+    "agent" => SeededBug in Planted::Agent {
+        /// A 5xx is read as "no pools": every present pool is deleted at once.
+        DeletesOn5xx = "deletes_on_5xx",
+        /// G3 skipped: an older generation is applied.
+        AcceptsGenerationRegression = "accepts_generation_regression",
+        /// G2 and G4 skipped: a pool missing from any 200 answer is removed.
+        IgnoresTombstones = "ignores_tombstones",
+        /// G7 skipped: a failed poll is retried after one second, forever.
+        RetriesWithoutBackoff = "retries_without_backoff",
+        /// Once in safe hold the agent never leaves it (and stops reconciling).
+        NeverLeavesHold = "never_leaves_hold",
+        /// G8's real delete never comes: a soft-deleted pool stays scaled to
+        /// zero for good (found only by liveness L3; every safety check and
+        /// the removal's own deadline pass).
+        NeverCollects = "never_collects",
+        /// Delete intents are cached by pool name across answers: a tombstone
+        /// from an older generation is still honoured after the customer has
+        /// added the pool back (needs the customer workload to remove and
+        /// re-add one pool).
+        StaleTombstoneAfterReadd = "stale_tombstone_after_readd",
+        /// A race between leaving safe hold and a stale answer: the first 200
+        /// after hold is applied without G3's generation check, so a lagging
+        /// replica's older answer can win.
+        LeavesHoldOnStaleAnswer = "leaves_hold_on_stale_answer",
+        /// G8's grace period counts from the first scale-to-zero request even
+        /// when the cloud refused it: the running pool is deleted outright a
+        /// grace period later, and the removal is late meanwhile (the bug that
+        /// chaos fixed-400 seed 4 once found in the real agent).
+        GraceFromRefusedScaleDown = "grace_from_refused_scale_down",
+        /// A restarted agent starts from generation 0 instead of the one its
+        /// cluster records as last applied: G3 protects one process lifetime
+        /// only, and a lagging replica's older answer wins after a restart
+        /// (the fixed agent's own bug until chaos fixed-400 seed 260).
+        ForgetsGenerationOnRestart = "forgets_generation_on_restart",
+        /// G4's confirmation is not started over when an answer wants the pool
+        /// again: a debounce never reset. A pool once missing from an answer
+        /// (a customer's removal withdrawn, a glitch of the desired-state
+        /// service) is later removed at the first full resync after its delete
+        /// intent appears, without the confirmation window (caught by I12).
+        ConfirmationNeverResets = "confirmation_never_resets",
+        /// A 200 resets the backoff even when G3 refuses it as stale: behind
+        /// a lagging replica the agent retries at the base rate, never backs
+        /// off further and never holds (caught by I8's backoff watch).
+        BackoffResetByStaleAnswer = "backoff_reset_by_stale_answer",
+    }
+    /// Seeded bugs of change management.
+    "change" => ChangeBug in Planted::Change {
+        /// Isolation never rejects a change applied with another environment's
+        /// credentials: the leak goes through, and the change manager's own
+        /// assertion (no leak with isolation on) panics.
+        IsolationNeverRejects = "isolation_never_rejects",
+    }
+    /// Seeded bugs of the rollout controller.
+    "rollout" => RolloutBug in Planted::Rollout {
+        /// Resuming after a halt takes the cleared alarm for a clean bake: the
+        /// halted wave is recorded as baked at once and the next wave starts
+        /// (the controller's own bookkeeping agrees with itself; the driver's
+        /// watch of bake times, I7, does not).
+        SkipsBakeAfterAlarm = "skips_bake_after_alarm",
+    }
 }
 
 impl clap::ValueEnum for Bug {
@@ -38,85 +190,14 @@ impl clap::ValueEnum for Bug {
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        match self.planted() {
-            Planted::Agent(b) => b.to_possible_value(),
-            Planted::Change(b) => b.to_possible_value(),
-            Planted::Rollout(b) => b.to_possible_value(),
-        }
-    }
-}
-
-/// Where a bug lives: the scenario section that names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Planted {
-    Agent(SeededBug),
-    Change(ChangeBug),
-    Rollout(RolloutBug),
-}
-
-impl Planted {
-    /// The section of `model` whose `seeded_bug` field names it.
-    pub fn section(self) -> &'static str {
-        match self {
-            Planted::Agent(_) => "agent",
-            Planted::Change(_) => "change",
-            Planted::Rollout(_) => "rollout",
-        }
+        self.planted().possible_value()
     }
 }
 
 impl Bug {
-    pub const ALL: [Bug; 14] = [
-        Bug::DeletesOn5xx,
-        Bug::AcceptsGenerationRegression,
-        Bug::IgnoresTombstones,
-        Bug::RetriesWithoutBackoff,
-        Bug::NeverLeavesHold,
-        Bug::NeverCollects,
-        Bug::StaleTombstoneAfterReadd,
-        Bug::LeavesHoldOnStaleAnswer,
-        Bug::GraceFromRefusedScaleDown,
-        Bug::ForgetsGenerationOnRestart,
-        Bug::ConfirmationNeverResets,
-        Bug::BackoffResetByStaleAnswer,
-        Bug::IsolationNeverRejects,
-        Bug::SkipsBakeAfterAlarm,
-    ];
-
-    /// Every section a bug may be named in (to clear them all).
-    pub const SECTIONS: [&'static str; 3] = ["agent", "change", "rollout"];
-
-    /// The component's own value for this bug.
-    pub fn planted(self) -> Planted {
-        match self {
-            Bug::DeletesOn5xx => Planted::Agent(SeededBug::DeletesOn5xx),
-            Bug::AcceptsGenerationRegression => {
-                Planted::Agent(SeededBug::AcceptsGenerationRegression)
-            }
-            Bug::IgnoresTombstones => Planted::Agent(SeededBug::IgnoresTombstones),
-            Bug::RetriesWithoutBackoff => Planted::Agent(SeededBug::RetriesWithoutBackoff),
-            Bug::NeverLeavesHold => Planted::Agent(SeededBug::NeverLeavesHold),
-            Bug::NeverCollects => Planted::Agent(SeededBug::NeverCollects),
-            Bug::StaleTombstoneAfterReadd => Planted::Agent(SeededBug::StaleTombstoneAfterReadd),
-            Bug::LeavesHoldOnStaleAnswer => Planted::Agent(SeededBug::LeavesHoldOnStaleAnswer),
-            Bug::GraceFromRefusedScaleDown => Planted::Agent(SeededBug::GraceFromRefusedScaleDown),
-            Bug::ForgetsGenerationOnRestart => {
-                Planted::Agent(SeededBug::ForgetsGenerationOnRestart)
-            }
-            Bug::ConfirmationNeverResets => Planted::Agent(SeededBug::ConfirmationNeverResets),
-            Bug::BackoffResetByStaleAnswer => Planted::Agent(SeededBug::BackoffResetByStaleAnswer),
-            Bug::IsolationNeverRejects => Planted::Change(ChangeBug::IsolationNeverRejects),
-            Bug::SkipsBakeAfterAlarm => Planted::Rollout(RolloutBug::SkipsBakeAfterAlarm),
-        }
-    }
-
     /// The name scenario files and `--bug` use (the same in both).
     pub fn name(self) -> &'static str {
-        match self.planted() {
-            Planted::Agent(b) => b.name(),
-            Planted::Change(b) => b.name(),
-            Planted::Rollout(b) => b.name(),
-        }
+        self.planted().name()
     }
 
     /// The section of `model` that names it.

@@ -19,6 +19,7 @@
 //! change lands in the log (or in `log_dropped` past `log_max`), so a report
 //! can check "only emergency changes during a freeze, except the leak" (R5).
 
+pub use super::bugs::ChangeBug;
 use crate::sim::SimTime;
 use crate::types::{check_range, Env};
 use schemars::JsonSchema;
@@ -41,28 +42,6 @@ pub struct ChangeConfig {
     /// A bug planted on purpose to measure the checks (none by default;
     /// the catalogue: `cascade::model::bugs`).
     pub seeded_bug: Option<ChangeBug>,
-}
-
-/// Seeded bugs of change management.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum ChangeBug {
-    /// Isolation never rejects a change applied with another environment's
-    /// credentials: the leak goes through, and the change manager's own
-    /// assertion (no leak with isolation on) panics.
-    IsolationNeverRejects,
-}
-
-impl ChangeBug {
-    pub const ALL: [ChangeBug; 1] = [ChangeBug::IsolationNeverRejects];
-    pub fn name(self) -> &'static str {
-        match self {
-            ChangeBug::IsolationNeverRejects => "isolation_never_rejects",
-        }
-    }
 }
 
 impl Default for ChangeConfig {

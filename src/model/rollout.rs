@@ -38,6 +38,7 @@
 //! Architecture invariant: at most one wave is unbaked at any time, and it is
 //! the last one started ([`Rollout::check_invariants`]).
 
+pub use super::bugs::RolloutBug;
 use crate::protocol::ClusterId;
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::types::{check_above, check_at_most, check_range, expect};
@@ -78,29 +79,6 @@ pub struct RolloutConfig {
     pub health_excess_share_min: f64,
     /// A deliberately seeded bug (chaos catalogue); none in real runs.
     pub seeded_bug: Option<RolloutBug>,
-}
-
-/// Seeded bugs of the rollout controller.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum RolloutBug {
-    /// Resuming after a halt takes the cleared alarm for a clean bake: the
-    /// halted wave is recorded as baked at once and the next wave starts
-    /// (the controller's own bookkeeping agrees with itself; the driver's
-    /// watch of bake times, I7, does not).
-    SkipsBakeAfterAlarm,
-}
-
-impl RolloutBug {
-    pub const ALL: [RolloutBug; 1] = [RolloutBug::SkipsBakeAfterAlarm];
-    pub fn name(self) -> &'static str {
-        match self {
-            RolloutBug::SkipsBakeAfterAlarm => "skips_bake_after_alarm",
-        }
-    }
 }
 
 impl Default for RolloutConfig {

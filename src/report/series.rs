@@ -2,7 +2,7 @@
 //! draw. Written beside the summary as `series.json` so that `cascade
 //! compare` can overlay finished runs without running them again.
 
-use crate::timeline::Action;
+use crate::timeline::ActionClass;
 use crate::world::{RestoreMethod, World};
 use cascade_sim::SimTime;
 use serde::{Deserialize, Serialize};
@@ -126,15 +126,10 @@ impl Series {
         }
         let end_min = minutes_of(end);
         for item in &world.timeline().items {
-            let kind = match item.action {
-                Action::Freeze => "freeze",
-                Action::VendorPath { .. }
-                | Action::BotSurge { .. }
-                | Action::Change { .. }
-                | Action::ServiceFaults { .. }
-                | Action::CloudFaults { .. }
-                | Action::ReplicaCrash { .. } => "fault",
-                _ => "",
+            let kind = match item.action.class() {
+                ActionClass::Freeze => "freeze",
+                ActionClass::Fault => "fault",
+                ActionClass::Response | ActionClass::Release | ActionClass::Marker => "",
             };
             let start = minutes_of(item.at);
             match (kind, item.duration) {
