@@ -1,16 +1,26 @@
 //! The auth path on the event loop: an `AuthTick` event runs the auth
 //! system's tick due then, and the ticks after it that would be the next
-//! event anyway (handled in place, see [`World::on_auth_tick`]); ticks are
+//! event anyway (handled in place, see [`AuthSide::on_auth_tick`]); ticks are
 //! folded into minutes (the SLI that monitoring
 //! reads for burn-rate alerts and auth incidents, customer surfaces) and
 //! hours (the success ratio the reports show).
+//!
+//! Owns: [`AuthSide`] (the auth system, its stream, and [`AuthBook`]).
+//! Touches: the shared books' coverage and the trace; at each minute it
+//! hands the SLI to the response part's monitoring and reads the fleet
+//! part's tally of customers whose Airflow is down.
 
-use super::{Ev, World};
+use super::books::Shared;
+use super::fleet_side::Fleet;
+use super::response::Response;
+use super::Ev;
+use crate::config::ModelConfig;
 use crate::coverage::Reached;
-use crate::model::auth::{AuthTick, BreakerState};
+use crate::model::auth::{AuthSystem, AuthTick, BreakerState};
+use crate::model::monitoring::MonitoringOutput;
 use crate::record::Record;
-use crate::summary::{AuthFailures, AuthSummary, Incident, MetricsSummary};
-use cascade_sim::{Sim, SimDuration, SimTime};
+use crate::summary::AuthFailures;
+use cascade_sim::{SimDuration, SimTime, Stream};
 use std::collections::BTreeMap;
 
 /// Auth figures of one minute.
@@ -69,34 +79,52 @@ pub struct AuthBook {
     pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
 }
 
-impl World {
-    pub(super) fn auth_tick_period(&self) -> SimDuration {
-        SimDuration::from_millis(self.cfg.auth.tick_ms)
+/// The auth part of the world.
+pub(super) struct AuthSide {
+    pub system: AuthSystem,
+    pub book: AuthBook,
+    stream: Stream,
+    /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
+    pub customers_per_cloud: [u32; 3],
+}
+
+impl AuthSide {
+    pub fn new(cfg: &ModelConfig, stream: Stream, customers_per_cloud: [u32; 3]) -> AuthSide {
+        AuthSide {
+            system: AuthSystem::new(&cfg.auth),
+            book: AuthBook::default(),
+            stream,
+            customers_per_cloud,
+        }
+    }
+
+    fn auth_tick_period(cfg: &ModelConfig) -> SimDuration {
+        SimDuration::from_millis(cfg.auth.tick_ms)
     }
 
     /// Handles the auth tick due now, and the ticks after it for as long as
     /// each would be the next event anyway (`Sim::handle_next_in_place`):
     /// the same ticks at the same instants in the same order as one queued
     /// event per tick, without the queue's round trip.
-    pub(super) fn on_auth_tick(&mut self, sim: &mut Sim<Ev>) {
+    pub(super) fn on_auth_tick(&mut self, sh: &mut Shared) {
         loop {
-            self.auth_tick(sim);
-            let next = sim.now() + self.auth_tick_period();
-            if !sim.handle_next_in_place(next) {
-                sim.schedule_at(next, Ev::AuthTick);
+            self.auth_tick(sh);
+            let next = sh.now() + Self::auth_tick_period(sh.cfg);
+            if !sh.sim.handle_next_in_place(next) {
+                sh.sim.schedule_at(next, Ev::AuthTick);
                 return;
             }
         }
     }
 
-    /// One auth tick at `sim.now()`, folded into the minute's figures.
-    fn auth_tick(&mut self, sim: &mut Sim<Ev>) {
-        let now = sim.now();
-        let t: AuthTick = self.auth.handle_tick(now, &mut self.rng.auth);
+    /// One auth tick at `sh.now()`, folded into the minute's figures.
+    fn auth_tick(&mut self, sh: &mut Shared) {
+        let now = sh.now();
+        let t: AuthTick = self.system.handle_tick(now, &mut self.stream);
         if t.breaker == BreakerState::Open {
-            self.coverage.hit(Reached::AuthBreakerOpen);
+            sh.books.coverage.hit(Reached::AuthBreakerOpen);
         }
-        let b = &mut self.auth_book;
+        let b = &mut self.book;
         let m = &mut b.current;
         m.legit_ok += t.legit_ok;
         m.legit_decided += t.legit_ok + t.legit_failed;
@@ -142,9 +170,14 @@ impl World {
     }
 
     /// Closes the auth minute ending at `now`: SLIs, surfaces, alerts, incidents.
-    pub(super) fn auth_minute(&mut self, sim: &mut Sim<Ev>) {
-        let now = sim.now();
-        let b = &mut self.auth_book;
+    pub(super) fn auth_minute(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        fleet: &mut Fleet,
+    ) {
+        let now = sh.now();
+        let b = &mut self.book;
         let mut m = std::mem::take(&mut b.current);
         if b.ticks_in_minute > 0 {
             m.demand_rps /= b.ticks_in_minute as f32;
@@ -159,7 +192,7 @@ impl World {
         e.1 += m.legit_decided as u64;
         let ratio = m.success_ratio();
         b.minutes.push(m);
-        sim.trace.record(
+        sh.sim.trace.record(
             now,
             &Record::AuthMinute {
                 legit_ok: m.legit_ok,
@@ -171,40 +204,47 @@ impl World {
 
         // Burn-rate alerts and auth incidents are monitoring's.
         let mut out = Vec::new();
-        self.monitoring.handle_auth_minute(
+        response.monitoring.handle_auth_minute(
             now,
             minute_start,
             m.legit_ok,
             m.legit_decided,
             &mut out,
         );
-        self.apply_monitoring(sim, out);
+        out.retain(|o| match o {
+            MonitoringOutput::BurnRateAlert { name, .. } => {
+                self.book.alerts.push((now, name.clone()));
+                false
+            }
+            _ => true,
+        });
+        response.apply_monitoring(sh, fleet, out);
         if now.as_secs().is_multiple_of(3_600) {
             let flaps = self
-                .auth
+                .system
                 .direction_changes_within(SimDuration::from_hours(1), now);
-            self.auth_book.flaps_per_hour_max = self.auth_book.flaps_per_hour_max.max(flaps);
+            self.book.flaps_per_hour_max = self.book.flaps_per_hour_max.max(flaps);
         }
 
         // Customer surfaces: Astro UI/API need auth; Airflow UI/API need auth
         // and a working cluster (system and airflow pools present).
-        let auth_up = ratio >= self.cfg.monitoring.surface_available_success_min;
+        let auth_up = ratio >= sh.cfg.monitoring.surface_available_success_min;
         let day = minute_start.as_secs() / 86_400;
-        let down_customers = if auth_up && self.metrics.lost_now > 0 {
-            self.tallies.customers_down
+        let down_customers = if auth_up && sh.books.metrics.lost_now > 0 {
+            fleet.tallies.customers_down
         } else {
             [0; 3]
         };
         let per_cloud = self.customers_per_cloud;
         let customers = per_cloud.iter().sum::<u32>().max(1) as f32;
         let down_all = down_customers.iter().sum::<u32>() as f32;
-        self.auth_book.surface_available.push(if auth_up {
+        self.book.surface_available.push(if auth_up {
             [1.0, 1.0 - down_all / customers]
         } else {
             [0.0, 0.0]
         });
         let row = self
-            .auth_book
+            .book
             .surface_minutes
             .entry(day)
             .or_insert([[0.0; 4]; 4]);
@@ -221,105 +261,5 @@ impl World {
                 surface[3] += n;
             }
         }
-    }
-
-    pub(super) fn fill_auth_summary(&self, m: &mut MetricsSummary) {
-        let b = &self.auth_book;
-        let e = self.epoch;
-        for (h, (ok, d)) in &b.hours {
-            let ratio = if *d == 0 { 1.0 } else { *ok as f64 / *d as f64 };
-            m.auth_legit_success_ratio_by_hour
-                .insert(e.hour(SimTime::from_secs(h * 3_600)), ratio);
-        }
-        let t = self.auth.totals();
-        let decided: u64 = b.minutes.iter().map(|x| x.legit_decided as u64).sum();
-        let ok: u64 = b.minutes.iter().map(|x| x.legit_ok as u64).sum();
-        let run_days = (b.minutes.len() as f64 / 1_440.0).max(1e-9);
-        // Budget of a 30-day window, scaled from this run's request volume.
-        let budget_30d = (1.0 - self.cfg.monitoring.slo_target) * decided as f64 * 30.0 / run_days;
-        m.auth = AuthSummary {
-            legit_attempts: t.legit_attempts,
-            legit_ok: t.legit_ok,
-            legit_success_ratio: if decided == 0 {
-                1.0
-            } else {
-                ok as f64 / decided as f64
-            },
-            vendor_429: t.vendor_429,
-            shed: b.shed,
-            timeouts: b.timeouts,
-            latency_p99_ms_max: b.latency_p99_ms_max,
-            replicas_max: b.replicas_max,
-            retry_amplification: self.auth.retry_amplification(),
-            autoscaler_flaps_per_hour_max: b.flaps_per_hour_max,
-            slo_budget_spent_ratio: if budget_30d > 0.0 {
-                (decided - ok) as f64 / budget_30d
-            } else {
-                0.0
-            },
-            burn_rate_alerts: b
-                .alerts
-                .iter()
-                .map(|(t, w)| format!("{} {w}", e.format(*t)))
-                .collect(),
-            replicas_pending_max: b.replicas_pending_max,
-            nodes_max: b.nodes_max,
-            failures: b
-                .failures_by_day
-                .values()
-                .fold(AuthFailures::default(), |mut a, f| {
-                    a.add(f);
-                    a
-                }),
-            failures_by_day: b
-                .failures_by_day
-                .iter()
-                .map(|(d, f)| (e.date(SimTime::from_secs(d * 86_400)), *f))
-                .collect(),
-            bot_client_limited: b.bot_client_limited,
-        };
-        for (k, inc) in self.monitoring.auth_incidents().iter().enumerate() {
-            m.incidents.push(Incident {
-                kind: "auth".into(),
-                number: k as u32 + 1,
-                started_at: e.format(inc.started_at),
-                detected_at: inc.detected_at.map(|t| e.format(t)),
-                time_to_detect_s: inc.detected_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                detected_by: inc.detected_by.map(|d| d.name().to_string()),
-                mitigated_at: inc.ended_at.map(|t| e.format(t)),
-                time_to_mitigate_s: inc.ended_at.map(|t| (t - inc.started_at).as_secs_f64()),
-                ..Incident::default()
-            });
-        }
-        // Surfaces: mean unavailable minutes per customer.
-        let surfaces = crate::summary::Surface::ALL.map(|s| s.name());
-        let clouds = ["aws", "gcp", "azure", "all"];
-        let per_cloud = self.customers_per_cloud;
-        let total_customers: u32 = per_cloud.iter().sum();
-        for (day, rows) in &b.surface_minutes {
-            let date = e.date(SimTime::from_secs(day * 86_400));
-            for (s, row) in rows.iter().enumerate() {
-                for (k, v) in row.iter().enumerate() {
-                    let n = if k == 3 {
-                        total_customers
-                    } else {
-                        per_cloud[k]
-                    };
-                    let mean = if n == 0 { 0.0 } else { v / n as f64 };
-                    m.surface_unavailable_minutes_by_day
-                        .entry(date.clone())
-                        .or_default()
-                        .entry(surfaces[s].to_string())
-                        .or_default()
-                        .insert(clouds[k].to_string(), mean);
-                    *m.surface_unavailable_minutes
-                        .entry(surfaces[s].to_string())
-                        .or_default()
-                        .entry(clouds[k].to_string())
-                        .or_insert(0.0) += mean;
-                }
-            }
-        }
-        m.incidents.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     }
 }
