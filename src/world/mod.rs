@@ -403,7 +403,7 @@ impl World {
             Ev::CloudDone { cluster, pool, op } => {
                 fleet.on_cloud_done(sh, response, workload, cluster, pool, op)
             }
-            Ev::RepairCall(c) => response.restore_cluster(sh, fleet, c),
+            Ev::RepairCall(c) => response.on_repair_call(sh, fleet, c),
             Ev::Timeline(FaultEdge::Begin(i)) => {
                 response.on_action(sh, fleet, &mut auth.system, timeline, i, true)
             }

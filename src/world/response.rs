@@ -55,6 +55,18 @@ pub(super) struct ResponseStreams {
     pub recovery: Stream,
 }
 
+/// A machine's output waiting to be routed (see [`Response::drain`]).
+enum Routed {
+    Responder(ResponderOutput),
+    Ops(OpsOutput),
+    Rollout(RolloutOutput),
+    /// After a batch of rollout outputs and all they led to: the rollout's
+    /// own invariant (I7), checked once per batch.
+    RolloutChecked,
+    Recovery(RecoveryOutput),
+    Monitoring(MonitoringOutput),
+}
+
 /// The people-and-process machines and what the world keeps for them.
 pub(super) struct Response {
     pub changes: ChangeManager<ChangePayload>,
@@ -82,6 +94,8 @@ pub(super) struct Response {
     rng: ResponseStreams,
     /// Reused buffer of operator outputs.
     ops_out: Vec<OpsOutput>,
+    /// Outputs waiting to be routed, the next on top (see [`Response::drain`]).
+    routing: Vec<Routed>,
 }
 
 impl Response {
@@ -109,6 +123,7 @@ impl Response {
             change_names: Vec::new(),
             rng,
             ops_out: Vec::new(),
+            routing: Vec::new(),
         }
     }
 
@@ -143,7 +158,9 @@ impl Response {
         let mut effects = Vec::new();
         effects::interpret(&timeline.items[i as usize], begin, sh.cfg, &mut effects);
         for e in effects {
+            let base = self.routing.len();
             self.apply_effect(sh, fleet, auth, e);
+            self.drain(sh, fleet, base);
         }
     }
 
@@ -159,7 +176,7 @@ impl Response {
         match effect {
             Effect::Narrate(text) => sh.books.key_event(now, text),
             Effect::WatchSettling => sh.books.watch_settling(sh.plant, &fleet.agents, now),
-            Effect::SubmitChange(req) => self.submit_change(sh, fleet, req),
+            Effect::SubmitChange(req) => self.submit_change(sh, req),
             Effect::FixRouting { set_by } => {
                 sh.plant.edge.fix(now, &set_by);
             }
@@ -167,14 +184,18 @@ impl Response {
             Effect::LiftFreeze => {
                 let mut released = Vec::new();
                 self.changes.lift_freeze(now, &mut released);
+                // Each released change is carried out, with all it leads
+                // to, before the next.
                 for d in released {
-                    self.enact(sh, fleet, d);
+                    let base = self.routing.len();
+                    self.enact(sh, d);
+                    self.drain(sh, fleet, base);
                 }
             }
             Effect::Isolation(on) => self.changes.set_isolation(on),
             Effect::PoolLossAlert(enabled) => self.monitoring.set_pool_loss_alert(enabled),
             Effect::FixAvailable => self.responder.set_fix_available(),
-            Effect::StartRollout { emergency } => self.start_rollout(sh, fleet, emergency),
+            Effect::StartRollout { emergency } => self.start_rollout(sh, emergency),
             Effect::Engineers(count) => {
                 self.operators.set_engineers(
                     now,
@@ -182,7 +203,7 @@ impl Response {
                     &mut self.rng.operators,
                     &mut self.ops_out,
                 );
-                self.drain_ops(sh, fleet);
+                self.push_ops();
             }
             Effect::RestoreWith(method) => self.responder.set_restore_with(method),
             Effect::ServiceFaults {
@@ -203,7 +224,7 @@ impl Response {
             Effect::RolloutAlarm => {
                 let mut out = Vec::new();
                 self.rollout.handle_alarm(now, &mut out);
-                self.apply_rollout(sh, fleet, out);
+                self.push_rollout(out);
             }
             Effect::VendorPath(p) => auth.set_vendor_path(p),
             Effect::BotMultiplier(m) => auth.set_bot_multiplier(m),
@@ -246,9 +267,63 @@ impl Response {
         }
     }
 
+    // ---- the output queue ---------------------------------------------------
+
+    /// Routes the outputs queued above `base`, and all they lead to, one at
+    /// a time, the top first. A routed output queues what it leads to on
+    /// top, so everything an output leads to is routed before the output
+    /// after it: the order of the depth-first recursion this replaces,
+    /// without the recursion.
+    fn drain(&mut self, sh: &mut Shared, fleet: &mut Fleet, base: usize) {
+        while self.routing.len() > base {
+            let next = self.routing.pop().expect("above base");
+            match next {
+                Routed::Responder(o) => self.route_responder(sh, o),
+                Routed::Ops(o) => self.route_ops(sh, fleet, o),
+                Routed::Rollout(o) => self.route_rollout(sh, fleet, o),
+                Routed::RolloutChecked => {
+                    if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
+                        sh.books.findings.add(v.at(sh.now(), None));
+                    }
+                }
+                Routed::Recovery(o) => self.route_recovery(sh, fleet, o),
+                Routed::Monitoring(o) => self.route_monitoring(sh, o),
+            }
+        }
+    }
+
+    fn push_responder(&mut self, out: Vec<ResponderOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Responder));
+    }
+
+    /// Queues the operators' outputs collected in `ops_out`.
+    fn push_ops(&mut self) {
+        self.routing
+            .extend(self.ops_out.drain(..).rev().map(Routed::Ops));
+    }
+
+    /// Queues a batch of the rollout's outputs, and under them the check
+    /// that follows the batch.
+    fn push_rollout(&mut self, out: Vec<RolloutOutput>) {
+        self.routing.push(Routed::RolloutChecked);
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Rollout));
+    }
+
+    fn push_recovery(&mut self, out: Vec<RecoveryOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Recovery));
+    }
+
+    fn push_monitoring(&mut self, out: Vec<MonitoringOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Monitoring));
+    }
+
     // ---- change management --------------------------------------------------
 
-    fn submit_change(&mut self, sh: &mut Shared, fleet: &mut Fleet, req: ChangeRequest) {
+    fn submit_change(&mut self, sh: &mut Shared, req: ChangeRequest) {
         let now = sh.now();
         self.change_names.push(req.name.clone());
         // Change ids are dense from 1: the name of change `id` is at `id - 1`.
@@ -276,11 +351,11 @@ impl Response {
             }
             Decision::Applied(_) => {}
         }
-        self.enact(sh, fleet, decision);
+        self.enact(sh, decision);
     }
 
     /// Carries out an applied change and checks I5 and I6 on it.
-    fn enact(&mut self, sh: &mut Shared, fleet: &mut Fleet, decision: Decision<ChangePayload>) {
+    fn enact(&mut self, sh: &mut Shared, decision: Decision<ChangePayload>) {
         let Decision::Applied(applied) = decision else {
             return;
         };
@@ -368,7 +443,7 @@ impl Response {
             ChangePayload::EdgeFix => {
                 sh.plant.edge.fix(now, &name);
             }
-            ChangePayload::AgentFix => self.start_rollout(sh, fleet, applied.emergency),
+            ChangePayload::AgentFix => self.start_rollout(sh, applied.emergency),
         }
     }
 
@@ -400,7 +475,7 @@ impl Response {
 
     // ---- rollout ------------------------------------------------------------
 
-    fn start_rollout(&mut self, sh: &mut Shared, fleet: &mut Fleet, emergency: bool) {
+    fn start_rollout(&mut self, sh: &mut Shared, emergency: bool) {
         let now = sh.now();
         if self.rollout.is_running() {
             if emergency {
@@ -433,77 +508,72 @@ impl Response {
                         }
                     ),
                 );
-                self.apply_rollout(sh, fleet, out);
+                self.push_rollout(out);
             }
             Err(e) => sh.books.key_event(now, format!("rollout refused: {e}")),
         }
     }
 
-    fn apply_rollout(&mut self, sh: &mut Shared, fleet: &mut Fleet, out: Vec<RolloutOutput>) {
+    /// Routes one output of the rollout.
+    fn route_rollout(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: RolloutOutput) {
         let now = sh.now();
         let guards = sh.cfg.hotfix_guards;
         let defect = sh.cfg.hotfix_defect;
-        for o in out {
-            match o {
-                RolloutOutput::SetTimer { at, timer } => {
-                    sh.sim.schedule_at(at.max(now), Ev::RolloutTimer(timer))
-                }
-                RolloutOutput::Upgrade { clusters, .. } => {
-                    for k in clusters {
-                        let c = self.rollout.order()[k];
-                        sh.books.clusters[c as usize].guards_installed = Some(guards);
-                        fleet.wake(sh, c);
-                        if !fleet.agents[c as usize].is_alive() {
-                            sh.books.coverage.hit(Reached::UpgradedWhileDown);
-                        }
-                        fleet.agents[c as usize].upgrade(guards, defect);
-                        if guards.g6_delete_locks {
-                            sh.plant.cloud.set_delete_locks(true);
-                        }
+        match o {
+            RolloutOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::RolloutTimer(timer))
+            }
+            RolloutOutput::Upgrade { clusters, .. } => {
+                for k in clusters {
+                    let c = self.rollout.order()[k];
+                    sh.books.clusters[c as usize].guards_installed = Some(guards);
+                    fleet.wake(sh, c);
+                    if !fleet.agents[c as usize].is_alive() {
+                        sh.books.coverage.hit(Reached::UpgradedWhileDown);
                     }
-                }
-                RolloutOutput::WaveStarted { wave, share, at } => {
-                    self.watch_bake(sh, at);
-                    self.snapshot_wave_health(&fleet.agents);
-                    sh.sim.trace.record(now, &Record::Note { text: "wave" });
-                    sh.books.key_event(
-                        now,
-                        format!("rollout wave {wave} ({:.0} % of the fleet)", share * 100.0),
-                    );
-                }
-                RolloutOutput::Completed { at } => {
-                    sh.books
-                        .key_event(at, "rollout complete: every agent runs the fix".into());
-                }
-                RolloutOutput::Halted { wave, cause, .. } => {
-                    sh.books.coverage.hit(Reached::RolloutHalted);
-                    let why = cause.describe();
-                    sh.books
-                        .key_event(now, format!("rollout halted in wave {wave} by {why}"));
-                    let mut r = Vec::new();
-                    self.responder.handle_rollout_halted(now, cause, &mut r);
-                    self.apply_responder(sh, fleet, r);
-                }
-                // A resumed wave bakes from scratch: its health is judged
-                // from now, not from before the halt.
-                RolloutOutput::Resumed { at, .. } => {
-                    sh.books.coverage.hit(Reached::RolloutResumed);
-                    self.watch_bake(sh, at);
-                    self.snapshot_wave_health(&fleet.agents);
-                }
-                RolloutOutput::Baked { wave, at } => {
-                    if let Some((started, bake)) = self.bake_watch.take() {
-                        if let Some(v) =
-                            checks::bake_watched(wave, at.saturating_since(started), bake)
-                        {
-                            sh.books.findings.add(v.at(now, None));
-                        }
+                    fleet.agents[c as usize].upgrade(guards, defect);
+                    if guards.g6_delete_locks {
+                        sh.plant.cloud.set_delete_locks(true);
                     }
                 }
             }
-        }
-        if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
-            sh.books.findings.add(v.at(now, None));
+            RolloutOutput::WaveStarted { wave, share, at } => {
+                self.watch_bake(sh, at);
+                self.snapshot_wave_health(&fleet.agents);
+                sh.sim.trace.record(now, &Record::Note { text: "wave" });
+                sh.books.key_event(
+                    now,
+                    format!("rollout wave {wave} ({:.0} % of the fleet)", share * 100.0),
+                );
+            }
+            RolloutOutput::Completed { at } => {
+                sh.books
+                    .key_event(at, "rollout complete: every agent runs the fix".into());
+            }
+            RolloutOutput::Halted { wave, cause, .. } => {
+                sh.books.coverage.hit(Reached::RolloutHalted);
+                let why = cause.describe();
+                sh.books
+                    .key_event(now, format!("rollout halted in wave {wave} by {why}"));
+                let mut r = Vec::new();
+                self.responder.handle_rollout_halted(now, cause, &mut r);
+                self.push_responder(r);
+            }
+            // A resumed wave bakes from scratch: its health is judged
+            // from now, not from before the halt.
+            RolloutOutput::Resumed { at, .. } => {
+                sh.books.coverage.hit(Reached::RolloutResumed);
+                self.watch_bake(sh, at);
+                self.snapshot_wave_health(&fleet.agents);
+            }
+            RolloutOutput::Baked { wave, at } => {
+                if let Some((started, bake)) = self.bake_watch.take() {
+                    if let Some(v) = checks::bake_watched(wave, at.saturating_since(started), bake)
+                    {
+                        sh.books.findings.add(v.at(now, None));
+                    }
+                }
+            }
         }
     }
 
@@ -526,7 +596,9 @@ impl Response {
         };
         let mut out = Vec::new();
         self.rollout.handle_timer(sh.now(), t, health, &mut out);
-        self.apply_rollout(sh, fleet, out);
+        let base = self.routing.len();
+        self.push_rollout(out);
+        self.drain(sh, fleet, base);
     }
 
     /// The health gate's before-picture of a bake, from the agents' status reports.
@@ -622,60 +694,64 @@ impl Response {
         fleet: &mut Fleet,
         out: Vec<MonitoringOutput>,
     ) {
+        let base = self.routing.len();
+        self.push_monitoring(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of monitoring.
+    fn route_monitoring(&mut self, sh: &mut Shared, o: MonitoringOutput) {
         let now = sh.now();
-        for o in out {
-            let mut r = Vec::new();
-            match o {
-                MonitoringOutput::SetTimer { at, timer } => {
-                    sh.sim.schedule_at(at.max(now), Ev::Monitoring(timer))
-                }
-                MonitoringOutput::CustomerReport(_) => {
-                    self.responder.handle_customer_report(now, &mut r)
-                }
-                MonitoringOutput::PoolLossAlert(_) => {
-                    self.responder.handle_pool_loss_alert(now, &mut r)
-                }
-                MonitoringOutput::AgentHoldAlert { held, since } => self
-                    .responder
-                    .handle_agent_hold_alert(now, held, since, &mut r),
-                // Booked by the auth part, which hears the minute that fires them.
-                MonitoringOutput::BurnRateAlert { .. } => {}
-                MonitoringOutput::AuthIncidentDetected { by } => {
-                    sh.sim
-                        .trace
-                        .record(now, &Record::Note { text: "auth_alert" });
-                    let which = match by {
-                        DetectionSource::BurnRateFast => "fast",
-                        _ => "slow",
-                    };
-                    sh.books
-                        .key_event(now, format!("auth burn-rate alert fires ({which})"));
-                }
-                MonitoringOutput::AuthIncidentOpened {
-                    started_at,
-                    success_ratio,
-                } => sh.books.key_event(
-                    started_at,
-                    format!(
-                        "legitimate logins failing: {:.1} % success",
-                        success_ratio * 100.0
-                    ),
-                ),
-                MonitoringOutput::AuthIncidentEnded { .. } => {
-                    let c = self.monitoring.config();
-                    let text = format!(
-                        "logins recovered (success >= {} % for {} min)",
-                        c.auth_incident_success_min * 100.0,
-                        c.auth_recovered_min
-                    );
-                    // Stamped at the minute that closed the streak.
-                    let minute_start =
-                        SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
-                    sh.books.key_event(minute_start, text);
-                }
+        let mut r = Vec::new();
+        match o {
+            MonitoringOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::Monitoring(timer))
             }
-            self.apply_responder(sh, fleet, r);
+            MonitoringOutput::CustomerReport(_) => {
+                self.responder.handle_customer_report(now, &mut r)
+            }
+            MonitoringOutput::PoolLossAlert(_) => {
+                self.responder.handle_pool_loss_alert(now, &mut r)
+            }
+            MonitoringOutput::AgentHoldAlert { held, since } => self
+                .responder
+                .handle_agent_hold_alert(now, held, since, &mut r),
+            // Booked by the auth part, which hears the minute that fires them.
+            MonitoringOutput::BurnRateAlert { .. } => {}
+            MonitoringOutput::AuthIncidentDetected { by } => {
+                sh.sim
+                    .trace
+                    .record(now, &Record::Note { text: "auth_alert" });
+                let which = match by {
+                    DetectionSource::BurnRateFast => "fast",
+                    _ => "slow",
+                };
+                sh.books
+                    .key_event(now, format!("auth burn-rate alert fires ({which})"));
+            }
+            MonitoringOutput::AuthIncidentOpened {
+                started_at,
+                success_ratio,
+            } => sh.books.key_event(
+                started_at,
+                format!(
+                    "legitimate logins failing: {:.1} % success",
+                    success_ratio * 100.0
+                ),
+            ),
+            MonitoringOutput::AuthIncidentEnded { .. } => {
+                let c = self.monitoring.config();
+                let text = format!(
+                    "logins recovered (success >= {} % for {} min)",
+                    c.auth_incident_success_min * 100.0,
+                    c.auth_recovered_min
+                );
+                // Stamped at the minute that closed the streak.
+                let minute_start = SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
+                sh.books.key_event(minute_start, text);
+            }
         }
+        self.push_responder(r);
     }
 
     // ---- the responders -----------------------------------------------------
@@ -785,94 +861,91 @@ impl Response {
         self.apply_responder(sh, fleet, r);
     }
 
-    /// Routes the responders' outputs.
+    /// Routes the responders' outputs, and all they lead to.
     fn apply_responder(&mut self, sh: &mut Shared, fleet: &mut Fleet, out: Vec<ResponderOutput>) {
+        let base = self.routing.len();
+        self.push_responder(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of the responders.
+    fn route_responder(&mut self, sh: &mut Shared, o: ResponderOutput) {
         let now = sh.now();
-        for o in out {
-            match o {
-                ResponderOutput::SetTimer { at, timer } => {
-                    sh.sim.schedule_at(at.max(now), Ev::Responder(timer))
-                }
-                ResponderOutput::Narrate { at, text } => sh.books.key_event(at, text),
-                ResponderOutput::Detected { incident, .. } => {
-                    sh.sim.trace.record(now, &Record::Detected { incident });
-                }
-                ResponderOutput::Page { incident } => {
-                    // The acknowledgement comes back as an operator timer;
-                    // its delay comes from the incident's own stream.
-                    let mut on_call = self.rng.seed.fork(streams::ON_CALL, incident as u64);
-                    let _page = self
-                        .operators
-                        .page(now, incident, &mut on_call, &mut self.ops_out);
-                    self.drain_ops(sh, fleet);
-                }
-                ResponderOutput::Restore { cluster, by } => {
-                    self.queue_restore(sh, fleet, cluster, by)
-                }
-                ResponderOutput::SubmitChange(req) => self.submit_change(sh, fleet, req),
-                ResponderOutput::ResumeRollout => {
-                    let mut out = Vec::new();
-                    if self.rollout.resume(now, &mut out).is_ok() {
-                        sh.books
-                            .key_event(now, "rollout resumed after the alarm was checked".into());
-                    }
-                    self.apply_rollout(sh, fleet, out);
-                }
-                ResponderOutput::Resolved { incident } => {
-                    self.operators.resolve(now, incident);
-                }
-                ResponderOutput::ResetHoldAlert => self.monitoring.reset_agent_hold(),
+        match o {
+            ResponderOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::Responder(timer))
             }
+            ResponderOutput::Narrate { at, text } => sh.books.key_event(at, text),
+            ResponderOutput::Detected { incident, .. } => {
+                sh.sim.trace.record(now, &Record::Detected { incident });
+            }
+            ResponderOutput::Page { incident } => {
+                // The acknowledgement comes back as an operator timer;
+                // its delay comes from the incident's own stream.
+                let mut on_call = self.rng.seed.fork(streams::ON_CALL, incident as u64);
+                let _page = self
+                    .operators
+                    .page(now, incident, &mut on_call, &mut self.ops_out);
+                self.push_ops();
+            }
+            ResponderOutput::Restore { cluster, by } => self.queue_restore(sh, cluster, by),
+            ResponderOutput::SubmitChange(req) => self.submit_change(sh, req),
+            ResponderOutput::ResumeRollout => {
+                let mut out = Vec::new();
+                if self.rollout.resume(now, &mut out).is_ok() {
+                    sh.books
+                        .key_event(now, "rollout resumed after the alarm was checked".into());
+                }
+                self.push_rollout(out);
+            }
+            ResponderOutput::Resolved { incident } => {
+                self.operators.resolve(now, incident);
+            }
+            ResponderOutput::ResetHoldAlert => self.monitoring.reset_agent_hold(),
         }
     }
 
     // ---- operators ----------------------------------------------------------
 
-    /// Applies the operators' outputs collected in `ops_out`.
-    fn drain_ops(&mut self, sh: &mut Shared, fleet: &mut Fleet) {
+    /// Routes one output of the operators.
+    fn route_ops(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: OpsOutput) {
         let now = sh.now();
-        let out = std::mem::take(&mut self.ops_out);
-        for o in &out {
-            match *o {
-                OpsOutput::SetTimer { at, timer } => {
-                    sh.sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
-                }
-                OpsOutput::Acked { incident, at, .. } => {
-                    let i = incident as usize;
-                    if self.restorations_at_ack.len() <= i {
-                        self.restorations_at_ack.resize(i + 1, 0);
-                    }
-                    self.restorations_at_ack[i] = self.restorations_done();
-                    let lost: Vec<ClusterId> = (0..sh.plant.fleet.len() as ClusterId)
-                        .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
-                        .collect();
-                    let mut r = Vec::new();
-                    self.responder.handle_acked(now, incident, at, lost, &mut r);
-                    self.apply_responder(sh, fleet, r);
-                }
-                OpsOutput::Repair { .. } => {}
-                OpsOutput::RepairHandsOnDone { cluster, .. } => {
-                    self.restore_cluster(sh, fleet, cluster)
-                }
+        match o {
+            OpsOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
             }
-        }
-        let mut out = out;
-        out.clear();
-        if self.ops_out.is_empty() {
-            self.ops_out = out;
+            OpsOutput::Acked { incident, at, .. } => {
+                let i = incident as usize;
+                if self.restorations_at_ack.len() <= i {
+                    self.restorations_at_ack.resize(i + 1, 0);
+                }
+                self.restorations_at_ack[i] = self.restorations_done();
+                let lost: Vec<ClusterId> = (0..sh.plant.fleet.len() as ClusterId)
+                    .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
+                    .collect();
+                let mut r = Vec::new();
+                self.responder.handle_acked(now, incident, at, lost, &mut r);
+                self.push_responder(r);
+            }
+            OpsOutput::Repair { .. } => {}
+            OpsOutput::RepairHandsOnDone { cluster, .. } => {
+                self.restore_cluster(sh, fleet, cluster)
+            }
         }
     }
 
     pub(super) fn on_ops_timer(&mut self, sh: &mut Shared, fleet: &mut Fleet, t: OpsTimer) {
         self.operators
             .handle_timer(sh.now(), t, &mut self.rng.operators, &mut self.ops_out);
-        self.drain_ops(sh, fleet);
+        let base = self.routing.len();
+        self.push_ops();
+        self.drain(sh, fleet, base);
     }
 
     // ---- restoration --------------------------------------------------------
 
     /// Hands a lost cluster to a restoration method, once.
-    fn queue_restore(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId, by: RestoreBy) {
+    fn queue_restore(&mut self, sh: &mut Shared, c: ClusterId, by: RestoreBy) {
         let now = sh.now();
         if sh.books.clusters[c as usize].restoring.is_some() {
             return;
@@ -882,15 +955,22 @@ impl Response {
                 sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Manual);
                 self.operators
                     .enqueue(now, c, &mut self.rng.operators, &mut self.ops_out);
-                self.drain_ops(sh, fleet);
+                self.push_ops();
             }
             RestoreBy::Script => {
                 sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Script);
                 let mut out = Vec::new();
                 self.recovery.restore(now, c, &mut out);
-                self.apply_recovery(sh, fleet, out);
+                self.push_recovery(out);
             }
         }
+    }
+
+    /// A repair's cloud call comes due again: the restore goes on.
+    pub(super) fn on_repair_call(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let base = self.routing.len();
+        self.restore_cluster(sh, fleet, c);
+        self.drain(sh, fleet, base);
     }
 
     /// The hands-on part of a restore. An engineer recreates the `system`
@@ -899,7 +979,7 @@ impl Response {
     /// reads desired state itself), so its clusters come back in one cloud
     /// round instead of two, and checks first that the cluster would not be
     /// broken again at once.
-    pub(super) fn restore_cluster(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+    fn restore_cluster(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
         let now = sh.now();
         let by_script = sh.books.clusters[c as usize].restoring == Some(RestoreMethod::Script);
         // The script's preflight: restoring a cluster whose agent runs the
@@ -940,7 +1020,7 @@ impl Response {
                                 &mut self.rng.recovery,
                                 &mut out,
                             );
-                            self.apply_recovery(sh, fleet, out);
+                            self.push_recovery(out);
                             return;
                         }
                         sh.sim.schedule_at(retry_at, Ev::RepairCall(c));
@@ -969,38 +1049,45 @@ impl Response {
             let mut out = Vec::new();
             self.recovery
                 .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
-            self.apply_recovery(sh, fleet, out);
+            self.push_recovery(out);
         }
     }
 
+    /// Routes the recovery script's outputs, and all they lead to.
     fn apply_recovery(&mut self, sh: &mut Shared, fleet: &mut Fleet, out: Vec<RecoveryOutput>) {
+        let base = self.routing.len();
+        self.push_recovery(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of the recovery script.
+    fn route_recovery(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: RecoveryOutput) {
         let now = sh.now();
-        for o in out {
-            match o {
-                RecoveryOutput::StartRestore { cluster, .. } => {
-                    // The script works on it (a retry may come after the
-                    // world had already counted the cluster restored).
-                    sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Script);
-                    self.restore_cluster(sh, fleet, cluster)
-                }
-                RecoveryOutput::SetTimer { at, timer } => {
-                    sh.sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
-                }
-                RecoveryOutput::Done { .. } => {}
-                RecoveryOutput::GaveUp {
-                    cluster, attempts, ..
-                } => {
-                    sh.books.key_event(now, format!("recovery script gave up on cluster {cluster} after {attempts} attempts"));
-                    // A human takes over.
-                    sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Manual);
-                    self.operators.enqueue(
-                        now,
-                        cluster,
-                        &mut self.rng.operators,
-                        &mut self.ops_out,
-                    );
-                    self.drain_ops(sh, fleet);
-                }
+        match o {
+            RecoveryOutput::StartRestore { cluster, .. } => {
+                // The script works on it (a retry may come after the
+                // world had already counted the cluster restored).
+                sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Script);
+                self.restore_cluster(sh, fleet, cluster)
+            }
+            RecoveryOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
+            }
+            RecoveryOutput::Done { .. } => {}
+            RecoveryOutput::GaveUp {
+                cluster, attempts, ..
+            } => {
+                sh.books.key_event(
+                    now,
+                    format!(
+                        "recovery script gave up on cluster {cluster} after {attempts} attempts"
+                    ),
+                );
+                // A human takes over.
+                sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Manual);
+                self.operators
+                    .enqueue(now, cluster, &mut self.rng.operators, &mut self.ops_out);
+                self.push_ops();
             }
         }
     }
