@@ -982,21 +982,23 @@ impl Response {
     fn restore_cluster(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
         let now = sh.now();
         let by_script = sh.books.clusters[c as usize].restoring == Some(RestoreMethod::Script);
-        // The script's preflight: restoring a cluster whose agent runs the
-        // version with the 404 bug (the deployment listing) while a probe of
-        // its desired-state URL through the edge is answered 404 only feeds
-        // it pools to delete again, so wait for the route (or the hotfix),
-        // holding the script's slot.
+        // The script's preflight: its agent's version as the deployment
+        // listing shows it, and a probe of its desired-state URL through
+        // the edge when the script asks for one.
         let guards = sh.books.clusters[c as usize]
             .guards_installed
             .unwrap_or(fleet.agents[c as usize].guards());
-        if by_script
-            && guards.is_buggy()
-            && sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound
-        {
-            sh.sim
-                .schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
-            return;
+        if by_script && self.recovery.preflight_probes(guards.is_buggy()) {
+            let route_answers_404 =
+                sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound;
+            let mut out = Vec::new();
+            if !self
+                .recovery
+                .handle_preflight(now, c, route_answers_404, &mut out)
+            {
+                self.push_recovery(out);
+                return;
+            }
         }
         let ds = *sh.plant.service.state(c);
         let pools = *sh.plant.cloud.pools(c);
@@ -1074,6 +1076,9 @@ impl Response {
                 sh.sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
             }
             RecoveryOutput::Done { .. } => {}
+            RecoveryOutput::Recheck { cluster, at } => {
+                sh.sim.schedule_at(at, Ev::RepairCall(cluster))
+            }
             RecoveryOutput::GaveUp {
                 cluster, attempts, ..
             } => {
