@@ -181,7 +181,7 @@ impl Books {
             // reference mode checks this shortcut too).
             if self.unchanged_since_watch[c as usize] {
                 assert!(
-                    fleet.fast_forward || !converged(plant, &fleet.agents, c),
+                    fleet.sleep.fast_forward || !converged(plant, &fleet.agents, c),
                     "cluster {c} converged without an event touching it"
                 );
                 k += 1;

@@ -48,6 +48,39 @@ pub(super) const AWAKE: u64 = u64::MAX;
 /// `due_poll[c]` of an agent with nothing of its own due.
 pub(super) const NO_POLL: u64 = u64::MAX;
 
+/// The fleet part's sleep state: which agents sleep, until when.
+pub(super) struct Sleep {
+    /// Per agent: the grid poll a sleeping agent would make next, or
+    /// [`AWAKE`].
+    pub asleep: Vec<u64>,
+    /// Per sleeping agent: the grid poll at which it must be awake again
+    /// on its own account, or [`NO_POLL`].
+    pub due_poll: Vec<u64>,
+    /// Agents asleep now.
+    pub sleepers: u32,
+    /// Skip sleeping agents' polls (false: the reference mode, which steps
+    /// every poll and checks that the skipped ones would be quiet).
+    pub fast_forward: bool,
+    /// This configuration lets quiet agents sleep at all.
+    pub sleep_possible: bool,
+    /// The edge version agents' sleep was last checked against.
+    pub edge_version_seen: u32,
+}
+
+impl Sleep {
+    /// `clusters` agents, all awake, in the fast-forward mode.
+    pub fn new(clusters: usize) -> Sleep {
+        Sleep {
+            asleep: vec![AWAKE; clusters],
+            due_poll: vec![NO_POLL; clusters],
+            sleepers: 0,
+            fast_forward: true,
+            sleep_possible: false,
+            edge_version_seen: 0,
+        }
+    }
+}
+
 impl Fleet {
     /// Whether quiet agents may sleep at all under this configuration: two
     /// grid polls are always further apart than the slowest round trip
@@ -76,7 +109,7 @@ impl Fleet {
         actual: &[PoolState; POOLS],
         out: &[AgentOutput],
     ) -> Option<(u64, u64)> {
-        if !self.sleep_possible || !self.listing_cache.is_empty() {
+        if !self.sleep.sleep_possible || !self.listing_cache.is_empty() {
             return None;
         }
         let DesiredAnswer::Ok(ds) = answer else {
@@ -118,11 +151,11 @@ impl Fleet {
     /// Puts agent `c` to sleep until grid poll `k`; it must be awake again
     /// at grid poll `due` ([`NO_POLL`]: only when woken).
     pub(super) fn fall_asleep(&mut self, sh: &mut Shared, c: ClusterId, k: u64, due: u64) {
-        debug_assert_eq!(self.asleep[c as usize], AWAKE);
-        self.asleep[c as usize] = k;
-        self.due_poll[c as usize] = due;
-        self.sleepers += 1;
-        if self.fast_forward && due != NO_POLL {
+        debug_assert_eq!(self.sleep.asleep[c as usize], AWAKE);
+        self.sleep.asleep[c as usize] = k;
+        self.sleep.due_poll[c as usize] = due;
+        self.sleep.sleepers += 1;
+        if self.sleep.fast_forward && due != NO_POLL {
             let at = self.agents[c as usize].grid().at(due);
             // `may_sleep` keeps `due` below 2^32.
             sh.sim.schedule_at(at, Ev::AgentDue(c, due as u32));
@@ -132,7 +165,9 @@ impl Fleet {
     /// Fast-forward: agent `c` is due at grid poll `due` (queued when it
     /// fell asleep). Wakes it if it still sleeps on that account.
     pub(super) fn on_agent_due(&mut self, sh: &mut Shared, c: ClusterId, due: u32) {
-        if self.asleep[c as usize] != AWAKE && self.due_poll[c as usize] == u64::from(due) {
+        if self.sleep.asleep[c as usize] != AWAKE
+            && self.sleep.due_poll[c as usize] == u64::from(due)
+        {
             self.wake(sh, c);
         }
     }
@@ -141,12 +176,13 @@ impl Fleet {
     /// quiet one (the next is expected one grid point later); any other
     /// (a stray timer) wakes it, as in the fast-forward.
     pub(super) fn reference_poll(&mut self, sh: &mut Shared, c: ClusterId) {
-        let k = self.asleep[c as usize];
+        let k = self.sleep.asleep[c as usize];
         if k == AWAKE {
             return;
         }
-        if self.agents[c as usize].grid().at(k) == sh.now() && k != self.due_poll[c as usize] {
-            self.asleep[c as usize] = k + 1;
+        if self.agents[c as usize].grid().at(k) == sh.now() && k != self.sleep.due_poll[c as usize]
+        {
+            self.sleep.asleep[c as usize] = k + 1;
         } else {
             self.wake(sh, c);
         }
@@ -164,7 +200,7 @@ impl Fleet {
     ) {
         let agent = &self.agents[c as usize];
         let expected = AgentOutput::SetTimer {
-            at: agent.grid().at(self.asleep[c as usize]),
+            at: agent.grid().at(self.sleep.asleep[c as usize]),
             timer: AgentTimer::Poll,
         };
         // `before` is this check's own copy: predicted in place.
@@ -193,13 +229,13 @@ impl Fleet {
     /// Wakes agent `c` as of `now`: the skipped polls before `now` were
     /// made. Returns the agent's next event, if the fast-forward owes one.
     fn wake_at(&mut self, sh: &mut Shared, c: ClusterId, now: SimTime) -> Option<(SimTime, Ev)> {
-        let k = self.asleep[c as usize];
+        let k = self.sleep.asleep[c as usize];
         if k == AWAKE {
             return None;
         }
-        self.asleep[c as usize] = AWAKE;
-        self.sleepers -= 1;
-        if !self.fast_forward {
+        self.sleep.asleep[c as usize] = AWAKE;
+        self.sleep.sleepers -= 1;
+        if !self.sleep.fast_forward {
             // Every poll was stepped: the agent is where it should be.
             return None;
         }
@@ -260,8 +296,8 @@ impl Fleet {
 
     /// Wakes every sleeping agent.
     pub(super) fn wake_all(&mut self, sh: &mut Shared) {
-        for c in 0..self.asleep.len() as ClusterId {
-            if self.sleepers == 0 {
+        for c in 0..self.sleep.asleep.len() as ClusterId {
+            if self.sleep.sleepers == 0 {
                 break;
             }
             self.wake(sh, c);
@@ -274,17 +310,17 @@ impl Fleet {
     /// be stepped while it lasts); a new edge version wakes the agents
     /// whose route it changes.
     pub(super) fn after_event(&mut self, sh: &mut Shared) {
-        if self.sleepers > 0 && sh.plant.service.faults != Default::default() {
+        if self.sleep.sleepers > 0 && sh.plant.service.faults != Default::default() {
             self.wake_all(sh);
         }
         let current = sh.plant.edge_version();
-        if current != self.edge_version_seen {
-            let old = self.edge_version_seen;
-            self.edge_version_seen = current;
+        if current != self.sleep.edge_version_seen {
+            let old = self.sleep.edge_version_seen;
+            self.sleep.edge_version_seen = current;
             let mut woken = Vec::new();
             let reroutes = sh.plant.reroutes_since(old);
-            for c in 0..self.asleep.len() as ClusterId {
-                if self.asleep[c as usize] != AWAKE && reroutes.changed(c) {
+            for c in 0..self.sleep.asleep.len() as ClusterId {
+                if self.sleep.asleep[c as usize] != AWAKE && reroutes.changed(c) {
                     woken.push(c);
                 }
             }
@@ -298,8 +334,8 @@ impl Fleet {
     /// sleeping agent makes the polls it skipped up to and including `end`.
     pub(super) fn wake_all_at_end(&mut self, sh: &mut Shared, end: SimTime) {
         let after_end = end + SimDuration::from_micros(1);
-        for c in 0..self.asleep.len() as ClusterId {
-            if self.sleepers == 0 {
+        for c in 0..self.sleep.asleep.len() as ClusterId {
+            if self.sleep.sleepers == 0 {
                 break;
             }
             // What would come next lies beyond the end: not queued.
@@ -360,9 +396,13 @@ mod tests {
 
     fn sleeping_cluster(world: &World) -> ClusterId {
         let fleet = &world.fleet;
-        assert!(fleet.sleepers > 40, "{} of 50 asleep", fleet.sleepers);
+        assert!(
+            fleet.sleep.sleepers > 40,
+            "{} of 50 asleep",
+            fleet.sleep.sleepers
+        );
         (0..50)
-            .find(|&c| fleet.asleep[c as usize] != AWAKE)
+            .find(|&c| fleet.sleep.asleep[c as usize] != AWAKE)
             .unwrap() as ClusterId
     }
 

@@ -13,10 +13,11 @@
 //! restored) and the workload part (a cloud operation settled).
 
 use super::books::Shared;
+use super::fast_forward::{self, Sleep};
 use super::response::Response;
 use super::tallies::Tallies;
 use super::workload_side::Workload;
-use super::{fast_forward, Ev, RestoreMethod};
+use super::{Ev, RestoreMethod};
 use crate::checks::{self, BlastRadius};
 use crate::coverage::Reached;
 use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard};
@@ -47,21 +48,8 @@ pub(super) struct Fleet {
     pub rtt_ms: Lognormal,
     /// Each agent's first poll, scheduled by `start`.
     pub first_poll: Vec<SimTime>,
-    /// Per agent: the grid poll a sleeping agent would make next, or
-    /// `fast_forward::AWAKE` (see [`fast_forward`]).
-    pub asleep: Vec<u64>,
-    /// Per sleeping agent: the grid poll at which it must be awake again
-    /// on its own account, or `fast_forward::NO_POLL`.
-    pub due_poll: Vec<u64>,
-    /// Agents asleep now.
-    pub sleepers: u32,
-    /// Skip sleeping agents' polls (false: the reference mode, which steps
-    /// every poll and checks that the skipped ones would be quiet).
-    pub fast_forward: bool,
-    /// This configuration lets quiet agents sleep at all.
-    pub sleep_possible: bool,
-    /// The edge version agents' sleep was last checked against.
-    pub edge_version_seen: u32,
+    /// Which agents sleep (see [`fast_forward`]).
+    pub sleep: Sleep,
     /// Reused buffer of agent outputs.
     out: Vec<AgentOutput>,
 }
@@ -89,12 +77,7 @@ impl Fleet {
             network,
             rtt_ms,
             first_poll,
-            asleep: vec![fast_forward::AWAKE; n],
-            due_poll: vec![fast_forward::NO_POLL; n],
-            sleepers: 0,
-            fast_forward: true,
-            sleep_possible: false,
-            edge_version_seen: 0,
+            sleep: Sleep::new(n),
             out: Vec::with_capacity(16),
         }
     }
@@ -102,7 +85,7 @@ impl Fleet {
     pub(super) fn on_agent_poll(&mut self, sh: &mut Shared, response: &mut Response, c: ClusterId) {
         let now = sh.now();
         sh.books.touched(c);
-        if self.fast_forward {
+        if self.sleep.fast_forward {
             // A sleeping agent's own polls are not queued: this is a stray
             // timer, which wakes it.
             self.wake(sh, c);
@@ -137,13 +120,13 @@ impl Fleet {
     ) {
         let now = sh.now();
         sh.books.touched(c);
-        let asleep = self.asleep[c as usize] != fast_forward::AWAKE;
-        if asleep && self.fast_forward {
+        let asleep = self.sleep.asleep[c as usize] != fast_forward::AWAKE;
+        if asleep && self.sleep.fast_forward {
             // A stray answer of a sleeping agent: wake it first.
             self.wake(sh, c);
         }
         // The reference mode steps the answers the fast-forward skips.
-        let skipped = asleep && !self.fast_forward;
+        let skipped = asleep && !self.sleep.fast_forward;
         let Some(answer) = self.pending_answer[c as usize].take() else {
             return;
         };
@@ -235,7 +218,7 @@ impl Fleet {
             self.check_quiet_answer(c, before, &actual, &out);
         } else if let Some((k, due)) = self.may_sleep(sh, c, now, &answer, &actual, &out) {
             self.fall_asleep(sh, c, k, due);
-            if self.fast_forward {
+            if self.sleep.fast_forward {
                 // Its next poll is the grid's: not queued while it sleeps.
                 out.clear();
             }

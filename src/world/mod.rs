@@ -119,15 +119,6 @@ pub enum Ev {
     EdgeDeploy(u32),
 }
 
-/// A routing change on its way to the edge cells.
-#[derive(Clone, Debug)]
-struct EdgeDeploy {
-    name: String,
-    ratio: f64,
-    salt: u64,
-    cells_mask: u64,
-}
-
 /// How a cluster got its pools back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RestoreMethod {
@@ -248,13 +239,13 @@ impl World {
     /// Steps every agent poll (the reference mode) instead of letting
     /// quiet agents sleep; the trace and the summary are the same.
     pub fn set_step_every_poll(&mut self, on: bool) {
-        self.fleet.fast_forward = !on;
+        self.fleet.sleep.fast_forward = !on;
     }
 
     /// Schedules the first events: agent phases, the timeline, the minute tick.
     pub fn start(&mut self, sim: &mut Sim<Ev>) {
-        self.fleet.sleep_possible = self.fleet.sleep_possible(&self.cfg);
-        self.fleet.edge_version_seen = self.plant.edge_version();
+        self.fleet.sleep.sleep_possible = self.fleet.sleep_possible(&self.cfg);
+        self.fleet.sleep.edge_version_seen = self.plant.edge_version();
         for (c, at) in std::mem::take(&mut self.fleet.first_poll)
             .into_iter()
             .enumerate()

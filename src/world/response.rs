@@ -19,9 +19,10 @@
 
 use super::books::Shared;
 use super::fleet_side::Fleet;
-use super::{EdgeDeploy, Ev, RestoreMethod, PROBES_PER_DIAGNOSIS};
+use super::{Ev, RestoreMethod, PROBES_PER_DIAGNOSIS};
 use crate::checks;
 use crate::coverage::Reached;
+use crate::effects::land_route_change;
 use crate::effects::{self, Effect};
 use crate::model::agent::Agent;
 use crate::model::auth::AuthSystem;
@@ -35,6 +36,7 @@ use crate::model::responder::{
 };
 use crate::model::rollout::{Rollout, RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
+use crate::plant::control::RouteLanding;
 use crate::plant::streams;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
 use crate::record::Record;
@@ -78,7 +80,7 @@ pub(super) struct Response {
     /// gate's before-picture); empty until a rollout starts.
     healthy_at_wave_start: Vec<bool>,
     /// Edge changes in the configuration pipeline, by `Ev::EdgeDeploy` index.
-    edge_deploys: Vec<EdgeDeploy>,
+    edge_deploys: Vec<RouteLanding>,
     /// Routing changes applied to prod as the change log and the pipeline
     /// record them (what diagnosis reads; at most `change.log_max`).
     routing_changes: Vec<RoutingChangeSeen>,
@@ -394,50 +396,34 @@ impl Response {
             ),
         );
         match applied.payload {
-            ChangePayload::Edge {
-                ratio,
-                salt,
-                defect_cells,
-                via_pipeline,
-            } => {
-                let (at, cells_mask) = effects::edge_change_landing(
-                    &sh.cfg.network,
-                    self.rng.seed,
-                    sh.books.epoch,
-                    &name,
-                    defect_cells,
-                    via_pipeline,
-                    now,
-                );
+            ChangePayload::Edge(change) => {
+                let via_pipeline = change.via_pipeline;
+                let landing =
+                    land_route_change(&sh.cfg.network, self.rng.seed, sh.books.epoch, change, now);
                 // The change log and the pipeline's record, as diagnosis reads them.
                 if self.routing_changes.len() < sh.cfg.change.log_max {
                     self.routing_changes.push(RoutingChangeSeen {
                         name: name.clone(),
-                        live_at: at,
+                        live_at: landing.at,
                         via_pipeline,
                         outside_change_management: applied.leaked,
                     });
                 }
-                let deploy = EdgeDeploy {
-                    name,
-                    ratio,
-                    salt,
-                    cells_mask,
-                };
                 if via_pipeline {
                     sh.books.key_event(
                         now,
                         format!(
                             "change {} enters the edge configuration pipeline (cells at {})",
-                            deploy.name,
-                            sh.books.epoch.format(at)
+                            landing.change.name,
+                            sh.books.epoch.format(landing.at)
                         ),
                     );
-                    self.edge_deploys.push(deploy);
+                    let at = landing.at;
+                    self.edge_deploys.push(landing);
                     sh.sim
                         .schedule_at(at, Ev::EdgeDeploy(self.edge_deploys.len() as u32 - 1));
                 } else {
-                    self.deploy_edge(sh, now, &deploy);
+                    self.deploy_edge(sh, &landing);
                 }
             }
             ChangePayload::EdgeFix => {
@@ -449,14 +435,14 @@ impl Response {
 
     /// The pipeline's nightly window: the change reaches the edge cells.
     pub(super) fn on_edge_deploy(&mut self, sh: &mut Shared, i: u32) {
-        let deploy = self.edge_deploys[i as usize].clone();
-        self.deploy_edge(sh, sh.now(), &deploy);
+        let landing = self.edge_deploys[i as usize].clone();
+        self.deploy_edge(sh, &landing);
     }
 
-    fn deploy_edge(&mut self, sh: &mut Shared, now: SimTime, d: &EdgeDeploy) {
-        sh.plant
-            .edge
-            .apply_routing(now, d.ratio, d.salt, d.cells_mask, &d.name);
+    /// The change reaches the edge cells (at `d.at`, which is now).
+    fn deploy_edge(&mut self, sh: &mut Shared, d: &RouteLanding) {
+        let now = d.at;
+        sh.plant.edge.apply_route(d);
         if d.cells_mask != 0 {
             let cells: Vec<String> = (0..64)
                 .filter(|k| d.cells_mask >> k & 1 == 1)
@@ -466,7 +452,7 @@ impl Response {
                 now,
                 format!(
                     "change {} reaches the edge cells: its route rule misses the desired-state path in cells {}",
-                    d.name,
+                    d.change.name,
                     cells.join(", ")
                 ),
             );
