@@ -15,8 +15,9 @@
 
 use crate::config::ModelConfig;
 use crate::model::auth::{MitigationConfig, VendorPath};
-use crate::model::change::{ChangePayload, ChangeRequest};
+use crate::model::change::{ChangePayload, ChangeRequest, RouteChange};
 use crate::model::responder::RestoreBy;
+use crate::plant::control::RouteLanding;
 use crate::timeline::{Action, PathState, TimelineItem};
 use crate::types::Env;
 
@@ -156,12 +157,13 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
                 target: *target,
                 applied_via: *applied_via,
                 emergency: *emergency,
-                payload: ChangePayload::Edge {
-                    ratio: *misroute_ratio,
-                    salt: *misroute_salt,
+                payload: ChangePayload::Edge(RouteChange {
+                    name: change_id.clone(),
+                    misroute_ratio: *misroute_ratio,
+                    misroute_salt: *misroute_salt,
                     defect_cells: *route_defect_cells,
                     via_pipeline: *via_pipeline,
-                },
+                }),
             }));
         }
         (Action::Change { change_id, .. }, false) => {
@@ -385,26 +387,24 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
     }
 }
 
-/// Where and when a routing change applied to prod lands on the edge:
-/// the cells its route defect hits (seed and change name choose them) and
-/// the time it reaches them (at once, or through the edge configuration
-/// pipeline). Both tiers call it, so they misroute the same clusters at
-/// the same instant.
-pub fn edge_change_landing(
+/// Where and when `change`, applied to prod at `applied_at`, lands on the
+/// edge: the cells its route defect hits (the seed and the change's name
+/// choose them) and the time it reaches them (at once, or through the
+/// edge configuration pipeline). Both tiers call it, so they misroute the
+/// same clusters at the same instant.
+pub fn land_route_change(
     network: &crate::config::NetworkConfig,
     seed: cascade_sim::Seed,
     epoch: cascade_sim::Epoch,
-    name: &str,
-    defect_cells: u32,
-    via_pipeline: bool,
+    change: RouteChange,
     applied_at: cascade_sim::SimTime,
-) -> (cascade_sim::SimTime, u64) {
-    let cells_mask = if defect_cells > 0 {
-        crate::plant::defect_cells(network.edge_cells, seed, name, defect_cells)
+) -> RouteLanding {
+    let cells_mask = if change.defect_cells > 0 {
+        crate::plant::defect_cells(network.edge_cells, seed, &change.name, change.defect_cells)
     } else {
         0
     };
-    let at = if via_pipeline {
+    let at = if change.via_pipeline {
         crate::plant::control::pipeline_deploy_at(
             applied_at,
             epoch,
@@ -414,7 +414,11 @@ pub fn edge_change_landing(
     } else {
         applied_at
     };
-    (at, cells_mask)
+    RouteLanding {
+        change,
+        at,
+        cells_mask,
+    }
 }
 
 #[cfg(test)]
@@ -462,12 +466,13 @@ mod tests {
                     target: Env::Staging,
                     applied_via: Env::Prod,
                     emergency: false,
-                    payload: ChangePayload::Edge {
-                        ratio: 0.5,
-                        salt: 9,
+                    payload: ChangePayload::Edge(RouteChange {
+                        name: "leak".into(),
+                        misroute_ratio: 0.5,
+                        misroute_salt: 9,
                         defect_cells: 3,
                         via_pipeline: true,
-                    },
+                    }),
                 }),
             ]
         );

@@ -64,20 +64,28 @@ impl ChangeConfig {
     }
 }
 
+/// A routing change, one value from the timeline to the edge: its route
+/// rule misses the desired-state path in `defect_cells` edge cells (the
+/// run's seed and the change's name pick which), and/or misroutes
+/// `misroute_ratio` of the clusters (`misroute_salt` picks which).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteChange {
+    /// The change's name: what the edge records as the version's setter.
+    pub name: String,
+    pub misroute_ratio: f64,
+    pub misroute_salt: u64,
+    pub defect_cells: u32,
+    /// It reaches the cells through the edge configuration pipeline, not
+    /// at once.
+    pub via_pipeline: bool,
+}
+
 /// What this system's changes do once applied to prod (the payload `P`
 /// that the harness gives [`ChangeManager`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChangePayload {
-    /// A routing change: its route rule misses the desired-state path in
-    /// `defect_cells` edge cells, and/or misroutes `ratio` of the clusters;
-    /// `via_pipeline`: it reaches the cells through the edge configuration
-    /// pipeline, not at once.
-    Edge {
-        ratio: f64,
-        salt: u64,
-        defect_cells: u32,
-        via_pipeline: bool,
-    },
+    /// A routing change.
+    Edge(RouteChange),
     /// Revert the routing to correct.
     EdgeFix,
     /// Roll the agent fix out (emergency: 5-minute bakes).

@@ -63,6 +63,10 @@ pub struct RecoveryConfig {
     pub queue_max: usize,
     /// \[A] Highest cluster id + 1 accepted; sizes the per-cluster table.
     pub clusters_max: u32,
+    /// \[A] Wait before the preflight probes a cluster's route again after
+    /// it answered 404: the route comes back with a revert or the hotfix,
+    /// hours away, so two minutes loses no real time and keeps probes rare.
+    pub preflight_recheck_s: f64,
 }
 
 impl Default for RecoveryConfig {
@@ -79,6 +83,7 @@ impl Default for RecoveryConfig {
             throttle_backoff_base_s: 5.0,
             queue_max: 4_096,
             clusters_max: 100_000,
+            preflight_recheck_s: 120.0,
         }
     }
 }
@@ -103,7 +108,13 @@ impl RecoveryConfig {
         check_at_least("starts_max_per_s", self.starts_max_per_s, 0.001)?;
         check_at_most("throttles_max", self.throttles_max, 1_000)?;
         check_range("queue_max", self.queue_max, 1, 1_000_000)?;
-        check_range("clusters_max", self.clusters_max, 1, 10_000_000)
+        check_range("clusters_max", self.clusters_max, 1, 10_000_000)?;
+        check_positive("preflight_recheck_s", self.preflight_recheck_s)?;
+        check_at_most(
+            "preflight_recheck_s",
+            self.preflight_recheck_s,
+            ("1 day", 86_400.0),
+        )
     }
 }
 
@@ -143,6 +154,12 @@ pub enum RecoveryOutput {
         cluster: ClusterId,
         attempts: u32,
         why: GiveUp,
+    },
+    /// The preflight found `cluster`'s route answering 404: look at it
+    /// again at `at` (its worker stays with it).
+    Recheck {
+        cluster: ClusterId,
+        at: SimTime,
     },
 }
 
@@ -305,6 +322,36 @@ impl Recovery {
                 true
             }
         }
+    }
+
+    /// Whether the script probes a cluster's route before restoring it: it
+    /// does when the cluster's agent runs a version with the 404 bug (the
+    /// deployment listing says so), since restoring such a cluster while
+    /// its route answers 404 only feeds its agent pools to delete again.
+    pub fn preflight_probes(&self, agent_has_404_bug: bool) -> bool {
+        agent_has_404_bug
+    }
+
+    /// The preflight probe of `cluster`'s route came back. Returns whether
+    /// the restore goes ahead; while the route answers 404 it waits for the
+    /// route (or the hotfix), holding the worker, and asks to look again
+    /// after `preflight_recheck_s`.
+    pub fn handle_preflight(
+        &mut self,
+        now: SimTime,
+        cluster: ClusterId,
+        route_answers_404: bool,
+        out: &mut Vec<RecoveryOutput>,
+    ) -> bool {
+        if !route_answers_404 {
+            return true;
+        }
+        let wait = SimDuration::from_secs_f64(self.config.preflight_recheck_s);
+        out.push(RecoveryOutput::Recheck {
+            cluster,
+            at: now + wait,
+        });
+        false
     }
 
     /// The caller's cloud calls for `cluster` succeeded; the script verifies,
@@ -631,6 +678,9 @@ mod tests {
                         holding.remove(&cluster);
                         seen.done.insert(cluster, (now, attempts));
                     }
+                    RecoveryOutput::Recheck { .. } => {
+                        unreachable!("this driver runs no preflight")
+                    }
                     RecoveryOutput::GaveUp {
                         cluster,
                         attempts,
@@ -706,6 +756,29 @@ mod tests {
         assert!(total.gave_up > 100, "{total:?}");
         assert!(total.cancelled > 100, "{total:?}");
         assert!(total.done > 10_000, "{total:?}");
+    }
+
+    #[test]
+    fn the_preflight_probes_only_a_buggy_agent_and_waits_out_a_404() {
+        let mut rec = Recovery::new(RecoveryConfig {
+            preflight_recheck_s: 90.0,
+            ..RecoveryConfig::default()
+        })
+        .unwrap();
+        assert!(rec.preflight_probes(true));
+        assert!(!rec.preflight_probes(false));
+        let now = SimTime::from_secs(1_000);
+        let mut out = Vec::new();
+        assert!(rec.handle_preflight(now, 7, false, &mut out));
+        assert!(out.is_empty(), "a route that answers goes ahead: {out:?}");
+        assert!(!rec.handle_preflight(now, 7, true, &mut out));
+        assert_eq!(
+            out,
+            [RecoveryOutput::Recheck {
+                cluster: 7,
+                at: SimTime::from_secs(1_090),
+            }]
+        );
     }
 
     #[test]

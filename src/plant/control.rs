@@ -126,6 +126,17 @@ impl DesiredService {
     }
 }
 
+/// A routing change applied to prod, as it lands on the edge: when it
+/// reaches the cells, and which cells its route defect hits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteLanding {
+    pub change: crate::model::change::RouteChange,
+    /// At once, or at the edge configuration pipeline's deploy.
+    pub at: SimTime,
+    /// Cells whose route misses the desired-state path (bit k = cell k).
+    pub cells_mask: u64,
+}
+
 /// One version of the edge routing table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeVersion {
@@ -286,6 +297,19 @@ impl Edge {
             at: now,
         });
         version
+    }
+
+    /// Applies a routing change as it lands: a new version set by the
+    /// change's name.
+    pub fn apply_route(&mut self, landing: &RouteLanding) -> u32 {
+        let c = &landing.change;
+        self.apply_routing(
+            landing.at,
+            c.misroute_ratio,
+            c.misroute_salt,
+            landing.cells_mask,
+            &c.name,
+        )
     }
 
     /// Rolls back to a correct routing (a new version without misroute).

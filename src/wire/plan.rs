@@ -15,6 +15,7 @@
 //! compared with a fleet run whose responders stay idle.
 
 use crate::config::ModelConfig;
+use crate::effects::land_route_change;
 use crate::effects::{self, Effect};
 use crate::model::change::{Change, ChangeManager, ChangePayload, Decision};
 use crate::plant::cell_layout;
@@ -153,36 +154,17 @@ pub fn plan(timeline: &Timeline, model: &ModelConfig, seed: Seed, epoch: Epoch) 
                 continue;
             }
             match a.payload {
-                ChangePayload::Edge {
-                    ratio,
-                    salt,
-                    defect_cells,
-                    via_pipeline,
-                } => {
-                    let set_by = cm
-                        .log()
-                        .iter()
-                        .find(|r| r.id == a.id)
-                        .map(|r| r.description.clone())
-                        .unwrap_or_else(|| it.id.clone());
-                    let (when, cells_mask) = effects::edge_change_landing(
-                        &model.network,
-                        seed,
-                        epoch,
-                        &set_by,
-                        defect_cells,
-                        via_pipeline,
-                        at,
-                    );
+                ChangePayload::Edge(change) => {
+                    let landing = land_route_change(&model.network, seed, epoch, change, at);
                     plan.steps.push(Step {
-                        at: when,
+                        at: landing.at,
                         item: it.id.clone(),
                         kind: StepKind::Routing {
-                            ratio,
-                            salt,
-                            cells_mask,
+                            ratio: landing.change.misroute_ratio,
+                            salt: landing.change.misroute_salt,
+                            cells_mask: landing.cells_mask,
                             layout,
-                            set_by,
+                            set_by: landing.change.name,
                         },
                     });
                 }

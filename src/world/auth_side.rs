@@ -1,16 +1,26 @@
 //! The auth path on the event loop: an `AuthTick` event runs the auth
 //! system's tick due then, and the ticks after it that would be the next
-//! event anyway (handled in place, see [`World::on_auth_tick`]); ticks are
+//! event anyway (handled in place, see [`AuthSide::on_auth_tick`]); ticks are
 //! folded into minutes (the SLI that monitoring
 //! reads for burn-rate alerts and auth incidents, customer surfaces) and
 //! hours (the success ratio the reports show).
+//!
+//! Owns: [`AuthSide`] (the auth system, its stream, and [`AuthBook`]).
+//! Touches: the shared books' coverage and the trace; at each minute it
+//! hands the SLI to the response part's monitoring and reads the fleet
+//! part's tally of customers whose Airflow is down.
 
-use super::{Ev, World};
+use super::books::Shared;
+use super::fleet_side::Fleet;
+use super::response::Response;
+use super::Ev;
+use crate::config::ModelConfig;
 use crate::coverage::Reached;
-use crate::model::auth::{AuthTick, BreakerState};
-use crate::outcome::{AuthFailures, AuthOutcome, Day, Incident, IncidentKind, SurfaceMinutes};
+use crate::model::auth::{AuthSystem, AuthTick, BreakerState};
+use crate::model::monitoring::MonitoringOutput;
+use crate::outcome::{AuthFailures, AuthOutcome, Day, SurfaceMinutes};
 use crate::record::Record;
-use cascade_sim::{Sim, SimDuration, SimTime};
+use cascade_sim::{Epoch, SimDuration, SimTime, Stream};
 use std::collections::BTreeMap;
 
 /// Auth figures of one minute.
@@ -69,34 +79,52 @@ pub struct AuthBook {
     pub surface_minutes: BTreeMap<u64, [[f64; 4]; 4]>,
 }
 
-impl World {
-    pub(super) fn auth_tick_period(&self) -> SimDuration {
-        SimDuration::from_millis(self.cfg.auth.tick_ms)
+/// The auth part of the world.
+pub(super) struct AuthSide {
+    pub system: AuthSystem,
+    pub book: AuthBook,
+    stream: Stream,
+    /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
+    pub customers_per_cloud: [u32; 3],
+}
+
+impl AuthSide {
+    pub fn new(cfg: &ModelConfig, stream: Stream, customers_per_cloud: [u32; 3]) -> AuthSide {
+        AuthSide {
+            system: AuthSystem::new(&cfg.auth),
+            book: AuthBook::default(),
+            stream,
+            customers_per_cloud,
+        }
+    }
+
+    fn auth_tick_period(cfg: &ModelConfig) -> SimDuration {
+        SimDuration::from_millis(cfg.auth.tick_ms)
     }
 
     /// Handles the auth tick due now, and the ticks after it for as long as
     /// each would be the next event anyway (`Sim::handle_next_in_place`):
     /// the same ticks at the same instants in the same order as one queued
     /// event per tick, without the queue's round trip.
-    pub(super) fn on_auth_tick(&mut self, sim: &mut Sim<Ev>) {
+    pub(super) fn on_auth_tick(&mut self, sh: &mut Shared) {
         loop {
-            self.auth_tick(sim);
-            let next = sim.now() + self.auth_tick_period();
-            if !sim.handle_next_in_place(next) {
-                sim.schedule_at(next, Ev::AuthTick);
+            self.auth_tick(sh);
+            let next = sh.now() + Self::auth_tick_period(sh.cfg);
+            if !sh.sim.handle_next_in_place(next) {
+                sh.sim.schedule_at(next, Ev::AuthTick);
                 return;
             }
         }
     }
 
-    /// One auth tick at `sim.now()`, folded into the minute's figures.
-    fn auth_tick(&mut self, sim: &mut Sim<Ev>) {
-        let now = sim.now();
-        let t: AuthTick = self.auth.handle_tick(now, &mut self.rng.auth);
+    /// One auth tick at `sh.now()`, folded into the minute's figures.
+    fn auth_tick(&mut self, sh: &mut Shared) {
+        let now = sh.now();
+        let t: AuthTick = self.system.handle_tick(now, &mut self.stream);
         if t.breaker == BreakerState::Open {
-            self.coverage.hit(Reached::AuthBreakerOpen);
+            sh.books.coverage.hit(Reached::AuthBreakerOpen);
         }
-        let b = &mut self.auth_book;
+        let b = &mut self.book;
         let m = &mut b.current;
         m.legit_ok += t.legit_ok;
         m.legit_decided += t.legit_ok + t.legit_failed;
@@ -142,9 +170,14 @@ impl World {
     }
 
     /// Closes the auth minute ending at `now`: SLIs, surfaces, alerts, incidents.
-    pub(super) fn auth_minute(&mut self, sim: &mut Sim<Ev>) {
-        let now = sim.now();
-        let b = &mut self.auth_book;
+    pub(super) fn auth_minute(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        fleet: &mut Fleet,
+    ) {
+        let now = sh.now();
+        let b = &mut self.book;
         let mut m = std::mem::take(&mut b.current);
         if b.ticks_in_minute > 0 {
             m.demand_rps /= b.ticks_in_minute as f32;
@@ -159,7 +192,7 @@ impl World {
         e.1 += m.legit_decided as u64;
         let ratio = m.success_ratio();
         b.minutes.push(m);
-        sim.trace.record(
+        sh.sim.trace.record(
             now,
             &Record::AuthMinute {
                 legit_ok: m.legit_ok,
@@ -171,40 +204,47 @@ impl World {
 
         // Burn-rate alerts and auth incidents are monitoring's.
         let mut out = Vec::new();
-        self.monitoring.handle_auth_minute(
+        response.monitoring.handle_auth_minute(
             now,
             minute_start,
             m.legit_ok,
             m.legit_decided,
             &mut out,
         );
-        self.apply_monitoring(sim, out);
+        out.retain(|o| match o {
+            MonitoringOutput::BurnRateAlert { name, .. } => {
+                self.book.alerts.push((now, name.clone()));
+                false
+            }
+            _ => true,
+        });
+        response.apply_monitoring(sh, fleet, out);
         if now.as_secs().is_multiple_of(3_600) {
             let flaps = self
-                .auth
+                .system
                 .direction_changes_within(SimDuration::from_hours(1), now);
-            self.auth_book.flaps_per_hour_max = self.auth_book.flaps_per_hour_max.max(flaps);
+            self.book.flaps_per_hour_max = self.book.flaps_per_hour_max.max(flaps);
         }
 
         // Customer surfaces: Astro UI/API need auth; Airflow UI/API need auth
         // and a working cluster (system and airflow pools present).
-        let auth_up = ratio >= self.cfg.monitoring.surface_available_success_min;
+        let auth_up = ratio >= sh.cfg.monitoring.surface_available_success_min;
         let day = minute_start.as_secs() / 86_400;
-        let down_customers = if auth_up && self.metrics.lost_now > 0 {
-            self.tallies.customers_down
+        let down_customers = if auth_up && sh.books.metrics.lost_now > 0 {
+            fleet.tallies.customers_down
         } else {
             [0; 3]
         };
         let per_cloud = self.customers_per_cloud;
         let customers = per_cloud.iter().sum::<u32>().max(1) as f32;
         let down_all = down_customers.iter().sum::<u32>() as f32;
-        self.auth_book.surface_available.push(if auth_up {
+        self.book.surface_available.push(if auth_up {
             [1.0, 1.0 - down_all / customers]
         } else {
             [0.0, 0.0]
         });
         let row = self
-            .auth_book
+            .book
             .surface_minutes
             .entry(day)
             .or_insert([[0.0; 4]; 4]);
@@ -224,15 +264,14 @@ impl World {
     }
 
     /// The auth figures of the run.
-    pub(super) fn auth_outcome(&self) -> AuthOutcome {
-        let b = &self.auth_book;
-        let e = self.epoch;
-        let t = self.auth.totals();
+    pub(super) fn auth_outcome(&self, e: Epoch, cfg: &ModelConfig) -> AuthOutcome {
+        let b = &self.book;
+        let t = self.system.totals();
         let decided: u64 = b.minutes.iter().map(|x| x.legit_decided as u64).sum();
         let ok: u64 = b.minutes.iter().map(|x| x.legit_ok as u64).sum();
         let run_days = (b.minutes.len() as f64 / 1_440.0).max(1e-9);
         // Budget of a 30-day window, scaled from this run's request volume.
-        let budget_30d = (1.0 - self.cfg.monitoring.slo_target) * decided as f64 * 30.0 / run_days;
+        let budget_30d = (1.0 - cfg.monitoring.slo_target) * decided as f64 * 30.0 / run_days;
         AuthOutcome {
             legit_attempts: t.legit_attempts,
             legit_ok: t.legit_ok,
@@ -246,7 +285,7 @@ impl World {
             timeouts: b.timeouts,
             latency_p99_ms_max: b.latency_p99_ms_max,
             replicas_max: b.replicas_max,
-            retry_amplification: self.auth.retry_amplification(),
+            retry_amplification: self.system.retry_amplification(),
             autoscaler_flaps_per_hour_max: b.flaps_per_hour_max,
             slo_budget_spent_ratio: if budget_30d > 0.0 {
                 (decided - ok) as f64 / budget_30d
@@ -288,27 +327,15 @@ impl World {
         }
     }
 
-    /// Monitoring's auth incidents, numbered among themselves.
-    pub(super) fn auth_incidents(&self) -> Vec<Incident> {
-        self.monitoring
-            .auth_incidents()
-            .iter()
-            .enumerate()
-            .map(|(k, inc)| Incident {
-                detected_at: inc.detected_at,
-                detected_by: inc.detected_by,
-                mitigated_at: inc.ended_at,
-                ..Incident::new(IncidentKind::Auth, k as u32 + 1, inc.started_at)
-            })
-            .collect()
-    }
-
     /// Mean unavailable minutes per customer, per day, surface and cloud.
-    pub(super) fn surface_unavailable_minutes(&self) -> BTreeMap<Day, SurfaceMinutes> {
+    pub(super) fn surface_unavailable_minutes(
+        &self,
+        epoch: Epoch,
+    ) -> BTreeMap<Day, SurfaceMinutes> {
         let per_cloud = self.customers_per_cloud;
         let total_customers: u32 = per_cloud.iter().sum();
         let mut out = BTreeMap::new();
-        for (day, rows) in &self.auth_book.surface_minutes {
+        for (day, rows) in &self.book.surface_minutes {
             let mut means = [[0.0; 4]; 4];
             for (s, row) in rows.iter().enumerate() {
                 for (k, v) in row.iter().enumerate() {
@@ -320,7 +347,7 @@ impl World {
                     means[s][k] = if n == 0 { 0.0 } else { v / n as f64 };
                 }
             }
-            out.insert(Day::of(self.epoch, SimTime::from_secs(day * 86_400)), means);
+            out.insert(Day::of(epoch, SimTime::from_secs(day * 86_400)), means);
         }
         out
     }

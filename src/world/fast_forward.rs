@@ -34,10 +34,13 @@
 //! trace record in either. The equivalence test runs every scenario and
 //! chaos seeds in both modes and compares trace hashes and summaries.
 
-use super::{Ev, World};
+use super::books::Shared;
+use super::fleet_side::Fleet;
+use super::Ev;
+use crate::config::ModelConfig;
 use crate::model::agent::{Agent, AgentOutput, AgentTimer};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolState, POOLS};
-use cascade_sim::{Sim, SimDuration, SimTime};
+use cascade_sim::{SimDuration, SimTime};
 
 /// `asleep[c]` of an awake agent.
 pub(super) const AWAKE: u64 = u64::MAX;
@@ -45,24 +48,52 @@ pub(super) const AWAKE: u64 = u64::MAX;
 /// `due_poll[c]` of an agent with nothing of its own due.
 pub(super) const NO_POLL: u64 = u64::MAX;
 
-impl World {
+/// The fleet part's sleep state: which agents sleep, until when.
+pub(super) struct Sleep {
+    /// Per agent: the grid poll a sleeping agent would make next, or
+    /// [`AWAKE`].
+    pub asleep: Vec<u64>,
+    /// Per sleeping agent: the grid poll at which it must be awake again
+    /// on its own account, or [`NO_POLL`].
+    pub due_poll: Vec<u64>,
+    /// Agents asleep now.
+    pub sleepers: u32,
+    /// Skip sleeping agents' polls (false: the reference mode, which steps
+    /// every poll and checks that the skipped ones would be quiet).
+    pub fast_forward: bool,
+    /// This configuration lets quiet agents sleep at all.
+    pub sleep_possible: bool,
+    /// The edge version agents' sleep was last checked against.
+    pub edge_version_seen: u32,
+}
+
+impl Sleep {
+    /// `clusters` agents, all awake, in the fast-forward mode.
+    pub fn new(clusters: usize) -> Sleep {
+        Sleep {
+            asleep: vec![AWAKE; clusters],
+            due_poll: vec![NO_POLL; clusters],
+            sleepers: 0,
+            fast_forward: true,
+            sleep_possible: false,
+            edge_version_seen: 0,
+        }
+    }
+}
+
+impl Fleet {
     /// Whether quiet agents may sleep at all under this configuration: two
     /// grid polls are always further apart than the slowest round trip
     /// (round trips are cut at the client timeout) and than the agent's
     /// request spacing, so a skipped poll never overlaps its neighbours and
     /// never meets the rate limit.
-    pub(super) fn sleep_possible(&self) -> bool {
+    pub(super) fn sleep_possible(&self, cfg: &ModelConfig) -> bool {
         let Some(agent) = self.agents.first() else {
             return false;
         };
         let gap = agent.grid().min_gap();
-        let timeout = SimDuration::from_secs_f64(self.cfg.network.client_timeout_s);
-        gap > timeout && gap >= self.request_spacing()
-    }
-
-    /// The agents' request spacing (G7's rate limit as a gap).
-    pub(super) fn request_spacing(&self) -> SimDuration {
-        SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max)
+        let timeout = SimDuration::from_secs_f64(cfg.network.client_timeout_s);
+        gap > timeout && gap >= request_spacing(cfg)
     }
 
     /// After agent `c` handled `answer` at `now` with the cloud listing
@@ -71,13 +102,14 @@ impl World {
     /// again on its own ([`NO_POLL`] if none: nothing of its own is due).
     pub(super) fn may_sleep(
         &self,
+        sh: &Shared,
         c: ClusterId,
         now: SimTime,
         answer: &DesiredAnswer,
         actual: &[PoolState; POOLS],
         out: &[AgentOutput],
     ) -> Option<(u64, u64)> {
-        if !self.sleep_possible || !self.listing_cache.is_empty() {
+        if !self.sleep.sleep_possible || !self.listing_cache.is_empty() {
             return None;
         }
         let DesiredAnswer::Ok(ds) = answer else {
@@ -85,7 +117,7 @@ impl World {
         };
         // The answer must be the one a poll would get now: it may have
         // been sent before a change that woke the agent while in flight.
-        if !self.plant.answers_for_sure(c, ds) {
+        if !sh.plant.answers_for_sure(c, ds) {
             return None;
         }
         let [AgentOutput::SetTimer {
@@ -100,7 +132,7 @@ impl World {
         let (k, next) = agent.grid().first_after(now);
         let spaced = agent
             .last_fetch()
-            .is_none_or(|last| next.saturating_since(last) >= self.request_spacing());
+            .is_none_or(|last| next.saturating_since(last) >= request_spacing(sh.cfg));
         if next != at || !spaced {
             return None;
         }
@@ -110,7 +142,7 @@ impl World {
         // Awake from the first poll whose answer might come at `until` or
         // later (round trips are at most the client timeout): the polls
         // before it are answered before `until`.
-        let timeout = SimDuration::from_secs_f64(self.cfg.network.client_timeout_s);
+        let timeout = SimDuration::from_secs_f64(sh.cfg.network.client_timeout_s);
         let earliest = SimTime::ZERO + until.saturating_since(SimTime::ZERO + timeout);
         let (due, _) = agent.grid().first_at_or_after(earliest);
         (k < due && due < u64::from(u32::MAX)).then_some((k, due))
@@ -118,38 +150,41 @@ impl World {
 
     /// Puts agent `c` to sleep until grid poll `k`; it must be awake again
     /// at grid poll `due` ([`NO_POLL`]: only when woken).
-    pub(super) fn fall_asleep(&mut self, sim: &mut Sim<Ev>, c: ClusterId, k: u64, due: u64) {
-        debug_assert_eq!(self.asleep[c as usize], AWAKE);
-        self.asleep[c as usize] = k;
-        self.due_poll[c as usize] = due;
-        self.sleepers += 1;
-        if self.fast_forward && due != NO_POLL {
+    pub(super) fn fall_asleep(&mut self, sh: &mut Shared, c: ClusterId, k: u64, due: u64) {
+        debug_assert_eq!(self.sleep.asleep[c as usize], AWAKE);
+        self.sleep.asleep[c as usize] = k;
+        self.sleep.due_poll[c as usize] = due;
+        self.sleep.sleepers += 1;
+        if self.sleep.fast_forward && due != NO_POLL {
             let at = self.agents[c as usize].grid().at(due);
             // `may_sleep` keeps `due` below 2^32.
-            sim.schedule_at(at, Ev::AgentDue(c, due as u32));
+            sh.sim.schedule_at(at, Ev::AgentDue(c, due as u32));
         }
     }
 
     /// Fast-forward: agent `c` is due at grid poll `due` (queued when it
     /// fell asleep). Wakes it if it still sleeps on that account.
-    pub(super) fn on_agent_due(&mut self, sim: &mut Sim<Ev>, c: ClusterId, due: u32) {
-        if self.asleep[c as usize] != AWAKE && self.due_poll[c as usize] == u64::from(due) {
-            self.wake(sim, c);
+    pub(super) fn on_agent_due(&mut self, sh: &mut Shared, c: ClusterId, due: u32) {
+        if self.sleep.asleep[c as usize] != AWAKE
+            && self.sleep.due_poll[c as usize] == u64::from(due)
+        {
+            self.wake(sh, c);
         }
     }
 
     /// Reference mode: a poll of a sleeping agent. Its own grid poll is a
     /// quiet one (the next is expected one grid point later); any other
     /// (a stray timer) wakes it, as in the fast-forward.
-    pub(super) fn reference_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let k = self.asleep[c as usize];
+    pub(super) fn reference_poll(&mut self, sh: &mut Shared, c: ClusterId) {
+        let k = self.sleep.asleep[c as usize];
         if k == AWAKE {
             return;
         }
-        if self.agents[c as usize].grid().at(k) == sim.now() && k != self.due_poll[c as usize] {
-            self.asleep[c as usize] = k + 1;
+        if self.agents[c as usize].grid().at(k) == sh.now() && k != self.sleep.due_poll[c as usize]
+        {
+            self.sleep.asleep[c as usize] = k + 1;
         } else {
-            self.wake(sim, c);
+            self.wake(sh, c);
         }
     }
 
@@ -165,7 +200,7 @@ impl World {
     ) {
         let agent = &self.agents[c as usize];
         let expected = AgentOutput::SetTimer {
-            at: agent.grid().at(self.asleep[c as usize]),
+            at: agent.grid().at(self.sleep.asleep[c as usize]),
             timer: AgentTimer::Poll,
         };
         // `before` is this check's own copy: predicted in place.
@@ -182,48 +217,51 @@ impl World {
 
     /// Wakes agent `c` (nothing if it is awake): in the fast-forward, makes
     /// the polls it skipped before now and queues what comes next.
-    pub(super) fn wake(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+    pub(super) fn wake(&mut self, sh: &mut Shared, c: ClusterId) {
         // Every call site is a change to the cluster or its agent.
-        self.touched(c);
-        let now = sim.now();
-        if let Some(next) = self.wake_at(c, now) {
-            sim.schedule_at(next.0, next.1);
+        sh.books.touched(c);
+        let now = sh.now();
+        if let Some(next) = self.wake_at(sh, c, now) {
+            sh.sim.schedule_at(next.0, next.1);
         }
     }
 
     /// Wakes agent `c` as of `now`: the skipped polls before `now` were
     /// made. Returns the agent's next event, if the fast-forward owes one.
-    fn wake_at(&mut self, c: ClusterId, now: SimTime) -> Option<(SimTime, Ev)> {
-        let k = self.asleep[c as usize];
+    fn wake_at(&mut self, sh: &mut Shared, c: ClusterId, now: SimTime) -> Option<(SimTime, Ev)> {
+        let k = self.sleep.asleep[c as usize];
         if k == AWAKE {
             return None;
         }
-        self.asleep[c as usize] = AWAKE;
-        self.sleepers -= 1;
-        if !self.fast_forward {
+        self.sleep.asleep[c as usize] = AWAKE;
+        self.sleep.sleepers -= 1;
+        if !self.sleep.fast_forward {
             // Every poll was stepped: the agent is where it should be.
             return None;
         }
         let grid = *self.agents[c as usize].grid();
         let (first_not_made, _) = grid.first_at_or_after(now);
         if first_not_made <= k {
-            return Some((grid.at(k), Ev::AgentPoll(c, self.books[c as usize].process)));
+            return Some((
+                grid.at(k),
+                Ev::AgentPoll(c, sh.books.clusters[c as usize].process),
+            ));
         }
         // Polls k..=m were sent; answers before `now` came back.
         let m = first_not_made - 1;
         let last_poll_at = grid.at(m);
-        let last_answer_at = last_poll_at + self.rtt(c, last_poll_at);
+        let last_answer_at = last_poll_at + self.rtt(sh.cfg, c, last_poll_at);
         let in_flight = last_answer_at >= now;
         let answered = m - k + 1 - u64::from(in_flight);
         let last_handled_at = if !in_flight {
             Some(last_answer_at)
         } else if m > k {
             let t = grid.at(m - 1);
-            Some(t + self.rtt(c, t))
+            Some(t + self.rtt(sh.cfg, c, t))
         } else {
             None
         };
-        let actual = *self.plant.cloud.pools(c);
+        let actual = *sh.plant.cloud.pools(c);
         let agent = &mut self.agents[c as usize];
         let ds = agent
             .desired()
@@ -235,34 +273,34 @@ impl World {
             answered,
             &ds,
             &actual,
-            &self.cfg.agent,
+            &sh.cfg.agent,
         );
-        self.books[c as usize]
+        sh.books.clusters[c as usize]
             .request_rate
             .skip_spaced_to(last_poll_at);
         let answer = DesiredAnswer::Ok(ds);
-        self.metrics.answers.add_n(&answer, answered);
+        sh.books.metrics.answers.add_n(&answer, answered);
         if in_flight {
             self.pending_answer[c as usize] = Some(answer);
             Some((
                 last_answer_at,
-                Ev::AgentAnswer(c, self.books[c as usize].process),
+                Ev::AgentAnswer(c, sh.books.clusters[c as usize].process),
             ))
         } else {
             Some((
                 grid.at(m + 1),
-                Ev::AgentPoll(c, self.books[c as usize].process),
+                Ev::AgentPoll(c, sh.books.clusters[c as usize].process),
             ))
         }
     }
 
     /// Wakes every sleeping agent.
-    pub(super) fn wake_all(&mut self, sim: &mut Sim<Ev>) {
-        for c in 0..self.asleep.len() as ClusterId {
-            if self.sleepers == 0 {
+    pub(super) fn wake_all(&mut self, sh: &mut Shared) {
+        for c in 0..self.sleep.asleep.len() as ClusterId {
+            if self.sleep.sleepers == 0 {
                 break;
             }
-            self.wake(sim, c);
+            self.wake(sh, c);
         }
     }
 
@@ -271,37 +309,37 @@ impl World {
     /// answers draw from the service's shared stream, so every poll must
     /// be stepped while it lasts); a new edge version wakes the agents
     /// whose route it changes.
-    pub(super) fn after_event(&mut self, sim: &mut Sim<Ev>) {
-        if self.sleepers > 0 && self.plant.service.faults != Default::default() {
-            self.wake_all(sim);
+    pub(super) fn after_event(&mut self, sh: &mut Shared) {
+        if self.sleep.sleepers > 0 && sh.plant.service.faults != Default::default() {
+            self.wake_all(sh);
         }
-        let current = self.plant.edge_version();
-        if current != self.edge_version_seen {
-            let old = self.edge_version_seen;
-            self.edge_version_seen = current;
+        let current = sh.plant.edge_version();
+        if current != self.sleep.edge_version_seen {
+            let old = self.sleep.edge_version_seen;
+            self.sleep.edge_version_seen = current;
             let mut woken = Vec::new();
-            let reroutes = self.plant.reroutes_since(old);
-            for c in 0..self.asleep.len() as ClusterId {
-                if self.asleep[c as usize] != AWAKE && reroutes.changed(c) {
+            let reroutes = sh.plant.reroutes_since(old);
+            for c in 0..self.sleep.asleep.len() as ClusterId {
+                if self.sleep.asleep[c as usize] != AWAKE && reroutes.changed(c) {
                     woken.push(c);
                 }
             }
             for c in woken {
-                self.wake(sim, c);
+                self.wake(sh, c);
             }
         }
     }
 
     /// At the run's end (`end`, the last time events were handled): every
     /// sleeping agent makes the polls it skipped up to and including `end`.
-    pub(super) fn wake_all_at_end(&mut self, end: SimTime) {
+    pub(super) fn wake_all_at_end(&mut self, sh: &mut Shared, end: SimTime) {
         let after_end = end + SimDuration::from_micros(1);
-        for c in 0..self.asleep.len() as ClusterId {
-            if self.sleepers == 0 {
+        for c in 0..self.sleep.asleep.len() as ClusterId {
+            if self.sleep.sleepers == 0 {
                 break;
             }
             // What would come next lies beyond the end: not queued.
-            let _ = self.wake_at(c, after_end);
+            let _ = self.wake_at(sh, c, after_end);
         }
     }
 
@@ -309,22 +347,27 @@ impl World {
     /// counter-based draw keyed by the cluster and the request's time (so a
     /// skipped poll's round trip is known without stepping it), cut at
     /// the client timeout.
-    pub(super) fn rtt(&self, c: ClusterId, at: SimTime) -> SimDuration {
-        let net = &self.cfg.network;
+    pub(super) fn rtt(&self, cfg: &ModelConfig, c: ClusterId, at: SimTime) -> SimDuration {
+        let net = &cfg.network;
         let ms = self
-            .rng
             .network
             .member(c as u64)
-            .lognormal_at(at.as_micros(), self.rng.rtt_ms);
+            .lognormal_at(at.as_micros(), self.rtt_ms);
         SimDuration::from_secs_f64((ms / 1e3).min(net.client_timeout_s))
     }
+}
+
+/// The agents' request spacing (G7's rate limit as a gap).
+fn request_spacing(cfg: &ModelConfig) -> SimDuration {
+    SimDuration::from_secs_f64(60.0 / cfg.agent.requests_per_min_max)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::PoolName;
-    use cascade_sim::{RunLimits, Seed};
+    use crate::world::World;
+    use cascade_sim::{RunLimits, Seed, Sim};
 
     /// A quiet fleet of 50 clusters in the reference mode, run for an hour:
     /// most agents are asleep by then.
@@ -352,9 +395,14 @@ mod tests {
     }
 
     fn sleeping_cluster(world: &World) -> ClusterId {
-        assert!(world.sleepers > 40, "{} of 50 asleep", world.sleepers);
+        let fleet = &world.fleet;
+        assert!(
+            fleet.sleep.sleepers > 40,
+            "{} of 50 asleep",
+            fleet.sleep.sleepers
+        );
         (0..50)
-            .find(|&c| world.asleep[c as usize] != AWAKE)
+            .find(|&c| fleet.sleep.asleep[c as usize] != AWAKE)
             .unwrap() as ClusterId
     }
 

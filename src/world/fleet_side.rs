@@ -1,61 +1,139 @@
-//! The hot path: agent polls and answers, the agents' outputs turned into
-//! desired-state requests and cloud calls, cloud completions, and agents
-//! dying with their `system` pool and restarting when it is back.
+//! The fleet part: the agents and everything on their hot path. Agent
+//! polls and answers, the agents' outputs turned into desired-state
+//! requests and cloud calls, cloud completions, and agents dying with
+//! their `system` pool and restarting when it is back; with
+//! [`fast_forward`](super::fast_forward) (quiet agents sleep) and
+//! [`tallies`](super::tallies) (fleet-wide counts).
+//!
+//! Owns: [`Fleet`] (one agent per cluster, the answers in flight, the
+//! listing agents see, the G5 brake and I2's count, the fast-forward's
+//! sleep state, the tallies, the round-trip stream and the reused output
+//! buffer). Touches: the plant's cloud and service, the shared books, and
+//! calls the response part (a loss starts, an agent dies, a cluster is
+//! restored) and the workload part (a cloud operation settled).
 
-use super::{Ev, RestoreMethod, World};
-use crate::checks;
+use super::books::Shared;
+use super::fast_forward::{self, Sleep};
+use super::response::Response;
+use super::tallies::Tallies;
+use super::workload_side::Workload;
+use super::{Ev, RestoreMethod};
+use crate::checks::{self, BlastRadius};
 use crate::coverage::Reached;
-use crate::model::agent::{AgentOutput, AgentTimer, Guard};
+use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard};
+use crate::model::brake::FleetBrake;
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, POOLS};
 use crate::record::Record;
-use cascade_sim::{Sim, SimDuration, SimTime};
+use cascade_sim::rng::{KeyedFamily, Lognormal};
+use cascade_sim::{SimDuration, SimTime};
 
-impl World {
-    pub(super) fn on_agent_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
-        self.touched(c);
-        if self.fast_forward {
+/// The agents and their hot path's state.
+pub(super) struct Fleet {
+    pub agents: Vec<Agent>,
+    /// An answer waits here for its round trip (events carry ids only).
+    pub pending_answer: Vec<Option<DesiredAnswer>>,
+    /// How far the cloud listing agents see may lag the truth (zero: it
+    /// does not), and per cluster the listing last served and when
+    /// (allocated only while a lag is in force).
+    pub listing_lag: SimDuration,
+    pub listing_cache: Vec<(SimTime, [PoolState; POOLS])>,
+    pub brake: FleetBrake,
+    /// I2's own count of accepted G5 deletes.
+    pub blast_radius: BlastRadius,
+    pub tallies: Tallies,
+    /// The agents' round trips: keyed by cluster and request time.
+    pub network: KeyedFamily,
+    /// Their lognormal, from `model.network`'s median and p99.
+    pub rtt_ms: Lognormal,
+    /// Each agent's first poll, scheduled by `start`.
+    pub first_poll: Vec<SimTime>,
+    /// Which agents sleep (see [`fast_forward`]).
+    pub sleep: Sleep,
+    /// Reused buffer of agent outputs.
+    out: Vec<AgentOutput>,
+}
+
+impl Fleet {
+    /// The fleet with `agents`, each first polling at its `first_poll`.
+    pub fn new(
+        agents: Vec<Agent>,
+        first_poll: Vec<SimTime>,
+        brake: FleetBrake,
+        blast_radius: BlastRadius,
+        tallies: Tallies,
+        network: KeyedFamily,
+        rtt_ms: Lognormal,
+    ) -> Fleet {
+        let n = agents.len();
+        Fleet {
+            agents,
+            pending_answer: vec![None; n],
+            listing_lag: SimDuration::ZERO,
+            listing_cache: Vec::new(),
+            brake,
+            blast_radius,
+            tallies,
+            network,
+            rtt_ms,
+            first_poll,
+            sleep: Sleep::new(n),
+            out: Vec::with_capacity(16),
+        }
+    }
+
+    pub(super) fn on_agent_poll(&mut self, sh: &mut Shared, response: &mut Response, c: ClusterId) {
+        let now = sh.now();
+        sh.books.touched(c);
+        if self.sleep.fast_forward {
             // A sleeping agent's own polls are not queued: this is a stray
             // timer, which wakes it.
-            self.wake(sim, c);
+            self.wake(sh, c);
         } else {
-            self.reference_poll(sim, c);
+            self.reference_poll(sh, c);
         }
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        self.agents[c as usize].handle_timer(now, AgentTimer::Poll, &self.cfg.agent, &mut out);
-        self.apply_agent_outputs(sim, c, &out);
+        self.agents[c as usize].handle_timer(now, AgentTimer::Poll, &sh.cfg.agent, &mut out);
+        self.apply_agent_outputs(sh, response, c, &out);
         self.out = out;
     }
 
-    fn fetch(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let answer = self.plant.desired_answer(c);
+    fn fetch(&mut self, sh: &mut Shared, c: ClusterId) {
+        let answer = sh.plant.desired_answer(c);
         let delay = match answer {
-            DesiredAnswer::Timeout => SimDuration::from_secs_f64(self.cfg.network.client_timeout_s),
-            _ => self.rtt(c, sim.now()),
+            DesiredAnswer::Timeout => SimDuration::from_secs_f64(sh.cfg.network.client_timeout_s),
+            _ => self.rtt(sh.cfg, c, sh.now()),
         };
         self.pending_answer[c as usize] = Some(answer);
-        sim.schedule_in(delay, Ev::AgentAnswer(c, self.books[c as usize].process));
+        sh.sim.schedule_in(
+            delay,
+            Ev::AgentAnswer(c, sh.books.clusters[c as usize].process),
+        );
     }
 
-    pub(super) fn on_agent_answer(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
-        self.touched(c);
-        let asleep = self.asleep[c as usize] != super::fast_forward::AWAKE;
-        if asleep && self.fast_forward {
+    pub(super) fn on_agent_answer(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        c: ClusterId,
+    ) {
+        let now = sh.now();
+        sh.books.touched(c);
+        let asleep = self.sleep.asleep[c as usize] != fast_forward::AWAKE;
+        if asleep && self.sleep.fast_forward {
             // A stray answer of a sleeping agent: wake it first.
-            self.wake(sim, c);
+            self.wake(sh, c);
         }
         // The reference mode steps the answers the fast-forward skips.
-        let skipped = asleep && !self.fast_forward;
+        let skipped = asleep && !self.sleep.fast_forward;
         let Some(answer) = self.pending_answer[c as usize].take() else {
             return;
         };
         // Skipped answers are not trace records (the fast-forward never
         // makes them; the reference mode must agree).
         if !skipped {
-            sim.trace.record(
+            sh.sim.trace.record(
                 now,
                 &Record::Answer {
                     cluster: c,
@@ -63,8 +141,8 @@ impl World {
                 },
             );
         }
-        self.metrics.count_answer(&answer);
-        let book = &mut self.books[c as usize];
+        sh.books.metrics.count_answer(&answer);
+        let book = &mut sh.books.clusters[c as usize];
         if answer == DesiredAnswer::NotFound {
             // The edge's access log: who was answered 404, and when.
             book.last_404_at = Some(now);
@@ -72,8 +150,9 @@ impl World {
         }
         if !matches!(answer, DesiredAnswer::Ok(_)) {
             book.last_disturbed_at = Some(now);
-            if self.faults_active >= 2 {
-                self.coverage
+            if sh.books.faults_active >= 2 {
+                sh.books
+                    .coverage
                     .hit(Reached::AgentDisturbedByOverlappingFaults);
             }
         }
@@ -88,17 +167,17 @@ impl World {
                 book.last_tombstones = PoolSet::EMPTY;
             }
         }
-        let actual = self.listing(c, now);
+        let actual = self.listing(sh, c, now);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         let before = skipped.then(|| self.agents[c as usize]);
         let agent = &mut self.agents[c as usize];
         let running = agent.status().alive;
         let generation_before = agent.generation();
-        agent.handle_answer(now, answer, &actual, &self.cfg.agent, &mut out);
+        agent.handle_answer(now, answer, &actual, &sh.cfg.agent, &mut out);
         let g = agent.generation();
         let guards = agent.guards();
-        let book = &mut self.books[c as usize];
+        let book = &mut sh.books.clusters[c as usize];
         book.generation_recorded = g;
         // I8's backoff book: what the answer was, as the agent's reported
         // generation before it says (a 200 older than that is a failure:
@@ -131,28 +210,28 @@ impl World {
         // restarted without memory) has nothing to compare.
         if g > 0 {
             if let Some(v) = checks::generation_monotonic(book.generation_applied, g) {
-                self.findings.add(v.at(now, Some(c)));
+                sh.books.findings.add(v.at(now, Some(c)));
             }
             book.generation_applied = book.generation_applied.max(g);
         }
         if let Some(before) = before {
             self.check_quiet_answer(c, before, &actual, &out);
-        } else if let Some((k, due)) = self.may_sleep(c, now, &answer, &actual, &out) {
-            self.fall_asleep(sim, c, k, due);
-            if self.fast_forward {
+        } else if let Some((k, due)) = self.may_sleep(sh, c, now, &answer, &actual, &out) {
+            self.fall_asleep(sh, c, k, due);
+            if self.sleep.fast_forward {
                 // Its next poll is the grid's: not queued while it sleeps.
                 out.clear();
             }
         }
-        self.apply_agent_outputs(sim, c, &out);
+        self.apply_agent_outputs(sh, response, c, &out);
         self.out = out;
     }
 
     /// The cloud listing of `c`'s pools as its agent sees it at `now`: the
     /// truth, or while the listing lags, the one last served if it is
     /// younger than the lag.
-    fn listing(&mut self, c: ClusterId, now: SimTime) -> [PoolState; POOLS] {
-        let truth = *self.plant.cloud.pools(c);
+    fn listing(&mut self, sh: &mut Shared, c: ClusterId, now: SimTime) -> [PoolState; POOLS] {
+        let truth = *sh.plant.cloud.pools(c);
         let Some(entry) = self.listing_cache.get_mut(c as usize) else {
             return truth;
         };
@@ -161,64 +240,73 @@ impl World {
             return truth;
         }
         if entry.1 != truth {
-            self.coverage.hit(Reached::ListingLaggedTruth);
+            sh.books.coverage.hit(Reached::ListingLaggedTruth);
         }
         entry.1
     }
 
-    fn apply_agent_outputs(&mut self, sim: &mut Sim<Ev>, c: ClusterId, out: &[AgentOutput]) {
-        let now = sim.now();
+    fn apply_agent_outputs(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        c: ClusterId,
+        out: &[AgentOutput],
+    ) {
+        let now = sh.now();
         for o in out {
             match *o {
                 AgentOutput::FetchDesired => {
                     let spacing =
-                        SimDuration::from_secs_f64(60.0 / self.cfg.agent.requests_per_min_max);
-                    if let Some(v) = self.books[c as usize].request_rate.observe(now, spacing) {
-                        self.findings.add(v.at(now, Some(c)));
+                        SimDuration::from_secs_f64(60.0 / sh.cfg.agent.requests_per_min_max);
+                    if let Some(v) = sh.books.clusters[c as usize]
+                        .request_rate
+                        .observe(now, spacing)
+                    {
+                        sh.books.findings.add(v.at(now, Some(c)));
                     }
-                    let base = SimDuration::from_secs_f64(self.cfg.agent.backoff_base_s);
-                    let max = SimDuration::from_secs_f64(self.cfg.agent.backoff_max_s);
-                    if let Some(v) = self.books[c as usize]
+                    let base = SimDuration::from_secs_f64(sh.cfg.agent.backoff_base_s);
+                    let max = SimDuration::from_secs_f64(sh.cfg.agent.backoff_max_s);
+                    if let Some(v) = sh.books.clusters[c as usize]
                         .backoff
                         .observe_request(now, base, max)
                     {
-                        self.findings.add(v.at(now, Some(c)));
+                        sh.books.findings.add(v.at(now, Some(c)));
                     }
-                    self.fetch(sim, c);
+                    self.fetch(sh, c);
                 }
                 AgentOutput::SetTimer { at, timer } => match timer {
-                    AgentTimer::Poll => sim.schedule_at(
+                    AgentTimer::Poll => sh.sim.schedule_at(
                         at.max(now),
-                        Ev::AgentPoll(c, self.books[c as usize].process),
+                        Ev::AgentPoll(c, sh.books.clusters[c as usize].process),
                     ),
                 },
                 AgentOutput::CreatePool { pool, nodes } => {
-                    self.cloud_call(sim, c, pool, CloudCall::Create { nodes });
+                    self.cloud_call(sh, response, c, pool, CloudCall::Create { nodes });
                 }
                 AgentOutput::DeletePool { pool } => {
-                    self.check_destructive(now, c, pool);
-                    if let PoolState::Present { nodes } = self.plant.cloud.pools(c)[pool.index()] {
+                    self.check_destructive(sh, now, c, pool);
+                    if let PoolState::Present { nodes } = sh.plant.cloud.pools(c)[pool.index()] {
                         let g8 = self.agents[c as usize].guards().g8_soft_delete;
                         if let Some(v) = checks::soft_delete_first(pool, nodes, g8) {
-                            self.findings.add(v.at(now, Some(c)));
+                            sh.books.findings.add(v.at(now, Some(c)));
                         }
                     }
                     if self.agents[c as usize].guards().g5_blast_radius
                         && !self.brake.handle_delete_request(now)
                     {
-                        self.blocked(sim, c, pool, Guard::G5);
+                        self.blocked(sh, c, pool, Guard::G5);
                         continue;
                     }
-                    self.cloud_call(sim, c, pool, CloudCall::Delete);
+                    self.cloud_call(sh, response, c, pool, CloudCall::Delete);
                 }
                 AgentOutput::ScaleToZero { pool } => {
                     // A soft delete is still destructive: same authority needed.
-                    self.check_destructive(now, c, pool);
-                    self.cloud_call(sim, c, pool, CloudCall::ScaleToZero);
+                    self.check_destructive(sh, now, c, pool);
+                    self.cloud_call(sh, response, c, pool, CloudCall::ScaleToZero);
                 }
-                AgentOutput::Blocked { pool, guard } => self.blocked(sim, c, pool, guard),
+                AgentOutput::Blocked { pool, guard } => self.blocked(sh, c, pool, guard),
                 AgentOutput::EnteredHold => {
-                    self.metrics.holds_entered += 1;
+                    sh.books.metrics.holds_entered += 1;
                     self.tallies.agents_held += 1;
                 }
                 AgentOutput::LeftHold => self.tallies.agents_held -= 1,
@@ -226,13 +314,13 @@ impl World {
         }
     }
 
-    fn blocked(&mut self, sim: &mut Sim<Ev>, cluster: ClusterId, pool: PoolName, guard: Guard) {
-        self.metrics.blocked(guard);
+    fn blocked(&mut self, sh: &mut Shared, cluster: ClusterId, pool: PoolName, guard: Guard) {
+        sh.books.metrics.blocked(guard);
         if guard == Guard::G5 {
-            self.coverage.hit(Reached::FleetBrakeEngaged);
+            sh.books.coverage.hit(Reached::FleetBrakeEngaged);
         }
-        sim.trace.record(
-            sim.now(),
+        sh.sim.trace.record(
+            sh.now(),
             &Record::Blocked {
                 cluster,
                 pool,
@@ -242,35 +330,36 @@ impl World {
     }
 
     /// I1 and, for a G4 agent, I12 on a destructive step of cluster `c`'s agent.
-    fn check_destructive(&mut self, now: SimTime, c: ClusterId, pool: PoolName) {
-        let book = &self.books[c as usize];
+    fn check_destructive(&mut self, sh: &mut Shared, now: SimTime, c: ClusterId, pool: PoolName) {
+        let book = &sh.books.clusters[c as usize];
         if let Some(v) =
             checks::destructive_needs_authority(pool, book.last_answer_ok, book.last_tombstones)
         {
-            self.findings.add(v.at(now, Some(c)));
+            sh.books.findings.add(v.at(now, Some(c)));
         }
         if self.agents[c as usize].guards().g4_confirmation {
-            let window = SimDuration::from_secs_f64(self.cfg.agent.confirm_window_s);
+            let window = SimDuration::from_secs_f64(sh.cfg.agent.confirm_window_s);
             let since = book.unwanted_since[pool.index()];
             if let Some(v) = checks::confirmed_over_time(pool, since, now, window) {
-                self.findings.add(v.at(now, Some(c)));
+                sh.books.findings.add(v.at(now, Some(c)));
             }
         }
     }
 
     pub(super) fn cloud_call(
         &mut self,
-        sim: &mut Sim<Ev>,
+        sh: &mut Shared,
+        response: &mut Response,
         c: ClusterId,
         pool: PoolName,
         call: CloudCall,
     ) -> CloudReply {
-        let now = sim.now();
+        let now = sh.now();
         // The cluster's pools change: its agent must see it.
-        self.wake(sim, c);
-        let reply = self.plant.cloud.call(now, c, pool, call);
-        self.tally_pools(c);
-        sim.trace.record(
+        self.wake(sh, c);
+        let reply = sh.plant.cloud.call(now, c, pool, call);
+        self.tallies.tally_pools(sh.plant, c);
+        sh.sim.trace.record(
             now,
             &Record::CloudCall {
                 cluster: c,
@@ -281,7 +370,7 @@ impl World {
         );
         match reply {
             CloudReply::Accepted { done_at, op } => {
-                sim.schedule_at(
+                sh.sim.schedule_at(
                     done_at,
                     Ev::CloudDone {
                         cluster: c,
@@ -292,76 +381,84 @@ impl World {
                 if call == CloudCall::Delete {
                     if self.agents[c as usize].guards().g5_blast_radius {
                         if let Some(v) = self.blast_radius.observe_delete(now) {
-                            self.findings.add(v.at(now, Some(c)));
+                            sh.books.findings.add(v.at(now, Some(c)));
                         }
                     }
-                    self.on_pool_deleting(sim, c, pool);
+                    self.on_pool_deleting(sh, response, c, pool);
                 }
             }
-            CloudReply::Locked => self.blocked(sim, c, pool, Guard::G6),
+            CloudReply::Locked => self.blocked(sh, c, pool, Guard::G6),
             CloudReply::RateLimited { .. } | CloudReply::Conflict => {}
         }
         reply
     }
 
     /// A desired pool starts going away: the loss begins now.
-    fn on_pool_deleting(&mut self, sim: &mut Sim<Ev>, c: ClusterId, pool: PoolName) {
-        let now = sim.now();
-        let ds = self.plant.service.state(c);
+    fn on_pool_deleting(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        c: ClusterId,
+        pool: PoolName,
+    ) {
+        let now = sh.now();
+        let ds = sh.plant.service.state(c);
         let desired = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
         if desired {
-            let book = &mut self.books[c as usize];
+            let book = &mut sh.books.clusters[c as usize];
             if book.lost_since.is_none() {
                 book.lost_since = Some(now);
                 book.last_disturbed_at = Some(now);
-                self.metrics.cluster_lost_pools(now, c, &self.plant.fleet);
-                self.on_loss_started(sim, c);
+                sh.books.metrics.cluster_lost_pools(now, c, &sh.plant.fleet);
+                response.on_loss_started(sh, self, c);
             }
         }
         if pool == PoolName::System && self.agents[c as usize].is_alive() {
             // The agent runs on the system pool: draining it kills the agent.
-            self.kill_agent(sim, c);
-            self.on_agent_died(sim, c);
+            self.kill_agent(sh, c);
+            response.on_agent_died(sh, self, c);
         }
     }
 
     /// Cluster `c`'s live agent goes down (its host drained, its pod
     /// crashed or its node preempted).
-    pub(super) fn kill_agent(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
+    pub(super) fn kill_agent(&mut self, sh: &mut Shared, c: ClusterId) {
+        let now = sh.now();
         // A sleeping agent's skipped polls are settled before it dies.
-        self.wake(sim, c);
-        self.touched(c);
+        self.wake(sh, c);
+        sh.books.touched(c);
         if self.agents[c as usize].in_hold() {
             self.tallies.agents_held -= 1;
-            self.coverage.hit(Reached::AgentDiedInHold);
+            sh.books.coverage.hit(Reached::AgentDiedInHold);
         }
         self.tallies.agents_down += 1;
         self.agents[c as usize].handle_host_lost();
         self.pending_answer[c as usize] = None;
-        sim.trace.record(now, &Record::AgentDied { cluster: c });
-        self.metrics.agents_died += 1;
-        self.disturbed(now, c);
+        sh.sim.trace.record(now, &Record::AgentDied { cluster: c });
+        sh.books.metrics.agents_died += 1;
+        sh.books.disturbed(now, c);
     }
 
     pub(super) fn on_cloud_done(
         &mut self,
-        sim: &mut Sim<Ev>,
+        sh: &mut Shared,
+        response: &mut Response,
+        workload: &mut Workload,
         c: ClusterId,
         pool_index: u8,
         op: u32,
     ) {
-        let now = sim.now();
+        let now = sh.now();
         let pool = PoolName::from_index(pool_index as usize);
         // The cluster's pools may change: its agent must see it (woken
         // before the change; a stale completion wakes it for nothing).
-        self.wake(sim, c);
-        let completion = self.plant.cloud.complete(c, pool, op);
+        self.wake(sh, c);
+        let completion = sh.plant.cloud.complete(c, pool, op);
         if completion == Completion::Stale {
             return;
         }
-        self.tally_pools(c);
-        sim.trace.record(
+        self.tallies.tally_pools(sh.plant, c);
+        sh.sim.trace.record(
             now,
             &Record::CloudDone {
                 cluster: c,
@@ -373,74 +470,82 @@ impl World {
             && pool == PoolName::System
             && !self.agents[c as usize].is_alive()
         {
-            let start = SimDuration::from_secs_f64(self.cfg.network.agent_start_s);
-            sim.schedule_in(start, Ev::AgentRestart(c));
+            let start = SimDuration::from_secs_f64(sh.cfg.network.agent_start_s);
+            sh.sim.schedule_in(start, Ev::AgentRestart(c));
         }
         if completion == Completion::Created {
-            self.check_restored(sim, c);
+            self.check_restored(sh, response, c);
         }
-        self.on_pool_settled(now, c, pool, completion);
+        workload.on_pool_settled(sh, &self.agents, now, c, pool, completion);
         if completion == Completion::Deleted {
-            if let Some(v) = checks::protected_pool_kept(pool, self.plant.cloud.delete_locks()) {
-                self.findings.add(v.at(now, Some(c)));
+            if let Some(v) = checks::protected_pool_kept(pool, sh.plant.cloud.delete_locks()) {
+                sh.books.findings.add(v.at(now, Some(c)));
             }
         }
     }
 
-    pub(super) fn on_agent_restart(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
-        self.touched(c);
+    pub(super) fn on_agent_restart(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut Response,
+        c: ClusterId,
+    ) {
+        let now = sh.now();
+        sh.books.touched(c);
         if self.agents[c as usize].is_alive()
             || !matches!(
-                self.plant.cloud.pools(c)[PoolName::System.index()],
+                sh.plant.cloud.pools(c)[PoolName::System.index()],
                 PoolState::Present { .. }
             )
         {
             return;
         }
-        let guards = self.books[c as usize]
+        let guards = sh.books.clusters[c as usize]
             .guards_installed
             .unwrap_or(self.agents[c as usize].guards());
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        let recorded = self.books[c as usize].generation_recorded;
+        let recorded = sh.books.clusters[c as usize].generation_recorded;
         // A fresh process confirms from scratch (I12).
-        self.books[c as usize].unwanted_since = [None; POOLS];
-        self.books[c as usize].backoff.restart();
+        sh.books.clusters[c as usize].unwanted_since = [None; POOLS];
+        sh.books.clusters[c as usize].backoff.restart();
         // A new process: its predecessor's timers and answers are void.
-        self.books[c as usize].process += 1;
+        sh.books.clusters[c as usize].process += 1;
         self.pending_answer[c as usize] = None;
-        self.agents[c as usize].handle_restart(now, guards, recorded, &self.cfg.agent, &mut out);
-        self.coverage.hit(Reached::AgentRestarted);
-        if self.plant.service.faults.generation_regression > 0 {
-            self.coverage
+        self.agents[c as usize].handle_restart(now, guards, recorded, &sh.cfg.agent, &mut out);
+        sh.books.coverage.hit(Reached::AgentRestarted);
+        if sh.plant.service.faults.generation_regression > 0 {
+            sh.books
+                .coverage
                 .hit(Reached::RestartDuringGenerationRegression);
         }
         self.tallies.agents_down -= 1;
-        sim.trace
+        sh.sim
+            .trace
             .record(now, &Record::AgentRestarted { cluster: c });
-        self.disturbed(now, c);
-        self.apply_agent_outputs(sim, c, &out);
+        sh.books.disturbed(now, c);
+        self.apply_agent_outputs(sh, response, c, &out);
         self.out = out;
     }
 
     /// After a create completed: is the cluster whole again?
-    fn check_restored(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let Some(since) = self.books[c as usize].lost_since else {
+    fn check_restored(&mut self, sh: &mut Shared, response: &mut Response, c: ClusterId) {
+        let Some(since) = sh.books.clusters[c as usize].lost_since else {
             return;
         };
-        if self.plant.wanted_pools_present(c) {
-            let now = sim.now();
-            let method = self.books[c as usize]
+        if sh.plant.wanted_pools_present(c) {
+            let now = sh.now();
+            let method = sh.books.clusters[c as usize]
                 .restoring
                 .unwrap_or(RestoreMethod::Agent);
-            self.books[c as usize].lost_since = None;
-            self.books[c as usize].restoring = None;
-            self.disturbed(now, c);
-            self.metrics.cluster_restored(now, c, since, method);
-            sim.trace
+            sh.books.clusters[c as usize].lost_since = None;
+            sh.books.clusters[c as usize].restoring = None;
+            sh.books.disturbed(now, c);
+            sh.books.metrics.cluster_restored(now, c, since, method);
+            sh.sim
+                .trace
                 .record(now, &Record::ClusterRestored { cluster: c });
-            self.on_cluster_restored(sim, c, method);
+            response.on_cluster_restored(sh, self, c, method);
         }
     }
 }

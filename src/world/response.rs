@@ -1,84 +1,205 @@
-//! Routing between the people-and-process machines: the timeline's
-//! effects, change management, the rollout, monitoring, the responder, the
-//! operators, the recovery script, and the restorations they ask for.
+//! The response part: routing between the people-and-process machines.
+//! The timeline's effects, change management, the rollout, monitoring,
+//! the responder, the operators, the recovery script, and the
+//! restorations they ask for.
 //!
 //! Each handler feeds one machine and routes its outputs; the decisions are
 //! the machines' (`model::responder`, `model::monitoring`, …). What this
 //! file adds is what only the world knows: which clusters are lost, what
 //! the route does, and the hands-on repair of a cluster in the plant.
+//!
+//! Owns: [`Response`] (the machines above, their streams, the bake watch,
+//! the health gate's before-picture, the edge deploys in the pipeline, the
+//! prod routing changes as the change log records them, the
+//! restorations at each acknowledgement, the change names). Touches: the
+//! plant (the edge, the service's faults, the cloud's settings, probes),
+//! the shared books, the fleet part (wakes, upgrades, kills and restores
+//! agents; cloud calls of a restore) and, for timeline effects, the auth
+//! system.
 
-use super::{EdgeDeploy, Ev, RestoreMethod, World, PROBES_PER_DIAGNOSIS};
+use super::books::Shared;
+use super::fleet_side::Fleet;
+use super::{Ev, RestoreMethod, PROBES_PER_DIAGNOSIS};
 use crate::checks;
 use crate::coverage::Reached;
+use crate::effects::land_route_change;
 use crate::effects::{self, Effect};
-use crate::model::change::{Change, ChangePayload, ChangeRequest, Decision};
-use crate::model::monitoring::{DetectionSource, MonitoringOutput, MonitoringTimer};
-use crate::model::operators::{OpsOutput, OpsTimer};
-use crate::model::recovery::{RecoveryOutput, RecoveryTimer};
+use crate::model::agent::Agent;
+use crate::model::auth::AuthSystem;
+use crate::model::change::{Change, ChangeManager, ChangePayload, ChangeRequest, Decision};
+use crate::model::monitoring::{DetectionSource, Monitoring, MonitoringOutput, MonitoringTimer};
+use crate::model::operators::{Operators, OpsOutput, OpsTimer};
+use crate::model::recovery::{Recovery, RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{
-    DecisionInputs, DiagnosisInputs, ResponderOutput, ResponderTimer, RestoreBy, RoutingChangeSeen,
+    DecisionInputs, DiagnosisInputs, Responder, ResponderOutput, ResponderTimer, RestoreBy,
+    RoutingChangeSeen,
 };
-use crate::model::rollout::{RolloutOutput, RolloutTimer, WaveHealth};
+use crate::model::rollout::{Rollout, RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
+use crate::plant::control::RouteLanding;
 use crate::plant::streams;
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
 use crate::record::Record;
+use crate::timeline::{ActionClass, Timeline};
 use crate::types::Env;
-use cascade_sim::{Sim, SimDuration, SimTime};
+use cascade_sim::{Seed, SimDuration, SimTime, Stream};
 
-impl World {
+/// The random streams of the response part's machines (see [`streams`]
+/// for the names).
+pub(super) struct ResponseStreams {
+    /// The run's seed, for per-incident streams forked on demand.
+    pub seed: Seed,
+    pub operators: Stream,
+    /// Probes that responders and the script send through the edge.
+    pub probes: Stream,
+    pub customers: Stream,
+    pub rollout: Stream,
+    pub recovery: Stream,
+}
+
+/// A machine's output waiting to be routed (see [`Response::drain`]).
+enum Routed {
+    Responder(ResponderOutput),
+    Ops(OpsOutput),
+    Rollout(RolloutOutput),
+    /// After a batch of rollout outputs and all they led to: the rollout's
+    /// own invariant (I7), checked once per batch.
+    RolloutChecked,
+    Recovery(RecoveryOutput),
+    Monitoring(MonitoringOutput),
+}
+
+/// The people-and-process machines and what the world keeps for them.
+pub(super) struct Response {
+    pub changes: ChangeManager<ChangePayload>,
+    pub rollout: Rollout,
+    /// The bake under way as the driver saw it start (its start and the
+    /// bake time then in force), to check each `Baked` against (I7).
+    bake_watch: Option<(SimTime, SimDuration)>,
+    /// Agents reporting healthy when the baking wave started (the health
+    /// gate's before-picture); empty until a rollout starts.
+    healthy_at_wave_start: Vec<bool>,
+    /// Edge changes in the configuration pipeline, by `Ev::EdgeDeploy` index.
+    edge_deploys: Vec<RouteLanding>,
+    /// Routing changes applied to prod as the change log and the pipeline
+    /// record them (what diagnosis reads; at most `change.log_max`).
+    routing_changes: Vec<RoutingChangeSeen>,
+    /// Per incident: the team's finished restorations (hands-on repairs
+    /// plus script restores) when on-call acknowledged it.
+    restorations_at_ack: Vec<u64>,
+    pub operators: Operators,
+    pub recovery: Recovery,
+    pub monitoring: Monitoring,
+    pub responder: Responder,
+    /// Change names by id - 1 (change ids are dense from 1).
+    pub change_names: Vec<String>,
+    rng: ResponseStreams,
+    /// Reused buffer of operator outputs.
+    ops_out: Vec<OpsOutput>,
+    /// Outputs waiting to be routed, the next on top (see [`Response::drain`]).
+    routing: Vec<Routed>,
+}
+
+impl Response {
+    pub fn new(
+        changes: ChangeManager<ChangePayload>,
+        rollout: Rollout,
+        operators: Operators,
+        recovery: Recovery,
+        monitoring: Monitoring,
+        responder: Responder,
+        rng: ResponseStreams,
+    ) -> Response {
+        Response {
+            changes,
+            rollout,
+            bake_watch: None,
+            healthy_at_wave_start: Vec::new(),
+            edge_deploys: Vec::new(),
+            routing_changes: Vec::new(),
+            restorations_at_ack: Vec::new(),
+            operators,
+            recovery,
+            monitoring,
+            responder,
+            change_names: Vec::new(),
+            rng,
+            ops_out: Vec::new(),
+            routing: Vec::new(),
+        }
+    }
+
     // ---- the timeline -------------------------------------------------------
 
-    pub(super) fn on_action(&mut self, sim: &mut Sim<Ev>, i: u32, begin: bool) {
-        let now = sim.now();
-        sim.trace.record(now, &Record::Action { index: i, begin });
-        if self.timeline.items[i as usize].duration.is_some() {
+    pub(super) fn on_action(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        auth: &mut AuthSystem,
+        timeline: &Timeline,
+        i: u32,
+        begin: bool,
+    ) {
+        let now = sh.now();
+        sh.sim
+            .trace
+            .record(now, &Record::Action { index: i, begin });
+        let item = &timeline.items[i as usize];
+        if item.action.class() == ActionClass::Fault && item.duration.is_some() {
             // A fault with a duration: customer-change deadlines restart
-            // after its edges (the liveness rule holds outside faults).
-            self.faults_active = if begin {
-                self.faults_active + 1
+            // after its edges (the liveness rule holds outside faults; a
+            // mitigation or a freeze that lasts is not a fault).
+            sh.books.faults_active = if begin {
+                sh.books.faults_active + 1
             } else {
-                self.faults_active.saturating_sub(1)
+                sh.books.faults_active.saturating_sub(1)
             };
-            if begin && self.faults_active >= 2 {
-                self.coverage.hit(Reached::FaultsOverlapping);
+            if begin && sh.books.faults_active >= 2 {
+                sh.books.coverage.hit(Reached::FaultsOverlapping);
             }
-            self.last_fault_edge_at = Some(now);
+            sh.books.last_fault_edge_at = Some(now);
         }
         let mut effects = Vec::new();
-        effects::interpret(
-            &self.timeline.items[i as usize],
-            begin,
-            &self.cfg,
-            &mut effects,
-        );
+        effects::interpret(&timeline.items[i as usize], begin, sh.cfg, &mut effects);
         for e in effects {
-            self.apply_effect(sim, e);
+            let base = self.routing.len();
+            self.apply_effect(sh, fleet, auth, e);
+            self.drain(sh, fleet, base);
         }
     }
 
     /// Carries out one effect of the timeline.
-    fn apply_effect(&mut self, sim: &mut Sim<Ev>, effect: Effect) {
-        let now = sim.now();
+    fn apply_effect(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        auth: &mut AuthSystem,
+        effect: Effect,
+    ) {
+        let now = sh.now();
         match effect {
-            Effect::Narrate(text) => self.key_event(now, text),
-            Effect::WatchSettling => self.watch_settling(now),
-            Effect::SubmitChange(req) => self.submit_change(sim, req),
+            Effect::Narrate(text) => sh.books.key_event(now, text),
+            Effect::WatchSettling => sh.books.watch_settling(sh.plant, &fleet.agents, now),
+            Effect::SubmitChange(req) => self.submit_change(sh, req),
             Effect::FixRouting { set_by } => {
-                self.plant.edge.fix(now, &set_by);
+                sh.plant.edge.fix(now, &set_by);
             }
             Effect::Freeze => self.changes.freeze(now),
             Effect::LiftFreeze => {
                 let mut released = Vec::new();
                 self.changes.lift_freeze(now, &mut released);
+                // Each released change is carried out, with all it leads
+                // to, before the next.
                 for d in released {
-                    self.enact(sim, d);
+                    let base = self.routing.len();
+                    self.enact(sh, d);
+                    self.drain(sh, fleet, base);
                 }
             }
             Effect::Isolation(on) => self.changes.set_isolation(on),
             Effect::PoolLossAlert(enabled) => self.monitoring.set_pool_loss_alert(enabled),
             Effect::FixAvailable => self.responder.set_fix_available(),
-            Effect::StartRollout { emergency } => self.start_rollout(sim, emergency),
+            Effect::StartRollout { emergency } => self.start_rollout(sh, emergency),
             Effect::Engineers(count) => {
                 self.operators.set_engineers(
                     now,
@@ -86,7 +207,7 @@ impl World {
                     &mut self.rng.operators,
                     &mut self.ops_out,
                 );
-                self.drain_ops(sim);
+                self.push_ops();
             }
             Effect::RestoreWith(method) => self.responder.set_restore_with(method),
             Effect::ServiceFaults {
@@ -94,71 +215,120 @@ impl World {
                 timeout_ratio,
                 generation_regression,
             } => {
-                let f = &mut self.plant.service.faults;
+                let f = &mut sh.plant.service.faults;
                 f.server_error_ratio = server_error_ratio;
                 f.timeout_ratio = timeout_ratio;
                 f.generation_regression = generation_regression;
             }
-            Effect::PartialDesiredState { ratio } => {
-                self.plant.service.faults.partial_ratio = ratio
-            }
-            Effect::CloudCreateFailureRatio(r) => self.plant.cloud.set_create_failure_ratio(r),
-            Effect::CloudLatencyFactor(f) => self.plant.cloud.set_latency_factor(f),
-            Effect::CloudCallsPerS(r) => self.plant.cloud.set_calls_per_s(r),
+            Effect::PartialDesiredState { ratio } => sh.plant.service.faults.partial_ratio = ratio,
+            Effect::CloudCreateFailureRatio(r) => sh.plant.cloud.set_create_failure_ratio(r),
+            Effect::CloudLatencyFactor(f) => sh.plant.cloud.set_latency_factor(f),
+            Effect::CloudCallsPerS(r) => sh.plant.cloud.set_calls_per_s(r),
             Effect::OperatorAckFactor(f) => self.operators.set_ack_factor(f),
             Effect::RolloutAlarm => {
                 let mut out = Vec::new();
                 self.rollout.handle_alarm(now, &mut out);
-                self.apply_rollout(sim, out);
+                self.push_rollout(out);
             }
-            Effect::VendorPath(p) => self.auth.set_vendor_path(p),
-            Effect::BotMultiplier(m) => self.auth.set_bot_multiplier(m),
+            Effect::VendorPath(p) => auth.set_vendor_path(p),
+            Effect::BotMultiplier(m) => auth.set_bot_multiplier(m),
             Effect::AuthMitigations(m) => {
                 // Validated at load time; a rejection here would be a bug.
-                self.auth
-                    .set_mitigations(m)
+                auth.set_mitigations(m)
                     .expect("mitigation settings validated with the scenario");
             }
-            Effect::VendorSlowdown(f) => self.auth.set_vendor_slowdown(f),
-            Effect::Vendor429Storm(on) => self.auth.set_vendor_429_storm(on),
-            Effect::CrashReplicas(n) => self.auth.crash_replicas(n),
+            Effect::VendorSlowdown(f) => auth.set_vendor_slowdown(f),
+            Effect::Vendor429Storm(on) => auth.set_vendor_429_storm(on),
+            Effect::CrashReplicas(n) => auth.crash_replicas(n),
             Effect::ListingLag(lag_s) => {
                 // Sleeping agents settle their skipped polls against the
                 // true listing first; none sleeps while the listing lags.
-                self.wake_all(sim);
-                self.listing_lag = SimDuration::from_secs_f64(lag_s);
-                self.listing_cache = if lag_s > 0.0 {
-                    let truth = |c| (now, *self.plant.cloud.pools(c));
-                    (0..self.plant.fleet.len() as ClusterId)
-                        .map(truth)
-                        .collect()
+                fleet.wake_all(sh);
+                fleet.listing_lag = SimDuration::from_secs_f64(lag_s);
+                fleet.listing_cache = if lag_s > 0.0 {
+                    let truth = |c| (now, *sh.plant.cloud.pools(c));
+                    (0..sh.plant.fleet.len() as ClusterId).map(truth).collect()
                 } else {
                     Vec::new()
                 };
             }
             Effect::AgentCrash { ratio, salt, down } => {
-                for c in 0..self.plant.fleet.len() as ClusterId {
+                for c in 0..sh.plant.fleet.len() as ClusterId {
                     if !crate::plant::control::picked(ratio, salt, c) {
                         continue;
                     }
                     if down {
-                        if self.agents[c as usize].is_alive() {
-                            self.kill_agent(sim, c);
+                        if fleet.agents[c as usize].is_alive() {
+                            fleet.kill_agent(sh, c);
                         }
-                    } else if !self.agents[c as usize].is_alive() {
+                    } else if !fleet.agents[c as usize].is_alive() {
                         // Back when its pod starts (if its host is there).
-                        let start = SimDuration::from_secs_f64(self.cfg.network.agent_start_s);
-                        sim.schedule_in(start, Ev::AgentRestart(c));
+                        let start = SimDuration::from_secs_f64(sh.cfg.network.agent_start_s);
+                        sh.sim.schedule_in(start, Ev::AgentRestart(c));
                     }
                 }
             }
         }
     }
 
+    // ---- the output queue ---------------------------------------------------
+
+    /// Routes the outputs queued above `base`, and all they lead to, one at
+    /// a time, the top first. A routed output queues what it leads to on
+    /// top, so everything an output leads to is routed before the output
+    /// after it: the order of the depth-first recursion this replaces,
+    /// without the recursion.
+    fn drain(&mut self, sh: &mut Shared, fleet: &mut Fleet, base: usize) {
+        while self.routing.len() > base {
+            let next = self.routing.pop().expect("above base");
+            match next {
+                Routed::Responder(o) => self.route_responder(sh, o),
+                Routed::Ops(o) => self.route_ops(sh, fleet, o),
+                Routed::Rollout(o) => self.route_rollout(sh, fleet, o),
+                Routed::RolloutChecked => {
+                    if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
+                        sh.books.findings.add(v.at(sh.now(), None));
+                    }
+                }
+                Routed::Recovery(o) => self.route_recovery(sh, fleet, o),
+                Routed::Monitoring(o) => self.route_monitoring(sh, o),
+            }
+        }
+    }
+
+    fn push_responder(&mut self, out: Vec<ResponderOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Responder));
+    }
+
+    /// Queues the operators' outputs collected in `ops_out`.
+    fn push_ops(&mut self) {
+        self.routing
+            .extend(self.ops_out.drain(..).rev().map(Routed::Ops));
+    }
+
+    /// Queues a batch of the rollout's outputs, and under them the check
+    /// that follows the batch.
+    fn push_rollout(&mut self, out: Vec<RolloutOutput>) {
+        self.routing.push(Routed::RolloutChecked);
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Rollout));
+    }
+
+    fn push_recovery(&mut self, out: Vec<RecoveryOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Recovery));
+    }
+
+    fn push_monitoring(&mut self, out: Vec<MonitoringOutput>) {
+        self.routing
+            .extend(out.into_iter().rev().map(Routed::Monitoring));
+    }
+
     // ---- change management --------------------------------------------------
 
-    fn submit_change(&mut self, sim: &mut Sim<Ev>, req: ChangeRequest) {
-        let now = sim.now();
+    fn submit_change(&mut self, sh: &mut Shared, req: ChangeRequest) {
+        let now = sh.now();
         self.change_names.push(req.name.clone());
         // Change ids are dense from 1: the name of change `id` is at `id - 1`.
         let id = self.change_names.len() as u32;
@@ -176,22 +346,24 @@ impl World {
         );
         match &decision {
             Decision::Held { .. } => {
-                self.key_event(now, format!("change {name} held: prod change freeze"));
+                sh.books
+                    .key_event(now, format!("change {name} held: prod change freeze"));
             }
             Decision::Rejected { reason, .. } => {
-                self.key_event(now, format!("change {name} rejected: {reason}"));
+                sh.books
+                    .key_event(now, format!("change {name} rejected: {reason}"));
             }
             Decision::Applied(_) => {}
         }
-        self.enact(sim, decision);
+        self.enact(sh, decision);
     }
 
     /// Carries out an applied change and checks I5 and I6 on it.
-    fn enact(&mut self, sim: &mut Sim<Ev>, decision: Decision<ChangePayload>) {
+    fn enact(&mut self, sh: &mut Shared, decision: Decision<ChangePayload>) {
         let Decision::Applied(applied) = decision else {
             return;
         };
-        let now = sim.now();
+        let now = sh.now();
         let name = self
             .change_names
             .get(applied.id as usize - 1)
@@ -200,16 +372,16 @@ impl World {
         let isolation = checks::isolation_holds(&applied, &name, self.changes.isolation());
         let freeze = checks::freeze_holds(&applied, &name, self.changes.freeze_prod());
         for v in [isolation, freeze].into_iter().flatten() {
-            self.findings.add(v.at(now, None));
+            sh.books.findings.add(v.at(now, None));
         }
         if applied.env != Env::Prod {
-            self.key_event(
+            sh.books.key_event(
                 now,
                 format!("change {name} applied to {}", applied.env.name()),
             );
             return;
         }
-        self.key_event(
+        sh.books.key_event(
             now,
             format!(
                 "change {name} applied to prod{}{}",
@@ -226,78 +398,63 @@ impl World {
             ),
         );
         match applied.payload {
-            ChangePayload::Edge {
-                ratio,
-                salt,
-                defect_cells,
-                via_pipeline,
-            } => {
-                let (at, cells_mask) = effects::edge_change_landing(
-                    &self.cfg.network,
-                    self.rng.seed,
-                    self.epoch,
-                    &name,
-                    defect_cells,
-                    via_pipeline,
-                    now,
-                );
+            ChangePayload::Edge(change) => {
+                let via_pipeline = change.via_pipeline;
+                let landing =
+                    land_route_change(&sh.cfg.network, self.rng.seed, sh.books.epoch, change, now);
                 // The change log and the pipeline's record, as diagnosis reads them.
-                if self.routing_changes.len() < self.cfg.change.log_max {
+                if self.routing_changes.len() < sh.cfg.change.log_max {
                     self.routing_changes.push(RoutingChangeSeen {
                         name: name.clone(),
-                        live_at: at,
+                        live_at: landing.at,
                         via_pipeline,
                         outside_change_management: applied.leaked,
                     });
                 }
-                let deploy = EdgeDeploy {
-                    name,
-                    ratio,
-                    salt,
-                    cells_mask,
-                };
                 if via_pipeline {
-                    self.key_event(
+                    sh.books.key_event(
                         now,
                         format!(
                             "change {} enters the edge configuration pipeline (cells at {})",
-                            deploy.name,
-                            self.epoch.format(at)
+                            landing.change.name,
+                            sh.books.epoch.format(landing.at)
                         ),
                     );
-                    self.edge_deploys.push(deploy);
-                    sim.schedule_at(at, Ev::EdgeDeploy(self.edge_deploys.len() as u32 - 1));
+                    let at = landing.at;
+                    self.edge_deploys.push(landing);
+                    sh.sim
+                        .schedule_at(at, Ev::EdgeDeploy(self.edge_deploys.len() as u32 - 1));
                 } else {
-                    self.deploy_edge(now, &deploy);
+                    self.deploy_edge(sh, &landing);
                 }
             }
             ChangePayload::EdgeFix => {
-                self.plant.edge.fix(now, &name);
+                sh.plant.edge.fix(now, &name);
             }
-            ChangePayload::AgentFix => self.start_rollout(sim, applied.emergency),
+            ChangePayload::AgentFix => self.start_rollout(sh, applied.emergency),
         }
     }
 
     /// The pipeline's nightly window: the change reaches the edge cells.
-    pub(super) fn on_edge_deploy(&mut self, sim: &mut Sim<Ev>, i: u32) {
-        let deploy = self.edge_deploys[i as usize].clone();
-        self.deploy_edge(sim.now(), &deploy);
+    pub(super) fn on_edge_deploy(&mut self, sh: &mut Shared, i: u32) {
+        let landing = self.edge_deploys[i as usize].clone();
+        self.deploy_edge(sh, &landing);
     }
 
-    fn deploy_edge(&mut self, now: SimTime, d: &EdgeDeploy) {
-        self.plant
-            .edge
-            .apply_routing(now, d.ratio, d.salt, d.cells_mask, &d.name);
+    /// The change reaches the edge cells (at `d.at`, which is now).
+    fn deploy_edge(&mut self, sh: &mut Shared, d: &RouteLanding) {
+        let now = d.at;
+        sh.plant.edge.apply_route(d);
         if d.cells_mask != 0 {
             let cells: Vec<String> = (0..64)
                 .filter(|k| d.cells_mask >> k & 1 == 1)
                 .map(|k| k.to_string())
                 .collect();
-            self.key_event(
+            sh.books.key_event(
                 now,
                 format!(
                     "change {} reaches the edge cells: its route rule misses the desired-state path in cells {}",
-                    d.name,
+                    d.change.name,
                     cells.join(", ")
                 ),
             );
@@ -306,12 +463,13 @@ impl World {
 
     // ---- rollout ------------------------------------------------------------
 
-    fn start_rollout(&mut self, sim: &mut Sim<Ev>, emergency: bool) {
-        let now = sim.now();
+    fn start_rollout(&mut self, sh: &mut Shared, emergency: bool) {
+        let now = sh.now();
         if self.rollout.is_running() {
             if emergency {
                 self.rollout.set_emergency(true);
-                self.key_event(now, "rollout switched to emergency bakes".into());
+                sh.books
+                    .key_event(now, "rollout switched to emergency bakes".into());
             }
             return;
         }
@@ -321,13 +479,13 @@ impl World {
         let mut out = Vec::new();
         match self.rollout.start_shuffled(
             now,
-            self.plant.fleet.len() as u32,
+            sh.plant.fleet.len() as u32,
             &mut self.rng.rollout,
             emergency,
             &mut out,
         ) {
             Ok(()) => {
-                self.key_event(
+                sh.books.key_event(
                     now,
                     format!(
                         "{} of the agent fix starts",
@@ -338,81 +496,78 @@ impl World {
                         }
                     ),
                 );
-                self.apply_rollout(sim, out);
+                self.push_rollout(out);
             }
-            Err(e) => self.key_event(now, format!("rollout refused: {e}")),
+            Err(e) => sh.books.key_event(now, format!("rollout refused: {e}")),
         }
     }
 
-    fn apply_rollout(&mut self, sim: &mut Sim<Ev>, out: Vec<RolloutOutput>) {
-        let now = sim.now();
-        let guards = self.cfg.hotfix_guards;
-        let defect = self.cfg.hotfix_defect;
-        for o in out {
-            match o {
-                RolloutOutput::SetTimer { at, timer } => {
-                    sim.schedule_at(at.max(now), Ev::RolloutTimer(timer))
-                }
-                RolloutOutput::Upgrade { clusters, .. } => {
-                    for k in clusters {
-                        let c = self.rollout.order()[k];
-                        self.books[c as usize].guards_installed = Some(guards);
-                        self.wake(sim, c);
-                        if !self.agents[c as usize].is_alive() {
-                            self.coverage.hit(Reached::UpgradedWhileDown);
-                        }
-                        self.agents[c as usize].upgrade(guards, defect);
-                        if guards.g6_delete_locks {
-                            self.plant.cloud.set_delete_locks(true);
-                        }
+    /// Routes one output of the rollout.
+    fn route_rollout(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: RolloutOutput) {
+        let now = sh.now();
+        let guards = sh.cfg.hotfix_guards;
+        let defect = sh.cfg.hotfix_defect;
+        match o {
+            RolloutOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::RolloutTimer(timer))
+            }
+            RolloutOutput::Upgrade { clusters, .. } => {
+                for k in clusters {
+                    let c = self.rollout.order()[k];
+                    sh.books.clusters[c as usize].guards_installed = Some(guards);
+                    fleet.wake(sh, c);
+                    if !fleet.agents[c as usize].is_alive() {
+                        sh.books.coverage.hit(Reached::UpgradedWhileDown);
                     }
-                }
-                RolloutOutput::WaveStarted { wave, share, at } => {
-                    self.watch_bake(at);
-                    self.snapshot_wave_health();
-                    sim.trace.record(now, &Record::Note { text: "wave" });
-                    self.key_event(
-                        now,
-                        format!("rollout wave {wave} ({:.0} % of the fleet)", share * 100.0),
-                    );
-                }
-                RolloutOutput::Completed { at } => {
-                    self.key_event(at, "rollout complete: every agent runs the fix".into());
-                }
-                RolloutOutput::Halted { wave, cause, .. } => {
-                    self.coverage.hit(Reached::RolloutHalted);
-                    let why = cause.describe();
-                    self.key_event(now, format!("rollout halted in wave {wave} by {why}"));
-                    let mut r = Vec::new();
-                    self.responder.handle_rollout_halted(now, cause, &mut r);
-                    self.apply_responder(sim, r);
-                }
-                // A resumed wave bakes from scratch: its health is judged
-                // from now, not from before the halt.
-                RolloutOutput::Resumed { at, .. } => {
-                    self.coverage.hit(Reached::RolloutResumed);
-                    self.watch_bake(at);
-                    self.snapshot_wave_health();
-                }
-                RolloutOutput::Baked { wave, at } => {
-                    if let Some((started, bake)) = self.bake_watch.take() {
-                        if let Some(v) =
-                            checks::bake_watched(wave, at.saturating_since(started), bake)
-                        {
-                            self.findings.add(v.at(now, None));
-                        }
+                    fleet.agents[c as usize].upgrade(guards, defect);
+                    if guards.g6_delete_locks {
+                        sh.plant.cloud.set_delete_locks(true);
                     }
                 }
             }
-        }
-        if let Some(v) = checks::one_unbaked_wave(self.rollout.check_invariants()) {
-            self.findings.add(v.at(now, None));
+            RolloutOutput::WaveStarted { wave, share, at } => {
+                self.watch_bake(sh, at);
+                self.snapshot_wave_health(&fleet.agents);
+                sh.sim.trace.record(now, &Record::Note { text: "wave" });
+                sh.books.key_event(
+                    now,
+                    format!("rollout wave {wave} ({:.0} % of the fleet)", share * 100.0),
+                );
+            }
+            RolloutOutput::Completed { at } => {
+                sh.books
+                    .key_event(at, "rollout complete: every agent runs the fix".into());
+            }
+            RolloutOutput::Halted { wave, cause, .. } => {
+                sh.books.coverage.hit(Reached::RolloutHalted);
+                let why = cause.describe();
+                sh.books
+                    .key_event(now, format!("rollout halted in wave {wave} by {why}"));
+                let mut r = Vec::new();
+                self.responder.handle_rollout_halted(now, cause, &mut r);
+                self.push_responder(r);
+            }
+            // A resumed wave bakes from scratch: its health is judged
+            // from now, not from before the halt.
+            RolloutOutput::Resumed { at, .. } => {
+                sh.books.coverage.hit(Reached::RolloutResumed);
+                self.watch_bake(sh, at);
+                self.snapshot_wave_health(&fleet.agents);
+            }
+            RolloutOutput::Baked { wave, at } => {
+                if let Some((started, bake)) = self.bake_watch.take() {
+                    if let Some(v) = checks::bake_watched(wave, at.saturating_since(started), bake)
+                    {
+                        sh.books.findings.add(v.at(now, None));
+                    }
+                }
+            }
         }
     }
 
     /// A bake starts at `at`: remember it and the bake time in force.
-    fn watch_bake(&mut self, at: SimTime) {
-        let cfg = &self.cfg.rollout;
+    fn watch_bake(&mut self, sh: &Shared, at: SimTime) {
+        let cfg = &sh.cfg.rollout;
         let bake_s = if self.rollout.emergency() {
             cfg.bake_time_emergency_s
         } else {
@@ -421,30 +576,32 @@ impl World {
         self.bake_watch = Some((at, SimDuration::from_secs(bake_s)));
     }
 
-    pub(super) fn on_rollout_timer(&mut self, sim: &mut Sim<Ev>, t: RolloutTimer) {
+    pub(super) fn on_rollout_timer(&mut self, sh: &mut Shared, fleet: &mut Fleet, t: RolloutTimer) {
         let health = if self.rollout.wants_health(t) {
-            self.wave_health()
+            self.wave_health(&fleet.agents)
         } else {
             WaveHealth::default()
         };
         let mut out = Vec::new();
-        self.rollout.handle_timer(sim.now(), t, health, &mut out);
-        self.apply_rollout(sim, out);
+        self.rollout.handle_timer(sh.now(), t, health, &mut out);
+        let base = self.routing.len();
+        self.push_rollout(out);
+        self.drain(sh, fleet, base);
     }
 
     /// The health gate's before-picture of a bake, from the agents' status reports.
-    fn snapshot_wave_health(&mut self) {
+    fn snapshot_wave_health(&mut self, agents: &[Agent]) {
         if self.rollout.config().health_gate {
             self.healthy_at_wave_start.clear();
             self.healthy_at_wave_start
-                .extend(self.agents.iter().map(|a| a.status().alive));
+                .extend(agents.iter().map(|a| a.status().alive));
         }
     }
 
     /// The baking wave's health as the agents report it: of the clusters
     /// healthy when the wave started, those of the wave (new version) and
     /// those outside it (baseline) that no longer report healthy.
-    fn wave_health(&self) -> WaveHealth {
+    fn wave_health(&self, agents: &[Agent]) -> WaveHealth {
         let Some(wave) = self.rollout.waves().last() else {
             return WaveHealth::default();
         };
@@ -454,7 +611,7 @@ impl World {
             for &c in &order[range] {
                 if self.healthy_at_wave_start[c as usize] {
                     healthy += 1;
-                    if !self.agents[c as usize].status().alive {
+                    if !agents[c as usize].status().alive {
                         failed += 1;
                     }
                 }
@@ -477,105 +634,121 @@ impl World {
 
     /// A cluster starts losing a desired pool: monitoring and the
     /// responders hear of it.
-    pub(super) fn on_loss_started(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
+    pub(super) fn on_loss_started(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let now = sh.now();
         let mut m = Vec::new();
         self.monitoring
             .handle_loss_started(now, c, &mut self.rng.customers, &mut m);
-        self.apply_monitoring(sim, m);
+        self.apply_monitoring(sh, fleet, m);
         let mut r = Vec::new();
         self.responder.handle_loss_started(now, c, &mut r);
-        self.apply_responder(sim, r);
+        self.apply_responder(sh, fleet, r);
     }
 
-    pub(super) fn on_monitoring_timer(&mut self, sim: &mut Sim<Ev>, t: MonitoringTimer) {
+    pub(super) fn on_monitoring_timer(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        t: MonitoringTimer,
+    ) {
         let cluster = match t {
             MonitoringTimer::CustomerReport(c) | MonitoringTimer::PoolLossAlertCheck(c) => c,
         };
-        let still_lost = self.books[cluster as usize].lost_since.is_some();
+        let still_lost = sh.books.clusters[cluster as usize].lost_since.is_some();
         let mut m = Vec::new();
         self.monitoring
-            .handle_timer(sim.now(), t, still_lost, &mut m);
-        self.apply_monitoring(sim, m);
+            .handle_timer(sh.now(), t, still_lost, &mut m);
+        self.apply_monitoring(sh, fleet, m);
     }
 
     /// Once a minute: agents in safe hold, for the agent-hold alert.
-    pub(super) fn agent_hold_minute(&mut self, sim: &mut Sim<Ev>) {
+    pub(super) fn agent_hold_minute(&mut self, sh: &mut Shared, fleet: &mut Fleet) {
         // Counting is O(fleet): only when the alert exists.
         if !self.monitoring.agent_hold_alert() {
             return;
         }
-        let held = self.tallies.agents_held;
+        let held = fleet.tallies.agents_held;
         let mut m = Vec::new();
         self.monitoring
-            .handle_agents_in_hold(sim.now(), held, &mut m);
-        self.apply_monitoring(sim, m);
+            .handle_agents_in_hold(sh.now(), held, &mut m);
+        self.apply_monitoring(sh, fleet, m);
     }
 
     /// Routes monitoring's outputs: timers to the queue, reports and
     /// alerts to the responders, auth alerts and incidents to the books.
-    pub(super) fn apply_monitoring(&mut self, sim: &mut Sim<Ev>, out: Vec<MonitoringOutput>) {
-        let now = sim.now();
-        for o in out {
-            let mut r = Vec::new();
-            match o {
-                MonitoringOutput::SetTimer { at, timer } => {
-                    sim.schedule_at(at.max(now), Ev::Monitoring(timer))
-                }
-                MonitoringOutput::CustomerReport(_) => {
-                    self.responder.handle_customer_report(now, &mut r)
-                }
-                MonitoringOutput::PoolLossAlert(_) => {
-                    self.responder.handle_pool_loss_alert(now, &mut r)
-                }
-                MonitoringOutput::AgentHoldAlert { held, since } => self
-                    .responder
-                    .handle_agent_hold_alert(now, held, since, &mut r),
-                MonitoringOutput::BurnRateAlert { name, .. } => {
-                    self.auth_book.alerts.push((now, name));
-                }
-                MonitoringOutput::AuthIncidentDetected { by } => {
-                    sim.trace.record(now, &Record::Note { text: "auth_alert" });
-                    let which = match by {
-                        DetectionSource::BurnRateFast => "fast",
-                        _ => "slow",
-                    };
-                    self.key_event(now, format!("auth burn-rate alert fires ({which})"));
-                }
-                MonitoringOutput::AuthIncidentOpened {
-                    started_at,
-                    success_ratio,
-                } => self.key_event(
-                    started_at,
-                    format!(
-                        "legitimate logins failing: {:.1} % success",
-                        success_ratio * 100.0
-                    ),
-                ),
-                MonitoringOutput::AuthIncidentEnded { .. } => {
-                    let c = self.monitoring.config();
-                    let text = format!(
-                        "logins recovered (success >= {} % for {} min)",
-                        c.auth_incident_success_min * 100.0,
-                        c.auth_recovered_min
-                    );
-                    // Stamped at the minute that closed the streak.
-                    let minute_start =
-                        SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
-                    self.key_event(minute_start, text);
-                }
+    pub(super) fn apply_monitoring(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        out: Vec<MonitoringOutput>,
+    ) {
+        let base = self.routing.len();
+        self.push_monitoring(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of monitoring.
+    fn route_monitoring(&mut self, sh: &mut Shared, o: MonitoringOutput) {
+        let now = sh.now();
+        let mut r = Vec::new();
+        match o {
+            MonitoringOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::Monitoring(timer))
             }
-            self.apply_responder(sim, r);
+            MonitoringOutput::CustomerReport(_) => {
+                self.responder.handle_customer_report(now, &mut r)
+            }
+            MonitoringOutput::PoolLossAlert(_) => {
+                self.responder.handle_pool_loss_alert(now, &mut r)
+            }
+            MonitoringOutput::AgentHoldAlert { held, since } => self
+                .responder
+                .handle_agent_hold_alert(now, held, since, &mut r),
+            // Booked by the auth part, which hears the minute that fires them.
+            MonitoringOutput::BurnRateAlert { .. } => {}
+            MonitoringOutput::AuthIncidentDetected { by } => {
+                sh.sim
+                    .trace
+                    .record(now, &Record::Note { text: "auth_alert" });
+                let which = match by {
+                    DetectionSource::BurnRateFast => "fast",
+                    _ => "slow",
+                };
+                sh.books
+                    .key_event(now, format!("auth burn-rate alert fires ({which})"));
+            }
+            MonitoringOutput::AuthIncidentOpened {
+                started_at,
+                success_ratio,
+            } => sh.books.key_event(
+                started_at,
+                format!(
+                    "legitimate logins failing: {:.1} % success",
+                    success_ratio * 100.0
+                ),
+            ),
+            MonitoringOutput::AuthIncidentEnded { .. } => {
+                let c = self.monitoring.config();
+                let text = format!(
+                    "logins recovered (success >= {} % for {} min)",
+                    c.auth_incident_success_min * 100.0,
+                    c.auth_recovered_min
+                );
+                // Stamped at the minute that closed the streak.
+                let minute_start = SimTime::from_micros(now.as_micros().saturating_sub(60_000_000));
+                sh.books.key_event(minute_start, text);
+            }
         }
+        self.push_responder(r);
     }
 
     // ---- the responders -----------------------------------------------------
 
     /// Whether `c`'s agent was answered 404 within the edge-log window (the
     /// edge's access log names the calling cluster).
-    fn answered_404_lately(&self, now: SimTime, c: ClusterId) -> bool {
-        self.books[c as usize].last_404_at.is_some_and(|t| {
-            now.saturating_since(t).as_secs_f64() <= self.cfg.response.edge_log_window_min * 60.0
+    fn answered_404_lately(sh: &Shared, now: SimTime, c: ClusterId) -> bool {
+        sh.books.clusters[c as usize].last_404_at.is_some_and(|t| {
+            now.saturating_since(t).as_secs_f64() <= sh.cfg.response.edge_log_window_min * 60.0
         })
     }
 
@@ -583,25 +756,26 @@ impl World {
     /// edge's log shows 404s within its window, or when a probe through the
     /// edge for a cluster lost in the open incident is answered 404 (its
     /// agent may be dead, so the log alone can miss it).
-    fn route_answers_404(&mut self, now: SimTime) -> bool {
-        if (0..self.plant.fleet.len() as ClusterId).any(|c| self.answered_404_lately(now, c)) {
+    fn route_answers_404(&mut self, sh: &mut Shared, now: SimTime) -> bool {
+        if (0..sh.plant.fleet.len() as ClusterId).any(|c| Self::answered_404_lately(sh, now, c)) {
             return true;
         }
-        (0..self.plant.fleet.len() as ClusterId)
-            .filter(|&c| self.books[c as usize].lost_since.is_some())
+        (0..sh.plant.fleet.len() as ClusterId)
+            .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
             .take(PROBES_PER_DIAGNOSIS)
-            .any(|c| self.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
+            .any(|c| sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
     }
 
     /// When the 404s began, per the edge's access log: the earliest start
     /// of a run of 404 answers among the clusters answered 404 lately or
     /// lost (a lost agent is dead; its log entries stay).
-    fn first_404_at(&self, now: SimTime) -> Option<SimTime> {
-        (0..self.plant.fleet.len() as ClusterId)
+    fn first_404_at(sh: &Shared, now: SimTime) -> Option<SimTime> {
+        (0..sh.plant.fleet.len() as ClusterId)
             .filter(|&c| {
-                self.books[c as usize].lost_since.is_some() || self.answered_404_lately(now, c)
+                sh.books.clusters[c as usize].lost_since.is_some()
+                    || Self::answered_404_lately(sh, now, c)
             })
-            .filter_map(|c| self.books[c as usize].first_404_at)
+            .filter_map(|c| sh.books.clusters[c as usize].first_404_at)
             .min()
     }
 
@@ -611,8 +785,13 @@ impl World {
         self.operators.repairs_done() + self.recovery.stats().done
     }
 
-    pub(super) fn on_responder_timer(&mut self, sim: &mut Sim<Ev>, t: ResponderTimer) {
-        let now = sim.now();
+    pub(super) fn on_responder_timer(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        t: ResponderTimer,
+    ) {
+        let now = sh.now();
         let mut r = Vec::new();
         match t {
             ResponderTimer::Diagnosed { incident } => {
@@ -623,15 +802,15 @@ impl World {
                 // change log (which routing changes reached the edge, when,
                 // and whether a rollback is on record).
                 let seen = DiagnosisInputs {
-                    route_answers_404: self.route_answers_404(now),
-                    first_404_at: self.first_404_at(now),
+                    route_answers_404: self.route_answers_404(sh, now),
+                    first_404_at: Self::first_404_at(sh, now),
                     prod_routing_changes: self.routing_changes.clone(),
                 };
                 self.responder
                     .handle_diagnosed(now, incident, &seen, &mut r);
             }
             ResponderTimer::Revert { incident } => {
-                let route_misroutes = self.route_answers_404(now);
+                let route_misroutes = self.route_answers_404(sh, now);
                 self.responder
                     .handle_revert_ready(now, incident, route_misroutes, &mut r);
             }
@@ -640,13 +819,13 @@ impl World {
                 // plus intact ones whose agent runs a version with the 404
                 // bug (the deployment listing) and was answered 404 lately
                 // (the edge's access log).
-                let at_risk = (0..self.plant.fleet.len() as ClusterId)
+                let at_risk = (0..sh.plant.fleet.len() as ClusterId)
                     .filter(|&c| {
-                        let b = &self.books[c as usize];
+                        let b = &sh.books.clusters[c as usize];
                         b.lost_since.is_some()
-                            || (self.answered_404_lately(now, c)
+                            || (Self::answered_404_lately(sh, now, c)
                                 && b.guards_installed
-                                    .unwrap_or(self.agents[c as usize].guards())
+                                    .unwrap_or(fleet.agents[c as usize].guards())
                                     .is_buggy())
                     })
                     .count() as u32;
@@ -667,110 +846,119 @@ impl World {
             }
             ResponderTimer::ResumeRollout => self.responder.handle_resume_rollout(now, &mut r),
         }
-        self.apply_responder(sim, r);
+        self.apply_responder(sh, fleet, r);
     }
 
-    /// Routes the responders' outputs.
-    fn apply_responder(&mut self, sim: &mut Sim<Ev>, out: Vec<ResponderOutput>) {
-        let now = sim.now();
-        for o in out {
-            match o {
-                ResponderOutput::SetTimer { at, timer } => {
-                    sim.schedule_at(at.max(now), Ev::Responder(timer))
-                }
-                ResponderOutput::Narrate { at, text } => self.key_event(at, text),
-                ResponderOutput::Detected { incident, .. } => {
-                    sim.trace.record(now, &Record::Detected { incident });
-                }
-                ResponderOutput::Page { incident } => {
-                    // The acknowledgement comes back as an operator timer;
-                    // its delay comes from the incident's own stream.
-                    let mut on_call = self.rng.seed.fork(streams::ON_CALL, incident as u64);
-                    let _page = self
-                        .operators
-                        .page(now, incident, &mut on_call, &mut self.ops_out);
-                    self.drain_ops(sim);
-                }
-                ResponderOutput::Restore { cluster, by } => self.queue_restore(sim, cluster, by),
-                ResponderOutput::SubmitChange(req) => self.submit_change(sim, req),
-                ResponderOutput::ResumeRollout => {
-                    let mut out = Vec::new();
-                    if self.rollout.resume(now, &mut out).is_ok() {
-                        self.key_event(now, "rollout resumed after the alarm was checked".into());
-                    }
-                    self.apply_rollout(sim, out);
-                }
-                ResponderOutput::Resolved { incident } => {
-                    self.operators.resolve(now, incident);
-                }
-                ResponderOutput::ResetHoldAlert => self.monitoring.reset_agent_hold(),
+    /// Routes the responders' outputs, and all they lead to.
+    fn apply_responder(&mut self, sh: &mut Shared, fleet: &mut Fleet, out: Vec<ResponderOutput>) {
+        let base = self.routing.len();
+        self.push_responder(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of the responders.
+    fn route_responder(&mut self, sh: &mut Shared, o: ResponderOutput) {
+        let now = sh.now();
+        match o {
+            ResponderOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::Responder(timer))
             }
+            ResponderOutput::Narrate { at, text } => sh.books.key_event(at, text),
+            ResponderOutput::Detected { incident, .. } => {
+                sh.sim.trace.record(now, &Record::Detected { incident });
+            }
+            ResponderOutput::Page { incident } => {
+                // The acknowledgement comes back as an operator timer;
+                // its delay comes from the incident's own stream.
+                let mut on_call = self.rng.seed.fork(streams::ON_CALL, incident as u64);
+                let _page = self
+                    .operators
+                    .page(now, incident, &mut on_call, &mut self.ops_out);
+                self.push_ops();
+            }
+            ResponderOutput::Restore { cluster, by } => self.queue_restore(sh, cluster, by),
+            ResponderOutput::SubmitChange(req) => self.submit_change(sh, req),
+            ResponderOutput::ResumeRollout => {
+                let mut out = Vec::new();
+                if self.rollout.resume(now, &mut out).is_ok() {
+                    sh.books
+                        .key_event(now, "rollout resumed after the alarm was checked".into());
+                }
+                self.push_rollout(out);
+            }
+            ResponderOutput::Resolved { incident } => {
+                self.operators.resolve(now, incident);
+            }
+            ResponderOutput::ResetHoldAlert => self.monitoring.reset_agent_hold(),
         }
     }
 
     // ---- operators ----------------------------------------------------------
 
-    /// Applies the operators' outputs collected in `ops_out`.
-    fn drain_ops(&mut self, sim: &mut Sim<Ev>) {
-        let now = sim.now();
-        let out = std::mem::take(&mut self.ops_out);
-        for o in &out {
-            match *o {
-                OpsOutput::SetTimer { at, timer } => {
-                    sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
-                }
-                OpsOutput::Acked { incident, at, .. } => {
-                    let i = incident as usize;
-                    if self.restorations_at_ack.len() <= i {
-                        self.restorations_at_ack.resize(i + 1, 0);
-                    }
-                    self.restorations_at_ack[i] = self.restorations_done();
-                    let lost: Vec<ClusterId> = (0..self.plant.fleet.len() as ClusterId)
-                        .filter(|&c| self.books[c as usize].lost_since.is_some())
-                        .collect();
-                    let mut r = Vec::new();
-                    self.responder.handle_acked(now, incident, at, lost, &mut r);
-                    self.apply_responder(sim, r);
-                }
-                OpsOutput::Repair { .. } => {}
-                OpsOutput::RepairHandsOnDone { cluster, .. } => self.restore_cluster(sim, cluster),
+    /// Routes one output of the operators.
+    fn route_ops(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: OpsOutput) {
+        let now = sh.now();
+        match o {
+            OpsOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::OpsTimer(timer))
             }
-        }
-        let mut out = out;
-        out.clear();
-        if self.ops_out.is_empty() {
-            self.ops_out = out;
+            OpsOutput::Acked { incident, at, .. } => {
+                let i = incident as usize;
+                if self.restorations_at_ack.len() <= i {
+                    self.restorations_at_ack.resize(i + 1, 0);
+                }
+                self.restorations_at_ack[i] = self.restorations_done();
+                let lost: Vec<ClusterId> = (0..sh.plant.fleet.len() as ClusterId)
+                    .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
+                    .collect();
+                let mut r = Vec::new();
+                self.responder.handle_acked(now, incident, at, lost, &mut r);
+                self.push_responder(r);
+            }
+            OpsOutput::Repair { .. } => {}
+            OpsOutput::RepairHandsOnDone { cluster, .. } => {
+                self.restore_cluster(sh, fleet, cluster)
+            }
         }
     }
 
-    pub(super) fn on_ops_timer(&mut self, sim: &mut Sim<Ev>, t: OpsTimer) {
+    pub(super) fn on_ops_timer(&mut self, sh: &mut Shared, fleet: &mut Fleet, t: OpsTimer) {
         self.operators
-            .handle_timer(sim.now(), t, &mut self.rng.operators, &mut self.ops_out);
-        self.drain_ops(sim);
+            .handle_timer(sh.now(), t, &mut self.rng.operators, &mut self.ops_out);
+        let base = self.routing.len();
+        self.push_ops();
+        self.drain(sh, fleet, base);
     }
 
     // ---- restoration --------------------------------------------------------
 
     /// Hands a lost cluster to a restoration method, once.
-    fn queue_restore(&mut self, sim: &mut Sim<Ev>, c: ClusterId, by: RestoreBy) {
-        let now = sim.now();
-        if self.books[c as usize].restoring.is_some() {
+    fn queue_restore(&mut self, sh: &mut Shared, c: ClusterId, by: RestoreBy) {
+        let now = sh.now();
+        if sh.books.clusters[c as usize].restoring.is_some() {
             return;
         }
         match by {
             RestoreBy::Manual => {
-                self.books[c as usize].restoring = Some(RestoreMethod::Manual);
+                sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Manual);
                 self.operators
                     .enqueue(now, c, &mut self.rng.operators, &mut self.ops_out);
-                self.drain_ops(sim);
+                self.push_ops();
             }
             RestoreBy::Script => {
-                self.books[c as usize].restoring = Some(RestoreMethod::Script);
+                sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Script);
                 let mut out = Vec::new();
                 self.recovery.restore(now, c, &mut out);
-                self.apply_recovery(sim, out);
+                self.push_recovery(out);
             }
         }
+    }
+
+    /// A repair's cloud call comes due again: the restore goes on.
+    pub(super) fn on_repair_call(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let base = self.routing.len();
+        self.restore_cluster(sh, fleet, c);
+        self.drain(sh, fleet, base);
     }
 
     /// The hands-on part of a restore. An engineer recreates the `system`
@@ -779,26 +967,29 @@ impl World {
     /// reads desired state itself), so its clusters come back in one cloud
     /// round instead of two, and checks first that the cluster would not be
     /// broken again at once.
-    pub(super) fn restore_cluster(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let now = sim.now();
-        let by_script = self.books[c as usize].restoring == Some(RestoreMethod::Script);
-        // The script's preflight: restoring a cluster whose agent runs the
-        // version with the 404 bug (the deployment listing) while a probe of
-        // its desired-state URL through the edge is answered 404 only feeds
-        // it pools to delete again, so wait for the route (or the hotfix),
-        // holding the script's slot.
-        let guards = self.books[c as usize]
+    fn restore_cluster(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let now = sh.now();
+        let by_script = sh.books.clusters[c as usize].restoring == Some(RestoreMethod::Script);
+        // The script's preflight: its agent's version as the deployment
+        // listing shows it, and a probe of its desired-state URL through
+        // the edge when the script asks for one.
+        let guards = sh.books.clusters[c as usize]
             .guards_installed
-            .unwrap_or(self.agents[c as usize].guards());
-        if by_script
-            && guards.is_buggy()
-            && self.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound
-        {
-            sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
-            return;
+            .unwrap_or(fleet.agents[c as usize].guards());
+        if by_script && self.recovery.preflight_probes(guards.is_buggy()) {
+            let route_answers_404 =
+                sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound;
+            let mut out = Vec::new();
+            if !self
+                .recovery
+                .handle_preflight(now, c, route_answers_404, &mut out)
+            {
+                self.push_recovery(out);
+                return;
+            }
         }
-        let ds = *self.plant.service.state(c);
-        let pools = *self.plant.cloud.pools(c);
+        let ds = *sh.plant.service.state(c);
+        let pools = *sh.plant.cloud.pools(c);
         let mut wait = false;
         for p in ds.pools.iter() {
             if ds.tombstones.contains(p) || (!by_script && p != PoolName::System) {
@@ -808,10 +999,10 @@ impl World {
                 PoolState::Absent => {
                     let nodes = ds.nodes[p.index()];
                     if let CloudReply::RateLimited { retry_at } =
-                        self.cloud_call(sim, c, p, CloudCall::Create { nodes })
+                        fleet.cloud_call(sh, self, c, p, CloudCall::Create { nodes })
                     {
                         if by_script {
-                            self.coverage.hit(Reached::RecoveryPausedByRateLimit);
+                            sh.books.coverage.hit(Reached::RecoveryPausedByRateLimit);
                             let mut out = Vec::new();
                             self.recovery.handle_cloud_rate_limited(
                                 now,
@@ -819,10 +1010,10 @@ impl World {
                                 &mut self.rng.recovery,
                                 &mut out,
                             );
-                            self.apply_recovery(sim, out);
+                            self.push_recovery(out);
                             return;
                         }
-                        sim.schedule_at(retry_at, Ev::RepairCall(c));
+                        sh.sim.schedule_at(retry_at, Ev::RepairCall(c));
                         return;
                     }
                 }
@@ -832,89 +1023,107 @@ impl World {
         }
         if wait {
             // A delete is still in flight: look again once it is done.
-            sim.schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
+            sh.sim
+                .schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
         } else if matches!(pools[PoolName::System.index()], PoolState::Present { .. })
-            && !self.agents[c as usize].is_alive()
+            && !fleet.agents[c as usize].is_alive()
         {
-            sim.schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
-        } else if by_script && self.books[c as usize].lost_since.is_none() {
+            sh.sim
+                .schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
+        } else if by_script && sh.books.clusters[c as usize].lost_since.is_none() {
             // The script's attempt found the cluster whole (a retry after
             // its verification failed, once the cluster had healed): the
             // attempt is done. Without this the script waited for a
             // completion that never came, holding the cluster and a slot.
-            self.books[c as usize].restoring = None;
+            sh.books.clusters[c as usize].restoring = None;
             let mut out = Vec::new();
             self.recovery
                 .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
-            self.apply_recovery(sim, out);
+            self.push_recovery(out);
         }
     }
 
-    fn apply_recovery(&mut self, sim: &mut Sim<Ev>, out: Vec<RecoveryOutput>) {
-        let now = sim.now();
-        for o in out {
-            match o {
-                RecoveryOutput::StartRestore { cluster, .. } => {
-                    // The script works on it (a retry may come after the
-                    // world had already counted the cluster restored).
-                    self.books[cluster as usize].restoring = Some(RestoreMethod::Script);
-                    self.restore_cluster(sim, cluster)
-                }
-                RecoveryOutput::SetTimer { at, timer } => {
-                    sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
-                }
-                RecoveryOutput::Done { .. } => {}
-                RecoveryOutput::GaveUp {
-                    cluster, attempts, ..
-                } => {
-                    self.key_event(now, format!("recovery script gave up on cluster {cluster} after {attempts} attempts"));
-                    // A human takes over.
-                    self.books[cluster as usize].restoring = Some(RestoreMethod::Manual);
-                    self.operators.enqueue(
-                        now,
-                        cluster,
-                        &mut self.rng.operators,
-                        &mut self.ops_out,
-                    );
-                    self.drain_ops(sim);
-                }
+    /// Routes the recovery script's outputs, and all they lead to.
+    fn apply_recovery(&mut self, sh: &mut Shared, fleet: &mut Fleet, out: Vec<RecoveryOutput>) {
+        let base = self.routing.len();
+        self.push_recovery(out);
+        self.drain(sh, fleet, base);
+    }
+
+    /// Routes one output of the recovery script.
+    fn route_recovery(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: RecoveryOutput) {
+        let now = sh.now();
+        match o {
+            RecoveryOutput::StartRestore { cluster, .. } => {
+                // The script works on it (a retry may come after the
+                // world had already counted the cluster restored).
+                sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Script);
+                self.restore_cluster(sh, fleet, cluster)
+            }
+            RecoveryOutput::SetTimer { at, timer } => {
+                sh.sim.schedule_at(at.max(now), Ev::RecoveryTimer(timer))
+            }
+            RecoveryOutput::Done { .. } => {}
+            RecoveryOutput::Recheck { cluster, at } => {
+                sh.sim.schedule_at(at, Ev::RepairCall(cluster))
+            }
+            RecoveryOutput::GaveUp {
+                cluster, attempts, ..
+            } => {
+                sh.books.key_event(
+                    now,
+                    format!(
+                        "recovery script gave up on cluster {cluster} after {attempts} attempts"
+                    ),
+                );
+                // A human takes over.
+                sh.books.clusters[cluster as usize].restoring = Some(RestoreMethod::Manual);
+                self.operators
+                    .enqueue(now, cluster, &mut self.rng.operators, &mut self.ops_out);
+                self.push_ops();
             }
         }
     }
 
-    pub(super) fn on_recovery_timer(&mut self, sim: &mut Sim<Ev>, t: RecoveryTimer) {
+    pub(super) fn on_recovery_timer(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        t: RecoveryTimer,
+    ) {
         let mut out = Vec::new();
-        self.recovery.handle_timer(sim.now(), t, &mut out);
-        self.apply_recovery(sim, out);
+        self.recovery.handle_timer(sh.now(), t, &mut out);
+        self.apply_recovery(sh, fleet, out);
     }
 
     /// A cluster has every desired pool again.
     pub(super) fn on_cluster_restored(
         &mut self,
-        sim: &mut Sim<Ev>,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
         c: ClusterId,
         method: RestoreMethod,
     ) {
-        let now = sim.now();
+        let now = sh.now();
         if method == RestoreMethod::Script {
             let mut out = Vec::new();
             self.recovery
                 .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
-            self.apply_recovery(sim, out);
+            self.apply_recovery(sh, fleet, out);
         }
         // Is the cluster's route fine? A probe through the edge says.
-        let route_ok = self.plant.probe(c, &mut self.rng.probes) != DesiredAnswer::NotFound;
+        let route_ok = sh.plant.probe(c, &mut self.rng.probes) != DesiredAnswer::NotFound;
         let mut r = Vec::new();
         self.responder
             .handle_cluster_restored(now, route_ok, &mut r);
-        self.apply_responder(sim, r);
+        self.apply_responder(sh, fleet, r);
     }
 
     /// The agent died. If the cluster was already being restored (it broke
     /// again, e.g. a restored buggy agent met the 404 once more), the
     /// restoration starts over.
-    pub(super) fn on_agent_died(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
-        let book = &mut self.books[c as usize];
+    pub(super) fn on_agent_died(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let book = &mut sh.books.clusters[c as usize];
         if book.lost_since.is_none() {
             return;
         }
@@ -923,16 +1132,16 @@ impl World {
             Some(RestoreMethod::Script) => {
                 let mut out = Vec::new();
                 self.recovery
-                    .handle_restore_failed(sim.now(), c, &mut self.rng.recovery, &mut out);
-                self.apply_recovery(sim, out);
+                    .handle_restore_failed(sh.now(), c, &mut self.rng.recovery, &mut out);
+                self.apply_recovery(sh, fleet, out);
             }
             // The engineer's job is done; the cluster goes back in the queue.
             Some(_) => {
                 book.restoring = None;
                 let mut r = Vec::new();
                 self.responder
-                    .handle_cluster_broke_again(sim.now(), c, &mut r);
-                self.apply_responder(sim, r);
+                    .handle_cluster_broke_again(sh.now(), c, &mut r);
+                self.apply_responder(sh, fleet, r);
             }
             None => {}
         }

@@ -2,8 +2,13 @@
 //! read them in O(1) instead of scanning the fleet (at 100,000 clusters a
 //! scan a minute was most of a run's time). Each count is checked against
 //! a scan of the fleet at the end of every run.
+//!
+//! Owns: [`Tallies`], a part of the fleet part. Touches nothing: it reads
+//! the plant's cloud listing and fleet layout it is handed.
 
-use super::{cloud_index, World};
+use super::cloud_index;
+use crate::model::agent::Agent;
+use crate::plant::Plant;
 use crate::protocol::{ClusterId, PoolName};
 
 /// The counts, and what they need to notice changes.
@@ -32,58 +37,55 @@ impl Tallies {
     }
 }
 
-impl World {
-    /// Whether cluster `c`'s Airflow runs (its `system` and `airflow`
-    /// pools both running), as the cloud lists them.
-    fn airflow_runs(&self, c: ClusterId) -> bool {
-        let p = self.plant.cloud.pools(c);
-        p[PoolName::System.index()].is_running() && p[PoolName::Airflow.index()].is_running()
-    }
+/// Whether cluster `c`'s Airflow runs (its `system` and `airflow` pools
+/// both running), as the cloud lists them.
+fn airflow_runs(plant: &Plant, c: ClusterId) -> bool {
+    let p = plant.cloud.pools(c);
+    p[PoolName::System.index()].is_running() && p[PoolName::Airflow.index()].is_running()
+}
 
+impl Tallies {
     /// After cluster `c`'s pools may have changed.
-    pub(super) fn tally_pools(&mut self, c: ClusterId) {
-        let down = !self.airflow_runs(c);
-        let t = &mut self.tallies;
-        if t.airflow_down[c as usize] == down {
+    pub fn tally_pools(&mut self, plant: &Plant, c: ClusterId) {
+        let down = !airflow_runs(plant, c);
+        if self.airflow_down[c as usize] == down {
             return;
         }
-        t.airflow_down[c as usize] = down;
-        let cluster = &self.plant.fleet.clusters[c as usize];
-        let n = &mut t.down_clusters[cluster.customer as usize];
+        self.airflow_down[c as usize] = down;
+        let cluster = &plant.fleet.clusters[c as usize];
+        let n = &mut self.down_clusters[cluster.customer as usize];
         let cloud = cloud_index(cluster.cloud);
         if down {
             *n += 1;
             if *n == 1 {
-                t.customers_down[cloud] += 1;
+                self.customers_down[cloud] += 1;
             }
         } else {
             *n -= 1;
             if *n == 0 {
-                t.customers_down[cloud] -= 1;
+                self.customers_down[cloud] -= 1;
             }
         }
     }
 
     /// Checks every count against a scan of the fleet (at the run's end):
     /// a mismatch is a bug of the driver, not of the model.
-    pub(super) fn verify_tallies(&self) {
-        let down = self.agents.iter().filter(|a| !a.is_alive()).count() as u32;
-        let held = self
-            .agents
+    pub fn verify(&self, agents: &[Agent], plant: &Plant) {
+        let down = agents.iter().filter(|a| !a.is_alive()).count() as u32;
+        let held = agents
             .iter()
             .filter(|a| a.is_alive() && a.in_hold())
             .count() as u32;
-        let mut seen = vec![false; self.plant.fleet.customers as usize];
+        let mut seen = vec![false; plant.fleet.customers as usize];
         let mut customers_down = [0u32; 3];
-        for c in &self.plant.fleet.clusters {
-            if !self.airflow_runs(c.id) && !seen[c.customer as usize] {
+        for c in &plant.fleet.clusters {
+            if !airflow_runs(plant, c.id) && !seen[c.customer as usize] {
                 seen[c.customer as usize] = true;
                 customers_down[cloud_index(c.cloud)] += 1;
             }
         }
-        let t = &self.tallies;
         assert_eq!(
-            (t.agents_down, t.agents_held, t.customers_down),
+            (self.agents_down, self.agents_held, self.customers_down),
             (down, held, customers_down),
             "fleet tallies (agents down, agents held, customers down by cloud) drifted from a scan"
         );
