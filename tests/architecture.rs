@@ -539,3 +539,53 @@ fn the_circle_check_sees_a_circle() {
         vec!["expect", "scenario", "summary"]
     );
 }
+
+/// Files under `root` other than `mod.rs` whose code (comments skipped)
+/// opens an `impl World` block.
+fn world_impls_outside_mod(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(root, &mut files);
+    let mut hits = Vec::new();
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "mod.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("readable source");
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if !code.starts_with("//") && code.starts_with("impl World") {
+                hits.push(format!("{}:{}: {}", f.display(), i + 1, code));
+            }
+        }
+    }
+    hits
+}
+
+/// `World` is a composition: its parts own their state and have their own
+/// `impl`s; only `world/mod.rs` (construction and dispatch) implements
+/// `World` itself.
+#[test]
+fn only_world_mod_implements_world() {
+    let hits = world_impls_outside_mod(&src("src/world"));
+    assert!(
+        hits.is_empty(),
+        "impl World outside world/mod.rs:\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn the_world_impl_check_sees_an_impl() {
+    let dir = std::env::temp_dir().join(format!("cascade-arch-world-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("mod.rs"), "impl World {}\n").expect("write");
+    std::fs::write(
+        dir.join("side.rs"),
+        "// impl World in a comment\nimpl World {\n}\n",
+    )
+    .expect("write");
+    let hits = world_impls_outside_mod(&dir);
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].ends_with("side.rs:2: impl World {"), "{hits:?}");
+}

@@ -76,6 +76,20 @@ pub struct ResponseConfig {
     /// configuration and reviews it under the freeze. A change with a
     /// recorded rollback is reverted at diagnosis.
     pub revert_unrecorded_change_h: f64,
+    /// At diagnosis, how many of the clusters known lost engineers probe
+    /// through the edge (a dead agent leaves no fresh 404s in the log).
+    /// [A] a sample one person runs from a shell within the diagnosis
+    /// time; the first 404 settles the question.
+    pub probes_per_diagnosis: u32,
+    /// While a pool of a cluster being restored is still being deleted,
+    /// the engineer or the script looks again after this. [A] a cloud
+    /// delete takes minutes; a two-minute look is what a person at a
+    /// console, or a script's poll loop, would do.
+    pub restore_delete_recheck_s: f64,
+    /// Once a restored cluster's `system` pool is back and its agent is
+    /// not running, the agent is restarted after this. [A] the restart is
+    /// one API call right after the pool is up.
+    pub restore_agent_restart_s: f64,
 }
 
 impl Default for ResponseConfig {
@@ -88,6 +102,9 @@ impl Default for ResponseConfig {
             rollout_resume_after_min: 30.0,
             edge_log_window_min: 10.0,
             revert_unrecorded_change_h: 6.0,
+            probes_per_diagnosis: 20,
+            restore_delete_recheck_s: 120.0,
+            restore_agent_restart_s: 1.0,
         }
     }
 }
@@ -107,6 +124,19 @@ impl ResponseConfig {
             self.revert_unrecorded_change_h,
             0.0,
             ("7 days", 7.0 * 24.0),
+        )?;
+        check_range("probes_per_diagnosis", self.probes_per_diagnosis, 0, 10_000)?;
+        check_range(
+            "restore_delete_recheck_s",
+            self.restore_delete_recheck_s,
+            1.0,
+            ("one day", 86_400.0),
+        )?;
+        check_range(
+            "restore_agent_restart_s",
+            self.restore_agent_restart_s,
+            0.001,
+            ("one day", 86_400.0),
         )
     }
 }

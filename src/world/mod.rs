@@ -121,9 +121,6 @@ pub enum Ev {
 
 pub use crate::types::RestoreMethod;
 
-/// Lost clusters a diagnosis probes through the edge, at most.
-const PROBES_PER_DIAGNOSIS: usize = 20;
-
 /// The whole simulated world: its parts and what they share.
 pub struct World {
     cfg: ModelConfig,

@@ -19,7 +19,7 @@
 
 use super::books::Shared;
 use super::fleet_side::Fleet;
-use super::{Ev, RestoreMethod, PROBES_PER_DIAGNOSIS};
+use super::{Ev, RestoreMethod};
 use crate::checks;
 use crate::coverage::Reached;
 use crate::effects::land_route_change;
@@ -762,7 +762,7 @@ impl Response {
         }
         (0..sh.plant.fleet.len() as ClusterId)
             .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
-            .take(PROBES_PER_DIAGNOSIS)
+            .take(sh.cfg.response.probes_per_diagnosis as usize)
             .any(|c| sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
     }
 
@@ -1023,13 +1023,13 @@ impl Response {
         }
         if wait {
             // A delete is still in flight: look again once it is done.
-            sh.sim
-                .schedule_in(SimDuration::from_mins(2), Ev::RepairCall(c));
+            let recheck = SimDuration::from_secs_f64(sh.cfg.response.restore_delete_recheck_s);
+            sh.sim.schedule_in(recheck, Ev::RepairCall(c));
         } else if matches!(pools[PoolName::System.index()], PoolState::Present { .. })
             && !fleet.agents[c as usize].is_alive()
         {
-            sh.sim
-                .schedule_in(SimDuration::from_secs(1), Ev::AgentRestart(c));
+            let restart = SimDuration::from_secs_f64(sh.cfg.response.restore_agent_restart_s);
+            sh.sim.schedule_in(restart, Ev::AgentRestart(c));
         } else if by_script && sh.books.clusters[c as usize].lost_since.is_none() {
             // The script's attempt found the cluster whole (a retry after
             // its verification failed, once the cluster had healed): the
