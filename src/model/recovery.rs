@@ -27,7 +27,8 @@
 //! apart; no cluster is attempted more than `1 + retries_max + throttles_max`
 //! times.
 
-use crate::protocol::ClusterId;
+use crate::model::responder::probe_says_route_broken;
+use crate::protocol::{ClusterId, DesiredAnswer};
 use crate::sim::{SimDuration, SimTime, Stream};
 use crate::types::{
     check_at_least, check_at_most, check_below, check_positive, check_range, check_ratio,
@@ -332,7 +333,8 @@ impl Recovery {
         agent_has_404_bug
     }
 
-    /// The preflight probe of `cluster`'s route came back. Returns whether
+    /// The preflight probe of `cluster`'s route came back (`probe`: its
+    /// answer through the edge; a 404 says the route is broken). Returns whether
     /// the restore goes ahead; while the route answers 404 it waits for the
     /// route (or the hotfix), holding the worker, and asks to look again
     /// after `preflight_recheck_s`.
@@ -340,10 +342,10 @@ impl Recovery {
         &mut self,
         now: SimTime,
         cluster: ClusterId,
-        route_answers_404: bool,
+        probe: &DesiredAnswer,
         out: &mut Vec<RecoveryOutput>,
     ) -> bool {
-        if !route_answers_404 {
+        if !probe_says_route_broken(probe) {
             return true;
         }
         let wait = SimDuration::from_secs_f64(self.config.preflight_recheck_s);
@@ -769,9 +771,9 @@ mod tests {
         assert!(!rec.preflight_probes(false));
         let now = SimTime::from_secs(1_000);
         let mut out = Vec::new();
-        assert!(rec.handle_preflight(now, 7, false, &mut out));
+        assert!(rec.handle_preflight(now, 7, &DesiredAnswer::Timeout, &mut out));
         assert!(out.is_empty(), "a route that answers goes ahead: {out:?}");
-        assert!(!rec.handle_preflight(now, 7, true, &mut out));
+        assert!(!rec.handle_preflight(now, 7, &DesiredAnswer::NotFound, &mut out));
         assert_eq!(
             out,
             [RecoveryOutput::Recheck {

@@ -32,11 +32,19 @@
 use crate::model::change::{ChangePayload, ChangeRequest};
 use crate::model::monitoring::DetectionSource;
 use crate::model::rollout::HaltCause;
-use crate::protocol::ClusterId;
+use crate::protocol::{ClusterId, DesiredAnswer};
 use crate::sim::{SimDuration, SimTime};
 use crate::types::{check_positive, check_range, Env, Num};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// A probe of a cluster's desired-state URL through the edge, as an
+/// engineer or the recovery script reads it: a 404 says the route is
+/// broken (the edge's default backend answers a misrouted request); any
+/// other answer, an error included, says nothing against the route.
+pub fn probe_says_route_broken(answer: &DesiredAnswer) -> bool {
+    matches!(answer, DesiredAnswer::NotFound)
+}
 
 /// How lost clusters are restored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -777,14 +785,33 @@ impl Responder {
         out.push(ResponderOutput::ResumeRollout);
     }
 
+    /// Whether the desired-state route answers 404, from what engineers
+    /// can see: 404s in the edge's access log within its window
+    /// (`log_shows_404s`), or else a probe through the edge of one of the
+    /// clusters known lost (a dead agent leaves no fresh log entries). At
+    /// most `probes_per_diagnosis` are probed, one at a time until one
+    /// answers 404: `probes` sends each probe only when it is taken.
+    pub fn route_answers_404(
+        &self,
+        log_shows_404s: bool,
+        probes: impl Iterator<Item = DesiredAnswer>,
+    ) -> bool {
+        log_shows_404s
+            || probes
+                .take(self.cfg.probes_per_diagnosis as usize)
+                .any(|a| probe_says_route_broken(&a))
+    }
+
     /// A cluster of the open incident has every desired pool again;
-    /// `route_ok`: routing no longer misroutes anyone.
+    /// `probe`: a probe of its desired-state route through the edge (a 404
+    /// says routing still misroutes).
     pub fn handle_cluster_restored(
         &mut self,
         now: SimTime,
-        route_ok: bool,
+        probe: &DesiredAnswer,
         out: &mut Vec<ResponderOutput>,
     ) {
+        let route_ok = !probe_says_route_broken(probe);
         let Some(inc) = self.open_mut() else { return };
         inc.open_clusters = inc.open_clusters.saturating_sub(1);
         if inc.open_clusters == 0 && (route_ok || inc.mitigated_at.is_some()) {
@@ -824,6 +851,36 @@ mod tests {
 
     fn t(h: u64, m: u64) -> SimTime {
         SimTime::from_secs(h * 3_600 + m * 60)
+    }
+
+    /// A probe answer that says nothing against the route.
+    const NOT_404: DesiredAnswer = DesiredAnswer::ServerError;
+
+    #[test]
+    fn only_a_404_says_the_route_is_broken_and_probes_stop_at_the_first() {
+        assert!(probe_says_route_broken(&DesiredAnswer::NotFound));
+        assert!(!probe_says_route_broken(&DesiredAnswer::Timeout));
+        let r = Responder::new(
+            ResponseConfig {
+                probes_per_diagnosis: 2,
+                ..ResponseConfig::default()
+            },
+            1,
+        );
+        let sent = std::cell::Cell::new(0);
+        let probes =
+            |answers: Vec<DesiredAnswer>| answers.into_iter().inspect(|_| sent.set(sent.get() + 1));
+        // The log settles it: no probe is sent.
+        assert!(r.route_answers_404(true, probes(vec![DesiredAnswer::NotFound])));
+        assert_eq!(sent.get(), 0);
+        // A 404 beyond the sample is not seen; the sample's size is sent.
+        let beyond = vec![NOT_404, NOT_404, DesiredAnswer::NotFound];
+        assert!(!r.route_answers_404(false, probes(beyond)));
+        assert_eq!(sent.get(), 2);
+        // The first 404 ends the probing.
+        let first = vec![DesiredAnswer::NotFound, NOT_404];
+        assert!(r.route_answers_404(false, probes(first)));
+        assert_eq!(sent.get(), 3);
     }
 
     fn responder() -> Responder {
@@ -1097,7 +1154,7 @@ mod tests {
         // A resolved incident is not decided on.
         let mut r = acked_at_15_25(true);
         out.clear();
-        r.handle_cluster_restored(t(15, 35), true, &mut out);
+        r.handle_cluster_restored(t(15, 35), &NOT_404, &mut out);
         out.clear();
         r.handle_decide(t(15, 40), 0, seen(400, 0), &mut out);
         assert!(out.is_empty());
@@ -1246,7 +1303,7 @@ mod tests {
         r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
         // The script restores the cluster while its route still answers 404.
         out.clear();
-        r.handle_cluster_restored(t(18, 0), false, &mut out);
+        r.handle_cluster_restored(t(18, 0), &DesiredAnswer::NotFound, &mut out);
         assert!(out.is_empty());
         assert!(r.open_incident().is_some());
         r.handle_revert_ready(t(22, 10), 0, true, &mut out);
@@ -1309,16 +1366,16 @@ mod tests {
         r.handle_loss_started(t(1, 0), 1, &mut out);
         r.handle_loss_started(t(1, 5), 2, &mut out);
         out.clear();
-        r.handle_cluster_restored(t(5, 0), true, &mut out);
+        r.handle_cluster_restored(t(5, 0), &NOT_404, &mut out);
         assert!(out.is_empty(), "one of two");
         // The route still misroutes and nobody mitigated: not resolved.
-        r.handle_cluster_restored(t(6, 0), false, &mut out);
+        r.handle_cluster_restored(t(6, 0), &DesiredAnswer::NotFound, &mut out);
         assert!(out.is_empty());
         assert!(r.open_incident().is_some());
         let mut r = responder();
         r.handle_loss_started(t(1, 0), 1, &mut out);
         out.clear();
-        r.handle_cluster_restored(t(5, 0), true, &mut out);
+        r.handle_cluster_restored(t(5, 0), &NOT_404, &mut out);
         assert_eq!(out[0], ResponderOutput::Resolved { incident: 0 });
         assert_eq!(r.incidents()[0].restore_completed_at, Some(t(5, 0)));
     }

@@ -38,7 +38,7 @@ use crate::model::rollout::{Rollout, RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::plant::control::RouteLanding;
 use crate::plant::streams;
-use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState};
+use crate::protocol::{ClusterId, PoolName, PoolState};
 use crate::record::Record;
 use crate::timeline::{ActionClass, Timeline};
 use crate::types::Env;
@@ -752,18 +752,19 @@ impl Response {
         })
     }
 
-    /// Diagnosis: does the desired-state route answer 404? Yes when the
-    /// edge's log shows 404s within its window, or when a probe through the
-    /// edge for a cluster lost in the open incident is answered 404 (its
-    /// agent may be dead, so the log alone can miss it).
+    /// Diagnosis: does the desired-state route answer 404? The world
+    /// gathers what engineers see (the edge's access log, and probes
+    /// through the edge of the clusters lost in the open incident, sent
+    /// one at a time as the responder asks for them); the responder judges.
     fn route_answers_404(&mut self, sh: &mut Shared, now: SimTime) -> bool {
-        if (0..sh.plant.fleet.len() as ClusterId).any(|c| Self::answered_404_lately(sh, now, c)) {
-            return true;
-        }
-        (0..sh.plant.fleet.len() as ClusterId)
-            .filter(|&c| sh.books.clusters[c as usize].lost_since.is_some())
-            .take(sh.cfg.response.probes_per_diagnosis as usize)
-            .any(|c| sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound)
+        let n = sh.plant.fleet.len() as ClusterId;
+        let log_shows_404s = (0..n).any(|c| Self::answered_404_lately(sh, now, c));
+        let (plant, books, probes) = (&*sh.plant, &*sh.books, &mut self.rng.probes);
+        let lost_probed = (0..n)
+            .filter(|&c| books.clusters[c as usize].lost_since.is_some())
+            .map(|c| plant.probe(c, probes));
+        self.responder
+            .route_answers_404(log_shows_404s, lost_probed)
     }
 
     /// When the 404s began, per the edge's access log: the earliest start
@@ -977,13 +978,9 @@ impl Response {
             .guards_installed
             .unwrap_or(fleet.agents[c as usize].guards());
         if by_script && self.recovery.preflight_probes(guards.is_buggy()) {
-            let route_answers_404 =
-                sh.plant.probe(c, &mut self.rng.probes) == DesiredAnswer::NotFound;
+            let probe = sh.plant.probe(c, &mut self.rng.probes);
             let mut out = Vec::new();
-            if !self
-                .recovery
-                .handle_preflight(now, c, route_answers_404, &mut out)
-            {
+            if !self.recovery.handle_preflight(now, c, &probe, &mut out) {
                 self.push_recovery(out);
                 return;
             }
@@ -1112,10 +1109,9 @@ impl Response {
             self.apply_recovery(sh, fleet, out);
         }
         // Is the cluster's route fine? A probe through the edge says.
-        let route_ok = sh.plant.probe(c, &mut self.rng.probes) != DesiredAnswer::NotFound;
+        let probe = sh.plant.probe(c, &mut self.rng.probes);
         let mut r = Vec::new();
-        self.responder
-            .handle_cluster_restored(now, route_ok, &mut r);
+        self.responder.handle_cluster_restored(now, &probe, &mut r);
         self.apply_responder(sh, fleet, r);
     }
 
