@@ -34,10 +34,26 @@ pub(crate) fn hours(s: f64) -> String {
 }
 
 /// The readable terminal summary (without the leading seed line and the
-/// trailing reproduction line, which the command prints itself).
+/// trailing reproduction line, which the command prints itself), section
+/// by section.
 pub fn render_text(s: &Summary) -> String {
     let mut o = String::new();
-    let m = &s.metrics;
+    text_header(&mut o, s);
+    text_key_events(&mut o, s);
+    text_damage(&mut o, s);
+    text_customer_changes(&mut o, s);
+    text_surfaces(&mut o, s);
+    text_incidents(&mut o, s);
+    text_restore(&mut o, s);
+    text_auth(&mut o, s);
+    text_guards_and_findings(&mut o, s);
+    text_expectations(&mut o, s);
+    let _ = writeln!(o, "\ntrace hash {}   commit {}", s.trace_hash, s.commit);
+    o
+}
+
+/// The scenario, its window and its size.
+fn text_header(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "scenario  {} ({})", s.scenario, s.source);
     if !s.description.is_empty() {
         let _ = writeln!(o, "          {}", s.description);
@@ -47,10 +63,19 @@ pub fn render_text(s: &Summary) -> String {
         "window    {} .. {}   {} clusters   {} events ({})",
         s.start, s.end, s.clusters, s.events, s.stop_reason
     );
+}
+
+/// The narrative, in time order.
+fn text_key_events(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "\nKey events");
     for e in &s.key_events {
         let _ = writeln!(o, "  {}  {}", &e.at[..16], e.what);
     }
+}
+
+/// Clusters that lost pools per day, the peak and what is left unconverged.
+fn text_damage(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     let _ = writeln!(o, "\nDamage per day (clusters that lost node pools)");
     if m.clusters_lost_pools_by_day.is_empty() {
         let _ = writeln!(o, "  none");
@@ -79,6 +104,11 @@ pub fn render_text(s: &Summary) -> String {
             .collect();
         let _ = writeln!(o, "  not converged because: {}", why.join(", "));
     }
+}
+
+/// The customers' own pool changes and how late they were carried out.
+fn text_customer_changes(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     let ch = &m.customer_changes;
     if ch.issued > 0 {
         let lat: Vec<String> = ch
@@ -100,6 +130,11 @@ pub fn render_text(s: &Summary) -> String {
             let _ = writeln!(o, "  late: {l}");
         }
     }
+}
+
+/// Mean unavailable minutes per customer, per surface and day.
+fn text_surfaces(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if !m.surface_unavailable_minutes_by_day.is_empty() {
         let _ = writeln!(
             o,
@@ -133,6 +168,11 @@ pub fn render_text(s: &Summary) -> String {
             );
         }
     }
+}
+
+/// Each incident: detection, mitigation, restoration.
+fn text_incidents(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if !m.incidents.is_empty() {
         let _ = writeln!(
             o,
@@ -196,6 +236,11 @@ pub fn render_text(s: &Summary) -> String {
             }
         }
     }
+}
+
+/// Time to restore a cluster, per method.
+fn text_restore(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if !m.restore_by_method.is_empty() {
         let _ = writeln!(o, "\nTime to restore a cluster (loss to all pools back)");
         for (k, p) in &m.restore_by_method {
@@ -209,6 +254,11 @@ pub fn render_text(s: &Summary) -> String {
             );
         }
     }
+}
+
+/// The auth figures and why logins failed.
+fn text_auth(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if m.auth.legit_attempts > 0 {
         let a = &m.auth;
         let _ = writeln!(
@@ -241,6 +291,11 @@ pub fn render_text(s: &Summary) -> String {
             );
         }
     }
+}
+
+/// Destructive steps guards blocked, and invariant findings.
+fn text_guards_and_findings(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if !m.blocked_by_guard.is_empty() {
         let parts: Vec<String> = m
             .blocked_by_guard
@@ -271,6 +326,11 @@ pub fn render_text(s: &Summary) -> String {
             )
         }
     );
+}
+
+/// Paired runs and the scenario's expectations.
+fn text_expectations(o: &mut String, s: &Summary) {
+    let m = &s.metrics;
     if !s.expectations.is_empty() {
         if !s.pairs.is_empty() {
             let _ = writeln!(o, "\nPaired runs (same seed; only what is listed differs)");
@@ -317,6 +377,4 @@ pub fn render_text(s: &Summary) -> String {
             failed
         );
     }
-    let _ = writeln!(o, "\ntrace hash {}   commit {}", s.trace_hash, s.commit);
-    o
 }
