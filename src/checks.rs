@@ -22,8 +22,8 @@
 //!   the cloud's listing of the pool.
 //! - I12 [`confirmed_over_time`]: every delete or scale-to-zero a G4 agent
 //!   asks for, against the answers the world gave its process (fleet
-//!   world). Without it G4 protected nothing any check could see: its
-//!   off-by-one mutants survived cargo-mutants.
+//!   world). Without it nothing any check could see depends on G4: an
+//!   off-by-one in its confirmation would pass every other rule.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!

@@ -840,8 +840,8 @@ mod tests {
             .to_string()
             .starts_with("scenarios/test.json: at `model.fleet.clusters`: expected"));
 
-        // Nor may a day count do it (found by reading parse_time after the
-        // fuzz finding below; debug builds panicked, release ones wrapped).
+        // Nor may a day count do it (an unchecked day count overflows:
+        // debug builds panic, release ones wrap around).
         let e = error_of(&MINIMAL.replace("D0 17:30", "D9999999999999 00:00"));
         assert_eq!(e.path, "timeline[0].at");
         assert!(

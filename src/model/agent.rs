@@ -547,10 +547,10 @@ impl Agent {
     /// cluster's status records as last applied (the agent writes it with
     /// each apply; it lives in the cluster, not in the process): with G3
     /// the new process starts from it, so a lagging replica's older answer
-    /// is refused across a restart too. Found by chaos fixed-400 seed 260
-    /// (an agent crash during a generation regression, shrunk to those two
-    /// faults): a restarted agent with no memory applied generation 1
-    /// after its predecessor had applied 2.
+    /// is refused across a restart too: a restarted agent with no memory
+    /// would apply generation 1 after its predecessor had applied 2 (an
+    /// agent crash during a generation regression;
+    /// `scenarios/regressions/fixed-400-seed-26.json` replays it).
     pub fn handle_restart(
         &mut self,
         now: SimTime,
@@ -653,8 +653,8 @@ impl Agent {
     /// every poll it would skip).
     pub fn quiet_until(&self, ds: &DesiredState, actual: &[PoolState; POOLS]) -> Option<SimTime> {
         // What the conditions below imply, so they are not tested twice
-        // (cargo-mutants found the separate tests of these five
-        // equivalent): a failure or a 404 in a row clears `last_poll_ok`,
+        // (a separate test of each would be equivalent to the others): a
+        // failure or a 404 in a row clears `last_poll_ok`,
         // safe hold is entered on a failure and left on a good answer,
         // and an agent holding `ds` has applied its generation.
         debug_assert!(
@@ -834,7 +834,7 @@ impl Agent {
                 if self.consecutive_404 >= cfg.delete_after_consecutive_404 {
                     // Nothing reads an inferred state's generation (the
                     // agent's own `generation` is what G3 and the reports
-                    // use): cargo-mutants found setting it changed nothing.
+                    // use), so the empty state keeps the default.
                     let empty = DesiredState::default();
                     self.desired = Some(empty);
                     self.reconcile(now, empty, false, actual, cfg, out);
@@ -1032,9 +1032,8 @@ impl Agent {
                     // The scale-to-zero did not take (the cloud refused or
                     // rate-limited it): ask again, and count the grace
                     // period from now. Waiting out the grace period on a
-                    // pool that still runs left a legitimate removal undone
-                    // for a day (found by the customer workload, chaos
-                    // fixed-400 seed 4).
+                    // pool that still runs would leave a legitimate removal
+                    // undone for a day.
                     self.watch[i].soft_deleted_at = Stamp::at(now);
                     out.push(AgentOutput::ScaleToZero { pool });
                     return;
@@ -1115,9 +1114,8 @@ mod tests {
         let mut out = Vec::new();
         a.handle_answer(t0, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
         assert_eq!(a.quiet_until(&ds, &actual), Some(SimTime::MAX));
-        // Found by cargo-mutants (`||` made `&&` before `!last_poll_ok`): a
-        // dead agent, or one awaiting an answer, whose last poll went well
-        // is not quiet either.
+        // A dead agent, or one awaiting an answer, whose last poll went
+        // well is not quiet either.
         let mut dead = a;
         dead.handle_host_lost();
         assert_eq!(dead.quiet_until(&ds, &actual), None);
@@ -1135,8 +1133,8 @@ mod tests {
         let mut missing = actual;
         missing[PoolName::Worker(1).index()] = PoolState::Absent;
         assert_eq!(a.quiet_until(&ds, &missing), None);
-        // Nor one that would resize a wanted pool (found by cargo-mutants:
-        // `&&` made `||` and `== 0` made `!= 0` in the size test survived).
+        // Nor one that would resize a wanted pool (both halves of the size
+        // test: a pool at the wrong size, and one at zero).
         let mut resized = actual;
         resized[PoolName::Worker(1).index()] = PoolState::Present { nodes: 5 };
         assert_eq!(a.quiet_until(&ds, &resized), None);
@@ -1338,8 +1336,8 @@ mod tests {
 
     #[test]
     fn the_shipped_hotfix_refuses_an_older_generation() {
-        // Found by cargo-mutants: deleting G3 from `Guards::hotfix` passed
-        // every scenario (no scenario serves the hotfix agent a stale answer).
+        // No scenario serves the hotfix agent a stale answer: this is the
+        // one check that the shipped hotfix carries G3.
         let (actual, ds) = full_cluster();
         let mut a = test_agent(Guards::hotfix(), SimTime::ZERO);
         answer(&mut a, 0, ds, &actual);
@@ -1353,9 +1351,8 @@ mod tests {
 
     #[test]
     fn g1_refuses_an_empty_answer_unless_it_is_explicit() {
-        // Found by cargo-mutants (`||` for `&&`, a `!` deleted in G1's
-        // test): the all-guards agent's G2 blocks the same deletes, so only
-        // an agent with G1 and without G2 (the hotfix) shows the clause.
+        // The all-guards agent's G2 blocks the same deletes, so only an
+        // agent with G1 and without G2 (the hotfix) shows G1's clause.
         let (actual, _) = full_cluster();
         let empty = DesiredState {
             generation: 6,
@@ -1388,9 +1385,9 @@ mod tests {
 
     #[test]
     fn g4_confirms_at_exactly_its_count_and_window() {
-        // Found by cargo-mutants: each of G4's two comparisons could be
-        // `<=` or `==` (the confirmation off-by-one of the catalogue's
-        // kind) and every scenario and chaos seed passed. The boundaries:
+        // Every scenario and chaos seed passes with either of G4's two
+        // comparisons off by one (the catalogue's confirmation kind of
+        // bug), so the boundaries are checked here:
         // 3 sightings (`confirm_observations`) spanning 300 s
         // (`confirm_window_s`), the last at a full resync.
         let (actual, ds) = worker_1_tombstoned();
@@ -1505,9 +1502,8 @@ mod tests {
 
     #[test]
     fn guard_counts_list_the_guards_that_blocked_something_g1_first() {
-        // Found by cargo-mutants (`>` made `<`: the reports' blocked-by
-        // table empty): the lists of tests/reports.rs, outside the
-        // mutation test command, were the only check.
+        // The reports' blocked-by-guard table is built from this list;
+        // only a whole-report test would otherwise notice it empty.
         let mut c = GuardCounts::default();
         c.add(Guard::G5);
         c.add(Guard::G2);
@@ -1521,9 +1517,8 @@ mod tests {
 
     #[test]
     fn g5_allows_two_deletes_per_cluster_and_hour() {
-        // Found by cargo-mutants (`<` made `==` in the hour's window: no
-        // recent delete ever counted): no scenario removes three pools of
-        // one cluster within an hour.
+        // No scenario removes three pools of one cluster within an hour:
+        // this is the one check that recent deletes count.
         let (actual, mut ds) = full_cluster();
         for p in [
             PoolName::Airflow,
@@ -1564,9 +1559,8 @@ mod tests {
 
     #[test]
     fn a_pool_already_at_zero_nodes_is_not_scaled_down_again() {
-        // Found by cargo-mutants (`nodes > 0` made `>= 0`): a needless
-        // mutating call under the account's shared rate limit, which no
-        // scenario counted.
+        // Scaling a pool already at zero would be a needless mutating call
+        // under the account's shared rate limit, which no scenario counts.
         let (mut actual, ds) = worker_1_tombstoned();
         actual[PoolName::Worker(1).index()] = PoolState::Present { nodes: 0 };
         let mut a = test_agent(Guards::all(), SimTime::from_secs(300));
@@ -1580,9 +1574,8 @@ mod tests {
 
     #[test]
     fn g4_waits_for_confirmation_before_a_tombstoned_pool_goes() {
-        // Found by cargo-mutants (G4's `!ignores_tombstones` made
-        // `ignores_tombstones`): no fault makes a delete intent flap, so
-        // nothing but this checks that one sighting is not enough.
+        // No fault makes a delete intent flap, so nothing but this checks
+        // that one sighting is not enough.
         let (actual, ds) = worker_1_tombstoned();
         let mut a = test_agent(Guards::all(), SimTime::ZERO);
         let out = answer(&mut a, 0, ds, &actual);

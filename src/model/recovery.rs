@@ -998,10 +998,9 @@ mod tests {
 
     #[test]
     fn a_cancelled_sleepers_old_timer_does_not_start_it_after_readmission() {
-        // Found by cargo-mutants (the admission's `gen: e.gen` deleted, so
-        // a re-admitted cluster's timers count from 0 again): the old
-        // timer of a cancelled sleeper then matched the new one and
-        // started the attempt before its paced slot.
+        // A re-admitted cluster's timers must not count from 0 again:
+        // the old timer of a cancelled sleeper would then match the new
+        // one and start the attempt before its paced slot.
         let mut rec = Recovery::new(RecoveryConfig::default()).unwrap();
         let mut out = Vec::new();
         let t0 = SimTime::ZERO;

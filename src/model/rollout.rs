@@ -749,10 +749,9 @@ mod tests {
         // bakes too, so the rollout completes after 5.
         assert_eq!(r.completed_at(), Some(mins(75)));
         assert_eq!(r.upgraded(), 2_000);
-        // Found by cargo-mutants (`unbaked_waves` made 1, `emergency` made
-        // true: both survived): nothing is unbaked once it completes, and
-        // an ordinary rollout is not an emergency one (the driver's watch
-        // of bake times reads it).
+        // Nothing is unbaked once it completes, and an ordinary rollout is
+        // not an emergency one (the driver's watch of bake times reads
+        // both; no expectation does).
         assert_eq!(r.unbaked_waves(), 0);
         assert!(!r.emergency());
         assert!(r
@@ -782,9 +781,9 @@ mod tests {
 
     #[test]
     fn switching_to_emergency_mid_rollout_shortens_the_later_bakes() {
-        // Found by cargo-mutants (`set_emergency` made a no-op survived):
-        // the March replay's switch to emergency bakes was checked by no
-        // expectation. The first wave keeps its 15 minutes.
+        // The March replay switches to emergency bakes mid-rollout and no
+        // expectation checks that the switch takes. The first wave keeps
+        // its 15 minutes.
         let mut r = Rollout::new(RolloutConfig::default()).unwrap();
         let mut out = Vec::new();
         r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
