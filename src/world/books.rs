@@ -8,7 +8,6 @@
 //! written by the parts (`fleet_side`, `response`, `workload_side`,
 //! `auth_side`) and read by the end-of-run accounting.
 
-use super::fleet_side::Fleet;
 use super::{Ev, RestoreMethod};
 use crate::checks::{BackoffWatch, Findings, RequestRate};
 use crate::config::ModelConfig;
@@ -127,7 +126,8 @@ impl Books {
     pub fn watch_convergence(
         &mut self,
         plant: &Plant,
-        fleet: &Fleet,
+        agents: &[Agent],
+        fast_forward: bool,
         incidents: &[PoolIncident],
         now: SimTime,
     ) {
@@ -137,7 +137,7 @@ impl Books {
                 break;
             };
             let pending = (0..plant.fleet.len() as ClusterId)
-                .filter(|&c| !converged(plant, &fleet.agents, c))
+                .filter(|&c| !converged(plant, agents, c))
                 .collect();
             self.metrics.convergence_watches.push(ConvergenceWatch {
                 incident: inc.id,
@@ -148,11 +148,11 @@ impl Books {
         }
         let mut watches = std::mem::take(&mut self.metrics.convergence_watches);
         for w in &mut watches {
-            self.step_watch(plant, fleet, w, now);
+            self.step_watch(plant, agents, fast_forward, w, now);
         }
         self.metrics.convergence_watches = watches;
         if let Some(mut w) = self.metrics.settle_watch.take() {
-            self.step_watch(plant, fleet, &mut w, now);
+            self.step_watch(plant, agents, fast_forward, &mut w, now);
             self.metrics.settle_watch = Some(w);
         }
     }
@@ -173,7 +173,16 @@ impl Books {
 
     /// One minute of a convergence watch: the clusters it waits for that
     /// are converged now leave it, with their time since the heal.
-    fn step_watch(&mut self, plant: &Plant, fleet: &Fleet, w: &mut ConvergenceWatch, now: SimTime) {
+    /// `fast_forward`: whether quiet agents sleep (the reference mode checks
+    /// the untouched-cluster shortcut).
+    fn step_watch(
+        &mut self,
+        plant: &Plant,
+        agents: &[Agent],
+        fast_forward: bool,
+        w: &mut ConvergenceWatch,
+        now: SimTime,
+    ) {
         let mut k = 0;
         while k < w.pending.len() {
             let c = w.pending[k];
@@ -181,13 +190,13 @@ impl Books {
             // reference mode checks this shortcut too).
             if self.unchanged_since_watch[c as usize] {
                 assert!(
-                    fleet.sleep.fast_forward || !converged(plant, &fleet.agents, c),
+                    fast_forward || !converged(plant, agents, c),
                     "cluster {c} converged without an event touching it"
                 );
                 k += 1;
                 continue;
             }
-            if converged(plant, &fleet.agents, c) {
+            if converged(plant, agents, c) {
                 w.converged_after_s
                     .push(now.saturating_since(w.healed_at).as_secs_f64());
                 w.pending.swap_remove(k);

@@ -35,51 +35,12 @@
 //! chaos seeds in both modes and compares trace hashes and summaries.
 
 use super::books::Shared;
-use super::fleet_side::Fleet;
+use super::fleet_side::{Fleet, AWAKE, NO_POLL};
 use super::Ev;
 use crate::config::ModelConfig;
 use crate::model::agent::{Agent, AgentOutput, AgentTimer};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolState, POOLS};
 use cascade_sim::{SimDuration, SimTime};
-
-/// `asleep[c]` of an awake agent.
-pub(super) const AWAKE: u64 = u64::MAX;
-
-/// `due_poll[c]` of an agent with nothing of its own due.
-pub(super) const NO_POLL: u64 = u64::MAX;
-
-/// The fleet part's sleep state: which agents sleep, until when.
-pub(super) struct Sleep {
-    /// Per agent: the grid poll a sleeping agent would make next, or
-    /// [`AWAKE`].
-    pub asleep: Vec<u64>,
-    /// Per sleeping agent: the grid poll at which it must be awake again
-    /// on its own account, or [`NO_POLL`].
-    pub due_poll: Vec<u64>,
-    /// Agents asleep now.
-    pub sleepers: u32,
-    /// Skip sleeping agents' polls (false: the reference mode, which steps
-    /// every poll and checks that the skipped ones would be quiet).
-    pub fast_forward: bool,
-    /// This configuration lets quiet agents sleep at all.
-    pub sleep_possible: bool,
-    /// The edge version agents' sleep was last checked against.
-    pub edge_version_seen: u32,
-}
-
-impl Sleep {
-    /// `clusters` agents, all awake, in the fast-forward mode.
-    pub fn new(clusters: usize) -> Sleep {
-        Sleep {
-            asleep: vec![AWAKE; clusters],
-            due_poll: vec![NO_POLL; clusters],
-            sleepers: 0,
-            fast_forward: true,
-            sleep_possible: false,
-            edge_version_seen: 0,
-        }
-    }
-}
 
 impl Fleet {
     /// Whether quiet agents may sleep at all under this configuration: two

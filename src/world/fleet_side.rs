@@ -9,14 +9,13 @@
 //! listing agents see, the G5 brake and I2's count, the fast-forward's
 //! sleep state, the tallies, the round-trip stream and the reused output
 //! buffer). Touches: the plant's cloud and service, the shared books, and
-//! calls the response part (a loss starts, an agent dies, a cluster is
-//! restored) and the workload part (a cloud operation settled).
+//! tells the response part (a loss starts, an agent dies, a cluster is
+//! restored) and the workload part (a cloud operation settled) through
+//! [`FleetNews`] and [`PoolSettled`], which those parts implement: the
+//! fleet part names no other part, so the parts import in one direction.
 
 use super::books::Shared;
-use super::fast_forward::{self, Sleep};
-use super::response::Response;
 use super::tallies::Tallies;
-use super::workload_side::Workload;
 use super::{Ev, RestoreMethod};
 use crate::checks::{self, BlastRadius};
 use crate::coverage::Reached;
@@ -27,6 +26,77 @@ use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, PO
 use crate::record::Record;
 use cascade_sim::rng::{KeyedFamily, Lognormal};
 use cascade_sim::{SimDuration, SimTime};
+
+/// `asleep[c]` of an awake agent.
+pub(super) const AWAKE: u64 = u64::MAX;
+
+/// `due_poll[c]` of an agent with nothing of its own due.
+pub(super) const NO_POLL: u64 = u64::MAX;
+
+/// The fleet part's sleep state: which agents sleep, until when.
+pub(super) struct Sleep {
+    /// Per agent: the grid poll a sleeping agent would make next, or
+    /// [`AWAKE`].
+    pub asleep: Vec<u64>,
+    /// Per sleeping agent: the grid poll at which it must be awake again
+    /// on its own account, or [`NO_POLL`].
+    pub due_poll: Vec<u64>,
+    /// Agents asleep now.
+    pub sleepers: u32,
+    /// Skip sleeping agents' polls (false: the reference mode, which steps
+    /// every poll and checks that the skipped ones would be quiet).
+    pub fast_forward: bool,
+    /// This configuration lets quiet agents sleep at all.
+    pub sleep_possible: bool,
+    /// The edge version agents' sleep was last checked against.
+    pub edge_version_seen: u32,
+}
+
+impl Sleep {
+    /// `clusters` agents, all awake, in the fast-forward mode.
+    pub fn new(clusters: usize) -> Sleep {
+        Sleep {
+            asleep: vec![AWAKE; clusters],
+            due_poll: vec![NO_POLL; clusters],
+            sleepers: 0,
+            fast_forward: true,
+            sleep_possible: false,
+            edge_version_seen: 0,
+        }
+    }
+}
+
+/// What the fleet part tells the part that responds to incidents (the
+/// response part implements it). Called in the middle of the fleet's own
+/// handling, in the order things happen.
+pub(super) trait FleetNews {
+    /// Cluster `c` began losing desired pools.
+    fn on_loss_started(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId);
+    /// Cluster `c`'s agent died with its `system` pool.
+    fn on_agent_died(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId);
+    /// Cluster `c` has every desired pool again, restored by `method`.
+    fn on_cluster_restored(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        c: ClusterId,
+        method: RestoreMethod,
+    );
+}
+
+/// What the fleet part tells the workload part: a cloud operation on a
+/// pool settled (the workload part implements it).
+pub(super) trait PoolSettled {
+    fn on_pool_settled(
+        &mut self,
+        sh: &mut Shared,
+        agents: &[Agent],
+        now: SimTime,
+        c: ClusterId,
+        pool: PoolName,
+        done: Completion,
+    );
+}
 
 /// The agents and their hot path's state.
 pub(super) struct Fleet {
@@ -48,7 +118,7 @@ pub(super) struct Fleet {
     pub rtt_ms: Lognormal,
     /// Each agent's first poll, scheduled by `start`.
     pub first_poll: Vec<SimTime>,
-    /// Which agents sleep (see [`fast_forward`]).
+    /// Which agents sleep (see [`fast_forward`](super::fast_forward)).
     pub sleep: Sleep,
     /// Reused buffer of agent outputs.
     out: Vec<AgentOutput>,
@@ -82,7 +152,12 @@ impl Fleet {
         }
     }
 
-    pub(super) fn on_agent_poll(&mut self, sh: &mut Shared, response: &mut Response, c: ClusterId) {
+    pub(super) fn on_agent_poll(
+        &mut self,
+        sh: &mut Shared,
+        response: &mut impl FleetNews,
+        c: ClusterId,
+    ) {
         let now = sh.now();
         sh.books.touched(c);
         if self.sleep.fast_forward {
@@ -115,12 +190,12 @@ impl Fleet {
     pub(super) fn on_agent_answer(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
+        response: &mut impl FleetNews,
         c: ClusterId,
     ) {
         let now = sh.now();
         sh.books.touched(c);
-        let asleep = self.sleep.asleep[c as usize] != fast_forward::AWAKE;
+        let asleep = self.sleep.asleep[c as usize] != AWAKE;
         if asleep && self.sleep.fast_forward {
             // A stray answer of a sleeping agent: wake it first.
             self.wake(sh, c);
@@ -248,7 +323,7 @@ impl Fleet {
     fn apply_agent_outputs(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
+        response: &mut impl FleetNews,
         c: ClusterId,
         out: &[AgentOutput],
     ) {
@@ -349,7 +424,7 @@ impl Fleet {
     pub(super) fn cloud_call(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
+        response: &mut impl FleetNews,
         c: ClusterId,
         pool: PoolName,
         call: CloudCall,
@@ -397,7 +472,7 @@ impl Fleet {
     fn on_pool_deleting(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
+        response: &mut impl FleetNews,
         c: ClusterId,
         pool: PoolName,
     ) {
@@ -442,8 +517,8 @@ impl Fleet {
     pub(super) fn on_cloud_done(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
-        workload: &mut Workload,
+        response: &mut impl FleetNews,
+        workload: &mut impl PoolSettled,
         c: ClusterId,
         pool_index: u8,
         op: u32,
@@ -487,7 +562,7 @@ impl Fleet {
     pub(super) fn on_agent_restart(
         &mut self,
         sh: &mut Shared,
-        response: &mut Response,
+        response: &mut impl FleetNews,
         c: ClusterId,
     ) {
         let now = sh.now();
@@ -529,7 +604,7 @@ impl Fleet {
     }
 
     /// After a create completed: is the cluster whole again?
-    fn check_restored(&mut self, sh: &mut Shared, response: &mut Response, c: ClusterId) {
+    fn check_restored(&mut self, sh: &mut Shared, response: &mut impl FleetNews, c: ClusterId) {
         let Some(since) = sh.books.clusters[c as usize].lost_since else {
             return;
         };

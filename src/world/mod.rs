@@ -347,7 +347,8 @@ impl World {
         self.response.agent_hold_minute(&mut sh, &mut self.fleet);
         self.books.watch_convergence(
             &self.plant,
-            &self.fleet,
+            &self.fleet.agents,
+            self.fleet.sleep.fast_forward,
             self.response.responder.incidents(),
             now,
         );

@@ -18,7 +18,7 @@
 //! system.
 
 use super::books::Shared;
-use super::fleet_side::Fleet;
+use super::fleet_side::{Fleet, FleetNews};
 use super::{Ev, RestoreMethod};
 use crate::checks;
 use crate::coverage::Reached;
@@ -632,19 +632,6 @@ impl Response {
 
     // ---- monitoring ---------------------------------------------------------
 
-    /// A cluster starts losing a desired pool: monitoring and the
-    /// responders hear of it.
-    pub(super) fn on_loss_started(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
-        let now = sh.now();
-        let mut m = Vec::new();
-        self.monitoring
-            .handle_loss_started(now, c, &mut self.rng.customers, &mut m);
-        self.apply_monitoring(sh, fleet, m);
-        let mut r = Vec::new();
-        self.responder.handle_loss_started(now, c, &mut r);
-        self.apply_responder(sh, fleet, r);
-    }
-
     pub(super) fn on_monitoring_timer(
         &mut self,
         sh: &mut Shared,
@@ -1092,9 +1079,24 @@ impl Response {
         self.recovery.handle_timer(sh.now(), t, &mut out);
         self.apply_recovery(sh, fleet, out);
     }
+}
+
+impl FleetNews for Response {
+    /// A cluster starts losing a desired pool: monitoring and the
+    /// responders hear of it.
+    fn on_loss_started(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        let now = sh.now();
+        let mut m = Vec::new();
+        self.monitoring
+            .handle_loss_started(now, c, &mut self.rng.customers, &mut m);
+        self.apply_monitoring(sh, fleet, m);
+        let mut r = Vec::new();
+        self.responder.handle_loss_started(now, c, &mut r);
+        self.apply_responder(sh, fleet, r);
+    }
 
     /// A cluster has every desired pool again.
-    pub(super) fn on_cluster_restored(
+    fn on_cluster_restored(
         &mut self,
         sh: &mut Shared,
         fleet: &mut Fleet,
@@ -1118,7 +1120,7 @@ impl Response {
     /// The agent died. If the cluster was already being restored (it broke
     /// again, e.g. a restored buggy agent met the 404 once more), the
     /// restoration starts over.
-    pub(super) fn on_agent_died(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+    fn on_agent_died(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
         let book = &mut sh.books.clusters[c as usize];
         if book.lost_since.is_none() {
             return;

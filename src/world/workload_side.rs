@@ -8,7 +8,7 @@
 //! fleet part's agent of a changed cluster; reads the agents' liveness.
 
 use super::books::{Books, Shared};
-use super::fleet_side::Fleet;
+use super::fleet_side::{Fleet, PoolSettled};
 use super::Ev;
 use crate::config::ModelConfig;
 use crate::coverage::Reached;
@@ -106,25 +106,6 @@ impl Workload {
         // An already satisfied change (e.g. removing a pool the agent never
         // created) is carried out at once.
         check_change_carried(sh, &fleet.agents, now, c, pool);
-    }
-
-    /// A cloud operation on `pool` of `c` completed: does it carry out the
-    /// customer's pending change?
-    pub(super) fn on_pool_settled(
-        &mut self,
-        sh: &mut Shared,
-        agents: &[Agent],
-        now: SimTime,
-        c: ClusterId,
-        pool: PoolName,
-        done: Completion,
-    ) {
-        // Every outcome counts: a failed create of a pool the customer has
-        // removed since leaves it absent, which carries out the removal.
-        if done != Completion::Stale {
-            check_change_carried(sh, agents, now, c, pool);
-            check_removal_collected(sh, agents, now, c, pool);
-        }
     }
 }
 
@@ -289,6 +270,27 @@ pub(super) fn judge_pending_changes(sh: &mut Shared, agents: &[Agent], now: SimT
                 sh.books.metrics.changes[k as usize].collect_late =
                     collect_late(sh.cfg, sh.books, now, c, &change);
             }
+        }
+    }
+}
+
+impl PoolSettled for Workload {
+    /// A cloud operation on `pool` of `c` completed: does it carry out the
+    /// customer's pending change?
+    fn on_pool_settled(
+        &mut self,
+        sh: &mut Shared,
+        agents: &[Agent],
+        now: SimTime,
+        c: ClusterId,
+        pool: PoolName,
+        done: Completion,
+    ) {
+        // Every outcome counts: a failed create of a pool the customer has
+        // removed since leaves it absent, which carries out the removal.
+        if done != Completion::Stale {
+            check_change_carried(sh, agents, now, c, pool);
+            check_removal_collected(sh, agents, now, c, pool);
         }
     }
 }
