@@ -235,6 +235,12 @@ fn top_module(file: &Path) -> Option<String> {
 /// The top-level modules `text` names through `crate::` (`crate::world::X`,
 /// `use crate::{expect, scenario::Y}`), comments skipped.
 fn crate_imports(text: &str) -> Vec<String> {
+    path_imports(text, "crate::")
+}
+
+/// The first segments of the paths `text` names after `prefix` (`crate::`
+/// or `super::`), grouped `use` included, comments skipped.
+fn path_imports(text: &str, prefix: &str) -> Vec<String> {
     let code: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("//"))
@@ -246,7 +252,7 @@ fn crate_imports(text: &str) -> Vec<String> {
             .collect()
     };
     let mut out = Vec::new();
-    for (at, _) in code.match_indices("crate::") {
+    for (at, _) in code.match_indices(prefix) {
         if code[..at]
             .chars()
             .last()
@@ -254,7 +260,7 @@ fn crate_imports(text: &str) -> Vec<String> {
         {
             continue; // `cascade_crate::`, not ours
         }
-        let rest = &code[at + "crate::".len()..];
+        let rest = &code[at + prefix.len()..];
         if let Some(group) = rest.strip_prefix('{') {
             // The first segment of each path at depth 1 of the group.
             let (mut depth, mut start) = (1usize, true);
@@ -373,6 +379,68 @@ fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeS
 #[test]
 fn no_import_circles_among_the_top_level_modules() {
     assert_eq!(circles(&module_graph()), Vec::<Vec<String>>::new());
+}
+
+/// Per folder of `src/` with a `mod.rs`: which of its files imports which
+/// sibling through `super::` (items of `mod.rs` itself, the folder's hub,
+/// are not edges), keyed `folder/file`.
+fn sibling_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(src("src"))
+        .expect("src/")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.join("mod.rs").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let folder = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8")
+            .to_string();
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        let siblings: std::collections::BTreeSet<String> = files
+            .iter()
+            .filter(|f| f.parent() == Some(dir.as_path()))
+            .filter_map(|f| f.file_stem().and_then(|n| n.to_str()).map(String::from))
+            .filter(|n| n != "mod")
+            .collect();
+        for f in files.iter().filter(|f| f.parent() == Some(dir.as_path())) {
+            let stem = f.file_stem().and_then(|n| n.to_str()).expect("utf-8");
+            if stem == "mod" {
+                continue;
+            }
+            let text = std::fs::read_to_string(f).expect("readable source");
+            let entry = edges.entry(format!("{folder}/{stem}")).or_default();
+            for to in path_imports(&text, "super::") {
+                if siblings.contains(&to) && to != stem {
+                    entry.insert(format!("{folder}/{to}"));
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// Architecture invariant: no import circles among the files of one
+/// folder either (`world/`'s parts call each other, so the fleet part
+/// tells the others through traits they implement instead of naming them).
+#[test]
+fn no_import_circles_among_the_files_of_a_folder() {
+    assert_eq!(circles(&sibling_graph()), Vec::<Vec<String>>::new());
+}
+
+#[test]
+fn the_sibling_check_sees_a_super_import() {
+    assert_eq!(
+        path_imports(
+            "use super::{books::Shared, Ev};\nlet f = super::fleet_side::Fleet::new();",
+            "super::"
+        ),
+        ["books", "Ev", "fleet_side"]
+    );
 }
 
 /// Architecture invariant: the typed outcome sits below everything that
