@@ -49,7 +49,7 @@
 
 use crate::checks::BlastRadius;
 use crate::config::ModelConfig;
-use crate::coverage::{Coverage, Reached};
+use crate::coverage::Reached;
 use crate::metrics::Metrics;
 use crate::model::agent::Agent;
 use crate::model::brake::FleetBrake;
@@ -277,17 +277,11 @@ impl World {
     pub fn plant(&self) -> &Plant {
         &self.plant
     }
-    pub fn agents(&self) -> &[Agent] {
-        &self.fleet.agents
-    }
     pub fn rollout(&self) -> &Rollout {
         &self.response.rollout
     }
     pub fn monitoring(&self) -> &Monitoring {
         &self.response.monitoring
-    }
-    pub fn findings(&self) -> &crate::checks::Findings {
-        &self.books.findings
     }
     pub fn metrics(&self) -> &Metrics {
         &self.books.metrics
@@ -298,11 +292,6 @@ impl World {
     /// Pool-loss (and agent-hold) incidents, oldest first.
     pub fn incidents(&self) -> &[PoolIncident] {
         self.response.responder.incidents()
-    }
-
-    /// The interesting states this run reached.
-    pub fn coverage(&self) -> &Coverage {
-        &self.books.coverage
     }
 
     /// What `c` misses of full convergence (see [`crate::plant::convergence`]).
