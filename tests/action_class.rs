@@ -129,3 +129,30 @@ fn only_freezes_and_markers_leave_the_fleet_alone() {
         );
     }
 }
+
+/// The world counts only faults as faults: two lasting faults that overlap
+/// reach `faults_overlapping`; a fault overlapped by a lasting freeze (not
+/// a fault) does not.
+#[test]
+fn the_world_counts_a_lasting_freeze_as_no_fault() {
+    let run = |second: &str| {
+        let text = format!(
+            r#"{{
+            "name": "fault-count", "seed": 3,
+            "start": "2025-03-18T00:00:00Z", "end": "2025-03-18T06:00:00Z",
+            "model": {{ "fleet": {{ "clusters": 20 }} }},
+            "timeline": [
+                {{ "id": "A", "at": "D0 01:00", "for": "2h",
+                   "do": {{ "kind": "bot_surge", "multiplier": 3.0 }} }},
+                {{ "id": "B", "at": "D0 02:00", "for": "2h", "do": {second} }}
+            ]
+        }}"#
+        );
+        let sc = cascade::scenario::load_str(std::path::Path::new("fault-count.json"), &text)
+            .expect("the scenario loads");
+        let o = cascade::run::run_scenario(&sc, cascade::run::RunOptions::default()).outcome;
+        o.coverage.get("faults_overlapping").copied().unwrap_or(0)
+    };
+    assert_eq!(run(r#"{ "kind": "bot_surge", "multiplier": 2.0 }"#), 1);
+    assert_eq!(run(r#"{ "kind": "freeze" }"#), 0);
+}
