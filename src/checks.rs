@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec, and I11 and I12 added by us: the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 to I13 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -24,6 +24,8 @@
 //!   asks for, against the answers the world gave its process (fleet
 //!   world). Without it nothing any check could see depends on G4: an
 //!   off-by-one in its confirmation would pass every other rule.
+//! - I13 [`restore_into_broken_route`]: every pool the recovery script
+//!   recreates (the model's script and a script process alike).
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -97,6 +99,11 @@ pub enum Rule {
     /// confirmation window, without a break.
     #[serde(rename = "I12")]
     I12ConfirmedOverTime,
+    /// I13: the recovery script never recreates a pool of a cluster whose
+    /// desired-state route answers 404 while the deployment listing shows
+    /// its agent with the 404 bug: the agent would delete it again.
+    #[serde(rename = "I13")]
+    I13NoRestoreIntoBrokenRoute,
 }
 
 impl Rule {
@@ -114,6 +121,7 @@ impl Rule {
             Rule::I10PoolStateUnique => "I10",
             Rule::I11SoftDeleteFirst => "I11",
             Rule::I12ConfirmedOverTime => "I12",
+            Rule::I13NoRestoreIntoBrokenRoute => "I13",
         }
     }
 }
@@ -214,6 +222,26 @@ pub fn soft_delete_first(pool: PoolName, nodes: u16, soft_delete: bool) -> Optio
         rule: Rule::I11SoftDeleteFirst,
         guard: Some(Guard::G8),
         detail: format!("delete of {pool} while it runs {nodes} nodes: not scaled to zero first"),
+    })
+}
+
+/// I13: the recovery script recreates `pool` of `cluster` while the edge
+/// misroutes the cluster (its route answers 404: what the script's own
+/// preflight probe would see) and its agent runs a version with the 404
+/// bug. A verdict, so it may read the edge's routing table; the world's
+/// decisions never do (`tests/architecture.rs`).
+pub fn restore_into_broken_route(
+    pool: PoolName,
+    edge: &crate::plant::control::Edge,
+    cluster: ClusterId,
+    agent_has_404_bug: bool,
+) -> Option<Violation> {
+    (agent_has_404_bug && edge.misroutes(cluster)).then(|| Violation {
+        rule: Rule::I13NoRestoreIntoBrokenRoute,
+        guard: None,
+        detail: format!(
+            "recovery script recreated {pool} while the route answered 404 to an agent with the 404 bug: it will be deleted again"
+        ),
     })
 }
 

@@ -359,8 +359,14 @@ impl<E> PendingEvents<E> for WheelQueue<E> {
             self.last
         );
         let s = key >> self.slot_us_log2;
-        if s == self.cursor {
-            // Into the sorted ready list, after every event of equal or earlier time.
+        if s <= self.cursor {
+            // Into the sorted ready list, after every event of equal or
+            // earlier time. An event before the cursor's slot (a peek moved
+            // the cursor to the next event, then something scheduled an
+            // earlier one: a driver feeding the model from outside between
+            // runs) is earlier than every event the wheel holds, so it
+            // belongs in `ready` too; a wheel slot behind the cursor would
+            // only be visited a whole turn later.
             if self.ready.back().is_none_or(|(k, _)| *k <= key) {
                 self.ready.push_back((key, event));
             } else {
@@ -407,6 +413,21 @@ mod tests {
             out.push((t.as_micros(), e));
         }
         out
+    }
+
+    /// A peek moves the wheel's cursor to the next event; an event pushed
+    /// after it, earlier than that one, still pops first.
+    #[test]
+    fn an_event_pushed_behind_the_cursor_after_a_peek_pops_in_order() {
+        let mut q: WheelQueue<u32> = WheelQueue::new();
+        q.push(SimTime::from_secs(300), 1);
+        assert_eq!(q.peek_time(), Some(SimTime::from_secs(300)));
+        q.push(SimTime::from_secs(30), 2);
+        q.push(SimTime::from_secs(60), 3);
+        assert_eq!(
+            drain(q),
+            vec![(30_000_000, 2), (60_000_000, 3), (300_000_000, 1)]
+        );
     }
 
     fn ties_in_schedule_order<Q: PendingEvents<u32>>() {

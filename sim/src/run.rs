@@ -197,6 +197,25 @@ impl<E> Sim<E> {
         self.limits.time_end = time_end;
     }
 
+    /// When the next pending event is due (`None`: the queue is empty).
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    /// Moves the clock forward to `t` with no event handled, so that
+    /// something from outside the model (a request of a real process in the
+    /// black-box tier) is handled at `t`. Call after [`Sim::run`] has
+    /// handled every event due at or before `t`: the clock never passes a
+    /// pending event, nor goes back (either is a bug and panics).
+    pub fn advance_to(&mut self, t: SimTime) {
+        assert!(t >= self.now, "the clock cannot go back");
+        assert!(
+            self.queue.peek_time().is_none_or(|next| next > t),
+            "the clock cannot pass a pending event"
+        );
+        self.now = t;
+    }
+
     /// Advances the clock to `limits.time_end` if the run ended on the time
     /// limit or an empty queue, so end-of-run accounting sees the full window.
     pub fn advance_to_end(&mut self) {

@@ -11,11 +11,14 @@
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
 //! - [`serve`]: `cascade serve`, the live tier's servers on real sockets.
 //! - [`agent`]: `cascade agent`, one live agent against `cascade serve`.
+//! - [`blackbox`]: `cascade blackbox` (your agent and script as processes)
+//!   and `cascade verdict` (a recorded history judged again).
 //! - [`exit`]: the exit codes of every command (`crate::exit`, defined once
 //!   outside the CLI, so that chaos's failure classes can name them).
 //! - this file: the parser, the dispatch, and helpers commands share.
 
 pub mod agent;
+pub mod blackbox;
 pub mod chaos;
 pub mod check;
 pub mod compare;
@@ -52,6 +55,12 @@ pub enum Command {
     Serve(serve::Args),
     /// Live tier: runs one real agent against `cascade serve`.
     Agent(agent::Args),
+    /// Black box: your own agent (and recovery script) as processes
+    /// against a scenario's world over HTTP on loopback, judged by the
+    /// fleet tier's checks; writes a history `cascade verdict` re-judges.
+    Blackbox(blackbox::Args),
+    /// Judges a black-box run's recorded history again, offline.
+    Verdict(blackbox::VerdictArgs),
     /// Loads and validates scenario files without running them.
     Check(check::Args),
     /// Chaos exploration: each seed draws a fault schedule from the profile;
@@ -106,6 +115,8 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Wire(args) => wire::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::Blackbox(args) => blackbox::run(args),
+        Command::Verdict(args) => blackbox::verdict(args),
         Command::Check(args) => check::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Compare(args) => compare::run(args),

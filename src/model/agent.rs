@@ -525,6 +525,31 @@ impl Agent {
         }
     }
 
+    /// The black-box tier: this `Agent` is the world's record of an agent
+    /// that is a real process, which decides for itself. The record decides
+    /// nothing; it keeps what the world saw (alive or not, the last answer
+    /// served) so that full convergence reads the same status in both
+    /// tiers. An answer served: authoritative answers raise the generation
+    /// the process has been shown.
+    pub fn observe_served(&mut self, answer: &DesiredAnswer) {
+        self.awaiting_answer = false;
+        match answer {
+            DesiredAnswer::Ok(ds) => {
+                self.generation = self.generation.max(ds.generation);
+                self.last_poll_ok = true;
+            }
+            _ => self.last_poll_ok = false,
+        }
+    }
+
+    /// The black-box tier takes this agent over from the model (a run with
+    /// `--from`): a hold is the model's own state, which a process does not
+    /// report. Returns whether it was in hold.
+    pub fn hand_over_to_process(&mut self) -> bool {
+        self.awaiting_answer = false;
+        std::mem::replace(&mut self.in_hold, false)
+    }
+
     /// A new version is installed (the hotfix): same memory, new guards;
     /// a crash-looping version stops the agent for good.
     pub fn upgrade(&mut self, guards: Guards, defect: ReleaseDefect) {

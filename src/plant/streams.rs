@@ -56,9 +56,13 @@ pub const CHAOS: &str = "chaos";
 pub const CHAOS_KIND: &str = "chaos-kind";
 /// The anchored chaos profile's jitter of the March events.
 pub const CHAOS_ANCHOR: &str = "chaos-anchor";
+/// The recovery script's reads in the black-box tier (its preflight
+/// through the edge, its reads of the service), so a script process's
+/// requests never shift the world's own draws.
+pub const BLACKBOX_PROBES: &str = "blackbox-probes";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     AGENT,
     AGENT_POLLS,
     FLEET,
@@ -79,6 +83,7 @@ pub const ALL: [&str; 20] = [
     CHAOS,
     CHAOS_KIND,
     CHAOS_ANCHOR,
+    BLACKBOX_PROBES,
 ];
 
 #[cfg(test)]

@@ -149,6 +149,12 @@ pub fn admin_token(key: &TokenKey) -> String {
     format!("admin.{}", key.tag(b"cascade admin token"))
 }
 
+/// The recovery token under `key` (the black-box tier's script: every
+/// cluster's desired state and cloud pools).
+pub fn recovery_token(key: &TokenKey) -> String {
+    format!("recovery.{}", key.tag(b"cascade recovery token"))
+}
+
 /// Who presented `bearer` when asking for `cluster`'s data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {

@@ -15,6 +15,7 @@
 //! fleet part names no other part, so the parts import in one direction.
 
 use super::books::Shared;
+use super::external::{AgentCommand, ExternalAgents, StopCause};
 use super::tallies::Tallies;
 use super::{Ev, RestoreMethod};
 use crate::checks::{self, BlastRadius};
@@ -122,6 +123,9 @@ pub(super) struct Fleet {
     pub sleep: Sleep,
     /// Reused buffer of agent outputs.
     out: Vec<AgentOutput>,
+    /// `Some` when the agents are processes (the black-box tier; see
+    /// [`external`](super::external)).
+    pub(super) external: Option<ExternalAgents>,
 }
 
 impl Fleet {
@@ -149,6 +153,7 @@ impl Fleet {
             first_poll,
             sleep: Sleep::new(n),
             out: Vec::with_capacity(16),
+            external: None,
         }
     }
 
@@ -205,20 +210,50 @@ impl Fleet {
         let Some(answer) = self.pending_answer[c as usize].take() else {
             return;
         };
+        self.book_answer_received(sh, c, now, &answer, skipped);
+        let actual = self.listing(sh, c, now);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let before = skipped.then(|| self.agents[c as usize]);
+        let agent = &mut self.agents[c as usize];
+        let running = agent.status().alive;
+        let generation_before = agent.generation();
+        agent.handle_answer(now, answer, &actual, &sh.cfg.agent, &mut out);
+        self.book_answer_applied(sh, c, now, &answer, running, generation_before);
+        if let Some(before) = before {
+            self.check_quiet_answer(c, before, &actual, &out);
+        } else if let Some((k, due)) = self.may_sleep(sh, c, now, &answer, &actual, &out) {
+            self.fall_asleep(sh, c, k, due);
+            if self.sleep.fast_forward {
+                // Its next poll is the grid's: not queued while it sleeps.
+                out.clear();
+            }
+        }
+        self.apply_agent_outputs(sh, response, c, &out);
+        self.out = out;
+    }
+
+    /// The books of an answer as it reaches cluster `c`'s agent: the
+    /// trace (unless `skipped` by the reference mode), the edge's access
+    /// log, and what I1 reads (the last answer and its tombstones).
+    pub(super) fn book_answer_received(
+        &mut self,
+        sh: &mut Shared,
+        c: ClusterId,
+        now: SimTime,
+        answer: &DesiredAnswer,
+        skipped: bool,
+    ) {
         // Skipped answers are not trace records (the fast-forward never
         // makes them; the reference mode must agree).
         if !skipped {
-            sh.sim.trace.record(
-                now,
-                &Record::Answer {
-                    cluster: c,
-                    answer: &answer,
-                },
-            );
+            sh.sim
+                .trace
+                .record(now, &Record::Answer { cluster: c, answer });
         }
-        sh.books.metrics.count_answer(&answer);
+        sh.books.metrics.count_answer(answer);
         let book = &mut sh.books.clusters[c as usize];
-        if answer == DesiredAnswer::NotFound {
+        if *answer == DesiredAnswer::NotFound {
             // The edge's access log: who was answered 404, and when.
             book.last_404_at = Some(now);
             book.first_404_at.get_or_insert(now);
@@ -231,6 +266,7 @@ impl Fleet {
                     .hit(Reached::AgentDisturbedByOverlappingFaults);
             }
         }
+        let book = &mut sh.books.clusters[c as usize];
         match answer {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;
@@ -242,14 +278,21 @@ impl Fleet {
                 book.last_tombstones = PoolSet::EMPTY;
             }
         }
-        let actual = self.listing(sh, c, now);
-        let mut out = std::mem::take(&mut self.out);
-        out.clear();
-        let before = skipped.then(|| self.agents[c as usize]);
-        let agent = &mut self.agents[c as usize];
-        let running = agent.status().alive;
-        let generation_before = agent.generation();
-        agent.handle_answer(now, answer, &actual, &sh.cfg.agent, &mut out);
+    }
+
+    /// The books of an answer once cluster `c`'s agent has handled it:
+    /// `running` (the agent was alive), and the generation it had applied
+    /// before. I8's backoff, I12's confirmation and the generation checks.
+    pub(super) fn book_answer_applied(
+        &mut self,
+        sh: &mut Shared,
+        c: ClusterId,
+        now: SimTime,
+        answer: &DesiredAnswer,
+        running: bool,
+        generation_before: u64,
+    ) {
+        let agent = &self.agents[c as usize];
         let g = agent.generation();
         let guards = agent.guards();
         let book = &mut sh.books.clusters[c as usize];
@@ -289,23 +332,17 @@ impl Fleet {
             }
             book.generation_applied = book.generation_applied.max(g);
         }
-        if let Some(before) = before {
-            self.check_quiet_answer(c, before, &actual, &out);
-        } else if let Some((k, due)) = self.may_sleep(sh, c, now, &answer, &actual, &out) {
-            self.fall_asleep(sh, c, k, due);
-            if self.sleep.fast_forward {
-                // Its next poll is the grid's: not queued while it sleeps.
-                out.clear();
-            }
-        }
-        self.apply_agent_outputs(sh, response, c, &out);
-        self.out = out;
     }
 
     /// The cloud listing of `c`'s pools as its agent sees it at `now`: the
     /// truth, or while the listing lags, the one last served if it is
     /// younger than the lag.
-    fn listing(&mut self, sh: &mut Shared, c: ClusterId, now: SimTime) -> [PoolState; POOLS] {
+    pub(super) fn listing(
+        &mut self,
+        sh: &mut Shared,
+        c: ClusterId,
+        now: SimTime,
+    ) -> [PoolState; POOLS] {
         let truth = *sh.plant.cloud.pools(c);
         let Some(entry) = self.listing_cache.get_mut(c as usize) else {
             return truth;
@@ -331,22 +368,7 @@ impl Fleet {
         for o in out {
             match *o {
                 AgentOutput::FetchDesired => {
-                    let spacing =
-                        SimDuration::from_secs_f64(60.0 / sh.cfg.agent.requests_per_min_max);
-                    if let Some(v) = sh.books.clusters[c as usize]
-                        .request_rate
-                        .observe(now, spacing)
-                    {
-                        sh.books.findings.add(v.at(now, Some(c)));
-                    }
-                    let base = SimDuration::from_secs_f64(sh.cfg.agent.backoff_base_s);
-                    let max = SimDuration::from_secs_f64(sh.cfg.agent.backoff_max_s);
-                    if let Some(v) = sh.books.clusters[c as usize]
-                        .backoff
-                        .observe_request(now, base, max)
-                    {
-                        sh.books.findings.add(v.at(now, Some(c)));
-                    }
+                    self.book_fetch(sh, c, now);
                     self.fetch(sh, c);
                 }
                 AgentOutput::SetTimer { at, timer } => match timer {
@@ -405,7 +427,13 @@ impl Fleet {
     }
 
     /// I1 and, for a G4 agent, I12 on a destructive step of cluster `c`'s agent.
-    fn check_destructive(&mut self, sh: &mut Shared, now: SimTime, c: ClusterId, pool: PoolName) {
+    pub(super) fn check_destructive(
+        &mut self,
+        sh: &mut Shared,
+        now: SimTime,
+        c: ClusterId,
+        pool: PoolName,
+    ) {
         let book = &sh.books.clusters[c as usize];
         if let Some(v) =
             checks::destructive_needs_authority(pool, book.last_answer_ok, book.last_tombstones)
@@ -512,6 +540,10 @@ impl Fleet {
         sh.sim.trace.record(now, &Record::AgentDied { cluster: c });
         sh.books.metrics.agents_died += 1;
         sh.books.disturbed(now, c);
+        self.command(AgentCommand::Stop {
+            cluster: c,
+            cause: StopCause::HostLost,
+        });
     }
 
     pub(super) fn on_cloud_done(
@@ -599,7 +631,16 @@ impl Fleet {
             .trace
             .record(now, &Record::AgentRestarted { cluster: c });
         sh.books.disturbed(now, c);
-        self.apply_agent_outputs(sh, response, c, &out);
+        if self.is_external() {
+            // The process decides for itself: the record's outputs are void.
+            let after_fix = sh.books.clusters[c as usize].guards_installed.is_some();
+            self.command(AgentCommand::Start {
+                cluster: c,
+                after_fix,
+            });
+        } else {
+            self.apply_agent_outputs(sh, response, c, &out);
+        }
         self.out = out;
     }
 

@@ -59,8 +59,9 @@ use crate::model::operators::{Operators, OpsTimer};
 use crate::model::recovery::{Recovery, RecoveryTimer};
 use crate::model::responder::{PoolIncident, Responder, ResponderTimer};
 use crate::model::rollout::{Rollout, RolloutTimer};
+use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::plant::{agent_phase, streams, InitialPools, NotConverged, Plant};
-use crate::protocol::ClusterId;
+use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolState, POOLS};
 use crate::timeline::Timeline;
 use crate::types::Cloud;
 use auth_side::AuthSide;
@@ -73,14 +74,17 @@ use workload_side::Workload;
 
 mod auth_side;
 mod books;
+mod external;
 mod fast_forward;
 mod fleet_side;
 mod outcome;
+mod processes;
 mod response;
 mod tallies;
 mod workload_side;
 pub use auth_side::{AuthBook, AuthMinute};
 pub use books::ClusterBook;
+pub use external::{AgentCommand, ProbeVia, StopCause};
 
 /// Every event of the world. Small and `Copy`: the queue moves them around.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -304,6 +308,93 @@ impl World {
     /// out of hold, on the latest generation, its last poll answered.
     pub fn converged(&self, c: ClusterId) -> bool {
         !self.convergence(c).any()
+    }
+
+    // ---- the black-box tier: agents that are processes ----------------------
+
+    /// From now on the agents are processes (see [`external`]): the model's
+    /// agents hand over, and with `script` the recovery script is a
+    /// process too. Their requests come in through the `serve_*` calls,
+    /// each at the clock's now; the driver runs the queue up to that time
+    /// first ([`Sim::advance_to`]).
+    pub fn hand_over_to_processes(&mut self, sim: &mut Sim<Ev>, script: bool, seed: Seed) {
+        let probes = seed.fork(streams::BLACKBOX_PROBES, 0);
+        self.with_fleet(sim, |fleet, sh, _| fleet.hand_over(sh, script, probes));
+    }
+
+    /// Cluster `c`'s process asks for its desired state through the edge.
+    pub fn serve_poll(&mut self, sim: &mut Sim<Ev>, c: ClusterId) -> DesiredAnswer {
+        self.with_fleet(sim, |fleet, sh, _| fleet.external_poll(sh, c))
+    }
+
+    /// Cluster `c`'s pools as the cloud lists them (to its agent or the script).
+    pub fn serve_listing(&mut self, sim: &mut Sim<Ev>, c: ClusterId) -> [PoolState; POOLS] {
+        self.with_fleet(sim, |fleet, sh, _| fleet.external_listing(sh, c))
+    }
+
+    /// A cloud call on cluster `c`'s `pool`, by its agent or `by_script`.
+    pub fn serve_cloud_call(
+        &mut self,
+        sim: &mut Sim<Ev>,
+        c: ClusterId,
+        pool: PoolName,
+        call: CloudCall,
+        by_script: bool,
+    ) -> CloudReply {
+        self.with_fleet(sim, |fleet, sh, response| {
+            fleet.external_cloud_call(sh, response, c, pool, call, by_script)
+        })
+    }
+
+    /// The recovery script reads cluster `c`'s desired state `via` the edge
+    /// or the service.
+    pub fn serve_probe(&mut self, sim: &mut Sim<Ev>, c: ClusterId, via: ProbeVia) -> DesiredAnswer {
+        self.with_fleet(sim, |fleet, sh, _| fleet.external_probe(sh, c, via))
+    }
+
+    /// Cluster `c`'s agent process exited on its own.
+    pub fn agent_exited(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
+        self.with_fleet(sim, |fleet, sh, _| fleet.external_exited(sh, c))
+    }
+
+    /// The recovery script's process, handed `clusters`, ended (`exit` says how).
+    pub fn script_exited(&mut self, sim: &mut Sim<Ev>, clusters: &[ClusterId], exit: &str) {
+        self.with_fleet(sim, |fleet, sh, response| {
+            response.on_script_exited(sh, fleet, clusters, exit)
+        })
+    }
+
+    /// Whether cluster `c`'s agent runs (its host is up), as the world
+    /// keeps it for an agent process.
+    pub fn agent_alive(&self, c: ClusterId) -> bool {
+        self.fleet.agents[c as usize].is_alive()
+    }
+
+    /// What the world asks of the processes' driver since it last asked.
+    pub fn take_commands(&mut self) -> Vec<AgentCommand> {
+        self.fleet
+            .external
+            .as_mut()
+            .map(|x| std::mem::take(&mut x.commands))
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on the fleet part as an event handler would, then the
+    /// fleet's after-event bookkeeping.
+    fn with_fleet<T>(
+        &mut self,
+        sim: &mut Sim<Ev>,
+        f: impl FnOnce(&mut Fleet, &mut Shared, &mut Response) -> T,
+    ) -> T {
+        let mut sh = Shared {
+            cfg: &self.cfg,
+            plant: &mut self.plant,
+            books: &mut self.books,
+            sim,
+        };
+        let out = f(&mut self.fleet, &mut sh, &mut self.response);
+        self.fleet.after_event(&mut sh);
+        out
     }
 
     /// Wakes agent `c` as a change to its cluster would (tests make such

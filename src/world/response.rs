@@ -18,6 +18,7 @@
 //! system.
 
 use super::books::Shared;
+use super::external::AgentCommand;
 use super::fleet_side::{Fleet, FleetNews};
 use super::{Ev, RestoreMethod};
 use crate::checks;
@@ -98,6 +99,9 @@ pub(super) struct Response {
     ops_out: Vec<OpsOutput>,
     /// Outputs waiting to be routed, the next on top (see [`Response::drain`]).
     routing: Vec<Routed>,
+    /// Restores the recovery script finished as a process (the black-box
+    /// tier; the model's script counts its own in `recovery`).
+    script_process_restores: u64,
 }
 
 impl Response {
@@ -126,6 +130,7 @@ impl Response {
             rng,
             ops_out: Vec::new(),
             routing: Vec::new(),
+            script_process_restores: 0,
         }
     }
 
@@ -282,7 +287,7 @@ impl Response {
         while self.routing.len() > base {
             let next = self.routing.pop().expect("above base");
             match next {
-                Routed::Responder(o) => self.route_responder(sh, o),
+                Routed::Responder(o) => self.route_responder(sh, fleet, o),
                 Routed::Ops(o) => self.route_ops(sh, fleet, o),
                 Routed::Rollout(o) => self.route_rollout(sh, fleet, o),
                 Routed::RolloutChecked => {
@@ -520,6 +525,7 @@ impl Response {
                         sh.books.coverage.hit(Reached::UpgradedWhileDown);
                     }
                     fleet.agents[c as usize].upgrade(guards, defect);
+                    fleet.upgraded(c);
                     if guards.g6_delete_locks {
                         sh.plant.cloud.set_delete_locks(true);
                     }
@@ -770,7 +776,7 @@ impl Response {
     /// The team's finished restorations so far: engineers' hands-on
     /// repairs and the recovery script's restores (its own work log).
     fn restorations_done(&self) -> u64 {
-        self.operators.repairs_done() + self.recovery.stats().done
+        self.operators.repairs_done() + self.recovery.stats().done + self.script_process_restores
     }
 
     pub(super) fn on_responder_timer(
@@ -845,7 +851,7 @@ impl Response {
     }
 
     /// Routes one output of the responders.
-    fn route_responder(&mut self, sh: &mut Shared, o: ResponderOutput) {
+    fn route_responder(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: ResponderOutput) {
         let now = sh.now();
         match o {
             ResponderOutput::SetTimer { at, timer } => {
@@ -864,7 +870,7 @@ impl Response {
                     .page(now, incident, &mut on_call, &mut self.ops_out);
                 self.push_ops();
             }
-            ResponderOutput::Restore { cluster, by } => self.queue_restore(sh, cluster, by),
+            ResponderOutput::Restore { cluster, by } => self.queue_restore(sh, fleet, cluster, by),
             ResponderOutput::SubmitChange(req) => self.submit_change(sh, req),
             ResponderOutput::ResumeRollout => {
                 let mut out = Vec::new();
@@ -921,7 +927,7 @@ impl Response {
     // ---- restoration --------------------------------------------------------
 
     /// Hands a lost cluster to a restoration method, once.
-    fn queue_restore(&mut self, sh: &mut Shared, c: ClusterId, by: RestoreBy) {
+    fn queue_restore(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId, by: RestoreBy) {
         let now = sh.now();
         if sh.books.clusters[c as usize].restoring.is_some() {
             return;
@@ -935,6 +941,10 @@ impl Response {
             }
             RestoreBy::Script => {
                 sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Script);
+                if fleet.script_is_a_process() {
+                    fleet.command(AgentCommand::Restore { cluster: c });
+                    return;
+                }
                 let mut out = Vec::new();
                 self.recovery.restore(now, c, &mut out);
                 self.push_recovery(out);
@@ -982,6 +992,9 @@ impl Response {
             match pools[p.index()] {
                 PoolState::Absent => {
                     let nodes = ds.nodes[p.index()];
+                    if by_script {
+                        fleet.check_script_restore(sh, c, p);
+                    }
                     if let CloudReply::RateLimited { retry_at } =
                         fleet.cloud_call(sh, self, c, p, CloudCall::Create { nodes })
                     {
@@ -1069,6 +1082,42 @@ impl Response {
         }
     }
 
+    /// The recovery script's process ended, handed `clusters`: those it
+    /// left lost go to the engineers, as when the model's script gives up.
+    pub(super) fn on_script_exited(
+        &mut self,
+        sh: &mut Shared,
+        fleet: &mut Fleet,
+        clusters: &[ClusterId],
+        exit: &str,
+    ) {
+        let now = sh.now();
+        let left: Vec<ClusterId> = clusters
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let b = &sh.books.clusters[c as usize];
+                b.lost_since.is_some() && b.restoring == Some(RestoreMethod::Script)
+            })
+            .collect();
+        sh.books.key_event(
+            now,
+            format!(
+                "recovery script ended ({exit}): {} of {} clusters still lost, handed to engineers",
+                left.len(),
+                clusters.len()
+            ),
+        );
+        let base = self.routing.len();
+        for c in left {
+            sh.books.clusters[c as usize].restoring = Some(RestoreMethod::Manual);
+            self.operators
+                .enqueue(now, c, &mut self.rng.operators, &mut self.ops_out);
+            self.push_ops();
+        }
+        self.drain(sh, fleet, base);
+    }
+
     pub(super) fn on_recovery_timer(
         &mut self,
         sh: &mut Shared,
@@ -1104,7 +1153,9 @@ impl FleetNews for Response {
         method: RestoreMethod,
     ) {
         let now = sh.now();
-        if method == RestoreMethod::Script {
+        if method == RestoreMethod::Script && fleet.script_is_a_process() {
+            self.script_process_restores += 1;
+        } else if method == RestoreMethod::Script {
             let mut out = Vec::new();
             self.recovery
                 .handle_restore_done(now, c, &mut self.rng.recovery, &mut out);
