@@ -54,6 +54,7 @@
 
 pub use cascade_sim as sim;
 
+pub mod blackbox;
 pub mod chaos;
 pub mod checks;
 pub mod cli;
