@@ -1,6 +1,8 @@
 //! `cascade schema`: the JSON Schema of the scenario or chaos profile
 //! format, generated from the Rust types the loaders read (so it cannot
-//! fall behind them; `tests/cli.rs` keeps the committed copies in step).
+//! fall behind them; `tests/cli.rs` keeps the committed copies in step),
+//! or with `--openapi` the OpenAPI 3.1 document of the HTTP APIs, from the
+//! wire types (`tests/openapi.rs` keeps `docs/openapi.json` in step).
 
 use super::exit::{self, Exit};
 use std::path::PathBuf;
@@ -12,6 +14,10 @@ pub struct Args {
     /// Which file format.
     #[arg(value_enum, default_value = "scenario")]
     pub format: Format,
+    /// Print the OpenAPI 3.1 document of the control-plane, cloud and admin
+    /// HTTP APIs instead (what `docs/openapi.json` holds).
+    #[arg(long, conflicts_with = "format")]
+    pub openapi: bool,
     /// Write it to this file (atomically) instead of standard output. A
     /// file already there is replaced only if it is a schema cascade wrote.
     #[arg(long)]
@@ -38,8 +44,20 @@ pub fn text(format: Format) -> String {
     text
 }
 
+/// The OpenAPI document's text: pretty JSON, keys sorted, a final newline.
+pub fn openapi_text() -> String {
+    let mut text = serde_json::to_string_pretty(&crate::wire::openapi::document())
+        .expect("a document serialises");
+    text.push('\n');
+    text
+}
+
 pub fn run(args: Args) -> ExitCode {
-    let text = text(args.format);
+    let text = if args.openapi {
+        openapi_text()
+    } else {
+        text(args.format)
+    };
     match args.out {
         None => {
             print!("{text}");
@@ -53,11 +71,18 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// Whether `bytes` are a schema `cascade schema` wrote, of either format
-/// (by its title): the only file `--out` replaces.
+/// (by its title), or its OpenAPI document (by `openapi` and
+/// `info.title`): the only files `--out` replaces.
 fn is_schema(bytes: &[u8]) -> bool {
     let title = |v: &serde_json::Value| v.get("title").and_then(|t| t.as_str()).map(str::to_owned);
-    let Some(old) = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
+    let Ok(old) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return false;
+    };
+    if old.get("openapi").is_some() {
+        return old.pointer("/info/title").and_then(|t| t.as_str())
+            == Some(crate::wire::openapi::TITLE);
+    }
+    let Some(old) = Some(old)
         .filter(|v| v.get("$schema").is_some())
         .and_then(|v| title(&v))
     else {

@@ -23,6 +23,7 @@
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::{ClusterId, PoolName};
 use crate::protocol::{DesiredAnswer, DesiredState, PoolSet, PoolState, POOLS};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Largest request or response body either side accepts.
@@ -203,21 +204,31 @@ pub fn parse_pool(s: &str) -> Option<PoolName> {
 }
 
 /// One pool of a desired state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DesiredPoolDoc {
+    /// The pool's name (`system`, `airflow`, `worker-default`,
+    /// `worker-1` to `worker-3`).
     pub name: String,
+    /// Nodes the pool should have (a count).
     pub nodes: u16,
 }
 
-/// `GET /v1/clusters/{id}/desired-state`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `GET /v1/clusters/{id}/desired-state`: the pools a cluster should have.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DesiredStateDoc {
+    /// The cluster's id (the `{id}` of the path).
     pub cluster: ClusterId,
+    /// Version of the desired state; it only grows unless the service is
+    /// faulted to regress it (a count, no unit).
     pub generation: u64,
+    /// The pools the cluster should have, each named once.
     pub pools: Vec<DesiredPoolDoc>,
+    /// Names of pools deleted on purpose: the agent removes them.
     pub tombstones: Vec<String>,
+    /// True when an empty `pools` list is meant (the cluster should have no
+    /// pools); false with an empty list is not an instruction to delete.
     pub empty_explicit: bool,
 }
 
@@ -265,20 +276,26 @@ impl DesiredStateDoc {
 }
 
 /// One pool as the cloud lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolStateDoc {
+    /// The pool's name (`system`, `airflow`, `worker-default`,
+    /// `worker-1` to `worker-3`).
     pub name: String,
     /// `absent`, `creating`, `present` or `deleting`.
+    #[schemars(extend("enum" = ["absent", "creating", "present", "deleting"]))]
     pub state: String,
+    /// Nodes of a present pool (a count); 0 in any other state.
     pub nodes: u16,
 }
 
 /// `GET /v1/clusters/{id}/node-pools`: every pool slot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodePoolsDoc {
+    /// The cluster's id (the `{id}` of the path).
     pub cluster: ClusterId,
+    /// One entry per pool slot, absent ones included.
     pub pools: Vec<PoolStateDoc>,
 }
 
@@ -323,72 +340,113 @@ impl NodePoolsDoc {
 }
 
 /// Body of a create call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePoolDoc {
+    /// Nodes the pool gets (a count).
     pub nodes: u16,
 }
 
 /// Body of an accepted (202) cloud call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptedDoc {
+    /// The operation's number (an id, no unit).
     pub op: u32,
-    /// When the operation completes, in microseconds of the scenario's clock.
+    /// When the operation completes, in microseconds of the scenario's clock
+    /// (since the run's epoch, the scenario's start).
     pub done_at_us: u64,
 }
 
 /// Body of an error answer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorDoc {
+    /// What went wrong, in words (`locked`, `conflict`, `rate_limited`,
+    /// `missing or unknown token`, `bad body: …`).
     pub error: String,
 }
 
 /// `PUT /admin/routing`: a new routing version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingDoc {
+    /// Share of clusters (0 to 1, a ratio) whose desired-state requests go
+    /// to the default backend.
     #[serde(default)]
     pub misroute_ratio: f64,
+    /// Picks which clusters the ratio hits (a hash salt, no unit).
     #[serde(default)]
     pub misroute_salt: u64,
     /// Cells whose route misses the desired-state path (bit k = cell k).
     #[serde(default)]
     pub misroute_cells: u64,
+    /// Who made the switch, kept to 80 printable characters.
     #[serde(default)]
     pub set_by: String,
 }
 
 /// `GET /admin/routing` and the answer to a switch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingVersionDoc {
+    /// The routing version's number; each switch adds one (a count).
     pub version: u32,
+    /// Share of clusters (0 to 1, a ratio) misrouted to the default backend.
     pub misroute_ratio: f64,
+    /// Picks which clusters the ratio hits (a hash salt, no unit).
     pub misroute_salt: u64,
+    /// Cells whose route misses the desired-state path (bit k = cell k).
     #[serde(default)]
     pub misroute_cells: u64,
+    /// Who made the switch (`admin` for a fix without a name).
     pub set_by: String,
 }
 
 /// `POST /admin/routing/fix`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixDoc {
+    /// Who made the fix, kept to 80 printable characters; empty or left out
+    /// means `admin`.
     #[serde(default)]
     pub set_by: String,
 }
 
-/// `PUT /admin/faults` on the control plane.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `PUT /admin/faults` on the desired-state service (not behind the edge):
+/// the faults asked for, and the answer, as applied.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultsDoc {
+    /// Share of desired-state answers (0 to 1, a ratio; clamped) that are a 500.
     pub server_error_ratio: f64,
+    /// Share of desired-state requests (0 to 1, a ratio; clamped) held for
+    /// 120 s of the scenario's clock and then answered 504.
     pub timeout_ratio: f64,
+    /// Serve a generation this many steps old (a lagging replica), with
+    /// the pools it had then (a count of generations; 0: off).
     pub generation_regression: u64,
-    /// Share of answers that leave out the highest extra worker pool.
+    /// Share of answers (0 to 1, a ratio; clamped) that leave out the
+    /// highest extra worker pool.
     pub partial_ratio: f64,
+}
+
+/// `GET /admin/status` of the black-box tier: where the simulated world's
+/// clock stands and what it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusDoc {
+    /// The scenario's clock, in microseconds since the run's epoch (the
+    /// scenario's start).
+    pub sim_time_us: u64,
+    /// The same instant on the scenario's calendar, RFC 3339 (UTC).
+    pub sim_time: String,
+    /// Simulated seconds per wall-clock second (a factor, no unit).
+    pub time_scale: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The run's seed.
+    pub seed: u64,
 }
 
 /// The path `/v1/clusters/{id}/desired-state`.

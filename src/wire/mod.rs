@@ -25,6 +25,8 @@
 //!   run observes (trace, counts, I1).
 //! - [`live`]: the same servers and agent on loopback (`cascade serve`,
 //!   `cascade agent`); [`keyfile`] is their token key file, kept private.
+//! - [`openapi`]: the OpenAPI 3.1 document of these HTTP APIs, from the
+//!   wire types (`cascade schema --openapi`, `docs/openapi.json`).
 //!
 //! Architecture invariant: no agent logic lives here. Decisions are
 //! `agent::Agent`'s, the service, edge and cloud are `control` and `cloud`;
@@ -47,6 +49,7 @@ pub mod keyfile;
 pub mod live;
 pub mod net;
 pub mod observe;
+pub mod openapi;
 pub mod plan;
 pub mod servers;
 
