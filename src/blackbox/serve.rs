@@ -119,14 +119,14 @@ pub fn edge_handler(state: Rc<RefCell<State>>, scenario: String, seed: u64) -> H
                 let Some(host) = s.host.as_ref() else {
                     return down();
                 };
-                let status = serde_json::json!({
-                    "sim_time_us": now.as_micros(),
-                    "sim_time": host.world().epoch().format(now),
-                    "time_scale": s.clock.scale(),
-                    "scenario": scenario,
-                    "seed": seed,
-                });
-                return Resp::new(200, status.to_string());
+                let status = api::StatusDoc {
+                    sim_time_us: now.as_micros(),
+                    sim_time: host.world().epoch().format(now),
+                    time_scale: s.clock.scale(),
+                    scenario: scenario.clone(),
+                    seed,
+                };
+                return Resp::json(200, &status);
             }
             desired(&state, &req, Via::Edge).await
         })
