@@ -48,6 +48,8 @@ CONFIRM_WINDOW_S = 300.0
 BACKOFF_BASE_S = 10.0
 BACKOFF_MAX_S = 600.0
 REQUESTS_PER_MIN_MAX = 6.0
+# Failed polls in a row before the fixed agent reports safe hold (G1).
+HOLD_AFTER_FAILURES = 5
 POLL_JITTER_RATIO = 0.2
 
 REQUEST_TIMEOUT_S = 2.0  # wall
@@ -158,6 +160,7 @@ class Agent:
         self.scale = cfg.time_scale
         self.highest_generation = -1
         self.failures = 0
+        self.in_hold = False
         self.last_fetch = None
         # G4: when each pool was first tombstoned in an unbroken run of answers.
         self.tombstoned_since = {}
@@ -212,6 +215,7 @@ class Agent:
                                  % (desired["generation"], self.highest_generation), None)
         self.highest_generation = desired["generation"]
         self.failures = 0
+        self.report_hold(False)
         self.watch_tombstones(now, desired["tombstones"])
         self.reconcile(now, desired)
         return self.poll_delay()
@@ -224,7 +228,22 @@ class Agent:
         if retry_after_s is not None:
             delay = max(delay, min(retry_after_s, RETRY_AFTER_MAX_S))
         self.say("%s: back off %.3f s (failure %d)" % (why, delay, self.failures))
+        if self.failures >= HOLD_AFTER_FAILURES:
+            self.report_hold(True)
         return delay
+
+    def report_hold(self, in_hold):
+        """Safe hold, reported to monitoring (`PUT .../agent-status`) when it
+        changes: the agent-hold alert is how a team learns that agents have
+        stopped acting on answers they cannot trust."""
+        if in_hold == self.in_hold:
+            return
+        url = "%s/v1/clusters/%d/agent-status" % (self.cfg.control_plane_url, self.cfg.cluster)
+        reply = http("PUT", url, self.cfg.token, body={"in_hold": in_hold},
+                     timeout_s=self.cfg.timeout_s)
+        if reply.status == 200:
+            self.in_hold = in_hold
+        self.say("%s safe hold: status report %s" % ("entered" if in_hold else "left", reply.describe()))
 
     def watch_tombstones(self, now, tombstones):
         for pool in list(self.tombstoned_since):

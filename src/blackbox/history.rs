@@ -148,6 +148,12 @@ pub enum Line {
         via: Via,
         answer: Http,
     },
+    /// An agent's report of its own status (`PUT …/status`).
+    Status {
+        t_us: u64,
+        cluster: ClusterId,
+        in_hold: bool,
+    },
     /// An agent process ended without being asked to.
     AgentExited {
         t_us: u64,
@@ -181,6 +187,7 @@ impl Line {
             | Line::Listing { t_us, .. }
             | Line::Cloud { t_us, .. }
             | Line::Probe { t_us, .. }
+            | Line::Status { t_us, .. }
             | Line::AgentExited { t_us, .. }
             | Line::ScriptExited { t_us, .. }
             | Line::Command { t_us, .. }

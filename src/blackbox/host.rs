@@ -27,6 +27,8 @@ pub enum Input {
     Cloud(ClusterId, PoolName, CloudCall, By),
     /// The script reads desired state.
     Probe(ClusterId, Via),
+    /// An agent reports whether it is in safe hold.
+    Status(ClusterId, bool),
     /// An agent process ended by itself (how, in words).
     AgentExited(ClusterId, String),
     /// A script run ended, handed these clusters.
@@ -198,6 +200,10 @@ impl Host {
                     },
                     http,
                 )
+            }
+            Input::Status(c, in_hold) => {
+                w.serve_status(sim, c, in_hold);
+                (Line::Status { t_us, cluster: c, in_hold }, ok())
             }
             Input::AgentExited(c, exit) => {
                 w.agent_exited(sim, c);

@@ -149,7 +149,7 @@ fn parse_line(shown: &str, n: usize, text: &str) -> Result<Line, String> {
     }
     serde_json::from_str(text).map_err(|e| {
         format!(
-            "{shown}:{n}: expected a history line (header, poll, listing, cloud, probe, agent_exited, script_exited, command, end): {e}"
+            "{shown}:{n}: expected a history line (header, poll, listing, cloud, probe, status, agent_exited, script_exited, command, end): {e}"
         )
     })
 }
@@ -212,6 +212,9 @@ fn input_of(
             Input::Probe(cluster_ok(*cluster)?, *via),
             Some(answer.clone()),
         ),
+        Line::Status {
+            cluster, in_hold, ..
+        } => (Input::Status(cluster_ok(*cluster)?, *in_hold), None),
         Line::AgentExited { cluster, exit, .. } => (
             Input::AgentExited(cluster_ok(*cluster)?, exit.clone()),
             None,

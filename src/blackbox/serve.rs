@@ -128,9 +128,40 @@ pub fn edge_handler(state: Rc<RefCell<State>>, scenario: String, seed: u64) -> H
                 };
                 return Resp::json(200, &status);
             }
+            if let Some(c) = api::parse_agent_status_path(&req.path) {
+                return agent_status(&state, &req, c);
+            }
             desired(&state, &req, Via::Edge).await
         })
     })
+}
+
+/// `PUT /v1/clusters/{id}/agent-status`: an agent reports its hold.
+fn agent_status(state: &Rc<RefCell<State>>, req: &Req, c: ClusterId) -> Resp {
+    let mut s = state.borrow_mut();
+    if req.method != Method::PUT {
+        return Resp::error(405, "PUT only");
+    }
+    match who(&s, c, req) {
+        Ok(By::Agent) => {}
+        Ok(By::Script) => return Resp::error(403, "only the cluster's agent reports its status"),
+        Err(r) => {
+            s.refused_token += 1;
+            return r;
+        }
+    }
+    if c >= s.clusters {
+        return Resp::error(404, "unknown cluster");
+    }
+    let doc: api::AgentStatusDoc = match serde_json::from_slice(&req.body) {
+        Ok(d) => d,
+        Err(e) => return Resp::error(400, &format!("bad body: {e}")),
+    };
+    let scale = s.clock.scale();
+    match serve(&mut s, Input::Status(c, doc.in_hold), By::Agent, c) {
+        Some(http) => to_resp(http, scale),
+        None => down(),
+    }
 }
 
 /// The desired-state service, directly: the script's reads.

@@ -542,6 +542,17 @@ impl Agent {
         }
     }
 
+    /// The black-box tier: the process reports whether it is in safe hold
+    /// (its status endpoint, what a monitoring system scrapes). Returns
+    /// whether that changed the record.
+    pub fn report_hold(&mut self, in_hold: bool) -> bool {
+        let changed = self.alive && self.in_hold != in_hold;
+        if changed {
+            self.in_hold = in_hold;
+        }
+        changed
+    }
+
     /// The black-box tier takes this agent over from the model (a run with
     /// `--from`): a hold is the model's own state, which a process does not
     /// report. Returns whether it was in hold.

@@ -449,6 +449,29 @@ pub struct StatusDoc {
     pub seed: u64,
 }
 
+/// `PUT /v1/clusters/{id}/agent-status` (the black-box tier): what an
+/// agent reports of itself, as monitoring scrapes it; an agent that never
+/// reports is never counted in safe hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentStatusDoc {
+    /// The agent is in safe hold: it stopped acting on answers it cannot
+    /// trust (the agent-hold alert counts these).
+    pub in_hold: bool,
+}
+
+/// The path `/v1/clusters/{id}/agent-status`.
+pub fn agent_status_path(cluster: ClusterId) -> String {
+    format!("/v1/clusters/{cluster}/agent-status")
+}
+
+/// The cluster id of an agent-status path, if `path` is one.
+pub fn parse_agent_status_path(path: &str) -> Option<ClusterId> {
+    let rest = path.strip_prefix("/v1/clusters/")?;
+    let (id, tail) = rest.split_once('/')?;
+    (tail == "agent-status").then(|| id.parse().ok()).flatten()
+}
+
 /// The path `/v1/clusters/{id}/desired-state`.
 pub fn desired_state_path(cluster: ClusterId) -> String {
     format!("/v1/clusters/{cluster}/desired-state")

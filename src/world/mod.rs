@@ -352,6 +352,11 @@ impl World {
         self.with_fleet(sim, |fleet, sh, _| fleet.external_probe(sh, c, via))
     }
 
+    /// Cluster `c`'s agent process reports whether it is in safe hold.
+    pub fn serve_status(&mut self, sim: &mut Sim<Ev>, c: ClusterId, in_hold: bool) {
+        self.with_fleet(sim, |fleet, sh, _| fleet.external_status(sh, c, in_hold))
+    }
+
     /// Cluster `c`'s agent process exited on its own.
     pub fn agent_exited(&mut self, sim: &mut Sim<Ev>, c: ClusterId) {
         self.with_fleet(sim, |fleet, sh, _| fleet.external_exited(sh, c))

@@ -140,6 +140,21 @@ impl Fleet {
         }
     }
 
+    /// Cluster `c`'s process reports whether it is in safe hold: the
+    /// fleet's hold count (what the agent-hold alert watches) follows.
+    pub(super) fn external_status(&mut self, sh: &mut Shared, c: ClusterId, in_hold: bool) {
+        sh.books.touched(c);
+        if !self.agents[c as usize].report_hold(in_hold) {
+            return;
+        }
+        if in_hold {
+            sh.books.metrics.holds_entered += 1;
+            self.tallies.agents_held += 1;
+        } else {
+            self.tallies.agents_held -= 1;
+        }
+    }
+
     /// Cluster `c`'s process exited on its own (a crash, a bad command, a
     /// process that gives up): its pod is down until the restart, which
     /// waits longer with each exit.
@@ -173,6 +188,7 @@ impl Fleet {
             probes,
         });
         for c in 0..n as ClusterId {
+            // The model's process ends here; its successor is the real one.
             sh.books.clusters[c as usize].process += 1;
             self.pending_answer[c as usize] = None;
             if self.agents[c as usize].hand_over_to_process() {
