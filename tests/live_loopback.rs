@@ -114,6 +114,7 @@ fn agent(s: &Servers, guards: Guards) -> AgentThread {
         request_timeout: TIMEOUT,
         run_for: Some(Duration::from_secs(25)),
         verbose: false,
+        report_hold: false,
     })
     .expect("agent starts")
 }

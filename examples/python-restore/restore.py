@@ -177,10 +177,24 @@ class Restorer:
             return "the edge answers 404 for its desired state (misrouted): its agent would delete again"
         return "the edge answers %s for its desired state: route unknown" % reply.describe()
 
+    def preflight_waiting(self, cluster):
+        """The preflight, looked at again every `--preflight-recheck-s` while
+        the route is broken, for at most `--preflight-wait-s` (simulated):
+        the route is usually reverted within hours, and a restore before
+        that only feeds the agent pools to delete again."""
+        waited_s = 0.0
+        while True:
+            why = self.preflight(cluster)
+            if why is None or waited_s >= self.cfg.preflight_wait_s:
+                return why
+            self.say(cluster, "waiting for the route: " + why)
+            time.sleep(self.wall(self.cfg.preflight_recheck_s))
+            waited_s += self.cfg.preflight_recheck_s
+
     def restore(self, cluster):
         """("restored" | "skipped" | "failed", why)."""
         if not self.cfg.no_preflight:
-            why = self.preflight(cluster)
+            why = self.preflight_waiting(cluster)
             if why is not None:
                 self.say(cluster, "skip: " + why)
                 return "skipped", why
@@ -274,7 +288,13 @@ def settings(argv):
     ap.add_argument("--no-preflight", action="store_true",
                     help="restore without checking the edge's route first")
     ap.add_argument("--timeout-s", type=float, default=REQUEST_TIMEOUT_S)
+    ap.add_argument("--preflight-wait-s", type=float, default=6 * 3600.0,
+                    help="simulated seconds to wait for a broken route before skipping a cluster")
+    ap.add_argument("--preflight-recheck-s", type=float, default=120.0,
+                    help="simulated seconds between two looks at a broken route")
     a = ap.parse_args(argv)
+    if not a.preflight_wait_s >= 0 or not a.preflight_recheck_s > 0:
+        usage("expected --preflight-wait-s at least 0 and --preflight-recheck-s above 0")
     for attr in ("clusters_file", "service_url", "control_plane_url", "cloud_url", "token"):
         name = "CASCADE_" + attr.upper()
         value = getattr(a, attr) or os.environ.get(name)

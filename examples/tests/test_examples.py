@@ -360,7 +360,8 @@ class RestoreTests(unittest.TestCase):
         return sorted(c["pool"] for c in self.world.select(method="PUT", cluster=cluster))
 
     def test_restore_skips_a_cluster_the_edge_misroutes(self):
-        done = self.run_restore()
+        # Ten simulated minutes of waiting for the route (one wall second).
+        done = self.run_restore("--preflight-wait-s", "600")
         self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
         self.assertEqual(self.created(3), ["airflow", "worker-1", "worker-default"])
         self.assertEqual(self.created(17), [])

@@ -203,7 +203,14 @@ impl Host {
             }
             Input::Status(c, in_hold) => {
                 w.serve_status(sim, c, in_hold);
-                (Line::Status { t_us, cluster: c, in_hold }, ok())
+                (
+                    Line::Status {
+                        t_us,
+                        cluster: c,
+                        in_hold,
+                    },
+                    ok(),
+                )
             }
             Input::AgentExited(c, exit) => {
                 w.agent_exited(sim, c);

@@ -50,6 +50,10 @@ pub struct Args {
     /// Per-request timeout in wall milliseconds.
     #[arg(long, default_value_t = 2_000)]
     pub timeout_ms: u64,
+    /// Report safe hold to the control plane (`PUT …/agent-status`), as
+    /// `cascade blackbox` serves it (`cascade serve` does not).
+    #[arg(long)]
+    pub report_hold: bool,
     /// Stop after this much wall time (`10m`).
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: Option<String>,
@@ -142,6 +146,7 @@ pub fn run(a: Args) -> ExitCode {
         request_timeout: std::time::Duration::from_millis(a.timeout_ms),
         run_for,
         verbose: true,
+        report_hold: a.report_hold,
     };
     let status = std::sync::Arc::new(std::sync::Mutex::new(live::AgentStatus::default()));
     match live::run_agent(cfg, status.clone(), None) {

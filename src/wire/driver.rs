@@ -41,6 +41,9 @@ pub struct DriverConfig {
     pub request_timeout: Duration,
     pub agent: AgentConfig,
     pub guards: Guards,
+    /// Report safe hold to the control plane (`PUT …/agent-status`, the
+    /// black-box tier's monitoring); off where no server takes it.
+    pub report_hold: bool,
 }
 
 /// Pending agent timers. The agent keeps one poll chain, so a handful is
@@ -84,6 +87,9 @@ pub async fn run_agent<T: Transport>(
         agent.handle_answer(now, answer, &actual, &cfg.agent, &mut out);
         observer.agent_status(now, c, agent.status());
         take_outputs(now, c, &out, &mut timers, &mut calls, observer.as_ref());
+        if cfg.report_hold {
+            report_hold(&transport, &cfg, &out).await;
+        }
         if call_cloud(&transport, &clock, &cfg, &calls, &observer).await {
             // The agent runs on its system pool: draining it ends the agent,
             // as in the fleet tier (`World::on_pool_deleting`).
@@ -92,6 +98,33 @@ pub async fn run_agent<T: Transport>(
             return;
         }
     }
+}
+
+/// Tells monitoring that the agent entered or left safe hold, when an
+/// output says so (what the agent-hold alert counts).
+async fn report_hold<T: Transport>(transport: &T, cfg: &DriverConfig, out: &[AgentOutput]) {
+    let in_hold = match out
+        .iter()
+        .rev()
+        .find(|o| matches!(o, AgentOutput::EnteredHold | AgentOutput::LeftHold))
+    {
+        Some(AgentOutput::EnteredHold) => true,
+        Some(_) => false,
+        None => return,
+    };
+    let body = serde_json::to_string(&api::AgentStatusDoc { in_hold }).unwrap_or_default();
+    let path = api::agent_status_path(cfg.cluster);
+    let token = Some(cfg.token.as_str());
+    let _ = exchange(
+        transport,
+        &cfg.control_plane,
+        "PUT",
+        &path,
+        token,
+        Some(body),
+        cfg.request_timeout,
+    )
+    .await;
 }
 
 /// Files timers and cloud calls; reports everything to the observer.

@@ -251,6 +251,7 @@ pub(super) fn add_agents(
                         request_timeout: agent_timeout,
                         agent: agent_cfg.clone(),
                         guards,
+                        report_hold: false,
                     };
                     let task = tokio::task::spawn_local(run_agent(
                         SimNet,

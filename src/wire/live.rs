@@ -584,6 +584,8 @@ pub struct AgentRunConfig {
     /// Stop after this much wall time (`None`: run until killed).
     pub run_for: Option<Duration>,
     pub verbose: bool,
+    /// Report safe hold (`PUT …/agent-status`; `cascade blackbox` takes it).
+    pub report_hold: bool,
 }
 
 /// Runs one agent on the current thread until `run_for` elapses or `stop`
@@ -623,6 +625,7 @@ pub fn run_agent(
             request_timeout: cfg.request_timeout,
             agent: cfg.agent,
             guards: cfg.guards,
+            report_hold: cfg.report_hold,
         };
         let mut task = tokio::task::spawn_local(driver::run_agent(RealNet, clock, d, phase, watch));
         let stopped = async move {
