@@ -558,6 +558,9 @@ impl Agent {
     /// report. Returns whether it was in hold.
     pub fn hand_over_to_process(&mut self) -> bool {
         self.awaiting_answer = false;
+        // The process has been answered nothing yet: a process that never
+        // polls is not converged.
+        self.last_poll_ok = false;
         std::mem::replace(&mut self.in_hold, false)
     }
 
