@@ -657,3 +657,52 @@ fn the_world_impl_check_sees_an_impl() {
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert!(hits[0].ends_with("side.rs:2: impl World {"), "{hits:?}");
 }
+
+/// Lines under `dir` (comments skipped) outside `allowed` that call one of
+/// the world's doors for processes (`.serve_poll(`, …).
+fn world_door_calls(dir: &Path, allowed: &str) -> Vec<String> {
+    const DOORS: [&str; 8] = [
+        ".serve_poll(",
+        ".serve_listing(",
+        ".serve_cloud_call(",
+        ".serve_probe(",
+        ".serve_status(",
+        ".agent_exited(",
+        ".script_exited(",
+        ".hand_over_to_processes(",
+    ];
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    let mut hits = Vec::new();
+    for f in files.iter().filter(|f| !f.ends_with(allowed)) {
+        let text = std::fs::read_to_string(f).expect("readable source");
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if !code.starts_with("//") && DOORS.iter().any(|d| code.contains(d)) {
+                hits.push(format!("{}:{}: {}", f.display(), i + 1, code));
+            }
+        }
+    }
+    hits
+}
+
+/// Architecture invariant: every input of a black-box run reaches the
+/// world through `blackbox/host.rs`, which records it; the live run and
+/// the replay share it, so a history replays into the world the run had.
+/// Nothing else in `src/` opens the world's doors for processes.
+#[test]
+fn only_the_host_feeds_the_world_from_outside() {
+    let hits = world_door_calls(&src("src/blackbox"), "host.rs");
+    assert!(
+        hits.is_empty(),
+        "doors opened outside host.rs:\n{}",
+        hits.join("\n")
+    );
+    let sample = src("tests/architecture.rs");
+    let seen = world_door_calls(&sample, "host.rs");
+    assert!(
+        seen.iter()
+            .any(|h| h.contains("DOORS") || h.contains(".serve_poll(")),
+        "the reader sees a door call: {seen:?}"
+    );
+}

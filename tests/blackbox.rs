@@ -288,3 +288,44 @@ fn broken_agents_give_a_verdict_and_leave_no_process() {
         assert_eq!(alive_with(&marker), Vec::<String>::new(), "{name}");
     }
 }
+
+#[test]
+fn ctrl_c_ends_the_run_leaves_its_history_and_no_process() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = out_dir("sigint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(["blackbox", SCENARIO, "--agent-cmd"])
+        .arg("sh -c 'sleep 1000; : cascade-test-sigint'")
+        .args(slice("10h", 100))
+        .args(["--out", &dir.display().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cascade starts");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(waited < 300, "cascade did not end within 30 s of Ctrl-C");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    };
+    assert_eq!(status.code(), Some(7), "interrupted: exit 7 (incomplete)");
+    assert!(
+        !dir.join("summary.json").exists(),
+        "no summary: not a finished run"
+    );
+    assert!(dir.join("history.jsonl").exists(), "the history stays");
+    assert_eq!(alive_with("cascade-test-sigint"), Vec::<String>::new());
+    // The history of the time it ran is judged: silent agents never converge.
+    let (code, text, v) = verdict(&dir);
+    assert_eq!(code, 1, "{text}");
+    assert!(v["metrics"]["not_converged_by_reason"]["last_poll_failed"].as_u64() > Some(0));
+}

@@ -43,6 +43,8 @@ pub struct Header {
     /// When the processes took over from the model's agents, and the end.
     pub from_us: u64,
     pub end_us: u64,
+    /// Where the scenario file ends (`--for` may end the run before it).
+    pub scenario_end_us: u64,
     /// The recovery script was a process.
     pub script: bool,
     /// Wall-clock facts of the run (not inputs of the world).

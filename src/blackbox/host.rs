@@ -260,6 +260,11 @@ impl Host {
         }
     }
 
+    /// Ends the run early at now (an interrupted run, or its replay).
+    pub fn end_now(&mut self) {
+        self.end = self.sim.now();
+    }
+
     /// Runs to the end and closes the books: the world and its outcome.
     pub fn finish(mut self) -> (World, Outcome) {
         self.advance(self.end);
@@ -326,6 +331,7 @@ mod tests {
             seed: 1,
             from_us: 0,
             end_us: sc.end.as_micros(),
+            scenario_end_us: sc.end.as_micros(),
             script: false,
             time_scale: 1,
             agent_cmd: String::new(),

@@ -5,10 +5,10 @@
 //! run is judged by the rules every agent must keep, written as the
 //! scenario format's own expectations and checked by the same code
 //! ([`Expectation::check`]):
-//! - no invariant broken (`findings`, max 0): I1 (no destructive step
-//!   without a 200 whose tombstones name the pool), the request rate and,
-//!   for the version the scenario declares, I8's backoff, I11, I12; I13
-//!   for the script;
+//! - no invariant an agent or a script can break (`findings`, max 0, one
+//!   per rule): I1 (no destructive step without a 200 whose tombstones
+//!   name the pool), I2, I3, I4, the request rate and, for the version the
+//!   scenario declares, I8's backoff, I11, I12; I13 for the script;
 //! - full convergence at the end (`not_converged_at_end`, max 0);
 //! - every customer change carried out in time (`customer_changes`).
 //!
@@ -28,11 +28,16 @@ pub fn rules() -> Vec<(&'static str, Expectation)> {
     let parse = |v: serde_json::Value| -> Expectation {
         serde_json::from_value(v).expect("a valid built-in expectation")
     };
-    vec![
-        (
-            "black box: no invariant broken",
-            parse(serde_json::json!({ "kind": "findings", "max": 0 })),
-        ),
+    let mut rules: Vec<(&'static str, Expectation)> = AGENT_RULES
+        .iter()
+        .map(|r| {
+            (
+                "black box: no invariant broken",
+                parse(serde_json::json!({ "kind": "findings", "rule": r, "max": 0 })),
+            )
+        })
+        .collect();
+    rules.extend(vec![
         (
             "black box: every cluster converged at the end",
             parse(serde_json::json!({ "kind": "not_converged_at_end", "max": 0 })),
@@ -41,8 +46,17 @@ pub fn rules() -> Vec<(&'static str, Expectation)> {
             "black box: customer changes carried out in time",
             parse(serde_json::json!({ "kind": "customer_changes", "late_max": 0 })),
         ),
-    ]
+    ]);
+    rules
 }
+
+/// The invariants an agent or a recovery script can break: destructive
+/// steps (I1), blast radius (I2), protected pools (I3), generations (I4),
+/// retries (I8), soft delete (I11), confirmation (I12), restores into a
+/// broken route (I13). The others are the world's own (isolation I5,
+/// freeze I6, bake I7, queue bounds I9): the scenario's expectations judge
+/// those, where a black box answers them.
+const AGENT_RULES: [&str; 8] = ["I1", "I2", "I3", "I4", "I8", "I11", "I12", "I13"];
 
 /// Whether a black-box run can answer a scenario expectation: `Ok` or the
 /// reason it cannot.
@@ -84,11 +98,13 @@ pub fn answerable(e: &Expectation, o: &Outcome) -> Result<(), &'static str> {
     }
 }
 
-/// The verdict: the rules, then the scenario's answerable expectations;
-/// and the expectations not judged, each with its reason.
+/// The verdict: the rules, then the scenario's answerable expectations
+/// (none when the run was `cut_short` of the scenario's end); and the
+/// expectations not judged, each with its reason.
 pub fn judge(
     scenario_expectations: &[Expectation],
     o: &Outcome,
+    cut_short: bool,
 ) -> (Vec<ExpectationResult>, Vec<(String, &'static str)>) {
     let mut judged = Vec::new();
     for (name, e) in rules() {
@@ -98,6 +114,15 @@ pub fn judge(
     }
     let mut skipped = Vec::new();
     for e in scenario_expectations {
+        if cut_short {
+            // `--for` ended the run before the scenario: its expectations
+            // may speak of later times.
+            skipped.push((
+                e.kind_name(),
+                "the run ends before the scenario does (--for)",
+            ));
+            continue;
+        }
         match answerable(e, o) {
             Ok(()) => judged.push(e.check(o, None)),
             Err(why) => skipped.push((e.kind_name(), why)),

@@ -216,7 +216,11 @@ async fn drive(opts: Options) -> Result<(Host, WallFacts), String> {
         from,
         model.agent.poll_interval_s,
     );
-    // The history's last lines; its end line is the run's end.
+    // The history's last lines; its end line is where the run ended (its
+    // scenario's end, or now when it was interrupted or stopped).
+    if facts.interrupted || facts.stopped.is_some() {
+        host.end_now();
+    }
     history.write(&host.take_lines())?;
     history.keep(host_end_line(&host))?;
     Ok((host, facts))
@@ -476,5 +480,35 @@ impl HistoryFile {
             .map_err(|e| format!("{}: {e}", self.tmp.display()))?;
         crate::files::put_in_place(&self.tmp, &self.path)
             .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_scale_too_fast_is_said() {
+        let fine = WallFacts {
+            time_scale: 1_000,
+            polls: 100,
+            polls_expected: 100.0,
+            late_p99_ms: 5.0,
+            ..WallFacts::default()
+        };
+        // A poll every 60 s is 60 ms of wall time at 1,000x.
+        assert_eq!(fine.too_fast(60.0), None);
+        let few_polls = WallFacts {
+            polls: 40,
+            ..fine.clone()
+        };
+        let said = few_polls.too_fast(60.0).expect("too fast");
+        assert!(said.contains("polled 40 %"), "{said}");
+        let late = WallFacts {
+            late_p99_ms: 7.0,
+            ..fine.clone()
+        };
+        let said = late.too_fast(60.0).expect("too fast");
+        assert!(said.contains("7 ms late"), "{said}");
     }
 }

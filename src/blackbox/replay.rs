@@ -107,6 +107,15 @@ pub fn replay(dir: &Path) -> Result<Replayed, String> {
             ));
         }
         last_t = t;
+        if let Line::End { t_us } = line {
+            // A run interrupted before its end: judged where it ended.
+            let end = SimTime::from_micros(t_us);
+            if end < host.end() {
+                host.advance(end);
+                host.end_now();
+            }
+            continue;
+        }
         let Some((input, recorded)) = input_of(&shown, n, &line, scenario.model.fleet.clusters)?
         else {
             continue;

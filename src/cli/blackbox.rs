@@ -14,7 +14,7 @@ use crate::report::summary::summarize;
 use crate::scenario::{self, Override, Scenario};
 use crate::world::World;
 use cascade_sim::{SimDuration, SimTime};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -124,6 +124,7 @@ fn prepare(a: &Args) -> Result<(Options, PathBuf), String> {
             .map_err(|e| format!("--clusters: {e}"))?,
     );
     let mut sc = scenario::load_with(&a.scenario, &overrides).map_err(|e| e.to_string())?;
+    let scenario_end_us = sc.end.as_micros();
     let from = match &a.from {
         Some(t) => scenario::parse_time(&sc.epoch, t).map_err(|e| format!("--from: {e}"))?,
         None => SimTime::ZERO,
@@ -155,6 +156,7 @@ fn prepare(a: &Args) -> Result<(Options, PathBuf), String> {
         seed,
         from_us: from.as_micros(),
         end_us: sc.end.as_micros(),
+        scenario_end_us,
         script: recovery_cmd.is_some(),
         time_scale: a.time_scale,
         agent_cmd: a.agent_cmd.clone(),
@@ -182,6 +184,7 @@ pub fn run(a: Args) -> ExitCode {
         Err(m) => return exit::usage(m),
     };
     let seed = opts.header.seed;
+    let opts_end_us = opts.header.scenario_end_us;
     println!("seed      {seed}");
     let run_folder = match folder::RunFolder::open_with(&dir, a.force) {
         Ok(f) => f,
@@ -218,13 +221,18 @@ pub fn run(a: Args) -> ExitCode {
             return exit::failed(m);
         }
     };
+    let ended_early = facts.interrupted || facts.stopped.is_some();
     let (world, outcome) = host.finish();
-    let verdict = Verdict::of(&sc, seed, &world, &outcome);
-    let mut s = verdict.summary;
-    if let Err(e) = run_folder.finish(&s, &verdict.series, &reproduce, false) {
+    let full_end = SimTime::from_micros(opts_end_us);
+    let verdict = Verdict::of(&sc, seed, &world, &outcome, full_end);
+    let s = verdict.summary;
+    if ended_early {
+        // No summary.json: a partial run does not pass for a finished one;
+        // its history stays, for `cascade verdict`.
+        run_folder.abandon();
+    } else if let Err(e) = run_folder.finish(&s, &verdict.series, &reproduce, false) {
         return exit::output(format_args!("cannot write the run folder: {e}"));
     }
-    s.expectations.retain(|_| true);
     print!(
         "{}",
         crate::files::terminal_safe(&crate::report::render_text(&s))
@@ -240,7 +248,7 @@ pub fn run(a: Args) -> ExitCode {
         super::shell_quote(&dir.display().to_string())
     );
     println!("reproduce: {reproduce}");
-    if facts.interrupted || facts.stopped.is_some() {
+    if ended_early {
         eprintln!(
             "error: the run ended early ({}); its verdict covers the time it ran",
             facts
@@ -262,9 +270,18 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn of(sc: &Scenario, seed: u64, world: &World, outcome: &Outcome) -> Verdict {
+    /// `full_end`: where the scenario file ends (a run with `--for` may
+    /// end before it).
+    fn of(
+        sc: &Scenario,
+        seed: u64,
+        world: &World,
+        outcome: &Outcome,
+        full_end: SimTime,
+    ) -> Verdict {
         let mut summary = summarize(outcome, sc, seed);
-        let (judged, not_judged) = judge::judge(&sc.expectations, outcome);
+        let cut_short = outcome.run.now < full_end;
+        let (judged, not_judged) = judge::judge(&sc.expectations, outcome, cut_short);
         summary.expectations = judged;
         summary.overrides = sc.overrides.clone();
         let series = Series::from_world(world, &sc.name, seed, sc.end);
@@ -345,7 +362,8 @@ pub fn verdict(a: VerdictArgs) -> ExitCode {
     if !a.json {
         println!("seed      {seed}");
     }
-    let v = Verdict::of(&r.scenario, seed, &r.world, &r.outcome);
+    let full_end = SimTime::from_micros(r.header.scenario_end_us);
+    let v = Verdict::of(&r.scenario, seed, &r.world, &r.outcome, full_end);
     if a.json {
         match serde_json::to_string_pretty(&v.summary) {
             Ok(t) => println!("{t}"),
@@ -372,6 +390,5 @@ pub fn verdict(a: VerdictArgs) -> ExitCode {
             super::shell_quote(&a.dir.display().to_string())
         );
     }
-    let _ = Path::new("");
     Exit::passed(v.summary.passed()).into()
 }
