@@ -329,3 +329,42 @@ fn ctrl_c_ends_the_run_leaves_its_history_and_no_process() {
     assert_eq!(code, 1, "{text}");
     assert!(v["metrics"]["not_converged_by_reason"]["last_poll_failed"].as_u64() > Some(0));
 }
+
+#[test]
+fn a_crash_fault_stops_processes_and_their_pods_start_them_again() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = out_dir("crash");
+    let scenario = Path::new(env!("CARGO_TARGET_TMPDIR")).join("blackbox-crash.json");
+    std::fs::write(
+        &scenario,
+        r#"{
+  "name": "blackbox-agent-crash",
+  "seed": 1,
+  "start": "2025-03-22T00:00:00Z",
+  "end": "2025-03-22T02:00:00Z",
+  "model": { "fleet": { "clusters": 20 } },
+  "timeline": [
+    { "id": "C1", "at": "D0 00:30", "for": "20m", "do": { "kind": "agent_crash", "ratio": 0.5 } }
+  ],
+  "expect": []
+}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(["blackbox", &scenario.display().to_string(), "--agent-cmd"])
+        .arg(format!("{PY_AGENT} --fixed"))
+        .args(["--clusters", "20", "--time-scale", "2000"])
+        .args(["--out", &dir.display().to_string()])
+        .output()
+        .expect("cascade runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let stops = history.matches("(its host is gone)").count();
+    let starts = history.matches("\"command\":\"start agent").count();
+    assert!(stops >= 5, "half the agents crash: {stops} stops");
+    assert_eq!(starts, 20 + stops, "each crashed pod starts again");
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["metrics"]["clusters_not_converged_at_end"], 0, "{stdout}");
+}

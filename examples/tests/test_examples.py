@@ -185,7 +185,7 @@ class AgentTests(unittest.TestCase):
         self.assertEqual(sorted(d["pool"] for d in deletes), sorted(POOLS), out)
         first_poll = self.polls()[0]["t"]
         self.assertGreaterEqual(min(d["t"] for d in deletes) - first_poll, 0.9)
-        self.assertEqual(self.world.select(method="PUT"), [])
+        self.assertEqual(self.world.select(role="cloud", method="PUT"), [])
         # No backoff: it keeps polling every 50 ms (±20 %) through the 404s.
         self.assertGreaterEqual(len(self.polls()), 25)
         self.assertIn("delete pool=system -> 202", out)
@@ -204,7 +204,10 @@ class AgentTests(unittest.TestCase):
                              "--full-resync-phase-s", "0", "--full-resync-interval-s", "30",
                              for_s=3.0)
         self.assertEqual(self.deletes(), [], out)
-        self.assertEqual(self.world.select(method="PUT"), [])
+        self.assertEqual(self.world.select(role="cloud", method="PUT"), [])
+        # After 5 failed polls it reports safe hold (what the agent-hold alert counts).
+        reports = [c["path"] for c in self.world.select(role="edge", method="PUT")]
+        self.assertIn("/v1/clusters/3/agent-status", reports)
         polls = self.polls()
         # Polling every 20 ms would be ~150 requests; the backoff allows ~6 to 13.
         self.assertTrue(5 <= len(polls) <= 14, "%d polls\n%s" % (len(polls), out))
@@ -254,7 +257,7 @@ class AgentTests(unittest.TestCase):
         after_s = deletes[0]["t"] - self.polls()[0]["t"]
         self.assertTrue(0.95 <= after_s < 1.6, "deleted %.3f s after the first tombstone" % after_s)
         # It still creates the absent desired pool, once.
-        self.assertEqual([p["pool"] for p in self.world.select(method="PUT")], ["worker-2"])
+        self.assertEqual([p["pool"] for p in self.world.select(role="cloud", method="PUT")], ["worker-2"])
         self.assertIn("(G4)", out)
 
     def test_fixed_agent_restarts_the_confirmation_window_when_an_answer_wants_the_pool(self):

@@ -63,6 +63,17 @@ fn who(s: &State, cluster: ClusterId, req: &Req) -> Result<By, Resp> {
     }
 }
 
+/// Who is asking about `cluster`, counted when refused; a cluster past
+/// the fleet is 404 (after the token check, so that nobody without one
+/// can count the fleet).
+fn caller(s: &mut State, cluster: ClusterId, req: &Req) -> Result<By, Resp> {
+    let by = who(s, cluster, req).inspect_err(|_| s.refused_token += 1)?;
+    if cluster >= s.clusters {
+        return Err(Resp::error(404, "unknown cluster"));
+    }
+    Ok(by)
+}
+
 /// Serves `input` now, timing the handler; `None` when the agent is down
 /// or the run is over.
 fn serve(s: &mut State, input: Input, by: By, cluster: ClusterId) -> Option<Http> {
@@ -142,16 +153,10 @@ fn agent_status(state: &Rc<RefCell<State>>, req: &Req, c: ClusterId) -> Resp {
     if req.method != Method::PUT {
         return Resp::error(405, "PUT only");
     }
-    match who(&s, c, req) {
+    match caller(&mut s, c, req) {
         Ok(By::Agent) => {}
         Ok(By::Script) => return Resp::error(403, "only the cluster's agent reports its status"),
-        Err(r) => {
-            s.refused_token += 1;
-            return r;
-        }
-    }
-    if c >= s.clusters {
-        return Resp::error(404, "unknown cluster");
+        Err(r) => return r,
     }
     let doc: api::AgentStatusDoc = match serde_json::from_slice(&req.body) {
         Ok(d) => d,
@@ -181,16 +186,10 @@ async fn desired(state: &Rc<RefCell<State>>, req: &Req, via: Via) -> Resp {
         if req.method != Method::GET {
             return Resp::error(405, "GET only");
         }
-        let by = match who(&s, c, req) {
+        let by = match caller(&mut s, c, req) {
             Ok(b) => b,
-            Err(r) => {
-                s.refused_token += 1;
-                return r;
-            }
+            Err(r) => return r,
         };
-        if c >= s.clusters {
-            return Resp::error(404, "unknown cluster");
-        }
         let input = match (by, via) {
             (By::Agent, Via::Edge) => Input::Poll(c),
             (By::Agent, Via::Service) => {
@@ -222,16 +221,10 @@ pub fn cloud_handler(state: Rc<RefCell<State>>) -> Handler {
             let c = match path {
                 CloudPath::List(c) | CloudPath::Pool(c, _) | CloudPath::ScaleToZero(c, _) => c,
             };
-            let by = match who(&s, c, &req) {
+            let by = match caller(&mut s, c, &req) {
                 Ok(b) => b,
-                Err(r) => {
-                    s.refused_token += 1;
-                    return r;
-                }
+                Err(r) => return r,
             };
-            if c >= s.clusters {
-                return Resp::error(404, "unknown cluster");
-            }
             let input = match (path, &req.method) {
                 (CloudPath::List(_), &Method::GET) => Input::Listing(c, by),
                 (CloudPath::Pool(_, p), &Method::PUT) => {
