@@ -368,3 +368,31 @@ fn a_crash_fault_stops_processes_and_their_pods_start_them_again() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["metrics"]["clusters_not_converged_at_end"], 0, "{stdout}");
 }
+
+#[test]
+fn a_malformed_history_is_refused_with_its_line() {
+    let dir = out_dir("malformed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(SCENARIO, dir.join("scenario.json")).unwrap();
+    let header = r#"{"kind":"header","format":1,"commit":"x","scenario":"d5","overrides":["model.fleet.clusters=5"],"seed":1,"from_us":0,"end_us":3600000000,"scenario_end_us":172800000000,"script":false,"time_scale":100,"agent_cmd":"a"}"#;
+    let write = |second: &str| {
+        std::fs::write(dir.join("history.jsonl"), format!("{header}\n{second}\n")).unwrap();
+        verdict(&dir)
+    };
+    let (code, text, _) = write(r#"{"kind":"poll","t_us":5}"#);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("history.jsonl:2: expected a history line"),
+        "{text}"
+    );
+    let (code, text, _) = write(r#"{"kind":"poll","t_us":5,"cluster":9,"answer":{"status":200}}"#);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("cluster: expected below 5"), "{text}");
+    // A valid history with nothing in it: judged (the world ran with no agent).
+    let (code, text, v) = write(r#"{"kind":"end","t_us":3600000000}"#);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        v["metrics"]["not_converged_by_reason"]["last_poll_failed"],
+        5
+    );
+}
