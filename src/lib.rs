@@ -26,6 +26,9 @@
 //! The drivers:
 //! - [`world`]: the fleet tier: plant and machines on the kernel's event
 //!   loop, and the routing between them.
+//! - [`blackbox`]: the black-box tier: a team's own agent and recovery
+//!   script as processes against the world over HTTP on loopback, the
+//!   recorded history, and `cascade verdict` (the history judged again).
 //! - [`wire`]: the wire tier (the agent and servers behind real HTTP in
 //!   turmoil) and the live tier (the same on loopback sockets).
 //!
