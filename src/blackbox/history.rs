@@ -15,7 +15,7 @@
 
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolState, POOLS};
-use crate::wire::api::{self, AcceptedDoc, DesiredStateDoc, NodePoolsDoc};
+use crate::wire::api::{self, DesiredStateDoc, NodePoolsDoc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -232,46 +232,29 @@ pub fn listing_http(cluster: ClusterId, pools: &[PoolState; POOLS]) -> Http {
     }
 }
 
-/// How the cloud answers a call at `now_us`: 202 with the operation, 429
-/// with the wait in simulated seconds (the server turns it into wall
-/// seconds), 409 locked or conflict.
+/// How the cloud answers a call at `now_us`: the wire tier's status and
+/// body ([`api::cloud_reply_status`]), and for a 429 the wait in simulated
+/// seconds (the server turns it into wall seconds).
 pub fn cloud_http(reply: &CloudReply, now_us: u64) -> Http {
-    let error = |status: u16, what: &str| Http {
-        status,
-        retry_after_s: None,
-        body: serde_json::json!({ "error": what }),
+    let (status, body) = api::cloud_reply_status(reply);
+    let retry_after_s = match reply {
+        CloudReply::RateLimited { retry_at } => Some(
+            u32::try_from(
+                retry_at
+                    .as_micros()
+                    .saturating_sub(now_us)
+                    .div_ceil(1_000_000),
+            )
+            .unwrap_or(u32::MAX)
+            .max(1),
+        ),
+        _ => None,
     };
-    match reply {
-        CloudReply::Accepted { done_at, op } => Http {
-            status: 202,
-            retry_after_s: None,
-            body: serde_json::to_value(AcceptedDoc {
-                op: *op,
-                done_at_us: done_at.as_micros(),
-            })
-            .unwrap_or(Value::Null),
-        },
-        CloudReply::RateLimited { retry_at } => Http {
-            retry_after_s: Some(
-                u32::try_from(
-                    retry_at
-                        .as_micros()
-                        .saturating_sub(now_us)
-                        .div_ceil(1_000_000),
-                )
-                .unwrap_or(u32::MAX)
-                .max(1),
-            ),
-            ..error(429, "rate_limited")
-        },
-        CloudReply::Locked => error(409, "locked"),
-        CloudReply::Conflict => error(409, "conflict"),
+    Http {
+        status,
+        retry_after_s,
+        body: serde_json::from_str(&body).unwrap_or(Value::Null),
     }
-}
-
-/// The pool name on the wire.
-pub fn pool_text(p: crate::protocol::PoolName) -> String {
-    api::pool_name(p)
 }
 
 #[cfg(test)]

@@ -136,107 +136,44 @@ impl Host {
     /// Serves `input` at `t` (the time first moves there) and records it.
     pub fn serve(&mut self, t: SimTime, input: Input) -> Http {
         self.advance(t);
-        let now = self.sim.now();
-        let t_us = now.as_micros();
-        let sim = &mut self.sim;
-        let w = &mut self.world;
-        let (line, http) = match input {
-            Input::Poll(c) => {
-                let a = w.serve_poll(sim, c);
-                let http = history::desired_http(c, &a);
-                let answer = http.clone();
-                (
-                    Line::Poll {
-                        t_us,
-                        cluster: c,
-                        answer,
-                    },
-                    http,
-                )
-            }
-            Input::Listing(c, by) => {
-                let pools = w.serve_listing(sim, c);
-                let http = history::listing_http(c, &pools);
-                let answer = http.clone();
-                (
-                    Line::Listing {
-                        t_us,
-                        cluster: c,
-                        by,
-                        answer,
-                    },
-                    http,
-                )
-            }
+        let http = self.answer(&input);
+        let line = line_of(self.sim.now().as_micros(), input, http.clone());
+        self.lines.push(line);
+        self.take_world_commands();
+        http
+    }
+
+    /// What the world answers `input` now.
+    fn answer(&mut self, input: &Input) -> Http {
+        let t_us = self.sim.now().as_micros();
+        let (sim, w) = (&mut self.sim, &mut self.world);
+        match *input {
+            Input::Poll(c) => history::desired_http(c, &w.serve_poll(sim, c)),
+            Input::Listing(c, _) => history::listing_http(c, &w.serve_listing(sim, c)),
             Input::Cloud(c, pool, call, by) => {
                 let reply = w.serve_cloud_call(sim, c, pool, call, by == By::Script);
-                let http = history::cloud_http(&reply, t_us);
-                let (call, nodes) = Call::of(call);
-                let line = Line::Cloud {
-                    t_us,
-                    cluster: c,
-                    pool: history::pool_text(pool),
-                    call,
-                    nodes,
-                    by,
-                    answer: http.clone(),
-                };
-                (line, http)
+                history::cloud_http(&reply, t_us)
             }
             Input::Probe(c, via) => {
                 let v = match via {
                     Via::Edge => ProbeVia::Edge,
                     Via::Service => ProbeVia::Service,
                 };
-                let a = w.serve_probe(sim, c, v);
-                let http = history::desired_http(c, &a);
-                let answer = http.clone();
-                (
-                    Line::Probe {
-                        t_us,
-                        cluster: c,
-                        via,
-                        answer,
-                    },
-                    http,
-                )
+                history::desired_http(c, &w.serve_probe(sim, c, v))
             }
             Input::Status(c, in_hold) => {
                 w.serve_status(sim, c, in_hold);
-                (
-                    Line::Status {
-                        t_us,
-                        cluster: c,
-                        in_hold,
-                    },
-                    ok(),
-                )
+                ok()
             }
-            Input::AgentExited(c, exit) => {
+            Input::AgentExited(c, _) => {
                 w.agent_exited(sim, c);
-                (
-                    Line::AgentExited {
-                        t_us,
-                        cluster: c,
-                        exit,
-                    },
-                    ok(),
-                )
+                ok()
             }
-            Input::ScriptExited(run, clusters, exit) => {
-                w.script_exited(sim, &clusters, &exit);
-                let line = Line::ScriptExited {
-                    t_us,
-                    run,
-                    clusters,
-                    exit,
-                };
-                (line, ok())
+            Input::ScriptExited(_, ref clusters, ref exit) => {
+                w.script_exited(sim, clusters, exit);
+                ok()
             }
-        };
-        self.lines.push(line);
-        self.take_world_commands();
-        http
+        }
     }
 
     /// History lines written since the last call, oldest first.
@@ -260,6 +197,13 @@ impl Host {
         }
     }
 
+    /// The history's last line: where the run ends.
+    pub fn end_line(&self) -> Line {
+        Line::End {
+            t_us: self.end.as_micros(),
+        }
+    }
+
     /// Ends the run early at now (an interrupted run, or its replay).
     pub fn end_now(&mut self) {
         self.end = self.sim.now();
@@ -268,8 +212,6 @@ impl Host {
     /// Runs to the end and closes the books: the world and its outcome.
     pub fn finish(mut self) -> (World, Outcome) {
         self.advance(self.end);
-        let t_us = self.sim.now().as_micros();
-        self.lines.push(Line::End { t_us });
         self.sim.set_time_end(self.end);
         self.sim.advance_to_end();
         self.world.finish(&mut self.sim);
@@ -280,6 +222,57 @@ impl Host {
             ..self.last_run.clone()
         });
         (self.world, outcome)
+    }
+}
+
+/// The history line of `input`, served at `t_us` with `answer`.
+fn line_of(t_us: u64, input: Input, answer: Http) -> Line {
+    match input {
+        Input::Poll(cluster) => Line::Poll {
+            t_us,
+            cluster,
+            answer,
+        },
+        Input::Listing(cluster, by) => Line::Listing {
+            t_us,
+            cluster,
+            by,
+            answer,
+        },
+        Input::Cloud(cluster, pool, call, by) => {
+            let (call, nodes) = Call::of(call);
+            Line::Cloud {
+                t_us,
+                cluster,
+                pool: crate::wire::api::pool_name(pool),
+                call,
+                nodes,
+                by,
+                answer,
+            }
+        }
+        Input::Probe(cluster, via) => Line::Probe {
+            t_us,
+            cluster,
+            via,
+            answer,
+        },
+        Input::Status(cluster, in_hold) => Line::Status {
+            t_us,
+            cluster,
+            in_hold,
+        },
+        Input::AgentExited(cluster, exit) => Line::AgentExited {
+            t_us,
+            cluster,
+            exit,
+        },
+        Input::ScriptExited(run, clusters, exit) => Line::ScriptExited {
+            t_us,
+            run,
+            clusters,
+            exit,
+        },
     }
 }
 

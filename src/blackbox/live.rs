@@ -13,6 +13,7 @@ use super::history::{Header, Line};
 use super::host::{Host, Input};
 use super::procs::{self, CommandTemplate, Limits, ProcKey, Supervisor, Vars};
 use super::serve::{cloud_handler, edge_handler, service_handler, State};
+use crate::outcome::Latency;
 use crate::protocol::ClusterId;
 use crate::scenario::Scenario;
 use crate::wire::api::{self, TokenKey};
@@ -222,14 +223,8 @@ async fn drive(opts: Options) -> Result<(Host, WallFacts), String> {
         host.end_now();
     }
     history.write(&host.take_lines())?;
-    history.keep(host_end_line(&host))?;
+    history.keep(host.end_line())?;
     Ok((host, facts))
-}
-
-fn host_end_line(host: &Host) -> Line {
-    Line::End {
-        t_us: host.end().as_micros(),
-    }
 }
 
 async fn bind(state: &Rc<RefCell<State>>, opts: &Options) -> Result<Urls, String> {
@@ -272,21 +267,14 @@ fn summarise_wall(
     from: SimTime,
     poll_s: f64,
 ) {
-    let mut late = late_ms.to_vec();
-    late.sort_by(f64::total_cmp);
-    let pick = |v: &[f64], q: f64| v.get(((v.len() as f64 - 1.0) * q) as usize).copied();
-    f.late_p50_ms = pick(&late, 0.5).unwrap_or(0.0);
-    f.late_p99_ms = pick(&late, 0.99).unwrap_or(0.0);
-    f.late_max_ms = late.last().copied().unwrap_or(0.0);
-    let mut lat = s.latency_us.clone();
-    lat.sort_unstable();
-    let pick_u = |q: f64| {
-        lat.get(((lat.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0)
-    };
-    f.server_p50_us = pick_u(0.5);
-    f.server_p99_us = pick_u(0.99);
+    // The project's nearest-rank percentiles, in seconds.
+    let late = Latency::of(late_ms.iter().map(|ms| ms / 1_000.0).collect());
+    f.late_p50_ms = late.p50_s * 1_000.0;
+    f.late_p99_ms = late.p99_s * 1_000.0;
+    f.late_max_ms = late.max_s * 1_000.0;
+    let server = Latency::of(s.latency_us.iter().map(|&us| f64::from(us) / 1e6).collect());
+    f.server_p50_us = (server.p50_s * 1e6).round() as u32;
+    f.server_p99_us = (server.p99_s * 1e6).round() as u32;
     f.requests = s.requests;
     f.refused_down = s.refused_down;
     f.refused_token = s.refused_token;

@@ -382,12 +382,7 @@ impl Fleet {
                 }
                 AgentOutput::DeletePool { pool } => {
                     self.check_destructive(sh, now, c, pool);
-                    if let PoolState::Present { nodes } = sh.plant.cloud.pools(c)[pool.index()] {
-                        let g8 = self.agents[c as usize].guards().g8_soft_delete;
-                        if let Some(v) = checks::soft_delete_first(pool, nodes, g8) {
-                            sh.books.findings.add(v.at(now, Some(c)));
-                        }
-                    }
+                    self.check_soft_delete(sh, now, c, pool);
                     if self.agents[c as usize].guards().g5_blast_radius
                         && !self.brake.handle_delete_request(now)
                     {
@@ -446,6 +441,41 @@ impl Fleet {
             if let Some(v) = checks::confirmed_over_time(pool, since, now, window) {
                 sh.books.findings.add(v.at(now, Some(c)));
             }
+        }
+    }
+
+    /// I11 on a delete of cluster `c`'s `pool`, for a G8 version.
+    pub(super) fn check_soft_delete(
+        &mut self,
+        sh: &mut Shared,
+        now: SimTime,
+        c: ClusterId,
+        pool: PoolName,
+    ) {
+        if let PoolState::Present { nodes } = sh.plant.cloud.pools(c)[pool.index()] {
+            let g8 = self.agents[c as usize].guards().g8_soft_delete;
+            if let Some(v) = checks::soft_delete_first(pool, nodes, g8) {
+                sh.books.findings.add(v.at(now, Some(c)));
+            }
+        }
+    }
+
+    /// The books of a fetch: the request rate and I8's spacing.
+    pub(super) fn book_fetch(&mut self, sh: &mut Shared, c: ClusterId, now: SimTime) {
+        let spacing = SimDuration::from_secs_f64(60.0 / sh.cfg.agent.requests_per_min_max);
+        if let Some(v) = sh.books.clusters[c as usize]
+            .request_rate
+            .observe(now, spacing)
+        {
+            sh.books.findings.add(v.at(now, Some(c)));
+        }
+        let base = SimDuration::from_secs_f64(sh.cfg.agent.backoff_base_s);
+        let max = SimDuration::from_secs_f64(sh.cfg.agent.backoff_max_s);
+        if let Some(v) = sh.books.clusters[c as usize]
+            .backoff
+            .observe_request(now, base, max)
+        {
+            sh.books.findings.add(v.at(now, Some(c)));
         }
     }
 

@@ -101,12 +101,7 @@ impl Fleet {
             self.check_script_restore(sh, c, pool);
         }
         if call == CloudCall::Delete {
-            if let PoolState::Present { nodes } = sh.plant.cloud.pools(c)[pool.index()] {
-                let g8 = self.agents[c as usize].guards().g8_soft_delete;
-                if let Some(v) = crate::checks::soft_delete_first(pool, nodes, g8) {
-                    sh.books.findings.add(v.at(now, Some(c)));
-                }
-            }
+            self.check_soft_delete(sh, now, c, pool);
         }
         self.cloud_call(sh, response, c, pool, call)
     }
@@ -201,25 +196,6 @@ impl Fleet {
                     after_fix,
                 });
             }
-        }
-    }
-
-    /// The books of a fetch: the request rate and I8's spacing.
-    pub(super) fn book_fetch(&mut self, sh: &mut Shared, c: ClusterId, now: cascade_sim::SimTime) {
-        let spacing = SimDuration::from_secs_f64(60.0 / sh.cfg.agent.requests_per_min_max);
-        if let Some(v) = sh.books.clusters[c as usize]
-            .request_rate
-            .observe(now, spacing)
-        {
-            sh.books.findings.add(v.at(now, Some(c)));
-        }
-        let base = SimDuration::from_secs_f64(sh.cfg.agent.backoff_base_s);
-        let max = SimDuration::from_secs_f64(sh.cfg.agent.backoff_max_s);
-        if let Some(v) = sh.books.clusters[c as usize]
-            .backoff
-            .observe_request(now, base, max)
-        {
-            sh.books.findings.add(v.at(now, Some(c)));
         }
     }
 }
