@@ -136,6 +136,13 @@ fn the_historical_python_agent_fails_and_its_history_judges_the_same() {
     );
     assert!(findings(&r.summary, "I1") > 0, "{}", r.stdout);
     assert!(!passed(&r.summary, "black box: no invariant broken"));
+    // A slice cut short by --for judges none of the scenario's expectations.
+    assert!(
+        r.stdout
+            .contains("not judged restored_by: the run ends before the scenario does (--for)"),
+        "{}",
+        r.stdout
+    );
     let lost = r.summary["metrics"]["clusters_lost_pools_total"]
         .as_u64()
         .expect("a count");
