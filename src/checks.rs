@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec, and I11 to I13 added by us: the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 to I14 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -26,6 +26,12 @@
 //!   off-by-one in its confirmation would pass every other rule.
 //! - I13 [`restore_into_broken_route`]: every pool the recovery script
 //!   recreates (the model's script and a script process alike).
+//! - I14 [`restore_undone`]: every delete or scale-to-zero an agent asks
+//!   for, against the cluster's last restore (by hand or by the script)
+//!   made while its route answered 404 with no authoritative answer since.
+//!   Without it a restore into a broken route is invisible: the cluster is
+//!   lost again, comes back after the route is reverted, and every other
+//!   rule passes.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -104,9 +110,33 @@ pub enum Rule {
     /// its agent with the 404 bug: the agent would delete it again.
     #[serde(rename = "I13")]
     I13NoRestoreIntoBrokenRoute,
+    /// I14: recovery work is not undone by the cause it recovers from: a
+    /// pool a restore (by hand or by the script) recreated while the
+    /// cluster's route answered 404 is not deleted again by its agent
+    /// before any authoritative answer reached it.
+    #[serde(rename = "I14")]
+    I14RestoreNotUndone,
 }
 
 impl Rule {
+    /// Every rule, in id order.
+    pub const ALL: [Rule; 14] = [
+        Rule::I1DestructiveNeedsAuthority,
+        Rule::I2BlastRadius,
+        Rule::I3ProtectedPoolsKept,
+        Rule::I4GenerationMonotonic,
+        Rule::I5IsolationHolds,
+        Rule::I6FreezeHolds,
+        Rule::I7OneUnbakedWave,
+        Rule::I8RetryBudget,
+        Rule::I9QueuesBounded,
+        Rule::I10PoolStateUnique,
+        Rule::I11SoftDeleteFirst,
+        Rule::I12ConfirmedOverTime,
+        Rule::I13NoRestoreIntoBrokenRoute,
+        Rule::I14RestoreNotUndone,
+    ];
+
     pub fn id(self) -> &'static str {
         match self {
             Rule::I1DestructiveNeedsAuthority => "I1",
@@ -122,6 +152,7 @@ impl Rule {
             Rule::I11SoftDeleteFirst => "I11",
             Rule::I12ConfirmedOverTime => "I12",
             Rule::I13NoRestoreIntoBrokenRoute => "I13",
+            Rule::I14RestoreNotUndone => "I14",
         }
     }
 }
@@ -241,6 +272,39 @@ pub fn restore_into_broken_route(
         guard: None,
         detail: format!(
             "recovery script recreated {pool} while the route answered 404 to an agent with the 404 bug: it will be deleted again"
+        ),
+    })
+}
+
+/// A restore that recreated a pool while the cluster's route answered 404
+/// (the edge misrouted it), kept until an authoritative answer reaches the
+/// cluster's agent: until then, a delete by the agent undoes the restore
+/// for the very cause it recovered from (I14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestoreIntoBrokenRoute {
+    pub at: SimTime,
+    pub method: crate::types::RestoreMethod,
+    pub pool: PoolName,
+}
+
+/// I14: cluster `c`'s agent deletes (or scales to zero) `pool` at `now`
+/// while `restore` (its last restore into a route answering 404, with no
+/// authoritative answer since) stands: the recovery work was wasted, and
+/// the cluster is lost again to the same cause.
+pub fn restore_undone(
+    pool: PoolName,
+    restore: Option<RestoreIntoBrokenRoute>,
+    now: SimTime,
+) -> Option<Violation> {
+    let r = restore?;
+    Some(Violation {
+        rule: Rule::I14RestoreNotUndone,
+        guard: None,
+        detail: format!(
+            "agent removed {pool} {} after a {} restore recreated {} while the route answered 404: the restore was undone by the cause it recovered from",
+            now.saturating_since(r.at),
+            r.method.name(),
+            r.pool
         ),
     })
 }
@@ -467,13 +531,32 @@ impl RequestRate {
     }
 }
 
-/// I8 for the recovery script: its attempts stay within its retry budget.
-pub fn recovery_within_budget(attempts: u64, admitted: u64, retries_max: u32) -> Option<Violation> {
+/// I8 for the recovery script: its attempts stay within its budget. An
+/// attempt the cloud refused with a 429 is retried after a pause and
+/// counts against the throttle budget (`throttles_max` per cluster, given
+/// up past it), every other attempt against the retry budget (one attempt
+/// and `retries_max` retries per cluster admitted).
+pub fn recovery_within_budget(
+    attempts: u64,
+    throttled: u64,
+    admitted: u64,
+    retries_max: u32,
+    throttles_max: u32,
+) -> Option<Violation> {
     let budget = admitted * (1 + retries_max as u64);
-    (attempts > budget).then(|| Violation {
+    let throttle_budget = admitted * (1 + throttles_max as u64);
+    let unthrottled = attempts.saturating_sub(throttled);
+    let detail = if unthrottled > budget {
+        format!("recovery script made {unthrottled} attempts the cloud did not throttle, budget {budget}")
+    } else if throttled > throttle_budget {
+        format!("recovery script made {throttled} throttled attempts, budget {throttle_budget}")
+    } else {
+        return None;
+    };
+    Some(Violation {
         rule: Rule::I8RetryBudget,
         guard: None,
-        detail: format!("recovery script made {attempts} attempts, budget {budget}"),
+        detail,
     })
 }
 
@@ -495,6 +578,53 @@ pub fn queue_bounded(what: &str, len: usize, max: usize) -> Option<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_all_lists_every_rule_once_in_id_order() {
+        // An exhaustive match: a new rule does not compile until it is placed here.
+        let position = |r: Rule| match r {
+            Rule::I1DestructiveNeedsAuthority => 1,
+            Rule::I2BlastRadius => 2,
+            Rule::I3ProtectedPoolsKept => 3,
+            Rule::I4GenerationMonotonic => 4,
+            Rule::I5IsolationHolds => 5,
+            Rule::I6FreezeHolds => 6,
+            Rule::I7OneUnbakedWave => 7,
+            Rule::I8RetryBudget => 8,
+            Rule::I9QueuesBounded => 9,
+            Rule::I10PoolStateUnique => 10,
+            Rule::I11SoftDeleteFirst => 11,
+            Rule::I12ConfirmedOverTime => 12,
+            Rule::I13NoRestoreIntoBrokenRoute => 13,
+            Rule::I14RestoreNotUndone => 14,
+        };
+        for (i, r) in Rule::ALL.into_iter().enumerate() {
+            assert_eq!(position(r), i + 1);
+            assert_eq!(r.id(), format!("I{}", i + 1));
+        }
+    }
+
+    #[test]
+    fn a_restore_into_a_broken_route_is_undone_only_while_it_stands() {
+        let at = SimTime::from_secs(100);
+        let r = RestoreIntoBrokenRoute {
+            at,
+            method: crate::types::RestoreMethod::Manual,
+            pool: PoolName::System,
+        };
+        let v = restore_undone(PoolName::Airflow, Some(r), SimTime::from_secs(700)).unwrap();
+        assert_eq!(v.rule, Rule::I14RestoreNotUndone);
+        assert!(v.detail.contains("10m"), "{}", v.detail);
+        assert!(
+            v.detail.contains("manual restore recreated system"),
+            "{}",
+            v.detail
+        );
+        assert_eq!(
+            restore_undone(PoolName::Airflow, None, SimTime::from_secs(700)),
+            None
+        );
+    }
 
     #[test]
     fn findings_are_counted_beyond_what_is_kept() {
@@ -651,8 +781,13 @@ mod tests {
         // The 11th request is the 10th early one in a row.
         assert_eq!(found.iter().position(|&f| f), Some(10));
 
-        assert!(recovery_within_budget(31, 10, 2).is_some());
-        assert!(recovery_within_budget(30, 10, 2).is_none());
+        assert!(recovery_within_budget(31, 0, 10, 2, 5).is_some());
+        assert!(recovery_within_budget(30, 0, 10, 2, 5).is_none());
+        // Throttled attempts have their own budget (seen in recovery-400
+        // seed 5: 8 attempts for one cluster, 2 of them throttled).
+        assert!(recovery_within_budget(8, 2, 1, 5, 20).is_none());
+        assert!(recovery_within_budget(8, 1, 1, 5, 20).is_some());
+        assert!(recovery_within_budget(60, 22, 1, 50, 20).is_some());
         assert!(queue_bounded("q", 5, 4).is_some());
         assert!(queue_bounded("q", 4, 4).is_none());
     }

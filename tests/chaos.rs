@@ -84,7 +84,7 @@ fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
     let listed: Vec<Bug> = expected.iter().map(|e| e.0).collect();
     let others: Vec<Bug> = Bug::ALL
         .into_iter()
-        .filter(|b| b.section() != "change")
+        .filter(|b| matches!(b.section(), "agent" | "rollout"))
         .collect();
     assert_eq!(listed, others, "every agent and rollout bug has a row");
     for (bug, seed, signature) in expected {
@@ -228,4 +228,64 @@ fn state_coverage_counts_what_the_seeds_reached_and_shows_what_none_did() {
     assert_eq!(reached(fixed, 1..11, "soft_delete_collected"), 10);
     // The bases turn no auth breaker on: no seed reaches it.
     assert_eq!(reached(fixed, 1..11, "auth_breaker_open"), 0);
+}
+
+/// The recovery profile: the March 2025 agent (with the fleet brake) loses
+/// clusters, the recovery script restores them. The agent's own I1 is
+/// tolerated; the script is judged.
+const RECOVERY: &str = "scenarios/chaos/recovery-400.profile.json";
+
+#[test]
+fn the_recovery_profile_passes_with_the_agents_i1_tolerated_and_reaches_its_states() {
+    let c = chaos(RECOVERY);
+    let mut rate_limited = Vec::new();
+    let mut braked = 0;
+    for seed in 1..21 {
+        let (v, s) = c.run_document(&c.document(&c.case(seed, None))).unwrap();
+        let s = s.expect("the run did not panic");
+        assert_eq!(
+            v.class, None,
+            "seed {seed}: {} {:?}",
+            v.signature, v.details
+        );
+        if seed == 1 {
+            // The agent deleted without authority (tolerated), and nothing
+            // else was found: the script restored into no broken route.
+            assert!(s.findings.by_rule.get("I1").is_some_and(|&n| n > 0));
+            assert_eq!(s.findings.by_rule.len(), 1, "{:?}", s.findings.by_rule);
+        }
+        if v.coverage
+            .get("recovery_paused_by_rate_limit")
+            .is_some_and(|&n| n > 0)
+        {
+            rate_limited.push(seed);
+        }
+        braked += usize::from(
+            v.coverage
+                .get("fleet_brake_engaged")
+                .is_some_and(|&n| n > 0),
+        );
+    }
+    // No profile reached these before this one (500 seeds of each).
+    assert_eq!(rate_limited, [3, 5, 17]);
+    assert_eq!(braked, 17);
+}
+
+#[test]
+fn the_recovery_scripts_seeded_bugs_restore_into_broken_routes_and_are_caught_by_i13_and_i14() {
+    use cascade::model::bugs::Bug;
+    let c = chaos(RECOVERY);
+    for bug in [Bug::TrustsTheWaitOverTheProbe, Bug::ProbesServiceNotEdge] {
+        let (seed, v) = first_failure(&c, 1..11, Some(bug)).expect("found within 10 seeds");
+        assert_eq!(
+            (seed, v.signature.as_str()),
+            (1, "safety:I13"),
+            "{}",
+            bug.name()
+        );
+        // The restores were undone by the agent's next 404 (I14), not only
+        // made into a broken route (I13).
+        let undone = v.details.iter().any(|d| d.contains("\"I14\""));
+        assert!(undone, "{}: {:?}", bug.name(), v.details);
+    }
 }

@@ -8,7 +8,8 @@
 //! - no invariant an agent or a script can break (`findings`, max 0, one
 //!   per rule): I1 (no destructive step without a 200 whose tombstones
 //!   name the pool), I2, I3, I4, the request rate and, for the version the
-//!   scenario declares, I8's backoff, I11, I12; I13 for the script;
+//!   scenario declares, I8's backoff, I11, I12; I13 for the script; I14
+//!   (a restore undone by the agent's next 404);
 //! - full convergence at the end (`not_converged_at_end`, max 0);
 //! - every customer change carried out in time (`customer_changes`).
 //!
@@ -53,10 +54,11 @@ pub fn rules() -> Vec<(&'static str, Expectation)> {
 /// The invariants an agent or a recovery script can break: destructive
 /// steps (I1), blast radius (I2), protected pools (I3), generations (I4),
 /// retries (I8), soft delete (I11), confirmation (I12), restores into a
-/// broken route (I13). The others are the world's own (isolation I5,
+/// broken route (I13), restores undone by the cause they recovered from
+/// (I14). The others are the world's own (isolation I5,
 /// freeze I6, bake I7, queue bounds I9): the scenario's expectations judge
 /// those, where a black box answers them.
-const AGENT_RULES: [&str; 8] = ["I1", "I2", "I3", "I4", "I8", "I11", "I12", "I13"];
+const AGENT_RULES: [&str; 9] = ["I1", "I2", "I3", "I4", "I8", "I11", "I12", "I13", "I14"];
 
 /// Whether a black-box run can answer a scenario expectation: `Ok` or the
 /// reason it cannot.

@@ -318,17 +318,27 @@ impl Chaos {
             bug.plant_in(model);
         }
         let auth_ok_from = self.epoch.format(SimTime::from_secs(last_auth_end + 600));
-        obj.insert(
-            "expect".into(),
-            json!([
-                {"kind": "findings", "max": 0},
-                {"kind": "not_converged_at_end", "max": 0},
-                {"kind": "agents_in_hold_max", "max": 0},
-                {"kind": "customer_changes", "late_max": 0},
-                {"kind": "auth_good_after", "at": auth_ok_from},
-                {"kind": "autoscaler_flaps_max", "max": self.profile.profile.flaps_per_hour_max}
-            ]),
-        );
+        // Safety: no finding, or none of a rule the profile does not
+        // tolerate (one expectation per rule, so that a minimal.json judges
+        // the same way under `cascade run`).
+        let tolerated = &self.profile.profile.tolerated_rules;
+        let mut expect: Vec<Value> = if tolerated.is_empty() {
+            vec![json!({"kind": "findings", "max": 0})]
+        } else {
+            crate::checks::Rule::ALL
+                .iter()
+                .filter(|r| !tolerated.contains(r))
+                .map(|r| json!({"kind": "findings", "rule": r.id(), "max": 0}))
+                .collect()
+        };
+        expect.extend([
+            json!({"kind": "not_converged_at_end", "max": 0}),
+            json!({"kind": "agents_in_hold_max", "max": 0}),
+            json!({"kind": "customer_changes", "late_max": 0}),
+            json!({"kind": "auth_good_after", "at": auth_ok_from}),
+            json!({"kind": "autoscaler_flaps_max", "max": self.profile.profile.flaps_per_hour_max}),
+        ]);
+        obj.insert("expect".into(), Value::Array(expect));
         doc
     }
 
@@ -364,7 +374,10 @@ impl Chaos {
                         .iter()
                         .zip(&r.summary.expectations)
                         .collect();
-                    (verdict(&r.outcome, &checked), Some(r.summary))
+                    (
+                        verdict(&r.outcome, &checked, &self.profile.profile.tolerated_rules),
+                        Some(r.summary),
+                    )
                 }
             },
             Err(p) => (panic_verdict(&p), None),
@@ -411,22 +424,28 @@ pub fn panic_verdict(p: &Panicked) -> Verdict {
 
 /// Classifies a finished chaos run: its outcome, and each of its
 /// expectations with its result.
-pub fn verdict(o: &Outcome, checked: &[(&Expectation, &ExpectationResult)]) -> Verdict {
+pub fn verdict(
+    o: &Outcome,
+    checked: &[(&Expectation, &ExpectationResult)],
+    tolerated: &[crate::checks::Rule],
+) -> Verdict {
     let mut details = Vec::new();
     let mut class = None;
     let mut signature = String::from("pass");
-    if o.findings.total > 0 {
+    let counted = |r: &crate::checks::Rule| !tolerated.contains(r);
+    if o.findings.by_rule.iter().any(|(r, &n)| n > 0 && counted(r)) {
         class = Some(FailureClass::Safety);
         // The first rule by name, as the summary lists them.
         let first = o
             .findings
             .by_rule
             .keys()
+            .filter(|r| counted(r))
             .map(|r| r.id())
             .min()
             .unwrap_or_default();
         signature = format!("safety:{first}");
-        for f in o.findings.first.iter().take(3) {
+        for f in o.findings.first.iter().filter(|f| counted(&f.rule)).take(3) {
             details.push(format!(
                 "{} {} cluster {:?}: {}{}",
                 o.epoch.format(f.at),

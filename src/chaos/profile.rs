@@ -232,6 +232,11 @@ pub struct Profile {
     /// a short sweep may miss a rare state).
     #[serde(default)]
     pub should_reach: Vec<crate::coverage::Reached>,
+    /// Rules the base's system breaks by design (the historical agent's
+    /// I1, whose deletes a recovery profile's script must clean up after):
+    /// their findings do not fail a seed; every other rule's still do.
+    #[serde(default)]
+    pub tolerated_rules: Vec<crate::checks::Rule>,
     pub faults: BTreeMap<FaultKind, FaultRange>,
 }
 

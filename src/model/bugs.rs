@@ -182,6 +182,18 @@ catalogue! {
         /// watch of bake times, I7, does not).
         SkipsBakeAfterAlarm = "skips_bake_after_alarm",
     }
+    /// Seeded bugs of the recovery script.
+    "recovery" => RecoveryBug in Planted::Recovery {
+        /// The preflight believes its wait over its probe: a cluster whose
+        /// route answered 404 once is restored at the first recheck, whatever
+        /// the probe says then (caught by I13 and I14: the agent deletes the
+        /// restored pools again).
+        TrustsTheWaitOverTheProbe = "trusts_the_wait_over_the_probe",
+        /// The preflight probes the desired-state service directly instead of
+        /// going through the edge: it never sees a misroute, so it restores
+        /// into broken routes (caught by I13 and I14).
+        ProbesServiceNotEdge = "probes_service_not_edge",
+    }
 }
 
 impl clap::ValueEnum for Bug {
@@ -234,6 +246,9 @@ mod tests {
                 Planted::Rollout(b) => {
                     assert_eq!(serde_json::from_str::<RolloutBug>(&text).unwrap(), b)
                 }
+                Planted::Recovery(b) => {
+                    assert_eq!(serde_json::from_str::<RecoveryBug>(&text).unwrap(), b)
+                }
             }
         }
         for b in SeededBug::ALL {
@@ -244,6 +259,9 @@ mod tests {
         }
         for b in RolloutBug::ALL {
             assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Rollout(b)));
+        }
+        for b in RecoveryBug::ALL {
+            assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Recovery(b)));
         }
     }
 }

@@ -27,6 +27,7 @@
 //! apart; no cluster is attempted more than `1 + retries_max + throttles_max`
 //! times.
 
+pub use crate::model::bugs::RecoveryBug;
 use crate::model::responder::probe_says_route_broken;
 use crate::protocol::{ClusterId, DesiredAnswer};
 use crate::sim::{SimDuration, SimTime, Stream};
@@ -68,6 +69,8 @@ pub struct RecoveryConfig {
     /// it answered 404: the route comes back with a revert or the hotfix,
     /// hours away, so two minutes loses no real time and keeps probes rare.
     pub preflight_recheck_s: f64,
+    /// A deliberately seeded bug (chaos catalogue); none in real runs.
+    pub seeded_bug: Option<RecoveryBug>,
 }
 
 impl Default for RecoveryConfig {
@@ -85,6 +88,7 @@ impl Default for RecoveryConfig {
             queue_max: 4_096,
             clusters_max: 100_000,
             preflight_recheck_s: 120.0,
+            seeded_bug: None,
         }
     }
 }
@@ -117,6 +121,15 @@ impl RecoveryConfig {
             ("1 day", 86_400.0),
         )
     }
+}
+
+/// Where the preflight probes a cluster's desired-state URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreflightVia {
+    /// Through the edge, the way the agent's requests go.
+    Edge,
+    /// The desired-state service directly, past the edge's routing.
+    Service,
 }
 
 /// A wake-up for a sleeping worker; stale ones (cancelled clusters) are ignored.
@@ -208,6 +221,9 @@ struct Entry {
     attempts: u32,
     failures: u32,
     throttles: u32,
+    /// Preflight probes that found the route answering 404 (for the seeded
+    /// bug that stops believing them).
+    preflight_404s: u32,
     /// Bumped whenever a timer is armed or the cluster is cancelled, so older timers are stale.
     gen: u32,
 }
@@ -333,6 +349,16 @@ impl Recovery {
         agent_has_404_bug
     }
 
+    /// Where the preflight sends its probe: through the edge, as the agent's
+    /// own requests go, since only the edge can misroute them.
+    pub fn preflight_via(&self) -> PreflightVia {
+        if self.config.seeded_bug == Some(RecoveryBug::ProbesServiceNotEdge) {
+            PreflightVia::Service
+        } else {
+            PreflightVia::Edge
+        }
+    }
+
     /// The preflight probe of `cluster`'s route came back (`probe`: its
     /// answer through the edge; a 404 says the route is broken). Returns whether
     /// the restore goes ahead; while the route answers 404 it waits for the
@@ -347,6 +373,14 @@ impl Recovery {
     ) -> bool {
         if !probe_says_route_broken(probe) {
             return true;
+        }
+        if let Some(e) = self.entries.get_mut(cluster as usize) {
+            e.preflight_404s += 1;
+            if e.preflight_404s > 1
+                && self.config.seeded_bug == Some(RecoveryBug::TrustsTheWaitOverTheProbe)
+            {
+                return true;
+            }
         }
         let wait = SimDuration::from_secs_f64(self.config.preflight_recheck_s);
         out.push(RecoveryOutput::Recheck {

@@ -67,6 +67,9 @@ pub struct ClusterBook {
     /// Per pool slot: since when the answers the agent's current process
     /// acted on have not wanted the pool, without a break (for I12).
     pub unwanted_since: [Option<SimTime>; POOLS],
+    /// The last restore that recreated a pool while the route answered
+    /// 404, until an authoritative answer reaches the agent (for I14).
+    pub restored_into_404: Option<crate::checks::RestoreIntoBrokenRoute>,
 }
 
 /// The books the parts share.

@@ -83,6 +83,10 @@ pub(super) trait FleetNews {
         c: ClusterId,
         method: RestoreMethod,
     );
+    /// A create made to restore cluster `c` failed in the cloud: the
+    /// restore attempt failed (its agent dead or not, nothing else retries
+    /// the pool of a cluster being restored by hand or by the script).
+    fn on_restore_create_failed(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId);
 }
 
 /// What the fleet part tells the workload part: a cloud operation on a
@@ -271,6 +275,8 @@ impl Fleet {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;
                 book.first_404_at = None;
+                // The route served it: a restore made before stands on its own.
+                book.restored_into_404 = None;
                 book.last_tombstones = ds.tombstones;
             }
             _ => {
@@ -429,12 +435,17 @@ impl Fleet {
         c: ClusterId,
         pool: PoolName,
     ) {
-        let book = &sh.books.clusters[c as usize];
+        let book = &mut sh.books.clusters[c as usize];
+        let undone = checks::restore_undone(pool, book.restored_into_404.take(), now);
         if let Some(v) =
             checks::destructive_needs_authority(pool, book.last_answer_ok, book.last_tombstones)
         {
             sh.books.findings.add(v.at(now, Some(c)));
         }
+        if let Some(v) = undone {
+            sh.books.findings.add(v.at(now, Some(c)));
+        }
+        let book = &sh.books.clusters[c as usize];
         if self.agents[c as usize].guards().g4_confirmation {
             let window = SimDuration::from_secs_f64(sh.cfg.agent.confirm_window_s);
             let since = book.unwanted_since[pool.index()];
@@ -612,6 +623,9 @@ impl Fleet {
         }
         if completion == Completion::Created {
             self.check_restored(sh, response, c);
+        }
+        if completion == Completion::CreateFailed {
+            response.on_restore_create_failed(sh, self, c);
         }
         workload.on_pool_settled(sh, &self.agents, now, c, pool, completion);
         if completion == Completion::Deleted {

@@ -33,9 +33,14 @@ pub(super) fn finish(w: &mut World, sim: &mut Sim<super::Ev>) {
     judge_pending_changes(&mut sh, &w.fleet.agents, now);
     // I8: the recovery script's attempts stay within its retry budget.
     let st = w.response.recovery.stats();
-    if let Some(v) =
-        crate::checks::recovery_within_budget(st.attempts, st.admitted, w.cfg.recovery.retries_max)
-    {
+    let rc = &w.cfg.recovery;
+    if let Some(v) = crate::checks::recovery_within_budget(
+        st.attempts,
+        st.throttled,
+        st.admitted,
+        rc.retries_max,
+        rc.throttles_max,
+    ) {
         w.books.findings.add(v.at(now, None));
     }
 }

@@ -9,6 +9,7 @@ use super::fleet_side::{Fleet, FleetNews};
 use super::Ev;
 use crate::plant::cloud::{CloudCall, CloudReply};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, POOLS};
+use crate::types::RestoreMethod;
 use cascade_sim::{SimDuration, Stream};
 
 /// Doublings of the restart delay at most (a crash-looping pod waits up to
@@ -98,7 +99,7 @@ impl Fleet {
         } else if destructive {
             self.check_destructive(sh, now, c, pool);
         } else if by_script {
-            self.check_script_restore(sh, c, pool);
+            self.check_restore_create(sh, c, pool, RestoreMethod::Script);
         }
         if call == CloudCall::Delete {
             self.check_soft_delete(sh, now, c, pool);
@@ -106,13 +107,32 @@ impl Fleet {
         self.cloud_call(sh, response, c, pool, call)
     }
 
-    /// I13 on a pool the recovery script recreates in cluster `c`.
-    pub(super) fn check_script_restore(&mut self, sh: &mut Shared, c: ClusterId, pool: PoolName) {
+    /// A restore (by hand or by the script, `method`) recreates `pool` of
+    /// cluster `c`: I13 for the script, and I14's book of a restore made
+    /// while the route answers 404.
+    pub(super) fn check_restore_create(
+        &mut self,
+        sh: &mut Shared,
+        c: ClusterId,
+        pool: PoolName,
+        method: RestoreMethod,
+    ) {
+        let edge = &sh.plant.edge;
+        if edge.misroutes(c) {
+            sh.books.clusters[c as usize].restored_into_404 =
+                Some(crate::checks::RestoreIntoBrokenRoute {
+                    at: sh.now(),
+                    method,
+                    pool,
+                });
+        }
+        if method != RestoreMethod::Script {
+            return;
+        }
         let buggy = sh.books.clusters[c as usize]
             .guards_installed
             .unwrap_or(self.agents[c as usize].guards())
             .is_buggy();
-        let edge = &sh.plant.edge;
         if let Some(v) = crate::checks::restore_into_broken_route(pool, edge, c, buggy) {
             sh.books.findings.add(v.at(sh.now(), Some(c)));
         }

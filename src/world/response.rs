@@ -30,7 +30,7 @@ use crate::model::auth::AuthSystem;
 use crate::model::change::{Change, ChangeManager, ChangePayload, ChangeRequest, Decision};
 use crate::model::monitoring::{DetectionSource, Monitoring, MonitoringOutput, MonitoringTimer};
 use crate::model::operators::{Operators, OpsOutput, OpsTimer};
-use crate::model::recovery::{Recovery, RecoveryOutput, RecoveryTimer};
+use crate::model::recovery::{PreflightVia, Recovery, RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{
     DecisionInputs, DiagnosisInputs, Responder, ResponderOutput, ResponderTimer, RestoreBy,
     RoutingChangeSeen,
@@ -975,7 +975,10 @@ impl Response {
             .guards_installed
             .unwrap_or(fleet.agents[c as usize].guards());
         if by_script && self.recovery.preflight_probes(guards.is_buggy()) {
-            let probe = sh.plant.probe(c, &mut self.rng.probes);
+            let probe = match self.recovery.preflight_via() {
+                PreflightVia::Edge => sh.plant.probe(c, &mut self.rng.probes),
+                PreflightVia::Service => sh.plant.service.answer(c, &mut self.rng.probes),
+            };
             let mut out = Vec::new();
             if !self.recovery.handle_preflight(now, c, &probe, &mut out) {
                 self.push_recovery(out);
@@ -992,9 +995,12 @@ impl Response {
             match pools[p.index()] {
                 PoolState::Absent => {
                     let nodes = ds.nodes[p.index()];
-                    if by_script {
-                        fleet.check_script_restore(sh, c, p);
-                    }
+                    let method = if by_script {
+                        RestoreMethod::Script
+                    } else {
+                        RestoreMethod::Manual
+                    };
+                    fleet.check_restore_create(sh, c, p, method);
                     if let CloudReply::RateLimited { retry_at } =
                         fleet.cloud_call(sh, self, c, p, CloudCall::Create { nodes })
                     {
@@ -1172,6 +1178,19 @@ impl FleetNews for Response {
     /// again, e.g. a restored buggy agent met the 404 once more), the
     /// restoration starts over.
     fn on_agent_died(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        self.restore_attempt_failed(sh, fleet, c);
+    }
+
+    fn on_restore_create_failed(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
+        self.restore_attempt_failed(sh, fleet, c);
+    }
+}
+
+impl Response {
+    /// Cluster `c`'s restore failed (its agent died again, or a create it
+    /// made failed in the cloud): the script retries within its budget; an
+    /// engineer's cluster goes back in the queue.
+    fn restore_attempt_failed(&mut self, sh: &mut Shared, fleet: &mut Fleet, c: ClusterId) {
         let book = &mut sh.books.clusters[c as usize];
         if book.lost_since.is_none() {
             return;
