@@ -13,6 +13,8 @@
 # env:
 #   CASCADE             the binary (default target/release/cascade)
 #   SEEDS_PER_PROFILE   cap each profile's seeds (a local dry run: 8)
+#   GUIDED_RUNS         runs of each profile's guided sweep (default: a
+#                       tenth of its seeds)
 #   OUT                 where failures go (default chaos-failures)
 #
 # A local dry run of shard 0 of 8 with 8 seeds per profile:
@@ -72,6 +74,32 @@ for profile in scenarios/chaos/*.profile.json; do
         fi
     elif [ "$code" -ne 0 ]; then
         say "$name: FAILED (exit $code)"
+        status=1
+    fi
+    # Beside the random sweep, a guided one (coverage-guided mutants of the
+    # cases that reached rare states): GUIDED_RUNS runs from this shard's
+    # own seed (default a tenth of the profile's seeds), so shards explore
+    # apart. Deterministic from its seed whatever --jobs.
+    gcount=${GUIDED_RUNS:-$(( (count + 9) / 10 ))}
+    gseed=$(( seed_base + 500000 + shard * 1000 ))
+    say ""
+    say "### $name, guided: $gcount runs from seed $gseed (expected: $expected)"
+    "$cascade" chaos "$profile" --guided --seed "$gseed" --count "$gcount" \
+        --jobs 2 --check-determinism --out "$out/$name" > "$out/$name-guided.log" 2>&1
+    code=$?
+    cat "$out/$name-guided.log"
+    {
+        echo
+        grep -E '^\||^every state' "$out/$name-guided.log" || true
+        grep -E '^run [0-9]+:|reproduce the (seed|case|file)' "$out/$name-guided.log" | head -50 || true
+    } >> "$summary"
+    if [ "$expected" = "fail" ]; then
+        if [ "$code" -ne 3 ] && [ "$code" -ne 4 ]; then
+            say "$name guided: EXPECTED FAILURES NOT FOUND (exit $code)"
+            status=1
+        fi
+    elif [ "$code" -ne 0 ]; then
+        say "$name guided: FAILED (exit $code)"
         status=1
     fi
 done

@@ -8,7 +8,7 @@
 //! said and which exit code it gives (`cli/chaos.rs`).
 
 use super::shrink::{shrink, Shrunk};
-use super::{write, Chaos, FailureClass, Verdict};
+use super::{write, Case, Chaos, FailureClass, Verdict};
 use crate::coverage::Reached;
 use crate::model::bugs::Bug;
 use crate::pool::Pool;
@@ -143,7 +143,6 @@ pub struct ShrinkReport {
 /// `minimal.json`, `reproduce.txt`) and promotes it when asked.
 pub fn shrink_one(chaos: &Chaos, failure: &SeedOutcome, plan: &ShrinkPlan) -> ShrinkReport {
     let case = chaos.case(failure.seed, plan.bug);
-    let shrunk = shrink(chaos, &case, &failure.verdict);
     let dir = plan.out_dir.join(format!("seed-{}", failure.seed));
     let events_flag = events_flag(plan.events_max);
     let reproduce = format!(
@@ -153,15 +152,35 @@ pub fn shrink_one(chaos: &Chaos, failure: &SeedOutcome, plan: &ShrinkPlan) -> Sh
         bug_flag(plan.bug),
         dir.join("minimal.json").display()
     );
-    let write_error =
-        write::seed_report(&dir, &chaos.document(&case), &shrunk.document, &reproduce).err();
+    let original = chaos.document(&case);
+    shrink_case(
+        chaos,
+        (&case, &original, &failure.verdict),
+        &dir,
+        reproduce,
+        plan,
+    )
+}
+
+/// Shrinks a failing case (with its document and verdict), writes its
+/// report into `dir` and promotes it when asked: a seed's case, or a
+/// guided sweep's.
+pub fn shrink_case(
+    chaos: &Chaos,
+    (case, original, verdict): (&Case, &Value, &Verdict),
+    dir: &Path,
+    reproduce: String,
+    plan: &ShrinkPlan,
+) -> ShrinkReport {
+    let shrunk = shrink(chaos, case, verdict);
+    let write_error = write::seed_report(dir, original, &shrunk.document, &reproduce).err();
     let promoted = plan.promote.map(|into| {
         promote(
             chaos,
             &shrunk.document,
             into,
             &chaos.profile.profile.name,
-            failure.seed,
+            case.seed,
         )
     });
     ShrinkReport {
@@ -226,7 +245,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn of(outcomes: &[SeedOutcome]) -> Tally {
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a SeedOutcome>) -> Tally {
         let mut t = Tally::default();
         for o in outcomes {
             t.nondeterministic += usize::from(!o.deterministic);

@@ -131,7 +131,8 @@ impl DrawnFault {
     }
 }
 
-const WARMUP_S: u64 = 3_600;
+/// No fault starts in the first hour: the fleet settles first.
+pub(crate) const WARMUP_S: u64 = 3_600;
 
 /// Where an agent crash starts: a third land around the rollout (agents
 /// down when their wave upgrades them), a third inside a fault drawn

@@ -10,12 +10,17 @@
 //! - [`shrink`]: delta debugging of a failing schedule;
 //! - [`explore`]: a sweep over seeds on the shared pool, the failures to
 //!   shrink, promotion, the sweep's totals;
+//! - [`guided`]: coverage-guided exploration (`--guided`): a corpus of
+//!   cases, their [`features`], mutants of them ([`mutate`]);
 //! - [`write`]: the files a sweep writes (each shrunk seed's report, the
 //!   promoted regression scenarios), replacing only cascade's own;
 //! - this file: one case as a scenario document, its run and verdict.
 
 pub mod explore;
+pub mod features;
 pub mod generate;
+pub mod guided;
+pub mod mutate;
 pub mod profile;
 pub mod shrink;
 pub mod write;
@@ -208,6 +213,12 @@ impl Chaos {
             }
             _ => None,
         })
+    }
+
+    /// What a mutant of this profile's schedules may be: the ranges the
+    /// generator draws from ([`mutate::Bounds`]).
+    pub fn bounds(&self) -> mutate::Bounds {
+        mutate::Bounds::new(&self.profile, self.rollout_at_s())
     }
 
     /// The case a seed chooses.

@@ -56,9 +56,16 @@ pub struct Args {
     /// agent, which must pass) into this folder.
     #[arg(long, value_name = "DIR")]
     pub promote: Option<PathBuf>,
-    /// Stop at the first failing seed.
+    /// Stop at the first failing seed (with --guided: after the
+    /// generation of the first failing run).
     #[arg(long)]
     pub stop_on_failure: bool,
+    /// Coverage-guided exploration: --count runs from --seed, mutants of
+    /// the cases that reached rare states or new feature combinations,
+    /// one run in 4 a fresh seed's case. Deterministic from the seed
+    /// whatever --jobs.
+    #[arg(long, conflicts_with_all = ["seeds", "shard"])]
+    pub guided: bool,
     /// Print every seed's chosen parameters and trace hash.
     #[arg(short, long)]
     pub verbose: bool,
@@ -93,7 +100,7 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 
 /// The seeds a command line asks for, checked against the bounds and the
 /// work budget before any list is made.
-fn seed_plan(a: &Args, chaos: &Chaos) -> Result<SeedPlan, String> {
+pub(super) fn seed_plan(a: &Args, chaos: &Chaos) -> Result<SeedPlan, String> {
     let (start, end) = match &a.seeds {
         Some(r) => parse_range(r)?,
         None => match a.seed.checked_add(a.count) {
@@ -140,12 +147,12 @@ fn seed_plan(a: &Args, chaos: &Chaos) -> Result<SeedPlan, String> {
 
 /// Where the sweep is said: with --json, stdout carries the JSON document
 /// alone, and what a person reads goes to stderr.
-struct Say {
-    json: bool,
+pub(super) struct Say {
+    pub(super) json: bool,
 }
 
 impl Say {
-    fn line(&self, text: impl std::fmt::Display) {
+    pub(super) fn line(&self, text: impl std::fmt::Display) {
         if self.json {
             eprintln!("{text}");
         } else {
@@ -164,6 +171,9 @@ pub fn run(a: Args) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    if a.guided {
+        return super::guided::run(&a, &chaos);
+    }
     let seeds = plan.seeds();
     let say = Say { json: a.json };
     say_start(&say, &a, &chaos, &plan, &seeds);
@@ -185,7 +195,7 @@ pub fn run(a: Args) -> ExitCode {
     let tally = Tally::of(&results);
     say_table(&say, &a, &results, &tally, wall);
     let reached_by = explore::reached_by(&results);
-    say_coverage(&say, &chaos, &results, &reached_by);
+    say_coverage(&say, &chaos, &results);
     let settle = SettleSpread::of(
         results.iter().map(|r| r.verdict.time_to_converge_s),
         chaos.profile.profile.converge_p99_h_bound(),
@@ -350,7 +360,7 @@ fn shrink_failures(say: &Say, a: &Args, chaos: &Chaos, results: &[SeedOutcome]) 
 }
 
 /// The line said for `--promote` (its errors go to stderr here).
-fn promoted_line(promoted: &Promoted) -> String {
+pub(super) fn promoted_line(promoted: &Promoted) -> String {
     match promoted {
         Promoted::Written(p) => format!("promoted to {}", p.display()),
         Promoted::FixedFailsToo(signature) => {
@@ -393,28 +403,13 @@ fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Dura
     }
 }
 
-/// State coverage: per interesting state, the seeds that reached it, and
-/// the states the profile should reach that none did.
-fn say_coverage(
-    say: &Say,
-    chaos: &Chaos,
-    results: &[SeedOutcome],
-    reached_by: &[(Reached, usize)],
-) {
-    say.line("\n| state reached | seeds |");
-    say.line("|---|---|");
-    for (s, n) in reached_by {
-        say.line(format_args!("| {} | {n} / {} |", s.name(), results.len()));
-    }
-    for s in &chaos.profile.profile.should_reach {
-        if reached_by.iter().any(|(x, n)| x == s && *n == 0) {
-            say.line(format_args!(
-                "coverage finding: the profile should reach {} but no seed of {} did",
-                s.name(),
-                results.len()
-            ));
-        }
-    }
+/// State coverage: per interesting state, the seeds that reached it and
+/// the first (its position in the sweep), and the states the profile
+/// should reach that none did.
+fn say_coverage(say: &Say, chaos: &Chaos, results: &[SeedOutcome]) {
+    let outcomes: Vec<&SeedOutcome> = results.iter().collect();
+    let reached = crate::chaos::guided::first_reached(&outcomes);
+    super::guided::say_coverage(say, chaos, results.len(), &reached, "seeds");
 }
 
 /// The sweep as one JSON document. Deterministic: no wall time, so two
@@ -461,7 +456,7 @@ fn json_document(
 }
 
 /// The sweep's exit code: the gravest finding first.
-fn exit_code(t: &Tally, settle: &SettleSpread) -> ExitCode {
+pub(super) fn exit_code(t: &Tally, settle: &SettleSpread) -> ExitCode {
     if t.nondeterministic > 0 {
         Exit::Nondeterministic.into()
     } else if t.panic > 0 {

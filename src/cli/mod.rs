@@ -8,6 +8,8 @@
 //! - [`compare`]: `cascade compare`, overlays runs on one page.
 //! - [`chaos`]: `cascade chaos`: its arguments, what it says and its exit
 //!   code (the exploration itself is [`crate::chaos::explore`]).
+//! - [`guided`]: `cascade chaos --guided`, what a guided sweep says (the
+//!   exploration itself is [`crate::chaos::guided`]).
 //! - [`wire`]: `cascade wire`, a slice of a scenario in the wire tier.
 //! - [`serve`]: `cascade serve`, the live tier's servers on real sockets.
 //! - [`agent`]: `cascade agent`, one live agent against `cascade serve`.
@@ -22,6 +24,7 @@ pub mod blackbox;
 pub mod chaos;
 pub mod check;
 pub mod compare;
+pub mod guided;
 pub use crate::exit;
 pub mod run;
 pub mod schema;

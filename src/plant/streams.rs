@@ -60,9 +60,12 @@ pub const CHAOS_ANCHOR: &str = "chaos-anchor";
 /// through the edge, its reads of the service), so a script process's
 /// requests never shift the world's own draws.
 pub const BLACKBOX_PROBES: &str = "blackbox-probes";
+/// Guided chaos exploration's choices (which corpus entry, which
+/// mutation), apart from the seeds' own draws.
+pub const CHAOS_GUIDED: &str = "chaos-guided";
 
 /// Every name above, for the test that they are distinct.
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 22] = [
     AGENT,
     AGENT_POLLS,
     FLEET,
@@ -84,6 +87,7 @@ pub const ALL: [&str; 21] = [
     CHAOS_KIND,
     CHAOS_ANCHOR,
     BLACKBOX_PROBES,
+    CHAOS_GUIDED,
 ];
 
 #[cfg(test)]

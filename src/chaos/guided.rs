@@ -1,0 +1,332 @@
+//! Guided chaos exploration (`cascade chaos --guided`): a coverage-guided
+//! fuzzer whose inputs are fault schedules. A corpus keeps every case that
+//! reached a rare coverage state or a feature no run had before
+//! ([`super::features`]); new cases are mutants of corpus entries
+//! ([`super::mutate`]), the entries with rarer features drawn more often
+//! (AFL's energy), and one run in [`FRESH_EVERY`] is a fresh seed's draw,
+//! the random sweep's, so that guidance never does much worse than random.
+//!
+//! Deterministic from the seed whatever `--jobs`: runs go in generations of
+//! [`BATCH`] cases, each generation planned from the corpus as the
+//! generations before left it, run on the pool, then taken in run order.
+//! Fresh seeds are the sweep's seeds in order (`--seed S`: S, S+1, ...);
+//! every choice of the guidance draws from its own stream of S.
+
+use super::explore::SeedOutcome;
+use super::mutate::{Bounds, Operator};
+use super::{features, Case, Chaos};
+use crate::model::bugs::Bug;
+use crate::plant::streams;
+use crate::pool::Pool;
+use cascade_sim::{Seed, Stream};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Cases per generation: the parallelism a guided sweep can use, and the
+/// unit of its determinism.
+pub const BATCH: usize = 8;
+/// One run in this many is a fresh seed's case.
+pub const FRESH_EVERY: usize = 4;
+/// A state reached by fewer runs than this before is rare: a case reaching
+/// it joins the corpus even without a new feature.
+pub const RARE_RUNS: u64 = 3;
+/// Most mutations stacked on one parent (AFL's havoc stacks several).
+pub const STACK_MAX: u64 = 3;
+
+/// How the sweep runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GuidedOptions {
+    pub jobs: usize,
+    pub bug: Option<Bug>,
+    /// Run each case twice and compare the trace hashes.
+    pub check_determinism: bool,
+    /// Plan no generation after one with a failure.
+    pub stop_on_failure: bool,
+}
+
+/// Where a guided case came from (runs numbered from 1).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// The seed's own draw, as the random sweep has it.
+    Fresh,
+    /// Mutations of an earlier run's case (`other`: the second parent of
+    /// a splice).
+    Mutant {
+        parent: usize,
+        other: Option<usize>,
+        ops: Vec<Operator>,
+    },
+}
+
+impl Origin {
+    pub fn describe(&self, seed: u64) -> String {
+        match self {
+            Origin::Fresh => format!("seed {seed}"),
+            Origin::Mutant { parent, other, ops } => {
+                let ops: Vec<&str> = ops.iter().map(|o| o.name()).collect();
+                format!(
+                    "mutant of run {parent}{} ({}; seed {seed})",
+                    other.map(|o| format!(" and run {o}")).unwrap_or_default(),
+                    ops.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// One guided run: its number, its origin, its case and its outcome.
+pub struct GuidedRun {
+    /// From 1.
+    pub run: usize,
+    pub origin: Origin,
+    pub case: Case,
+    pub outcome: SeedOutcome,
+    /// Features no earlier run had.
+    pub new_features: usize,
+    /// Kept in the corpus.
+    pub kept: bool,
+}
+
+impl GuidedRun {
+    /// The case as the scenario file a guided sweep writes.
+    pub fn document(&self, chaos: &Chaos) -> Value {
+        case_document(chaos, &self.case, self.run, &self.origin)
+    }
+}
+
+/// A case's scenario document; a mutant's name says its run.
+fn case_document(chaos: &Chaos, case: &Case, run: usize, origin: &Origin) -> Value {
+    let mut doc = chaos.document(case);
+    if *origin != Origin::Fresh {
+        doc["name"] = Value::from(crate::files::derived_name(
+            &format!("chaos-{}", chaos.profile.profile.name),
+            &format!("-seed-{}-run-{run}", case.seed),
+        ));
+    }
+    doc
+}
+
+/// A corpus entry: a run whose case is worth mutating.
+struct Entry {
+    /// Index into the runs.
+    at: usize,
+    features: Vec<String>,
+    /// Times chosen as a parent: an entry mutated often yields less.
+    picked: u32,
+}
+
+/// The guidance: corpus, feature counts, its own random stream.
+struct Guide {
+    corpus: Vec<Entry>,
+    /// Runs that had each feature.
+    seen: BTreeMap<String, u64>,
+    rng: Stream,
+    bounds: Bounds,
+    next_seed: u64,
+}
+
+impl Guide {
+    /// AFL-style energy: the sum of the rarity of an entry's features,
+    /// less for an entry already mutated often.
+    fn energy(&self, e: &Entry) -> f64 {
+        let rarity: f64 = e
+            .features
+            .iter()
+            .map(|f| 1.0 / self.seen.get(f).copied().unwrap_or(1).max(1) as f64)
+            .sum();
+        rarity / (1.0 + f64::from(e.picked) / 4.0)
+    }
+
+    /// A corpus entry drawn in proportion to its energy.
+    fn pick(&mut self) -> usize {
+        let energies: Vec<f64> = self.corpus.iter().map(|e| self.energy(e)).collect();
+        let total: f64 = energies.iter().sum();
+        let mut x = self.rng.unit() * total;
+        let mut chosen = energies.len() - 1;
+        for (i, e) in energies.iter().enumerate() {
+            if x < *e {
+                chosen = i;
+                break;
+            }
+            x -= e;
+        }
+        self.corpus[chosen].picked += 1;
+        chosen
+    }
+
+    /// The next case: a fresh seed's, or a mutant of a corpus entry.
+    fn plan(
+        &mut self,
+        chaos: &Chaos,
+        runs: &[GuidedRun],
+        n: usize,
+        bug: Option<Bug>,
+    ) -> (Case, Origin) {
+        if self.corpus.is_empty() || n.is_multiple_of(FRESH_EVERY) {
+            let seed = self.next_seed;
+            self.next_seed += 1;
+            return (chaos.case(seed, bug), Origin::Fresh);
+        }
+        let p = self.pick();
+        let parent = &runs[self.corpus[p].at];
+        let mut case = parent.case.clone();
+        let mut ops = Vec::new();
+        let mut other = None;
+        let stack = 1 + self.rng.below(STACK_MAX);
+        let mut tries = 0;
+        while (ops.len() as u64) < stack && tries < 4 * STACK_MAX {
+            tries += 1;
+            let splice = other.is_none() && self.corpus.len() > 1 && self.rng.bernoulli(0.125);
+            let (op, with) = if splice {
+                let p = self.pick();
+                let o = &runs[self.corpus[p].at];
+                (Operator::Splice, Some(o))
+            } else {
+                let op = Operator::UNARY[self.rng.below(Operator::UNARY.len() as u64) as usize];
+                (op, None)
+            };
+            let theirs = with.map_or(&[][..], |o| &o.case.faults[..]);
+            let seen = &self.seen;
+            let rarity = |a, b| {
+                let n = seen.get(&features::end_inside(a, b)).copied().unwrap_or(0);
+                1.0 / (1.0 + n as f64).powi(2)
+            };
+            if self
+                .bounds
+                .mutate(op, &mut case.faults, theirs, &mut self.rng, &rarity)
+            {
+                ops.push(op);
+                if let Some(o) = with {
+                    other = Some(o.run);
+                }
+            }
+        }
+        let origin = Origin::Mutant {
+            parent: parent.run,
+            other,
+            ops,
+        };
+        case.chosen = std::iter::once(origin.describe(case.seed))
+            .chain(
+                case.faults
+                    .iter()
+                    .map(super::generate::DrawnFault::describe),
+            )
+            .collect();
+        (case, origin)
+    }
+
+    /// Takes a run's features in: counts them, keeps the run in the corpus
+    /// when one is new or a state it reached is rare. Returns (new
+    /// features, kept).
+    fn absorb(&mut self, at: usize, feats: BTreeSet<String>) -> (usize, bool) {
+        let count = |f: &String| self.seen.get(f).copied().unwrap_or(0);
+        let new = feats.iter().filter(|f| count(f) == 0).count();
+        let rare = feats.iter().any(|f| {
+            f.starts_with("state:") && !f[6..].contains([':', '&']) && count(f) < RARE_RUNS
+        });
+        for f in &feats {
+            *self.seen.entry(f.clone()).or_insert(0) += 1;
+        }
+        let kept = new > 0 || rare;
+        if kept {
+            self.corpus.push(Entry {
+                at,
+                features: feats.into_iter().collect(),
+                picked: 0,
+            });
+        }
+        (new, kept)
+    }
+}
+
+/// A planned case's run: its outcome and features.
+type Ran = Result<(SeedOutcome, BTreeSet<String>), String>;
+
+/// Runs one planned case (twice with `check_determinism`).
+fn run_case(chaos: &Chaos, case: &Case, run: usize, origin: &Origin, check: bool) -> Ran {
+    let doc = case_document(chaos, case, run, origin);
+    let (verdict, summary) = chaos.run_document(&doc).map_err(|e| e.to_string())?;
+    let deterministic = !check
+        || chaos
+            .run_document(&doc)
+            .map(|(again, _)| again.trace_hash == verdict.trace_hash)
+            .unwrap_or(false);
+    let feats = features::of_run(chaos, case, &verdict, summary.as_ref());
+    let outcome = SeedOutcome {
+        seed: case.seed,
+        verdict,
+        deterministic,
+        chosen: case.chosen.clone(),
+    };
+    Ok((outcome, feats))
+}
+
+/// The guided sweep of `count` runs from `seed`. `Err` when a case does
+/// not load or its run could not be made (a bug of the profile or the
+/// generator, as for the random sweep).
+pub fn explore(
+    chaos: &Chaos,
+    seed: u64,
+    count: usize,
+    opts: GuidedOptions,
+    after_each: &(dyn Fn() + Sync),
+) -> Result<Vec<GuidedRun>, String> {
+    let mut guide = Guide {
+        corpus: Vec::new(),
+        seen: BTreeMap::new(),
+        rng: Seed(seed).fork(streams::CHAOS_GUIDED, 0),
+        bounds: chaos.bounds(),
+        next_seed: seed,
+    };
+    let mut runs: Vec<GuidedRun> = Vec::with_capacity(count);
+    while runs.len() < count {
+        let first = runs.len();
+        let planned: Vec<(usize, Case, Origin)> = (first..count.min(first + BATCH))
+            .map(|n| {
+                let (case, origin) = guide.plan(chaos, &runs, n, opts.bug);
+                (n + 1, case, origin)
+            })
+            .collect();
+        let ran = Pool::new(opts.jobs)
+            .after_each(after_each)
+            .run(&planned, |(run, case, origin), _| {
+                run_case(chaos, case, *run, origin, opts.check_determinism)
+            });
+        for ((run, case, origin), r) in ran {
+            let (outcome, feats) = match r {
+                Ok(Ok(x)) => x,
+                Ok(Err(e)) => return Err(format!("run {run}: {e}")),
+                Err(p) => return Err(format!("run {run}: {p}")),
+            };
+            let (new_features, kept) = guide.absorb(runs.len(), feats);
+            runs.push(GuidedRun {
+                run: *run,
+                origin: origin.clone(),
+                case: case.clone(),
+                outcome,
+                new_features,
+                kept,
+            });
+        }
+        if opts.stop_on_failure && runs[first..].iter().any(|r| r.outcome.failed()) {
+            break;
+        }
+    }
+    Ok(runs)
+}
+
+/// Per state: the runs that reached it, and the first that did.
+pub fn first_reached(
+    outcomes: &[&SeedOutcome],
+) -> Vec<(crate::coverage::Reached, usize, Option<usize>)> {
+    crate::coverage::Reached::ALL
+        .iter()
+        .map(|&s| {
+            let hit = |o: &SeedOutcome| o.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0);
+            let n = outcomes.iter().filter(|o| hit(o)).count();
+            let first = outcomes.iter().position(|o| hit(o)).map(|i| i + 1);
+            (s, n, first)
+        })
+        .collect()
+}
