@@ -4,8 +4,9 @@
 //!
 //! Each bug belongs to one component and is named in that component's
 //! section of a scenario file (`model.agent.seeded_bug`,
-//! `model.change.seeded_bug`, `model.rollout.seeded_bug`), typed there by
-//! the component's own enum ([`SeededBug`], [`ChangeBug`], [`RolloutBug`]);
+//! `model.change.seeded_bug`, `model.rollout.seeded_bug`,
+//! `model.auth.seeded_bug`), typed there by the component's own enum
+//! ([`SeededBug`], [`ChangeBug`], [`RolloutBug`], [`AuthBug`]);
 //! [`Bug`] is the union that `cascade chaos --bug` takes. None is on
 //! unless a file or flag names it.
 //!
@@ -182,6 +183,16 @@ catalogue! {
         /// watch of bake times, I7, does not).
         SkipsBakeAfterAlarm = "skips_bake_after_alarm",
     }
+    /// Seeded bugs of the auth component.
+    "auth" => AuthBug in Planted::Auth {
+        /// The autoscaler's scale-down takes the last recommendation instead
+        /// of the highest of its stabilisation window: under load that rises
+        /// and falls, replicas are removed in every dip and the next crest
+        /// meets too few warm pods (the control loop's own bookkeeping
+        /// agrees with itself; the world's record of the recommendations,
+        /// I16, does not).
+        IgnoresScaleDownStabilisation = "ignores_scale_down_stabilisation",
+    }
 }
 
 impl clap::ValueEnum for Bug {
@@ -234,6 +245,9 @@ mod tests {
                 Planted::Rollout(b) => {
                     assert_eq!(serde_json::from_str::<RolloutBug>(&text).unwrap(), b)
                 }
+                Planted::Auth(b) => {
+                    assert_eq!(serde_json::from_str::<AuthBug>(&text).unwrap(), b)
+                }
             }
         }
         for b in SeededBug::ALL {
@@ -244,6 +258,9 @@ mod tests {
         }
         for b in RolloutBug::ALL {
             assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Rollout(b)));
+        }
+        for b in AuthBug::ALL {
+            assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Auth(b)));
         }
     }
 }
