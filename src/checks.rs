@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec, and I11 to I14 added by us: the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 to I14 and I16 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -32,6 +32,8 @@
 //!   Without it a restore into a broken route is invisible: the cluster is
 //!   lost again, comes back after the route is reverted, and every other
 //!   rule passes.
+//! - I16 [`AutoscalerWatch`]: every sync of the auth autoscaler, against
+//!   the world's own record of its recommendations and scale changes.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -116,11 +118,17 @@ pub enum Rule {
     /// before any authoritative answer reached it.
     #[serde(rename = "I14")]
     I14RestoreNotUndone,
+    /// I16: the auth autoscaler keeps its own stabilisation: it never
+    /// scales down below the highest recommendation of its scale-down
+    /// window, nor up beyond its scale-up policy's limit or the lowest
+    /// recommendation of its scale-up window.
+    #[serde(rename = "I16")]
+    I16AutoscalerStabilised,
 }
 
 impl Rule {
     /// Every rule, in id order.
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::I1DestructiveNeedsAuthority,
         Rule::I2BlastRadius,
         Rule::I3ProtectedPoolsKept,
@@ -135,6 +143,7 @@ impl Rule {
         Rule::I12ConfirmedOverTime,
         Rule::I13NoRestoreIntoBrokenRoute,
         Rule::I14RestoreNotUndone,
+        Rule::I16AutoscalerStabilised,
     ];
 
     pub fn id(self) -> &'static str {
@@ -153,6 +162,7 @@ impl Rule {
             Rule::I12ConfirmedOverTime => "I12",
             Rule::I13NoRestoreIntoBrokenRoute => "I13",
             Rule::I14RestoreNotUndone => "I14",
+            Rule::I16AutoscalerStabilised => "I16",
         }
     }
 }
@@ -285,6 +295,20 @@ pub struct RestoreIntoBrokenRoute {
     pub at: SimTime,
     pub method: crate::types::RestoreMethod,
     pub pool: PoolName,
+}
+
+/// I14's book of a restore: `Some` when the restore of `pool` by `method`
+/// at `at` recreates it while the edge misroutes `cluster` (its route
+/// answers 404). A verdict's book, so it may read the routing table.
+pub fn restore_into_404(
+    edge: &crate::plant::control::Edge,
+    cluster: ClusterId,
+    at: SimTime,
+    method: crate::types::RestoreMethod,
+    pool: PoolName,
+) -> Option<RestoreIntoBrokenRoute> {
+    edge.misroutes(cluster)
+        .then_some(RestoreIntoBrokenRoute { at, method, pool })
 }
 
 /// I14: cluster `c`'s agent deletes (or scales to zero) `pool` at `now`
@@ -575,6 +599,115 @@ pub fn queue_bounded(what: &str, len: usize, max: usize) -> Option<Violation> {
     })
 }
 
+/// I16: one autoscaler decision (`current` → `desired`) against the
+/// bounds its configuration promises: a scale-down no lower than
+/// `down_window_max` (the highest recommendation of the scale-down
+/// window), a scale-up no higher than `up_limit` (the scale-up policy) nor
+/// than `up_window_min` (the lowest recommendation of the scale-up window).
+///
+/// Why this and not "the replica count flaps": under load that swings
+/// more slowly than the window, following it up and down is what an HPA is
+/// for (the profile's `flaps_per_hour_max` bounds the rate as a liveness
+/// figure). What an SRE pages on is a controller that breaks its own
+/// contract: replicas removed while the window still holds a higher
+/// recommendation are removed in every dip of an oscillation and missed at
+/// the next crest, exactly what stabilisation exists to prevent.
+pub fn autoscaler_decision_stable(
+    current: u32,
+    desired: u32,
+    down_window_max: u32,
+    up_window_min: u32,
+    up_limit: u32,
+) -> Option<Violation> {
+    let detail = if desired < current && desired < down_window_max {
+        format!(
+            "scaled down {current} -> {desired} below the window's highest recommendation {down_window_max}"
+        )
+    } else if desired > current && desired > up_limit {
+        format!("scaled up {current} -> {desired} beyond the policy's limit {up_limit}")
+    } else if desired > current && desired > up_window_min {
+        format!(
+            "scaled up {current} -> {desired} beyond the up window's lowest recommendation {up_window_min}"
+        )
+    } else {
+        return None;
+    };
+    Some(Violation {
+        rule: Rule::I16AutoscalerStabilised,
+        guard: None,
+        detail,
+    })
+}
+
+/// I16's watch over the auth autoscaler: the recommendations and scale
+/// changes the world saw, kept for the longest window, from which it
+/// computes the bounds of [`autoscaler_decision_stable`] itself, without
+/// asking the autoscaler.
+#[derive(Clone, Debug)]
+pub struct AutoscalerWatch {
+    cfg: crate::model::auth::AutoscalerConfig,
+    /// (instant, recommendation) of recent syncs.
+    recs: std::collections::VecDeque<(SimTime, u32)>,
+    /// (instant, net change of replicas) of recent scale changes.
+    changes: std::collections::VecDeque<(SimTime, i64)>,
+}
+
+impl AutoscalerWatch {
+    pub fn new(cfg: &crate::model::auth::AutoscalerConfig) -> Self {
+        AutoscalerWatch {
+            cfg: cfg.clone(),
+            recs: Default::default(),
+            changes: Default::default(),
+        }
+    }
+
+    /// Checks one sync and records it.
+    pub fn observe(&mut self, s: &crate::model::auth::HpaSync) -> Option<Violation> {
+        let c = &self.cfg;
+        let secs = SimDuration::from_secs;
+        let keep = secs(c.hpa_scale_down_window_s.max(c.hpa_scale_up_window_s));
+        while self
+            .recs
+            .front()
+            .is_some_and(|&(at, _)| s.at.saturating_since(at) >= keep)
+        {
+            self.recs.pop_front();
+        }
+        let period = secs(c.hpa_scale_up_period_s);
+        while self
+            .changes
+            .front()
+            .is_some_and(|&(at, _)| s.at.saturating_since(at) >= period)
+        {
+            self.changes.pop_front();
+        }
+        self.recs.push_back((s.at, s.recommendation));
+        // Recommendations strictly after now − window (this one included).
+        let within = |w: u64| {
+            self.recs
+                .iter()
+                .filter(move |&&(at, _)| at == s.at || s.at.saturating_since(at) < secs(w))
+                .map(|&(_, r)| r)
+        };
+        let down_max = within(c.hpa_scale_down_window_s).max().unwrap_or(0);
+        let up_min = within(c.hpa_scale_up_window_s)
+            .min()
+            .unwrap_or(u32::MAX)
+            .max(s.current);
+        // The policy counts from the replicas at the period's start.
+        let start = (i64::from(s.current) - self.changes.iter().map(|c| c.1).sum::<i64>()).max(0);
+        let start = start as f64;
+        let by_pods = start + f64::from(c.hpa_scale_up_pods);
+        let by_factor = (start * c.hpa_scale_up_factor).ceil();
+        let up_limit = by_pods.max(by_factor) as u32;
+        if s.desired != s.current {
+            self.changes
+                .push_back((s.at, i64::from(s.desired) - i64::from(s.current)));
+        }
+        autoscaler_decision_stable(s.current, s.desired, down_max, up_min, up_limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,10 +730,12 @@ mod tests {
             Rule::I12ConfirmedOverTime => 12,
             Rule::I13NoRestoreIntoBrokenRoute => 13,
             Rule::I14RestoreNotUndone => 14,
+            Rule::I16AutoscalerStabilised => 16,
         };
-        for (i, r) in Rule::ALL.into_iter().enumerate() {
-            assert_eq!(position(r), i + 1);
-            assert_eq!(r.id(), format!("I{}", i + 1));
+        let positions: Vec<u32> = Rule::ALL.into_iter().map(position).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+        for r in Rule::ALL {
+            assert_eq!(r.id(), format!("I{}", position(r)));
         }
     }
 
@@ -670,6 +805,30 @@ mod tests {
 
         assert!(generation_monotonic(5, 4).is_some());
         assert!(generation_monotonic(5, 5).is_none());
+
+        // I16: (current, desired, down window's max, up window's min, limit).
+        assert!(autoscaler_decision_stable(10, 8, 8, 20, 20).is_none());
+        assert!(autoscaler_decision_stable(10, 7, 8, 20, 20).is_some());
+        assert!(autoscaler_decision_stable(10, 10, 12, 20, 20).is_none());
+        assert!(autoscaler_decision_stable(4, 8, 3, 20, 8).is_none());
+        assert!(autoscaler_decision_stable(4, 9, 3, 20, 8).is_some());
+        assert!(autoscaler_decision_stable(4, 8, 3, 6, 8).is_some());
+        // The watch: a policy period's start is the replicas before the
+        // changes inside it (4 + 4 pods: 8; 8 then 9 breaks it).
+        let mut w = AutoscalerWatch::new(&crate::model::auth::AutoscalerConfig::default());
+        let sync = |at, current, recommendation, desired| crate::model::auth::HpaSync {
+            at: t(at),
+            current,
+            recommendation,
+            desired,
+        };
+        assert!(w.observe(&sync(15, 4, 20, 8)).is_none());
+        let v = w.observe(&sync(30, 8, 20, 17)).unwrap();
+        assert_eq!(v.detail, "scaled up 8 -> 17 beyond the policy's limit 8");
+        assert!(w.observe(&sync(90, 17, 20, 20)).is_none(), "a new period");
+        // Down: the window's highest (20, at 90 s) holds until 390 s.
+        assert!(w.observe(&sync(375, 20, 3, 15)).is_some());
+        assert!(w.observe(&sync(390, 20, 3, 3)).is_none());
 
         // I8 under failure: half of base · 2^(k−1), capped.
         let mut b = BackoffWatch::default();

@@ -52,10 +52,13 @@ pub enum Reached {
     /// A customer's removal, carried out by a soft delete (G8), was
     /// collected: the pool really deleted after the grace period.
     SoftDeleteCollected,
+    /// The auth autoscaler scaled down while a bot wave (load that rises
+    /// and falls) was running: its scale-down stabilisation met a trough.
+    AutoscalerScaledDownUnderOscillation,
 }
 
 impl Reached {
-    pub const ALL: [Reached; 15] = [
+    pub const ALL: [Reached; 16] = [
         Reached::HoldDuringGenerationRegression,
         Reached::AgentDiedInHold,
         Reached::AgentRestarted,
@@ -71,6 +74,7 @@ impl Reached {
         Reached::AuthBreakerOpen,
         Reached::CustomerChangeDuringFault,
         Reached::SoftDeleteCollected,
+        Reached::AutoscalerScaledDownUnderOscillation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,6 +94,9 @@ impl Reached {
             Reached::AuthBreakerOpen => "auth_breaker_open",
             Reached::CustomerChangeDuringFault => "customer_change_during_fault",
             Reached::SoftDeleteCollected => "soft_delete_collected",
+            Reached::AutoscalerScaledDownUnderOscillation => {
+                "autoscaler_scaled_down_under_oscillation"
+            }
         }
     }
 }

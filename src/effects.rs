@@ -68,6 +68,8 @@ pub enum Effect {
     VendorPath(VendorPath),
     /// Automated auth traffic at this multiple of legitimate traffic.
     BotMultiplier(f64),
+    /// Automated auth traffic shaped as a wave from now on (`None`: it stops).
+    BotWave(Option<crate::model::auth::BotWave>),
     /// The auth mitigations in force.
     AuthMitigations(MitigationConfig),
     /// The vendor answers this many times slower.
@@ -110,6 +112,7 @@ impl Effect {
             Effect::RolloutAlarm => "rollout_alarm",
             Effect::VendorPath(_) => "vendor_path",
             Effect::BotMultiplier(_) => "bot_multiplier",
+            Effect::BotWave(_) => "bot_wave",
             Effect::AuthMitigations(_) => "auth_mitigations",
             Effect::VendorSlowdown(_) => "vendor_slowdown",
             Effect::Vendor429Storm(_) => "vendor_429_storm",
@@ -323,6 +326,32 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
         (Action::BotSurge { multiplier }, true) => {
             out.push(Effect::Narrate(label()));
             out.push(Effect::BotMultiplier(*multiplier));
+        }
+        (
+            Action::BotWave {
+                shape,
+                multiplier,
+                period_s,
+                duty,
+                salt,
+            },
+            true,
+        ) => {
+            out.push(Effect::Narrate(label()));
+            out.push(Effect::BotWave(Some(crate::model::auth::BotWave {
+                shape: *shape,
+                peak: *multiplier,
+                period_s: *period_s,
+                duty: *duty,
+                salt: *salt,
+            })));
+        }
+        (Action::BotWave { .. }, false) => {
+            out.push(Effect::Narrate(format!(
+                "{} ends: the automated traffic's wave stops",
+                item.id
+            )));
+            out.push(Effect::BotWave(None));
         }
         (Action::BotSurge { .. }, false) => {
             out.push(Effect::Narrate(format!(

@@ -666,7 +666,10 @@ mod tests {
             .filter(|f| f.valid.is_none())
             .map(|f| f.path.join("."))
             .collect();
-        assert_eq!(unchecked, ["change.misroute_salt", "agent_crash.salt"]);
+        assert_eq!(
+            unchecked,
+            ["bot_wave.salt", "change.misroute_salt", "agent_crash.salt"]
+        );
     }
 
     #[test]

@@ -33,6 +33,20 @@ pub enum Action {
     },
     /// Automated auth traffic at `multiplier` times legitimate traffic (E2).
     BotSurge { multiplier: f64 },
+    /// Automated auth traffic that rises and falls: `shape` repeated every
+    /// `period_s` seconds, up to `multiplier` times legitimate traffic
+    /// (on top of any `bot_surge`). `duty` is the share of each period at
+    /// the peak (square) or spiking (bursts); `salt` picks the bursts'
+    /// heights. Stops at the item's end.
+    BotWave {
+        shape: crate::model::auth::WaveShape,
+        multiplier: f64,
+        period_s: f64,
+        #[serde(default = "half_duty")]
+        duty: f64,
+        #[serde(default)]
+        salt: u64,
+    },
     /// Auth mitigations switched on (E3): per-client rate limit and global
     /// cap, client-side adaptive throttling, circuit breaker on vendor calls.
     AuthMitigation {
@@ -151,6 +165,14 @@ pub enum Action {
     Healed,
 }
 
+fn half_duty() -> f64 {
+    0.5
+}
+
+/// Longest period of a `bot_wave`, in seconds: a day (a slower swing is
+/// the diurnal cycle's business).
+pub const WAVE_PERIOD_S_MAX: f64 = 86_400.0;
+
 /// Range of a timeline action's `factor` (a multiple of a nominal time).
 pub const FACTOR_MIN: f64 = 0.01;
 pub const FACTOR_MAX: f64 = 1_000.0;
@@ -193,6 +215,7 @@ impl Action {
         match self {
             Action::VendorPath { .. }
             | Action::BotSurge { .. }
+            | Action::BotWave { .. }
             | Action::ReplicaCrash { .. }
             | Action::Change { .. }
             | Action::ServiceFaults { .. }
@@ -222,6 +245,7 @@ impl Action {
         match self {
             Action::VendorPath { .. } => "vendor_path",
             Action::BotSurge { .. } => "bot_surge",
+            Action::BotWave { .. } => "bot_wave",
             Action::AuthMitigation { .. } => "auth_mitigation",
             Action::ReplicaCrash { .. } => "replica_crash",
             Action::Change { .. } => "change",
@@ -255,6 +279,16 @@ impl Action {
             Action::VendorPath { loss_ratio, .. } => check_ratio("loss_ratio", *loss_ratio),
             Action::BotSurge { multiplier } => {
                 check_range("multiplier", *multiplier, 0.0, 10_000.0)
+            }
+            Action::BotWave {
+                multiplier,
+                period_s,
+                duty,
+                ..
+            } => {
+                check_range("multiplier", *multiplier, 0.0, 10_000.0)?;
+                check_range("period_s", *period_s, 1.0, WAVE_PERIOD_S_MAX)?;
+                check_range("duty", *duty, 0.001, 1.0)
             }
             Action::Change {
                 misroute_ratio,

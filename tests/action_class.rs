@@ -17,6 +17,10 @@ fn every_kind() -> Vec<(Value, ActionClass)> {
         (json!({"kind": "vendor_path", "state": "blackholed"}), Fault),
         (json!({"kind": "bot_surge", "multiplier": 3.0}), Fault),
         (
+            json!({"kind": "bot_wave", "shape": "sine", "multiplier": 3.0, "period_s": 600.0}),
+            Fault,
+        ),
+        (
             json!({"kind": "auth_mitigation", "rate_limit": true}),
             Response,
         ),

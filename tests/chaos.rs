@@ -86,7 +86,10 @@ fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
         .into_iter()
         .filter(|b| matches!(b.section(), "agent" | "rollout"))
         .collect();
-    assert_eq!(listed, others, "every agent and rollout bug has a row");
+    assert_eq!(
+        listed, others,
+        "every agent and rollout bug has a row (auth's: auth-400's test)"
+    );
     for (bug, seed, signature) in expected {
         let (found, v) = first_failure(&c, 1..41, Some(bug))
             .unwrap_or_else(|| panic!("seeded bug {} not found in 40 seeds", bug.name()));
@@ -97,6 +100,40 @@ fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
             bug.name()
         );
     }
+}
+
+#[test]
+fn the_auth_profile_finds_the_broken_stabilisation_by_i16_and_passes_without_it() {
+    let c = chaos("scenarios/chaos/auth-400.profile.json");
+    // Seen failing: with the window's highest recommendation ignored,
+    // the first seed's oscillating surge breaks the window at once.
+    let bug = Bug::IgnoresScaleDownStabilisation;
+    let (seed, v) = first_failure(&c, 1..11, Some(bug)).expect("found within 10 seeds");
+    assert_eq!((seed, v.signature.as_str()), (1, "safety:I16"));
+    assert!(
+        v.details[0].contains("below the window's highest recommendation"),
+        "{:?}",
+        v.details
+    );
+    // Without it the same seeds pass (500 of 500 did when this was written).
+    assert_eq!(first_failure(&c, 1..11, None), None);
+}
+
+#[test]
+fn the_hand_made_wave_scenario_fails_i16_only_with_the_bug_planted() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/focused/a1-bot-waves.json");
+    let mut doc = scenario::resolve_file(&path).unwrap();
+    let i16 = |doc: &serde_json::Value| {
+        let sc = scenario::from_document(&path, doc.clone()).unwrap();
+        let r = run_scenario(&sc, RunOptions::default());
+        (
+            r.summary.passed(),
+            r.summary.findings.by_rule.get("I16").copied().unwrap_or(0),
+        )
+    };
+    assert_eq!(i16(&doc), (true, 0));
+    Bug::IgnoresScaleDownStabilisation.plant_in(&mut doc["model"]);
+    assert_eq!(i16(&doc), (false, 62));
 }
 
 #[test]
@@ -228,6 +265,14 @@ fn state_coverage_counts_what_the_seeds_reached_and_shows_what_none_did() {
     assert_eq!(reached(fixed, 1..11, "soft_delete_collected"), 10);
     // The bases turn no auth breaker on: no seed reaches it.
     assert_eq!(reached(fixed, 1..11, "auth_breaker_open"), 0);
+    // The auth base does (with caching and the limiter), and its waves
+    // make the autoscaler scale down in their troughs.
+    let auth = "scenarios/chaos/auth-400.profile.json";
+    assert_eq!(reached(auth, 1..11, "auth_breaker_open"), 2);
+    assert_eq!(
+        reached(auth, 1..11, "autoscaler_scaled_down_under_oscillation"),
+        7
+    );
 }
 
 /// The recovery profile: the March 2025 agent (with the fleet brake) loses

@@ -743,14 +743,15 @@ fn the_committed_schemas_are_what_cascade_schema_prints() {
         );
     }
     // Every numeric field states its range, in the loader's words; only
-    // the salts (of a misroute, of an agent crash) take any value.
+    // the salts (of a misroute, of a bot wave, of an agent crash) take any
+    // value.
     let scenario = std::fs::read_to_string("scenarios/scenario.schema.json").unwrap();
     assert!(scenario.contains("Valid: 0.1 to one day (86,400)."));
     assert!(
         scenario.contains("Valid: 0.01 to 1,000."),
         "a timeline factor"
     );
-    assert_eq!(scenario.matches("not range-checked").count(), 2);
+    assert_eq!(scenario.matches("not range-checked").count(), 3);
     let profile = std::fs::read_to_string("scenarios/chaos/profile.schema.json").unwrap();
     assert!(
         profile.contains("Valid: a fraction in [0, 1]."),
@@ -920,9 +921,12 @@ fn the_closing_lines_give_state_coverage_and_name_an_unreached_state() {
         "--json",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("| state reached | seeds |"), "{err}");
     assert!(
-        err.contains("| customer_change_during_fault | 3 / 3 |"),
+        err.contains("| state reached | seeds | first run |"),
+        "{err}"
+    );
+    assert!(
+        err.contains("| customer_change_during_fault | 3 / 3 | 1 |"),
         "{err}"
     );
     assert!(

@@ -108,6 +108,43 @@ impl DrawnFault {
                 ratio: m.min(1.0),
                 salt: 2000 + n as u64,
             },
+            FaultKind::BotOscillation | FaultKind::BotBursts => self.wave(n),
+        }
+    }
+
+    /// A bot wave's action. Its shape and period are not drawn from the
+    /// kind's stream (that would add draws to `draw`'s loop) but taken
+    /// from a hash of the fault's start, itself a draw of the seed: the
+    /// same fault always makes the same wave, and halving its duration
+    /// (the shrinker's step) keeps its number of periods.
+    fn wave(&self, n: usize) -> Action {
+        use crate::model::auth::wave::mix64;
+        use crate::model::auth::WaveShape;
+        let h = mix64(self.start_s);
+        let duration_s = self.duration_s.max(1) as f64;
+        let (shape, period_s, duty) = if self.kind == FaultKind::BotOscillation {
+            let periods = 2 + h % 6;
+            let shape = if (h >> 8) & 1 == 0 {
+                WaveShape::Square
+            } else {
+                WaveShape::Sine
+            };
+            (shape, (duration_s / periods as f64).max(60.0), 0.5)
+        } else {
+            let period_s = 300 + (h >> 8) % 1_501;
+            let spike_s = 30 + (h >> 24) % 151;
+            (
+                WaveShape::Bursts,
+                period_s as f64,
+                spike_s as f64 / period_s as f64,
+            )
+        };
+        Action::BotWave {
+            shape,
+            multiplier: self.magnitude,
+            period_s,
+            duty,
+            salt: 3000 + n as u64,
         }
     }
 

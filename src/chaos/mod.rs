@@ -126,6 +126,7 @@ fn is_auth_action(a: &Action) -> bool {
             | Action::VendorSlowdown { .. }
             | Action::Vendor429Storm
             | Action::BotSurge { .. }
+            | Action::BotWave { .. }
             | Action::ReplicaCrash { .. }
             | Action::AuthMitigation { .. }
     )

@@ -80,12 +80,21 @@ pub enum FaultKind {
     AgentCrash,
     /// The cloud listing lags the truth by up to `magnitude` seconds.
     ListingLag,
+    /// Bot traffic that rises and falls, up to `magnitude` times legitimate
+    /// traffic: a square or sine wave of 2 to 7 periods over the fault's
+    /// duration (shape and period fixed by the fault's start, a draw of the
+    /// seed).
+    BotOscillation,
+    /// Bot traffic in short spikes up to `magnitude` times legitimate
+    /// traffic: a spike of 30 s to 3 min every 5 to 30 min (fixed by the
+    /// fault's start), each of its own height.
+    BotBursts,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order (the schema test checks it is
     /// complete).
-    pub const ALL: [FaultKind; 19] = [
+    pub const ALL: [FaultKind; 21] = [
         FaultKind::VendorBlackhole,
         FaultKind::VendorLoss,
         FaultKind::VendorSlowdown,
@@ -105,6 +114,8 @@ impl FaultKind {
         FaultKind::RolloutAlarm,
         FaultKind::AgentCrash,
         FaultKind::ListingLag,
+        FaultKind::BotOscillation,
+        FaultKind::BotBursts,
     ];
 
     pub fn name(self) -> String {
@@ -133,7 +144,9 @@ impl FaultKind {
             FaultKind::VendorSlowdown | FaultKind::CloudLatency | FaultKind::OperatorDelay => {
                 Some((FACTOR_MIN, FACTOR_MAX))
             }
-            FaultKind::BotSurge => Some((0.0, 10_000.0)),
+            FaultKind::BotSurge | FaultKind::BotOscillation | FaultKind::BotBursts => {
+                Some((0.0, 10_000.0))
+            }
             FaultKind::ReplicaCrash => Some((0.0, 1_000.0)),
             FaultKind::ListingLag => Some((0.0, 86_400.0)),
             FaultKind::CloudRateLimit => Some((CALLS_PER_S_MIN, 1_000_000.0)),
@@ -150,6 +163,8 @@ impl FaultKind {
                 | FaultKind::Vendor429Storm
                 | FaultKind::BotSurge
                 | FaultKind::ReplicaCrash
+                | FaultKind::BotOscillation
+                | FaultKind::BotBursts
         )
     }
 }

@@ -161,19 +161,20 @@ impl Say {
     }
 }
 
-pub fn run(a: Args) -> ExitCode {
-    let mut chaos = match Chaos::load(&a.profile) {
-        Ok(c) => c,
-        Err(e) => return usage(e.to_string()),
-    };
+/// The profile loaded and the arguments checked against it (the guided
+/// sweep shares this with the random one).
+pub(super) fn prepare(a: &Args) -> Result<(Chaos, SeedPlan), ExitCode> {
+    let mut chaos = Chaos::load(&a.profile).map_err(|e| usage(e.to_string()))?;
     chaos.set_events_max(a.events_max);
-    let plan = match seed_plan(&a, &chaos) {
+    let plan = seed_plan(a, &chaos).map_err(usage)?;
+    Ok((chaos, plan))
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let (chaos, plan) = match prepare(&a) {
         Ok(p) => p,
-        Err(e) => return usage(e),
+        Err(code) => return code,
     };
-    if a.guided {
-        return super::guided::run(&a, &chaos);
-    }
     let seeds = plan.seeds();
     let say = Say { json: a.json };
     say_start(&say, &a, &chaos, &plan, &seeds);
@@ -195,7 +196,7 @@ pub fn run(a: Args) -> ExitCode {
     let tally = Tally::of(&results);
     say_table(&say, &a, &results, &tally, wall);
     let reached_by = explore::reached_by(&results);
-    say_coverage(&say, &chaos, &results);
+    say_seed_coverage(&say, &chaos, &results);
     let settle = SettleSpread::of(
         results.iter().map(|r| r.verdict.time_to_converge_s),
         chaos.profile.profile.converge_p99_h_bound(),
@@ -406,10 +407,10 @@ fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Dura
 /// State coverage: per interesting state, the seeds that reached it and
 /// the first (its position in the sweep), and the states the profile
 /// should reach that none did.
-fn say_coverage(say: &Say, chaos: &Chaos, results: &[SeedOutcome]) {
+fn say_seed_coverage(say: &Say, chaos: &Chaos, results: &[SeedOutcome]) {
     let outcomes: Vec<&SeedOutcome> = results.iter().collect();
     let reached = crate::chaos::guided::first_reached(&outcomes);
-    super::guided::say_coverage(say, chaos, results.len(), &reached, "seeds");
+    say_coverage(say, chaos, results.len(), &reached, "seeds");
 }
 
 /// The sweep as one JSON document. Deterministic: no wall time, so two
@@ -469,5 +470,42 @@ pub(super) fn exit_code(t: &Tally, settle: &SettleSpread) -> ExitCode {
         FailureClass::Liveness.exit_code().into()
     } else {
         Exit::Ok.into()
+    }
+}
+
+pub(super) type ReachedBy = [(Reached, usize, Option<usize>)];
+
+/// Per state: the runs that reached it and the first that did; the
+/// states the profile should reach that no run did.
+/// `unit`: what the sweep counts (`runs`, `seeds`).
+pub(super) fn say_coverage(say: &Say, chaos: &Chaos, runs: usize, reached: &ReachedBy, unit: &str) {
+    say.line(format_args!("\n| state reached | {unit} | first run |"));
+    say.line("|---|---|---|");
+    for (s, n, first) in reached {
+        let first = first.map_or("-".to_string(), |f| f.to_string());
+        say.line(format_args!("| {} | {n} / {runs} | {first} |", s.name()));
+    }
+    let should = &chaos.profile.profile.should_reach;
+    let every = should
+        .iter()
+        .map(|s| reached.iter().find(|(x, _, _)| x == s).and_then(|r| r.2))
+        .collect::<Option<Vec<usize>>>()
+        .map(|v| v.into_iter().max().unwrap_or(0));
+    match every {
+        Some(n) => say.line(format_args!(
+            "every state the profile should reach ({}) reached by run {n}",
+            should.len()
+        )),
+        None => {
+            for s in should {
+                if reached.iter().any(|(x, n, _)| x == s && *n == 0) {
+                    say.line(format_args!(
+                        "coverage finding: the profile should reach {} but no {} of {runs} did",
+                        s.name(),
+                        unit.trim_end_matches('s')
+                    ));
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! scenario file), and closes with the tables of the random sweep, the
 //! coverage table giving the first run that reached each state.
 
-use super::chaos::{exit_code, promoted_line, Args, Say};
+use super::chaos::{exit_code, promoted_line, say_coverage, Args, ReachedBy, Say};
 use super::exit::say_error;
 use super::{progress_bar, sweep_digest};
 use crate::chaos::explore::{self, SettleSpread, Tally};
@@ -14,7 +14,15 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(a: &Args, chaos: &Chaos) -> ExitCode {
+/// `cascade chaos PROFILE --guided`.
+pub fn main(a: Args) -> ExitCode {
+    match super::chaos::prepare(&a) {
+        Ok((chaos, _)) => run(&a, &chaos),
+        Err(code) => code,
+    }
+}
+
+fn run(a: &Args, chaos: &Chaos) -> ExitCode {
     let say = Say { json: a.json };
     let count = a.count as usize;
     say.line(format_args!("SEED={}", a.seed));
@@ -237,42 +245,6 @@ fn say_table(say: &Say, a: &Args, runs: &[GuidedRun], t: &Tally, wall: std::time
     }
 }
 
-pub(super) type Reached = [(crate::coverage::Reached, usize, Option<usize>)];
-
-/// Per state: the runs that reached it and the first that did; the
-/// states the profile should reach that no run did.
-/// `unit`: what the sweep counts (`runs`, `seeds`).
-pub(super) fn say_coverage(say: &Say, chaos: &Chaos, runs: usize, reached: &Reached, unit: &str) {
-    say.line(format_args!("\n| state reached | {unit} | first run |"));
-    say.line("|---|---|---|");
-    for (s, n, first) in reached {
-        let first = first.map_or("-".to_string(), |f| f.to_string());
-        say.line(format_args!("| {} | {n} / {runs} | {first} |", s.name()));
-    }
-    let should = &chaos.profile.profile.should_reach;
-    let every = should
-        .iter()
-        .map(|s| reached.iter().find(|(x, _, _)| x == s).and_then(|r| r.2))
-        .collect::<Option<Vec<usize>>>()
-        .map(|v| v.into_iter().max().unwrap_or(0));
-    match every {
-        Some(n) => say.line(format_args!(
-            "every state the profile should reach ({}) reached by run {n}",
-            should.len()
-        )),
-        None => {
-            for s in should {
-                if reached.iter().any(|(x, n, _)| x == s && *n == 0) {
-                    say.line(format_args!(
-                        "coverage finding: the profile should reach {} but no run of {runs} did",
-                        s.name()
-                    ));
-                }
-            }
-        }
-    }
-}
-
 /// The guided sweep as one JSON document (no wall time).
 #[allow(clippy::too_many_arguments)]
 fn json_document(
@@ -280,7 +252,7 @@ fn json_document(
     chaos: &Chaos,
     runs: &[GuidedRun],
     t: &Tally,
-    reached: &Reached,
+    reached: &ReachedBy,
     settle: &SettleSpread,
     digest: &str,
     reproduce: &str,

@@ -121,6 +121,7 @@ fn dispatch(command: Command) -> ExitCode {
         Command::Blackbox(args) => blackbox::run(args),
         Command::Verdict(args) => blackbox::verdict(args),
         Command::Check(args) => check::run(args),
+        Command::Chaos(args) if args.guided => guided::main(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Schema(args) => schema::run(args),

@@ -4,8 +4,9 @@
 //!
 //! Each bug belongs to one component and is named in that component's
 //! section of a scenario file (`model.agent.seeded_bug`,
-//! `model.change.seeded_bug`, `model.rollout.seeded_bug`), typed there by
-//! the component's own enum ([`SeededBug`], [`ChangeBug`], [`RolloutBug`]);
+//! `model.change.seeded_bug`, `model.rollout.seeded_bug`,
+//! `model.auth.seeded_bug`), typed there by the component's own enum
+//! ([`SeededBug`], [`ChangeBug`], [`RolloutBug`], [`AuthBug`]);
 //! [`Bug`] is the union that `cascade chaos --bug` takes. None is on
 //! unless a file or flag names it.
 //!
@@ -194,6 +195,16 @@ catalogue! {
         /// into broken routes (caught by I13 and I14).
         ProbesServiceNotEdge = "probes_service_not_edge",
     }
+    /// Seeded bugs of the auth component.
+    "auth" => AuthBug in Planted::Auth {
+        /// The autoscaler's scale-down takes the last recommendation instead
+        /// of the highest of its stabilisation window: under load that rises
+        /// and falls, replicas are removed in every dip and the next crest
+        /// meets too few warm pods (the control loop's own bookkeeping
+        /// agrees with itself; the world's record of the recommendations,
+        /// I16, does not).
+        IgnoresScaleDownStabilisation = "ignores_scale_down_stabilisation",
+    }
 }
 
 impl clap::ValueEnum for Bug {
@@ -249,6 +260,9 @@ mod tests {
                 Planted::Recovery(b) => {
                     assert_eq!(serde_json::from_str::<RecoveryBug>(&text).unwrap(), b)
                 }
+                Planted::Auth(b) => {
+                    assert_eq!(serde_json::from_str::<AuthBug>(&text).unwrap(), b)
+                }
             }
         }
         for b in SeededBug::ALL {
@@ -262,6 +276,9 @@ mod tests {
         }
         for b in RecoveryBug::ALL {
             assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Recovery(b)));
+        }
+        for b in AuthBug::ALL {
+            assert!(Bug::ALL.iter().any(|x| x.planted() == Planted::Auth(b)));
         }
     }
 }

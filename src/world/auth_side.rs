@@ -6,7 +6,8 @@
 //! hours (the success ratio the reports show).
 //!
 //! Owns: [`AuthSide`] (the auth system, its stream, and [`AuthBook`]).
-//! Touches: the shared books' coverage and the trace; at each minute it
+//! Touches: the shared books' coverage, findings (I16, the autoscaler's
+//! syncs) and the trace; at each minute it
 //! hands the SLI to the response part's monitoring and reads the fleet
 //! part's tally of customers whose Airflow is down.
 
@@ -86,6 +87,8 @@ pub(super) struct AuthSide {
     stream: Stream,
     /// Customers per cloud (AWS, GCP, Azure), for per-customer means.
     pub customers_per_cloud: [u32; 3],
+    /// I16: the autoscaler's syncs against its own stabilisation.
+    watch: crate::checks::AutoscalerWatch,
 }
 
 impl AuthSide {
@@ -95,6 +98,7 @@ impl AuthSide {
             book: AuthBook::default(),
             stream,
             customers_per_cloud,
+            watch: crate::checks::AutoscalerWatch::new(&cfg.auth.autoscaler),
         }
     }
 
@@ -123,6 +127,16 @@ impl AuthSide {
         let t: AuthTick = self.system.handle_tick(now, &mut self.stream);
         if t.breaker == BreakerState::Open {
             sh.books.coverage.hit(Reached::AuthBreakerOpen);
+        }
+        if let Some(sync) = t.hpa_sync {
+            if let Some(v) = self.watch.observe(&sync) {
+                sh.books.findings.add(v.at(now, None));
+            }
+            if sync.desired < sync.current && self.system.bot_wave_active() {
+                sh.books
+                    .coverage
+                    .hit(Reached::AutoscalerScaledDownUnderOscillation);
+            }
         }
         let b = &mut self.book;
         let m = &mut b.current;

@@ -118,13 +118,8 @@ impl Fleet {
         method: RestoreMethod,
     ) {
         let edge = &sh.plant.edge;
-        if edge.misroutes(c) {
-            sh.books.clusters[c as usize].restored_into_404 =
-                Some(crate::checks::RestoreIntoBrokenRoute {
-                    at: sh.now(),
-                    method,
-                    pool,
-                });
+        if let Some(r) = crate::checks::restore_into_404(edge, c, sh.now(), method, pool) {
+            sh.books.clusters[c as usize].restored_into_404 = Some(r);
         }
         if method != RestoreMethod::Script {
             return;

@@ -237,6 +237,7 @@ impl Response {
             }
             Effect::VendorPath(p) => auth.set_vendor_path(p),
             Effect::BotMultiplier(m) => auth.set_bot_multiplier(m),
+            Effect::BotWave(w) => auth.set_bot_wave(now, w),
             Effect::AuthMitigations(m) => {
                 // Validated at load time; a rejection here would be a bug.
                 auth.set_mitigations(m)

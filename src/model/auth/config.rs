@@ -24,6 +24,8 @@ pub struct AuthConfig {
     pub autoscaler: AutoscalerConfig,
     pub vendor: VendorConfig,
     pub mitigations: MitigationConfig,
+    /// A deliberately seeded bug (chaos catalogue); none in real runs.
+    pub seeded_bug: Option<crate::model::bugs::AuthBug>,
 }
 
 /// Who sends login and token requests, and how they retry.
@@ -252,6 +254,7 @@ impl Default for AuthConfig {
             autoscaler: AutoscalerConfig::default(),
             vendor: VendorConfig::default(),
             mitigations: MitigationConfig::default(),
+            seeded_bug: None,
         }
     }
 }

@@ -22,6 +22,7 @@
 use cascade_sim::{SimDuration, SimTime};
 
 use super::config::{AutoscalerConfig, ComponentConfig};
+use crate::model::bugs::AuthBug;
 
 /// One change of the replica count decided by the autoscaler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,9 +32,22 @@ pub struct ScaleEvent {
     pub to: u32,
 }
 
+/// One sync of the autoscaler: the replicas it found, what the replica
+/// calculator recommended, and what it decided after stabilisation and the
+/// scale-up policy (equal to `current` when it changed nothing). The world
+/// checks each against its own record of the recommendations (I16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HpaSync {
+    pub at: SimTime,
+    pub current: u32,
+    pub recommendation: u32,
+    pub desired: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Autoscaler {
     cfg: AutoscalerConfig,
+    seeded_bug: Option<AuthBug>,
     replicas_min: u32,
     replicas_max: u32,
     warmup: SimDuration,
@@ -70,12 +84,18 @@ pub struct Autoscaler {
 
 impl Autoscaler {
     /// `tick_ms`: the driver's tick, so the metric ring covers its window.
-    pub fn new(cfg: &AutoscalerConfig, comp: &ComponentConfig, tick_ms: u64) -> Self {
+    pub fn new(
+        cfg: &AutoscalerConfig,
+        comp: &ComponentConfig,
+        tick_ms: u64,
+        seeded_bug: Option<AuthBug>,
+    ) -> Self {
         let longest = cfg.hpa_scale_down_window_s.max(cfg.hpa_scale_up_window_s);
         let ring = (longest / cfg.hpa_sync_s) as usize + 2;
         let metric_ticks = (cfg.hpa_metric_window_s * 1_000).div_ceil(tick_ms).max(1) as usize;
         Autoscaler {
             cfg: cfg.clone(),
+            seeded_bug,
             replicas_min: comp.replicas_min,
             replicas_max: comp.replicas_max,
             warmup: SimDuration::from_secs(comp.warmup_s),
@@ -241,15 +261,13 @@ impl Autoscaler {
     }
 
     /// Runs the HPA if a sync is due at `now` (a check every tick, a sync
-    /// every `hpa_sync_s`).
+    /// every `hpa_sync_s`); returns the sync's decision.
     #[inline(always)]
-    pub fn sync_if_due(&mut self, now: SimTime) {
-        if now >= self.next_sync {
-            self.sync(now);
-        }
+    pub fn sync_if_due(&mut self, now: SimTime) -> Option<HpaSync> {
+        (now >= self.next_sync).then(|| self.sync(now))
     }
 
-    fn sync(&mut self, now: SimTime) {
+    fn sync(&mut self, now: SimTime) -> HpaSync {
         // Next point of the sync grid (multiples of the period since the
         // epoch), even if the driver started late or skipped ticks.
         let period = self.sync.as_micros();
@@ -282,9 +300,19 @@ impl Autoscaler {
                 .map(|&(_, r)| r)
                 .max()
                 .unwrap_or(rec);
-            down.min(current)
+            if self.seeded_bug == Some(AuthBug::IgnoresScaleDownStabilisation) {
+                rec.min(current)
+            } else {
+                down.min(current)
+            }
         };
         self.apply(desired, now);
+        HpaSync {
+            at: now,
+            current,
+            recommendation: rec,
+            desired,
+        }
     }
 
     /// The replica calculator's recommendation, clamped to min..=max.

@@ -12,6 +12,7 @@
 //! - `hpa`: pods with warm-up and crashes, the Kubernetes HPA reading a
 //!   windowed CPU average, and the node pool behind it (Pending pods,
 //!   cluster-autoscaler nodes) ([`ScaleEvent`]s are kept for checks).
+//! - [`wave`]: bot traffic that rises and falls ([`BotWave`]).
 //! - `mitigation`: client-side adaptive throttling, the vendor circuit
 //!   breaker ([`BreakerState`]) and the edge's per-client limiter, which
 //!   sees client populations and rates, never a request's class.
@@ -79,6 +80,7 @@ mod counts;
 mod hpa;
 mod mitigation;
 mod vendor;
+pub mod wave;
 
 #[cfg(test)]
 mod tests;
@@ -90,9 +92,10 @@ use cascade_sim::{PoissonTables, SimDuration, SimTime, Stream};
 pub use config::{
     AuthConfig, AutoscalerConfig, ComponentConfig, MitigationConfig, TrafficConfig, VendorConfig,
 };
-pub use hpa::ScaleEvent;
+pub use hpa::{HpaSync, ScaleEvent};
 pub use mitigation::BreakerState;
 pub use vendor::VendorPath;
+pub use wave::{BotWave, WaveShape};
 
 use counts::{add, add_legit, legit, sround, take, take_one, total, Classes, Window, BOT, NONE};
 use hpa::Autoscaler;
@@ -185,6 +188,8 @@ pub struct AuthTick {
     /// Requests offered to the component's edge (after client throttling).
     pub demand_rps: f64,
     pub breaker: BreakerState,
+    /// The autoscaler's sync of this tick, if one was due (for I16).
+    pub hpa_sync: Option<HpaSync>,
 }
 
 /// Running totals since the start, for amplification and summaries.
@@ -332,6 +337,12 @@ pub struct AuthSystem {
     last_now: SimTime,
 
     bot_multiplier: f64,
+    /// The step surges' share of `bot_multiplier` (what the last
+    /// `set_bot_multiplier` set); a wave adds to it.
+    bot_step: f64,
+    /// A bot surge shaped as a wave, and when it started: while set, it
+    /// sets `bot_multiplier` at every tick.
+    bot_wave: Option<(SimTime, BotWave)>,
     path: VendorPath,
     storm: bool,
     pending_crashes: u32,
@@ -408,6 +419,8 @@ impl AuthSystem {
             retry_here: 0,
             last_now: SimTime::ZERO,
             bot_multiplier: 0.0,
+            bot_step: 0.0,
+            bot_wave: None,
             path: VendorPath::Up,
             storm: false,
             pending_crashes: 0,
@@ -430,7 +443,7 @@ impl AuthSystem {
             throttle: AdaptiveThrottle::new(ticks(m.client_throttle_window_s * 1_000)),
             breaker: Breaker::new(ticks(m.breaker_window_s * 1_000)),
             retry_window: Window::new(ticks(t.retry_budget_window_s * 1_000)),
-            hpa: Autoscaler::new(&cfg.autoscaler, c, cfg.tick_ms),
+            hpa: Autoscaler::new(&cfg.autoscaler, c, cfg.tick_ms, cfg.seeded_bug),
             queue: vec![NONE; timeout_ticks + 1],
             queue_total: 0,
             timeouts_due: vec![NONE; timeout_ticks + 1],
@@ -476,6 +489,27 @@ impl AuthSystem {
             "bot multiplier must be finite and >= 0, got {k}"
         );
         self.bot_multiplier = k;
+        self.bot_step = k;
+    }
+
+    /// Automated traffic shaped as a wave from `now` on, on top of any step
+    /// surge (`None`: the wave ends, the step surge stays).
+    pub fn set_bot_wave(&mut self, now: SimTime, wave: Option<BotWave>) {
+        if let Some(w) = wave {
+            assert!(
+                w.peak.is_finite() && w.peak >= 0.0 && w.period_s > 0.0 && w.duty > 0.0,
+                "bot wave needs a finite peak >= 0, a period and a duty > 0, got {w:?}"
+            );
+        }
+        self.bot_wave = wave.map(|w| (now, w));
+        if wave.is_none() {
+            self.bot_multiplier = self.bot_step;
+        }
+    }
+
+    /// Whether a bot wave is running.
+    pub fn bot_wave_active(&self) -> bool {
+        self.bot_wave.is_some()
     }
 
     /// Switches mitigations at runtime. Limiter levels and breaker state
@@ -604,6 +638,10 @@ impl AuthSystem {
             self.last_now
         );
         self.last_now = now;
+        if let Some((start, w)) = self.bot_wave {
+            let since_s = now.saturating_since(start).as_secs_f64();
+            self.bot_multiplier = self.bot_step + w.multiplier_at(since_s);
+        }
         let retry_here = self.retry_here;
         debug_assert_eq!(self.here as u64, self.tick_no % self.queue.len() as u64);
         debug_assert_eq!(
@@ -1098,7 +1136,7 @@ impl AuthSystem {
         self.throttle
             .record(legit_attempts, u64::from(tick.legit_ok));
         self.hpa.observe(n as f64, cpu_capacity);
-        self.hpa.sync_if_due(now);
+        tick.hpa_sync = self.hpa.sync_if_due(now);
 
         // 12. Report.
         tick.legit_fresh = c32(fresh);
