@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec, and I11 to I13 added by us: the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 to I13 and I15 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -26,6 +26,8 @@
 //!   off-by-one in its confirmation would pass every other rule.
 //! - I13 [`restore_into_broken_route`]: every pool the recovery script
 //!   recreates (the model's script and a script process alike).
+//! - I15 [`halted_on_alarm`]: every rollout alarm, after the controller
+//!   handled it; [`halted_on_wave_health`]: every health check of a bake.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
 //!   state is one value of the `PoolState` enum, so there is nothing to check.
 //!
@@ -104,6 +106,11 @@ pub enum Rule {
     /// its agent with the 404 bug: the agent would delete it again.
     #[serde(rename = "I13")]
     I13NoRestoreIntoBrokenRoute,
+    /// I15: an alarm during any wave of a running rollout (started, not
+    /// completed, not halted), or the health gate's own finding on the
+    /// baking wave, halts it at once.
+    #[serde(rename = "I15")]
+    I15AlarmHaltsRollout,
 }
 
 impl Rule {
@@ -122,6 +129,7 @@ impl Rule {
             Rule::I11SoftDeleteFirst => "I11",
             Rule::I12ConfirmedOverTime => "I12",
             Rule::I13NoRestoreIntoBrokenRoute => "I13",
+            Rule::I15AlarmHaltsRollout => "I15",
         }
     }
 }
@@ -367,6 +375,46 @@ pub fn bake_watched(wave: u32, baked_for: SimDuration, bake: SimDuration) -> Opt
             "wave {wave} reported baked after {:.0} s of its {:.0} s bake",
             baked_for.as_secs_f64(),
             bake.as_secs_f64()
+        ),
+    })
+}
+
+/// I15: an alarm fired while the rollout was running (`running`: a wave
+/// started, the rollout neither completed nor halted) in wave `wave`;
+/// `halted` is whether the rollout is halted once the controller has
+/// handled it. What an SRE calls a defect: a release that keeps going
+/// after an alarm, in whichever wave, the canary above all (it exists to
+/// stop a bad build at its first clusters). Whether the wave's clusters
+/// were still being upgraded or already baking makes no difference: an
+/// alarm stops the rollout either way (the model upgrades a wave in one
+/// instant, so an alarm meets a wave baking). An alarm while no rollout
+/// runs (none started, halted, completed) asks for nothing.
+pub fn halted_on_alarm(running: bool, wave: u32, halted: bool) -> Option<Violation> {
+    (running && !halted).then(|| Violation {
+        rule: Rule::I15AlarmHaltsRollout,
+        guard: None,
+        detail: format!("an alarm during wave {wave} left the rollout running"),
+    })
+}
+
+/// I15 for the health gate: the wave's health as the driver counted it
+/// fails the gate's rule (at least `gate.0` cohort clusters turned
+/// unhealthy, and a share at least `gate.1` above the baseline's), yet
+/// the rollout is not halted after the controller saw it. A verdict,
+/// so it restates the rule from the settings instead of asking the
+/// controller.
+pub fn halted_on_wave_health(
+    h: &crate::model::rollout::WaveHealth,
+    gate: (u32, f64),
+    halted: bool,
+) -> Option<Violation> {
+    let failed = h.cohort_failed >= gate.0 && h.cohort_share() - h.baseline_share() >= gate.1;
+    (failed && !halted).then(|| Violation {
+        rule: Rule::I15AlarmHaltsRollout,
+        guard: None,
+        detail: format!(
+            "the health gate saw {} of {} upgraded agents turn unhealthy (against {} of {} outside the wave) and the rollout kept going",
+            h.cohort_failed, h.cohort, h.baseline_failed, h.baseline
         ),
     })
 }
@@ -650,6 +698,34 @@ mod tests {
             .collect();
         // The 11th request is the 10th early one in a row.
         assert_eq!(found.iter().position(|&f| f), Some(10));
+
+        // I15: a running rollout must be halted after an alarm; an alarm
+        // while none runs asks for nothing.
+        let v = halted_on_alarm(true, 0, false).unwrap();
+        assert_eq!(v.rule, Rule::I15AlarmHaltsRollout);
+        assert_eq!(v.detail, "an alarm during wave 0 left the rollout running");
+        assert!(halted_on_alarm(true, 0, true).is_none());
+        assert!(halted_on_alarm(false, 3, false).is_none());
+        let sick = crate::model::rollout::WaveHealth {
+            cohort: 19,
+            cohort_failed: 19,
+            baseline: 1_981,
+            baseline_failed: 0,
+        };
+        assert!(halted_on_wave_health(&sick, (2, 0.2), false).is_some());
+        assert!(halted_on_wave_health(&sick, (2, 0.2), true).is_none());
+        assert!(
+            halted_on_wave_health(&sick, (20, 0.2), false).is_none(),
+            "too few"
+        );
+        let alike = crate::model::rollout::WaveHealth {
+            baseline_failed: 1_900,
+            ..sick
+        };
+        assert!(
+            halted_on_wave_health(&alike, (2, 0.2), false).is_none(),
+            "fleet-wide"
+        );
 
         assert!(recovery_within_budget(31, 10, 2).is_some());
         assert!(recovery_within_budget(30, 10, 2).is_none());

@@ -7,6 +7,7 @@
 //!   "faults": { "edge_misroute": { "count_max": 2, "duration": ["10m", "6h"], "magnitude": [0.05, 0.5] } } }
 //! ```
 
+use crate::model::agent::ReleaseDefect;
 use crate::scenario::ScenarioError;
 use cascade_sim::parse_duration;
 use schemars::JsonSchema;
@@ -80,12 +81,17 @@ pub enum FaultKind {
     AgentCrash,
     /// The cloud listing lags the truth by up to `magnitude` seconds.
     ListingLag,
+    /// The build the base's rollout ships is bad, drawn shortly before it
+    /// starts; the team finds it and rolls it back at the fault's end.
+    /// `magnitude` picks the defect by its whole part: [0, 1) `crash_loop`, [1, 2) `slow_leak`, [2, 3]
+    /// `breaks_behind_misroute` ([`FaultKind::release_defect`]).
+    BadRelease,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order (the schema test checks it is
     /// complete).
-    pub const ALL: [FaultKind; 19] = [
+    pub const ALL: [FaultKind; 20] = [
         FaultKind::VendorBlackhole,
         FaultKind::VendorLoss,
         FaultKind::VendorSlowdown,
@@ -105,6 +111,7 @@ impl FaultKind {
         FaultKind::RolloutAlarm,
         FaultKind::AgentCrash,
         FaultKind::ListingLag,
+        FaultKind::BadRelease,
     ];
 
     pub fn name(self) -> String {
@@ -137,7 +144,17 @@ impl FaultKind {
             FaultKind::ReplicaCrash => Some((0.0, 1_000.0)),
             FaultKind::ListingLag => Some((0.0, 86_400.0)),
             FaultKind::CloudRateLimit => Some((CALLS_PER_S_MIN, 1_000_000.0)),
+            FaultKind::BadRelease => Some((0.0, 3.0)),
         }
+    }
+
+    /// The defect a `bad_release` fault of `magnitude` ships: its whole
+    /// part indexes the defective kinds of [`ReleaseDefect::ALL`] (3.0,
+    /// the range's top, is the last).
+    pub fn release_defect(magnitude: f64) -> ReleaseDefect {
+        let bad = &ReleaseDefect::ALL[1..];
+        let i = (magnitude.max(0.0) as usize).min(bad.len() - 1);
+        bad[i]
     }
 
     /// Kinds whose effect is on the auth path (for the auth liveness check).
