@@ -1,4 +1,4 @@
-//! Invariants I1 to I10 of the model spec, and I11 to I14 and I16 added by us: the pure predicates that both
+//! Invariants I1 to I10 of the model spec, and I11 to I16 added by us: the pure predicates that both
 //! tiers call (the fleet world as it runs, the wire tier's observer), and
 //! the findings they produce.
 //!
@@ -32,6 +32,8 @@
 //!   Without it a restore into a broken route is invisible: the cluster is
 //!   lost again, comes back after the route is reverted, and every other
 //!   rule passes.
+//! - I15 [`halted_on_alarm`]: every rollout alarm, after the controller
+//!   handled it; [`halted_on_wave_health`]: every health check of a bake.
 //! - I16 [`AutoscalerWatch`]: every sync of the auth autoscaler, against
 //!   the world's own record of its recommendations and scale changes.
 //! - I10 (every pool in exactly one state) holds by construction: a pool's
@@ -118,6 +120,11 @@ pub enum Rule {
     /// before any authoritative answer reached it.
     #[serde(rename = "I14")]
     I14RestoreNotUndone,
+    /// I15: an alarm during any wave of a running rollout (started, not
+    /// completed, not halted), or the health gate's own finding on the
+    /// baking wave, halts it at once.
+    #[serde(rename = "I15")]
+    I15AlarmHaltsRollout,
     /// I16: the auth autoscaler keeps its own stabilisation: it never
     /// scales down below the highest recommendation of its scale-down
     /// window, nor up beyond its scale-up policy's limit or the lowest
@@ -128,7 +135,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in id order.
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 16] = [
         Rule::I1DestructiveNeedsAuthority,
         Rule::I2BlastRadius,
         Rule::I3ProtectedPoolsKept,
@@ -143,6 +150,7 @@ impl Rule {
         Rule::I12ConfirmedOverTime,
         Rule::I13NoRestoreIntoBrokenRoute,
         Rule::I14RestoreNotUndone,
+        Rule::I15AlarmHaltsRollout,
         Rule::I16AutoscalerStabilised,
     ];
 
@@ -162,6 +170,7 @@ impl Rule {
             Rule::I12ConfirmedOverTime => "I12",
             Rule::I13NoRestoreIntoBrokenRoute => "I13",
             Rule::I14RestoreNotUndone => "I14",
+            Rule::I15AlarmHaltsRollout => "I15",
             Rule::I16AutoscalerStabilised => "I16",
         }
     }
@@ -459,6 +468,46 @@ pub fn bake_watched(wave: u32, baked_for: SimDuration, bake: SimDuration) -> Opt
     })
 }
 
+/// I15: an alarm fired while the rollout was running (`running`: a wave
+/// started, the rollout neither completed nor halted) in wave `wave`;
+/// `halted` is whether the rollout is halted once the controller has
+/// handled it. What an SRE calls a defect: a release that keeps going
+/// after an alarm, in whichever wave, the canary above all (it exists to
+/// stop a bad build at its first clusters). Whether the wave's clusters
+/// were still being upgraded or already baking makes no difference: an
+/// alarm stops the rollout either way (the model upgrades a wave in one
+/// instant, so an alarm meets a wave baking). An alarm while no rollout
+/// runs (none started, halted, completed) asks for nothing.
+pub fn halted_on_alarm(running: bool, wave: u32, halted: bool) -> Option<Violation> {
+    (running && !halted).then(|| Violation {
+        rule: Rule::I15AlarmHaltsRollout,
+        guard: None,
+        detail: format!("an alarm during wave {wave} left the rollout running"),
+    })
+}
+
+/// I15 for the health gate: the wave's health as the driver counted it
+/// fails the gate's rule (at least `gate.0` cohort clusters turned
+/// unhealthy, and a share at least `gate.1` above the baseline's), yet
+/// the rollout is not halted after the controller saw it. A verdict,
+/// so it restates the rule from the settings instead of asking the
+/// controller.
+pub fn halted_on_wave_health(
+    h: &crate::model::rollout::WaveHealth,
+    gate: (u32, f64),
+    halted: bool,
+) -> Option<Violation> {
+    let failed = h.cohort_failed >= gate.0 && h.cohort_share() - h.baseline_share() >= gate.1;
+    (failed && !halted).then(|| Violation {
+        rule: Rule::I15AlarmHaltsRollout,
+        guard: None,
+        detail: format!(
+            "the health gate saw {} of {} upgraded agents turn unhealthy (against {} of {} outside the wave) and the rollout kept going",
+            h.cohort_failed, h.cohort, h.baseline_failed, h.baseline
+        ),
+    })
+}
+
 /// I8 for one agent under failure (G7): after `k` failed answers in a
 /// row (an error, a timeout, a 404, or a 200 older than the generation
 /// the agent reported it had applied), its next request waits at least
@@ -730,6 +779,7 @@ mod tests {
             Rule::I12ConfirmedOverTime => 12,
             Rule::I13NoRestoreIntoBrokenRoute => 13,
             Rule::I14RestoreNotUndone => 14,
+            Rule::I15AlarmHaltsRollout => 15,
             Rule::I16AutoscalerStabilised => 16,
         };
         let positions: Vec<u32> = Rule::ALL.into_iter().map(position).collect();
@@ -939,6 +989,34 @@ mod tests {
             .collect();
         // The 11th request is the 10th early one in a row.
         assert_eq!(found.iter().position(|&f| f), Some(10));
+
+        // I15: a running rollout must be halted after an alarm; an alarm
+        // while none runs asks for nothing.
+        let v = halted_on_alarm(true, 0, false).unwrap();
+        assert_eq!(v.rule, Rule::I15AlarmHaltsRollout);
+        assert_eq!(v.detail, "an alarm during wave 0 left the rollout running");
+        assert!(halted_on_alarm(true, 0, true).is_none());
+        assert!(halted_on_alarm(false, 3, false).is_none());
+        let sick = crate::model::rollout::WaveHealth {
+            cohort: 19,
+            cohort_failed: 19,
+            baseline: 1_981,
+            baseline_failed: 0,
+        };
+        assert!(halted_on_wave_health(&sick, (2, 0.2), false).is_some());
+        assert!(halted_on_wave_health(&sick, (2, 0.2), true).is_none());
+        assert!(
+            halted_on_wave_health(&sick, (20, 0.2), false).is_none(),
+            "too few"
+        );
+        let alike = crate::model::rollout::WaveHealth {
+            baseline_failed: 1_900,
+            ..sick
+        };
+        assert!(
+            halted_on_wave_health(&alike, (2, 0.2), false).is_none(),
+            "fleet-wide"
+        );
 
         assert!(recovery_within_budget(31, 0, 10, 2, 5).is_some());
         assert!(recovery_within_budget(30, 0, 10, 2, 5).is_none());

@@ -32,6 +32,11 @@ pub struct NetworkConfig {
     pub client_timeout_s: f64,
     /// Time for the agent pod to start once its system pool is back. [A]
     pub agent_start_s: f64,
+    /// First restart delay of an agent process that exited by itself (a
+    /// release's defect), doubling with each exit within 10 min of its
+    /// start up to 5 min. [A] 10 s and 5 min: Kubernetes' CrashLoopBackOff
+    /// (the container restarts in place, its image cached).
+    pub process_restart_s: f64,
     /// Cells of the edge, each with its own copy of the route rules. [A]
     /// 24: a few per region across three clouds; with 2,000 clusters a
     /// cell serves ~83, so R1's two-cell defect is ~8 % of the fleet.
@@ -54,6 +59,7 @@ impl Default for NetworkConfig {
             agent_rtt_p99_ms: 200.0,
             client_timeout_s: 10.0,
             agent_start_s: 120.0,
+            process_restart_s: 10.0,
             edge_cells: 24,
             edge_config_soak_h: 24.0,
             edge_config_window_hour_utc: 22,
@@ -71,6 +77,12 @@ impl NetworkConfig {
         )?;
         check_positive("client_timeout_s", self.client_timeout_s)?;
         check_positive("agent_start_s", self.agent_start_s)?;
+        check_range(
+            "process_restart_s",
+            self.process_restart_s,
+            0.1,
+            ("5 min", 300.0),
+        )?;
         check_range("edge_cells", self.edge_cells, 1, EDGE_CELLS_MAX)?;
         check_at_least("edge_config_soak_h", self.edge_config_soak_h, 0.0)?;
         check_at_most(
@@ -101,7 +113,9 @@ pub struct ModelConfig {
     #[serde(default = "Guards::hotfix")]
     pub hotfix_guards: Guards,
     /// \[A] What-if: the hotfix build is broken (default none, as in the
-    /// record); what the rollout's health gate is there to stop.
+    /// record); what the rollout's health gate is there to stop. A
+    /// `bad_release` timeline item changes it for the rollouts started
+    /// after it.
     pub hotfix_defect: ReleaseDefect,
     pub cloud: CloudConfig,
     pub network: NetworkConfig,

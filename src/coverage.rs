@@ -52,13 +52,22 @@ pub enum Reached {
     /// A customer's removal, carried out by a soft delete (G8), was
     /// collected: the pool really deleted after the grace period.
     SoftDeleteCollected,
+    /// An alarm fired while the rollout's first wave (the canary) baked.
+    RolloutAlarmInFirstWave,
+    /// A rollout halted (alarm or health gate) while the release it ships
+    /// was defective.
+    BadReleaseHalted,
+    /// An agent of a release that breaks behind a misroute exited on a 404.
+    ReleaseBrokeBehindMisroute,
+    /// An agent of a leaking release was killed for memory.
+    LeakingAgentKilled,
     /// The auth autoscaler scaled down while a bot wave (load that rises
     /// and falls) was running: its scale-down stabilisation met a trough.
     AutoscalerScaledDownUnderOscillation,
 }
 
 impl Reached {
-    pub const ALL: [Reached; 16] = [
+    pub const ALL: [Reached; 20] = [
         Reached::HoldDuringGenerationRegression,
         Reached::AgentDiedInHold,
         Reached::AgentRestarted,
@@ -74,6 +83,10 @@ impl Reached {
         Reached::AuthBreakerOpen,
         Reached::CustomerChangeDuringFault,
         Reached::SoftDeleteCollected,
+        Reached::RolloutAlarmInFirstWave,
+        Reached::BadReleaseHalted,
+        Reached::ReleaseBrokeBehindMisroute,
+        Reached::LeakingAgentKilled,
         Reached::AutoscalerScaledDownUnderOscillation,
     ];
 
@@ -94,6 +107,10 @@ impl Reached {
             Reached::AuthBreakerOpen => "auth_breaker_open",
             Reached::CustomerChangeDuringFault => "customer_change_during_fault",
             Reached::SoftDeleteCollected => "soft_delete_collected",
+            Reached::RolloutAlarmInFirstWave => "rollout_alarm_in_first_wave",
+            Reached::BadReleaseHalted => "bad_release_halted",
+            Reached::ReleaseBrokeBehindMisroute => "release_broke_behind_misroute",
+            Reached::LeakingAgentKilled => "leaking_agent_killed",
             Reached::AutoscalerScaledDownUnderOscillation => {
                 "autoscaler_scaled_down_under_oscillation"
             }

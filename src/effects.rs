@@ -86,6 +86,11 @@ pub enum Effect {
     ListingLag(f64),
     /// Every fault has healed: start measuring the time to settle.
     WatchSettling,
+    /// The next build a rollout ships has this defect.
+    BadRelease(crate::model::agent::ReleaseDefect),
+    /// The bad build is found: every cluster running it is rolled back,
+    /// and builds shipped from now on are sound.
+    BadReleaseFound,
 }
 
 impl Effect {
@@ -120,6 +125,8 @@ impl Effect {
             Effect::AgentCrash { .. } => "agent_crash",
             Effect::ListingLag(_) => "listing_lag",
             Effect::WatchSettling => "watch_settling",
+            Effect::BadRelease(_) => "bad_release",
+            Effect::BadReleaseFound => "bad_release_found",
         }
     }
 }
@@ -283,6 +290,21 @@ pub fn interpret(item: &TimelineItem, begin: bool, cfg: &ModelConfig, out: &mut 
         (Action::RolloutAlarm, true) => {
             out.push(Effect::Narrate(label()));
             out.push(Effect::RolloutAlarm);
+        }
+        (Action::BadRelease { defect }, true) => {
+            out.push(Effect::Narrate(format!(
+                "{}: the next build rolled out is bad ({})",
+                item.id,
+                defect.name()
+            )));
+            out.push(Effect::BadRelease(*defect));
+        }
+        (Action::BadRelease { .. }, false) => {
+            out.push(Effect::Narrate(format!(
+                "{} ends: the bad build is found and rolled back",
+                item.id
+            )));
+            out.push(Effect::BadReleaseFound);
         }
         (Action::ListingLag { lag_s }, b) => {
             narrate_begin(out);

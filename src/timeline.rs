@@ -155,6 +155,15 @@ pub enum Action {
     /// (an eventually consistent list API): an agent may see a pool it
     /// just created as absent, or one just deleted as still there.
     ListingLag { lag_s: f64 },
+    /// The next build a rollout ships has `defect` (a rollout already
+    /// under way keeps its build): the what-if "the release itself is
+    /// bad", chosen per chaos seed by the `bad_release` fault kind. With a
+    /// duration, the team finds the bad build by the item's end: every
+    /// cluster running it is rolled back to the previous version, and
+    /// later waves ship a sound build.
+    BadRelease {
+        defect: crate::model::agent::ReleaseDefect,
+    },
     /// Only a marker in the report.
     Note,
     /// Marks the moment the last fault has healed: from here the run
@@ -228,7 +237,8 @@ impl Action {
             | Action::OperatorDelay { .. }
             | Action::RolloutAlarm
             | Action::AgentCrash { .. }
-            | Action::ListingLag { .. } => ActionClass::Fault,
+            | Action::ListingLag { .. }
+            | Action::BadRelease { .. } => ActionClass::Fault,
             Action::Freeze => ActionClass::Freeze,
             Action::AuthMitigation { .. }
             | Action::EdgeFix
@@ -268,6 +278,7 @@ impl Action {
             Action::RolloutAlarm => "rollout_alarm",
             Action::AgentCrash { .. } => "agent_crash",
             Action::ListingLag { .. } => "listing_lag",
+            Action::BadRelease { .. } => "bad_release",
             Action::Note => "note",
             Action::Healed => "healed",
         }

@@ -66,6 +66,7 @@ fn every_kind() -> Vec<(Value, ActionClass)> {
         (json!({"kind": "rollout_alarm"}), Fault),
         (json!({"kind": "agent_crash", "ratio": 0.1}), Fault),
         (json!({"kind": "listing_lag", "lag_s": 30.0}), Fault),
+        (json!({"kind": "bad_release", "defect": "slow_leak"}), Fault),
         (json!({"kind": "note"}), Marker),
         (json!({"kind": "healed"}), Marker),
     ]

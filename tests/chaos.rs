@@ -80,6 +80,9 @@ fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
         // Caught by the driver's watch of bake times (the rollout's own
         // bookkeeping agrees with itself).
         (Bug::SkipsBakeAfterAlarm, 1, "safety:I7"),
+        // Caught by I15 (every alarm of a running rollout halts it): needs
+        // an alarm during the canary's 15 minutes.
+        (Bug::IgnoresAlarmInEarlyWaves, 3, "safety:I15"),
     ];
     let listed: Vec<Bug> = expected.iter().map(|e| e.0).collect();
     let others: Vec<Bug> = Bug::ALL
@@ -333,4 +336,75 @@ fn the_recovery_scripts_seeded_bugs_restore_into_broken_routes_and_are_caught_by
         let undone = v.details.iter().any(|d| d.contains("\"I14\""));
         assert!(undone, "{}: {:?}", bug.name(), v.details);
     }
+}
+
+#[test]
+fn rollout_400_finds_the_rollout_bugs_and_passes_its_first_seeds_without_them() {
+    let c = chaos("scenarios/chaos/rollout-400.profile.json");
+    // The first failing seed and its signature, per rollout bug (README's
+    // seeds-to-find table has 10 ranges of 500).
+    for (bug, seed, signature) in [
+        (Bug::IgnoresAlarmInEarlyWaves, 3, "safety:I15"),
+        (Bug::SkipsBakeAfterAlarm, 1, "safety:I7"),
+    ] {
+        let (found, v) = first_failure(&c, 1..21, Some(bug))
+            .unwrap_or_else(|| panic!("seeded bug {} not found in 20 seeds", bug.name()));
+        assert_eq!(
+            (found, v.signature.as_str()),
+            (seed, signature),
+            "{}",
+            bug.name()
+        );
+    }
+    // Without a bug the first seeds pass (the sweep of 1..500 does too),
+    // bad builds of every kind among them.
+    let mut defects = std::collections::BTreeSet::new();
+    for seed in 1..13 {
+        let case = c.case(seed, None);
+        for f in &case.faults {
+            if let cascade::timeline::Action::BadRelease { defect } = f.action(0) {
+                defects.insert(defect.name());
+            }
+        }
+        let (v, _) = c.run_document(&c.document(&case)).unwrap();
+        assert_eq!(
+            v.class, None,
+            "seed {seed}: {:?} {:?}",
+            v.signature, v.details
+        );
+    }
+    assert_eq!(
+        defects.into_iter().collect::<Vec<_>>(),
+        ["breaks_behind_misroute", "crash_loop", "slow_leak"]
+    );
+}
+
+#[test]
+fn i15_fails_on_the_hand_made_canary_alarm_and_passes_without_the_bug() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/focused/rollout-alarm-in-canary.json");
+    let sc = scenario::load(&path).unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    assert!(r.summary.passed(), "the file expects its one I15 finding");
+    assert_eq!(r.summary.findings.by_rule.get("I15"), Some(&1));
+    assert_eq!(r.summary.findings.by_rule.len(), 1);
+    let mut doc = scenario::resolve_file(&path).unwrap();
+    doc["model"]["rollout"]["seeded_bug"] = serde_json::Value::Null;
+    let sc = scenario::from_document(&path, doc).unwrap();
+    let r = run_scenario(&sc, RunOptions::default());
+    assert!(
+        r.summary.findings.by_rule.is_empty(),
+        "{:?}",
+        r.summary.findings.by_rule
+    );
+    // The alarm halted the canary at 10:05; resumed 30 min later (a
+    // second bake of wave 0 from 10:35), it baked again until 10:50, when
+    // the 1 % wave started (10:15 with the bug).
+    let starts: Vec<(u32, u64)> = r.outcome.rollouts[0]
+        .waves
+        .iter()
+        .take(3)
+        .map(|w| (w.wave, w.started_at.as_secs()))
+        .collect();
+    assert_eq!(starts, [(0, 36_000), (0, 38_100), (1, 39_000)]);
 }

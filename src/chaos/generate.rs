@@ -108,6 +108,9 @@ impl DrawnFault {
                 ratio: m.min(1.0),
                 salt: 2000 + n as u64,
             },
+            FaultKind::BadRelease => Action::BadRelease {
+                defect: FaultKind::release_defect(m),
+            },
             FaultKind::BotOscillation | FaultKind::BotBursts => self.wave(n),
         }
     }
@@ -150,7 +153,7 @@ impl DrawnFault {
 
     /// The timeline item of this fault; `n` makes its id unique.
     pub fn to_item(&self, n: usize) -> ItemDoc {
-        let instant = matches!(self.kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm);
+        let instant = self.is_instant();
         ItemDoc {
             id: format!("F{n}-{}", self.kind.name()),
             at: format!("+{}s", self.start_s),
@@ -160,10 +163,16 @@ impl DrawnFault {
         }
     }
 
+    /// A fault without a duration: it happens at its start.
+    fn is_instant(&self) -> bool {
+        matches!(self.kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm)
+    }
+
     pub fn end_s(&self) -> u64 {
-        match self.kind {
-            FaultKind::ReplicaCrash | FaultKind::RolloutAlarm => self.start_s,
-            _ => self.start_s + self.duration_s,
+        if self.is_instant() {
+            self.start_s
+        } else {
+            self.start_s + self.duration_s
         }
     }
 }
@@ -242,6 +251,8 @@ pub fn draw(p: &LoadedProfile, seed: u64, rollout_at_s: Option<u64>) -> Vec<Draw
             let start = match (kind, rollout_at_s) {
                 // An alarm only matters while a rollout runs.
                 (FaultKind::RolloutAlarm, Some(r)) => r + krng.below(80 * 60),
+                // A bad build is chosen before its rollout ships it.
+                (FaultKind::BadRelease, Some(r)) => r.saturating_sub(60 + krng.below(30 * 60)),
                 (FaultKind::AgentCrash, _) => {
                     crash_start(&mut krng, rollout_at_s, &faults, window_s)
                 }

@@ -7,6 +7,7 @@
 //!   "faults": { "edge_misroute": { "count_max": 2, "duration": ["10m", "6h"], "magnitude": [0.05, 0.5] } } }
 //! ```
 
+use crate::model::agent::ReleaseDefect;
 use crate::scenario::ScenarioError;
 use cascade_sim::parse_duration;
 use schemars::JsonSchema;
@@ -89,12 +90,17 @@ pub enum FaultKind {
     /// traffic: a spike of 30 s to 3 min every 5 to 30 min (fixed by the
     /// fault's start), each of its own height.
     BotBursts,
+    /// The build the base's rollout ships is bad, drawn shortly before it
+    /// starts; the team finds it and rolls it back at the fault's end.
+    /// `magnitude` picks the defect by its whole part: [0, 1) `crash_loop`, [1, 2) `slow_leak`, [2, 3]
+    /// `breaks_behind_misroute` ([`FaultKind::release_defect`]).
+    BadRelease,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order (the schema test checks it is
     /// complete).
-    pub const ALL: [FaultKind; 21] = [
+    pub const ALL: [FaultKind; 22] = [
         FaultKind::VendorBlackhole,
         FaultKind::VendorLoss,
         FaultKind::VendorSlowdown,
@@ -116,6 +122,7 @@ impl FaultKind {
         FaultKind::ListingLag,
         FaultKind::BotOscillation,
         FaultKind::BotBursts,
+        FaultKind::BadRelease,
     ];
 
     pub fn name(self) -> String {
@@ -150,7 +157,17 @@ impl FaultKind {
             FaultKind::ReplicaCrash => Some((0.0, 1_000.0)),
             FaultKind::ListingLag => Some((0.0, 86_400.0)),
             FaultKind::CloudRateLimit => Some((CALLS_PER_S_MIN, 1_000_000.0)),
+            FaultKind::BadRelease => Some((0.0, 3.0)),
         }
+    }
+
+    /// The defect a `bad_release` fault of `magnitude` ships: its whole
+    /// part indexes the defective kinds of [`ReleaseDefect::ALL`] (3.0,
+    /// the range's top, is the last).
+    pub fn release_defect(magnitude: f64) -> ReleaseDefect {
+        let bad = &ReleaseDefect::ALL[1..];
+        let i = (magnitude.max(0.0) as usize).min(bad.len() - 1);
+        bad[i]
     }
 
     /// Kinds whose effect is on the auth path (for the auth liveness check).

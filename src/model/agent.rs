@@ -98,7 +98,10 @@ impl Guards {
 }
 
 /// A defect of the release a rollout ships \[A]: the what-if "the hotfix
-/// build itself is broken", which the rollout's health gate must stop.
+/// build itself is broken", which the rollout's safety nets (its health
+/// gate, alarms) must stop. Each kind fails at a different moment, so each
+/// meets the safety nets differently: at once, hours after every bake, or
+/// only when a route misroutes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseDefect {
@@ -108,6 +111,37 @@ pub enum ReleaseDefect {
     /// and restarts in a loop: it never polls again, and its status report
     /// says so. Restarts after a host loss crash the same way.
     CrashLoop,
+    /// The new version leaks memory: each of its processes is killed for
+    /// running out of memory `AgentConfig::leak_oom_after_s` after it
+    /// started (hours: it outlives every bake), and restarts fresh.
+    SlowLeak,
+    /// The new version reads a 404 as "no pools" (the March 2025 bug,
+    /// reintroduced by a refactor of the answer handling); the guards the
+    /// fleet added since (G2's delete intents, G6's locks) refuse the prune,
+    /// and the process exits on the refusal, restarting into the same
+    /// 404. Harmless until a route misroutes; while one does, the version
+    /// crash-loops on every misrouted cluster.
+    BreaksBehindMisroute,
+}
+
+impl ReleaseDefect {
+    /// Every kind, in declaration order.
+    pub const ALL: [ReleaseDefect; 4] = [
+        ReleaseDefect::None,
+        ReleaseDefect::CrashLoop,
+        ReleaseDefect::SlowLeak,
+        ReleaseDefect::BreaksBehindMisroute,
+    ];
+
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReleaseDefect::None => "none",
+            ReleaseDefect::CrashLoop => "crash_loop",
+            ReleaseDefect::SlowLeak => "slow_leak",
+            ReleaseDefect::BreaksBehindMisroute => "breaks_behind_misroute",
+        }
+    }
 }
 
 /// Which guard stopped a destructive step.
@@ -193,6 +227,11 @@ pub struct AgentConfig {
     pub soft_delete_collect_after_s: f64,
     /// G5: fleet-wide brake, deletes per hour across all clusters. [A]
     pub fleet_deletes_per_hour_max: u32,
+    /// [`ReleaseDefect::SlowLeak`]: how long a process of the leaking
+    /// version runs before it is killed for memory. [A] 6 h: a leak of a
+    /// few MB per reconcile against a pod limit of a few hundred MB, the
+    /// usual "OOM after hours" of a leak that passes a 15-minute bake.
+    pub leak_oom_after_s: f64,
     /// A deliberately seeded bug (chaos catalogue); none in real runs.
     pub seeded_bug: Option<SeededBug>,
 }
@@ -213,6 +252,7 @@ impl Default for AgentConfig {
             cluster_deletes_per_hour_max: 2,
             soft_delete_collect_after_s: 24.0 * 3600.0,
             fleet_deletes_per_hour_max: 50,
+            leak_oom_after_s: 6.0 * 3600.0,
             seeded_bug: None,
         }
     }
@@ -252,6 +292,13 @@ impl AgentConfig {
         )?;
         check_positive("requests_per_min_max", self.requests_per_min_max)?;
         check_positive("confirm_window_s", self.confirm_window_s)?;
+        // From a minute (a leak faster than a poll is a crash loop) to a week.
+        check_range(
+            "leak_oom_after_s",
+            self.leak_oom_after_s,
+            60.0,
+            ("one week", 7.0 * DAY_S),
+        )?;
         check_positive(
             "soft_delete_collect_after_s",
             self.soft_delete_collect_after_s,
@@ -326,6 +373,12 @@ pub enum AgentOutput {
     /// The agent stops acting and only polls (G1).
     EnteredHold,
     LeftHold,
+    /// The process exited by itself (a defect of its release: killed for
+    /// memory, or an unhandled error) after running `ran_for`; it is
+    /// dead, and the driver restarts it like any exited container.
+    Exited {
+        ran_for: SimDuration,
+    },
 }
 
 /// An agent's steady poll schedule: poll k at `phase + k·period +
@@ -460,8 +513,13 @@ pub struct Agent {
     /// When it polls while all is well.
     grid: PollGrid,
     alive: bool,
-    /// The installed version crash-loops ([`ReleaseDefect::CrashLoop`]).
-    crash_looping: bool,
+    /// The installed version's defect (none for a sound release).
+    defect: ReleaseDefect,
+    /// When this process started (or its version was installed).
+    started_at: Stamp,
+    /// When a leaking process runs out of memory
+    /// ([`ReleaseDefect::SlowLeak`]; none otherwise).
+    oom_at: Stamp,
     in_hold: bool,
     /// A fetch is outstanding; its answer has not come back yet.
     awaiting_answer: bool,
@@ -486,7 +544,9 @@ impl Agent {
             guards,
             grid,
             alive: true,
-            crash_looping: false,
+            defect: ReleaseDefect::None,
+            started_at: Stamp::NONE,
+            oom_at: Stamp::NONE,
             in_hold: false,
             awaiting_answer: false,
             last_poll_ok: false,
@@ -518,7 +578,7 @@ impl Agent {
     /// full convergence asks of the agent side.
     pub fn status(&self) -> AgentStatus {
         AgentStatus {
-            alive: self.alive && !self.crash_looping,
+            alive: self.alive && !self.crash_looping(),
             in_hold: self.in_hold,
             generation: self.generation,
             last_poll_ok: self.last_poll_ok,
@@ -564,14 +624,68 @@ impl Agent {
         std::mem::replace(&mut self.in_hold, false)
     }
 
-    /// A new version is installed (the hotfix): same memory, new guards;
-    /// a crash-looping version stops the agent for good.
-    pub fn upgrade(&mut self, guards: Guards, defect: ReleaseDefect) {
+    /// The installed version crash-loops ([`ReleaseDefect::CrashLoop`]).
+    fn crash_looping(&self) -> bool {
+        self.defect == ReleaseDefect::CrashLoop
+    }
+
+    /// The installed version's defect.
+    pub fn defect(&self) -> ReleaseDefect {
+        self.defect
+    }
+
+    /// A new version is installed at `now` (the hotfix): same memory, new
+    /// guards; a crash-looping version stops the agent for good.
+    pub fn upgrade(
+        &mut self,
+        now: SimTime,
+        guards: Guards,
+        defect: ReleaseDefect,
+        cfg: &AgentConfig,
+    ) {
         self.guards = guards;
+        self.defect = defect;
+        self.started(now, cfg);
         if defect == ReleaseDefect::CrashLoop {
-            self.crash_looping = true;
             self.awaiting_answer = false;
         }
+    }
+
+    /// The rollout rolled the cluster back to the previous version, sound
+    /// and with `guards`. Returns whether the process must be started
+    /// again (the defective one was crash-looping: it runs nothing until
+    /// the driver restarts it as a fresh process).
+    pub fn roll_back(&mut self, guards: Guards) -> bool {
+        let restart = self.alive && self.crash_looping();
+        self.guards = guards;
+        self.defect = ReleaseDefect::None;
+        self.oom_at = Stamp::NONE;
+        if restart {
+            self.alive = false;
+        }
+        restart
+    }
+
+    /// The process exits by itself at `now` (its release's defect).
+    fn exit(&mut self, now: SimTime, out: &mut Vec<AgentOutput>) {
+        self.alive = false;
+        self.awaiting_answer = false;
+        let ran_for = self
+            .started_at
+            .get()
+            .map_or(SimDuration::ZERO, |t| now.saturating_since(t));
+        out.push(AgentOutput::Exited { ran_for });
+    }
+
+    /// The process (or its version) starts at `now`: a leaking one will
+    /// run out of memory `leak_oom_after_s` later.
+    fn started(&mut self, now: SimTime, cfg: &AgentConfig) {
+        self.started_at = Stamp::at(now);
+        self.oom_at = if self.defect == ReleaseDefect::SlowLeak {
+            Stamp::at(now + SimDuration::from_secs_f64(cfg.leak_oom_after_s))
+        } else {
+            Stamp::NONE
+        };
     }
 
     /// The agent's host (the `system` pool) is going away: the agent dies.
@@ -598,7 +712,7 @@ impl Agent {
         cfg: &AgentConfig,
         out: &mut Vec<AgentOutput>,
     ) {
-        let crash_looping = self.crash_looping;
+        let defect = self.defect;
         *self = Agent::new(guards, now, self.grid);
         if guards.g3_monotonic_generation
             && cfg.seeded_bug != Some(SeededBug::ForgetsGenerationOnRestart)
@@ -606,8 +720,9 @@ impl Agent {
             self.generation = recorded_generation;
         }
         // The installed binary is still the defective one.
-        self.crash_looping = crash_looping;
-        if crash_looping {
+        self.defect = defect;
+        self.started(now, cfg);
+        if self.crash_looping() {
             return;
         }
         out.push(AgentOutput::SetTimer {
@@ -624,7 +739,12 @@ impl Agent {
         cfg: &AgentConfig,
         out: &mut Vec<AgentOutput>,
     ) {
-        if !self.alive || self.crash_looping {
+        if !self.alive || self.crash_looping() {
+            return;
+        }
+        if self.oom_at.get().is_some_and(|at| now >= at) {
+            // The leak: the kernel kills the process at its next wake-up.
+            self.exit(now, out);
             return;
         }
         match timer {
@@ -702,14 +822,15 @@ impl Agent {
         );
         debug_assert!(self.desired != Some(*ds) || self.generation == ds.generation);
         if !self.alive
-            || self.crash_looping
+            || self.crash_looping()
             || self.awaiting_answer
             || !self.last_poll_ok
             || self.desired != Some(*ds)
         {
             return None;
         }
-        let mut until = SimTime::MAX;
+        // A leaking process wakes for its death: no poll is skipped past it.
+        let mut until = self.oom_at.get().unwrap_or(SimTime::MAX);
         for (i, st) in actual.iter().enumerate() {
             let pool = PoolName::from_index(i);
             let wanted = ds.pools.contains(pool) && !ds.tombstones.contains(pool);
@@ -721,7 +842,7 @@ impl Agent {
                 }
                 PoolState::Present { .. } => {
                     // Already observed: the next answers only count it.
-                    until = self.next_full_resync;
+                    until = until.min(self.next_full_resync);
                     self.watch[i].undesired_since.get().is_some()
                 }
                 PoolState::Creating | PoolState::Deleting => false,
@@ -805,10 +926,16 @@ impl Agent {
         cfg: &AgentConfig,
         out: &mut Vec<AgentOutput>,
     ) {
-        if !self.alive || self.crash_looping {
+        if !self.alive || self.crash_looping() {
             return;
         }
         self.awaiting_answer = false;
+        if answer == DesiredAnswer::NotFound && self.defect == ReleaseDefect::BreaksBehindMisroute {
+            // The release reads the 404 as "no pools"; its guards refuse
+            // the prune and the refusal is not handled: the process exits.
+            self.exit(now, out);
+            return;
+        }
         match answer {
             DesiredAnswer::Ok(mut ds) => {
                 let g3 = self.guards.g3_monotonic_generation
@@ -1729,5 +1856,128 @@ mod tests {
             assert!(deletes(&out).is_empty(), "no delete of a running pool");
         }
         assert_eq!(asked_at, vec![1, 5]);
+    }
+
+    #[test]
+    fn a_leaking_release_exits_at_its_first_wake_after_the_leak_and_restarts_leaking() {
+        let cfg = AgentConfig::default();
+        let (actual, ds) = full_cluster();
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
+        a.upgrade(
+            SimTime::from_secs(100),
+            Guards::all(),
+            ReleaseDefect::SlowLeak,
+            &cfg,
+        );
+        answer(&mut a, 200, ds, &actual);
+        // Quiet, but no poll is skipped past its death (6 h after the install).
+        let oom = SimTime::from_secs(100 + 6 * 3_600);
+        assert_eq!(a.quiet_until(&ds, &actual), Some(oom));
+        let mut out = Vec::new();
+        a.handle_timer(
+            SimTime::from_secs(100 + 6 * 3_600 - 1),
+            AgentTimer::Poll,
+            &cfg,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![AgentOutput::FetchDesired],
+            "still alive a second before"
+        );
+        a.handle_answer(oom, DesiredAnswer::Ok(ds), &actual, &cfg, &mut Vec::new());
+        let mut out = Vec::new();
+        a.handle_timer(
+            oom + SimDuration::from_secs(5),
+            AgentTimer::Poll,
+            &cfg,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![AgentOutput::Exited {
+                ran_for: SimDuration::from_secs(6 * 3_600 + 5)
+            }]
+        );
+        assert!(!a.is_alive() && !a.status().alive);
+        // The restarted process leaks again, from its own start.
+        let restart = oom + SimDuration::from_secs(15);
+        let mut out = Vec::new();
+        a.handle_restart(restart, Guards::all(), a.generation(), &cfg, &mut out);
+        assert_eq!(a.defect(), ReleaseDefect::SlowLeak);
+        assert_eq!(a.oom_at.get(), Some(restart + SimDuration::from_hours(6)));
+        // Rolled back: the old version does not leak.
+        assert!(
+            !a.roll_back(Guards::all()),
+            "a running process keeps running"
+        );
+        assert_eq!((a.defect(), a.oom_at.get()), (ReleaseDefect::None, None));
+    }
+
+    #[test]
+    fn a_release_that_breaks_behind_a_misroute_exits_on_a_404_only() {
+        let cfg = AgentConfig::default();
+        let (actual, ds) = full_cluster();
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
+        a.upgrade(
+            SimTime::ZERO,
+            Guards::all(),
+            ReleaseDefect::BreaksBehindMisroute,
+            &cfg,
+        );
+        // Harmless on 200s and errors: it reconciles and backs off as before.
+        assert!(answer(&mut a, 10, ds, &actual)
+            .iter()
+            .any(|o| matches!(o, AgentOutput::SetTimer { .. })));
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::from_secs(70),
+            DesiredAnswer::ServerError,
+            &actual,
+            &cfg,
+            &mut out,
+        );
+        assert!(a.status().alive && !out.iter().any(|o| matches!(o, AgentOutput::Exited { .. })));
+        // A 404: no delete, the process exits.
+        let mut out = Vec::new();
+        a.handle_answer(
+            SimTime::from_secs(130),
+            DesiredAnswer::NotFound,
+            &actual,
+            &cfg,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![AgentOutput::Exited {
+                ran_for: SimDuration::from_secs(130)
+            }]
+        );
+        assert!(!a.status().alive);
+        // The sound version reads the same 404 as a failure and lives.
+        let mut b = test_agent(Guards::all(), SimTime::ZERO);
+        let mut out = Vec::new();
+        b.handle_answer(
+            SimTime::from_secs(130),
+            DesiredAnswer::NotFound,
+            &actual,
+            &cfg,
+            &mut out,
+        );
+        assert!(b.status().alive && !out.iter().any(|o| matches!(o, AgentOutput::Exited { .. })));
+    }
+
+    #[test]
+    fn a_crash_looping_release_rolled_back_must_be_started_again() {
+        let cfg = AgentConfig::default();
+        let mut a = test_agent(Guards::all(), SimTime::ZERO);
+        a.upgrade(SimTime::ZERO, Guards::all(), ReleaseDefect::CrashLoop, &cfg);
+        assert!(a.is_alive() && !a.status().alive);
+        assert!(a.roll_back(Guards::hotfix()));
+        assert!(!a.is_alive(), "down until the driver restarts it");
+        let mut out = Vec::new();
+        a.handle_restart(SimTime::from_secs(120), Guards::hotfix(), 0, &cfg, &mut out);
+        assert!(a.status().alive);
+        assert_eq!(a.guards(), Guards::hotfix());
     }
 }

@@ -182,6 +182,10 @@ catalogue! {
         /// (the controller's own bookkeeping agrees with itself; the driver's
         /// watch of bake times, I7, does not).
         SkipsBakeAfterAlarm = "skips_bake_after_alarm",
+        /// An off-by-one on the wave index: alarms during the canary (wave
+        /// 0) are ignored, so a release that trips an alarm at its first
+        /// clusters goes on to the next, larger wave (caught by I15).
+        IgnoresAlarmInEarlyWaves = "ignores_alarm_in_early_waves",
     }
     /// Seeded bugs of the recovery script.
     "recovery" => RecoveryBug in Planted::Recovery {

@@ -77,6 +77,11 @@ pub struct RolloutConfig {
     /// baseline's (0.2: well above the few percent a fleet-wide fault
     /// spreads over both cohorts alike).
     pub health_excess_share_min: f64,
+    /// \[A] When the health gate halts a wave, roll every upgraded cluster
+    /// back to the previous version (what automated canary analysis does
+    /// on a failed analysis: Argo Rollouts, Spinnaker). Off: the upgraded
+    /// clusters keep the broken version until a human ships a new build.
+    pub roll_back_on_gate_halt: bool,
     /// A deliberately seeded bug (chaos catalogue); none in real runs.
     pub seeded_bug: Option<RolloutBug>,
 }
@@ -94,6 +99,7 @@ impl Default for RolloutConfig {
             health_check_interval_s: 60,
             health_failed_min: 2,
             health_excess_share_min: 0.2,
+            roll_back_on_gate_halt: false,
             seeded_bug: None,
         }
     }
@@ -235,6 +241,12 @@ pub enum RolloutOutput {
         wave: u32,
         at: SimTime,
         cause: HaltCause,
+    },
+    /// The health gate halted the rollout and it rolls back: the clusters
+    /// at `order()[clusters]` (every one upgraded so far) get the previous
+    /// version again. The rollout stays halted.
+    RolledBack {
+        clusters: Range<usize>,
     },
     /// The halted wave bakes again.
     Resumed {
@@ -461,6 +473,11 @@ impl Rollout {
         }
         if self.config.health_gate && self.wave_failed(&health) {
             self.halt(now, HaltCause::WaveHealth(health), out);
+            if self.config.roll_back_on_gate_halt {
+                out.push(RolloutOutput::RolledBack {
+                    clusters: 0..self.upgraded(),
+                });
+            }
             return;
         }
         if !timer.bake_end {
@@ -494,7 +511,14 @@ impl Rollout {
 
     /// An alarm fired. Halts the rollout if a wave is baking; returns whether it did.
     pub fn handle_alarm(&mut self, now: SimTime, out: &mut Vec<RolloutOutput>) -> bool {
-        if !matches!(self.phase, Phase::Baking { .. }) {
+        let Phase::Baking { plan_idx, .. } = self.phase else {
+            return false;
+        };
+        if self.config.seeded_bug == Some(RolloutBug::IgnoresAlarmInEarlyWaves)
+            && self.plan[plan_idx].wave < 1
+        {
+            // The seeded bug: "alarms before the first wave are noise"
+            // meant before wave 0 had started, and compares with 1.
             return false;
         }
         self.halt(now, HaltCause::Alarm, out);
@@ -990,5 +1014,85 @@ mod tests {
         assert!(!log
             .iter()
             .any(|(_, o)| matches!(o, RolloutOutput::SetTimer { timer, .. } if !timer.bake_end)));
+    }
+
+    #[test]
+    fn the_seeded_bug_ignores_alarms_in_the_canary_only() {
+        let bugged = RolloutConfig {
+            seeded_bug: Some(RolloutBug::IgnoresAlarmInEarlyWaves),
+            ..RolloutConfig::default()
+        };
+        // An alarm 5 min into the canary: the bug goes on to wave 1.
+        let mut r = Rollout::new(bugged.clone()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive(&mut r, out, &[mins(5)]);
+        assert_eq!(r.completed_at(), Some(mins(75)));
+        assert!(!log
+            .iter()
+            .any(|(_, o)| matches!(o, RolloutOutput::Halted { .. })));
+        // The sound controller halts the canary.
+        let mut r = Rollout::new(RolloutConfig::default()).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        drive(&mut r, out, &[mins(5)]);
+        assert!(r.is_halted());
+        assert_eq!(r.upgraded(), 1);
+        // From wave 1 on, the bug halts like the sound controller.
+        let mut r = Rollout::new(bugged).unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        drive(&mut r, out, &[mins(20)]);
+        assert!(r.is_halted());
+        assert_eq!(r.upgraded(), 20);
+    }
+
+    #[test]
+    fn a_gate_halt_rolls_back_every_upgraded_cluster_when_asked_to() {
+        let mut r = Rollout::new(RolloutConfig {
+            roll_back_on_gate_halt: true,
+            ..RolloutConfig::default()
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive_with_health(&mut r, out, &[], |_, up| crash_looping(up));
+        let tail: Vec<_> = log
+            .iter()
+            .rev()
+            .take(2)
+            .map(|(t, o)| (*t, o.clone()))
+            .collect();
+        assert_eq!(
+            tail,
+            vec![
+                (mins(16), RolloutOutput::RolledBack { clusters: 0..20 }),
+                (
+                    mins(16),
+                    RolloutOutput::Halted {
+                        wave: 1,
+                        at: mins(16),
+                        cause: HaltCause::WaveHealth(crash_looping(19))
+                    }
+                ),
+            ]
+        );
+        // An alarm's halt does not roll back: the team checks and resumes.
+        let mut r = Rollout::new(RolloutConfig {
+            roll_back_on_gate_halt: true,
+            ..RolloutConfig::default()
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        r.start(SimTime::ZERO, (0..2_000).collect(), false, &mut out)
+            .unwrap();
+        let log = drive(&mut r, out, &[mins(5)]);
+        assert!(!log
+            .iter()
+            .any(|(_, o)| matches!(o, RolloutOutput::RolledBack { .. })));
     }
 }

@@ -155,10 +155,13 @@ fn take_outputs(
             }
             AgentOutput::DeletePool { pool } => calls.push((pool, CloudCall::Delete)),
             AgentOutput::ScaleToZero { pool } => calls.push((pool, CloudCall::ScaleToZero)),
+            // The wire tier installs no defective release: no agent
+            // exits by itself there.
             AgentOutput::FetchDesired
             | AgentOutput::Blocked { .. }
             | AgentOutput::EnteredHold
-            | AgentOutput::LeftHold => {}
+            | AgentOutput::LeftHold
+            | AgentOutput::Exited { .. } => {}
         }
     }
 }

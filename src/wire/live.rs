@@ -542,6 +542,9 @@ impl Observer for AgentWatch {
                 self.with(|s| s.in_hold = false);
                 self.say(now, format_args!("agent {cluster}: hold left"));
             }
+            AgentOutput::Exited { ran_for } => {
+                self.say(now, format_args!("agent {cluster}: exited after {ran_for}"));
+            }
             AgentOutput::FetchDesired | AgentOutput::SetTimer { .. } => {}
         }
     }

@@ -45,6 +45,9 @@ pub struct ClusterBook {
     pub pending_collect: [Option<u32>; 3],
     /// The agent version to run at the next (re)start.
     pub guards_installed: Option<Guards>,
+    /// Exits of the agent's process within 10 min of its start, in a row
+    /// (its restart back-off doubles with each; CrashLoopBackOff).
+    pub quick_exits: u8,
     /// The last answer this agent acted on was authoritative (for I1).
     pub last_answer_ok: bool,
     /// Tombstones in the last answer (for I1).

@@ -20,7 +20,7 @@ use super::tallies::Tallies;
 use super::{Ev, RestoreMethod};
 use crate::checks::{self, BlastRadius};
 use crate::coverage::Reached;
-use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard};
+use crate::model::agent::{Agent, AgentOutput, AgentTimer, Guard, ReleaseDefect};
 use crate::model::brake::FleetBrake;
 use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, POOLS};
@@ -408,6 +408,7 @@ impl Fleet {
                     self.tallies.agents_held += 1;
                 }
                 AgentOutput::LeftHold => self.tallies.agents_held -= 1,
+                AgentOutput::Exited { ran_for } => self.on_agent_exited(sh, c, ran_for),
             }
         }
     }
@@ -562,6 +563,46 @@ impl Fleet {
             self.kill_agent(sh, c);
             response.on_agent_died(sh, self, c);
         }
+    }
+
+    /// Cluster `c`'s agent process exited by itself after running
+    /// `ran_for` (its release's defect): it is down, and the kubelet
+    /// starts it again in place after a back-off that doubles with each
+    /// exit soon after a start (CrashLoopBackOff, `process_restart_s` up
+    /// to 5 min).
+    fn on_agent_exited(&mut self, sh: &mut Shared, c: ClusterId, ran_for: SimDuration) {
+        let reached = match self.agents[c as usize].defect() {
+            ReleaseDefect::SlowLeak => Some(Reached::LeakingAgentKilled),
+            ReleaseDefect::BreaksBehindMisroute => Some(Reached::ReleaseBrokeBehindMisroute),
+            ReleaseDefect::None | ReleaseDefect::CrashLoop => None,
+        };
+        if let Some(r) = reached {
+            sh.books.coverage.hit(r);
+        }
+        let book = &mut sh.books.clusters[c as usize];
+        book.quick_exits = if ran_for < SimDuration::from_mins(10) {
+            book.quick_exits.saturating_add(1)
+        } else {
+            0
+        };
+        let doublings = u32::from(book.quick_exits.saturating_sub(1)).min(5);
+        let delay_s = (sh.cfg.network.process_restart_s * f64::from(1u32 << doublings)).min(300.0);
+        self.kill_agent(sh, c);
+        sh.sim
+            .schedule_in(SimDuration::from_secs_f64(delay_s), Ev::AgentRestart(c));
+    }
+
+    /// Cluster `c`'s crash-looping agent was rolled back to a sound
+    /// version: it counts as down until its pod starts as that version.
+    pub(super) fn restart_rolled_back(&mut self, sh: &mut Shared, c: ClusterId) {
+        self.tallies.agents_down += 1;
+        if self.agents[c as usize].in_hold() {
+            // Upgraded while in hold; the new process starts out of it.
+            self.tallies.agents_held -= 1;
+        }
+        sh.books.clusters[c as usize].quick_exits = 0;
+        let start = SimDuration::from_secs_f64(sh.cfg.network.agent_start_s);
+        sh.sim.schedule_in(start, Ev::AgentRestart(c));
     }
 
     /// Cluster `c`'s live agent goes down (its host drained, its pod

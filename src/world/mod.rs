@@ -209,7 +209,8 @@ impl World {
                 rollout: seed.fork(streams::ROLLOUT, 0),
                 recovery: seed.fork(streams::RECOVERY, 0),
             },
-        );
+        )
+        .with_release_defect(cfg.hotfix_defect);
         World {
             books: Books::new(n, Metrics::new(&plant.fleet, epoch), epoch),
             fleet,

@@ -25,7 +25,7 @@ use crate::checks;
 use crate::coverage::Reached;
 use crate::effects::land_route_change;
 use crate::effects::{self, Effect};
-use crate::model::agent::Agent;
+use crate::model::agent::{Agent, ReleaseDefect};
 use crate::model::auth::AuthSystem;
 use crate::model::change::{Change, ChangeManager, ChangePayload, ChangeRequest, Decision};
 use crate::model::monitoring::{DetectionSource, Monitoring, MonitoringOutput, MonitoringTimer};
@@ -80,6 +80,11 @@ pub(super) struct Response {
     /// Agents reporting healthy when the baking wave started (the health
     /// gate's before-picture); empty until a rollout starts.
     healthy_at_wave_start: Vec<bool>,
+    /// The defect of the next build a rollout ships (`hotfix_defect`, or
+    /// the last `bad_release` item's), and of the build being rolled out
+    /// (latched when its rollout starts: one rollout ships one build).
+    next_release_defect: ReleaseDefect,
+    release_defect: ReleaseDefect,
     /// Edge changes in the configuration pipeline, by `Ev::EdgeDeploy` index.
     edge_deploys: Vec<RouteLanding>,
     /// Routing changes applied to prod as the change log and the pipeline
@@ -119,6 +124,8 @@ impl Response {
             rollout,
             bake_watch: None,
             healthy_at_wave_start: Vec::new(),
+            next_release_defect: ReleaseDefect::None,
+            release_defect: ReleaseDefect::None,
             edge_deploys: Vec::new(),
             routing_changes: Vec::new(),
             restorations_at_ack: Vec::new(),
@@ -132,6 +139,14 @@ impl Response {
             routing: Vec::new(),
             script_process_restores: 0,
         }
+    }
+
+    /// The defect of the builds rollouts ship until a `bad_release` item
+    /// says otherwise (`hotfix_defect`).
+    pub fn with_release_defect(mut self, defect: ReleaseDefect) -> Response {
+        self.next_release_defect = defect;
+        self.release_defect = defect;
+        self
     }
 
     // ---- the timeline -------------------------------------------------------
@@ -230,11 +245,9 @@ impl Response {
             Effect::CloudLatencyFactor(f) => sh.plant.cloud.set_latency_factor(f),
             Effect::CloudCallsPerS(r) => sh.plant.cloud.set_calls_per_s(r),
             Effect::OperatorAckFactor(f) => self.operators.set_ack_factor(f),
-            Effect::RolloutAlarm => {
-                let mut out = Vec::new();
-                self.rollout.handle_alarm(now, &mut out);
-                self.push_rollout(out);
-            }
+            Effect::RolloutAlarm => self.rollout_alarm(sh),
+            Effect::BadRelease(defect) => self.next_release_defect = defect,
+            Effect::BadReleaseFound => self.bad_release_found(sh, fleet),
             Effect::VendorPath(p) => auth.set_vendor_path(p),
             Effect::BotMultiplier(m) => auth.set_bot_multiplier(m),
             Effect::BotWave(w) => auth.set_bot_wave(now, w),
@@ -483,6 +496,7 @@ impl Response {
             return;
         }
         let mut out = Vec::new();
+        self.release_defect = self.next_release_defect;
         match self.rollout.start_shuffled(
             now,
             sh.plant.fleet.len() as u32,
@@ -512,7 +526,7 @@ impl Response {
     fn route_rollout(&mut self, sh: &mut Shared, fleet: &mut Fleet, o: RolloutOutput) {
         let now = sh.now();
         let guards = sh.cfg.hotfix_guards;
-        let defect = sh.cfg.hotfix_defect;
+        let defect = self.release_defect;
         match o {
             RolloutOutput::SetTimer { at, timer } => {
                 sh.sim.schedule_at(at.max(now), Ev::RolloutTimer(timer))
@@ -525,7 +539,7 @@ impl Response {
                     if !fleet.agents[c as usize].is_alive() {
                         sh.books.coverage.hit(Reached::UpgradedWhileDown);
                     }
-                    fleet.agents[c as usize].upgrade(guards, defect);
+                    fleet.agents[c as usize].upgrade(now, guards, defect, &sh.cfg.agent);
                     fleet.upgraded(c);
                     if guards.g6_delete_locks {
                         sh.plant.cloud.set_delete_locks(true);
@@ -547,6 +561,9 @@ impl Response {
             }
             RolloutOutput::Halted { wave, cause, .. } => {
                 sh.books.coverage.hit(Reached::RolloutHalted);
+                if self.release_defect != ReleaseDefect::None {
+                    sh.books.coverage.hit(Reached::BadReleaseHalted);
+                }
                 let why = cause.describe();
                 sh.books
                     .key_event(now, format!("rollout halted in wave {wave} by {why}"));
@@ -554,6 +571,7 @@ impl Response {
                 self.responder.handle_rollout_halted(now, cause, &mut r);
                 self.push_responder(r);
             }
+            RolloutOutput::RolledBack { clusters } => self.roll_back(sh, fleet, clusters),
             // A resumed wave bakes from scratch: its health is judged
             // from now, not from before the halt.
             RolloutOutput::Resumed { at, .. } => {
@@ -568,6 +586,74 @@ impl Response {
                         sh.books.findings.add(v.at(now, None));
                     }
                 }
+            }
+        }
+    }
+
+    /// An alarm fires: the rollout handles it, and a rollout that was
+    /// running must be halted right after (I15; the world checks, since
+    /// the controller's own answer could be the thing that is wrong).
+    fn rollout_alarm(&mut self, sh: &mut Shared) {
+        let now = sh.now();
+        let running = self.rollout.is_running();
+        let wave = self.rollout.waves().last().map(|w| w.wave);
+        if running && wave.is_some() && wave == self.rollout.plan().first().map(|p| p.wave) {
+            sh.books.coverage.hit(Reached::RolloutAlarmInFirstWave);
+        }
+        let mut out = Vec::new();
+        self.rollout.handle_alarm(now, &mut out);
+        if let Some(v) =
+            checks::halted_on_alarm(running, wave.unwrap_or(0), self.rollout.is_halted())
+        {
+            sh.books.findings.add(v.at(now, None));
+        }
+        self.push_rollout(out);
+    }
+
+    /// The team found the bad build: every cluster running a defective
+    /// version gets the previous one back, and later waves ship a sound
+    /// build.
+    fn bad_release_found(&mut self, sh: &mut Shared, fleet: &mut Fleet) {
+        self.next_release_defect = ReleaseDefect::None;
+        self.release_defect = ReleaseDefect::None;
+        let previous = sh.cfg.agent_guards;
+        let mut rolled_back = 0;
+        for c in 0..fleet.agents.len() as ClusterId {
+            if fleet.agents[c as usize].defect() == ReleaseDefect::None {
+                continue;
+            }
+            fleet.wake(sh, c);
+            rolled_back += 1;
+            sh.books.clusters[c as usize].guards_installed = None;
+            if fleet.agents[c as usize].roll_back(previous) {
+                fleet.restart_rolled_back(sh, c);
+            }
+        }
+        sh.books.key_event(
+            sh.now(),
+            format!("the bad build is rolled back on {rolled_back} clusters"),
+        );
+    }
+
+    /// The health gate failed and the rollout rolls back: the clusters at
+    /// `order()[clusters]` get the fleet's previous version (`agent_guards`,
+    /// sound); a crash-looping agent starts again as that version.
+    fn roll_back(&mut self, sh: &mut Shared, fleet: &mut Fleet, clusters: std::ops::Range<usize>) {
+        let now = sh.now();
+        let previous = sh.cfg.agent_guards;
+        sh.books.key_event(
+            now,
+            format!(
+                "rollout rolled back: {} clusters get the previous version",
+                clusters.len()
+            ),
+        );
+        for k in clusters {
+            let c = self.rollout.order()[k];
+            fleet.wake(sh, c);
+            sh.books.clusters[c as usize].guards_installed = None;
+            if fleet.agents[c as usize].roll_back(previous) {
+                fleet.restart_rolled_back(sh, c);
             }
         }
     }
@@ -590,7 +676,16 @@ impl Response {
             WaveHealth::default()
         };
         let mut out = Vec::new();
+        let gated = self.rollout.wants_health(t);
         self.rollout.handle_timer(sh.now(), t, health, &mut out);
+        if gated {
+            let cfg = self.rollout.config();
+            let gate = (cfg.health_failed_min, cfg.health_excess_share_min);
+            if let Some(v) = checks::halted_on_wave_health(&health, gate, self.rollout.is_halted())
+            {
+                sh.books.findings.add(v.at(sh.now(), None));
+            }
+        }
         let base = self.routing.len();
         self.push_rollout(out);
         self.drain(sh, fleet, base);
