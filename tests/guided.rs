@@ -175,33 +175,38 @@ fn splice_takes_each_kind_whole_from_one_parent() {
 }
 
 #[test]
-fn guided_finds_forgets_generation_on_restart_with_a_mutant_at_run_28() {
+fn guided_finds_forgets_generation_on_restart_at_run_29_then_mutates_the_failure() {
     // Seeds 2000001.. (range 2 of the seeds-to-find table): the random
-    // sweep's first failure is seed 2000014 (its 14th); guided, whose
-    // fresh seeds reach 2000014 only at run 29, finds it at run 28 with a
-    // mutant of run 17 (a shift that ends an agent crash inside a
-    // generation regression, and a magnitude).
+    // sweep's first failure is seed 2000014 (its 14th); guided's fresh
+    // seeds reach 2000014 at run 29, and that is where it finds it today.
+    // FIXME(issue 29): when --guided landed, a mutant of run 17 (a shift
+    // ending an agent crash inside a generation regression) found it at
+    // run 28; the coverage states the rollout and auth profiles added
+    // changed the features, hence the corpus, and the mutant is gone:
+    // guidance does not beat random here (README's random/guided table).
     let c = chaos(FIXED);
     let opts = GuidedOptions {
         jobs: 2,
         bug: Some(Bug::ForgetsGenerationOnRestart),
-        stop_on_failure: true,
+        stop_on_failure: false,
         ..GuidedOptions::default()
     };
     let runs = guided::explore(&c, 2_000_001, 40, opts, &|| {}).expect("cases load");
-    let first = runs.iter().find(|r| r.outcome.failed()).expect("a failure");
-    assert_eq!(first.run, 28);
-    assert_eq!(first.outcome.verdict.signature, "safety:I4");
+    let failed: Vec<_> = runs.iter().filter(|r| r.outcome.failed()).collect();
+    assert_eq!(failed[0].run, 29);
+    assert_eq!(failed[0].origin, Origin::Fresh);
+    assert_eq!(failed[0].outcome.verdict.signature, "safety:I4");
+    // The failing case joins the corpus and its mutants fail too.
+    assert_eq!(failed[1].run, 38);
     assert_eq!(
-        first.origin,
+        failed[1].origin,
         Origin::Mutant {
-            parent: 17,
+            parent: 29,
             other: None,
-            ops: vec![Operator::Shift, Operator::Magnitude]
+            ops: vec![Operator::Widen]
         }
     );
-    // Stopped after that generation (runs 25..32).
-    assert_eq!(runs.len(), 32);
+    assert_eq!(runs.len(), 40);
 }
 
 #[test]
@@ -218,21 +223,21 @@ fn a_case_written_by_guided_reproduces_with_cascade_run() {
             "--seed",
             "2000001",
         ])
-        .args(["--count", "28", "--jobs", "2", "--shrink-max", "1"])
+        .args(["--count", "29", "--jobs", "2", "--shrink-max", "1"])
         .args(["--bug", "forgets_generation_on_restart", "--out"])
         .arg(&out)
         .output()
         .expect("cascade runs");
     let text = String::from_utf8_lossy(&sweep.stdout);
     assert_eq!(sweep.status.code(), Some(3), "{text}");
-    assert!(text.contains("run 28: safety:I4"), "{text}");
+    assert!(text.contains("run 29: safety:I4"), "{text}");
     assert!(
         text.contains(
-            "--guided --seed 2000001 --count 28 --bug forgets_generation_on_restart (run 28)"
+            "--guided --seed 2000001 --count 29 --bug forgets_generation_on_restart (run 29)"
         ),
         "{text}"
     );
-    let dir = out.join("guided-seed-2000001/run-28");
+    let dir = out.join("guided-seed-2000001/run-29");
     for file in ["original.json", "minimal.json"] {
         let run = Command::new(bin)
             .args(["run", "--no-report"])
