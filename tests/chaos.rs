@@ -408,3 +408,24 @@ fn i15_fails_on_the_hand_made_canary_alarm_and_passes_without_the_bug() {
         .collect();
     assert_eq!(starts, [(0, 36_000), (0, 38_100), (1, 39_000)]);
 }
+
+#[test]
+fn every_coverage_state_is_named_by_some_profile() {
+    // A state no profile names is a path no sweep is asked to exercise
+    // (recovery_paused_by_rate_limit, fleet_brake_engaged and
+    // auth_breaker_open were, until the recovery and auth profiles).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos");
+    let mut named = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = e.path();
+        if path.to_string_lossy().ends_with(".profile.json") {
+            named.extend(Chaos::load(&path).unwrap().profile.profile.should_reach);
+        }
+    }
+    let unnamed: Vec<_> = cascade::coverage::Reached::ALL
+        .into_iter()
+        .filter(|s| !named.contains(s))
+        .map(|s| s.name())
+        .collect();
+    assert_eq!(unnamed, Vec::<&str>::new());
+}
