@@ -335,28 +335,36 @@ fn shrink_failures(say: &Say, a: &Args, chaos: &Chaos, results: &[SeedOutcome]) 
     };
     for f in explore::to_shrink(results, a.shrink_max) {
         let report = explore::shrink_one(chaos, f, &plan);
-        // A failure to write is reported; the exit code stays the seed's
-        // verdict, and the lines below still reproduce it.
-        if let Some(e) = &report.write_error {
-            say_error(format_args!("cannot write the chaos report: {e}"));
-        }
-        let shrunk = &report.shrunk;
-        say.line(format_args!(
-            "\nseed {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
-            f.seed,
-            f.verdict.signature,
-            shrunk.attempts,
-            shrunk.case.faults.len(),
-            shrunk.case.base_items.len(),
-            shrunk.case.clusters,
-            shrunk.case.chosen.join("; ")
-        ));
-        for line in report.reproduce.lines() {
-            say.line(format_args!("    {line}"));
-        }
-        if let Some(promoted) = &report.promoted {
-            say.line(format_args!("    {}", promoted_line(promoted)));
-        }
+        say_shrunk(
+            say,
+            &format!("seed {}", f.seed),
+            &f.verdict.signature,
+            &report,
+        );
+    }
+}
+
+/// One shrunk failure (`what`: `seed N` or `run N`), with the lines that
+/// reproduce it. A failure to write is reported; the exit code stays the
+/// failure's verdict, and the lines still reproduce it.
+pub(super) fn say_shrunk(say: &Say, what: &str, signature: &str, report: &explore::ShrinkReport) {
+    if let Some(e) = &report.write_error {
+        say_error(format_args!("cannot write the chaos report: {e}"));
+    }
+    let shrunk = &report.shrunk;
+    say.line(format_args!(
+        "\n{what} ({signature}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
+        shrunk.attempts,
+        shrunk.case.faults.len(),
+        shrunk.case.base_items.len(),
+        shrunk.case.clusters,
+        shrunk.case.chosen.join("; ")
+    ));
+    for line in report.reproduce.lines() {
+        say.line(format_args!("    {line}"));
+    }
+    if let Some(promoted) = &report.promoted {
+        say.line(format_args!("    {}", promoted_line(promoted)));
     }
 }
 

@@ -4,8 +4,7 @@
 //! scenario file), and closes with the tables of the random sweep, the
 //! coverage table giving the first run that reached each state.
 
-use super::chaos::{exit_code, promoted_line, say_coverage, Args, ReachedBy, Say};
-use super::exit::say_error;
+use super::chaos::{exit_code, say_coverage, say_shrunk, Args, ReachedBy, Say};
 use super::{progress_bar, sweep_digest};
 use crate::chaos::explore::{self, SettleSpread, Tally};
 use crate::chaos::guided::{self, GuidedOptions, GuidedRun, Origin};
@@ -191,26 +190,12 @@ fn shrink_failures(say: &Say, a: &Args, chaos: &Chaos, runs: &[GuidedRun]) {
             reproduce,
             &plan,
         );
-        if let Some(e) = &report.write_error {
-            say_error(format_args!("cannot write the chaos report: {e}"));
-        }
-        let shrunk = &report.shrunk;
-        say.line(format_args!(
-            "\nrun {} ({}) shrunk in {} runs to {} fault(s), {} base item(s), {} clusters: {}",
-            r.run,
-            r.outcome.verdict.signature,
-            shrunk.attempts,
-            shrunk.case.faults.len(),
-            shrunk.case.base_items.len(),
-            shrunk.case.clusters,
-            shrunk.case.chosen.join("; ")
-        ));
-        for line in report.reproduce.lines() {
-            say.line(format_args!("    {line}"));
-        }
-        if let Some(promoted) = &report.promoted {
-            say.line(format_args!("    {}", promoted_line(promoted)));
-        }
+        say_shrunk(
+            say,
+            &format!("run {}", r.run),
+            &r.outcome.verdict.signature,
+            &report,
+        );
     }
 }
 
