@@ -267,16 +267,15 @@ impl Tally {
     }
 }
 
-/// Per interesting state, how many seeds reached it.
-pub fn reached_by(outcomes: &[SeedOutcome]) -> Vec<(Reached, usize)> {
+/// Per state: the runs that reached it, and the first that did.
+pub fn first_reached(outcomes: &[&SeedOutcome]) -> Vec<(Reached, usize, Option<usize>)> {
     Reached::ALL
         .iter()
         .map(|&s| {
-            let n = outcomes
-                .iter()
-                .filter(|o| o.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0))
-                .count();
-            (s, n)
+            let hit = |o: &SeedOutcome| o.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0);
+            let n = outcomes.iter().filter(|o| hit(o)).count();
+            let first = outcomes.iter().position(|o| hit(o)).map(|i| i + 1);
+            (s, n, first)
         })
         .collect()
 }

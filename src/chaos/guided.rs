@@ -315,18 +315,3 @@ pub fn explore(
     }
     Ok(runs)
 }
-
-/// Per state: the runs that reached it, and the first that did.
-pub fn first_reached(
-    outcomes: &[&SeedOutcome],
-) -> Vec<(crate::coverage::Reached, usize, Option<usize>)> {
-    crate::coverage::Reached::ALL
-        .iter()
-        .map(|&s| {
-            let hit = |o: &SeedOutcome| o.verdict.coverage.get(s.name()).is_some_and(|&c| c > 0);
-            let n = outcomes.iter().filter(|o| hit(o)).count();
-            let first = outcomes.iter().position(|o| hit(o)).map(|i| i + 1);
-            (s, n, first)
-        })
-        .collect()
-}

@@ -195,8 +195,9 @@ pub fn run(a: Args) -> ExitCode {
     }
     let tally = Tally::of(&results);
     say_table(&say, &a, &results, &tally, wall);
-    let reached_by = explore::reached_by(&results);
-    say_seed_coverage(&say, &chaos, &results);
+    let outcomes: Vec<&SeedOutcome> = results.iter().collect();
+    let reached = explore::first_reached(&outcomes);
+    say_coverage(&say, &chaos, results.len(), &reached, "seeds");
     let settle = SettleSpread::of(
         results.iter().map(|r| r.verdict.time_to_converge_s),
         chaos.profile.profile.converge_p99_h_bound(),
@@ -225,15 +226,7 @@ pub fn run(a: Args) -> ExitCode {
     );
     if a.json {
         let doc = json_document(
-            &a,
-            &chaos,
-            &plan,
-            &results,
-            &tally,
-            &reached_by,
-            &settle,
-            &digest,
-            &reproduce,
+            &a, &chaos, &plan, &results, &tally, &reached, &settle, &digest, &reproduce,
         );
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
@@ -412,15 +405,6 @@ fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Dura
     }
 }
 
-/// State coverage: per interesting state, the seeds that reached it and
-/// the first (its position in the sweep), and the states the profile
-/// should reach that none did.
-fn say_seed_coverage(say: &Say, chaos: &Chaos, results: &[SeedOutcome]) {
-    let outcomes: Vec<&SeedOutcome> = results.iter().collect();
-    let reached = crate::chaos::guided::first_reached(&outcomes);
-    say_coverage(say, chaos, results.len(), &reached, "seeds");
-}
-
 /// The sweep as one JSON document. Deterministic: no wall time, so two
 /// machines' documents compare whole.
 #[allow(clippy::too_many_arguments)]
@@ -430,7 +414,7 @@ fn json_document(
     plan: &SeedPlan,
     results: &[SeedOutcome],
     t: &Tally,
-    reached_by: &[(Reached, usize)],
+    reached: &ReachedBy,
     settle: &SettleSpread,
     digest: &str,
     reproduce: &str,
@@ -440,19 +424,12 @@ fn json_document(
         "profile_file": a.profile.display().to_string(),
         "seeds": {"start": plan.start, "end": plan.end, "shard": a.shard, "run": results.len()},
         "seeded_bug": a.bug.map(|b| b.name()),
-        "counts": {
-            "passed": results.len() - t.failed,
-            "panic": t.panic,
-            "safety": t.safety,
-            "liveness": t.liveness,
-            "incomplete": t.incomplete,
-            "nondeterministic": a.check_determinism.then_some(t.nondeterministic),
-        },
+        "counts": counts_json(t, results.len(), a.check_determinism),
         "digest": digest,
         "time_to_converge": settle.json(),
-        "coverage": reached_by
+        "coverage": reached
             .iter()
-            .map(|(s, n)| (s.name().to_string(), json!(n)))
+            .map(|(s, n, _)| (s.name().to_string(), json!(n)))
             .collect::<serde_json::Map<String, Value>>(),
         "runs": results.iter().map(|r| json!({
             "seed": r.seed,
@@ -461,6 +438,19 @@ fn json_document(
             "deterministic": a.check_determinism.then_some(r.deterministic),
         })).collect::<Vec<_>>(),
         "reproduce": reproduce,
+    })
+}
+
+/// A sweep's counts per class, for its JSON document (`runs`: how many
+/// ran; nondeterministic only when checked).
+pub(super) fn counts_json(t: &Tally, runs: usize, check_determinism: bool) -> Value {
+    json!({
+        "passed": runs - t.failed,
+        "panic": t.panic,
+        "safety": t.safety,
+        "liveness": t.liveness,
+        "incomplete": t.incomplete,
+        "nondeterministic": check_determinism.then_some(t.nondeterministic),
     })
 }
 

@@ -4,7 +4,7 @@
 //! scenario file), and closes with the tables of the random sweep, the
 //! coverage table giving the first run that reached each state.
 
-use super::chaos::{exit_code, say_coverage, say_shrunk, Args, ReachedBy, Say};
+use super::chaos::{counts_json, exit_code, say_coverage, say_shrunk, Args, ReachedBy, Say};
 use super::{progress_bar, sweep_digest};
 use crate::chaos::explore::{self, SettleSpread, Tally};
 use crate::chaos::guided::{self, GuidedOptions, GuidedRun, Origin};
@@ -84,7 +84,7 @@ fn run(a: &Args, chaos: &Chaos) -> ExitCode {
     let outcomes: Vec<&explore::SeedOutcome> = runs.iter().map(|r| &r.outcome).collect();
     let tally = Tally::of(outcomes.iter().copied());
     say_table(&say, a, &runs, &tally, wall);
-    let reached = guided::first_reached(&outcomes);
+    let reached = explore::first_reached(&outcomes);
     say_coverage(&say, chaos, runs.len(), &reached, "runs");
     let settle = SettleSpread::of(
         runs.iter().map(|r| r.outcome.verdict.time_to_converge_s),
@@ -247,14 +247,7 @@ fn json_document(
         "profile_file": a.profile.display().to_string(),
         "guided": {"seed": a.seed, "count": a.count, "run": runs.len(), "batch": guided::BATCH, "fresh_every": guided::FRESH_EVERY},
         "seeded_bug": a.bug.map(|b| b.name()),
-        "counts": {
-            "passed": runs.len() - t.failed,
-            "panic": t.panic,
-            "safety": t.safety,
-            "liveness": t.liveness,
-            "incomplete": t.incomplete,
-            "nondeterministic": a.check_determinism.then_some(t.nondeterministic),
-        },
+        "counts": counts_json(t, runs.len(), a.check_determinism),
         "digest": digest,
         "time_to_converge": settle.json(),
         "coverage": reached
