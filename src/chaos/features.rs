@@ -7,6 +7,9 @@
 //! - each state reached × each fault kind of the schedule;
 //! - each fault's kind × its phase of the incident: before, during or after
 //!   the rollout;
+//! - each fault's kind × the third of its magnitude range it lies in (a
+//!   rate limit of 0.3 calls/s refuses what one of 1.8 lets through: a
+//!   fuzzer's value profile);
 //! - each pair of kinds active at once, and each kind whose fault ended
 //!   (an agent restarted, an instant fault struck) inside another's;
 //! - which guard blocked destructive steps (and how often, bucketed), ×
@@ -87,6 +90,15 @@ pub fn of_run(
             }
             if i != j && inside(f.end_s(), g) {
                 out.insert(end_inside(f.kind, g.kind));
+            }
+        }
+    }
+    for f in &case.faults {
+        if let Some(r) = chaos.profile.profile.faults.get(&f.kind) {
+            let [lo, hi] = r.magnitude;
+            if hi > lo {
+                let third = (3.0 * (f.magnitude - lo) / (hi - lo)).clamp(0.0, 2.0) as u32;
+                out.insert(format!("magnitude:{}:{third}", f.kind.name()));
             }
         }
     }

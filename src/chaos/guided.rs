@@ -5,6 +5,13 @@
 //! ([`super::mutate`]), the entries with rarer features drawn more often
 //! (AFL's energy), and one run in [`FRESH_EVERY`] is a fresh seed's draw,
 //! the random sweep's, so that guidance never does much worse than random.
+//! While a state the profile should reach has been reached by fewer than
+//! [`RARE_RUNS`] runs and has a recipe ([`super::aim`]), every other
+//! mutant is aimed at it (directed fuzzing), at most [`AIM_MAX`] times: a
+//! corpus entry reshaped so that it has the timing the state needs, the
+//! least-reached state first. Half the other mutants run against a new
+//! world seed ([`RESEED_P`]) and half first get faults of the kinds their
+//! parent lacks ([`ENRICH_P`]).
 //!
 //! Deterministic from the seed whatever `--jobs`: runs go in generations of
 //! [`BATCH`] cases, each generation planned from the corpus as the
@@ -15,6 +22,7 @@
 use super::explore::SeedOutcome;
 use super::mutate::{Bounds, Operator};
 use super::{features, Case, Chaos};
+use crate::coverage::Reached;
 use crate::model::bugs::Bug;
 use crate::plant::streams;
 use crate::pool::Pool;
@@ -30,6 +38,24 @@ pub const FRESH_EVERY: usize = 4;
 /// A state reached by fewer runs than this before is rare: a case reaching
 /// it joins the corpus even without a new feature.
 pub const RARE_RUNS: u64 = 3;
+/// A reseeded mutant's world seed is this plus the sweep's seed plus its
+/// count of reseeds: far from every fresh seed a sweep of at most
+/// 10^6 runs takes from its `--seed`.
+pub const RESEED_BASE: u64 = 1 << 40;
+/// The share of unaimed mutants run against a new world (a bug that needs
+/// a customer's change at the right time lives in the world's seed as
+/// much as in the schedule).
+pub const RESEED_P: f64 = 0.5;
+/// The share of unaimed mutants that first get faults of the kinds their
+/// parent lacks (each by a coin): a richer swarm, under which the
+/// catalogue's bugs that need one kind present fail about twice as often
+/// (fixed-400 at swarm ratio 0.8 against 0.5, seeds 6000001..64:
+/// confirmation_never_resets 19 failures against 8).
+pub const ENRICH_P: f64 = 0.5;
+/// Most mutants aimed at one state: a recipe that has not made the state
+/// common by then is not worth half the mutants any longer (the corpus
+/// keeps what it reached, and energy favours it).
+pub const AIM_MAX: u32 = 4;
 /// Most mutations stacked on one parent (AFL's havoc stacks several).
 pub const STACK_MAX: u64 = 3;
 
@@ -63,7 +89,13 @@ impl Origin {
         match self {
             Origin::Fresh => format!("seed {seed}"),
             Origin::Mutant { parent, other, ops } => {
-                let ops: Vec<&str> = ops.iter().map(|o| o.name()).collect();
+                let ops: Vec<String> = ops
+                    .iter()
+                    .map(|o| match o {
+                        Operator::Aim(state) => format!("aim at {}", state.name()),
+                        o => o.name().to_string(),
+                    })
+                    .collect();
                 format!(
                     "mutant of run {parent}{} ({}; seed {seed})",
                     other.map(|o| format!(" and run {o}")).unwrap_or_default(),
@@ -123,6 +155,14 @@ struct Guide {
     rng: Stream,
     bounds: Bounds,
     next_seed: u64,
+    /// Reseeds so far: the n-th runs its world with seed
+    /// [`RESEED_BASE`] + n.
+    reseeds: u64,
+    /// Mutants aimed at each state so far.
+    aimed: BTreeMap<Reached, u32>,
+    /// Mutants planned so far: the even ones are aimed while a target
+    /// remains.
+    mutants: u64,
 }
 
 impl Guide {
@@ -154,6 +194,35 @@ impl Guide {
         chosen
     }
 
+    /// The state to aim the next mutant at: of the states the profile
+    /// should reach with a recipe its kinds allow, the one fewest runs
+    /// reached (fewer than [`RARE_RUNS`]), earliest in `should_reach` on a
+    /// tie; None when every such state is reached often enough.
+    fn target(&self, chaos: &Chaos) -> Option<Reached> {
+        chaos
+            .profile
+            .profile
+            .should_reach
+            .iter()
+            .copied()
+            .filter(|&s| {
+                let r = super::aim::recipe(s);
+                !r.is_empty() && r.iter().all(|&step| self.bounds.allows(step))
+            })
+            .map(|s| {
+                (
+                    self.seen
+                        .get(&format!("state:{}", s.name()))
+                        .copied()
+                        .unwrap_or(0),
+                    s,
+                )
+            })
+            .filter(|&(n, s)| n < RARE_RUNS && self.aimed.get(&s).copied().unwrap_or(0) < AIM_MAX)
+            .min_by_key(|&(n, _)| n)
+            .map(|(_, s)| s)
+    }
+
     /// The next case: a fresh seed's, or a mutant of a corpus entry.
     fn plan(
         &mut self,
@@ -172,7 +241,40 @@ impl Guide {
         let mut case = parent.case.clone();
         let mut ops = Vec::new();
         let mut other = None;
-        let stack = 1 + self.rng.below(STACK_MAX);
+        self.mutants += 1;
+        let aim = if self.mutants % 2 == 1 {
+            self.target(chaos)
+        } else {
+            None
+        };
+        if let Some(state) = aim {
+            *self.aimed.entry(state).or_insert(0) += 1;
+            let op = Operator::Aim(state);
+            let none = |_, _| 0.0;
+            self.bounds
+                .mutate(op, &mut case.faults, &[], &mut self.rng, &none);
+            ops.push(op);
+        }
+        if aim.is_none() && self.rng.bernoulli(RESEED_P) {
+            // A world seed no fresh seed of the sweep reaches.
+            self.reseeds += 1;
+            case.seed = RESEED_BASE.wrapping_add(self.reseeds);
+            ops.push(Operator::Reseed);
+        }
+        if aim.is_none() && self.rng.bernoulli(ENRICH_P) {
+            let none = |_, _| 0.0;
+            if self
+                .bounds
+                .mutate(Operator::Add, &mut case.faults, &[], &mut self.rng, &none)
+            {
+                ops.push(Operator::Add);
+            }
+        }
+        let stack = if aim.is_some() {
+            0
+        } else {
+            ops.len() as u64 + 1 + self.rng.below(STACK_MAX)
+        };
         let mut tries = 0;
         while (ops.len() as u64) < stack && tries < 4 * STACK_MAX {
             tries += 1;
@@ -278,6 +380,9 @@ pub fn explore(
         rng: Seed(seed).fork(streams::CHAOS_GUIDED, 0),
         bounds: chaos.bounds(),
         next_seed: seed,
+        mutants: 0,
+        aimed: BTreeMap::new(),
+        reseeds: seed,
     };
     let mut runs: Vec<GuidedRun> = Vec::with_capacity(count);
     while runs.len() < count {

@@ -11,11 +11,13 @@
 //! - [`explore`]: a sweep over seeds on the shared pool, the failures to
 //!   shrink, promotion, the sweep's totals;
 //! - [`guided`]: coverage-guided exploration (`--guided`): a corpus of
-//!   cases, their [`features`], mutants of them ([`mutate`]);
+//!   cases, their [`features`], mutants of them ([`mutate`]), some aimed
+//!   at the states no run has reached by each state's recipe ([`aim`]);
 //! - [`write`]: the files a sweep writes (each shrunk seed's report, the
 //!   promoted regression scenarios), replacing only cascade's own;
 //! - this file: one case as a scenario document, its run and verdict.
 
+pub mod aim;
 pub mod explore;
 pub mod features;
 pub mod generate;

@@ -1,13 +1,16 @@
 //! Mutation of fault schedules, for guided exploration ([`super::guided`]):
-//! shift a fault, widen or narrow it, duplicate or drop it, change its
-//! magnitude, splice two schedules by kind. Every operator keeps a schedule
+//! shift a fault, widen or narrow it, duplicate, add or drop it, change its
+//! magnitude, splice two schedules by kind, or reshape a schedule by a
+//! coverage state's recipe ([`super::aim`]). Every operator keeps a schedule
 //! inside what the profile could have drawn ([`Bounds`]): starts inside the
 //! window the generator uses for the kind, durations and magnitudes inside
 //! the kind's ranges, at most `count_max` faults of a kind. So a mutant is a
 //! case the random sweep might have drawn, only aimed.
 
+use super::aim::Shape;
 use super::generate::{DrawnFault, WARMUP_S};
 use super::profile::{FaultKind, LoadedProfile};
+use crate::coverage::Reached;
 use cascade_sim::{parse_duration, Stream};
 use std::collections::BTreeMap;
 
@@ -27,21 +30,34 @@ pub enum Operator {
     Duplicate,
     /// Remove a fault.
     Drop,
+    /// Run the same schedule against another world: a new seed for the
+    /// world's own randomness (customers' changes, poll jitter, which
+    /// agents a crash takes). The guide applies it; the schedule is left
+    /// as it is.
+    Reseed,
+    /// Add faults of the kinds the schedule lacks, each by a coin (at
+    /// least one; else one of a kind with room), drawn from the kinds'
+    /// ranges: the schedule as a richer swarm would have drawn it.
+    Add,
     /// Draw a fault's magnitude again, or scale it.
     Magnitude,
     /// Take each fault kind from one of two parents.
     Splice,
+    /// Reshape the schedule by the recipe of a state no run (or few) has
+    /// reached ([`super::aim::recipe`]).
+    Aim(Reached),
 }
 
 impl Operator {
     /// The operators of one parent, in the order they are drawn from.
-    pub const UNARY: [Operator; 6] = [
+    pub const UNARY: [Operator; 7] = [
         Operator::Shift,
         Operator::Widen,
         Operator::Narrow,
         Operator::Duplicate,
         Operator::Drop,
         Operator::Magnitude,
+        Operator::Add,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,8 +67,11 @@ impl Operator {
             Operator::Narrow => "narrow",
             Operator::Duplicate => "duplicate",
             Operator::Drop => "drop",
+            Operator::Add => "add",
+            Operator::Reseed => "reseed",
             Operator::Magnitude => "magnitude",
             Operator::Splice => "splice",
+            Operator::Aim(_) => "aim",
         }
     }
 }
@@ -68,6 +87,8 @@ pub struct Bounds {
     /// Per kind: start range `[lo, hi)`, duration range `[lo, hi]` in
     /// seconds, magnitude range `[lo, hi]`, most faults of the kind.
     kinds: BTreeMap<FaultKind, KindBounds>,
+    /// When the base's rollout starts, if it has one.
+    rollout_at_s: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,7 +141,10 @@ impl Bounds {
                 (kind, bounds)
             })
             .collect();
-        Bounds { kinds }
+        Bounds {
+            kinds,
+            rollout_at_s,
+        }
     }
 
     /// Most faults of `kind` in one schedule (0: not in the profile).
@@ -186,16 +210,152 @@ impl Bounds {
                 faults.remove(rng.below(faults.len() as u64) as usize);
             }
             Operator::Duplicate => self.duplicate(faults, rng),
+            Operator::Add => self.add(faults, rng),
+            Operator::Aim(state) => {
+                for &step in super::aim::recipe(state) {
+                    self.shape(faults, step, rng);
+                }
+            }
             Operator::Shift if faults.len() > 1 && rng.bernoulli(0.75) => {
                 self.align(faults, rng, rarity)
             }
             Operator::Shift | Operator::Widen | Operator::Narrow | Operator::Magnitude => {
                 self.reshape(op, faults, rng)
             }
-            Operator::Drop => {}
+            Operator::Drop | Operator::Reseed => {}
         }
         faults.sort_by_key(|f| (f.start_s, f.kind));
         *faults != before
+    }
+
+    /// A fault of `kind` drawn from its ranges (None: not in the profile).
+    fn fresh(&self, kind: FaultKind, rng: &mut Stream) -> Option<DrawnFault> {
+        let b = self.kinds.get(&kind)?;
+        let duration_s = if is_instant(kind) {
+            b.duration_s.0
+        } else {
+            b.duration_s.0 + rng.below(b.duration_s.1 - b.duration_s.0 + 1)
+        };
+        let (lo, hi) = b.magnitude;
+        Some(DrawnFault {
+            kind,
+            start_s: b.start_s.0 + rng.below((b.start_s.1 - b.start_s.0).max(1)),
+            duration_s,
+            magnitude: rng.uniform(lo, hi.max(lo + 1e-9)).min(hi),
+        })
+    }
+
+    /// Adds faults of absent kinds, each by a coin, at least one; a fault
+    /// of a kind with room when no kind is absent.
+    fn add(&self, faults: &mut Vec<DrawnFault>, rng: &mut Stream) {
+        let absent: Vec<FaultKind> = self
+            .kinds
+            .keys()
+            .copied()
+            .filter(|&k| faults.iter().all(|f| f.kind != k))
+            .collect();
+        let room: Vec<FaultKind> = self
+            .kinds
+            .iter()
+            .filter(|(&k, b)| faults.iter().filter(|f| f.kind == k).count() < b.count_max as usize)
+            .map(|(&k, _)| k)
+            .collect();
+        let from = if absent.is_empty() { &room } else { &absent };
+        if from.is_empty() {
+            return;
+        }
+        let first = from[rng.below(from.len() as u64) as usize];
+        for &k in from {
+            if k == first || (!absent.is_empty() && rng.bernoulli(0.5)) {
+                faults.extend(self.fresh(k, rng));
+            }
+        }
+    }
+
+    /// Index of a fault of `kind`, one added when the schedule has none
+    /// (None: the kind is not in the profile).
+    fn one_of(
+        &self,
+        faults: &mut Vec<DrawnFault>,
+        kind: FaultKind,
+        rng: &mut Stream,
+    ) -> Option<usize> {
+        let of: Vec<usize> = (0..faults.len())
+            .filter(|&i| faults[i].kind == kind)
+            .collect();
+        if !of.is_empty() {
+            return Some(of[rng.below(of.len() as u64) as usize]);
+        }
+        faults.push(self.fresh(kind, rng)?);
+        Some(faults.len() - 1)
+    }
+
+    /// Whether the profile has what `step` needs: its kinds, and a
+    /// rollout when it aims at one.
+    pub fn allows(&self, step: Shape) -> bool {
+        step.kinds()
+            .iter()
+            .flatten()
+            .all(|k| self.kinds.contains_key(k))
+            && (!step.needs_rollout() || self.rollout_at_s.is_some())
+    }
+
+    /// Makes `faults` hold `step` of a recipe ([`super::aim`]); false when
+    /// the profile lacks a kind it needs or a rollout it needs.
+    pub fn shape(&self, faults: &mut Vec<DrawnFault>, step: Shape, rng: &mut Stream) -> bool {
+        if !self.allows(step) {
+            return false;
+        }
+        let rollout_s = self.rollout_at_s.unwrap_or(0);
+        match step {
+            Shape::Has(k) => {
+                self.one_of(faults, k, rng);
+            }
+            Shape::MagnitudeIn(k, lo, hi) => {
+                if let Some(i) = self.one_of(faults, k, rng) {
+                    faults[i].magnitude = rng.uniform(lo, hi);
+                    self.clamp(&mut faults[i]);
+                }
+            }
+            Shape::EndsInside(a, b) | Shape::StartsInside(a, b) => {
+                let (Some(j), Some(i)) = (self.one_of(faults, b, rng), self.one_of(faults, a, rng))
+                else {
+                    return false;
+                };
+                let g = faults[j].clone();
+                let at = g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1);
+                let f = &mut faults[i];
+                if matches!(step, Shape::EndsInside(..)) {
+                    // Ends at `at`: starts its length before, or as late
+                    // as its kind may start and shortened to end there.
+                    f.start_s = at.saturating_sub(f.duration_s);
+                    self.clamp(f);
+                    if f.end_s() > at && f.start_s < at {
+                        f.duration_s = at - f.start_s;
+                        self.clamp(f);
+                    }
+                } else {
+                    f.start_s = at;
+                    self.clamp(f);
+                }
+            }
+            Shape::SpansRollout(k) => {
+                if let Some(i) = self.one_of(faults, k, rng) {
+                    let b = self.kinds[&k];
+                    let f = &mut faults[i];
+                    f.duration_s = b.duration_s.1;
+                    f.start_s = rollout_s.saturating_sub(rng.below(f.duration_s / 4 + 1));
+                    self.clamp(f);
+                }
+            }
+            Shape::AtRolloutStart(k) => {
+                if let Some(i) = self.one_of(faults, k, rng) {
+                    faults[i].start_s = rollout_s + 1 + rng.below(5 * 60);
+                    self.clamp(&mut faults[i]);
+                }
+            }
+        }
+        true
     }
 
     /// Shift, widen, narrow or re-magnitude one fault it applies to.
