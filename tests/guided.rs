@@ -197,7 +197,7 @@ fn guided_aims_at_the_unreached_state_and_finds_forgets_generation_on_restart_at
     let failed: Vec<_> = runs.iter().filter(|r| r.outcome.failed()).collect();
     assert_eq!(
         failed.iter().map(|r| r.run).collect::<Vec<_>>(),
-        [10, 12, 15, 22, 24, 27, 29, 36]
+        [10, 12, 15, 26, 27, 29, 38, 39]
     );
     assert_eq!(
         failed[0].origin,
@@ -208,19 +208,25 @@ fn guided_aims_at_the_unreached_state_and_finds_forgets_generation_on_restart_at
         }
     );
     assert_eq!(failed[0].outcome.verdict.signature, "safety:I4");
-    // A failing case joins the corpus; a mutant of it against another
-    // world (reseeded) fails too; the fresh seed 2000014 still does.
+    // A failing case joins the corpus and its mutants fail too (run 27:
+    // run 15 with the kinds it lacked added, then narrowed; run 39: the
+    // fresh seed 2000014's case with a fault duplicated); a mutant against
+    // another world (reseeded) fails as well.
+    let mutant = |parent, ops| Origin::Mutant {
+        parent,
+        other: None,
+        ops,
+    };
     assert_eq!(
         failed[4].origin,
-        Origin::Mutant {
-            parent: 15,
-            other: None,
-            ops: vec![Operator::Reseed, Operator::Magnitude]
-        }
+        mutant(15, vec![Operator::Add, Operator::Narrow])
     );
-    assert_eq!(failed[4].case.seed, guided::RESEED_BASE + 2_000_001 + 4);
-    assert_eq!(failed[6].origin, Origin::Fresh);
-    assert_eq!(failed[6].case.seed, 2_000_014);
+    assert_eq!(
+        (failed[5].origin.clone(), failed[5].case.seed),
+        (Origin::Fresh, 2_000_014)
+    );
+    assert_eq!(failed[7].origin, mutant(29, vec![Operator::Duplicate]));
+    assert_eq!(failed[6].case.seed, guided::RESEED_BASE + 2_000_001 + 9);
     assert_eq!(runs.len(), 40);
 }
 

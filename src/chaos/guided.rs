@@ -255,13 +255,13 @@ impl Guide {
                 .mutate(op, &mut case.faults, &[], &mut self.rng, &none);
             ops.push(op);
         }
-        if aim.is_none() && self.rng.bernoulli(RESEED_P) {
+        if self.rng.bernoulli(RESEED_P) {
             // A world seed no fresh seed of the sweep reaches.
             self.reseeds += 1;
             case.seed = RESEED_BASE.wrapping_add(self.reseeds);
             ops.push(Operator::Reseed);
         }
-        if aim.is_none() && self.rng.bernoulli(ENRICH_P) {
+        if self.rng.bernoulli(ENRICH_P) {
             let none = |_, _| 0.0;
             if self
                 .bounds

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole cargo-mutants run over src/model/ (.cargo/mutants.toml), in
+# pieces: 2,123 mutants are 18-32 hours of a 2-core machine, more than one
+# sitting. It runs in a dedicated clone held at one commit, in place
+# (incremental builds carry over) and with --iterate, so each sitting skips
+# the mutants earlier sittings caught or found unviable and adds its
+# results to the same lists. A sitting cut short loses only the mutant it
+# was testing: the clone is reset to its commit before each start.
+#
+#   .github/scripts/mutants-resume.sh CLONE OUT COMMIT   # start or resume
+#   .github/scripts/mutants-summary.sh OUT/mutants.out   # where it stands
+#
+# CLONE: a folder this script owns (cloned from this checkout if absent);
+# OUT: where mutants.out lives between sittings; COMMIT: the commit under
+# test (the lists are only comparable at one commit). Runs at nice 19 so
+# that the machine stays usable.
+set -euo pipefail
+clone=$1 out=$2 commit=$3
+here=$(git rev-parse --show-toplevel)
+if [[ ! -d $clone/.git ]]; then
+    git clone -q "$here" "$clone"
+fi
+cd "$clone"
+git fetch -q "$here" "$commit" 2>/dev/null || true
+git checkout -q --force "$commit"
+git reset -q --hard "$commit"
+mkdir -p "$out"
+exec nice -n 19 cargo mutants --in-place --iterate --output "$out"
