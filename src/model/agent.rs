@@ -260,6 +260,9 @@ impl Default for AgentConfig {
 
 /// Seconds in a day: the bound of the agent's periods.
 const DAY_S: f64 = 86_400.0;
+/// The top bit of a backoff jitter draw's counter: keeps those counters
+/// apart from the poll numbers' ([`PollGrid::backoff_unit`]).
+const BACKOFF_DRAWS: u64 = 1 << 63;
 
 impl AgentConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -449,7 +452,10 @@ impl PollGrid {
     /// top bit keeps these counters apart from the poll numbers'), so the
     /// agent needs no sequential stream of its own.
     fn backoff_unit(&self, now: SimTime) -> f64 {
-        self.key.unit_at(now.as_micros() | 1 << 63)
+        // `wrapping_add`, not `|`: the same number (a time's micros never
+        // reach the top bit), without an equivalent mutant (`|` to `^`).
+        self.key
+            .unit_at(now.as_micros().wrapping_add(BACKOFF_DRAWS))
     }
 
     /// The smallest gap between two consecutive polls.
@@ -1267,6 +1273,70 @@ mod tests {
         offsets.sort_unstable();
         offsets.dedup();
         assert!(offsets.len() > 90, "{} distinct offsets", offsets.len());
+    }
+
+    /// The black-box tier's record of a process (issue 29's mutation run:
+    /// these survived, since the black-box tests are outside the mutants'
+    /// test command): what it was served, what it reports, the hand-over
+    /// and a crash-looping upgrade.
+    #[test]
+    fn the_record_of_a_process_keeps_what_it_was_served_and_reports() {
+        let (_, ds) = full_cluster();
+        let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        a.awaiting_answer = true;
+        a.observe_served(&DesiredAnswer::Ok(ds));
+        assert_eq!(
+            (a.generation, a.last_poll_ok, a.awaiting_answer),
+            (5, true, false)
+        );
+        // An older authoritative answer does not lower what it was shown;
+        // an error answer is not a good poll.
+        let older = DesiredState {
+            generation: 3,
+            ..ds
+        };
+        a.observe_served(&DesiredAnswer::Ok(older));
+        assert_eq!((a.generation, a.last_poll_ok), (5, true));
+        a.awaiting_answer = true;
+        a.observe_served(&DesiredAnswer::NotFound);
+        assert_eq!(
+            (a.generation, a.last_poll_ok, a.awaiting_answer),
+            (5, false, false)
+        );
+        // Hold reports: a change is news once; a dead process reports nothing.
+        assert!(a.report_hold(true));
+        assert!(a.in_hold);
+        assert!(!a.report_hold(true));
+        assert!(a.report_hold(false));
+        assert!(!a.in_hold);
+        a.in_hold = true;
+        a.handle_host_lost();
+        assert!(!a.report_hold(false));
+        assert!(a.in_hold);
+        // Handed over in hold: the hold is the model's, the process has
+        // been answered nothing.
+        let mut b = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        b.observe_served(&DesiredAnswer::Ok(ds));
+        b.in_hold = true;
+        b.awaiting_answer = true;
+        assert!(b.hand_over_to_process());
+        assert_eq!(
+            (b.in_hold, b.last_poll_ok, b.awaiting_answer),
+            (false, false, false)
+        );
+        assert!(!b.hand_over_to_process());
+        // A crash-looping upgrade awaits nothing; a sound one keeps its poll.
+        let cfg = AgentConfig::default();
+        let now = SimTime::from_secs(7_200);
+        for (defect, awaiting) in [
+            (ReleaseDefect::CrashLoop, false),
+            (ReleaseDefect::SlowLeak, true),
+        ] {
+            let mut c = test_agent(Guards::all(), SimTime::from_secs(3_600));
+            c.awaiting_answer = true;
+            c.upgrade(now, Guards::all(), defect, &cfg);
+            assert_eq!((c.defect(), c.awaiting_answer), (defect, awaiting));
+        }
     }
 
     #[test]
