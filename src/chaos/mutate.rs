@@ -348,6 +348,38 @@ impl Bounds {
                     self.clamp(f);
                 }
             }
+            Shape::Overlap => {
+                let lasting = |fs: &[DrawnFault]| -> Vec<usize> {
+                    (0..fs.len()).filter(|&i| !is_instant(fs[i].kind)).collect()
+                };
+                for _ in 0..2 {
+                    let room: Vec<FaultKind> = self
+                        .kinds
+                        .iter()
+                        .filter(|(&k, b)| {
+                            !is_instant(k)
+                                && faults.iter().filter(|f| f.kind == k).count()
+                                    < b.count_max as usize
+                        })
+                        .map(|(&k, _)| k)
+                        .collect();
+                    if lasting(faults).len() >= 2 || room.is_empty() {
+                        break;
+                    }
+                    let k = room[rng.below(room.len() as u64) as usize];
+                    faults.extend(self.fresh(k, rng));
+                }
+                let of = lasting(faults);
+                if of.len() < 2 {
+                    return false;
+                }
+                let j = of[rng.below(of.len() as u64) as usize];
+                let others: Vec<usize> = of.into_iter().filter(|&i| i != j).collect();
+                let i = others[rng.below(others.len() as u64) as usize];
+                let g = faults[j].clone();
+                faults[i].start_s = g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1);
+                self.clamp(&mut faults[i]);
+            }
             Shape::AtRolloutStart(k) => {
                 if let Some(i) = self.one_of(faults, k, rng) {
                     faults[i].start_s = rollout_s + 1 + rng.below(5 * 60);
