@@ -25,4 +25,14 @@ git fetch -q "$here" "$commit" 2>/dev/null || true
 git checkout -q --force "$commit"
 git reset -q --hard "$commit"
 mkdir -p "$out"
+# --iterate folds the earlier lists into one previously_caught.txt (caught
+# and unviable alike) and keeps one mutants.out.old: each sitting's own
+# lists are kept here, so the whole run's figures can be summed (caught
+# and unviable over every sitting; missed and timeouts of the last one,
+# since --iterate tests those again).
+if [[ -d $out/mutants.out ]]; then
+    n=1
+    while [[ -d $out/sitting-$n ]]; do n=$((n + 1)); done
+    cp -r "$out/mutants.out" "$out/sitting-$n"
+fi
 exec nice -n 19 cargo mutants --in-place --iterate --output "$out"
