@@ -9,9 +9,9 @@
 //! [`RARE_RUNS`] runs and has a recipe ([`super::aim`]), every other
 //! mutant is aimed at it (directed fuzzing), at most [`AIM_MAX`] times: a
 //! corpus entry reshaped so that it has the timing the state needs, the
-//! least-reached state first. Half the other mutants run against a new
-//! world seed ([`RESEED_P`]) and half first get faults of the kinds their
-//! parent lacks ([`ENRICH_P`]).
+//! least-reached state first. Half of all mutants, aimed or not, run
+//! against a new world seed ([`RESEED_P`]) and half get faults of the
+//! kinds their parent lacks ([`ENRICH_P`]).
 //!
 //! Deterministic from the seed whatever `--jobs`: runs go in generations of
 //! [`BATCH`] cases, each generation planned from the corpus as the
@@ -155,8 +155,8 @@ struct Guide {
     rng: Stream,
     bounds: Bounds,
     next_seed: u64,
-    /// Reseeds so far: the n-th runs its world with seed
-    /// [`RESEED_BASE`] + n.
+    /// The sweep's seed plus the reseeds so far: the n-th reseeded mutant
+    /// runs its world with seed [`RESEED_BASE`] + the sweep's seed + n.
     reseeds: u64,
     /// Mutants aimed at each state so far.
     aimed: BTreeMap<Reached, u32>,
