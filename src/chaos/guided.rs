@@ -21,6 +21,7 @@
 
 use super::explore::SeedOutcome;
 use super::mutate::{Bounds, Operator};
+use super::profile::FaultKind;
 use super::{features, Case, Chaos};
 use crate::coverage::Reached;
 use crate::model::bugs::Bug;
@@ -250,9 +251,8 @@ impl Guide {
         if let Some(state) = aim {
             *self.aimed.entry(state).or_insert(0) += 1;
             let op = Operator::Aim(state);
-            let none = |_, _| 0.0;
             self.bounds
-                .mutate(op, &mut case.faults, &[], &mut self.rng, &none);
+                .mutate(op, &mut case.faults, &[], &mut self.rng, &no_rarity);
             ops.push(op);
         }
         if self.rng.bernoulli(RESEED_P) {
@@ -261,14 +261,13 @@ impl Guide {
             case.seed = RESEED_BASE.wrapping_add(self.reseeds);
             ops.push(Operator::Reseed);
         }
-        if self.rng.bernoulli(ENRICH_P) {
-            let none = |_, _| 0.0;
-            if self
+        let add = Operator::Add;
+        if self.rng.bernoulli(ENRICH_P)
+            && self
                 .bounds
-                .mutate(Operator::Add, &mut case.faults, &[], &mut self.rng, &none)
-            {
-                ops.push(Operator::Add);
-            }
+                .mutate(add, &mut case.faults, &[], &mut self.rng, &no_rarity)
+        {
+            ops.push(add);
         }
         let stack = if aim.is_some() {
             0
@@ -340,6 +339,11 @@ impl Guide {
         }
         (new, kept)
     }
+}
+
+/// The pair weighting for operators that align no pair (aim, add).
+fn no_rarity(_: FaultKind, _: FaultKind) -> f64 {
+    0.0
 }
 
 /// A planned case's run: its outcome and features.

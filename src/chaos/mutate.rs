@@ -76,6 +76,12 @@ impl Operator {
     }
 }
 
+/// An instant strictly inside `g`'s active window (its start when it has
+/// none): where an aligned fault starts or ends.
+fn instant_inside(g: &DrawnFault, rng: &mut Stream) -> u64 {
+    g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1)
+}
+
 /// Kinds without a duration: the fault is one instant.
 fn is_instant(kind: FaultKind) -> bool {
     matches!(kind, FaultKind::ReplicaCrash | FaultKind::RolloutAlarm)
@@ -228,6 +234,16 @@ impl Bounds {
         *faults != before
     }
 
+    /// The profile's kinds of which `faults` has fewer than `count_max`,
+    /// in the kinds' order.
+    fn kinds_with_room(&self, faults: &[DrawnFault]) -> Vec<FaultKind> {
+        self.kinds
+            .iter()
+            .filter(|(&k, b)| faults.iter().filter(|f| f.kind == k).count() < b.count_max as usize)
+            .map(|(&k, _)| k)
+            .collect()
+    }
+
     /// A fault of `kind` drawn from its ranges (None: not in the profile).
     fn fresh(&self, kind: FaultKind, rng: &mut Stream) -> Option<DrawnFault> {
         let b = self.kinds.get(&kind)?;
@@ -254,12 +270,7 @@ impl Bounds {
             .copied()
             .filter(|&k| faults.iter().all(|f| f.kind != k))
             .collect();
-        let room: Vec<FaultKind> = self
-            .kinds
-            .iter()
-            .filter(|(&k, b)| faults.iter().filter(|f| f.kind == k).count() < b.count_max as usize)
-            .map(|(&k, _)| k)
-            .collect();
+        let room = self.kinds_with_room(faults);
         let from = if absent.is_empty() { &room } else { &absent };
         if from.is_empty() {
             return;
@@ -322,8 +333,7 @@ impl Bounds {
                 else {
                     return false;
                 };
-                let g = faults[j].clone();
-                let at = g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1);
+                let at = instant_inside(&faults[j], rng);
                 let f = &mut faults[i];
                 if matches!(step, Shape::EndsInside(..)) {
                     // Ends at `at`: starts its length before, or as late
@@ -353,16 +363,8 @@ impl Bounds {
                     (0..fs.len()).filter(|&i| !is_instant(fs[i].kind)).collect()
                 };
                 for _ in 0..2 {
-                    let room: Vec<FaultKind> = self
-                        .kinds
-                        .iter()
-                        .filter(|(&k, b)| {
-                            !is_instant(k)
-                                && faults.iter().filter(|f| f.kind == k).count()
-                                    < b.count_max as usize
-                        })
-                        .map(|(&k, _)| k)
-                        .collect();
+                    let mut room = self.kinds_with_room(faults);
+                    room.retain(|&k| !is_instant(k));
                     if lasting(faults).len() >= 2 || room.is_empty() {
                         break;
                     }
@@ -376,8 +378,7 @@ impl Bounds {
                 let j = of[rng.below(of.len() as u64) as usize];
                 let others: Vec<usize> = of.into_iter().filter(|&i| i != j).collect();
                 let i = others[rng.below(others.len() as u64) as usize];
-                let g = faults[j].clone();
-                faults[i].start_s = g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1);
+                faults[i].start_s = instant_inside(&faults[j], rng);
                 self.clamp(&mut faults[i]);
             }
             Shape::AtRolloutStart(k) => {
@@ -473,8 +474,7 @@ impl Bounds {
         }) else {
             return;
         };
-        let g = faults[j].clone();
-        let at = g.start_s + 1 + rng.below((g.end_s() - g.start_s).max(2) - 1);
+        let at = instant_inside(&faults[j], rng);
         let f = &mut faults[i];
         let length = f.end_s() - f.start_s;
         f.start_s = if rng.bernoulli(0.5) {
@@ -488,9 +488,9 @@ impl Bounds {
     /// Copies a fault whose kind has room, starting inside the original
     /// (the same fault again, a second time) or anywhere in its window.
     fn duplicate(&self, faults: &mut Vec<DrawnFault>, rng: &mut Stream) {
-        let count = |k: FaultKind, fs: &[DrawnFault]| fs.iter().filter(|f| f.kind == k).count();
+        let room = self.kinds_with_room(faults);
         let candidates: Vec<usize> = (0..faults.len())
-            .filter(|&i| count(faults[i].kind, faults) < self.count_max(faults[i].kind) as usize)
+            .filter(|&i| room.contains(&faults[i].kind))
             .collect();
         if candidates.is_empty() {
             return;

@@ -383,17 +383,8 @@ fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Dura
     );
     say.line("|---|---|---|---|---|---|---|---|");
     say.line(format_args!(
-        "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} s |",
-        results.len(),
-        results.len() - t.failed,
-        t.panic,
-        t.safety,
-        t.liveness,
-        if a.check_determinism {
-            t.nondeterministic.to_string()
-        } else {
-            "not checked".into()
-        },
+        "| {} | {:.1} | {:.1} s |",
+        class_cells(t, results.len(), a.check_determinism),
         runs as f64 / wall.as_secs_f64().max(1e-9),
         wall.as_secs_f64()
     ));
@@ -403,6 +394,23 @@ fn say_table(say: &Say, a: &Args, results: &[SeedOutcome], t: &Tally, wall: Dura
             t.by_signature, first.seed
         ));
     }
+}
+
+/// The cells both sweeps' closing tables open with: runs, passed, and
+/// the failures by class ("not checked" for determinism unless asked).
+pub(super) fn class_cells(t: &Tally, runs: usize, check_determinism: bool) -> String {
+    let nondeterministic = if check_determinism {
+        t.nondeterministic.to_string()
+    } else {
+        "not checked".into()
+    };
+    format!(
+        "{runs} | {} | {} | {} | {} | {nondeterministic}",
+        runs - t.failed,
+        t.panic,
+        t.safety,
+        t.liveness
+    )
 }
 
 /// The sweep as one JSON document. Deterministic: no wall time, so two
