@@ -361,6 +361,7 @@ fn every_recipe_reaches_its_state_more_often_than_fresh_seeds() {
                     if let Some(k) = job {
                         let mut rng = Seed(seed).fork("test-aim", *k as u64);
                         let op = Operator::Aim(targets[*k]);
+                        let bounds = c.bounds_of(&case);
                         bounds.mutate(op, &mut case.faults, &[], &mut rng, &|_, _| 1.0);
                         bounds
                             .hold(&case.faults)
@@ -407,16 +408,16 @@ fn every_recipe_reaches_its_state_more_often_than_fresh_seeds() {
             "historical-404 faults_overlapping: 0 -> 6",
             "historical-404 agent_disturbed_by_overlapping_faults: 0 -> 6",
             "anchored-march agent_restarted: 2 -> 6",
-            "anchored-march upgraded_while_down: 0 -> 2",
+            "anchored-march upgraded_while_down: 0 -> 3",
             "anchored-march faults_overlapping: 0 -> 6",
             "anchored-march agent_disturbed_by_overlapping_faults: 0 -> 2",
-            "anchored-march rollout_halted: 0 -> 1",
-            "anchored-march rollout_resumed: 0 -> 2",
-            "recovery-400 recovery_paused_by_rate_limit: 2 -> 2",
+            "anchored-march rollout_halted: 1 -> 3",
+            "anchored-march rollout_resumed: 1 -> 3",
+            "recovery-400 recovery_paused_by_rate_limit: 2 -> 4",
             "recovery-400 faults_overlapping: 5 -> 6",
             "rollout-400 rollout_halted: 5 -> 6",
             "rollout-400 rollout_resumed: 5 -> 6",
-            "rollout-400 upgraded_while_down: 1 -> 4",
+            "rollout-400 upgraded_while_down: 1 -> 5",
             "rollout-400 agent_restarted: 5 -> 6",
             "rollout-400 rollout_alarm_in_first_wave: 2 -> 6",
             "rollout-400 bad_release_halted: 4 -> 6",

@@ -72,12 +72,28 @@ pub fn recipe(state: Reached) -> &'static [Shape] {
         Reached::RestartDuringGenerationRegression => {
             &[EndsInside(K::AgentCrash, K::GenerationRegression)]
         }
-        Reached::UpgradedWhileDown => &[SpansRollout(K::AgentCrash)],
+        // Agents down while the waves reach them: the longest crash from
+        // just before the rollout, taking the upper part of the crash
+        // range (more agents down, more of them in the first waves).
+        // Measured on anchored-march, seeds 1..30: fresh cases 2, the
+        // crash spanning the rollout 16, with the upper range too 19.
+        Reached::UpgradedWhileDown => &[
+            SpansRollout(K::AgentCrash),
+            MagnitudeIn(K::AgentCrash, 0.1, 0.2),
+        ],
         Reached::RolloutAlarmInFirstWave => &[AtRolloutStart(K::RolloutAlarm)],
         Reached::AgentRestarted => &[Has(K::AgentCrash)],
         Reached::ListingLaggedTruth => &[Has(K::ListingLag)],
         Reached::RolloutHalted | Reached::RolloutResumed => &[Has(K::RolloutAlarm)],
-        Reached::RecoveryPausedByRateLimit => &[Has(K::CloudRateLimit)],
+        // The script restores what a misroute deleted, so the limit must
+        // be on when the restores run (from inside the misroute on) and
+        // low enough to refuse their create calls (calls/s). Measured on
+        // recovery-400, seeds 1..30: fresh cases 4, a rate limit merely
+        // present 5, starting inside a misroute 18, and low as well 22.
+        Reached::RecoveryPausedByRateLimit => &[
+            MagnitudeIn(K::CloudRateLimit, 0.05, 0.3),
+            StartsInside(K::CloudRateLimit, K::EdgeMisroute),
+        ],
         Reached::AuthBreakerOpen => &[Has(K::VendorBlackhole)],
         Reached::AutoscalerScaledDownUnderOscillation => &[Has(K::BotOscillation)],
         Reached::BadReleaseHalted => &[Has(K::BadRelease), Has(K::RolloutAlarm)],

@@ -240,6 +240,9 @@ impl Guide {
         let p = self.pick();
         let parent = &runs[self.corpus[p].at];
         let mut case = parent.case.clone();
+        // The case's own rollout (anchored jitter moves it) places what a
+        // recipe aims at the rollout.
+        let bounds = chaos.bounds_of(&case);
         let mut ops = Vec::new();
         let mut other = None;
         self.mutants += 1;
@@ -251,8 +254,7 @@ impl Guide {
         if let Some(state) = aim {
             *self.aimed.entry(state).or_insert(0) += 1;
             let op = Operator::Aim(state);
-            self.bounds
-                .mutate(op, &mut case.faults, &[], &mut self.rng, &no_rarity);
+            bounds.mutate(op, &mut case.faults, &[], &mut self.rng, &no_rarity);
             ops.push(op);
         }
         if self.rng.bernoulli(RESEED_P) {
@@ -263,9 +265,7 @@ impl Guide {
         }
         let add = Operator::Add;
         if self.rng.bernoulli(ENRICH_P)
-            && self
-                .bounds
-                .mutate(add, &mut case.faults, &[], &mut self.rng, &no_rarity)
+            && bounds.mutate(add, &mut case.faults, &[], &mut self.rng, &no_rarity)
         {
             ops.push(add);
         }
@@ -292,10 +292,7 @@ impl Guide {
                 let n = seen.get(&features::end_inside(a, b)).copied().unwrap_or(0);
                 1.0 / (1.0 + n as f64).powi(2)
             };
-            if self
-                .bounds
-                .mutate(op, &mut case.faults, theirs, &mut self.rng, &rarity)
-            {
+            if bounds.mutate(op, &mut case.faults, theirs, &mut self.rng, &rarity) {
                 ops.push(op);
                 if let Some(o) = with {
                     other = Some(o.run);

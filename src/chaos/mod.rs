@@ -192,7 +192,10 @@ impl Chaos {
         } else {
             0
         };
-        let mut last_end = generate::latest_fault_end_s(&self.profile, self.rollout_at_s());
+        // Alarms and crashes are drawn around the case's rollout, which
+        // anchored jitter moves by up to `jitter_h` either way.
+        let latest_rollout_s = self.rollout_at_s().map(|r| r + jitter_s);
+        let mut last_end = generate::latest_fault_end_s(&self.profile, latest_rollout_s);
         let mut last_at = 0;
         for it in &self.base_items {
             let at = parse_time(&self.epoch, &it.at).map_or(0, |t| t.as_secs()) + jitter_s;
@@ -209,8 +212,14 @@ impl Chaos {
         (last_end + (prof.quiet_h * 3_600.0) as u64).max(last_at)
     }
 
+    /// When the base's rollout starts, before any anchored jitter.
     fn rollout_at_s(&self) -> Option<u64> {
-        self.base_items.iter().find_map(|it| match it.action {
+        self.rollout_at_s_in(&self.base_items)
+    }
+
+    /// When the rollout among `items` starts.
+    fn rollout_at_s_in(&self, items: &[ItemDoc]) -> Option<u64> {
+        items.iter().find_map(|it| match it.action {
             Action::Rollout { .. } | Action::FixAvailable => {
                 parse_time(&self.epoch, &it.at).ok().map(|t| t.as_secs())
             }
@@ -219,14 +228,20 @@ impl Chaos {
     }
 
     /// What a mutant of this profile's schedules may be: the ranges the
-    /// generator draws from ([`mutate::Bounds`]).
+    /// generator draws from ([`mutate::Bounds`]), with the rollout where
+    /// the base puts it.
     pub fn bounds(&self) -> mutate::Bounds {
         mutate::Bounds::new(&self.profile, self.rollout_at_s())
     }
 
+    /// The bounds of `case`'s own schedule: its rollout where its base
+    /// items put it (anchored jitter moves it; otherwise as [`Self::bounds`]).
+    pub fn bounds_of(&self, case: &Case) -> mutate::Bounds {
+        mutate::Bounds::new(&self.profile, self.rollout_at_s_in(&case.base_items))
+    }
+
     /// The case a seed chooses.
     pub fn case(&self, seed: u64, bug: Option<Bug>) -> Case {
-        let faults = generate::draw(&self.profile, seed, self.rollout_at_s());
         let mut base_items = self.base_items.clone();
         let mut chosen = Vec::new();
         if self.profile.profile.anchored {
@@ -239,6 +254,10 @@ impl Chaos {
         } else {
             // Base actions that are not faults (a rollout, mitigations) stay.
         }
+        // Alarms and the crashes aimed at the rollout are drawn around the
+        // rollout this case has: anchored jitter moves it by hours, and an
+        // alarm drawn around the unmoved time mostly missed it.
+        let faults = generate::draw(&self.profile, seed, self.rollout_at_s_in(&base_items));
         chosen.extend(faults.iter().map(DrawnFault::describe));
         let clusters = self.base["model"]["fleet"]["clusters"]
             .as_u64()
