@@ -7,15 +7,18 @@
 # results to the same lists. A sitting cut short loses only the mutant it
 # was testing: the clone is reset to its commit before each start.
 #
-#   .github/scripts/mutants-resume.sh CLONE OUT COMMIT   # start or resume
+#   .github/scripts/mutants-resume.sh CLONE OUT COMMIT [ARG...]  # start or resume
 #   .github/scripts/mutants-summary.sh OUT/mutants.out   # where it stands
 #
 # CLONE: a folder this script owns (cloned from this checkout if absent);
 # OUT: where mutants.out lives between sittings; COMMIT: the commit under
-# test (the lists are only comparable at one commit). Runs at nice 19 so
-# that the machine stays usable.
+# test (the lists are only comparable at one commit); ARG...: passed on to
+# cargo mutants, e.g. `--timeout 480` (otherwise the timeout is five times
+# the baseline's test time, which a busy machine stretches to 18 minutes a
+# hanging mutant). Runs at nice 19 so that the machine stays usable.
 set -euo pipefail
 clone=$1 out=$2 commit=$3
+shift 3
 here=$(git rev-parse --show-toplevel)
 if [[ ! -d $clone/.git ]]; then
     git clone -q "$here" "$clone"
@@ -35,4 +38,4 @@ if [[ -d $out/mutants.out ]]; then
     while [[ -d $out/sitting-$n ]]; do n=$((n + 1)); done
     cp -r "$out/mutants.out" "$out/sitting-$n"
 fi
-exec nice -n 19 cargo mutants --in-place --iterate --output "$out"
+exec nice -n 19 cargo mutants --in-place --iterate --output "$out" "$@"
