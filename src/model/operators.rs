@@ -44,6 +44,14 @@ pub struct OperatorsConfig {
     pub ack_p99_night_min: f64,
     /// \[A] Engineers repairing clusters in parallel (spec §3: 6).
     pub engineers: u32,
+    /// \[A] Median time from an escalation (engineers called in) to the
+    /// acknowledgement of a page still waiting: the people joining look
+    /// at the open pages once on the call, a few minutes, not at the
+    /// instant they are called.
+    pub escalation_ack_median_min: f64,
+    /// \[A] 99th percentile of that acknowledgement: the call takes a
+    /// while to find the page among the others.
+    pub escalation_ack_p99_min: f64,
     /// \[A] Median hands-on time to restore one cluster (spec §3: 20 min).
     pub hands_on_min: f64,
     /// \[A] 99th percentile of hands-on time; equal to `hands_on_min` for no spread.
@@ -64,6 +72,8 @@ impl Default for OperatorsConfig {
             ack_median_night_min: 30.0,
             ack_p99_night_min: 90.0,
             engineers: 6,
+            escalation_ack_median_min: 5.0,
+            escalation_ack_p99_min: 20.0,
             hands_on_min: 20.0,
             hands_on_p99_min: 26.0,
             queue_max: 4_096,
@@ -88,6 +98,12 @@ impl OperatorsConfig {
                 self.ack_median_night_min,
                 "ack_p99_night_min",
                 self.ack_p99_night_min,
+            ),
+            (
+                "escalation_ack_median_min",
+                self.escalation_ack_median_min,
+                "escalation_ack_p99_min",
+                self.escalation_ack_p99_min,
             ),
             (
                 "hands_on_min",
@@ -371,8 +387,10 @@ impl Operators {
     /// Changes the number of engineers (escalation to "all hands", or people
     /// going off shift). Growing takes effect at once; shrinking only removes
     /// idle engineers from the end of the roster, so no repair is cut short.
-    /// Growing while a page is still unacknowledged acknowledges it: people
-    /// called in for the incident are on it, whatever the pager says.
+    /// Growing while a page is still unacknowledged brings its
+    /// acknowledgement forward to a delay of its own (the escalation
+    /// figures) when that comes sooner: the people called in see the open
+    /// page once they are on the call, not at the minute they are called.
     pub fn set_engineers(
         &mut self,
         now: SimTime,
@@ -382,14 +400,26 @@ impl Operators {
     ) {
         let count = (count as usize).min(ENGINEERS_MAX);
         if count > self.engineers.len() {
-            let waiting: Vec<u32> = self
-                .incidents
-                .iter()
-                .filter(|(_, i)| !i.acked && i.resolved_at.is_none())
-                .map(|(&id, _)| id)
-                .collect();
-            for incident in waiting {
-                self.acknowledge(now, incident, out);
+            let (median, p99) = (
+                self.config.escalation_ack_median_min,
+                self.config.escalation_ack_p99_min,
+            );
+            for (&incident, inc) in self.incidents.iter_mut() {
+                if inc.acked || inc.resolved_at.is_some() {
+                    continue;
+                }
+                let at = now
+                    + SimDuration::from_secs_f64(
+                        rng.lognormal(median, p99) * 60.0 * self.ack_factor,
+                    );
+                if at < inc.ack_at {
+                    // The pager's own timer, later, finds it acknowledged.
+                    inc.ack_at = at;
+                    out.push(OpsOutput::SetTimer {
+                        at,
+                        timer: OpsTimer::Ack { incident },
+                    });
+                }
             }
         }
         while self.engineers.len() > count && self.engineers.last().is_some_and(|e| e.is_none()) {
@@ -679,33 +709,71 @@ mod tests {
         (ops, last_done(&log) - ack)
     }
 
-    #[test]
-    fn calling_in_more_engineers_acknowledges_a_waiting_page() {
-        let mut ops = Operators::new(OperatorsConfig::default()).unwrap();
-        let mut rng = Seed(1).fork("ops", 0);
+    /// The escalation's acknowledgement of each seed: (when the pager
+    /// would have acknowledged, the timer the escalation set, if any).
+    fn escalate(config: OperatorsConfig, seed: u64) -> (SimTime, Option<SimTime>) {
+        let mut ops = Operators::new(config).unwrap();
+        let mut rng = Seed(seed).fork("ops", 0);
         let mut out = Vec::new();
         let Page::Paged { ack_at } = ops.page(SimTime::ZERO, 4, &mut rng, &mut out) else {
             panic!("paged")
         };
         let early = SimTime::from_secs(60);
-        assert!(ack_at > early, "the drawn acknowledgement comes later");
         out.clear();
-        // Fewer engineers (a shift ending) acknowledge nothing.
+        // Fewer engineers (a shift ending) bring nothing forward.
         ops.set_engineers(early, 1, &mut rng, &mut out);
-        assert!(!out.iter().any(|o| matches!(o, OpsOutput::Acked { .. })));
+        assert!(out.is_empty(), "{out:?}");
         ops.set_engineers(early, 15, &mut rng, &mut out);
-        let acked: Vec<(u32, SimTime)> = out
-            .iter()
-            .filter_map(|o| match o {
-                OpsOutput::Acked { incident, at, .. } => Some((*incident, *at)),
-                _ => None,
+        assert!(
+            !out.iter().any(|o| matches!(o, OpsOutput::Acked { .. })),
+            "nobody acknowledges at the minute of the call"
+        );
+        let timer = out.iter().find_map(|o| match o {
+            OpsOutput::SetTimer {
+                at,
+                timer: OpsTimer::Ack { incident: 4 },
+            } => Some(*at),
+            _ => None,
+        });
+        if let Some(at) = timer {
+            out.clear();
+            ops.handle_timer(at, OpsTimer::Ack { incident: 4 }, &mut rng, &mut out);
+            assert!(matches!(out[0], OpsOutput::Acked { incident: 4, at: a, .. } if a == at));
+            // The pager's own timer later finds it acknowledged.
+            out.clear();
+            ops.handle_timer(ack_at, OpsTimer::Ack { incident: 4 }, &mut rng, &mut out);
+            assert!(out.is_empty(), "{out:?}");
+        }
+        (ack_at, timer)
+    }
+
+    #[test]
+    fn calling_in_more_engineers_brings_a_waiting_page_forward_by_a_drawn_delay() {
+        // Paged at midnight (night figures: median 30 min); 18 people
+        // called in a minute later acknowledge after a delay of their own
+        // (median 5 min, p99 20 min), not at the minute of the call.
+        let early = SimTime::from_secs(60);
+        let mut delays_s: Vec<u64> = (1..=200)
+            .map(|seed| {
+                let (ack_at, timer) = escalate(OperatorsConfig::default(), seed);
+                let at = timer.unwrap_or(ack_at);
+                assert!(at <= ack_at, "seed {seed}: brought forward, never back");
+                (at - early).as_secs()
             })
             .collect();
-        assert_eq!(acked, vec![(4, early)]);
-        // The pager's own timer later finds it acknowledged: no second ack.
-        out.clear();
-        ops.handle_timer(ack_at, OpsTimer::Ack { incident: 4 }, &mut rng, &mut out);
-        assert!(out.is_empty());
+        delays_s.sort_unstable();
+        assert!(delays_s[0] > 0, "{delays_s:?}");
+        let median_s = delays_s[100];
+        assert!((240..=360).contains(&median_s), "median {median_s} s");
+        // A slower escalation than the pager's own draw changes nothing.
+        let slow = OperatorsConfig {
+            escalation_ack_median_min: 600.0,
+            escalation_ack_p99_min: 1_200.0,
+            ..OperatorsConfig::default()
+        };
+        for seed in 1..=20 {
+            assert_eq!(escalate(slow.clone(), seed).1, None, "seed {seed}");
+        }
     }
 
     #[test]
