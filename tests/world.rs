@@ -202,3 +202,55 @@ fn crashed_agents_restart_as_fresh_processes_and_the_fleet_converges() {
     assert_eq!(s.findings.total, 0);
     assert!(s.passed(), "{:?}", s.expectations);
 }
+
+/// The flagship's hotfix pair ("the fix saves at least 350 clusters on
+/// D8") rests on an assumption the write-up does not record: how long the
+/// revert of the leaked, unrecorded change takes
+/// (`model.response.revert_unrecorded_change_h`, 6 h). Its `tuned` entry
+/// states the range over which the conclusion holds, swept over 0-9 h on
+/// seeds 1-20: from about 1.75 h on. Checked here at its edges: it fails
+/// at 1 h (the revert ends D8's losses before manual repair falls far
+/// behind) and holds at 1.75 h and 9 h, on two seeds.
+#[test]
+fn the_hotfix_pair_holds_over_the_revert_delays_the_flagship_states() {
+    use cascade::scenario::{load_with, Override};
+    let pair_holds = |h: f64, seed: u64| {
+        let sc = load_with(
+            Path::new("scenarios/march-2025.json"),
+            &[
+                Override {
+                    key: "model.response.revert_unrecorded_change_h".into(),
+                    value: h.into(),
+                },
+                Override {
+                    key: "seed".into(),
+                    value: seed.into(),
+                },
+            ],
+        )
+        .unwrap();
+        let r = run_scenario(&sc, RunOptions::default());
+        let e = r
+            .summary
+            .expectations
+            .iter()
+            .find(|e| e.name.contains("at least 350 lower"))
+            .expect("the hotfix pair");
+        e.passed
+    };
+    let table: Vec<(f64, u64, bool)> = [1.0, 1.75, 9.0]
+        .into_iter()
+        .flat_map(|h| [1, 2].map(|seed| (h, seed, pair_holds(h, seed))))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            (1.0, 1, false),
+            (1.0, 2, false),
+            (1.75, 1, true),
+            (1.75, 2, true),
+            (9.0, 1, true),
+            (9.0, 2, true),
+        ]
+    );
+}
