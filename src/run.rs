@@ -201,6 +201,7 @@ pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
         events_max: opts.events_max.unwrap_or(EVENTS_MAX_DEFAULT),
         time_end: scenario.end,
         pending_max: 10_000_000,
+        ..RunLimits::default()
     });
     if let Some(sink) = opts.events_sink {
         sim.trace

@@ -11,6 +11,10 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::Trace;
 use std::fmt;
 
+/// Default [`RunLimits::instant_events_max`]: a hundred times the largest
+/// fleet, some seconds of a livelocked loop.
+pub const INSTANT_EVENTS_MAX_DEFAULT: u64 = 100_000_000;
+
 /// Bounds on a run; hitting one ends the run with a stated reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunLimits {
@@ -20,6 +24,13 @@ pub struct RunLimits {
     pub time_end: SimTime,
     /// Maximum pending events; scheduling past it stops the run.
     pub pending_max: usize,
+    /// Most events handled at one simulated instant: a model that
+    /// reschedules itself at the current time for ever (a timer set for
+    /// now, or for the past and clamped to now) never lets time advance,
+    /// and would otherwise run until `events_max`, minutes of wall time.
+    /// Far above any real burst: one event per cluster at the same
+    /// instant is 1,000,000 at the largest fleet.
+    pub instant_events_max: u64,
 }
 
 impl Default for RunLimits {
@@ -28,6 +39,7 @@ impl Default for RunLimits {
             events_max: 1_000_000_000,
             time_end: SimTime::MAX,
             pending_max: 10_000_000,
+            instant_events_max: INSTANT_EVENTS_MAX_DEFAULT,
         }
     }
 }
@@ -43,6 +55,9 @@ pub enum StopReason {
     EventLimit,
     /// More than `pending_max` events were pending.
     QueueFull,
+    /// More than `instant_events_max` events at one instant: time stopped
+    /// advancing (a livelock of the model).
+    Livelock { at: SimTime },
     /// The model asked to stop, with its reason.
     Stopped(String),
 }
@@ -54,6 +69,10 @@ impl fmt::Display for StopReason {
             StopReason::TimeLimit => write!(f, "reached the end time"),
             StopReason::EventLimit => write!(f, "event limit reached"),
             StopReason::QueueFull => write!(f, "pending-event limit reached"),
+            StopReason::Livelock { .. } => write!(
+                f,
+                "livelock: more events at one simulated instant than the run's bound; time stopped advancing"
+            ),
             StopReason::Stopped(why) => write!(f, "stopped: {why}"),
         }
     }
@@ -79,6 +98,8 @@ pub struct Sim<E> {
     queue: EventQueue<E>,
     now: SimTime,
     events_handled: u64,
+    /// Events handled at `now` so far (the livelock bound).
+    instant_events: u64,
     limits: RunLimits,
     stop: Option<StopReason>,
     pub trace: Trace,
@@ -90,6 +111,7 @@ impl<E> Sim<E> {
             queue: EventQueue::new(),
             now: SimTime::ZERO,
             events_handled: 0,
+            instant_events: 0,
             limits,
             stop: None,
             trace: Trace::new(),
@@ -154,8 +176,26 @@ impl<E> Sim<E> {
         if self.queue.peek_time().is_some_and(|next| next <= at) {
             return false;
         }
-        self.now = at;
+        if !self.clock_to_event(at) {
+            return false;
+        }
         self.events_handled += 1;
+        true
+    }
+
+    /// Moves the clock to `at` for one more event, counting the events
+    /// at one instant; false (the clock unmoved) past the livelock bound.
+    #[inline(always)]
+    fn clock_to_event(&mut self, at: SimTime) -> bool {
+        if at == self.now {
+            if self.instant_events >= self.limits.instant_events_max {
+                return false;
+            }
+            self.instant_events += 1;
+        } else {
+            self.now = at;
+            self.instant_events = 1;
+        }
         true
     }
 
@@ -178,8 +218,12 @@ impl<E> Sim<E> {
                 Some(t) if t > self.limits.time_end => break StopReason::TimeLimit,
                 Some(_) => {}
             }
+            let next = self.queue.peek_time().expect("peeked");
+            if !self.clock_to_event(next) {
+                break StopReason::Livelock { at: next };
+            }
             let (at, event) = self.queue.pop().expect("peeked");
-            self.now = at;
+            debug_assert_eq!(at, self.now);
             self.events_handled += 1;
             model.handle(self, event);
         };
@@ -213,6 +257,9 @@ impl<E> Sim<E> {
             self.queue.peek_time().is_none_or(|next| next > t),
             "the clock cannot pass a pending event"
         );
+        if t > self.now {
+            self.instant_events = 0;
+        }
         self.now = t;
     }
 
@@ -221,6 +268,7 @@ impl<E> Sim<E> {
     pub fn advance_to_end(&mut self) {
         if self.limits.time_end != SimTime::MAX && self.limits.time_end > self.now {
             self.now = self.limits.time_end;
+            self.instant_events = 0;
         }
     }
 }
@@ -274,6 +322,45 @@ mod tests {
         };
         assert_eq!(run(1), run(60));
         assert_eq!(run(1).0, 3_600 / 7 + 1);
+    }
+
+    #[test]
+    fn a_model_that_stops_time_is_a_livelock_not_a_hang() {
+        // A zero-period ticker reschedules itself at the same instant for
+        // ever: the run stops at the instant bound, well before the event
+        // limit, and says where time stopped.
+        let mut sim = Sim::new(RunLimits {
+            instant_events_max: 500,
+            ..RunLimits::default()
+        });
+        sim.schedule_at(SimTime::from_secs(7), 0);
+        let mut m = Ticker {
+            period: SimDuration::ZERO,
+            ticks: 0,
+        };
+        let out = sim.run(&mut m);
+        assert_eq!(
+            out.reason,
+            StopReason::Livelock {
+                at: SimTime::from_secs(7)
+            }
+        );
+        assert_eq!(out.events_handled, 500);
+        // Many events at one instant that do end are not a livelock.
+        let mut sim = Sim::new(RunLimits {
+            instant_events_max: 500,
+            ..RunLimits::default()
+        });
+        for _ in 0..500 {
+            sim.schedule_at(SimTime::from_secs(7), 0);
+        }
+        let mut m = Ticker {
+            period: SimDuration::from_secs(1_000_000),
+            ticks: 0,
+        };
+        sim.set_time_end(SimTime::from_secs(8));
+        assert_eq!(sim.run(&mut m).reason, StopReason::TimeLimit);
+        assert_eq!(m.ticks, 500);
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl Host {
             events_max: EVENTS_MAX_DEFAULT,
             time_end: from,
             pending_max: 10_000_000,
+            ..RunLimits::default()
         });
         let mut world = World::new(
             scenario.model.clone(),

@@ -425,6 +425,7 @@ pub fn incomplete_verdict(r: &crate::run::RunResult, why: String) -> Verdict {
     let reason = match r.outcome.run.reason {
         cascade_sim::StopReason::EventLimit => "event_limit",
         cascade_sim::StopReason::QueueFull => "queue_full",
+        cascade_sim::StopReason::Livelock { .. } => "livelock",
         cascade_sim::StopReason::Stopped(_) => "stopped",
         // The run reached its end; one of its paired variants did not.
         cascade_sim::StopReason::TimeLimit | cascade_sim::StopReason::QueueEmpty => "variant",
