@@ -20,8 +20,9 @@ runs=(
 for r in "${runs[@]}"; do
   name=${r%%:*}; scenario=${r#*:}
   # events.jsonl is left out of the committed copies (megabytes of trace);
-  # `cascade run` writes it for any local run.
-  ./target/release/cascade run "$scenario" --out "$out/$name" --events none > /dev/null
+  # `cascade run` writes it for any local run. --provenance: each fact
+  # shows how it is reached (the sensitivity runs, about 10 s a scenario).
+  ./target/release/cascade run "$scenario" --out "$out/$name" --events none --provenance --jobs 2 > /dev/null
   echo "wrote $out/$name"
 done
 ./target/release/cascade compare "$out/march-2025" "$out/fixed-agent" --out "$out/compare-historical-vs-fixed-agent.html"

@@ -42,6 +42,8 @@
 //!   what every verdict judges.
 //! - [`expect`]: typed expectations checked against a run's outcome.
 //! - [`run`]: runs a scenario with a seed and checks its expectations.
+//! - [`provenance`]: how each fact is reached (scripted, calibrated,
+//!   emergent), found by perturbing every input once (`run --provenance`).
 //! - [`pool`]: the one thread pool that runs seeds and scenarios (`run
 //!   --seeds`, `compare`, `chaos`), results in the jobs' order.
 //! - [`sweep`]: one scenario over many seeds: expectations' share of seeds,
@@ -73,6 +75,7 @@ pub mod outcome;
 pub mod plant;
 pub mod pool;
 pub mod protocol;
+pub mod provenance;
 pub mod record;
 pub mod report;
 pub mod run;

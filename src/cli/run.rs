@@ -26,9 +26,17 @@ pub struct Args {
     /// Writes no run folder.
     #[arg(long, value_name = "A..B", conflicts_with_all = ["out", "events"])]
     pub seeds: Option<String>,
-    /// Parallel runs for `--seeds` (each run is single-threaded).
-    #[arg(long, default_value_t = 1, requires = "seeds", value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Parallel runs for `--seeds` or `--provenance` (each run is
+    /// single-threaded).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+    /// Find how each fact is reached: run the scenario once more per input
+    /// (each timeline item's time, duration and numeric fields, each tuned
+    /// model field), perturbed, on the same seed, and mark each expectation
+    /// scripted (an input read back one for one), calibrated (moves with a
+    /// tuned field) or emergent, with the inputs it moves with.
+    #[arg(long, conflicts_with = "seeds")]
+    pub provenance: bool,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -89,6 +97,9 @@ fn scenario_arg(args: &Args) -> String {
     }
     if args.step_every_poll {
         s.push_str(" --step-every-poll");
+    }
+    if args.provenance {
+        s.push_str(&format!(" --provenance --jobs {}", args.jobs));
     }
     crate::files::terminal_safe(&s).into_owned()
 }
@@ -228,7 +239,16 @@ pub fn run(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return exit::usage(e),
     };
-    let runs = seeds.map_or(1, |(a, b)| b - a);
+    if args.jobs != 1 && seeds.is_none() && !args.provenance {
+        return exit::usage(
+            "--jobs: only with --seeds or --provenance (a single run is single-threaded)",
+        );
+    }
+    let runs = match seeds {
+        Some((a, b)) => b - a,
+        None if args.provenance => 1 + crate::provenance::inputs(&sc).len() as u64,
+        None => 1,
+    };
     // Checked before the range is collected: a huge range is refused, not allocated.
     if runs > crate::sweep::SEEDS_MAX as u64 {
         return exit::usage(format_args!(
@@ -313,6 +333,30 @@ pub fn run(args: Args) -> ExitCode {
             return Exit::Panic.into();
         }
     };
+    let mut result = result;
+    if args.provenance && result.stopped_short(&sc.epoch).is_none() {
+        let base: Vec<_> = result
+            .summary
+            .expectations
+            .iter()
+            .map(|e| e.measured)
+            .collect();
+        let found = crate::provenance::find(&sc, seed_used, &base, args.jobs as usize);
+        for (e, f) in result.summary.expectations.iter_mut().zip(found.found) {
+            e.found = Some(f);
+        }
+        if !args.json {
+            println!(
+                "provenance: {} inputs perturbed once each on seed {seed_used}{}",
+                found.inputs,
+                if found.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left out: {}", found.skipped.join("; "))
+                }
+            );
+        }
+    }
     let s = &result.summary;
     if let Some(why) = result.stopped_short(&sc.epoch) {
         // No summary in the folder either: partial figures are not a run.

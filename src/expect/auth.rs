@@ -66,6 +66,7 @@ impl Check for AuthSuccessEveryHour {
             format!("legitimate auth success >= {min} every hour of {date} ({lo:02}-{hi:02} UTC)"),
             !hours.is_empty() && worst >= *min,
             format!("worst hour {worst_hour}: {worst:.4}"),
+            (!hours.is_empty()).then(|| Measured::ratio(worst)),
         )
     }
 }
@@ -102,6 +103,7 @@ impl Check for AuthGoodAfter {
                 None => "no bad minute".into(),
                 Some(first) => format!("{} bad minutes, first {first}", bad.len()),
             },
+            Some(Measured::count(bad.len() as f64)),
         )
     }
 }
@@ -128,6 +130,9 @@ impl Check for AutoscalerFlapsMax {
                 "worst hour {} direction changes",
                 o.auth.autoscaler_flaps_per_hour_max
             ),
+            Some(Measured::count(f64::from(
+                o.auth.autoscaler_flaps_per_hour_max,
+            ))),
         )
     }
 }
@@ -156,6 +161,7 @@ impl Check for AuthRetryAmplification {
             format!("auth retry amplification {min}..{max}"),
             v >= *min && v <= *max,
             format!("{v:.3} attempts per request"),
+            Some(Measured::ratio(v)),
         )
     }
 }
@@ -234,6 +240,11 @@ impl Check for AuthFailures {
                 share * 100.0,
                 f.describe()
             ),
+            Some(if *share_min > 0.0 || *share_max < 1.0 {
+                Measured::ratio(share)
+            } else {
+                Measured::count(n as f64)
+            }),
         )
     }
 }
@@ -276,6 +287,7 @@ impl Check for AuthSuccessDegraded {
             format!("legitimate auth success below {below} for at least {hours_min} h on {date}"),
             n >= *hours_min,
             format!("{n} hours below"),
+            Some(Measured::seconds(f64::from(n) * 3_600.0)),
         )
     }
 }

@@ -28,6 +28,7 @@ impl Check for FreezeHolds {
             format!("at most {max} ordinary prod changes during the freeze"),
             v <= *max,
             format!("{v} ordinary changes applied during the freeze"),
+            Some(Measured::count(f64::from(v))),
         )
     }
 }
@@ -53,6 +54,7 @@ impl Check for ChangesLeaked {
             format!("staging changes leaked to prod: {min}..{max}"),
             v >= *min && v <= *max,
             format!("{v} leaked"),
+            Some(Measured::count(f64::from(v))),
         )
     }
 }
@@ -106,6 +108,7 @@ impl Check for CustomerChanges {
                     .map(|l| format!("; first late: {}", l.describe(e)))
                     .unwrap_or_default()
             ),
+            Some(Measured::count((ch.late + ch.collect_late) as f64)),
         )
     }
 }
@@ -169,6 +172,7 @@ impl Check for Rollout {
                     }
                 ),
             },
+            r.map(|_| Measured::count(upgraded as f64)),
         )
     }
 }

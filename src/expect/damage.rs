@@ -75,6 +75,7 @@ impl Check for SurfaceUnavailableMinutes {
             } else {
                 format!("out of range: {}", bad.join(", "))
             },
+            Some(Measured::seconds(range.1 * 60.0)),
         )
     }
 }
@@ -115,6 +116,7 @@ impl Check for ClustersLostPools {
             ),
             v >= *min && v <= *max,
             format!("{v} clusters"),
+            Some(Measured::count(f64::from(v))),
         )
     }
 }
@@ -147,6 +149,7 @@ impl Check for NoPoolLossBefore {
                 "first loss {}",
                 first.map_or("never".into(), |f| e.format(f))
             ),
+            first.map(|f| Measured::seconds(f.as_secs_f64())),
         )
     }
 }
@@ -175,6 +178,7 @@ impl Check for MoreLossOn {
             format!("more clusters lose pools on {date} than on {than}"),
             a > b,
             format!("{a} vs {b}"),
+            Some(Measured::count(f64::from(a) - f64::from(b))),
         )
     }
 }
@@ -221,6 +225,7 @@ impl Check for NotConvergedAtEnd {
             } else {
                 format!("{v} not converged ({})", why.join(", "))
             },
+            Some(Measured::count(f64::from(v))),
         )
     }
 }
@@ -244,6 +249,7 @@ impl Check for AgentsInHoldMax {
             format!("at most {max} agents still in safe hold at the end"),
             o.agents_in_hold_at_end <= *max,
             format!("{} in hold", o.agents_in_hold_at_end),
+            Some(Measured::count(f64::from(o.agents_in_hold_at_end))),
         )
     }
 }

@@ -32,6 +32,7 @@ impl Check for Findings {
             ),
             v >= *min && v <= *max,
             format!("{v} findings"),
+            Some(Measured::count(v as f64)),
         )
     }
 }

@@ -142,6 +142,7 @@ impl Check for TimeToDetect {
             format!("{what} detected within {min_s}..{max_s} s"),
             v.is_some_and(|v| v >= *min_s && v <= *max_s),
             v.map_or("not detected".into(), |v| format!("{v:.0} s")),
+            v.map(Measured::seconds),
         )
     }
 }
@@ -178,6 +179,7 @@ impl Check for RestoredBy {
             format!("clusters of {what} restored by {by}"),
             ok,
             format!("restored {}", done.map_or("never".into(), |d| e.format(d))),
+            done.map(|d| Measured::seconds(d.as_secs_f64())),
         )
     }
 }
@@ -216,6 +218,7 @@ impl Check for RestoreHoursMax {
             format!("restoration of {what} takes at most {max_h} h after detection"),
             h.is_some_and(|h| h <= *max_h),
             h.map_or("not restored".into(), |h| format!("{h:.1} h")),
+            h.map(|h| Measured::seconds(h * 3_600.0)),
         )
     }
 }
@@ -255,6 +258,8 @@ impl Check for MoreLossInIncident {
             ),
             matches!((a, b), (Some(a), Some(b)) if a > b),
             format!("{} vs {}", show(a), show(b)),
+            a.zip(b)
+                .map(|(a, b)| Measured::count(f64::from(a) - f64::from(b))),
         )
     }
 }
@@ -285,6 +290,7 @@ impl Check for IncidentClustersLost {
             ),
             v.is_some_and(|v| v >= *min && v <= *max),
             v.map_or("no such incident".into(), |v| format!("{v} clusters")),
+            v.map(|v| Measured::count(f64::from(v))),
         )
     }
 }

@@ -155,12 +155,64 @@ pub struct ExpectationResult {
     /// model produces the fact without calibration to it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calibrated_by: Vec<String>,
+    /// The figure the bounds apply to, as a number (what the sensitivity
+    /// runs of `cascade run --provenance` compare); absent when there is
+    /// nothing to measure (no such incident, never restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<Measured>,
+    /// How the fact is reached, found by the sensitivity runs of `cascade
+    /// run --provenance` (absent without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<crate::provenance::Found>,
+}
+
+/// A measured figure in one of three units: times and instants in
+/// seconds (an instant counts from the run's start), counts, and
+/// dimensionless ratios and fractions.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Measured {
+    pub value: f64,
+    pub unit: MeasureUnit,
+}
+
+/// The unit of a [`Measured`] figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureUnit {
+    Seconds,
+    Count,
+    Ratio,
+}
+
+impl Measured {
+    pub fn seconds(value: f64) -> Measured {
+        Measured {
+            value,
+            unit: MeasureUnit::Seconds,
+        }
+    }
+    pub fn count(value: f64) -> Measured {
+        Measured {
+            value,
+            unit: MeasureUnit::Count,
+        }
+    }
+    pub fn ratio(value: f64) -> Measured {
+        Measured {
+            value,
+            unit: MeasureUnit::Ratio,
+        }
+    }
 }
 
 impl ExpectationResult {
-    /// `calibrated (field, ...)` or `emergent`: whether the scenario fitted
-    /// a figure to meet this fact.
+    /// How the fact is reached: what the sensitivity runs found when they
+    /// ran, else `calibrated (field, ...)` or `emergent` as the scenario's
+    /// `tuned` entries declare.
     pub fn provenance(&self) -> String {
+        if let Some(f) = &self.found {
+            return f.describe();
+        }
         if self.calibrated_by.is_empty() {
             "emergent".into()
         } else {
@@ -185,9 +237,9 @@ pub trait Check {
     fn check(&self, o: &Outcome, variant: Option<&Outcome>) -> Judged;
 }
 
-/// What a check says: the expectation in words, whether it held, and
-/// what was measured.
-pub type Judged = (String, bool, String);
+/// What a check says: the expectation in words, whether it held, what
+/// was measured in words, and as the figure its bounds apply to.
+pub type Judged = (String, bool, String, Option<Measured>);
 
 /// Largest time a run measures, named (the range of a time field).
 const SPAN_S: (&str, f64) = ("366 days", SPAN_S_MAX);
@@ -261,12 +313,14 @@ impl Expectation {
     /// Evaluates against a run's outcome (`variant`: the paired run's, for
     /// a paired expectation).
     pub fn check(&self, o: &Outcome, variant: Option<&Outcome>) -> ExpectationResult {
-        let (name, passed, detail) = self.kind().check(o, variant);
+        let (name, passed, detail, measured) = self.kind().check(o, variant);
         ExpectationResult {
             name,
             passed,
             detail,
             calibrated_by: Vec::new(),
+            measured,
+            found: None,
         }
     }
 }

@@ -221,7 +221,15 @@ impl Check for Paired {
                 ),
             ),
         };
-        (name, passed, detail)
+        // How much lower this run is than the variant, in the metric's unit.
+        let measured = this.zip(other).map(|(a, b)| match metric {
+            PairMetric::RestoreHours => Measured::seconds((b - a) * 3_600.0),
+            PairMetric::ConvergeP99S => Measured::seconds(b - a),
+            PairMetric::ClustersLost | PairMetric::NotConvergedAtEnd | PairMetric::ChangesLate => {
+                Measured::count(b - a)
+            }
+        });
+        (name, passed, detail, measured)
     }
 }
 impl Paired {

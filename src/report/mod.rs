@@ -356,14 +356,21 @@ fn text_expectations(o: &mut String, s: &Summary) {
                 if e.passed { "PASS" } else { "FAIL" },
                 e.name,
                 e.detail,
-                if e.calibrated_by.is_empty() {
+                if let Some(f) = &e.found {
+                    format!("  ({})", f.describe())
+                } else if e.calibrated_by.is_empty() {
                     String::new()
                 } else {
                     format!("  (calibrated: {})", e.calibrated_by.join(", "))
                 }
             );
         }
-        if s.expectations.iter().any(|e| !e.calibrated_by.is_empty()) {
+        if s.expectations.iter().any(|e| e.found.is_some()) {
+            let _ = writeln!(
+                o,
+                "  (found by perturbing each input once: scripted, an input read back one for one; calibrated, moves with a tuned figure; emergent, the model's)"
+            );
+        } else if s.expectations.iter().any(|e| !e.calibrated_by.is_empty()) {
             let _ = writeln!(
                 o,
                 "  (calibrated: the scenario tuned that figure to meet this fact; unmarked facts emerge from the model)"
