@@ -202,40 +202,20 @@ pub fn inputs(sc: &Scenario) -> Vec<Input> {
             kind: InputKind::Removed,
             delta_s: 0.0,
         });
-        if let Some(at) = it["at"].as_str() {
-            if let Ok(t) = parse_time(&sc.epoch, at) {
-                let t = t.as_secs();
-                for moved in [t + SHIFT_S, t.saturating_sub(SHIFT_S)] {
-                    if moved >= end_s || moved == t {
-                        continue;
-                    }
-                    let delta_s = moved as f64 - t as f64;
-                    out.push(Input {
-                        name: format!("{id}.at"),
-                        label: format!("{id}.at {}", minutes(delta_s)),
-                        change: set(format!("timeline.{id}.at"), json!(format!("+{moved}s"))),
-                        kind: InputKind::Time,
-                        delta_s,
-                    });
-                }
-            }
+        if let Some(Ok(t)) = it["at"].as_str().map(|at| parse_time(&sc.epoch, at)) {
+            let t = t.as_secs();
+            let moved = [t + SHIFT_S, t.saturating_sub(SHIFT_S)].map(|m| (m < end_s).then_some(m));
+            timed(&mut out, id, "at", InputKind::Time, t, moved, |m| {
+                format!("+{m}s")
+            });
         }
         if let Some(d) = it["for"].as_str().and_then(|d| parse_duration(d).ok()) {
             let d = d.as_secs();
-            for factor in [MAGNITUDE_FACTOR, 1.0 / MAGNITUDE_FACTOR] {
-                let moved = (d as f64 * factor).round() as u64;
-                if moved == 0 || moved == d {
-                    continue;
-                }
-                let delta_s = moved as f64 - d as f64;
-                out.push(Input {
-                    name: format!("{id}.for"),
-                    label: format!("{id}.for {}", minutes(delta_s)),
-                    change: set(format!("timeline.{id}.for"), json!(format!("{moved}s"))),
-                    kind: InputKind::Duration,
-                    delta_s,
-                });
-            }
+            let moved = [MAGNITUDE_FACTOR, 1.0 / MAGNITUDE_FACTOR]
+                .map(|f| Some((d as f64 * f).round() as u64).filter(|&m| m > 0));
+            timed(&mut out, id, "for", InputKind::Duration, d, moved, |m| {
+                format!("{m}s")
+            });
         }
         if let Some(action) = it["do"].as_object() {
             for (field, v) in action {
@@ -287,6 +267,30 @@ pub fn inputs(sc: &Scenario) -> Vec<Input> {
     }
     out.truncate(INPUTS_MAX);
     out
+}
+
+/// The perturbations of item `id`'s time or duration `field`: from
+/// `base_s` to each of `moved_s` (`None` or the same: left out), written
+/// back as `text` gives.
+fn timed(
+    out: &mut Vec<Input>,
+    id: &str,
+    field: &str,
+    kind: InputKind,
+    base_s: u64,
+    moved_s: [Option<u64>; 2],
+    text: impl Fn(u64) -> String,
+) {
+    for moved in moved_s.into_iter().flatten().filter(|&m| m != base_s) {
+        let delta_s = moved as f64 - base_s as f64;
+        out.push(Input {
+            name: format!("{id}.{field}"),
+            label: format!("{id}.{field} {}", minutes(delta_s)),
+            change: set(format!("timeline.{id}.{field}"), json!(text(moved))),
+            kind,
+            delta_s,
+        });
+    }
 }
 
 /// Whether a figure moved from `a` to `b`.
