@@ -28,11 +28,11 @@
 //! minute, one count or half a point of a ratio. A perturbed run that
 //! stops short or a perturbation the loader refuses is left out and said.
 
-use crate::expect::{MeasureUnit, Measured};
+pub use crate::expect::{Class, Found};
+use crate::expect::{MeasureUnit, Measured, Moved};
 use crate::run::{run_scenario, RunOptions};
 use crate::scenario::{from_document, parse_time, Override, OverrideSite, Scenario};
 use cascade_sim::parse_duration;
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -88,62 +88,6 @@ pub struct Input {
     pub kind: InputKind,
     /// Time and duration inputs: how much later or longer, seconds.
     pub delta_s: f64,
-}
-
-/// How a fact is reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    Scripted,
-    Calibrated,
-    Emergent,
-}
-
-impl Class {
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Scripted => "scripted",
-            Class::Calibrated => "calibrated",
-            Class::Emergent => "emergent",
-        }
-    }
-}
-
-/// The provenance the sensitivity runs found for one expectation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Found {
-    pub class: Class,
-    /// The inputs that set it one for one (scripted), or the tuned fields
-    /// it moves with (calibrated), by name; empty when emergent.
-    pub by: Vec<String>,
-    /// Every perturbation its figure moves with, with the figure's change
-    /// (`E1.for +22.5 min (+22.5 min)`).
-    pub moves_with: Vec<String>,
-}
-
-impl Found {
-    /// `scripted by E1.for`, `emergent; moves with R1.at +60.0 min (+2)`.
-    pub fn describe(&self) -> String {
-        let mut s = self.class.name().to_string();
-        if !self.by.is_empty() {
-            s += &format!(" by {}", self.by.join(", "));
-        }
-        // The perturbations of inputs already named above are not repeated.
-        let others: Vec<&str> =
-            self.moves_with
-                .iter()
-                .filter(|m| {
-                    !self.by.iter().any(|b| {
-                        m.starts_with(&format!("{b} ")) || m.starts_with(&format!("{b} ("))
-                    })
-                })
-                .map(String::as_str)
-                .collect();
-        if !others.is_empty() {
-            s += &format!("; moves with {}", others.join(", "));
-        }
-        s
-    }
 }
 
 /// What the sensitivity runs found, per expectation in the scenario's
@@ -359,7 +303,11 @@ pub fn classify(
                 if !moved(a, b) {
                     continue;
                 }
-                moves_with.push(format!("{} ({})", input.label, change(a, b)));
+                moves_with.push(Moved {
+                    input: input.name.clone(),
+                    perturbation: input.label.clone(),
+                    change: change(a, b),
+                });
                 let name = input.name.clone();
                 if one_for_one(input, a, b) {
                     if !by.contains(&name) {

@@ -163,7 +163,7 @@ pub struct ExpectationResult {
     /// How the fact is reached, found by the sensitivity runs of `cascade
     /// run --provenance` (absent without them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub found: Option<crate::provenance::Found>,
+    pub found: Option<Found>,
 }
 
 /// A measured figure in one of three units: times and instants in
@@ -182,6 +182,70 @@ pub enum MeasureUnit {
     Seconds,
     Count,
     Ratio,
+}
+
+/// How a fact is reached, as the sensitivity runs of
+/// [`crate::provenance`] find it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    Scripted,
+    Calibrated,
+    Emergent,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Scripted => "scripted",
+            Class::Calibrated => "calibrated",
+            Class::Emergent => "emergent",
+        }
+    }
+}
+
+/// The provenance the sensitivity runs found for one expectation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Found {
+    pub class: Class,
+    /// The inputs that set it one for one (scripted), or the tuned fields
+    /// it moves with (calibrated), by name; empty when emergent.
+    pub by: Vec<String>,
+    /// Every perturbation its figure moves with, with the figure's change
+    /// (`E1.for +22.5 min (+22.5 min)`).
+    pub moves_with: Vec<Moved>,
+}
+
+/// One perturbation a fact's figure moved with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Moved {
+    /// The input: `E1.for`, `without E9`, `tuned model.x`.
+    pub input: String,
+    /// The perturbation: `E1.for +22.5 min`.
+    pub perturbation: String,
+    /// The figure's change: `+22.5 min`, `+18`, `no longer measured`.
+    pub change: String,
+}
+
+impl Found {
+    /// `scripted by E1.for`, `emergent; moves with R1.at +60.0 min (+2)`.
+    pub fn describe(&self) -> String {
+        let mut s = self.class.name().to_string();
+        if !self.by.is_empty() {
+            s += &format!(" by {}", self.by.join(", "));
+        }
+        // The perturbations of inputs already named above are not repeated.
+        let others: Vec<String> = self
+            .moves_with
+            .iter()
+            .filter(|m| !self.by.contains(&m.input))
+            .map(|m| format!("{} ({})", m.perturbation, m.change))
+            .collect();
+        if !others.is_empty() {
+            s += &format!("; moves with {}", others.join(", "));
+        }
+        s
+    }
 }
 
 impl Measured {
