@@ -1237,6 +1237,31 @@ mod tests {
         Agent::new(guards, first_full_resync_at, grid)
     }
 
+    /// An answer that reaches a dead process, or one whose new version
+    /// crash-loops, does nothing: neither can act on it. (The whole
+    /// mutation run's survivor `||` made `&&` here: no test delivered such
+    /// an answer.)
+    #[test]
+    fn a_dead_or_crash_looping_agent_ignores_an_answer() {
+        let cfg = AgentConfig::default();
+        let (actual, ds) = full_cluster();
+        let now = SimTime::from_secs(600);
+        let answer = |a: &mut Agent| {
+            let mut out = Vec::new();
+            a.handle_answer(now, DesiredAnswer::Ok(ds), &actual, &cfg, &mut out);
+            out
+        };
+        // A live, sound agent acts on it (the control).
+        let mut live = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        assert!(!answer(&mut live).is_empty());
+        let mut dead = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        dead.handle_host_lost();
+        assert_eq!(answer(&mut dead), vec![]);
+        let mut looping = test_agent(Guards::all(), SimTime::from_secs(3_600));
+        looping.upgrade(now, Guards::all(), ReleaseDefect::CrashLoop, &cfg);
+        assert_eq!(answer(&mut looping), vec![]);
+    }
+
     #[test]
     fn the_poll_grid_is_ordered_jittered_one_sided_and_can_be_entered_anywhere() {
         let cfg = AgentConfig::default();
