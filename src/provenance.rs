@@ -349,53 +349,44 @@ fn figures(sc: &Scenario, seed: u64) -> Option<Vec<Option<Measured>>> {
     Some(r.summary.expectations.iter().map(|e| e.measured).collect())
 }
 
+/// `sc` with `input` perturbed, or why the loader refuses it.
+fn perturb(sc: &Scenario, input: &Input) -> Result<Scenario, String> {
+    let mut doc = sc.doc.clone();
+    match &input.change {
+        Change::Set(o) => o.apply(&mut doc, OverrideSite::CommandLine)?,
+        Change::Remove(id) => {
+            if let Some(items) = doc.get_mut("timeline").and_then(Value::as_array_mut) {
+                items.retain(|it| it["id"].as_str() != Some(id));
+            }
+        }
+    }
+    from_document(&sc.source, doc).map_err(|e| format!("{}: {}", e.path, e.message))
+}
+
 /// Runs the sensitivity runs of `sc` on `seed` (`jobs` at once) against
 /// the base run's figures `base`.
 pub fn find(sc: &Scenario, seed: u64, base: &[Option<Measured>], jobs: usize) -> Provenance {
     let inputs = inputs(sc);
+    let loaded: Vec<Result<Scenario, String>> = inputs.iter().map(|i| perturb(sc, i)).collect();
+    let ran = crate::pool::Pool::new(jobs).run(&loaded, |s, _| {
+        let s = s.as_ref().map_err(String::clone)?;
+        figures(s, seed).ok_or_else(|| "the run stopped before its end".to_string())
+    });
+    // Each input left out says why: refused, stopped short, or panicked.
     let mut skipped = Vec::new();
-    let mut scenarios = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        let mut doc = sc.doc.clone();
-        let changed = match &input.change {
-            Change::Set(o) => o.apply(&mut doc, OverrideSite::CommandLine),
-            Change::Remove(id) => {
-                if let Some(items) = doc.get_mut("timeline").and_then(Value::as_array_mut) {
-                    items.retain(|it| it["id"].as_str() != Some(id));
-                }
-                Ok(())
-            }
-        };
-        let loaded = changed.and_then(|()| {
-            from_document(&sc.source, doc).map_err(|e| format!("{}: {}", e.path, e.message))
-        });
-        match loaded {
-            Ok(s) => scenarios.push(Some(s)),
-            Err(e) => {
-                skipped.push(format!("{}: {e}", input.label));
-                scenarios.push(None);
-            }
-        }
-    }
-    let ran = crate::pool::Pool::new(jobs)
-        .run(&scenarios, |s, _| s.as_ref().and_then(|s| figures(s, seed)));
     let perturbed: Vec<Option<Vec<Option<Measured>>>> = ran
         .into_iter()
         .zip(&inputs)
-        .map(|((_, r), input)| match r {
-            Ok(Some(f)) => Some(f),
-            Ok(None) => None,
-            Err(p) => {
-                skipped.push(format!("{}: the run {p}", input.label));
-                None
-            }
-        })
+        .map(
+            |((_, r), input)| match r.unwrap_or_else(|p| Err(format!("the run {p}"))) {
+                Ok(f) => Some(f),
+                Err(why) => {
+                    skipped.push(format!("{}: {why}", input.label));
+                    None
+                }
+            },
+        )
         .collect();
-    for ((input, run), s) in inputs.iter().zip(&perturbed).zip(&scenarios) {
-        if run.is_none() && s.is_some() && !skipped.iter().any(|x| x.starts_with(&input.label)) {
-            skipped.push(format!("{}: the run stopped before its end", input.label));
-        }
-    }
     Provenance {
         found: classify(base, &inputs, &perturbed),
         inputs: inputs.len(),

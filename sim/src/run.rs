@@ -213,12 +213,11 @@ impl<E> Sim<E> {
             if self.events_handled >= self.limits.events_max {
                 break StopReason::EventLimit;
             }
-            match self.queue.peek_time() {
+            let next = match self.queue.peek_time() {
                 None => break StopReason::QueueEmpty,
                 Some(t) if t > self.limits.time_end => break StopReason::TimeLimit,
-                Some(_) => {}
-            }
-            let next = self.queue.peek_time().expect("peeked");
+                Some(t) => t,
+            };
             if !self.clock_to_event(next) {
                 break StopReason::Livelock { at: next };
             }

@@ -335,27 +335,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut result = result;
     if args.provenance && result.stopped_short(&sc.epoch).is_none() {
-        let base: Vec<_> = result
-            .summary
-            .expectations
-            .iter()
-            .map(|e| e.measured)
-            .collect();
-        let found = crate::provenance::find(&sc, seed_used, &base, args.jobs as usize);
-        for (e, f) in result.summary.expectations.iter_mut().zip(found.found) {
-            e.found = Some(f);
-        }
-        if !args.json {
-            println!(
-                "provenance: {} inputs perturbed once each on seed {seed_used}{}",
-                found.inputs,
-                if found.skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!("; left out: {}", found.skipped.join("; "))
-                }
-            );
-        }
+        attach_provenance(&args, &sc, seed_used, &mut result);
     }
     let s = &result.summary;
     if let Some(why) = result.stopped_short(&sc.epoch) {
@@ -414,6 +394,37 @@ pub fn run(args: Args) -> ExitCode {
         println!("reproduce: {reproduce}");
     }
     Exit::passed(s.passed()).into()
+}
+
+/// `--provenance`: the sensitivity runs of `sc` on `seed`, each
+/// expectation's found class put into the summary (and a line said).
+fn attach_provenance(
+    args: &Args,
+    sc: &scenario::Scenario,
+    seed: u64,
+    result: &mut crate::run::RunResult,
+) {
+    let base: Vec<_> = result
+        .summary
+        .expectations
+        .iter()
+        .map(|e| e.measured)
+        .collect();
+    let found = crate::provenance::find(sc, seed, &base, args.jobs as usize);
+    for (e, f) in result.summary.expectations.iter_mut().zip(found.found) {
+        e.found = Some(f);
+    }
+    if !args.json {
+        println!(
+            "provenance: {} inputs perturbed once each on seed {seed}{}",
+            found.inputs,
+            if found.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; left out: {}", found.skipped.join("; "))
+            }
+        );
+    }
 }
 
 /// Refuses overrides that conflict: more than [`scenario::OVERRIDES_MAX`],

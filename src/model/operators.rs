@@ -125,6 +125,12 @@ impl OperatorsConfig {
     }
 }
 
+/// A drawn acknowledgement delay: lognormal from its median and p99 in
+/// minutes, scaled by the operator-delay factor (chaos).
+fn acknowledge_in(median_min: f64, p99_min: f64, factor: f64, rng: &mut Stream) -> SimDuration {
+    SimDuration::from_secs_f64(rng.lognormal(median_min, p99_min) * 60.0 * factor)
+}
+
 /// Timers the operators ask for; stale ones are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum OpsTimer {
@@ -299,7 +305,7 @@ impl Operators {
         } else {
             (c.ack_median_day_min, c.ack_p99_day_min)
         };
-        SimDuration::from_secs_f64(rng.lognormal(median, p99) * 60.0 * self.ack_factor)
+        acknowledge_in(median, p99, self.ack_factor, rng)
     }
 
     /// Scales acknowledgement delays from now on (chaos: operator delays).
@@ -408,10 +414,7 @@ impl Operators {
                 if inc.acked || inc.resolved_at.is_some() {
                     continue;
                 }
-                let at = now
-                    + SimDuration::from_secs_f64(
-                        rng.lognormal(median, p99) * 60.0 * self.ack_factor,
-                    );
+                let at = now + acknowledge_in(median, p99, self.ack_factor, rng);
                 if at < inc.ack_at {
                     // The pager's own timer, later, finds it acknowledged.
                     inc.ack_at = at;
