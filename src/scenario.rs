@@ -180,6 +180,17 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
         o.apply(&mut doc, OverrideSite::CommandLine)
             .map_err(|m| err(path, o.key.clone(), format!("--set {}: {m}", o.key)))?;
     }
+    // The file's notes on its expectations' figures describe the file's
+    // expectations: once the command line changes them, they no longer do.
+    if overrides.iter().any(|o| o.key.starts_with("expect")) {
+        if let Some(tuned) = doc.get_mut("tuned").and_then(Value::as_array_mut) {
+            tuned.retain(|t| {
+                !t.get("field")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| f.starts_with("expect["))
+            });
+        }
+    }
     let mut sc = from_value(path, doc)?;
     sc.overrides = overrides.iter().map(Override::to_string).collect();
     Ok(sc)
@@ -620,6 +631,37 @@ fn from_value(path: &Path, doc: Value) -> Result<Scenario, ScenarioError> {
             })?;
         }
     }
+    // A tuned expectation figure names the expectation it was fitted to:
+    // the entry must point at that figure (an expectation inserted before
+    // it once left the flagship's entry naming another one).
+    for (k, t) in spec.tuned.iter().enumerate() {
+        let Some(rest) = t.field.strip_prefix("expect[") else {
+            continue;
+        };
+        let found = rest.split_once("].").and_then(|(i, key)| {
+            let e = spec.expect.get(i.parse::<usize>().ok()?)?;
+            serde_json::to_value(e)
+                .ok()?
+                .get(key)
+                .filter(|v| !v.is_null())
+                .cloned()
+        });
+        let same = match (&found, t.value.as_f64()) {
+            (Some(v), Some(x)) => v.as_f64() == Some(x),
+            (found, _) => found.as_ref() == Some(&t.value),
+        };
+        if !same {
+            return Err(err(
+                path,
+                format!("tuned[{k}].field"),
+                format!(
+                    "expected an expectation's figure equal to the entry's value {}, found {}",
+                    t.value,
+                    found.map_or("no such figure".to_string(), |v| v.to_string())
+                ),
+            ));
+        }
+    }
     Ok(Scenario {
         name: spec.name,
         description: spec.description,
@@ -1057,6 +1099,30 @@ mod tests {
             assert!(e.message.contains(words), "{set}: {}", e.message);
         }
         paired_with(r#"{"model.agent.poll_interval_s": 30}"#).unwrap();
+    }
+
+    #[test]
+    fn a_tuned_expectation_figure_must_name_that_figure() {
+        let with_tuned = |field: &str, value: &str| {
+            let text = MINIMAL.replacen(
+                "\"timeline\": [",
+                &format!(
+                    "\"tuned\": [{{\"field\": \"{field}\", \"value\": {value}, \"why\": \"w\"}}],\n        \"expect\": [{{\"kind\": \"paired\", \"variant\": \"v\", \"timeline_remove\": [\"E1\"], \"metric\": \"clusters_lost\", \"less_by_min\": 350}}],\n        \"timeline\": ["
+                ),
+                1,
+            );
+            load_str(&p(), &text)
+        };
+        with_tuned("expect[0].less_by_min", "350").unwrap();
+        for (field, value, found) in [
+            ("expect[1].less_by_min", "350", "no such figure"),
+            ("expect[0].ratio_max", "350", "no such figure"),
+            ("expect[0].less_by_min", "300", "found 350.0"),
+        ] {
+            let e = with_tuned(field, value).unwrap_err();
+            assert_eq!(e.path, "tuned[0].field", "{field}");
+            assert!(e.message.ends_with(found), "{field}: {}", e.message);
+        }
     }
 
     #[test]

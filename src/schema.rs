@@ -311,6 +311,16 @@ fn expectation_example(schema: &Value, name: &str, prop: &Value) -> Value {
         _ => {}
     }
     if let Some(reference) = prop.pointer("/anyOf/0") {
+        // An optional section (`holds_over`) is left out of the example.
+        let section = reference
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/"))
+            .and_then(|p| schema.pointer(&format!("/{p}/type")))
+            .is_some_and(|t| t == "object");
+        if section {
+            return Value::Null;
+        }
         return example_value(schema, reference);
     }
     match prop.get("type") {

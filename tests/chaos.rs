@@ -136,7 +136,7 @@ fn the_hand_made_wave_scenario_fails_i16_only_with_the_bug_planted() {
     };
     assert_eq!(i16(&doc), (true, 0));
     Bug::IgnoresScaleDownStabilisation.plant_in(&mut doc["model"]);
-    assert_eq!(i16(&doc), (false, 62));
+    assert_eq!(i16(&doc), (false, 63));
 }
 
 #[test]

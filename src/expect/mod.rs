@@ -41,7 +41,7 @@ pub use incident::{
     IncidentClustersLost, IncidentSel, MoreLossInIncident, RestoreHoursMax, RestoredBy,
     TimeToDetect,
 };
-pub use paired::{PairMetric, Paired, VariantSpec};
+pub use paired::{HoldsOver, PairMetric, Paired, VariantSpec};
 
 use crate::checks::Rule;
 use crate::model::responder::INCIDENTS_MAX;
@@ -435,6 +435,7 @@ mod tests {
             incident: Some(IncidentSel::Number(2)),
             less_by_min,
             ratio_max,
+            holds_over: None,
         })
     }
 

@@ -121,6 +121,23 @@ pub struct Paired {
     /// At most this fraction of the variant's value.
     #[serde(default)]
     pub ratio_max: Option<f64>,
+    /// The range of an assumed figure over which the pair was shown to
+    /// hold (swept over seeds; the summary states it beside the verdict).
+    /// Outside it the conclusion is not claimed.
+    #[serde(default)]
+    pub holds_over: Option<HoldsOver>,
+}
+
+/// An assumed figure's range over which a conclusion holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldsOver {
+    /// The field, as `--set` names it (`model.response.revert_unrecorded_change_h`).
+    pub field: String,
+    pub min: f64,
+    pub max: f64,
+    /// How the range was found (the sweep: seeds, values, what held).
+    pub basis: String,
 }
 
 impl Check for Paired {
@@ -132,8 +149,17 @@ impl Check for Paired {
             incident,
             less_by_min,
             ratio_max,
+            holds_over,
             ..
         } = self;
+        if let Some(h) = holds_over {
+            if !(h.min.is_finite() && h.max.is_finite() && h.min <= h.max) {
+                return Err(format!(
+                    "holds_over: expected finite min <= max, found {} and {}",
+                    h.min, h.max
+                ));
+            }
+        }
         if let Some(sel) = incident {
             sel.validate("incident")?;
         } else if metric.needs_incident() {
@@ -173,6 +199,7 @@ impl Check for Paired {
             incident,
             less_by_min,
             ratio_max,
+            holds_over,
         } = self;
         let spec = VariantSpec {
             about,
@@ -189,8 +216,11 @@ impl Check for Paired {
         if let Some(r) = ratio_max {
             want.push(format!("at most {r}x"));
         }
+        let range = holds_over.as_ref().map_or(String::new(), |h| {
+            format!(" (shown for {} {}..{})", h.field, h.min, h.max)
+        });
         let name = format!(
-            "{} in {what}: {} than {about}",
+            "{} in {what}: {} than {about}{range}",
             metric.name(),
             want.join(" and ")
         );

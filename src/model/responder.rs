@@ -12,12 +12,15 @@
 //! after `customer_reports_to_escalate` reports (or an alert pages
 //! directly); once on-call acknowledges, every lost cluster is queued for
 //! restoration. After `diagnose_min` diagnosis sees the 404s and reads the
-//! prod change log to name the suspect: the latest routing change that
-//! reached the edge before the 404s began. A change with a recorded
-//! rollback (the edge configuration pipeline's, or a prod change request's)
-//! is reverted at once; one applied by hand outside change management (the
-//! E9 leak) has none, and its revert lands `revert_unrecorded_change_h`
-//! later. After `decide_min` the team measures its restoration progress
+//! prod change log to name the suspect: the latest recorded routing change
+//! that reached the edge before the 404s began and after the team last
+//! fixed the route. A recorded change has a recorded rollback (the edge
+//! configuration pipeline's, or its prod change request's) and is reverted
+//! at once. When no recorded change explains the 404s, the evidence points
+//! outside change management: the team audits the edge's live
+//! configuration against the record, and reverts what the audit finds
+//! `revert_unrecorded_change_h` later (the E9 leak: applied by hand under a
+//! staging change request, it is not in prod's log at all). After `decide_min` the team measures its restoration progress
 //! since the acknowledgement, projects the clusters at risk at that rate
 //! and ships the fix as an emergency hotfix when the projection exceeds
 //! `hotfix_when_manual_exceeds_h` (D8: "efforts to apply manual fixes were
@@ -77,12 +80,15 @@ pub struct ResponseConfig {
     /// usual "last 10 minutes"; agents poll every minute, so a misrouted
     /// live agent shows up in it.
     pub edge_log_window_min: f64,
-    /// From naming a routing change that was applied by hand outside change
-    /// management (no recorded rollback) to its revert landing. [A] the
-    /// write-up records no revert on D8; a change applied by hand has no
-    /// recorded rollback: the team reconstructs the previous edge
-    /// configuration and reviews it under the freeze. A change with a
-    /// recorded rollback is reverted at diagnosis.
+    /// From diagnosis finding 404s that no recorded routing change explains
+    /// to the revert of the change behind them landing: the team audits
+    /// the edge's live configuration against the change record, finds the
+    /// change applied outside change management, reconstructs the
+    /// configuration before it and reviews it under the freeze. [A] 6 h:
+    /// the write-up records no revert time on D8, only that the cause was
+    /// identified; the flagship's hotfix verdict holds from 1.75 h of it
+    /// (its `tuned` entry gives the sweep). A suspect on record is
+    /// reverted at diagnosis.
     pub revert_unrecorded_change_h: f64,
     /// At diagnosis, how many of the clusters known lost engineers probe
     /// through the edge (a dead agent leaves no fresh 404s in the log).
@@ -196,8 +202,9 @@ pub struct PoolIncident {
     pub hotfix_started_at: Option<SimTime>,
     /// Looks the team took at the repair-or-hotfix decision.
     pub decide_looks: u32,
-    /// The change diagnosis named, when its revert waits (no recorded rollback).
-    pub revert_pending: Option<String>,
+    /// Diagnosis found 404s no recorded change explains: the audit of the
+    /// edge's live configuration is under way.
+    pub audit_pending: bool,
 }
 
 /// Timers the responders ask for.
@@ -207,8 +214,8 @@ pub enum ResponderTimer {
     Decide { incident: u32 },
     /// Diagnosis done: name the change behind the 404s and revert it.
     Diagnosed { incident: u32 },
-    /// The revert of a change without a recorded rollback is ready.
-    Revert { incident: u32 },
+    /// The audit for a change made outside change management is done.
+    Audit { incident: u32 },
     /// Resume a rollout halted by an alarm.
     ResumeRollout,
 }
@@ -230,8 +237,11 @@ pub struct DecisionInputs {
     pub rollout_completed: bool,
 }
 
-/// A prod routing change as the change log and the edge configuration
-/// pipeline show it.
+/// A prod routing change as prod's change log and the edge configuration
+/// pipeline record it. A change applied by hand to prod under another
+/// environment's change request (the E9 leak) is in no prod record: that
+/// is the gap in change management, and only an audit of the edge's live
+/// configuration finds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoutingChangeSeen {
     /// Its name in the change log.
@@ -240,24 +250,14 @@ pub struct RoutingChangeSeen {
     /// pipeline's deploy otherwise.
     pub live_at: SimTime,
     /// It came through the edge configuration pipeline, which records the
-    /// configuration it replaced.
+    /// configuration it replaced (otherwise its prod change request does).
     pub via_pipeline: bool,
-    /// Its change request targeted another environment: it was applied by
-    /// hand to prod outside change management (the E9 leak).
-    pub outside_change_management: bool,
 }
 
 impl RoutingChangeSeen {
-    /// A rollback is on record: the pipeline's, or the prod change request's.
-    pub fn rollback_recorded(&self) -> bool {
-        self.via_pipeline || !self.outside_change_management
-    }
-
     fn how(&self) -> &'static str {
         if self.via_pipeline {
             "through the edge configuration pipeline, rollback recorded"
-        } else if self.outside_change_management {
-            "applied by hand outside change management, no recorded rollback"
         } else {
             "applied by hand through change management, rollback recorded"
         }
@@ -272,20 +272,36 @@ pub struct DiagnosisInputs {
     /// When the current 404s began, per the edge's access log: the earliest
     /// start of a run of 404 answers among the clusters it shows.
     pub first_404_at: Option<SimTime>,
-    /// Routing changes applied to prod, from the change log.
+    /// Routing changes applied to prod, from prod's change log.
     pub prod_routing_changes: Vec<RoutingChangeSeen>,
 }
 
 impl DiagnosisInputs {
-    /// The suspect: the latest routing change live at or before the 404s
-    /// began (or before now, when the log shows no start).
-    pub fn suspect(&self, now: SimTime) -> Option<&RoutingChangeSeen> {
+    /// The suspect: the latest recorded routing change live at or before
+    /// the 404s began (or before now, when the log shows no start) and
+    /// after `route_fixed_at`, when the team last fixed the route (what
+    /// was live before that fix, the fix undid).
+    pub fn suspect(
+        &self,
+        now: SimTime,
+        route_fixed_at: Option<SimTime>,
+    ) -> Option<&RoutingChangeSeen> {
         let began = self.first_404_at.unwrap_or(now);
         self.prod_routing_changes
             .iter()
-            .filter(|c| c.live_at <= began)
+            .filter(|c| c.live_at <= began && route_fixed_at.is_none_or(|f| c.live_at > f))
             .max_by_key(|c| c.live_at)
     }
+}
+
+/// What the audit of the edge's live configuration against the change
+/// record shows (the driver gathers it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditInputs {
+    /// The desired-state route still answers 404.
+    pub route_answers_404: bool,
+    /// Routing changes live on the edge that no prod record names.
+    pub unrecorded_live: Vec<String>,
 }
 
 /// What the responders do, for the driver to enact.
@@ -338,6 +354,9 @@ pub struct Responder {
     fix_available: bool,
     /// Oldest first; only the last may be open.
     incidents: Vec<PoolIncident>,
+    /// When the team last reverted the route: a routing change live before
+    /// it cannot explain 404s after it.
+    route_fixed_at: Option<SimTime>,
 }
 
 impl Responder {
@@ -347,6 +366,7 @@ impl Responder {
             restore_with: cfg.restore_with,
             fix_available: false,
             incidents: Vec::new(),
+            route_fixed_at: None,
             reports_to_escalate,
             cfg,
         }
@@ -407,7 +427,7 @@ impl Responder {
             projected_manual_hours: None,
             hotfix_started_at: None,
             decide_looks: 0,
-            revert_pending: None,
+            audit_pending: false,
         });
         self.incidents.last_mut().expect("just pushed")
     }
@@ -532,9 +552,10 @@ impl Responder {
     }
 
     /// Diagnosis of `incident` is done. If the route answers 404, the
-    /// suspect is named from the change log: with a recorded rollback it is
-    /// reverted now, without one the revert is ready after
-    /// `revert_unrecorded_change_h` (a [`ResponderTimer::Revert`]).
+    /// suspect is named from prod's change log and reverted now (its
+    /// rollback is on record); with no recorded change to explain the
+    /// 404s, the team audits the edge's live configuration, done after
+    /// `revert_unrecorded_change_h` (a [`ResponderTimer::Audit`]).
     pub fn handle_diagnosed(
         &mut self,
         now: SimTime,
@@ -543,26 +564,7 @@ impl Responder {
         out: &mut Vec<ResponderOutput>,
     ) {
         if seen.route_answers_404 {
-            match seen.suspect(now) {
-                Some(c) if !c.rollback_recorded() && self.cfg.revert_unrecorded_change_h > 0.0 => {
-                    let h = self.cfg.revert_unrecorded_change_h;
-                    out.push(ResponderOutput::Narrate {
-                        at: now,
-                        text: format!(
-                            "cause found: the desired-state route answers 404 since {} ({}); reverting it takes {h} h",
-                            c.name,
-                            c.how()
-                        ),
-                    });
-                    if let Some(inc) = self.incidents.get_mut(incident as usize) {
-                        inc.revert_pending = Some(c.name.clone());
-                    }
-                    out.push(ResponderOutput::SetTimer {
-                        at: now + SimDuration::from_secs_f64(h * 3_600.0),
-                        timer: ResponderTimer::Revert { incident },
-                    });
-                    return;
-                }
+            match seen.suspect(now, self.route_fixed_at) {
                 Some(c) => out.push(ResponderOutput::Narrate {
                     at: now,
                     text: format!(
@@ -571,44 +573,62 @@ impl Responder {
                         c.how()
                     ),
                 }),
-                None => out.push(ResponderOutput::Narrate {
-                    at: now,
-                    text: "cause found: the desired-state route answers 404 (no routing change on record before it); reverting to the last good routing".into(),
-                }),
+                None => {
+                    let h = self.cfg.revert_unrecorded_change_h;
+                    out.push(ResponderOutput::Narrate {
+                        at: now,
+                        text: format!(
+                            "the desired-state route answers 404 and no routing change on record explains it: auditing the edge's live configuration against the change record ({h} h)"
+                        ),
+                    });
+                    if let Some(inc) = self.incidents.get_mut(incident as usize) {
+                        inc.audit_pending = true;
+                    }
+                    out.push(ResponderOutput::SetTimer {
+                        at: now + SimDuration::from_secs_f64(h * 3_600.0),
+                        timer: ResponderTimer::Audit { incident },
+                    });
+                    return;
+                }
             }
+            self.route_fixed_at = Some(now);
             out.push(Self::revert_route());
         }
         self.mitigated(now, incident, out);
     }
 
-    /// The revert of the change named at diagnosis is ready;
-    /// `route_answers_404`: the route still answers 404 (if it no longer
-    /// does, someone else fixed it and there is nothing to revert).
-    pub fn handle_revert_ready(
+    /// The audit for `incident` is done: if the route still answers 404,
+    /// the configuration before the unrecorded change it found (or, when
+    /// it found none, the last recorded configuration) is restored.
+    pub fn handle_audit_done(
         &mut self,
         now: SimTime,
         incident: u32,
-        route_answers_404: bool,
+        seen: &AuditInputs,
         out: &mut Vec<ResponderOutput>,
     ) {
         let Some(inc) = self.incidents.get_mut(incident as usize) else {
             return;
         };
-        let Some(name) = inc.revert_pending.take() else {
+        if !std::mem::take(&mut inc.audit_pending) {
             return;
-        };
-        if route_answers_404 {
-            out.push(ResponderOutput::Narrate {
-                at: now,
-                text: format!(
-                    "previous edge configuration reconstructed and reviewed: reverting {name}"
-                ),
-            });
+        }
+        if seen.route_answers_404 {
+            let text = if seen.unrecorded_live.is_empty() {
+                "audit: no unrecorded change found live; restoring the last recorded edge configuration".to_string()
+            } else {
+                format!(
+                    "audit: {} live on the edge with no prod change record (applied outside change management); previous configuration reconstructed and reviewed: reverting",
+                    seen.unrecorded_live.join(", ")
+                )
+            };
+            out.push(ResponderOutput::Narrate { at: now, text });
+            self.route_fixed_at = Some(now);
             out.push(Self::revert_route());
         } else {
             out.push(ResponderOutput::Narrate {
                 at: now,
-                text: format!("revert of {name} ready, but the route no longer answers 404"),
+                text: "audit done, but the route no longer answers 404".into(),
             });
         }
         self.mitigated(now, incident, out);
@@ -1160,17 +1180,11 @@ mod tests {
         assert!(out.is_empty());
     }
 
-    fn routing_change(
-        name: &str,
-        live_at: SimTime,
-        via_pipeline: bool,
-        outside_change_management: bool,
-    ) -> RoutingChangeSeen {
+    fn routing_change(name: &str, live_at: SimTime, via_pipeline: bool) -> RoutingChangeSeen {
         RoutingChangeSeen {
             name: name.into(),
             live_at,
             via_pipeline,
-            outside_change_management,
         }
     }
 
@@ -1187,19 +1201,19 @@ mod tests {
     }
 
     #[test]
-    fn diagnosis_names_the_latest_change_before_the_404s_began() {
+    fn diagnosis_names_the_latest_recorded_change_before_the_404s_began() {
         let seen = DiagnosisInputs {
             route_answers_404: true,
             first_404_at: Some(t(15, 1)),
             prod_routing_changes: vec![
-                routing_change("R1", t(2, 0), true, false),
-                routing_change("leak", t(15, 0), false, true),
-                routing_change("later", t(15, 30), false, false),
+                routing_change("R1", t(2, 0), true),
+                routing_change("fw", t(15, 0), false),
+                routing_change("later", t(15, 30), false),
             ],
         };
         assert_eq!(
-            seen.suspect(t(16, 0)).map(|c| c.name.as_str()),
-            Some("leak")
+            seen.suspect(t(16, 0), None).map(|c| c.name.as_str()),
+            Some("fw")
         );
         // No start in the log: the latest change before now.
         let no_start = DiagnosisInputs {
@@ -1207,32 +1221,51 @@ mod tests {
             ..seen.clone()
         };
         assert_eq!(
-            no_start.suspect(t(16, 0)).map(|c| c.name.as_str()),
+            no_start.suspect(t(16, 0), None).map(|c| c.name.as_str()),
             Some("later")
         );
         // Nothing before the 404s: no suspect.
         let none = DiagnosisInputs {
             first_404_at: Some(t(1, 0)),
+            ..seen.clone()
+        };
+        assert!(none.suspect(t(16, 0), None).is_none());
+        // What was live before the team last fixed the route, the fix
+        // undid: R1 explains nothing after a fix at 3:00.
+        let after_fix = DiagnosisInputs {
+            first_404_at: Some(t(14, 0)),
             ..seen
         };
-        assert!(none.suspect(t(16, 0)).is_none());
+        assert_eq!(
+            after_fix.suspect(t(16, 0), None).map(|c| c.name.as_str()),
+            Some("R1")
+        );
+        assert!(after_fix.suspect(t(16, 0), Some(t(3, 0))).is_none());
+    }
+
+    fn diagnose(changes: Vec<RoutingChangeSeen>) -> (Responder, Vec<ResponderOutput>) {
+        let mut r = acked_at_15_25(true);
+        let mut out = Vec::new();
+        let seen = DiagnosisInputs {
+            route_answers_404: true,
+            first_404_at: Some(t(15, 0)),
+            prod_routing_changes: changes,
+        };
+        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
+        (r, out)
+    }
+
+    fn audit(route_answers_404: bool, found: &[&str]) -> AuditInputs {
+        AuditInputs {
+            route_answers_404,
+            unrecorded_live: found.iter().map(|n| n.to_string()).collect(),
+        }
     }
 
     #[test]
-    fn the_revert_delay_depends_on_whether_the_change_has_a_recorded_rollback() {
-        let diagnose = |change: RoutingChangeSeen| {
-            let mut r = acked_at_15_25(true);
-            let mut out = Vec::new();
-            let seen = DiagnosisInputs {
-                route_answers_404: true,
-                first_404_at: Some(t(15, 0)),
-                prod_routing_changes: vec![change],
-            };
-            r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
-            (r, out)
-        };
+    fn a_recorded_suspect_is_reverted_at_diagnosis_and_none_starts_an_audit() {
         // Through the pipeline, or by hand under a prod change request:
-        // reverted at diagnosis.
+        // the rollback is on record, reverted at diagnosis.
         for (via_pipeline, how) in [
             (
                 true,
@@ -1243,7 +1276,7 @@ mod tests {
                 "applied by hand through change management, rollback recorded",
             ),
         ] {
-            let (r, out) = diagnose(routing_change("R1", t(15, 0), via_pipeline, false));
+            let (r, out) = diagnose(vec![routing_change("R1", t(15, 0), via_pipeline)]);
             assert!(route_reverted(&out));
             assert_eq!(
                 narrated(&out),
@@ -1253,68 +1286,75 @@ mod tests {
             );
             assert_eq!(r.incidents()[0].mitigated_at, Some(t(16, 10)));
         }
-        // Applied by hand outside change management (the E9 leak): no
-        // recorded rollback, the revert is ready 6 h later.
-        let (mut r, out) = diagnose(routing_change("staging-net-change", t(15, 0), false, true));
+        // Nothing on record explains the 404s (the E9 leak is in no prod
+        // record): the team audits the live configuration, 6 h.
+        let (mut r, out) = diagnose(vec![]);
         assert!(!route_reverted(&out));
         assert!(out.contains(&ResponderOutput::SetTimer {
             at: t(22, 10),
-            timer: ResponderTimer::Revert { incident: 0 }
+            timer: ResponderTimer::Audit { incident: 0 }
         }));
         assert_eq!(
             narrated(&out),
-            vec!["cause found: the desired-state route answers 404 since staging-net-change (applied by hand outside change management, no recorded rollback); reverting it takes 6 h"]
+            vec!["the desired-state route answers 404 and no routing change on record explains it: auditing the edge's live configuration against the change record (6 h)"]
         );
         assert_eq!(r.incidents()[0].mitigated_at, None);
         let mut out = Vec::new();
-        r.handle_revert_ready(t(22, 10), 0, true, &mut out);
+        r.handle_audit_done(
+            t(22, 10),
+            0,
+            &audit(true, &["staging-net-change"]),
+            &mut out,
+        );
         assert!(route_reverted(&out));
+        assert_eq!(
+            narrated(&out),
+            vec!["audit: staging-net-change live on the edge with no prod change record (applied outside change management); previous configuration reconstructed and reviewed: reverting"]
+        );
         assert_eq!(r.incidents()[0].mitigated_at, Some(t(22, 10)));
         // Once only.
         out.clear();
-        r.handle_revert_ready(t(22, 11), 0, true, &mut out);
+        r.handle_audit_done(t(22, 11), 0, &audit(true, &["leak"]), &mut out);
         assert!(out.is_empty());
-        // A revert of 0 h is the recorded case.
-        let cfg = ResponseConfig {
-            revert_unrecorded_change_h: 0.0,
-            ..ResponseConfig::default()
-        };
-        let mut r = Responder::new(cfg, 5);
+        // An audit that finds nothing unrecorded still restores the last
+        // recorded configuration while the route answers 404.
+        let (mut r, _) = diagnose(vec![]);
         let mut out = Vec::new();
-        r.handle_loss_started(t(15, 0), 1, &mut out);
+        r.handle_audit_done(t(22, 10), 0, &audit(true, &[]), &mut out);
+        assert!(route_reverted(&out));
+        // After a fix, the change it undid is no suspect the next time.
+        let (mut r, _) = diagnose(vec![routing_change("R1", t(15, 0), true)]);
+        let mut out = Vec::new();
+        r.handle_loss_started(t(20, 0), 9, &mut out);
         let seen = DiagnosisInputs {
             route_answers_404: true,
-            first_404_at: Some(t(15, 0)),
-            prod_routing_changes: vec![routing_change("leak", t(15, 0), false, true)],
+            first_404_at: Some(t(20, 0)),
+            prod_routing_changes: vec![routing_change("R1", t(15, 0), true)],
         };
-        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
-        assert!(route_reverted(&out));
+        out.clear();
+        r.handle_diagnosed(t(21, 0), 0, &seen, &mut out);
+        assert!(!route_reverted(&out));
+        assert!(out.contains(&ResponderOutput::SetTimer {
+            at: t(27, 0),
+            timer: ResponderTimer::Audit { incident: 0 }
+        }));
     }
 
     #[test]
     fn a_slow_revert_resolves_an_incident_whose_clusters_were_all_restored_before_it() {
-        let mut r = acked_at_15_25(true);
+        let (mut r, _) = diagnose(vec![]);
         let mut out = Vec::new();
-        let seen = DiagnosisInputs {
-            route_answers_404: true,
-            first_404_at: Some(t(15, 0)),
-            prod_routing_changes: vec![routing_change("leak", t(15, 0), false, true)],
-        };
-        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
         // The script restores the cluster while its route still answers 404.
-        out.clear();
         r.handle_cluster_restored(t(18, 0), &DesiredAnswer::NotFound, &mut out);
         assert!(out.is_empty());
         assert!(r.open_incident().is_some());
-        r.handle_revert_ready(t(22, 10), 0, true, &mut out);
+        r.handle_audit_done(t(22, 10), 0, &audit(true, &["leak"]), &mut out);
         assert!(out.contains(&ResponderOutput::Resolved { incident: 0 }));
         assert_eq!(r.incidents()[0].restore_completed_at, Some(t(22, 10)));
         // The route was fixed by someone else meanwhile: nothing to revert.
-        let mut r = acked_at_15_25(true);
+        let (mut r, _) = diagnose(vec![]);
         let mut out = Vec::new();
-        r.handle_diagnosed(t(16, 10), 0, &seen, &mut out);
-        out.clear();
-        r.handle_revert_ready(t(22, 10), 0, false, &mut out);
+        r.handle_audit_done(t(22, 10), 0, &audit(false, &[]), &mut out);
         assert!(!route_reverted(&out));
         assert_eq!(r.incidents()[0].mitigated_at, Some(t(22, 10)));
     }
@@ -1350,7 +1390,7 @@ mod tests {
         let seen = DiagnosisInputs {
             route_answers_404: true,
             first_404_at: Some(t(3, 0)),
-            prod_routing_changes: vec![routing_change("R1", t(2, 0), true, false)],
+            prod_routing_changes: vec![routing_change("R1", t(2, 0), true)],
         };
         r.handle_diagnosed(t(4, 0), 0, &seen, &mut out);
         assert!(route_reverted(&out));

@@ -32,8 +32,8 @@ use crate::model::monitoring::{DetectionSource, Monitoring, MonitoringOutput, Mo
 use crate::model::operators::{Operators, OpsOutput, OpsTimer};
 use crate::model::recovery::{PreflightVia, Recovery, RecoveryOutput, RecoveryTimer};
 use crate::model::responder::{
-    DecisionInputs, DiagnosisInputs, Responder, ResponderOutput, ResponderTimer, RestoreBy,
-    RoutingChangeSeen,
+    AuditInputs, DecisionInputs, DiagnosisInputs, Responder, ResponderOutput, ResponderTimer,
+    RestoreBy, RoutingChangeSeen,
 };
 use crate::model::rollout::{Rollout, RolloutOutput, RolloutTimer, WaveHealth};
 use crate::plant::cloud::{CloudCall, CloudReply};
@@ -90,6 +90,10 @@ pub(super) struct Response {
     /// Routing changes applied to prod as the change log and the pipeline
     /// record them (what diagnosis reads; at most `change.log_max`).
     routing_changes: Vec<RoutingChangeSeen>,
+    /// Routing changes applied to prod with no prod record (leaked from
+    /// staging's change requests): what an audit of the edge's live
+    /// configuration can find (at most `change.log_max`).
+    unrecorded_routing_changes: Vec<String>,
     /// Per incident: the team's finished restorations (hands-on repairs
     /// plus script restores) when on-call acknowledged it.
     restorations_at_ack: Vec<u64>,
@@ -128,6 +132,7 @@ impl Response {
             release_defect: ReleaseDefect::None,
             edge_deploys: Vec::new(),
             routing_changes: Vec::new(),
+            unrecorded_routing_changes: Vec::new(),
             restorations_at_ack: Vec::new(),
             operators,
             recovery,
@@ -421,13 +426,18 @@ impl Response {
                 let via_pipeline = change.via_pipeline;
                 let landing =
                     land_route_change(&sh.cfg.network, self.rng.seed, sh.books.epoch, change, now);
-                // The change log and the pipeline's record, as diagnosis reads them.
-                if self.routing_changes.len() < sh.cfg.change.log_max {
+                // Prod's change log and the pipeline's record, as diagnosis
+                // reads them; a change leaked from staging's requests is in
+                // neither, only on the edge, where an audit finds it.
+                if applied.leaked {
+                    if self.unrecorded_routing_changes.len() < sh.cfg.change.log_max {
+                        self.unrecorded_routing_changes.push(name.clone());
+                    }
+                } else if self.routing_changes.len() < sh.cfg.change.log_max {
                     self.routing_changes.push(RoutingChangeSeen {
                         name: name.clone(),
                         live_at: landing.at,
                         via_pipeline,
-                        outside_change_management: applied.leaked,
                     });
                 }
                 if via_pipeline {
@@ -449,6 +459,9 @@ impl Response {
             }
             ChangePayload::EdgeFix => {
                 sh.plant.edge.fix(now, &name);
+                // The recorded configuration is back: what was applied
+                // outside change management is no longer live.
+                self.unrecorded_routing_changes.clear();
             }
             ChangePayload::AgentFix => self.start_rollout(sh, applied.emergency),
         }
@@ -899,10 +912,16 @@ impl Response {
                 self.responder
                     .handle_diagnosed(now, incident, &seen, &mut r);
             }
-            ResponderTimer::Revert { incident } => {
-                let route_misroutes = self.route_answers_404(sh, now);
+            ResponderTimer::Audit { incident } => {
+                // The audit compares the edge's live configuration with the
+                // record: the changes applied to prod with no prod record
+                // since the team last restored the recorded configuration.
+                let seen = AuditInputs {
+                    route_answers_404: self.route_answers_404(sh, now),
+                    unrecorded_live: self.unrecorded_routing_changes.clone(),
+                };
                 self.responder
-                    .handle_revert_ready(now, incident, route_misroutes, &mut r);
+                    .handle_audit_done(now, incident, &seen, &mut r);
             }
             ResponderTimer::Decide { incident } => {
                 // Clusters at risk, as the team can count them: lost ones,

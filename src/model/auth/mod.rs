@@ -857,7 +857,18 @@ impl AuthSystem {
         let cpu_budget = sround(cpu_capacity, rng);
         let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
         let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
-        let slot_budget = (free_slot_s / self.slot_cost_s(share)) as u64;
+        // Bots call the vendor in their own share: a queue holding them
+        // costs the mix of the two in slot time.
+        let bots_waiting: u64 = self.queue.iter().map(|c| c[BOT]).sum();
+        let mix_share = if bots_waiting == 0 {
+            share
+        } else {
+            let legit_waiting = self.queue_total - bots_waiting;
+            (legit_waiting as f64 * share
+                + bots_waiting as f64 * self.cfg.vendor.bot_vendor_share_fraction)
+                / self.queue_total as f64
+        };
+        let slot_budget = (free_slot_s / self.slot_cost_s(mix_share)) as u64;
         Service {
             share,
             ready,
@@ -1002,8 +1013,17 @@ impl AuthSystem {
         debug_assert_eq!(left, 0, "served more than the queue held");
         self.queue_total -= n;
 
-        // 9. Outcomes. Requests that need no vendor call succeed.
-        let mut calls = take(&mut served, sround(n as f64 * share, rng), rng);
+        // 9. Outcomes. Requests that need no vendor call succeed: each
+        //    class calls the vendor in its own share (bots apart).
+        let legit_calls = sround(legit(&served) as f64 * share, rng);
+        let mut bot_served = mem::take(&mut served[BOT]);
+        let bot_calls = sround(
+            bot_served as f64 * self.cfg.vendor.bot_vendor_share_fraction,
+            rng,
+        );
+        let mut calls = take(&mut served, legit_calls, rng);
+        calls[BOT] = take_one(&mut bot_served, bot_calls, rng);
+        served[BOT] = bot_served;
         tick.legit_ok = c32(legit(&served));
         let mut bot_ok = served[BOT];
         lat.local += legit(&served);

@@ -345,9 +345,9 @@ fn under_a_square_wave_the_hpa_scales_down_in_every_trough_within_its_window() {
         .collect();
     // Each 10 min trough outlasts the 300 s window: back to the floor in
     // each of the six troughs (the last one after the wave's end), in two
-    // steps but once (a step of one pod as the crest's last
-    // recommendations leave the window).
-    assert_eq!(downs.len(), 10, "{downs:?}");
+    // steps (a step of one or two pods as the crest's last
+    // recommendations leave the window, then the floor).
+    assert_eq!(downs.len(), 12, "{downs:?}");
     assert_eq!(downs.iter().filter(|e| e.to == 3).count(), 6);
     // Every scale-down comes at least 300 s after the last sync that
     // recommended more than it kept, and I16's watch agrees with each.
@@ -375,12 +375,12 @@ fn the_seeded_bug_scales_down_below_its_window_in_every_dip() {
     let findings = below_the_window(&syncs);
     // Every scale-down breaks the window, the first one still on the
     // crest (a recommendation one pod lower than the sync before).
-    assert_eq!((downs, findings.len()), (10, 10), "{findings:?}");
+    assert_eq!((downs, findings.len()), (12, 12), "{findings:?}");
     assert_eq!(
         findings[0],
         (
-            d(3, 10, 9) + SimDuration::from_secs(15),
-            "16 -> 15 below 16".to_string()
+            d(3, 10, 5) + SimDuration::from_secs(45),
+            "15 -> 14 below 15".to_string()
         )
     );
 }
@@ -533,14 +533,16 @@ fn bot_surge_without_mitigation_outgrows_what_the_component_can_scale_to() {
     let minutes = minute_ratios(&ticks, on, off);
     let mean = minutes.iter().sum::<f64>() / minutes.len() as f64;
     let best = minutes.iter().cloned().fold(0.0, f64::max);
-    assert!(mean < 0.15, "mean minute success {mean}");
+    // Measured: mean 0.321, best 0.344.
+    assert!(mean < 0.4, "mean minute success {mean}");
     assert!(best < 0.5, "best minute {best}");
     // The component, not the vendor, is the bottleneck: even once it has
-    // scaled as far as it can, most failures are saturation (queue full or
-    // waited out), and vendor 429s are the minority.
+    // scaled as far as it can, the failures are saturation (queue full or
+    // waited out); the 2 % of automated requests that call the vendor
+    // stay under its limit.
     let (sat, r429) = saturation_and_429(within(&ticks, d(3, 14, 0), d(3, 15, 0)));
-    assert!(sat > 2 * r429, "saturation {sat}, vendor 429 {r429}");
-    assert!(r429 > 0, "the vendor's limit is still reached");
+    assert!(sat > 100_000, "saturation {sat}");
+    assert_eq!(r429, 0);
     // The HPA wants its ceiling of 20, but the node pool holds 16 pods
     // (4 nodes of 4): the last pods stay Pending for the whole surge.
     let w: Vec<_> = within(&ticks, d(3, 14, 0), off).collect();
@@ -573,21 +575,58 @@ fn bot_surge_without_mitigation_outgrows_what_the_component_can_scale_to() {
     assert!(ratio(within(&ticks, after, d(3, 17, 10))) >= 0.99);
 }
 
-#[test]
-fn a_30x_surge_fits_the_scaled_component_and_the_vendor_limit_dominates() {
-    // The same path with the model spec's first guess of 30×: the component
-    // scales past the demand and failures move to the vendor's 429s. This
-    // is why the flagship's surge must be larger than what the component
-    // can scale to for the write-up's "overwhelmed the scaling".
-    let (on, off) = (d(3, 13, 0), d(3, 15, 0));
-    let s = Scenario::new(d(3, 12, 50), off)
-        .at(on, Act::Bots(30.0))
+/// The flagship's surge on a component of `nodes` nodes with an HPA
+/// ceiling of `replicas_max`, `multiplier` times legitimate traffic, 13:00
+/// to 17:00.
+fn surge_on(nodes: u32, replicas_max: u32, multiplier: f64) -> (Vec<AuthTick>, SimTime, SimTime) {
+    let (on, off) = (d(3, 13, 0), d(3, 17, 0));
+    let mut s = Scenario::new(d(3, 12, 50), d(3, 17, 10))
+        .at(on, Act::Bots(multiplier))
         .at(off, Act::Bots(0.0));
+    s.cfg.component.nodes_max = nodes;
+    s.cfg.component.replicas_max = replicas_max;
     let (_, ticks) = run(&s);
-    let (sat, r429) = saturation_and_429(within(&ticks, d(3, 14, 0), off));
-    assert!(r429 > 2 * sat, "saturation {sat}, vendor 429 {r429}");
-    // It still wants more than the pool holds, but 16 pods cover most of it.
-    assert!(within(&ticks, d(3, 14, 0), off).all(|t| t.replicas_ready == 16));
+    (ticks, on, off)
+}
+
+#[test]
+fn more_component_capacity_raises_success_until_the_vendor_limit_binds() {
+    // Issue 30: the write-up's cause (the surge overwhelmed the component's
+    // scaling) must drive the outcome. Measured (seed 1, mean minute
+    // success over the surge): 4 nodes / 20 pods 0.321, 8 nodes / 40 pods
+    // 0.628, 15 nodes / 60 pods 0.928 (the surge absorbed at 13:29).
+    // Seen failing with every automated request calling the vendor
+    // (bot_vendor_share_fraction 1.0: the vendor caps success whatever the
+    // size, 0.0408 at 20 pods and at 40).
+    let mean = |ticks: &[AuthTick], on, off| {
+        let m = minute_ratios(ticks, on, off);
+        m.iter().sum::<f64>() / m.len() as f64
+    };
+    let (small, on, off) = surge_on(4, 20, SURGE);
+    let (doubled, ..) = surge_on(8, 40, SURGE);
+    let (small_mean, doubled_mean) = (mean(&small, on, off), mean(&doubled, on, off));
+    assert!(
+        doubled_mean - small_mean >= 0.25,
+        "{small_mean} -> {doubled_mean}"
+    );
+    // Big enough, the component absorbs the surge once it has scaled:
+    // the second hour is clean, and the outage lasted as long as scaling.
+    let (big, ..) = surge_on(15, 60, SURGE);
+    fn hour(t: &[AuthTick]) -> impl Iterator<Item = &AuthTick> {
+        within(t, d(3, 14, 0), d(3, 15, 0))
+    }
+    assert!(ratio(hour(&big)) >= 0.99);
+    assert_eq!(saturation_and_429(hour(&big)), (0, 0));
+    assert!(hour(&big).all(|t| t.replicas_ready == 60));
+    // Past what 2 % of the automated requests leave of the vendor's 100
+    // req/s, the vendor binds again: at 200x on 120 pods its 429s are
+    // most of the failures.
+    let (huge, ..) = surge_on(30, 120, 200.0);
+    let (sat, r429) = saturation_and_429(hour(&huge));
+    assert!(
+        r429 > 10 * sat.max(1),
+        "saturation {sat}, vendor 429 {r429}"
+    );
 }
 
 #[test]
