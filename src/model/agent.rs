@@ -1262,6 +1262,38 @@ mod tests {
         assert_eq!(answer(&mut looping), vec![]);
     }
 
+    /// A wanted pool is resized to its desired node count, never to a
+    /// count of 0 (no count given), which would empty it: a delete by
+    /// another name (a mutation-run survivor, issue 29).
+    #[test]
+    fn a_wanted_pool_is_resized_but_never_to_zero_nodes() {
+        let cfg = AgentConfig::default();
+        let resizes = |nodes: u16| {
+            let (actual, mut ds) = full_cluster();
+            ds.nodes[PoolName::Worker(1).index()] = nodes;
+            let mut a = test_agent(Guards::all(), SimTime::from_secs(3_600));
+            let mut out = Vec::new();
+            a.handle_answer(
+                SimTime::from_secs(600),
+                DesiredAnswer::Ok(ds),
+                &actual,
+                &cfg,
+                &mut out,
+            );
+            out.into_iter()
+                .filter(|o| matches!(o, AgentOutput::CreatePool { .. }))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resizes(5),
+            [AgentOutput::CreatePool {
+                pool: PoolName::Worker(1),
+                nodes: 5
+            }]
+        );
+        assert_eq!(resizes(0), []);
+    }
+
     #[test]
     fn the_poll_grid_is_ordered_jittered_one_sided_and_can_be_entered_anywhere() {
         let cfg = AgentConfig::default();
@@ -1878,10 +1910,20 @@ mod tests {
         );
         assert_eq!(a.generation(), 5);
         assert!(deletes(&out).is_empty());
-        assert!(out.contains(&AgentOutput::Blocked {
-            pool: PoolName::Worker(1),
-            guard: Guard::G3
-        }));
+        // Exactly the step the stale answer implies is blocked: not the
+        // pools it still wants, nor any absent one (a mutation-run
+        // survivor, issue 29).
+        let blocked: Vec<&AgentOutput> = out
+            .iter()
+            .filter(|o| matches!(o, AgentOutput::Blocked { .. }))
+            .collect();
+        assert_eq!(
+            blocked,
+            [&AgentOutput::Blocked {
+                pool: PoolName::Worker(1),
+                guard: Guard::G3
+            }]
+        );
     }
 
     #[test]

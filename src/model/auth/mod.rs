@@ -16,8 +16,8 @@
 //! - `mitigation`: client-side adaptive throttling, the vendor circuit
 //!   breaker ([`BreakerState`]) and the edge's per-client limiter, which
 //!   sees client populations and rates, never a request's class.
-//! - this file: [`AuthSystem`], the per-tick pipeline, [`AuthTick`],
-//!   [`success_ratio`] and [`available`].
+//! - this file: [`AuthSystem`], the per-tick pipeline and [`AuthTick`]
+//!   (the world judges success per minute, `world::auth_side`).
 //!
 //! # Modelling choice: aggregated per tick
 //!
@@ -204,23 +204,6 @@ pub struct AuthTotals {
     pub bot_attempts: u64,
     pub vendor_calls: u64,
     pub vendor_429: u64,
-}
-
-/// Share of the legitimate outcomes of a tick that succeeded; 1 when the
-/// tick decided none (nothing was observed to fail).
-pub fn success_ratio(t: &AuthTick) -> f64 {
-    let decided = u64::from(t.legit_ok) + u64::from(t.legit_failed);
-    if decided == 0 {
-        1.0
-    } else {
-        f64::from(t.legit_ok) / decided as f64
-    }
-}
-
-/// Whether customer surfaces behind auth count as available this tick: the
-/// driver chooses the success threshold.
-pub fn available(t: &AuthTick, threshold: f64) -> bool {
-    success_ratio(t) >= threshold
 }
 
 /// Legitimate outcome masses of one tick, for the latency percentiles.

@@ -5,6 +5,17 @@
 use super::*;
 use cascade_sim::Seed;
 
+/// Share of the legitimate outcomes of a tick that succeeded; 1 when the
+/// tick decided none.
+fn success_ratio(t: &AuthTick) -> f64 {
+    let decided = u64::from(t.legit_ok) + u64::from(t.legit_failed);
+    if decided == 0 {
+        1.0
+    } else {
+        f64::from(t.legit_ok) / decided as f64
+    }
+}
+
 /// Simulated instant of `D<day> hh:mm` (the epoch is D0 00:00 UTC).
 fn d(day: u64, hour: u64, min: u64) -> SimTime {
     SimTime::from_secs(day * 86_400 + hour * 3_600 + min * 60)
@@ -1000,4 +1011,54 @@ fn the_rate_of_a_tick_is_recalled_exactly_on_later_days() {
     assert_eq!(seen, 2 * 86_400 + 100);
     let known = sys.rate_of_day.iter().filter(|r| !r.is_nan()).count();
     assert_eq!(known, 86_400);
+}
+
+// ----- sizes and caches (mutation-run survivors, issue 29) --------------------
+
+#[test]
+fn windows_and_rings_are_sized_from_their_seconds_and_follow_new_mitigations() {
+    // 1 s ticks: the throttle's 120 s, the breaker's 10 s, the retry
+    // budget's 10 s; retries reach twice the longest delay (the 60 s storm
+    // reset beats the 30 s backoff ceiling) plus two ticks.
+    let mut sys = AuthSystem::new(&AuthConfig::default());
+    assert_eq!(sys.throttle.window_len(), 120);
+    assert_eq!(sys.breaker.window_len(), 10);
+    assert_eq!(sys.retry_window.len(), 10);
+    assert_eq!(sys.retry_due.len(), 122);
+    assert_eq!(sys.queue.len(), 11);
+    // New windows are taken up; unchanged ones keep what they counted.
+    sys.breaker
+        .record(30, 30, d(0, 0, 0), &MitigationConfig::default());
+    sys.throttle.record(40, 0);
+    let kept = sys.throttle.reject_probability(2.0);
+    assert!(kept > 0.9, "{kept}");
+    let m = MitigationConfig {
+        breaker_window_s: 20,
+        ..MitigationConfig::default()
+    };
+    sys.set_mitigations(m.clone()).unwrap();
+    assert_eq!(sys.breaker.window_len(), 20);
+    assert_eq!(sys.throttle.reject_probability(2.0), kept, "throttle kept");
+    let m = MitigationConfig {
+        client_throttle_window_s: 30,
+        ..m
+    };
+    sys.set_mitigations(m).unwrap();
+    assert_eq!(sys.throttle.window_len(), 30);
+    assert_eq!(sys.throttle.reject_probability(2.0), 0.0, "a new window");
+}
+
+#[test]
+fn a_latency_change_forgets_the_remembered_percentiles() {
+    let mut sys = AuthSystem::new(&AuthConfig::default());
+    let mix = LatencyMix {
+        local: 10,
+        vendor: 90,
+        timeouts: 0,
+    };
+    let nominal = sys.latency_percentiles_ms(&mix);
+    assert_eq!(sys.latency_percentiles_ms(&mix), nominal, "remembered");
+    sys.set_vendor_slowdown(4.0);
+    let slow = sys.latency_percentiles_ms(&mix);
+    assert!(slow.1 > 2.0 * nominal.1, "{nominal:?} -> {slow:?}");
 }
