@@ -24,29 +24,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// Median round trip agent → edge → service → agent. [A]
+    /// Median round trip agent → edge → service → agent. \[A]
     pub agent_rtt_median_ms: f64,
-    /// 99th percentile of that round trip. [A]
+    /// 99th percentile of that round trip. \[A]
     pub agent_rtt_p99_ms: f64,
-    /// Agent HTTP client timeout. [A]
+    /// Agent HTTP client timeout. \[A]
     pub client_timeout_s: f64,
-    /// Time for the agent pod to start once its system pool is back. [A]
+    /// Time for the agent pod to start once its system pool is back. \[A]
     pub agent_start_s: f64,
     /// First restart delay of an agent process that exited by itself (a
     /// release's defect), doubling with each exit within 10 min of its
-    /// start up to 5 min. [A] 10 s and 5 min: Kubernetes' CrashLoopBackOff
+    /// start up to 5 min. \[A] 10 s and 5 min: Kubernetes' CrashLoopBackOff
     /// (the container restarts in place, its image cached).
     pub process_restart_s: f64,
-    /// Cells of the edge, each with its own copy of the route rules. [A]
+    /// Cells of the edge, each with its own copy of the route rules. \[A]
     /// 24: a few per region across three clouds; with 2,000 clusters a
     /// cell serves ~83, so R1's two-cell defect is ~8 % of the fleet.
     pub edge_cells: u32,
     /// Hours an edge configuration change soaks (staging, a canary cell)
-    /// before the pipeline deploys it to prod cells. [A] a day, the usual
+    /// before the pipeline deploys it to prod cells. \[A] a day, the usual
     /// soak of network configuration.
     pub edge_config_soak_h: f64,
     /// Hour (UTC) of the nightly window in which the pipeline deploys edge
-    /// configuration. [A] 22:00 UTC, low traffic across US and EU; with
+    /// configuration. \[A] 22:00 UTC, low traffic across US and EU; with
     /// the soak it puts R1 (D3 15:05) on the cells at D4 22:00, when the
     /// record's 404s began.
     pub edge_config_window_hour_utc: u32,
@@ -126,7 +126,7 @@ pub struct ModelConfig {
     pub monitoring: MonitoringConfig,
     pub response: ResponseConfig,
     pub auth: AuthConfig,
-    /// When customers and on-call engineers are asleep. [A]
+    /// When customers and on-call engineers are asleep. \[A]
     pub night: NightHours,
 }
 

@@ -13,7 +13,7 @@
 //! - [`guided`]: coverage-guided exploration (`--guided`): a corpus of
 //!   cases, their [`features`], mutants of them ([`mutate`]), some aimed
 //!   at the states no run has reached by each state's recipe ([`aim`]);
-//! - [`write`]: the files a sweep writes (each shrunk seed's report, the
+//! - [`write`](mod@write): the files a sweep writes (each shrunk seed's report, the
 //!   promoted regression scenarios), replacing only cascade's own;
 //! - this file: one case as a scenario document, its run and verdict.
 

@@ -59,7 +59,7 @@ pub struct Args {
     /// `KEY=VALUE` overrides of the scenario, as `cascade run --set`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<Override>,
-    /// The run folder (default: reports/runs/blackbox-<scenario>/<seed>).
+    /// The run folder (default: reports/runs/blackbox-SCENARIO/SEED).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write into a folder cascade did not make (beside its files).

@@ -43,7 +43,7 @@ pub struct Args {
     /// safeguard of one component).
     #[arg(long, value_enum)]
     pub bug: Option<Bug>,
-    /// Output folder for failures (default: reports/chaos/<profile>).
+    /// Output folder for failures (default: reports/chaos/PROFILE).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not shrink failures.

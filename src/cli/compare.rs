@@ -17,7 +17,7 @@ pub struct Args {
     /// (run with the same seed), so one file shows its pairs.
     #[arg(required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
-    /// Output page (default: reports/runs/compare/<names>.html).
+    /// Output page (default: reports/runs/compare/NAMES.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Work budget in agent polls and auth ticks, as for `cascade run`:

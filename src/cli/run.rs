@@ -40,7 +40,7 @@ pub struct Args {
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Run folder (default: reports/runs/<scenario>/<seed>).
+    /// Run folder (default: reports/runs/SCENARIO/SEED).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write no run folder.

@@ -35,13 +35,33 @@ pub enum Format {
 
 /// The schema's text: pretty JSON with a final newline.
 pub fn text(format: Format) -> String {
-    let schema = match format {
+    let mut schema = match format {
         Format::Scenario => crate::schema::scenario_schema(),
         Format::Profile => crate::schema::profile_schema(),
     };
+    plain_descriptions(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
     text.push('\n');
     text
+}
+
+/// Doc comments escape a basis tag (`\[A]`, `\[fact]`) so that rustdoc
+/// does not read it as a link; an editor shows the tag itself.
+fn plain_descriptions(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                match x {
+                    serde_json::Value::String(s) if k == "description" => {
+                        *s = s.replace("\\[", "[");
+                    }
+                    _ => plain_descriptions(x),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(plain_descriptions),
+        _ => {}
+    }
 }
 
 /// The OpenAPI document's text: pretty JSON, keys sorted, a final newline.

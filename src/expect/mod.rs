@@ -10,15 +10,15 @@
 //! Map of the modules:
 //! - this file: the enum, [`ExpectationResult`], the shared limits and
 //!   bound checks;
-//! - [`damage`]: pools lost (per day, in the run, the first loss),
+//! - `damage`: pools lost (per day, in the run, the first loss),
 //!   customer surfaces, convergence and agents in hold at the end;
-//! - [`auth`]: legitimate auth success, failure causes, retries, the
+//! - `auth`: legitimate auth success, failure causes, retries, the
 //!   autoscaler;
-//! - [`incident`]: one pool incident (detection, restoration, size) and
+//! - `incident`: one pool incident (detection, restoration, size) and
 //!   [`IncidentSel`];
-//! - [`change`]: the freeze, leaks, the customers' changes, the rollout;
-//! - [`findings`]: invariant findings;
-//! - [`paired`]: paired runs, [`PairMetric`], [`VariantSpec`].
+//! - `change`: the freeze, leaks, the customers' changes, the rollout;
+//! - `findings`: invariant findings;
+//! - `paired`: paired runs, [`PairMetric`], [`VariantSpec`].
 
 mod auth;
 mod change;

@@ -4,7 +4,7 @@
 //! reconciles node pools through the cloud API. It never touches a clock, a
 //! socket or a random source of its own: the driver (the fleet tier's event
 //! loop, or later the wire tier's tokio task) calls `handle_*` with `now` and
-//! the agent's own [`Stream`], and carries out the returned [`AgentOutput`]s.
+//! the agent's own [`Stream`](cascade_sim::Stream), and carries out the returned [`AgentOutput`]s.
 //!
 //! Two behaviours, one code path, selected by [`Guards`]:
 //! - **buggy** (historical, `Guards::none()`): a 404 is read as "this cluster
@@ -197,38 +197,38 @@ impl std::ops::Index<Guard> for GuardCounts {
     }
 }
 
-/// Agent parameters. Every figure is an assumption [A] of the model spec.
+/// Agent parameters. Every figure is an assumption \[A] of the model spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// Reconcile poll period. [A] typical controller resync.
+    /// Reconcile poll period. \[A] typical controller resync.
     pub poll_interval_s: f64,
-    /// Poll jitter as a fraction of the period (±). [A]
+    /// Poll jitter as a fraction of the period (±). \[A]
     pub poll_jitter_ratio: f64,
-    /// Full resync (the only reconcile that prunes) period, own phase per agent. [A]
+    /// Full resync (the only reconcile that prunes) period, own phase per agent. \[A]
     pub full_resync_interval_s: f64,
-    /// Buggy agent: 404s in a row before the desired state counts as empty. [A]
+    /// Buggy agent: 404s in a row before the desired state counts as empty. \[A]
     pub delete_after_consecutive_404: u32,
-    /// G7: first backoff after a failed poll. [A]
+    /// G7: first backoff after a failed poll. \[A]
     pub backoff_base_s: f64,
-    /// G7: backoff ceiling. [A]
+    /// G7: backoff ceiling. \[A]
     pub backoff_max_s: f64,
-    /// G7: overall request rate limit of one agent. [A]
+    /// G7: overall request rate limit of one agent. \[A]
     pub requests_per_min_max: f64,
-    /// G1: consecutive failed polls before the agent enters safe hold. [A]
+    /// G1: consecutive failed polls before the agent enters safe hold. \[A]
     pub hold_after_failures: u32,
     /// G4: observations of "pool not desired" needed before pruning. [A: spec]
     pub confirm_observations: u32,
     /// G4: time between the first and the confirming observation. [A: spec 5 min]
     pub confirm_window_s: f64,
-    /// G5: deletes one cluster may make per hour. [A]
+    /// G5: deletes one cluster may make per hour. \[A]
     pub cluster_deletes_per_hour_max: u32,
     /// G8: grace period between scale-to-zero and the real delete. [A: spec 24 h]
     pub soft_delete_collect_after_s: f64,
-    /// G5: fleet-wide brake, deletes per hour across all clusters. [A]
+    /// G5: fleet-wide brake, deletes per hour across all clusters. \[A]
     pub fleet_deletes_per_hour_max: u32,
     /// [`ReleaseDefect::SlowLeak`]: how long a process of the leaking
-    /// version runs before it is killed for memory. [A] 6 h: a leak of a
+    /// version runs before it is killed for memory. \[A] 6 h: a leak of a
     /// few MB per reconcile against a pod limit of a few hundred MB, the
     /// usual "OOM after hours" of a leak that passes a 15-minute bake.
     pub leak_oom_after_s: f64,

@@ -33,23 +33,23 @@ use std::collections::VecDeque;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MonitoringConfig {
-    /// A node-pool-loss alert exists. [fact] historically absent until the
+    /// A node-pool-loss alert exists. \[fact] historically absent until the
     /// "enhanced monitoring" after D5; a timeline action turns it on.
     pub pool_loss_alert: bool,
-    /// The alert fires once a pool has been lost for this long. [A]
+    /// The alert fires once a pool has been lost for this long. \[A]
     pub pool_loss_alert_for_min: f64,
-    /// Median delay before a customer whose cluster lost pools reports it, by day. [A]
+    /// Median delay before a customer whose cluster lost pools reports it, by day. \[A]
     pub customer_report_day_median_min: f64,
-    /// 99th percentile of that delay by day. [A]
+    /// 99th percentile of that delay by day. \[A]
     pub customer_report_day_p99_min: f64,
-    /// Median report delay at night (customers notice in the morning). [A]
+    /// Median report delay at night (customers notice in the morning). \[A]
     pub customer_report_night_median_min: f64,
-    /// 99th percentile of the night delay. [A]
+    /// 99th percentile of the night delay. \[A]
     pub customer_report_night_p99_min: f64,
-    /// Customer reports support needs before it escalates to on-call. [A]
+    /// Customer reports support needs before it escalates to on-call. \[A]
     pub customer_reports_to_escalate: u32,
     /// A surface counts as available in a minute when legitimate auth success
-    /// is at least this. [A]
+    /// is at least this. \[A]
     pub surface_available_success_min: f64,
     /// Auth availability SLO over 30 days. [A: spec 99.9 %]
     pub slo_target: f64,
@@ -72,12 +72,12 @@ pub struct MonitoringConfig {
     /// Minutes at or above it in a row that end the incident. [A: spec
     /// "back to 99 % within 10 minutes"]
     pub auth_recovered_min: u32,
-    /// An alert on agents in safe hold exists. [A] not historical: with fixed
+    /// An alert on agents in safe hold exists. \[A] not historical: with fixed
     /// agents a misrouted route loses nothing, so only this alert sees it.
     pub agent_hold_alert: bool,
-    /// Agents in hold that make the alert fire. [A]
+    /// Agents in hold that make the alert fire. \[A]
     pub agent_hold_alert_agents_min: u32,
-    /// For this long. [A]
+    /// For this long. \[A]
     pub agent_hold_alert_for_min: f64,
 }
 

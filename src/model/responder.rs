@@ -63,20 +63,20 @@ pub enum RestoreBy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResponseConfig {
-    /// From acknowledgement to finding and reverting the bad route. [A]
+    /// From acknowledgement to finding and reverting the bad route. \[A]
     pub diagnose_min: f64,
-    /// From acknowledgement to the repair-or-hotfix decision. [A]
+    /// From acknowledgement to the repair-or-hotfix decision. \[A]
     pub decide_min: f64,
-    /// How lost clusters are restored. [fact] manual in March 2025; the
+    /// How lost clusters are restored. \[fact] manual in March 2025; the
     /// recovery script is the planned follow-up.
     pub restore_with: RestoreBy,
     /// Ship the fix as an emergency hotfix when manual repair of the clusters
-    /// at risk is projected to take longer than this. [A]
+    /// at risk is projected to take longer than this. \[A]
     pub hotfix_when_manual_exceeds_h: f64,
-    /// From a rollout alarm to the responders resuming the rollout. [A]
+    /// From a rollout alarm to the responders resuming the rollout. \[A]
     pub rollout_resume_after_min: f64,
     /// How far back responders read the edge's access log for 404s (at
-    /// diagnosis, and when counting clusters at risk). [A] a dashboard's
+    /// diagnosis, and when counting clusters at risk). \[A] a dashboard's
     /// usual "last 10 minutes"; agents poll every minute, so a misrouted
     /// live agent shows up in it.
     pub edge_log_window_min: f64,
@@ -84,7 +84,7 @@ pub struct ResponseConfig {
     /// to the revert of the change behind them landing: the team audits
     /// the edge's live configuration against the change record, finds the
     /// change applied outside change management, reconstructs the
-    /// configuration before it and reviews it under the freeze. [A] 6 h:
+    /// configuration before it and reviews it under the freeze. \[A] 6 h:
     /// the write-up records no revert time on D8, only that the cause was
     /// identified; the flagship's hotfix verdict holds from 1.75 h of it
     /// (its `tuned` entry gives the sweep). A suspect on record is
@@ -92,16 +92,16 @@ pub struct ResponseConfig {
     pub revert_unrecorded_change_h: f64,
     /// At diagnosis, how many of the clusters known lost engineers probe
     /// through the edge (a dead agent leaves no fresh 404s in the log).
-    /// [A] a sample one person runs from a shell within the diagnosis
+    /// \[A] a sample one person runs from a shell within the diagnosis
     /// time; the first 404 settles the question.
     pub probes_per_diagnosis: u32,
     /// While a pool of a cluster being restored is still being deleted,
-    /// the engineer or the script looks again after this. [A] a cloud
+    /// the engineer or the script looks again after this. \[A] a cloud
     /// delete takes minutes; a two-minute look is what a person at a
     /// console, or a script's poll loop, would do.
     pub restore_delete_recheck_s: f64,
     /// Once a restored cluster's `system` pool is back and its agent is
-    /// not running, the agent is restarted after this. [A] the restart is
+    /// not running, the agent is restarted after this. \[A] the restart is
     /// one API call right after the pool is up.
     pub restore_agent_restart_s: f64,
 }

@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 pub struct CloudConfig {
     /// Median time to create a node pool. [A: spec 8 min]
     pub create_latency_median_s: f64,
-    /// 99th percentile of pool creation. [A]
+    /// 99th percentile of pool creation. \[A]
     pub create_latency_p99_s: f64,
     /// Median time to delete a node pool. [A: spec 4 min]
     pub delete_latency_median_s: f64,
-    /// 99th percentile of pool deletion. [A]
+    /// 99th percentile of pool deletion. \[A]
     pub delete_latency_p99_s: f64,
-    /// Median time to scale a pool (to zero or back). [A]
+    /// Median time to scale a pool (to zero or back). \[A]
     pub scale_latency_median_s: f64,
     /// Mutating calls per second per cloud account (token bucket, burst = 1 s). [A: spec 10/s]
     pub mutating_calls_per_account_per_s: f64,

@@ -12,20 +12,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FleetConfig {
-    /// Data-plane clusters. [A] 2,000 for the canonical replay (400 was the
+    /// Data-plane clusters. \[A] 2,000 for the canonical replay (400 was the
     /// publicly stated fleet in 2023).
     pub clusters: u32,
-    /// Share of clusters on AWS. [A]
+    /// Share of clusters on AWS. \[A]
     pub aws_ratio: f64,
-    /// Share of clusters on GCP (Azure takes the rest). [A]
+    /// Share of clusters on GCP (Azure takes the rest). \[A]
     pub gcp_ratio: f64,
-    /// Regions per cloud. [A]
+    /// Regions per cloud. \[A]
     pub regions_per_cloud: u32,
-    /// Mean clusters per customer (each customer is one cloud account). [A]
+    /// Mean clusters per customer (each customer is one cloud account). \[A]
     pub clusters_per_customer_mean: f64,
-    /// Mean number of extra worker pools, Poisson, capped at 3. [A]
+    /// Mean number of extra worker pools, Poisson, capped at 3. \[A]
     pub extra_worker_pools_mean: f64,
-    /// Nodes per pool. [A]
+    /// Nodes per pool. \[A]
     pub nodes_per_pool: u16,
 }
 

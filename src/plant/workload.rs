@@ -31,36 +31,36 @@ pub const EXTRA_WORKER_SLOTS: [PoolName; 3] = [
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkloadConfig {
-    /// Pool changes per customer per day (Poisson). [A] a team adjusting
+    /// Pool changes per customer per day (Poisson). \[A] a team adjusting
     /// its worker pools a few times a week; 0 turns the workload off.
     pub changes_per_customer_per_day: f64,
-    /// Share of changes that remove a pool. [A]
+    /// Share of changes that remove a pool. \[A]
     pub delete_share: f64,
-    /// Share of changes that resize a pool (the rest add one). [A] teams
+    /// Share of changes that resize a pool (the rest add one). \[A] teams
     /// scale worker pools about as often as they add or remove them.
     pub resize_share: f64,
-    /// A resize picks a new node count in 1..=this. [A] small teams' pools.
+    /// A resize picks a new node count in 1..=this. \[A] small teams' pools.
     pub resize_nodes_max: u16,
-    /// An added pool must exist within this time. [A] an hour: two polls
+    /// An added pool must exist within this time. \[A] an hour: two polls
     /// (2 min) plus three times the cloud's create p99 (20 min), because
     /// the create latency's lognormal tail runs past its p99 (one create in
     /// ~10^7 takes longer).
     pub create_deadline_s: f64,
-    /// A resized pool must have its new node count within this time. [A]
+    /// A resized pool must have its new node count within this time. \[A]
     /// half an hour: two polls (2 min) plus the cloud's scaling tail and a
     /// retry when another operation holds the pool (a create in flight).
     pub resize_deadline_s: f64,
     /// A removed pool must be gone (or scaled to zero under G8) within
-    /// this time. [A] agents prune only on a full resync (every 4 h), after
+    /// this time. \[A] agents prune only on a full resync (every 4 h), after
     /// the G4 confirmation window (5 min), plus two polls and the cloud's
     /// delete p99 (10 min), rounded up.
     pub delete_deadline_s: f64,
     /// Customers make no change in the last hours of a run, so that every
-    /// change has its whole deadline inside the run. [A]
+    /// change has its whole deadline inside the run. \[A]
     pub quiet_before_end_h: f64,
     /// After the cluster was disturbed (its agent failed a poll, died or
     /// held, or it lost pools) the deadline counts from the disturbance's
-    /// end plus this grace. [A] one full-resync interval.
+    /// end plus this grace. \[A] one full-resync interval.
     pub grace_after_disturbance_s: f64,
 }
 

@@ -1,6 +1,6 @@
 //! A wire run: a scenario slice in turmoil. [`run_slice`] reads as its
-//! steps: [`prepare`] (options, plan, window, slice, plant), the plant as
-//! the window finds it, the hosts (`hosts`), [`drive`] (turmoil stepped,
+//! steps: `prepare` (options, plan, window, slice, plant), the plant as
+//! the window finds it, the hosts (`hosts`), `drive` (turmoil stepped,
 //! faults between ticks), and the end state as a [`WireResult`].
 //!
 //! Hosts, in the order turmoil steps them:

@@ -15,32 +15,32 @@
 //! `World` is a composition: it holds the configuration, the timeline, the
 //! plant, the shared books and four parts, each a struct owning its fields
 //! with its own `impl`, and dispatches each event to the part it concerns.
-//! A part's handler is handed [`books::Shared`] (configuration, plant,
+//! A part's handler is handed `books::Shared` (configuration, plant,
 //! shared books, scheduler) and the other parts it calls, so its reach is
 //! in its signature.
 //!
 //! Map of the modules:
 //! - this file: the event enum, the composition, construction, dispatch,
 //!   the once-a-minute bookkeeping;
-//! - [`books`]: the books the parts share (per-cluster books, findings,
+//! - `books`: the books the parts share (per-cluster books, findings,
 //!   metrics, key events, coverage, convergence watches) and `Shared`;
-//! - [`fleet_side`]: the fleet part, the hot path: agent polls and answers,
+//! - `fleet_side`: the fleet part, the hot path: agent polls and answers,
 //!   agent outputs to cloud calls, cloud completions, agent deaths and
 //!   restarts;
-//! - [`fast_forward`]: the fleet part's sleep: quiet agents sleep out of
+//! - `fast_forward`: the fleet part's sleep: quiet agents sleep out of
 //!   the queue until something that could change their answer wakes them
 //!   (exact; a reference mode steps every poll and checks it);
-//! - [`tallies`]: the fleet part's fleet-wide counts kept as things happen
+//! - `tallies`: the fleet part's fleet-wide counts kept as things happen
 //!   (agents down or held, customers whose Airflow is down), checked by a
 //!   scan at the end;
-//! - [`response`]: the response part: the timeline's effects, change
+//! - `response`: the response part: the timeline's effects, change
 //!   management, rollout, monitoring, responder, operators, recovery
 //!   script and restorations;
-//! - [`auth_side`]: the auth part: auth ticks, the per-minute auth books
+//! - `auth_side`: the auth part: auth ticks, the per-minute auth books
 //!   and surfaces;
-//! - [`workload_side`]: the workload part: the customers' pool changes and
+//! - `workload_side`: the workload part: the customers' pool changes and
 //!   their books;
-//! - [`outcome`]: end-of-run accounting for the summary.
+//! - `outcome`: end-of-run accounting for the summary.
 //!
 //! Event flow of one agent poll: `AgentPoll` → the agent asks to fetch → the
 //! plant answers (the edge's 404 or the service's answer) → the answer is
@@ -259,13 +259,13 @@ impl World {
         sim.schedule_at(SimTime::ZERO, Ev::AuthTick);
     }
 
-    /// Closes the books at the end of the run (see [`outcome`]).
+    /// Closes the books at the end of the run (see `outcome`).
     pub fn finish(&mut self, sim: &mut Sim<Ev>) {
         outcome::finish(self, sim)
     }
 
     /// What the finished run shows, typed; `run`: how the simulation
-    /// stopped (see [`outcome`]).
+    /// stopped (see `outcome`).
     pub fn outcome(&self, run: cascade_sim::RunOutcome) -> crate::outcome::Outcome {
         outcome::build(self, run)
     }
@@ -313,7 +313,7 @@ impl World {
 
     // ---- the black-box tier: agents that are processes ----------------------
 
-    /// From now on the agents are processes (see [`external`]): the model's
+    /// From now on the agents are processes (see `external`): the model's
     /// agents hand over, and with `script` the recovery script is a
     /// process too. Their requests come in through the `serve_*` calls,
     /// each at the clock's now; the driver runs the queue up to that time

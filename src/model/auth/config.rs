@@ -1,6 +1,6 @@
 //! Every figure the auth model assumes, as named, documented, serde-loadable
-//! fields. Each default says its basis: [fact] from a public source, [A] an
-//! assumption of this model, [tuned] chosen so a product counterfactual holds.
+//! fields. Each default says its basis: \[fact] from a public source, \[A] an
+//! assumption of this model, \[tuned] chosen so a product counterfactual holds.
 
 use crate::types::{
     check_above, check_at_least, check_at_most, check_below, check_positive, check_range,
@@ -16,7 +16,7 @@ use super::counts::ATTEMPTS_LIMIT;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Length of one aggregation tick. [A] 1 s resolves the HPA's 15 s sync
+    /// Length of one aggregation tick. \[A] 1 s resolves the HPA's 15 s sync
     /// and a 10 s client timeout while keeping nine days at 777,600 ticks.
     pub tick_ms: u64,
     pub traffic: TrafficConfig,
@@ -32,12 +32,12 @@ pub struct AuthConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrafficConfig {
-    /// Mean legitimate request rate over a day. [A] model spec §3: 20 req/s.
+    /// Mean legitimate request rate over a day. \[A] model spec §3: 20 req/s.
     pub legit_rps: f64,
     /// Diurnal swing as a fraction of the mean (rate = mean·(1 + a·cos)).
-    /// [A] model spec §3: ±50 %.
+    /// \[A] model spec §3: ±50 %.
     pub diurnal_amplitude_fraction: f64,
-    /// UTC hour (0..24, fractional allowed) of the daily peak. [A] European
+    /// UTC hour (0..24, fractional allowed) of the daily peak. \[A] European
     /// afternoon / US morning overlap for a US/EU customer base.
     pub diurnal_peak_hour_utc: f64,
     /// Who sends the traffic, as the edge sees it: each population is a set
@@ -45,24 +45,24 @@ pub struct TrafficConfig {
     /// rate. Limiters key on the client, never on the traffic's true class.
     pub clients: ClientPopulations,
     /// Attempts per legitimate request, first one included (1 = no retry).
-    /// [A] typical SDK default of 3.
+    /// \[A] typical SDK default of 3.
     pub retry_attempts_max: u32,
     /// Retry budget: retries scheduled in the window may not exceed this
-    /// multiple of fresh requests in the window. [A] historical clients had
+    /// multiple of fresh requests in the window. \[A] historical clients had
     /// no budget beyond the attempt limit (urllib3-style `Retry`): 2.0 =
     /// attempts − 1 never binds in steady state; below 2 models a budgeted
     /// client.
     pub retry_ratio_max: f64,
-    /// Sliding window of the retry budget. [A] 10 s, as Finagle's RetryBudget.
+    /// Sliding window of the retry budget. \[A] 10 s, as Finagle's RetryBudget.
     pub retry_budget_window_s: u64,
-    /// Backoff before the first retry. [A] 1 s.
+    /// Backoff before the first retry. \[A] 1 s.
     pub retry_backoff_base_ms: u64,
-    /// Backoff multiplier per further attempt. [A] exponential backoff ×2.
+    /// Backoff multiplier per further attempt. \[A] exponential backoff ×2.
     pub retry_backoff_factor: f64,
-    /// Backoff ceiling. [A] 30 s.
+    /// Backoff ceiling. \[A] 30 s.
     pub retry_backoff_max_ms: u64,
     /// Jitter on each backoff as a ± fraction (0 = none, 1 = 0..2× backoff);
-    /// never earlier than a 429's reset. [A] historical clients retried
+    /// never earlier than a 429's reset. \[A] historical clients retried
     /// without jitter (urllib3's `backoff_jitter` defaults to 0).
     pub retry_jitter_fraction: f64,
 }
@@ -74,24 +74,24 @@ pub struct TrafficConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientPopulations {
-    /// People logging in through the UI and CLI. [A] a few thousand active
+    /// People logging in through the UI and CLI. \[A] a few thousand active
     /// users a day, each a handful of requests an hour: far below any
     /// per-client limit.
     pub legit_light_clients: u32,
     /// Share of legitimate requests from heavy legitimate clients: CI
-    /// systems and API users exchanging API tokens. [A] a quarter.
+    /// systems and API users exchanging API tokens. \[A] a quarter.
     pub legit_heavy_share_fraction: f64,
-    /// Heavy legitimate clients. [A] 10: at the 30 req/s diurnal peak each
+    /// Heavy legitimate clients. \[A] 10: at the 30 req/s diurnal peak each
     /// sends about 0.75 req/s, near a tight per-client limit.
     pub legit_heavy_clients: u32,
-    /// Share of automated requests from a few heavy sources. [A] the bulk:
+    /// Share of automated requests from a few heavy sources. \[A] the bulk:
     /// 99 % (the write-up withholds details; a few sources is what a
     /// per-client limit can stop, which the E3 mitigation did).
     pub bot_heavy_share_fraction: f64,
-    /// Heavy automated sources. [A] 20.
+    /// Heavy automated sources. \[A] 20.
     pub bot_heavy_clients: u32,
     /// The long tail of automated sources, each below any per-client limit.
-    /// [A] 2,000.
+    /// \[A] 2,000.
     pub bot_light_clients: u32,
 }
 
@@ -99,41 +99,41 @@ pub struct ClientPopulations {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComponentConfig {
-    /// CPU throughput of one ready replica. [A] model spec §3: 50 req/s.
+    /// CPU throughput of one ready replica. \[A] model spec §3: 50 req/s.
     pub replica_capacity_rps: f64,
     /// Requests one replica can hold in flight (workers / vendor connection
-    /// pool); a request waiting on the vendor holds one. [A] 32.
+    /// pool); a request waiting on the vendor holds one. \[A] 32.
     pub replica_inflight_max: u32,
-    /// HPA floor. [A] model spec §3: 3.
+    /// HPA floor. \[A] model spec §3: 3.
     pub replicas_min: u32,
-    /// HPA ceiling. [A] model spec §3: 20.
+    /// HPA ceiling. \[A] model spec §3: 20.
     pub replicas_max: u32,
-    /// Time from pod creation until it serves. [A] model spec §3: 60 s.
+    /// Time from pod creation until it serves. \[A] model spec §3: 60 s.
     pub warmup_s: u64,
-    /// Bound of the shared request queue; overflow is shed as 503. [A] two
+    /// Bound of the shared request queue; overflow is shed as 503. \[A] two
     /// seconds of the floor capacity (2 × 3 × 50).
     pub queue_max_requests: u64,
     /// Time a request holds a worker for local work (session lookup, token
-    /// signing), vendor wait excluded. [A] 20 ms.
+    /// signing), vendor wait excluded. \[A] 20 ms.
     pub request_local_ms: u64,
-    /// Client deadline, also propagated to the vendor call. [A] model spec §3:
+    /// Client deadline, also propagated to the vendor call. \[A] model spec §3:
     /// 10 s.
     pub client_timeout_ms: u64,
-    /// Auth pods one node of the component's node pool holds. [A] one core
+    /// Auth pods one node of the component's node pool holds. \[A] one core
     /// requested per pod on 4-core nodes.
     pub pods_per_node: u32,
-    /// Nodes at the start of the run. [A] room for the floor of 3 pods and 5
+    /// Nodes at the start of the run. \[A] room for the floor of 3 pods and 5
     /// more: 2 nodes.
     pub nodes_initial: u32,
-    /// The node pool's autoscaler ceiling. [A] 4 nodes (16 pods), below the
+    /// The node pool's autoscaler ceiling. \[A] 4 nodes (16 pods), below the
     /// HPA's 20: the pool was sized for normal load, so the HPA's last pods
     /// stay Pending. This is the "scaling capabilities" the write-up says
     /// the automated traffic overwhelmed.
     pub nodes_max: u32,
-    /// From a Pending pod to a new node that takes pods. [A] the cluster
+    /// From a Pending pod to a new node that takes pods. \[A] the cluster
     /// autoscaler's 10 s scan plus VM boot and join, about 4 min on AKS.
     pub node_provision_s: u64,
-    /// A node no pod needs is removed after this long. [fact]
+    /// A node no pod needs is removed after this long. \[fact]
     /// cluster-autoscaler `--scale-down-unneeded-time` default 10 min.
     pub node_unneeded_s: u64,
 }
@@ -142,32 +142,32 @@ pub struct ComponentConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AutoscalerConfig {
-    /// Metric sync period. [fact] kube-controller-manager
+    /// Metric sync period. \[fact] kube-controller-manager
     /// `--horizontal-pod-autoscaler-sync-period` default 15 s.
     pub hpa_sync_s: u64,
-    /// The CPU figure the HPA reads is an average over this window. [fact]
+    /// The CPU figure the HPA reads is an average over this window. \[fact]
     /// metrics-server's `--metric-resolution`, 60 s before v0.6.
     pub hpa_metric_window_s: u64,
     /// Scale-up stabilisation: the lowest recommendation of this window is
-    /// used. [fact] HPA v2 default 0 s (scale up at once).
+    /// used. \[fact] HPA v2 default 0 s (scale up at once).
     pub hpa_scale_up_window_s: u64,
-    /// Target CPU utilisation of ready capacity. [A] common 70 % setting.
+    /// Target CPU utilisation of ready capacity. \[A] common 70 % setting.
     pub hpa_cpu_target_fraction: f64,
-    /// No action while |utilisation/target − 1| is within this. [fact]
+    /// No action while |utilisation/target − 1| is within this. \[fact]
     /// `--horizontal-pod-autoscaler-tolerance` default 0.1.
     pub hpa_tolerance_fraction: f64,
-    /// Scale-up policy: at most this many pods added per period… [fact] HPA
+    /// Scale-up policy: at most this many pods added per period… \[fact] HPA
     /// v2 default behaviour: 4 pods per 60 s.
     pub hpa_scale_up_pods: u32,
     /// …or this factor of the replicas at the period start, whichever is
-    /// larger. [fact] HPA v2 default: double per 60 s.
+    /// larger. \[fact] HPA v2 default: double per 60 s.
     pub hpa_scale_up_factor: f64,
-    /// Period of the scale-up policy. [fact] HPA v2 default 60 s.
+    /// Period of the scale-up policy. \[fact] HPA v2 default 60 s.
     pub hpa_scale_up_period_s: u64,
     /// Scale-down stabilisation: the highest recommendation of this window
-    /// is used. [fact] HPA v2 default 300 s.
+    /// is used. \[fact] HPA v2 default 300 s.
     pub hpa_scale_down_window_s: u64,
-    /// Scale events kept for inspection (oldest dropped beyond). [A] bound.
+    /// Scale events kept for inspection (oldest dropped beyond). \[A] bound.
     pub scale_events_kept_max: usize,
 }
 
@@ -175,24 +175,24 @@ pub struct AutoscalerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VendorConfig {
-    /// Token-bucket refill rate. [fact] Auth0 enterprise limit, 100 req/s.
+    /// Token-bucket refill rate. \[fact] Auth0 enterprise limit, 100 req/s.
     pub vendor_rate_rps: f64,
-    /// Token-bucket size. [fact] Auth0 enterprise burst, 100.
+    /// Token-bucket size. \[fact] Auth0 enterprise burst, 100.
     pub vendor_burst_requests: f64,
-    /// Median vendor latency. [A] model spec §3: 120 ms.
+    /// Median vendor latency. \[A] model spec §3: 120 ms.
     pub vendor_latency_median_ms: f64,
-    /// 99th-percentile vendor latency (lognormal). [A] model spec §3: 600 ms.
+    /// 99th-percentile vendor latency (lognormal). \[A] model spec §3: 600 ms.
     pub vendor_latency_p99_ms: f64,
     /// Share of requests that call the vendor without token/JWKS caching.
-    /// [A] model spec §3: every request.
+    /// \[A] model spec §3: every request.
     pub vendor_share_uncached_fraction: f64,
-    /// Share of requests that call the vendor with caching. [A] model spec
+    /// Share of requests that call the vendor with caching. \[A] model spec
     /// §3: 5 % (cache misses, fresh logins).
     pub vendor_share_cached_fraction: f64,
     /// Share of automated requests that call the vendor, caching or not;
     /// the rest the component refuses on its own checks (no session, an
     /// unknown client, a malformed or expired credential), at the full CPU
-    /// cost of a request. [tuned] 0.05: the write-up names the auth
+    /// cost of a request. \[tuned] 0.05: the write-up names the auth
     /// component's scaling, not the vendor's limit, as what the automated
     /// traffic overwhelmed; at 1.0 (every bot request a vendor exchange)
     /// the vendor's 100 req/s caps legitimate success during the surge
@@ -205,7 +205,7 @@ pub struct VendorConfig {
     /// only the vendor path cut says they all needed it.
     pub bot_vendor_share_fraction: f64,
     /// During a forced 429 storm the vendor reports the end of its current
-    /// fixed window as the reset (clients wait until then). [A] a
+    /// fixed window as the reset (clients wait until then). \[A] a
     /// per-minute limit, as on some Auth0 authentication endpoints.
     pub vendor_storm_reset_window_s: u64,
 }
@@ -216,47 +216,47 @@ pub struct VendorConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MitigationConfig {
-    /// Token/JWKS caching cuts vendor calls to the cached share. [A]
+    /// Token/JWKS caching cuts vendor calls to the cached share. \[A]
     /// historically off.
     pub caching_enabled: bool,
-    /// Per-client rate limit at the edge. [fact] E3 mitigation; off before.
+    /// Per-client rate limit at the edge. \[fact] E3 mitigation; off before.
     pub per_client_limit_enabled: bool,
-    /// Per-client sustained limit. [tuned] 1 req/s: the 20 heavy automated
+    /// Per-client sustained limit. \[tuned] 1 req/s: the 20 heavy automated
     /// sources get 20 req/s, which with the light tail (~24 req/s at 80×)
     /// and the 30 req/s diurnal peak stays under the vendor's 100 req/s; a
     /// heavy legitimate client (0.75 req/s at the peak) stays under it
     /// unless it retries hard.
     pub per_client_limit_rps: f64,
-    /// Per-client burst. [tuned] 10 requests (2 s at the limit).
+    /// Per-client burst. \[tuned] 10 requests (2 s at the limit).
     pub per_client_burst_requests: f64,
-    /// Global admission cap in front of the queue. [fact] E3 mitigation.
+    /// Global admission cap in front of the queue. \[fact] E3 mitigation.
     pub global_cap_enabled: bool,
-    /// Global cap rate. [tuned] 150 req/s: the floor capacity (3 × 50), well
+    /// Global cap rate. \[tuned] 150 req/s: the floor capacity (3 × 50), well
     /// above the ~75 req/s left after per-client limits.
     pub global_cap_rps: f64,
-    /// Global cap burst. [tuned] one second of the cap.
+    /// Global cap burst. \[tuned] one second of the cap.
     pub global_cap_burst_requests: f64,
     /// Client-side adaptive throttling (Google SRE book ch. 21) on legitimate
-    /// clients. [A] off historically.
+    /// clients. \[A] off historically.
     pub client_throttle_enabled: bool,
-    /// Multiplier K in max(0, (requests − K·accepts)/(requests + 1)). [fact]
+    /// Multiplier K in max(0, (requests − K·accepts)/(requests + 1)). \[fact]
     /// SRE book suggests 2.
     pub client_throttle_k: f64,
-    /// Window over which requests and accepts are counted. [fact] SRE book:
+    /// Window over which requests and accepts are counted. \[fact] SRE book:
     /// two minutes.
     pub client_throttle_window_s: u64,
-    /// Circuit breaker on vendor calls. [A] off historically.
+    /// Circuit breaker on vendor calls. \[A] off historically.
     pub breaker_enabled: bool,
-    /// Window of the breaker's error ratio. [A] 10 s.
+    /// Window of the breaker's error ratio. \[A] 10 s.
     pub breaker_window_s: u64,
-    /// Error fraction (timeouts, unreachable) that opens the breaker. [A] 50 %.
+    /// Error fraction (timeouts, unreachable) that opens the breaker. \[A] 50 %.
     pub breaker_open_error_fraction: f64,
-    /// Calls in the window needed before the ratio is trusted. [A] 20.
+    /// Calls in the window needed before the ratio is trusted. \[A] 20.
     pub breaker_calls_min: u64,
-    /// Time open before a half-open probe. [A] 30 s (must outlast the client
+    /// Time open before a half-open probe. \[A] 30 s (must outlast the client
     /// timeout so only probes can fail while half-open).
     pub breaker_cooldown_s: u64,
-    /// Probe calls in half-open; all must answer to close. [A] 5.
+    /// Probe calls in half-open; all must answer to close. \[A] 5.
     pub breaker_probe_calls: u64,
 }
 
