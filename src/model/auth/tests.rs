@@ -376,6 +376,9 @@ fn under_a_square_wave_the_hpa_scales_down_in_every_trough_within_its_window() {
     // stabilisation implies (at most 24 an hour).
     let flaps = sys.direction_changes_within(SimDuration::from_hours(1), d(3, 12, 0));
     assert_eq!(flaps, 5);
+    // Over the whole wave: up and down each of the six periods, less the
+    // first rise's start (measured).
+    assert_eq!(sys.direction_changes(), 11);
 }
 
 #[test]
@@ -1110,4 +1113,32 @@ fn the_tick_length_changes_no_rate() {
             "{tick_ms} ms: {b} vs {bots_served}"
         );
     }
+}
+
+#[test]
+fn the_accessors_report_what_the_run_did() {
+    // What the world reads off the auth system at the end of a run: the
+    // accessors' mutants (a constant or a default instead) survived the
+    // mutants' test command, whose callers are elsewhere (issue 29).
+    let mut s = Scenario::new(d(3, 12, 50), d(3, 13, 30)).at(d(3, 13, 0), Act::Bots(SURGE));
+    s.cfg.autoscaler.scale_events_kept_max = 2;
+    let (sys, ticks) = run(&s);
+    assert_eq!(sys.config(), &s.cfg);
+    let attempts: u64 = ticks.iter().map(|t| u64::from(t.legit_attempts)).sum();
+    let fresh: u64 = ticks.iter().map(|t| u64::from(t.legit_fresh)).sum();
+    let amp = attempts as f64 / fresh as f64;
+    assert!(amp > 1.5, "{amp}");
+    assert!((sys.retry_amplification() - amp).abs() < 1e-9);
+    assert_eq!(sys.scale_events().len(), 2);
+    assert!(
+        sys.scale_events_dropped() >= 2,
+        "{}",
+        sys.scale_events_dropped()
+    );
+    // The breaker, on, opens behind a blackholed vendor path.
+    let mut s =
+        Scenario::new(d(1, 17, 0), d(1, 17, 3)).at(d(1, 17, 0), Act::Path(VendorPath::Blackholed));
+    s.cfg.mitigations.breaker_enabled = true;
+    let (sys, _) = run(&s);
+    assert_ne!(sys.breaker_state(), BreakerState::Closed);
 }
