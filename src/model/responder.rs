@@ -591,8 +591,7 @@ impl Responder {
                     return;
                 }
             }
-            self.route_fixed_at = Some(now);
-            out.push(Self::revert_route());
+            out.push(self.revert_route(now));
         }
         self.mitigated(now, incident, out);
     }
@@ -623,8 +622,7 @@ impl Responder {
                 )
             };
             out.push(ResponderOutput::Narrate { at: now, text });
-            self.route_fixed_at = Some(now);
-            out.push(Self::revert_route());
+            out.push(self.revert_route(now));
         } else {
             out.push(ResponderOutput::Narrate {
                 at: now,
@@ -634,7 +632,10 @@ impl Responder {
         self.mitigated(now, incident, out);
     }
 
-    fn revert_route() -> ResponderOutput {
+    /// The revert to the last good routing, submitted `now`: from then on
+    /// a change live before it explains no 404s.
+    fn revert_route(&mut self, now: SimTime) -> ResponderOutput {
+        self.route_fixed_at = Some(now);
         ResponderOutput::SubmitChange(ChangeRequest {
             name: "revert-route".into(),
             target: Env::Prod,

@@ -735,7 +735,7 @@ impl AuthSystem {
             cpu_capacity,
             n,
             bound_by_slots,
-        } = self.service(rng);
+        } = self.service(0, rng);
         tick.served_bound_by_slots = bound_by_slots;
         self.served_by_age.fill(0);
         self.served_after_wait = false;
@@ -828,7 +828,9 @@ impl AuthSystem {
     /// Step 8's budget, quiet or busy: how many queued requests this tick
     /// serves, within the CPU (one draw: its stochastic rounding) and the
     /// free in-flight slots.
-    fn service(&self, rng: &mut Stream) -> Service {
+    /// `bots_waiting`: the automated requests in the queue (none on a
+    /// quiet tick, which holds first attempts only).
+    fn service(&self, bots_waiting: u64, rng: &mut Stream) -> Service {
         let dt = self.dt_s;
         let share = if self.cfg.mitigations.caching_enabled {
             self.cfg.vendor.vendor_share_cached_fraction
@@ -842,7 +844,6 @@ impl AuthSystem {
         let free_slot_s = slots.saturating_sub(self.slots_held) as f64 * dt;
         // Bots call the vendor in their own share: a queue holding them
         // costs the mix of the two in slot time.
-        let bots_waiting: u64 = self.queue.iter().map(|c| c[BOT]).sum();
         let mix_share = if bots_waiting == 0 {
             share
         } else {
@@ -961,7 +962,7 @@ impl AuthSystem {
             cpu_capacity,
             n,
             bound_by_slots,
-        } = self.service(rng);
+        } = self.service(self.queue.iter().map(|c| c[BOT]).sum(), rng);
         tick.served_bound_by_slots = bound_by_slots;
         let mut served = NONE;
         self.served_by_age.fill(0);
