@@ -38,4 +38,18 @@ if [[ -d $out/mutants.out ]]; then
     while [[ -d $out/sitting-$n ]]; do n=$((n + 1)); done
     cp -r "$out/mutants.out" "$out/sitting-$n"
 fi
-exec nice -n 19 cargo mutants --in-place --iterate --output "$out" "$@"
+# --iterate tests again the mutants earlier sittings missed or timed out.
+# At the same commit their outcome cannot change, so SKIP_KNOWN=1 excludes
+# them by name (a 10-minute timeout and some 60 full test runs a sitting):
+# each sitting then tests mutants no sitting tested, and the run's figures
+# are the sums of every sitting's lists (mutants-summary.sh OUT/sitting-*
+# OUT/mutants.out).
+skip=()
+if [[ ${SKIP_KNOWN:-0} == 1 ]]; then
+    while IFS= read -r name; do
+        [[ -n $name ]] || continue
+        skip+=(--exclude-re "^$(printf '%s' "$name" | sed 's/[][\\.*^$+?(){}|]/\\&/g')\$")
+    done < <(cat "$out"/sitting-*/missed.txt "$out"/sitting-*/timeout.txt 2>/dev/null | sort -u)
+    echo "skipping $(( ${#skip[@]} / 2 )) mutants earlier sittings missed or timed out" >&2
+fi
+exec nice -n 19 cargo mutants --in-place --iterate --output "$out" "${skip[@]}" "$@"

@@ -9,7 +9,9 @@
 # tolerate is not a catch). Unviable mutants (they do not compile) are
 # listed but not counted.
 set -euo pipefail
-count() { cat "${@/%//$kind.txt}" 2>/dev/null | grep -c . || true; }
+# Missed and timed-out mutants are counted once by name: sittings of one
+# run (mutants-resume.sh) may have tested the same mutant again.
+count() { cat "${@/%//$kind.txt}" 2>/dev/null | grep . | sort -u | grep -c . || true; }
 declare -A n
 for kind in caught missed timeout unviable; do
     n[$kind]=$(count "$@")
@@ -35,5 +37,5 @@ if ((n[missed] + n[timeout] > 0)); then
         for kind in missed timeout; do
             [[ -f $d/$kind.txt ]] && sed "s/^/- $kind: /" "$d/$kind.txt"
         done
-    done
+    done | sort -u
 fi

@@ -968,16 +968,12 @@ impl AuthSystem {
         self.served_by_age.fill(0);
         self.served_after_wait = false;
         let mut left = n;
-        // Requests in older cohorts than this tick's. Usually none: then the
-        // oldest-first walk would find every older cohort empty, and taking
-        // from an empty cohort draws nothing, so going straight to age 0 is
-        // exact.
-        let mut older = self.queue_total - total(&self.queue[here]);
+        let mut older = OlderCohorts::behind(self.queue_total, total(&self.queue[here]));
         for age in (0..self.timeout_ticks).rev() {
             if left == 0 {
                 break;
             }
-            if age > 0 && older == 0 {
+            if older.all_empty(age) {
                 continue;
             }
             let idx = self.cohort(age);
@@ -985,13 +981,11 @@ impl AuthSystem {
             if waiting == 0 {
                 continue;
             }
-            if age > 0 {
-                older -= waiting;
-            }
+            older.leave(age, waiting);
             let got = take(&mut self.queue[idx], left, rng);
             left -= total(&got);
             self.served_by_age[age] = legit(&got);
-            self.served_after_wait |= age > 0 && self.served_by_age[age] > 0;
+            self.served_after_wait |= served_after_waiting(age, self.served_by_age[age]);
             add(&mut served, &got);
         }
         debug_assert_eq!(left, 0, "served more than the queue held");
@@ -1435,4 +1429,42 @@ fn ring_add(slot: usize, k: usize, ring: usize) -> usize {
 /// wrap if a scenario ever says otherwise.
 fn c32(x: u64) -> u32 {
     u32::try_from(x).unwrap_or(u32::MAX)
+}
+
+/// The requests still waiting in cohorts older than this tick's, as the
+/// busy tick's oldest-first walk goes. Usually none: then every older
+/// cohort is empty, and the walk goes straight to age 0. A shortcut only:
+/// taking from an empty cohort draws nothing, so walking them gives the
+/// same result (a mutant that skips less is equivalent, and excluded in
+/// `.cargo/mutants.toml`; one that skips more serves too few and fails the
+/// auth tests).
+struct OlderCohorts(u64);
+
+impl OlderCohorts {
+    /// The queue's `queued` requests, of which `this_tick` arrived now.
+    fn behind(queued: u64, this_tick: u64) -> Self {
+        OlderCohorts(queued - this_tick)
+    }
+
+    /// Whether every cohort of `age` ticks and older is empty.
+    fn all_empty(&self, age: usize) -> bool {
+        age > 0 && self.0 == 0
+    }
+
+    /// The walk reached the cohort of `age`, holding `waiting` requests.
+    fn leave(&mut self, age: usize, waiting: u64) {
+        if age > 0 {
+            self.0 -= waiting;
+        }
+    }
+}
+
+/// Whether legitimate requests served from the cohort of `age` ticks had
+/// waited: their latency then depends on the wait, and the latency memo
+/// (keyed by the outcome mix alone) must not answer. Saying so when it is
+/// not needed only recomputes the same percentiles (those mutants are
+/// equivalent and excluded); not saying so when it is recalls a wrong one,
+/// which the auth tests' memo-against-afresh comparison catches.
+fn served_after_waiting(age: usize, served_legit: u64) -> bool {
+    age > 0 && served_legit > 0
 }
