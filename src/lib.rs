@@ -56,6 +56,62 @@
 //! - [`files`]: capped reads, atomic writes, names that become paths.
 //! - [`exit`]: the exit codes of every command and verdict, defined once.
 //! - [`cli`]: the `cascade` command, one module per subcommand.
+//!
+//! # Driving cascade from Rust
+//!
+//! The `cascade` command is a thin layer over this library. `cascade run`
+//! loads a scenario file ([`scenario::load`], or [`scenario::load_with`]
+//! for `--set` overrides), runs it with [`run::run_scenario`], and prints
+//! the result's summary. The types of a run:
+//! - [`scenario::Scenario`]: a loaded, validated file: model, timeline,
+//!   expectations, seed.
+//! - [`run::RunOptions`]: the seed and the other options of one run
+//!   (`RunOptions::default()` runs on the scenario's own seed).
+//! - [`run::RunResult`]: the finished run: its typed [`outcome::Outcome`]
+//!   (what every verdict judges), its [`report::summary::Summary`] (the
+//!   outcome written out with the expectations' results, what
+//!   `cascade run --json` prints), and the outcomes of the paired variants.
+//!
+//! The March 2025 replay on seed 1, its 21 expectations checked:
+//!
+//! ```rust
+//! use cascade::run::{run_scenario, RunOptions};
+//! use cascade::scenario;
+//! use std::path::Path;
+//!
+//! // The repository's own scenario file; from your crate, give its path.
+//! let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/march-2025.json");
+//! let sc = scenario::load(&path).expect("the scenario loads");
+//!
+//! let opts = RunOptions {
+//!     seed: Some(1),
+//!     ..RunOptions::default()
+//! };
+//! let result = run_scenario(&sc, opts);
+//!
+//! // The run and its paired variant reached the scenario's end: there is a verdict.
+//! assert_eq!(result.stopped_short(&sc.epoch), None);
+//! let summary = &result.summary;
+//! assert!(summary.passed());
+//! assert_eq!(summary.expectations.iter().filter(|e| e.passed).count(), 21);
+//! // The trace hash `cascade run` prints: the same seed gives the same run.
+//! assert_eq!(summary.trace_hash, "f170de0bb2fa8226");
+//!
+//! // Clusters that lost node pools, per incident; the paired variant (the
+//! // same run without the D8 hotfix) ran on the same seed.
+//! let incidents = result.outcome.pool_incidents();
+//! let lost: Vec<u32> = incidents.map(|i| i.clusters_affected).collect();
+//! assert_eq!(lost, [190, 294]);
+//! assert_eq!(result.pairs[0].clusters_lost_by_incident(), [190, 1016]);
+//! ```
+//!
+//! [`run::run_scenario`] writes no file except to an events sink you give
+//! it. Around it, `cascade run` also refuses a scenario whose work is too
+//! large before running it ([`run::check_work_budget`]), turns a panic of
+//! the logic under test into a verdict ([`run::catch_panic`]) and writes
+//! the run folder ([`report::folder`]). The deterministic kernel alone,
+//! with its event loop, seeds and trace hash, is the `cascade-sim` crate,
+//! re-exported as [`sim`].
 
 pub use cascade_sim as sim;
 

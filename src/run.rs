@@ -16,7 +16,10 @@ use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::sync::Once;
 
-/// Options of one run beyond the scenario.
+/// Options of one run beyond the scenario. `RunOptions::default()` runs
+/// on the scenario's own seed with no events sink and the default budget;
+/// set only what differs:
+/// `RunOptions { seed: Some(7), ..RunOptions::default() }`.
 #[derive(Default)]
 pub struct RunOptions {
     /// Overrides the scenario's seed.
@@ -36,16 +39,19 @@ pub struct RunOptions {
     pub progress: Option<Box<dyn FnMut(SimTime, SimTime)>>,
 }
 
-/// A finished run.
+/// A finished run, as [`run_scenario`] returns it.
 pub struct RunResult {
+    /// The simulated world as the run left it.
     pub world: World,
     /// What the run showed, typed: what its verdicts judged.
     pub outcome: Outcome,
     /// The outcome written out, with the expectations' results.
     pub summary: Summary,
+    /// The per-minute series the report pages draw (`series.json`).
     pub series: Series,
     /// The paired variants that reached their end, with their outcomes.
     pub pairs: Vec<PairRun>,
+    /// The seed the run used (`RunOptions::seed`, or else the scenario's).
     pub seed: u64,
     /// Why the events sink failed (disk full, a closed pipe), if it did:
     /// the run is whole, its `events.jsonl` is not.
@@ -191,6 +197,21 @@ pub fn reached_the_end(outcome: &RunOutcome) -> bool {
 }
 
 /// Runs `scenario` and checks its expectations.
+///
+/// The run uses `opts.seed`, or else the scenario's own seed, and goes to
+/// the scenario's end unless a bound (the event budget, the pending-queue
+/// bound) or the model stops it first ([`RunResult::stopped_short`] says
+/// why). Each distinct
+/// paired variant of the scenario then runs once on the same seed, and
+/// every expectation is checked against the outcome (a paired one against
+/// its variant's too); the results are in `summary.expectations`. At a
+/// given commit, the same scenario and seed give the same run and trace
+/// hash.
+///
+/// A panic of the logic under test propagates: wrap the call in
+/// [`catch_panic`] to get it as a value, as `cascade run` does. The crate
+/// documentation has a complete example ([`crate`], "Driving cascade from
+/// Rust").
 pub fn run_scenario(scenario: &Scenario, opts: RunOptions) -> RunResult {
     let seed = opts.seed.unwrap_or(scenario.seed);
     let opts_of_pairs = PairOptions {

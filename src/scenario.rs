@@ -167,6 +167,10 @@ pub struct Scenario {
 const EXTENDS_DEPTH_MAX: usize = 8;
 
 /// Loads a scenario file, resolving `extends`.
+///
+/// A relative `path` is read from the current directory; a relative
+/// `extends` inside the file resolves beside the file. The error names the
+/// file, the place in it and what is wrong.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let doc = resolve(path, 0)?;
     from_value(path, doc)
@@ -174,6 +178,34 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Loads a scenario file with `overrides` applied to its resolved document
 /// (`cascade run --set KEY=VALUE`).
+///
+/// Each [`Override`] parses from the `KEY=VALUE` text of the command line.
+/// The march 2025 replay on seed 1 with the recovery script instead of
+/// manual repair:
+///
+/// ```rust
+/// use cascade::run::{run_scenario, RunOptions};
+/// use cascade::scenario::{self, Override};
+/// use std::path::Path;
+///
+/// let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/march-2025.json");
+/// let script: Override = "model.response.restore_with=script".parse().unwrap();
+/// let sc = scenario::load_with(&path, &[script]).unwrap();
+/// // The summary records the override as `KEY=VALUE`, the value as JSON.
+/// assert_eq!(sc.overrides, [r#"model.response.restore_with="script""#]);
+///
+/// let opts = RunOptions {
+///     seed: Some(1),
+///     ..RunOptions::default()
+/// };
+/// let result = run_scenario(&sc, opts);
+/// // Incident 1's 190 clusters are back by 08:47 on D5 (17:49 with the
+/// // file's manual repair).
+/// let first = result.outcome.pool_incident(1).unwrap();
+/// assert_eq!(first.clusters_affected, 190);
+/// let restored = first.restore_completed_at.unwrap();
+/// assert_eq!(sc.epoch.format(restored), "2025-03-23T08:47:56Z");
+/// ```
 pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
     let mut doc = resolve(path, 0)?;
     for o in overrides {

@@ -51,7 +51,7 @@ fn historical_agent_fails_safety_within_20_seeds_and_shrinks_to_at_most_2_faults
 fn every_seeded_bug_is_found_by_the_rule_it_breaks() {
     let c = chaos("scenarios/chaos/fixed-400.profile.json");
     // The first failing seed of 1..41 and its signature, per bug (the
-    // seeds-to-find table of README has 10 ranges of 500). Change
+    // seeds-to-find table of docs/src/chaos.md has 10 ranges of 500). Change
     // management's bug panics; it has its own test below.
     let expected = [
         (Bug::DeletesOn5xx, 1, "safety:I1"),
@@ -341,7 +341,7 @@ fn the_recovery_scripts_seeded_bugs_restore_into_broken_routes_and_are_caught_by
 #[test]
 fn rollout_400_finds_the_rollout_bugs_and_passes_its_first_seeds_without_them() {
     let c = chaos("scenarios/chaos/rollout-400.profile.json");
-    // The first failing seed and its signature, per rollout bug (README's
+    // The first failing seed and its signature, per rollout bug (docs/src/chaos.md's
     // seeds-to-find table has 10 ranges of 500).
     for (bug, seed, signature) in [
         (Bug::IgnoresAlarmInEarlyWaves, 3, "safety:I15"),

@@ -11,6 +11,10 @@ use cascade_sim::Epoch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A run written out: its metadata (scenario, seed, commit, trace hash,
+/// overrides), its expectations' results and its figures. What `cascade
+/// run --json` prints and `summary.json` stores; built from the run's
+/// [`crate::outcome::Outcome`] by [`summarize`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Summary {
@@ -38,6 +42,7 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Whether every expectation held (true when there are none).
     pub fn passed(&self) -> bool {
         self.expectations.iter().all(|e| e.passed)
     }
