@@ -25,7 +25,8 @@
 //! item was the thing counted: a leak, its finding); *calibrated* when,
 //! not scripted, it moves with a tuned field; *emergent* otherwise. Each class lists the inputs the
 //! figure moves with: by more than 5 % of its value, or (near zero) a
-//! minute, one count or half a point of a ratio. A perturbed run that
+//! minute, one count or half a point of a ratio; an instant (a first
+//! loss, a restore's end), by more than a quarter of an hour. A perturbed run that
 //! stops short or a perturbation the loader refuses is left out and said.
 
 pub use crate::expect::{Class, Found};
@@ -45,6 +46,12 @@ pub const MAGNITUDE_FACTOR: f64 = 1.5;
 pub const TUNED_FACTOR: f64 = 1.25;
 /// A figure moves when it changes by more than this share of its value.
 pub const MOVES_RATIO: f64 = 0.05;
+/// An instant moves when it changes by more than this: a quarter of an
+/// hour, finer than the hour the record states its times in. Not a share
+/// of its value: an instant's distance from the run's start is arbitrary
+/// (5 % of it is 6.5 h on the flagship's fifth day, and a restore 5 h
+/// later would not have counted as a move).
+pub const INSTANT_MOVES_S: f64 = 900.0;
 /// One for one: a scripted figure's change is within this share of the
 /// input's (or [`ONE_FOR_ONE_SLACK_S`]).
 pub const ONE_FOR_ONE_RATIO: f64 = 0.1;
@@ -243,6 +250,7 @@ fn moved(a: Option<Measured>, b: Option<Measured>) -> bool {
         (Some(a), Some(b)) => {
             let floor = match a.unit {
                 MeasureUnit::Seconds => 60.0,
+                MeasureUnit::Instant => return (b.value - a.value).abs() > INSTANT_MOVES_S,
                 MeasureUnit::Count => 0.5,
                 MeasureUnit::Ratio => 0.005,
             };
@@ -262,7 +270,7 @@ fn one_for_one(input: &Input, a: Option<Measured>, b: Option<Measured>) -> bool 
     };
     match input.kind {
         InputKind::Time | InputKind::Duration => {
-            a.unit == MeasureUnit::Seconds
+            matches!(a.unit, MeasureUnit::Seconds | MeasureUnit::Instant)
                 && ((b.value - a.value).abs() - input.delta_s.abs()).abs()
                     <= (ONE_FOR_ONE_RATIO * input.delta_s.abs()).max(ONE_FOR_ONE_SLACK_S)
         }
@@ -274,7 +282,7 @@ fn one_for_one(input: &Input, a: Option<Measured>, b: Option<Measured>) -> bool 
 fn change(a: Option<Measured>, b: Option<Measured>) -> String {
     match (a, b) {
         (Some(a), Some(b)) => match a.unit {
-            MeasureUnit::Seconds => minutes(b.value - a.value),
+            MeasureUnit::Seconds | MeasureUnit::Instant => minutes(b.value - a.value),
             MeasureUnit::Count => format!("{:+}", b.value - a.value),
             MeasureUnit::Ratio => format!("{:+.3}", b.value - a.value),
         },
@@ -441,6 +449,31 @@ mod tests {
         assert_eq!((f[0].class, f[0].moves_with.len()), (Class::Emergent, 0));
         let f = classify(&counts, &[input(InputKind::Tuned, 0.0)], &[None]);
         assert_eq!(f[0].moves_with.len(), 0);
+    }
+
+    #[test]
+    fn an_instant_moves_by_a_quarter_hour_whatever_its_distance_from_the_start() {
+        // The flagship's D5 restore, 5 days 17:49 from the start: one more
+        // broken cell moved it to 23:07, which 5 % of its value (6.9 h)
+        // did not count as a move.
+        let restored = 5.0 * 86_400.0 + 17.0 * 3_600.0 + 49.0 * 60.0;
+        let base = [Some(Measured::instant(restored))];
+        let later = [Some(vec![Some(Measured::instant(
+            restored + 5.3 * 3_600.0,
+        ))])];
+        let f = classify(&base, &[input(InputKind::Tuned, 0.0)], &later);
+        assert_eq!(f[0].class, Class::Calibrated, "{}", f[0].describe());
+        assert_eq!(f[0].moves_with[0].change, "+318.0 min");
+        // Ten minutes is no move; twenty is.
+        for (delta_s, moves) in [(600.0, false), (1_200.0, true)] {
+            let b = [Some(vec![Some(Measured::instant(restored + delta_s))])];
+            let f = classify(&base, &[input(InputKind::Tuned, 0.0)], &b);
+            assert_eq!(f[0].moves_with.len() == 1, moves, "{delta_s} s");
+        }
+        // A time input read back one for one scripts an instant too.
+        let shifted = [Some(vec![Some(Measured::instant(restored + 3_600.0))])];
+        let f = classify(&base, &[input(InputKind::Time, 3_600.0)], &shifted);
+        assert_eq!(f[0].class, Class::Scripted);
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Check for NoPoolLossBefore {
                 "first loss {}",
                 first.map_or("never".into(), |f| e.format(f))
             ),
-            first.map(|f| Measured::seconds(f.as_secs_f64())),
+            first.map(|f| Measured::instant(f.as_secs_f64())),
         )
     }
 }

@@ -179,7 +179,7 @@ impl Check for RestoredBy {
             format!("clusters of {what} restored by {by}"),
             ok,
             format!("restored {}", done.map_or("never".into(), |d| e.format(d))),
-            done.map(|d| Measured::seconds(d.as_secs_f64())),
+            done.map(|d| Measured::instant(d.as_secs_f64())),
         )
     }
 }

@@ -166,9 +166,9 @@ pub struct ExpectationResult {
     pub found: Option<Found>,
 }
 
-/// A measured figure in one of three units: times and instants in
-/// seconds (an instant counts from the run's start), counts, and
-/// dimensionless ratios and fractions.
+/// A measured figure in one of four units: durations in seconds, instants
+/// in seconds from the run's start, counts, and dimensionless ratios and
+/// fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Measured {
     pub value: f64,
@@ -179,7 +179,12 @@ pub struct Measured {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MeasureUnit {
+    /// A duration (time to detect, hours to restore, minutes unavailable).
     Seconds,
+    /// An instant, as seconds from the run's start (first loss, restored
+    /// by). It has no scale of its own: how far it is from the start says
+    /// nothing about how much a move of it matters.
+    Instant,
     Count,
     Ratio,
 }
@@ -253,6 +258,13 @@ impl Measured {
         Measured {
             value,
             unit: MeasureUnit::Seconds,
+        }
+    }
+    /// An instant, `secs` from the run's start.
+    pub fn instant(secs: f64) -> Measured {
+        Measured {
+            value: secs,
+            unit: MeasureUnit::Instant,
         }
     }
     pub fn count(value: f64) -> Measured {
