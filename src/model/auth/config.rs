@@ -192,7 +192,7 @@ pub struct VendorConfig {
     /// Share of automated requests that call the vendor, caching or not;
     /// the rest the component refuses on its own checks (no session, an
     /// unknown client, a malformed or expired credential), at the full CPU
-    /// cost of a request. \[tuned] 0.05: the write-up names the auth
+    /// cost of a request. \[tuned] 0.02: the write-up names the auth
     /// component's scaling, not the vendor's limit, as what the automated
     /// traffic overwhelmed; at 1.0 (every bot request a vendor exchange)
     /// the vendor's 100 req/s caps legitimate success during the surge
