@@ -1143,16 +1143,17 @@ fn the_accessors_report_what_the_run_did() {
     assert_ne!(sys.breaker_state(), BreakerState::Closed);
 }
 
-/// Every automated request ends answered or counted as failed, whichever
+/// Every request ends answered or counted as failed, whichever
 /// way it failed: expired in the queue, past a vendor deadline, failed
 /// fast by the open breaker, stopped by the per-client limit or the global
 /// cap. Over a run whose surge ends well before its end (nothing left in
-/// the queue or in flight), `bot_attempts` is `bot_ok + bot_failed`
-/// exactly, with and without the mitigations. (Issue 29: with any one of
+/// the queue or in flight), `bot_attempts` is `bot_ok + bot_failed` and
+/// `legit_attempts` is `legit_ok + legit_failed` exactly, with and without
+/// the mitigations. (Issue 29: with any one of
 /// the failure paths' counts dropped, the mutation run found no test that
 /// noticed.)
 #[test]
-fn every_automated_request_is_answered_or_counted_as_failed() {
+fn every_request_is_answered_or_counted_as_failed() {
     for mitigated in [false, true] {
         let mut s = Scenario::new(d(3, 12, 50), d(3, 14, 0))
             .at(d(3, 13, 0), Act::Bots(SURGE))
@@ -1181,6 +1182,19 @@ fn every_automated_request_is_answered_or_counted_as_failed() {
             attempts,
             ok + failed,
             "mitigated {mitigated}: {attempts} attempts, {ok} ok, {failed} failed"
+        );
+        // Legitimate attempts too (a failed one may come back as a retry,
+        // a new attempt of its own).
+        let legit = sum(|t| t.legit_attempts);
+        let (legit_ok, legit_failed) = (sum(|t| t.legit_ok), sum(|t| t.legit_failed));
+        assert!(
+            legit_failed > 0,
+            "mitigated {mitigated}: no legitimate failures"
+        );
+        assert_eq!(
+            legit,
+            legit_ok + legit_failed,
+            "mitigated {mitigated}: {legit} legitimate attempts, {legit_ok} ok, {legit_failed} failed"
         );
         let last = ticks.last().unwrap();
         assert_eq!((last.queue_len, last.slots_held), (0, 0), "drained");
