@@ -1143,10 +1143,10 @@ fn the_accessors_report_what_the_run_did() {
     assert_ne!(sys.breaker_state(), BreakerState::Closed);
 }
 
-/// Every request ends answered or counted as failed, whichever
-/// way it failed: expired in the queue, past a vendor deadline, failed
-/// fast by the open breaker, stopped by the per-client limit or the global
-/// cap. Over a run whose surge ends well before its end (nothing left in
+/// Every request ends answered or counted as failed, whichever way it
+/// failed: expired in the queue, past a vendor deadline, answered 429 by
+/// the vendor, failed fast by the open breaker, stopped by the per-client
+/// limit or the global cap. Over a run whose surge ends well before its end (nothing left in
 /// the queue or in flight), `bot_attempts` is `bot_ok + bot_failed` and
 /// `legit_attempts` is `legit_ok + legit_failed` exactly, with and without
 /// the mitigations. (Issue 29: with any one of
@@ -1159,6 +1159,8 @@ fn every_request_is_answered_or_counted_as_failed() {
             .at(d(3, 13, 0), Act::Bots(SURGE))
             .at(d(3, 13, 10), Act::Path(VendorPath::Blackholed))
             .at(d(3, 13, 20), Act::Path(VendorPath::Up))
+            .at(d(3, 13, 25), Act::Storm(true))
+            .at(d(3, 13, 30), Act::Storm(false))
             .at(d(3, 13, 40), Act::Bots(0.0));
         if mitigated {
             let mut m = MitigationConfig::default().rate_limited();
@@ -1166,8 +1168,42 @@ fn every_request_is_answered_or_counted_as_failed() {
             m.breaker_calls_min = 10;
             s = s.at(d(3, 12, 50), Act::Mitigate(m));
         }
-        let (_, ticks) = run(&s);
+        let (sys, ticks) = run(&s);
         let sum = |f: fn(&AuthTick) -> u32| ticks.iter().map(|t| u64::from(f(t))).sum::<u64>();
+        // The run's totals (what the summary's auth line reports) are the
+        // ticks' sums.
+        let t = sys.totals();
+        assert_eq!(
+            [
+                t.ticks,
+                t.legit_fresh,
+                t.legit_attempts,
+                t.legit_ok,
+                t.legit_failed
+            ],
+            [
+                ticks.len() as u64,
+                sum(|t| t.legit_fresh),
+                sum(|t| t.legit_attempts),
+                sum(|t| t.legit_ok),
+                sum(|t| t.legit_failed)
+            ]
+        );
+        assert_eq!(
+            [
+                t.legit_abandoned,
+                t.bot_attempts,
+                t.vendor_calls,
+                t.vendor_429
+            ],
+            [
+                sum(|t| t.legit_abandoned),
+                sum(|t| t.bot_attempts),
+                sum(|t| t.vendor_calls),
+                sum(|t| t.vendor_429)
+            ]
+        );
+        assert!(t.vendor_429 > 0, "the storm answers 429s");
         let attempts = sum(|t| t.bot_attempts);
         let (ok, failed) = (sum(|t| t.bot_ok), sum(|t| t.bot_failed));
         assert!(
@@ -1210,5 +1246,55 @@ fn every_request_is_answered_or_counted_as_failed() {
                 .count();
             assert!(open > 0, "the breaker opened during the blackhole");
         }
+    }
+}
+
+/// A crash takes the slots its pods' calls held: during a blackhole every
+/// slot of the 3 ready pods is held by a call into it (96), and losing 2
+/// of them leaves the calls of one pod (32), not all 96 held by nobody.
+#[test]
+fn a_crash_releases_the_slots_its_pods_held() {
+    let s = Scenario::new(d(0, 17, 20), d(0, 17, 45))
+        .at(d(0, 17, 30), Act::Path(VendorPath::Blackholed))
+        .at(d(0, 17, 40), Act::Crash(2));
+    let (_, ticks) = run(&s);
+    let before = within(&ticks, d(0, 17, 39), d(0, 17, 40)).last().unwrap();
+    assert_eq!((before.replicas_ready, before.slots_held), (3, 96));
+    let after = within(&ticks, d(0, 17, 40), d(0, 17, 41)).next().unwrap();
+    assert_eq!(after.replicas_ready, 1);
+    // Each tick's releases are scaled by 1/3 and rounded down.
+    assert!((24..=32).contains(&after.slots_held), "{after:?}");
+}
+
+/// The vendor slowdown of [`a_breaker_that_never_opens_changes_nothing`].
+const SLOW: f64 = 8.0;
+
+/// A breaker that never opens changes nothing: with a slow vendor (its
+/// calls hold the in-flight slots, which then bind) whose calls still
+/// succeed, the run with the breaker on gives the very ticks of the run
+/// without it (but the breaker's own state). (Issue 29: the slot cost of a
+/// served request counted no vendor call whenever the breaker was merely
+/// enabled, and no test noticed.)
+#[test]
+fn a_breaker_that_never_opens_changes_nothing() {
+    let base = Scenario::new(d(1, 12, 50), d(1, 13, 30)).at(d(1, 13, 0), Act::Slowdown(SLOW));
+    let (_, without) = run(&base);
+    let mut with = base;
+    with.cfg.mitigations.breaker_enabled = true;
+    let (_, with) = run(&with);
+    assert!(with.iter().all(|t| t.breaker == BreakerState::Closed));
+    assert!(
+        without.iter().any(|t| t.served_bound_by_slots),
+        "the slots bind"
+    );
+    assert_eq!(with.len(), without.len());
+    for (a, b) in with.iter().zip(&without) {
+        assert_eq!(
+            AuthTick {
+                breaker: b.breaker,
+                ..*a
+            },
+            *b
+        );
     }
 }
