@@ -1298,3 +1298,44 @@ fn a_breaker_that_never_opens_changes_nothing() {
         );
     }
 }
+
+/// The slot-seconds a served request is expected to hold: its local work,
+/// plus, for the share that calls the vendor, a lost call's whole timeout,
+/// a timed-out call's timeout and an answered call's mean latency, each by
+/// its share (below the tick's length, which no slot outlasts in a tick).
+/// Set by hand because the slots rarely bind unclamped in a run: a vendor
+/// slow enough to fill them mostly fills a whole tick (issue 29: three
+/// survivors in this formula).
+#[test]
+fn the_slot_cost_weighs_lost_timed_out_and_answered_calls() {
+    let mut cfg = AuthConfig::default();
+    // A tick as long as the client timeout: no cost below it is clamped.
+    cfg.tick_ms = cfg.component.client_timeout_ms;
+    let mut sys = AuthSystem::new(&cfg);
+    sys.set_vendor_slowdown(SLOW_FOR_TIMEOUTS);
+    let (local, timeout) = (sys.local_s, sys.timeout_s);
+    let q = sys.latency.timeout_fraction();
+    let answer = sys.latency.mean_ms() / MS_PER_S;
+    assert!((0.05..0.5).contains(&q), "a share of calls times out: {q}");
+    assert!(answer > 2.0 * local && answer < timeout, "{answer} s");
+    assert_eq!(
+        sys.slot_cost_s(0.0),
+        local,
+        "no vendor call: local work only"
+    );
+    let up = sys.slot_cost_s(1.0);
+    let up_vendor = q * timeout + (1.0 - q) * answer;
+    assert!((up - (local + up_vendor)).abs() < 1e-9, "{up}");
+    sys.set_vendor_path(VendorPath::Lossy(0.1));
+    let lossy = sys.slot_cost_s(1.0);
+    assert!(
+        (lossy - (local + 0.1 * timeout + 0.9 * up_vendor)).abs() < 1e-9,
+        "{lossy}"
+    );
+    assert!(lossy < sys.dt_s, "unclamped");
+    let half = sys.slot_cost_s(0.5);
+    assert!((half - (local + lossy) / 2.0).abs() < 1e-9, "{half}");
+}
+
+/// The vendor slowdown of [`the_slot_cost_weighs_lost_timed_out_and_answered_calls`].
+const SLOW_FOR_TIMEOUTS: f64 = 40.0;
