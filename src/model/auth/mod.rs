@@ -688,7 +688,8 @@ impl AuthSystem {
 
         // 4. Client-side adaptive throttling.
         let m = &self.cfg.mitigations;
-        if m.client_throttle_enabled && fresh > 0 {
+        // With no attempt, the throttle rejects none and draws nothing.
+        if m.client_throttle_enabled {
             let p = self.throttle.reject_probability(m.client_throttle_k);
             let n = sround(fresh as f64 * p, rng);
             take_one(&mut arrivals, n, rng);
@@ -881,9 +882,8 @@ impl AuthSystem {
 
         // 1. Pods: warm-ups end, crashes land.
         self.hpa.promote(now);
-        if self.pending_crashes > 0 {
-            self.crash(now);
-        }
+        // No pending crash loses no pod: `crash` is then a no-op.
+        self.crash(now);
 
         // 2. Calls whose deadline is now: slots come back, timeouts report.
         self.slots_held = self.slots_held.saturating_sub(self.slot_release[here]);
@@ -904,16 +904,15 @@ impl AuthSystem {
         let retries = legit(&arrivals);
         arrivals[0] += fresh;
         let legit_attempts = fresh + retries;
-        let bots = if self.bot_multiplier > 0.0 {
-            self.poisson
-                .sample(rng, self.bot_multiplier * legit_rate * dt)
-        } else {
-            0
-        };
+        // A zero mean draws nothing (no bots, no draw).
+        let bots = self
+            .poisson
+            .sample(rng, self.bot_multiplier * legit_rate * dt);
 
         // 4. Client-side adaptive throttling (legitimate clients only).
         let m = &self.cfg.mitigations;
-        if m.client_throttle_enabled && legit_attempts > 0 {
+        // With no attempt, the throttle rejects none and draws nothing.
+        if m.client_throttle_enabled {
             let p = self.throttle.reject_probability(m.client_throttle_k);
             let n = sround(legit_attempts as f64 * p, rng);
             take(&mut arrivals, n, rng);
