@@ -1339,3 +1339,43 @@ fn the_slot_cost_weighs_lost_timed_out_and_answered_calls() {
 
 /// The vendor slowdown of [`the_slot_cost_weighs_lost_timed_out_and_answered_calls`].
 const SLOW_FOR_TIMEOUTS: f64 = 40.0;
+
+/// A legitimate request that times out is counted in the latency
+/// percentiles at the client timeout, whichever way it timed out: a call
+/// lost on a lossy vendor path, held to its deadline (the queue empty), or
+/// a request that waited in the queue until its client gave up while every
+/// pod was down (no vendor call at all). In both, every tick with a
+/// timeout has its p99 at the timeout. (Issue 29: with either count
+/// dropped from the percentiles, no test noticed.)
+#[test]
+fn timeouts_set_the_p99_whether_lost_at_the_vendor_or_in_the_queue() {
+    let timeout_ms = AuthConfig::default().component.client_timeout_ms as f64;
+    let lossy = Scenario::new(d(1, 12, 0), d(1, 12, 10))
+        .at(d(1, 12, 1), Act::Path(VendorPath::Lossy(0.05)));
+    let (_, ticks) = run(&lossy);
+    let w: Vec<_> = within(&ticks, d(1, 12, 3), d(1, 12, 10)).collect();
+    assert!(w
+        .iter()
+        .all(|t| t.queue_len == 0 && t.legit_client_timeout == 0));
+    let lost: Vec<_> = w
+        .iter()
+        .filter(|t| t.legit_vendor_unreachable > 0)
+        .collect();
+    assert!(
+        lost.len() * 2 > w.len(),
+        "{} of {} ticks lose calls",
+        lost.len(),
+        w.len()
+    );
+    assert!(lost.iter().all(|t| t.latency_p99_ms == timeout_ms));
+
+    let down = Scenario::new(d(1, 12, 0), d(1, 12, 3)).at(d(1, 12, 1), Act::Crash(3));
+    let (_, ticks) = run(&down);
+    let w: Vec<_> = within(&ticks, d(1, 12, 1), d(1, 12, 3)).collect();
+    assert!(w
+        .iter()
+        .all(|t| t.legit_vendor_timeout + t.legit_vendor_unreachable == 0));
+    let expired: Vec<_> = w.iter().filter(|t| t.legit_client_timeout > 0).collect();
+    assert!(expired.len() >= 40, "{} ticks with expiries", expired.len());
+    assert!(expired.iter().all(|t| t.latency_p99_ms == timeout_ms));
+}
