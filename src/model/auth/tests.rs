@@ -1379,3 +1379,22 @@ fn timeouts_set_the_p99_whether_lost_at_the_vendor_or_in_the_queue() {
     assert!(expired.len() >= 40, "{} ticks with expiries", expired.len());
     assert!(expired.iter().all(|t| t.latency_p99_ms == timeout_ms));
 }
+
+/// An answered vendor call holds its in-flight slot for its local work and
+/// the vendor's mean latency, in whole ticks: none beyond the tick at the
+/// usual ~0.2 s, three at a 20x slowdown, never past the client timeout.
+/// (Issue 29: with no hold, or always one tick, no test noticed.)
+#[test]
+fn an_answered_call_holds_its_slot_for_its_latency() {
+    let cfg = AuthConfig::default();
+    let mut sys = AuthSystem::new(&cfg);
+    let hold_s = |sys: &AuthSystem| sys.local_s + sys.latency.mean_ms() / MS_PER_S;
+    assert!(hold_s(&sys) < 0.5, "{}", hold_s(&sys));
+    assert_eq!(sys.answer_hold_ticks(), None);
+    sys.set_vendor_slowdown(20.0);
+    assert!((2.5..3.5).contains(&hold_s(&sys)), "{}", hold_s(&sys));
+    assert_eq!(sys.answer_hold_ticks(), Some(3));
+    sys.set_vendor_slowdown(200.0);
+    let timeout_ticks = cfg.component.client_timeout_ms / cfg.tick_ms;
+    assert_eq!(sys.answer_hold_ticks(), Some(timeout_ticks));
+}
