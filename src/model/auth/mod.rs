@@ -882,7 +882,6 @@ impl AuthSystem {
 
         // 1. Pods: warm-ups end, crashes land.
         self.hpa.promote(now);
-        // No pending crash loses no pod: `crash` is then a no-op.
         self.crash(now);
 
         // 2. Calls whose deadline is now: slots come back, timeouts report.
@@ -1224,16 +1223,21 @@ impl AuthSystem {
     /// Applies pending crashes: ready pods are lost and the slots their
     /// in-flight calls held go with them.
     fn crash(&mut self, now: SimTime) {
+        if self.pending_crashes == 0 {
+            return;
+        }
         let before = self.hpa.ready();
         self.hpa.crash(mem::take(&mut self.pending_crashes), now);
-        let after = self.hpa.ready();
-        if before > after {
-            let keep = f64::from(after) / f64::from(before);
-            for r in &mut self.slot_release {
-                *r = (*r as f64 * keep).floor() as u64;
-            }
-            self.slots_held = self.slot_release.iter().sum();
+        if before == 0 {
+            return; // no ready pod, no call in flight
         }
+        // A crash that hit warming pods only keeps every slot: scaling by
+        // 1 is exact.
+        let keep = f64::from(self.hpa.ready()) / f64::from(before);
+        for r in &mut self.slot_release {
+            *r = (*r as f64 * keep).floor() as u64;
+        }
+        self.slots_held = self.slot_release.iter().sum();
     }
 
     /// Expected slot-seconds a served request uses within this tick.
