@@ -49,8 +49,8 @@ pub const MOVES_RATIO: f64 = 0.05;
 /// An instant moves when it changes by more than this: a quarter of an
 /// hour, finer than the hour the record states its times in. Not a share
 /// of its value: an instant's distance from the run's start is arbitrary
-/// (5 % of it is 6.5 h on the flagship's fifth day, and a restore 5 h
-/// later would not have counted as a move).
+/// (5 % of it is 6.9 h at the flagship's D5 restore, and a restore 5.3 h
+/// later did not count as a move).
 pub const INSTANT_MOVES_S: f64 = 900.0;
 /// One for one: a scripted figure's change is within this share of the
 /// input's (or [`ONE_FOR_ONE_SLACK_S`]).
@@ -248,13 +248,14 @@ fn timed(
 fn moved(a: Option<Measured>, b: Option<Measured>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => {
-            let floor = match a.unit {
-                MeasureUnit::Seconds => 60.0,
-                MeasureUnit::Instant => return (b.value - a.value).abs() > INSTANT_MOVES_S,
-                MeasureUnit::Count => 0.5,
-                MeasureUnit::Ratio => 0.005,
+            let share = MOVES_RATIO * a.value.abs();
+            let threshold = match a.unit {
+                MeasureUnit::Seconds => share.max(60.0),
+                MeasureUnit::Instant => INSTANT_MOVES_S,
+                MeasureUnit::Count => share.max(0.5),
+                MeasureUnit::Ratio => share.max(0.005),
             };
-            (b.value - a.value).abs() > (MOVES_RATIO * a.value.abs()).max(floor)
+            (b.value - a.value).abs() > threshold
         }
         (None, None) => false,
         _ => true,

@@ -47,21 +47,42 @@ fn every_console_block_of_the_readme_and_the_book_runs_as_shown() {
     }
 }
 
+/// Where a line of a page stands: in prose, on a fence (with the info
+/// string of the block it opens or closes), or inside a fenced block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Place<'a> {
+    Prose,
+    Fence(&'a str),
+    Block(&'a str),
+}
+
+/// Each line of a page with its place.
+fn placed(text: &str) -> impl Iterator<Item = (Place<'_>, &str)> {
+    let mut open: Option<&str> = None;
+    text.lines().map(move |line| {
+        let place = match line.trim_start().strip_prefix("```") {
+            Some(info) => Place::Fence(match open.take() {
+                Some(opened) => opened,
+                None => open.insert(info.trim()),
+            }),
+            None => open.map_or(Place::Prose, Place::Block),
+        };
+        (place, line)
+    })
+}
+
+/// Whether trycmd runs a block of this info string.
+fn runs(info: &str) -> bool {
+    matches!(info, "console" | "trycmd")
+}
+
 /// The `$ cascade ARGS` lines of a page's console blocks.
 fn console_commands(text: &str) -> Vec<String> {
-    let mut commands = Vec::new();
-    let mut in_console = false;
-    for line in text.lines() {
-        let fence = line.trim_start();
-        if let Some(info) = fence.strip_prefix("```") {
-            in_console = !in_console && matches!(info.trim(), "console" | "trycmd");
-            continue;
-        }
-        if let Some(command) = line.strip_prefix("$ ").filter(|_| in_console) {
-            commands.push(command.trim().to_string());
-        }
-    }
-    commands
+    placed(text)
+        .filter(|(place, _)| matches!(place, Place::Block(info) if runs(info)))
+        .filter_map(|(_, line)| line.strip_prefix("$ "))
+        .map(|command| command.trim().to_string())
+        .collect()
 }
 
 #[test]
@@ -108,21 +129,13 @@ fn every_cargo_run_a_page_shows_is_also_run_as_cascade() {
 
 /// A page's lines outside its console blocks.
 fn lines_outside_console_blocks(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut in_console = false;
-    for line in text.lines() {
-        if let Some(info) = line.trim_start().strip_prefix("```") {
-            let was_in_console = in_console;
-            in_console = !in_console && matches!(info.trim(), "console" | "trycmd");
-            if was_in_console || in_console {
-                continue;
-            }
-        }
-        if !in_console {
-            lines.push(line);
-        }
-    }
-    lines
+    placed(text)
+        .filter(|(place, _)| match place {
+            Place::Prose => true,
+            Place::Fence(info) | Place::Block(info) => !runs(info),
+        })
+        .map(|(_, line)| line)
+        .collect()
 }
 
 /// The `cascade ...` command lines of a page's `sh` blocks (the commands
@@ -130,15 +143,10 @@ fn lines_outside_console_blocks(text: &str) -> Vec<&str> {
 /// continuation lines joined, comments cut off.
 fn sh_block_commands(text: &str) -> Vec<String> {
     let mut commands = Vec::new();
-    let mut in_sh = false;
     let mut pending = String::new();
-    for line in text.lines() {
-        if let Some(info) = line.trim_start().strip_prefix("```") {
-            in_sh = !in_sh && info.trim() == "sh";
+    for (place, line) in placed(text) {
+        if place != Place::Block("sh") {
             pending.clear();
-            continue;
-        }
-        if !in_sh {
             continue;
         }
         let code = line.split(" #").next().unwrap_or("").trim_end();
@@ -229,15 +237,7 @@ fn every_cascade_command_shown_but_not_run_parses() {
 /// in the repository (not URLs, not in-page anchors), anchors cut off.
 fn relative_links(text: &str) -> Vec<String> {
     let mut links = Vec::new();
-    let mut in_code = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
+    for (_, line) in placed(text).filter(|(place, _)| *place == Place::Prose) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             let after = &rest[at + 2..];
@@ -315,16 +315,12 @@ fn the_link_reader_finds_links_and_skips_urls_and_code() {
 #[test]
 fn the_books_rust_example_is_the_tested_doctest() {
     let page = std::fs::read_to_string("docs/src/from-rust.md").unwrap();
-    let mut shown = Vec::new();
-    let mut in_block = false;
-    for line in page.lines() {
-        match line.trim() {
-            "```rust,ignore" if !in_block => in_block = true,
-            "```" if in_block => break,
-            _ if in_block => shown.push(line),
-            _ => {}
-        }
-    }
+    let example = Place::Block("rust,ignore");
+    let shown: Vec<&str> = placed(&page)
+        .skip_while(|(place, _)| *place != example)
+        .take_while(|(place, _)| *place == example)
+        .map(|(_, line)| line)
+        .collect();
     assert!(shown.len() >= 10, "docs/src/from-rust.md shows the example");
     let lib = std::fs::read_to_string("src/lib.rs").unwrap();
     let doc: Vec<&str> = lib

@@ -1173,65 +1173,38 @@ fn every_request_is_answered_or_counted_as_failed() {
         // The run's totals (what the summary's auth line reports) are the
         // ticks' sums.
         let t = sys.totals();
-        assert_eq!(
-            [
-                t.ticks,
-                t.legit_fresh,
-                t.legit_attempts,
-                t.legit_ok,
-                t.legit_failed
-            ],
-            [
-                ticks.len() as u64,
-                sum(|t| t.legit_fresh),
-                sum(|t| t.legit_attempts),
-                sum(|t| t.legit_ok),
-                sum(|t| t.legit_failed)
-            ]
-        );
-        assert_eq!(
-            [
-                t.legit_abandoned,
-                t.bot_attempts,
-                t.vendor_calls,
-                t.vendor_429
-            ],
-            [
-                sum(|t| t.legit_abandoned),
-                sum(|t| t.bot_attempts),
-                sum(|t| t.vendor_calls),
-                sum(|t| t.vendor_429)
-            ]
-        );
+        let sums = AuthTotals {
+            ticks: ticks.len() as u64,
+            legit_fresh: sum(|t| t.legit_fresh),
+            legit_attempts: sum(|t| t.legit_attempts),
+            legit_ok: sum(|t| t.legit_ok),
+            legit_failed: sum(|t| t.legit_failed),
+            legit_abandoned: sum(|t| t.legit_abandoned),
+            bot_attempts: sum(|t| t.bot_attempts),
+            vendor_calls: sum(|t| t.vendor_calls),
+            vendor_429: sum(|t| t.vendor_429),
+        };
+        assert_eq!(*t, sums);
         assert!(t.vendor_429 > 0, "the storm answers 429s");
-        let attempts = sum(|t| t.bot_attempts);
-        let (ok, failed) = (sum(|t| t.bot_ok), sum(|t| t.bot_failed));
-        assert!(
-            attempts > 1_000_000,
-            "mitigated {mitigated}: {attempts} bots"
-        );
-        assert!(
-            ok > 0 && failed > 0,
-            "mitigated {mitigated}: {ok} ok, {failed} failed"
-        );
-        assert_eq!(
-            attempts,
-            ok + failed,
-            "mitigated {mitigated}: {attempts} attempts, {ok} ok, {failed} failed"
-        );
-        // Legitimate attempts too (a failed one may come back as a retry,
-        // a new attempt of its own).
-        let legit = sum(|t| t.legit_attempts);
-        let (legit_ok, legit_failed) = (sum(|t| t.legit_ok), sum(|t| t.legit_failed));
-        assert!(
-            legit_failed > 0,
-            "mitigated {mitigated}: no legitimate failures"
-        );
-        assert_eq!(
-            legit,
-            legit_ok + legit_failed,
-            "mitigated {mitigated}: {legit} legitimate attempts, {legit_ok} ok, {legit_failed} failed"
-        );
+        let bots = sum(|t| t.bot_attempts);
+        assert!(bots > 1_000_000, "mitigated {mitigated}: {bots} bots");
+        // Legitimate attempts as bots (a failed one may come back as a
+        // retry, a new attempt of its own).
+        let failed = sum(|t| t.bot_failed);
+        for (who, attempts, ok, failed) in [
+            ("automated", bots, sum(|t| t.bot_ok), failed),
+            ("legitimate", t.legit_attempts, t.legit_ok, t.legit_failed),
+        ] {
+            assert!(
+                ok > 0 && failed > 0,
+                "mitigated {mitigated}: {who}: {ok} ok, {failed} failed"
+            );
+            assert_eq!(
+                attempts,
+                ok + failed,
+                "mitigated {mitigated}: {who}: {attempts} attempts, {ok} ok, {failed} failed"
+            );
+        }
         let last = ticks.last().unwrap();
         assert_eq!((last.queue_len, last.slots_held), (0, 0), "drained");
         if mitigated {
