@@ -279,7 +279,7 @@ pub fn soft_delete_first(pool: PoolName, nodes: u16, soft_delete: bool) -> Optio
 /// misroutes the cluster (its route answers 404: what the script's own
 /// preflight probe would see) and its agent runs a version with the 404
 /// bug. A verdict, so it may read the edge's routing table; the world's
-/// decisions never do (`tests/architecture.rs`).
+/// decisions never do (`tests/harness/architecture.rs`).
 pub fn restore_into_broken_route(
     pool: PoolName,
     edge: &crate::plant::control::Edge,

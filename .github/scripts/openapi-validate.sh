@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the committed OpenAPI document (docs/openapi.json, or the file
 # given) with openapi-spec-validator from PyPI: the OpenAPI 3.1 meta-schema,
-# its JSON Schema dialect, and every $ref resolved. tests/openapi.rs keeps
+# its JSON Schema dialect, and every $ref resolved. tests/harness/openapi.rs keeps
 # the document equal to `cascade schema --openapi`; this checks it against
 # a validator that is not cascade's own.
 #

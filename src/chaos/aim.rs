@@ -11,7 +11,7 @@
 //! world's to say.
 //!
 //! A recipe is a hint, not a verdict: a wrong one only wastes the runs
-//! aimed with it. Each is checked by `tests/guided.rs`
+//! aimed with it. Each is checked by `tests/harness/guided.rs`
 //! (`every_recipe_reaches_its_state`): the recipe applied to a fresh
 //! seed's case reaches its state more often than fresh seeds do.
 

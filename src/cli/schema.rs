@@ -1,8 +1,8 @@
 //! `cascade schema`: the JSON Schema of the scenario or chaos profile
 //! format, generated from the Rust types the loaders read (so it cannot
-//! fall behind them; `tests/cli.rs` keeps the committed copies in step),
+//! fall behind them; `tests/harness/cli.rs` keeps the committed copies in step),
 //! or with `--openapi` the OpenAPI 3.1 document of the HTTP APIs, from the
-//! wire types (`tests/openapi.rs` keeps `docs/openapi.json` in step).
+//! wire types (`tests/harness/openapi.rs` keeps `docs/openapi.json` in step).
 
 use super::exit::{self, Exit};
 use std::path::PathBuf;

@@ -23,7 +23,7 @@
 //!   restorations, diagnosis, the repair-or-hotfix decision, resolution.
 //!
 //! Architecture invariant: nothing here imports a driver (`world`, `wire`),
-//! the reports, tokio, hyper or turmoil; `tests/architecture.rs` reads the
+//! the reports, tokio, hyper or turmoil; `tests/harness/architecture.rs` reads the
 //! sources and fails if one does. A machine sees only what it is handed.
 
 pub mod agent;

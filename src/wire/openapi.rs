@@ -3,7 +3,7 @@
 //! service (direct), the cloud node-pool API and the admin endpoints.
 //!
 //! `cascade schema --openapi` prints it and `docs/openapi.json` is the
-//! committed copy (`tests/openapi.rs` fails when the two differ). The
+//! committed copy (`tests/harness/openapi.rs` fails when the two differ). The
 //! component schemas are derived with `schemars` from the very documents
 //! the servers and the agent driver (de)serialize ([`super::api`]):
 //! request bodies as the servers read them (fields with a default may be

@@ -698,7 +698,7 @@ fn only_the_host_feeds_the_world_from_outside() {
         "doors opened outside host.rs:\n{}",
         hits.join("\n")
     );
-    let sample = src("tests/architecture.rs");
+    let sample = src("tests/harness/architecture.rs");
     let seen = world_door_calls(&sample, "host.rs");
     assert!(
         seen.iter()

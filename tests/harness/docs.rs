@@ -5,7 +5,7 @@
 //!   repository's root, and what it prints must match what the page shows
 //!   (`...` on its own line elides lines, `[..]` elides within a line, a
 //!   `? N` line states a non-zero exit code). A changed output fails here
-//!   until the page is updated: `TRYCMD=overwrite cargo test --test docs`
+//!   until the page is updated: `TRYCMD=overwrite cargo test --test harness docs::`
 //!   rewrites the pages' blocks from the runs (then read the diff).
 //! - Every `cargo run --release -- ARGS` a page shows (the form a newcomer
 //!   types before installing) is also shown, and so run, as
