@@ -27,6 +27,24 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Opens `dir` for writing once no other writer holds it. The lock goes
+/// with the open file: a test elsewhere in this binary that starts a
+/// process (fork, then exec) holds a copy of every open file for that
+/// instant, so a lock just released may still be held for a moment
+/// (seen once, with `cli` spawning beside this test). Bounded: 5 s.
+fn open_when_free(dir: &Path) -> folder::RunFolder {
+    for _ in 0..500 {
+        match folder::RunFolder::open(dir) {
+            Ok(f) => return f,
+            Err(e) if e.contains("another cascade run is writing this folder") => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{}: still held after 5 s", dir.display())
+}
+
 #[test]
 fn a_run_folder_is_finished_only_when_its_summary_is_written_last() {
     let r = run("scenarios/focused/d0-azure-outage.json");
@@ -39,7 +57,7 @@ fn a_run_folder_is_finished_only_when_its_summary_is_written_last() {
 
     // A second run starts: the folder stops looking finished at once, and
     // a third writer is refused while the second holds it.
-    let second = folder::RunFolder::open(&dir).unwrap();
+    let second = open_when_free(&dir);
     assert!(!dir.join(folder::SUMMARY_FILE).exists());
     let busy = folder::RunFolder::open(&dir).err().unwrap();
     assert!(
@@ -54,7 +72,7 @@ fn a_run_folder_is_finished_only_when_its_summary_is_written_last() {
     // Killed before it finished: still not finished, and the folder is free.
     drop(second);
     assert!(folder::load_run_folder(&dir).is_err());
-    let third = folder::RunFolder::open(&dir).unwrap();
+    let third = open_when_free(&dir);
     // The folder vanishes before the end: an error, not a summary.
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(third.finish(&r.summary, &r.series, "third", false).is_err());
