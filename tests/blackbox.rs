@@ -342,13 +342,19 @@ fn a_crash_fault_stops_processes_and_their_pods_start_them_again() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = out_dir("crash");
     let scenario = Path::new(env!("CARGO_TARGET_TMPDIR")).join("blackbox-crash.json");
+    // The window runs three hours past the restart. Twenty Python agents
+    // polling at 2,000x keep two cores busy, so a restarted agent took
+    // 1.6 to 2.3 s of wall time, 55 to 75 simulated minutes, to its first
+    // poll: with the window ending 70 minutes after the restart, two full
+    // runs of this file saw every restarted agent still without a poll at
+    // the end (10 not converged, "last poll failed").
     std::fs::write(
         &scenario,
         r#"{
   "name": "blackbox-agent-crash",
   "seed": 1,
   "start": "2025-03-22T00:00:00Z",
-  "end": "2025-03-22T02:00:00Z",
+  "end": "2025-03-22T04:00:00Z",
   "model": { "fleet": { "clusters": 20 } },
   "timeline": [
     { "id": "C1", "at": "D0 00:30", "for": "20m", "do": { "kind": "agent_crash", "ratio": 0.5 } }
