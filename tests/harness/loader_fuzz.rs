@@ -4,7 +4,7 @@
 //! never panics and never takes long; whatever it accepts is a scenario
 //! the work budget can judge (a finite estimate). This is the fuzzing that
 //! runs on every `cargo test`; coverage-guided fuzzing of the same loaders
-//! (cargo-fuzz, nightly) is `bash fuzz/run.sh`, which CI runs after it.
+//! (cargo-fuzz, nightly) is `bash fuzz/run.sh`, which the nightly workflow runs.
 
 use cascade::run::work_estimate;
 use cascade::scenario::load_str;
