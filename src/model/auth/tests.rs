@@ -1205,6 +1205,24 @@ fn every_request_is_answered_or_counted_as_failed() {
                 "mitigated {mitigated}: {who}: {attempts} attempts, {ok} ok, {failed} failed"
             );
         }
+        // Each legitimate failure comes back as a retry or is abandoned
+        // (its attempts or the retry budget used up), once: none lost,
+        // none counted twice. (Issue 29: with the failures of the last
+        // attempt added to the abandoned instead of left over, the
+        // mutation run found no test that noticed.)
+        let pending: u64 = sys.retry_due.iter().map(total).sum();
+        assert_eq!(
+            t.legit_failed,
+            sum(|t| t.retries) + t.legit_abandoned + pending,
+            "mitigated {mitigated}: {} failed, {} retried, {} abandoned, {pending} pending",
+            t.legit_failed,
+            sum(|t| t.retries),
+            t.legit_abandoned
+        );
+        assert!(
+            t.legit_abandoned > 0,
+            "mitigated {mitigated}: none abandoned"
+        );
         let last = ticks.last().unwrap();
         assert_eq!((last.queue_len, last.slots_held), (0, 0), "drained");
         if mitigated {
@@ -1370,4 +1388,16 @@ fn an_answered_call_holds_its_slot_for_its_latency() {
     sys.set_vendor_slowdown(200.0);
     let timeout_ticks = cfg.component.client_timeout_ms / cfg.tick_ms;
     assert_eq!(sys.answer_hold_ticks(), Some(timeout_ticks));
+    // Ticks of half a second: the same hold is twice as many ticks. (At the
+    // default 1 s tick, dividing by the tick and multiplying by it are one;
+    // the mutation run found that no test told them apart.)
+    let half = AuthConfig {
+        tick_ms: 500,
+        ..cfg.clone()
+    };
+    let mut sys = AuthSystem::new(&half);
+    sys.set_vendor_slowdown(20.0);
+    let expected = (hold_s(&sys) / 0.5).round() as u64;
+    assert!((5..=7).contains(&expected), "{expected}");
+    assert_eq!(sys.answer_hold_ticks(), Some(expected));
 }
