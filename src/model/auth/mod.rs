@@ -1318,9 +1318,8 @@ impl AuthSystem {
         let (fresh_w, retries_w) = self.retry_window.sums();
         let budget_f = (t.retry_ratio_max * (fresh_w + fresh) as f64).floor() as u64;
         let budget = budget_f.saturating_sub(retries_w + already);
-        if want > budget {
-            abandoned += total(&take(&mut eligible, want - budget, rng));
-        }
+        // Within the budget this takes nothing (and draws nothing).
+        abandoned += total(&take(&mut eligible, want.saturating_sub(budget), rng));
         let ring = self.retry_due.len() as u64;
         let last_offset = ring - 1;
         let jitter = t.retry_jitter_fraction;

@@ -1401,3 +1401,55 @@ fn an_answered_call_holds_its_slot_for_its_latency() {
     assert!((5..=7).contains(&expected), "{expected}");
     assert_eq!(sys.answer_hold_ticks(), Some(expected));
 }
+
+/// Where `schedule_retries` puts each retry: the ring offsets (in ticks
+/// from this one) that hold retries of the second attempt.
+fn retry_offsets(sys: &AuthSystem) -> Vec<u64> {
+    let ring = sys.retry_due.len() as u64;
+    let here = sys.tick_no % ring;
+    (0..ring)
+        .filter(|&slot| sys.retry_due[slot as usize][1] > 0)
+        .map(|slot| (slot + ring - here) % ring)
+        .collect()
+}
+
+/// A failed first attempt comes back after its backoff, in ticks of the
+/// configured length; never before the reset a 429 gave it; and a wait
+/// longer than the ring holds is kept at the ring's far end, never wrapped
+/// round to now. Half-second ticks, so that dividing by the tick and
+/// multiplying by it differ. (Issue 29: the mutation run found no test
+/// that noticed either division made a multiplication or a remainder, or
+/// the ring's last offset moved.)
+#[test]
+fn a_retry_waits_its_backoff_and_never_comes_before_its_reset() {
+    let mut cfg = AuthConfig::default();
+    cfg.tick_ms = 500;
+    cfg.traffic.retry_jitter_fraction = 0.2;
+    let backoff_s = cfg.traffic.retry_backoff_base_ms as f64 / MS_PER_S;
+    let mut failed = NONE;
+    failed[0] = 1_000;
+    let mut rng = Seed(1).fork("auth", 0);
+
+    // No reset: the backoff, ±20 %, in half-second ticks (1 s: 0.8 s and
+    // 1.2 s both round to tick 2).
+    let mut sys = AuthSystem::new(&cfg);
+    let (scheduled, abandoned) = sys.schedule_retries(&failed, 0.0, 1_000, 0, &mut rng);
+    assert_eq!((scheduled, abandoned), (1_000, 0));
+    let lo = (backoff_s * 0.8 / 0.5).round() as u64;
+    let hi = (backoff_s * 1.2 / 0.5).round() as u64;
+    assert_eq!(retry_offsets(&sys), (lo..=hi).collect::<Vec<_>>());
+
+    // A 429 whose reset is 7.3 s away: nothing before 15 ticks (7.5 s).
+    let mut sys = AuthSystem::new(&cfg);
+    sys.schedule_retries(&failed, 7.3, 1_000, 0, &mut rng);
+    let offsets = retry_offsets(&sys);
+    assert_eq!(offsets.first(), Some(&15), "{offsets:?}");
+    // The reset, stretched by the jitter: 7.3 s × 1.2 = 8.76 s, 18 ticks.
+    assert_eq!(offsets.last(), Some(&18), "{offsets:?}");
+
+    // A reset beyond the ring: every retry at its last offset.
+    let mut sys = AuthSystem::new(&cfg);
+    let ring = sys.retry_due.len() as u64;
+    sys.schedule_retries(&failed, ring as f64, 1_000, 0, &mut rng);
+    assert_eq!(retry_offsets(&sys), vec![ring - 1]);
+}
