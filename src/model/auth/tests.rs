@@ -1422,8 +1422,10 @@ fn retry_offsets(sys: &AuthSystem) -> Vec<u64> {
 /// the ring's last offset moved.)
 #[test]
 fn a_retry_waits_its_backoff_and_never_comes_before_its_reset() {
-    let mut cfg = AuthConfig::default();
-    cfg.tick_ms = 500;
+    let mut cfg = AuthConfig {
+        tick_ms: 500,
+        ..AuthConfig::default()
+    };
     cfg.traffic.retry_jitter_fraction = 0.2;
     let backoff_s = cfg.traffic.retry_backoff_base_ms as f64 / MS_PER_S;
     let mut failed = NONE;
