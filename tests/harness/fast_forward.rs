@@ -125,9 +125,9 @@ fn flagship_is_the_same_with_and_without_fast_forward_and_skips_most_events() {
 }
 
 // The counterfactuals and the anchored seeds are the longest runs (a
-// reference run of a nine-day, 2,000-cluster file is 10 to 15 s); they are
-// split into tests of about 25 s so that the two test threads stay busy to
-// the end.
+// reference run of a nine-day file is 10 to 15 s on its own 2,000
+// clusters, 3 to 4 s on the 500 of `cargo test`); they are split into
+// several tests so that the two test threads stay busy to the end.
 #[test]
 fn counterfactuals_1_of_5_are_the_same_with_and_without_fast_forward() {
     assert_files_part("scenarios/counterfactuals", 0, 5);
@@ -182,9 +182,9 @@ fn five_times_the_fleet_is_not_five_times_the_events() {
 
 /// Seeds of each chaos profile compared: `CASCADE_EQUIVALENCE_SEEDS`
 /// (1 to 1,000), else 50 in the full scope and 6 in `cargo test` (one for
-/// each of the anchored profile's six tests). They catch a divergence of the agents' wake-ups: with the wake
-/// on a customer's change removed, every profile's test but one failed
-/// within its first seeds.
+/// each of the anchored profile's six tests). They catch a divergence of
+/// the agents' wake-ups: with the wake on a customer's change removed,
+/// every profile's test but one failed within its first seeds.
 fn chaos_seeds() -> u64 {
     // The test's scope, not the simulated world's: no run reads it.
     #[allow(clippy::disallowed_methods)]
