@@ -58,7 +58,7 @@ use crate::model::agent::Guard;
 use crate::model::change::Applied;
 use crate::protocol::{ClusterId, PoolName, PoolSet};
 use crate::types::Env;
-use cascade_sim::{SimDuration, SimTime, SlidingCount};
+use cascade_sim::{SimDuration, SimTime, SlidingCount, Stamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -518,7 +518,7 @@ pub fn halted_on_wave_health(
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BackoffWatch {
     failed_in_a_row: u32,
-    last_failed_at: Option<SimTime>,
+    last_failed_at: Stamp,
 }
 
 impl BackoffWatch {
@@ -526,7 +526,7 @@ impl BackoffWatch {
     pub fn observe_answer(&mut self, now: SimTime, failed: bool) {
         if failed {
             self.failed_in_a_row = self.failed_in_a_row.saturating_add(1);
-            self.last_failed_at = Some(now);
+            self.last_failed_at = Stamp::at(now);
         } else {
             *self = BackoffWatch::default();
         }
@@ -544,7 +544,7 @@ impl BackoffWatch {
         base: SimDuration,
         max: SimDuration,
     ) -> Option<Violation> {
-        let at = self.last_failed_at?;
+        let at = self.last_failed_at.get()?;
         let k = self.failed_in_a_row;
         let backoff = base.mul_f64(f64::from(1u32 << (k - 1).min(16))).min(max);
         let least = backoff.mul_f64(0.5);
@@ -564,7 +564,7 @@ impl BackoffWatch {
 /// limit. One request early is jitter; ten in a row is a retry storm.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestRate {
-    last: Option<SimTime>,
+    last: Stamp,
     fast_in_a_row: u32,
 }
 
@@ -575,7 +575,7 @@ impl RequestRate {
     /// A request at `now`; `spacing` is the agent's rate limit as a gap.
     pub fn observe(&mut self, now: SimTime, spacing: SimDuration) -> Option<Violation> {
         let mut v = None;
-        if let Some(last) = self.last {
+        if let Some(last) = self.last.get() {
             if now.saturating_since(last) < spacing.mul_f64(0.5) {
                 self.fast_in_a_row += 1;
                 if self.fast_in_a_row == FAST_REQUESTS_IN_A_ROW {
@@ -592,14 +592,14 @@ impl RequestRate {
                 self.fast_in_a_row = 0;
             }
         }
-        self.last = Some(now);
+        self.last = Stamp::at(now);
         v
     }
 
     /// Requests, the last at `last`, each at least `spacing` after the one
     /// before (quiet polls skipped by the fast-forward): none was fast.
     pub fn skip_spaced_to(&mut self, last: SimTime) {
-        self.last = Some(last);
+        self.last = Stamp::at(last);
         self.fast_in_a_row = 0;
     }
 }

@@ -7,8 +7,9 @@ use crate::outcome::Day;
 use crate::plant::fleet::Fleet;
 use crate::protocol::ClusterId;
 use crate::protocol::{AnswerCounts, DesiredAnswer};
+use crate::types::Index32;
 use crate::types::RestoreMethod;
-use cascade_sim::{Epoch, SimTime};
+use cascade_sim::{Epoch, SimTime, Stamp};
 use std::collections::BTreeMap;
 
 /// One cluster's loss of pools and its restoration.
@@ -41,7 +42,7 @@ pub struct CustomerChange {
     pub pool: crate::protocol::PoolName,
     pub kind: crate::plant::workload::ChangeKind,
     pub issued_at: SimTime,
-    pub carried_at: Option<SimTime>,
+    pub carried_at: Stamp,
     /// A newer change on the same pool replaced it before it was carried out.
     pub superseded: bool,
     /// Carried out (or still pending at the end) past its deadline, with
@@ -49,7 +50,7 @@ pub struct CustomerChange {
     pub late: bool,
     /// A removal: when the pool was really deleted (at once, or after a
     /// soft delete's grace period under G8).
-    pub collected_at: Option<SimTime>,
+    pub collected_at: Stamp,
     /// A removal carried out by a soft delete whose real delete came (or is
     /// still due at the end) past its deadline (liveness L3).
     pub collect_late: bool,
@@ -67,9 +68,9 @@ pub struct Metrics {
     pub agents_died: u64,
     /// UTC date -> clusters that lost at least one pool that day.
     pub clusters_lost_pools_by_day: BTreeMap<Day, u32>,
-    last_loss_day: Vec<Option<u32>>,
+    last_loss_day: Vec<Index32>,
     pub episodes: Vec<LossEpisode>,
-    open_episode: Vec<Option<usize>>,
+    open_episode: Vec<Index32>,
     /// Per minute: clusters with lost pools, clusters whose agent is down.
     pub lost_per_minute: Vec<u32>,
     /// Clusters with lost pools right now.
@@ -93,9 +94,9 @@ impl Metrics {
             holds_entered: 0,
             agents_died: 0,
             clusters_lost_pools_by_day: BTreeMap::new(),
-            last_loss_day: vec![None; fleet.len()],
+            last_loss_day: vec![Index32::NONE; fleet.len()],
             episodes: Vec::new(),
-            open_episode: vec![None; fleet.len()],
+            open_episode: vec![Index32::NONE; fleet.len()],
             lost_per_minute: Vec::new(),
             lost_now: 0,
             down_per_minute: Vec::new(),
@@ -115,16 +116,16 @@ impl Metrics {
 
     /// `c` started losing a desired pool at `now` (a new episode).
     pub fn cluster_lost_pools(&mut self, now: SimTime, c: ClusterId, _fleet: &Fleet) {
-        let day = (now.as_secs() / 86_400) as u32;
-        if self.last_loss_day[c as usize] != Some(day) {
-            self.last_loss_day[c as usize] = Some(day);
+        let day = (now.as_secs() / 86_400) as usize;
+        if self.last_loss_day[c as usize].get() != Some(day) {
+            self.last_loss_day[c as usize] = Index32::of(day);
             *self
                 .clusters_lost_pools_by_day
                 .entry(Day::of(self.epoch, now))
                 .or_insert(0) += 1;
         }
         self.lost_now += 1;
-        self.open_episode[c as usize] = Some(self.episodes.len());
+        self.open_episode[c as usize] = Index32::of(self.episodes.len());
         self.episodes.push(LossEpisode {
             cluster: c,
             lost_at: now,

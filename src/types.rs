@@ -27,6 +27,44 @@ impl Cloud {
     }
 }
 
+/// An index (or a count such as a day number) below `u32::MAX`, or none,
+/// in 4 bytes where `Option<usize>` takes 16 and `Option<u32>` 8: the
+/// per-cluster books keep several, and at a million clusters every byte
+/// is a megabyte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Index32(u32);
+
+impl Index32 {
+    pub const NONE: Index32 = Index32(u32::MAX);
+
+    /// `i`, which must be below `u32::MAX`.
+    pub fn of(i: usize) -> Index32 {
+        match u32::try_from(i) {
+            Ok(i) if i != u32::MAX => Index32(i),
+            _ => panic!("index {i} does not fit below u32::MAX"),
+        }
+    }
+    pub fn get(self) -> Option<usize> {
+        (self != Index32::NONE).then_some(self.0 as usize)
+    }
+    /// The index, leaving none.
+    pub fn take(&mut self) -> Option<usize> {
+        std::mem::take(self).get()
+    }
+}
+
+impl Default for Index32 {
+    fn default() -> Self {
+        Index32::NONE
+    }
+}
+
+impl std::fmt::Debug for Index32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Deployment environment.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -303,6 +341,26 @@ impl NightHours {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index32_is_an_option_in_four_bytes() {
+        assert_eq!(std::mem::size_of::<Index32>(), 4);
+        let mut i = Index32::default();
+        assert_eq!(i.get(), None);
+        i = Index32::of(0);
+        assert_eq!(format!("{i:?}"), "Some(0)");
+        assert_eq!((i.take(), i.take()), (Some(0), None));
+        assert_eq!(
+            Index32::of(u32::MAX as usize - 1).get(),
+            Some(u32::MAX as usize - 1)
+        );
+        for bad in [u32::MAX as usize, u32::MAX as usize + 1] {
+            assert!(
+                std::panic::catch_unwind(|| Index32::of(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn validation_helpers_speak_one_dialect() {

@@ -113,6 +113,6 @@ pub use poisson::PoissonTables;
 pub use queue::{EventQueue, HeapQueue, PendingEvents, RadixQueue, WheelQueue};
 pub use rng::{Keyed, Seed, Stream};
 pub use run::{Model, RunLimits, RunOutcome, Sim, StopReason};
-pub use time::{parse_duration, Epoch, SimDuration, SimTime};
+pub use time::{parse_duration, Epoch, SimDuration, SimTime, Stamp};
 pub use trace::{json_escape_into, Trace, TraceRecord, Words};
 pub use window::SlidingCount;

@@ -21,7 +21,7 @@
 pub use super::bugs::SeededBug;
 use crate::protocol::{DesiredAnswer, DesiredState, PoolName, PoolSet, PoolState, POOLS};
 use crate::types::{check_at_least, check_at_most, check_below, check_positive, check_range};
-use cascade_sim::{Keyed, SimDuration, SimTime};
+use cascade_sim::{Keyed, SimDuration, SimTime, Stamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -469,31 +469,11 @@ impl PollGrid {
     }
 }
 
-/// A time or none, in 8 bytes (`Option<SimTime>` takes 16): an agent
-/// keeps sixteen of them (two per pool, four recent deletes), so this
-/// saves 128 bytes per cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp(u64);
-
-impl Stamp {
-    const NONE: Stamp = Stamp(u64::MAX);
-    fn at(t: SimTime) -> Stamp {
-        debug_assert!(t.as_micros() != u64::MAX, "the end of time is not a stamp");
-        Stamp(t.as_micros())
-    }
-    fn get(self) -> Option<SimTime> {
-        (self != Stamp::NONE).then(|| SimTime::from_micros(self.0))
-    }
-}
-
-impl Default for Stamp {
-    fn default() -> Self {
-        Stamp::NONE
-    }
-}
-
 /// Per-pool bookkeeping of the "not desired" observations (G4) and soft deletes (G8).
+/// Packed to 4-byte alignment: 20 bytes instead of 24, so an agent's six
+/// take 120 bytes, not 144 (fields are only read and written by value).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, packed(4))]
 struct PoolWatch {
     undesired_since: Stamp,
     undesired_seen: u32,
@@ -537,7 +517,7 @@ pub struct Agent {
     consecutive_404: u32,
     consecutive_failures: u32,
     next_full_resync: SimTime,
-    last_fetch: Option<SimTime>,
+    last_fetch: Stamp,
     watch: [PoolWatch; POOLS],
     /// Start times of this cluster's recent deletes (G5), oldest first.
     recent_deletes: [Stamp; 4],
@@ -561,7 +541,7 @@ impl Agent {
             consecutive_404: 0,
             consecutive_failures: 0,
             next_full_resync: first_full_resync_at,
-            last_fetch: None,
+            last_fetch: Stamp::NONE,
             watch: [PoolWatch::default(); POOLS],
             recent_deletes: [Stamp::NONE; 4],
         }
@@ -767,7 +747,7 @@ impl Agent {
                     && cfg.seeded_bug != Some(SeededBug::RetriesWithoutBackoff)
                 {
                     let spacing = SimDuration::from_secs_f64(60.0 / cfg.requests_per_min_max);
-                    if let Some(last) = self.last_fetch {
+                    if let Some(last) = self.last_fetch.get() {
                         if now < last + spacing {
                             out.push(AgentOutput::SetTimer {
                                 at: last + spacing,
@@ -778,7 +758,7 @@ impl Agent {
                     }
                 }
                 self.awaiting_answer = true;
-                self.last_fetch = Some(now);
+                self.last_fetch = Stamp::at(now);
                 out.push(AgentOutput::FetchDesired);
             }
         }
@@ -798,7 +778,7 @@ impl Agent {
     }
     /// When it last sent a desired-state request.
     pub fn last_fetch(&self) -> Option<SimTime> {
-        self.last_fetch
+        self.last_fetch.get()
     }
 
     /// Until when handling the answer `Ok(ds)` again, with the cloud
@@ -877,7 +857,7 @@ impl Agent {
         actual: &[PoolState; POOLS],
         cfg: &AgentConfig,
     ) {
-        self.last_fetch = Some(last_poll_at);
+        self.last_fetch = Stamp::at(last_poll_at);
         self.awaiting_answer = awaiting;
         if let Some(at) = last_answer_at {
             self.advance_full_resync(at, cfg);

@@ -26,7 +26,7 @@ use crate::plant::cloud::{CloudCall, CloudReply, Completion};
 use crate::protocol::{ClusterId, DesiredAnswer, PoolName, PoolSet, PoolState, POOLS};
 use crate::record::Record;
 use cascade_sim::rng::{KeyedFamily, Lognormal};
-use cascade_sim::{SimDuration, SimTime};
+use cascade_sim::{SimDuration, SimTime, Stamp};
 
 /// `asleep[c]` of an awake agent.
 pub(super) const AWAKE: u64 = u64::MAX;
@@ -259,11 +259,11 @@ impl Fleet {
         let book = &mut sh.books.clusters[c as usize];
         if *answer == DesiredAnswer::NotFound {
             // The edge's access log: who was answered 404, and when.
-            book.last_404_at = Some(now);
+            book.last_404_at = Stamp::at(now);
             book.first_404_at.get_or_insert(now);
         }
         if !matches!(answer, DesiredAnswer::Ok(_)) {
-            book.last_disturbed_at = Some(now);
+            book.last_disturbed_at = Stamp::at(now);
             if sh.books.faults_active >= 2 {
                 sh.books
                     .coverage
@@ -274,7 +274,7 @@ impl Fleet {
         match answer {
             DesiredAnswer::Ok(ds) => {
                 book.last_answer_ok = true;
-                book.first_404_at = None;
+                book.first_404_at = Stamp::NONE;
                 // The route served it: a restore made before stands on its own.
                 book.restored_into_404 = None;
                 book.last_tombstones = ds.tombstones;
@@ -323,7 +323,7 @@ impl Fleet {
                 for (i, since) in book.unwanted_since.iter_mut().enumerate() {
                     let pool = PoolName::from_index(i);
                     if ds.pools.contains(pool) && !ds.tombstones.contains(pool) {
-                        *since = None;
+                        *since = Stamp::NONE;
                     } else {
                         since.get_or_insert(now);
                     }
@@ -449,7 +449,7 @@ impl Fleet {
         let book = &sh.books.clusters[c as usize];
         if self.agents[c as usize].guards().g4_confirmation {
             let window = SimDuration::from_secs_f64(sh.cfg.agent.confirm_window_s);
-            let since = book.unwanted_since[pool.index()];
+            let since = book.unwanted_since[pool.index()].get();
             if let Some(v) = checks::confirmed_over_time(pool, since, now, window) {
                 sh.books.findings.add(v.at(now, Some(c)));
             }
@@ -552,8 +552,8 @@ impl Fleet {
         if desired {
             let book = &mut sh.books.clusters[c as usize];
             if book.lost_since.is_none() {
-                book.lost_since = Some(now);
-                book.last_disturbed_at = Some(now);
+                book.lost_since = Stamp::at(now);
+                book.last_disturbed_at = Stamp::at(now);
                 sh.books.metrics.cluster_lost_pools(now, c, &sh.plant.fleet);
                 response.on_loss_started(sh, self, c);
             }
@@ -699,7 +699,7 @@ impl Fleet {
         out.clear();
         let recorded = sh.books.clusters[c as usize].generation_recorded;
         // A fresh process confirms from scratch (I12).
-        sh.books.clusters[c as usize].unwanted_since = [None; POOLS];
+        sh.books.clusters[c as usize].unwanted_since = [Stamp::NONE; POOLS];
         sh.books.clusters[c as usize].backoff.restart();
         // A new process: its predecessor's timers and answers are void.
         sh.books.clusters[c as usize].process += 1;
@@ -731,7 +731,7 @@ impl Fleet {
 
     /// After a create completed: is the cluster whole again?
     fn check_restored(&mut self, sh: &mut Shared, response: &mut impl FleetNews, c: ClusterId) {
-        let Some(since) = sh.books.clusters[c as usize].lost_since else {
+        let Some(since) = sh.books.clusters[c as usize].lost_since.get() else {
             return;
         };
         if sh.plant.wanted_pools_present(c) {
@@ -739,7 +739,7 @@ impl Fleet {
             let method = sh.books.clusters[c as usize]
                 .restoring
                 .unwrap_or(RestoreMethod::Agent);
-            sh.books.clusters[c as usize].lost_since = None;
+            sh.books.clusters[c as usize].lost_since = Stamp::NONE;
             sh.books.clusters[c as usize].restoring = None;
             sh.books.disturbed(now, c);
             sh.books.metrics.cluster_restored(now, c, since, method);

@@ -220,7 +220,7 @@ fn customer_changes(metrics: &Metrics) -> CustomerChanges {
         ..CustomerChanges::default()
     };
     for ch in changes {
-        match (ch.carried_at, ch.superseded) {
+        match (ch.carried_at.get(), ch.superseded) {
             (Some(at), _) => {
                 out.carried_out += 1;
                 by_kind
@@ -239,9 +239,9 @@ fn customer_changes(metrics: &Metrics) -> CustomerChanges {
             pool: ch.pool,
             kind: ch.kind,
             issued_at: ch.issued_at,
-            carried_at: ch.carried_at,
+            carried_at: ch.carried_at.get(),
             collect,
-            collected_at: ch.collected_at,
+            collected_at: ch.collected_at.get(),
         };
         if ch.collect_late {
             out.collect_late += 1;

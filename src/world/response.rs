@@ -849,9 +849,12 @@ impl Response {
     /// Whether `c`'s agent was answered 404 within the edge-log window (the
     /// edge's access log names the calling cluster).
     fn answered_404_lately(sh: &Shared, now: SimTime, c: ClusterId) -> bool {
-        sh.books.clusters[c as usize].last_404_at.is_some_and(|t| {
-            now.saturating_since(t).as_secs_f64() <= sh.cfg.response.edge_log_window_min * 60.0
-        })
+        sh.books.clusters[c as usize]
+            .last_404_at
+            .get()
+            .is_some_and(|t| {
+                now.saturating_since(t).as_secs_f64() <= sh.cfg.response.edge_log_window_min * 60.0
+            })
     }
 
     /// Diagnosis: does the desired-state route answer 404? The world
@@ -878,7 +881,7 @@ impl Response {
                 sh.books.clusters[c as usize].lost_since.is_some()
                     || Self::answered_404_lately(sh, now, c)
             })
-            .filter_map(|c| sh.books.clusters[c as usize].first_404_at)
+            .filter_map(|c| sh.books.clusters[c as usize].first_404_at.get())
             .min()
     }
 

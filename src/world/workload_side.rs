@@ -17,7 +17,8 @@ use crate::model::agent::Agent;
 use crate::plant::cloud::Completion;
 use crate::plant::workload::{pick_change, ChangeKind, EXTRA_WORKER_SLOTS};
 use crate::protocol::{ClusterId, PoolName, PoolState};
-use cascade_sim::{SimDuration, SimTime, Stream};
+use crate::types::Index32;
+use cascade_sim::{SimDuration, SimTime, Stamp, Stream};
 
 /// Changes a run books at most; beyond it customers stop (bounded memory).
 pub const CHANGES_MAX: usize = 1_000_000;
@@ -85,22 +86,22 @@ impl Workload {
         let i = slot(pool).expect("customers change extra worker slots only");
         // A newer change on the same pool supersedes the pending one.
         if let Some(k) = sh.books.clusters[c as usize].pending_change[i].take() {
-            sh.books.metrics.changes[k as usize].superseded = true;
+            sh.books.metrics.changes[k].superseded = true;
         }
         // A pool the customer wants again (or resized) is no longer due
         // for collection.
-        sh.books.clusters[c as usize].pending_collect[i] = None;
+        sh.books.clusters[c as usize].pending_collect[i] = Index32::NONE;
         sh.books.clusters[c as usize].pending_change[i] =
-            Some(sh.books.metrics.changes.len() as u32);
+            Index32::of(sh.books.metrics.changes.len());
         sh.books.metrics.changes.push(CustomerChange {
             cluster: c,
             pool,
             kind,
             issued_at: now,
-            carried_at: None,
+            carried_at: Stamp::NONE,
             superseded: false,
             late: false,
-            collected_at: None,
+            collected_at: Stamp::NONE,
             collect_late: false,
         });
         // An already satisfied change (e.g. removing a pool the agent never
@@ -119,24 +120,18 @@ fn check_removal_collected(
     pool: PoolName,
 ) {
     let Some(i) = slot(pool) else { return };
-    let Some(k) = sh.books.clusters[c as usize].pending_collect[i] else {
+    let Some(k) = sh.books.clusters[c as usize].pending_collect[i].get() else {
         return;
     };
     if sh.plant.cloud.pools(c)[pool.index()] != PoolState::Absent {
         return;
     }
-    sh.books.clusters[c as usize].pending_collect[i] = None;
+    sh.books.clusters[c as usize].pending_collect[i] = Index32::NONE;
     sh.books.coverage.hit(Reached::SoftDeleteCollected);
     note_ongoing_disturbance(sh.books, agents, now, c);
-    let late = collect_late(
-        sh.cfg,
-        sh.books,
-        now,
-        c,
-        &sh.books.metrics.changes[k as usize],
-    );
-    let rec = &mut sh.books.metrics.changes[k as usize];
-    rec.collected_at = Some(now);
+    let late = collect_late(sh.cfg, sh.books, now, c, &sh.books.metrics.changes[k]);
+    let rec = &mut sh.books.metrics.changes[k];
+    rec.collected_at = Stamp::at(now);
     rec.collect_late = late;
 }
 
@@ -153,7 +148,7 @@ fn collect_late(
     c: ClusterId,
     change: &CustomerChange,
 ) -> bool {
-    let Some(zeroed_at) = change.carried_at else {
+    let Some(zeroed_at) = change.carried_at.get() else {
         return false;
     };
     let deadline_s = cfg.agent.soft_delete_collect_after_s + cfg.workload.delete_deadline_s;
@@ -169,11 +164,11 @@ fn check_change_carried(
     pool: PoolName,
 ) {
     let Some(i) = slot(pool) else { return };
-    let Some(k) = sh.books.clusters[c as usize].pending_change[i] else {
+    let Some(k) = sh.books.clusters[c as usize].pending_change[i].get() else {
         return;
     };
     let state = sh.plant.cloud.pools(c)[pool.index()];
-    let change = sh.books.metrics.changes[k as usize];
+    let change = sh.books.metrics.changes[k];
     let nodes = sh.plant.service.state(c).nodes[pool.index()];
     let carried = match change.kind {
         // Running with the node count asked for.
@@ -183,18 +178,18 @@ fn check_change_carried(
     if !carried {
         return;
     }
-    sh.books.clusters[c as usize].pending_change[i] = None;
+    sh.books.clusters[c as usize].pending_change[i] = Index32::NONE;
     note_ongoing_disturbance(sh.books, agents, now, c);
     let late = change_late(sh.cfg, sh.books, now, c, &change);
-    let rec = &mut sh.books.metrics.changes[k as usize];
-    rec.carried_at = Some(now);
+    let rec = &mut sh.books.metrics.changes[k];
+    rec.carried_at = Stamp::at(now);
     rec.late = late;
     if change.kind == ChangeKind::Remove {
         if state == PoolState::Absent {
-            rec.collected_at = Some(now);
+            rec.collected_at = Stamp::at(now);
         } else {
             // Scaled to zero (or being deleted): the real delete is due.
-            sh.books.clusters[c as usize].pending_collect[i] = Some(k);
+            sh.books.clusters[c as usize].pending_collect[i] = Index32::of(k);
         }
     }
 }
@@ -237,9 +232,12 @@ fn deadline_start(
     } else {
         books.last_fault_edge_at
     };
-    for d in [books.clusters[c as usize].last_disturbed_at, last_fault]
-        .into_iter()
-        .flatten()
+    for d in [
+        books.clusters[c as usize].last_disturbed_at.get(),
+        last_fault,
+    ]
+    .into_iter()
+    .flatten()
     {
         from = from.max(d + grace);
     }
@@ -260,14 +258,13 @@ pub(super) fn judge_pending_changes(sh: &mut Shared, agents: &[Agent], now: SimT
     for c in 0..sh.plant.fleet.len() as ClusterId {
         note_ongoing_disturbance(sh.books, agents, now, c);
         for i in 0..EXTRA_WORKER_SLOTS.len() {
-            if let Some(k) = sh.books.clusters[c as usize].pending_change[i] {
-                let change = sh.books.metrics.changes[k as usize];
-                sh.books.metrics.changes[k as usize].late =
-                    change_late(sh.cfg, sh.books, now, c, &change);
+            if let Some(k) = sh.books.clusters[c as usize].pending_change[i].get() {
+                let change = sh.books.metrics.changes[k];
+                sh.books.metrics.changes[k].late = change_late(sh.cfg, sh.books, now, c, &change);
             }
-            if let Some(k) = sh.books.clusters[c as usize].pending_collect[i] {
-                let change = sh.books.metrics.changes[k as usize];
-                sh.books.metrics.changes[k as usize].collect_late =
+            if let Some(k) = sh.books.clusters[c as usize].pending_collect[i].get() {
+                let change = sh.books.metrics.changes[k];
+                sh.books.metrics.changes[k].collect_late =
                     collect_late(sh.cfg, sh.books, now, c, &change);
             }
         }
