@@ -137,7 +137,7 @@ pub enum OpsTimer {
     /// The on-call acknowledges the page of `incident`.
     Ack { incident: u32 },
     /// `engineer` finishes the hands-on work of job `job`.
-    HandsOn { engineer: u32, job: u64 },
+    HandsOn { engineer: u32, job: u32 },
 }
 
 /// What the operators do, for the driver to enact.
@@ -206,7 +206,7 @@ pub struct Incident {
 struct Job {
     cluster: ClusterId,
     done_at: SimTime,
-    id: u64,
+    id: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -227,7 +227,10 @@ pub struct Operators {
     engineers: Vec<Option<Job>>,
     queue: VecDeque<ClusterId>,
     marks: Vec<Mark>,
-    next_job: u64,
+    /// Jobs started so far: the next job's id (a run starts far fewer
+    /// than 2^32; four bytes keep the timer, and so every queued event,
+    /// small).
+    next_job: u32,
     repairs_done: u64,
     repairs_abandoned: u64,
     ack_factor: f64,

@@ -157,7 +157,7 @@ impl RolloutConfig {
 /// a halt) are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RolloutTimer {
-    token: u64,
+    token: u32,
     bake_end: bool,
 }
 
@@ -294,7 +294,7 @@ enum Phase {
     /// `plan_idx` is baking until its timer fires.
     Baking {
         plan_idx: usize,
-        token: u64,
+        token: u32,
     },
     Halted {
         plan_idx: usize,
@@ -314,7 +314,9 @@ pub struct Rollout {
     phase: Phase,
     history: Vec<WaveRecord>,
     resumes: u32,
-    next_token: u64,
+    /// Bakes started so far: the next bake's token (four bytes keep the
+    /// timer, and so every queued event, small).
+    next_token: u32,
     started_at: Option<SimTime>,
     halted_by: Option<HaltCause>,
 }
@@ -541,7 +543,7 @@ impl Rollout {
     }
 
     /// The next health check of the bake `token`, if it falls before its end.
-    fn next_health_check(&self, now: SimTime, token: u64, out: &mut Vec<RolloutOutput>) {
+    fn next_health_check(&self, now: SimTime, token: u32, out: &mut Vec<RolloutOutput>) {
         if !self.config.health_gate {
             return;
         }

@@ -260,5 +260,8 @@ mod tests {
         assert_eq!(size_of::<Agent>(), 272);
         assert_eq!(size_of::<ClusterBook>(), 184);
         assert_eq!(size_of::<CustomerChange>(), 40);
+        // Every pending event is one of these beside its time (32 bytes
+        // while two timers carried a u64).
+        assert_eq!(size_of::<(u64, super::super::Ev)>(), 24);
     }
 }
