@@ -1455,3 +1455,64 @@ fn a_retry_waits_its_backoff_and_never_comes_before_its_reset() {
     sys.schedule_retries(&failed, ring as f64, 1_000, 0, &mut rng);
     assert_eq!(retry_offsets(&sys), vec![ring - 1]);
 }
+
+/// Retries per tick over `offsets` (ticks from now), attempt 2.
+fn retry_counts(sys: &AuthSystem, offsets: std::ops::RangeInclusive<u64>) -> Vec<u64> {
+    let ring = sys.retry_due.len() as u64;
+    let here = sys.tick_no % ring;
+    offsets
+        .map(|k| sys.retry_due[((here + k) % ring) as usize][1])
+        .collect()
+}
+
+/// Retries spread evenly over the ticks the jitter allows, and the part
+/// that does not divide evenly starts at a random one of them: over many
+/// tries, the one retry left over lands on every tick of the spread, not
+/// always on the first. An even split, or a spread of one tick, draws
+/// nothing. (Issue 29: the mutation run found no test that noticed the
+/// remainder always put on the first tick, or a draw taken for nothing:
+/// `rem > 0 && span > 1` made `rem < 0`, `rem == 0`, `||`, `span == 1`,
+/// `span < 1` all passed.)
+#[test]
+fn a_remainder_of_retries_starts_at_a_random_tick_and_an_even_split_draws_nothing() {
+    let mut cfg = AuthConfig::default();
+    // A 4 s backoff, ±50 %: ticks 2 to 6 at the default 1 s tick.
+    cfg.traffic.retry_backoff_base_ms = 4_000;
+    cfg.traffic.retry_jitter_fraction = 0.5;
+    let spread = 2..=6;
+    let mut rng = Seed(1).fork("auth", 0);
+    let mut failed = NONE;
+
+    // Six retries over five ticks: one each and one more somewhere.
+    failed[0] = 6;
+    let mut extra_at = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let mut sys = AuthSystem::new(&cfg);
+        assert_eq!(
+            sys.schedule_retries(&failed, 0.0, 1_000, 0, &mut rng),
+            (6, 0)
+        );
+        let counts = retry_counts(&sys, spread.clone());
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [1, 1, 1, 1, 2], "{counts:?}");
+        extra_at.insert(counts.iter().position(|&n| n == 2).unwrap());
+    }
+    assert_eq!(extra_at, (0..5).collect(), "the extra retry's tick");
+
+    // Ten over five: two each, and the stream is left as it was.
+    failed[0] = 10;
+    let before = rng.clone();
+    let mut sys = AuthSystem::new(&cfg);
+    sys.schedule_retries(&failed, 0.0, 1_000, 0, &mut rng);
+    assert_eq!(retry_counts(&sys, spread), [2; 5]);
+    assert_eq!(rng.clone().next_u64(), before.clone().next_u64(), "no draw");
+
+    // No jitter: seven on one tick, and no draw either.
+    cfg.traffic.retry_jitter_fraction = 0.0;
+    failed[0] = 7;
+    let mut sys = AuthSystem::new(&cfg);
+    sys.schedule_retries(&failed, 0.0, 1_000, 0, &mut rng);
+    assert_eq!(retry_counts(&sys, 3..=5), [0, 7, 0]);
+    assert_eq!(rng.clone().next_u64(), before.clone().next_u64(), "no draw");
+}
