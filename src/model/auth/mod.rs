@@ -1341,13 +1341,11 @@ impl AuthSystem {
             let hi = ((delay_s * (1.0 + jitter) / self.dt_s).round() as u64).clamp(lo, last_offset);
             // Spread evenly over lo..=hi (all on `lo` without jitter: the
             // synchronised wave); the remainder starts at a random tick.
+            // A remainder needs two ticks or more (count % 1 is 0), so a
+            // one-tick spread draws nothing either.
             let span = hi - lo + 1;
             let (each, rem) = (count / span, count % span);
-            let start = if rem > 0 && span > 1 {
-                rng.below(span)
-            } else {
-                0
-            };
+            let start = if rem > 0 { rng.below(span) } else { 0 };
             for k in 0..span {
                 let extra = u64::from((k + span - start) % span < rem);
                 let slot = ((self.tick_no + lo + k) % ring) as usize;
