@@ -1340,14 +1340,18 @@ impl AuthSystem {
                 .clamp(1, last_offset);
             let hi = ((delay_s * (1.0 + jitter) / self.dt_s).round() as u64).clamp(lo, last_offset);
             // Spread evenly over lo..=hi (all on `lo` without jitter: the
-            // synchronised wave); the remainder starts at a random tick.
-            // A remainder needs two ticks or more (count % 1 is 0), so a
+            // synchronised wave). The `rem` retries left over go to `rem`
+            // ticks in a row, wrapping round, from a random one: tick k
+            // takes one when k turned by a random offset is below `rem`.
+            // (Turned forward, not back: `(k + span - start) % span` gave
+            // the same distribution, and so did its mutant `+ start`.) A
+            // remainder needs two ticks or more (count % 1 is 0), so a
             // one-tick spread draws nothing either.
             let span = hi - lo + 1;
             let (each, rem) = (count / span, count % span);
-            let start = if rem > 0 { rng.below(span) } else { 0 };
+            let turn = if rem > 0 { rng.below(span) } else { 0 };
             for k in 0..span {
-                let extra = u64::from((k + span - start) % span < rem);
+                let extra = u64::from((k + turn) % span < rem);
                 let slot = ((self.tick_no + lo + k) % ring) as usize;
                 self.retry_due[slot][attempt_idx + 1] += each + extra;
             }
