@@ -1393,17 +1393,17 @@ impl AuthSystem {
         }
         // Quantile level among the answered requests.
         let q = rank / answered as f64;
+        // The wait at level q among the served requests by age (nobody
+        // served: the first age, no wait, at once).
         let waited: u64 = self.served_by_age.iter().sum();
+        let target = q * waited as f64;
         let mut wait_ms = 0.0;
-        if waited > 0 {
-            let target = q * waited as f64;
-            let mut cum = 0;
-            for (age, &c) in self.served_by_age.iter().enumerate() {
-                cum += c;
-                if cum as f64 >= target {
-                    wait_ms = age as f64 * self.dt_s * MS_PER_S;
-                    break;
-                }
+        let mut cum = 0;
+        for (age, &c) in self.served_by_age.iter().enumerate() {
+            cum += c;
+            if cum as f64 >= target {
+                wait_ms = age as f64 * self.dt_s * MS_PER_S;
+                break;
             }
         }
         let s = lat.vendor as f64 / answered as f64;

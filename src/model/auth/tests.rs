@@ -1066,6 +1066,27 @@ fn a_latency_change_forgets_the_remembered_percentiles() {
     assert!(slow.1 > 2.0 * nominal.1, "{nominal:?} -> {slow:?}");
 }
 
+/// The rank of a quantile among answers and timeouts: the timeouts are the
+/// slowest, so the median of five answers and five timeouts is the fifth
+/// answer, and only a rank past the answers reaches the timeout. (Issue
+/// 29: `rank > answered` made `>=` survived the mutation run; with vendor
+/// calls among the answers both give the timeout, as the slowest vendor
+/// answer is cut at it, so the answers here are local.)
+#[test]
+fn a_quantile_among_the_answers_is_an_answer_not_the_timeout() {
+    let sys = AuthSystem::new(&AuthConfig::default());
+    let timeout_ms = AuthConfig::default().component.client_timeout_ms as f64;
+    let local_ms = sys.local_s * MS_PER_S;
+    let mix = LatencyMix {
+        local: 5,
+        vendor: 0,
+        timeouts: 5,
+    };
+    assert_eq!(sys.latency_quantile_ms(P50, &mix), local_ms);
+    assert_eq!(sys.latency_quantile_ms(0.6, &mix), timeout_ms);
+    assert!(local_ms < timeout_ms);
+}
+
 #[test]
 fn the_tick_length_changes_no_rate() {
     // At the default 1 s tick, `x * dt` and `x / dt` are the same number:
