@@ -1087,6 +1087,44 @@ fn a_quantile_among_the_answers_is_an_answer_not_the_timeout() {
     assert!(local_ms < timeout_ms);
 }
 
+/// Where a quantile falls among local answers, vendor answers and the
+/// wait before them, at half-second ticks. (Issue 29, sitting 6: the
+/// vendor level's `/ s` made `*` and `%`, its `q - (1 - s)` made `+`,
+/// `q > 1 - s` made `>=`, and the wait's `age * dt` made `/` survived.)
+#[test]
+fn a_quantile_is_placed_among_local_answers_vendor_answers_and_waits() {
+    let mut sys = AuthSystem::new(&AuthConfig {
+        tick_ms: 500,
+        ..AuthConfig::default()
+    });
+    let local_ms = sys.local_s * MS_PER_S;
+    // Half local, half vendor: the p99 is the vendor answers' 98th
+    // percentile, after the local work.
+    let half = LatencyMix {
+        local: 50,
+        vendor: 50,
+        timeouts: 0,
+    };
+    let p98 = sys.latency.quantile_ms(0.98);
+    assert!(p98 > sys.latency.quantile_ms(0.9), "a tail to tell apart");
+    assert_eq!(sys.latency_quantile_ms(P99, &half), local_ms + p98);
+    // One local, one vendor: the median is the local answer (rank 1 of 2).
+    let even = LatencyMix {
+        local: 1,
+        vendor: 1,
+        timeouts: 0,
+    };
+    assert_eq!(sys.latency_quantile_ms(P50, &even), local_ms);
+    // Ten served two ticks after they came: a wait of 2 x 0.5 s.
+    sys.served_by_age[2] = 10;
+    let waited = LatencyMix {
+        local: 10,
+        vendor: 0,
+        timeouts: 0,
+    };
+    assert_eq!(sys.latency_quantile_ms(P50, &waited), 1_000.0 + local_ms);
+}
+
 #[test]
 fn the_tick_length_changes_no_rate() {
     // At the default 1 s tick, `x * dt` and `x / dt` are the same number:
