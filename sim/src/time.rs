@@ -153,12 +153,6 @@ impl Default for Stamp {
     }
 }
 
-impl From<Option<SimTime>> for Stamp {
-    fn from(t: Option<SimTime>) -> Stamp {
-        t.map_or(Stamp::NONE, Stamp::at)
-    }
-}
-
 impl fmt::Debug for Stamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)
@@ -520,8 +514,6 @@ mod tests {
         assert_eq!(format!("{s:?}"), format!("{:?}", Some(t)));
         assert_eq!(s.take(), Some(t));
         assert_eq!((s, s.take()), (Stamp::NONE, None));
-        assert_eq!(Stamp::from(Some(SimTime::ZERO)).get(), Some(SimTime::ZERO));
-        assert_eq!(Stamp::from(None), Stamp::NONE);
         let max = std::panic::catch_unwind(|| Stamp::at(SimTime::MAX));
         assert!(max.is_err(), "the end of time cannot be stamped");
     }
