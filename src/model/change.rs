@@ -224,9 +224,6 @@ impl<P> ChangeManager<P> {
         })
     }
 
-    pub fn config(&self) -> &ChangeConfig {
-        &self.config
-    }
     pub fn freeze_prod(&self) -> bool {
         self.freeze_prod
     }
