@@ -19,6 +19,11 @@
 #   CASCADE=target/release/cascade SEEDS_MAX=500 RANGES=10 JOBS=2
 set -euo pipefail
 profile=$1; shift
+# A misspelt profile would otherwise read as ">N" in every range.
+if [[ ! -f $profile ]]; then
+    echo "seeds-to-find: no profile file $profile (a path, such as scenarios/chaos/fixed-400.profile.json)" >&2
+    exit 2
+fi
 cascade=${CASCADE:-target/release/cascade}
 seeds_max=${SEEDS_MAX:-500}
 ranges=${RANGES:-10}

@@ -171,9 +171,14 @@ catalogue! {
     /// Seeded bugs of change management.
     "change" => ChangeBug in Planted::Change {
         /// Isolation never rejects a change applied with another environment's
-        /// credentials: the leak goes through, and the change manager's own
-        /// assertion (no leak with isolation on) panics.
+        /// credentials: the leak goes through to prod with isolation on
+        /// (caught by I5).
         IsolationNeverRejects = "isolation_never_rejects",
+        /// Isolation's credential check is written as an assertion instead of
+        /// a rejection: a change applied with another environment's
+        /// credentials crashes the change manager (a panic, the verdict class
+        /// of its own) instead of being refused.
+        IsolationAssertsInsteadOfRejecting = "isolation_asserts_instead_of_rejecting",
     }
     /// Seeded bugs of the rollout controller.
     "rollout" => RolloutBug in Planted::Rollout {

@@ -204,7 +204,6 @@ pub struct ChangeManager<P> {
     config: ChangeConfig,
     freeze_prod: bool,
     isolation: bool,
-    freeze_since: Option<SimTime>,
     pending: VecDeque<Held<P>>,
     log: Vec<AppliedRecord>,
     log_dropped: u64,
@@ -216,7 +215,6 @@ impl<P> ChangeManager<P> {
         Ok(ChangeManager {
             freeze_prod: config.freeze_prod,
             isolation: config.isolation,
-            freeze_since: config.freeze_prod.then_some(SimTime::ZERO),
             pending: VecDeque::with_capacity(config.pending_max),
             log: Vec::new(),
             log_dropped: 0,
@@ -226,10 +224,6 @@ impl<P> ChangeManager<P> {
 
     pub fn freeze_prod(&self) -> bool {
         self.freeze_prod
-    }
-    /// When the current freeze began, if one is on.
-    pub fn freeze_since(&self) -> Option<SimTime> {
-        self.freeze_since
     }
     pub fn isolation(&self) -> bool {
         self.isolation
@@ -259,11 +253,10 @@ impl<P> ChangeManager<P> {
     }
 
     /// Freezes prod: from now on ordinary changes targeting prod are held.
-    pub fn freeze(&mut self, now: SimTime) {
-        if !self.freeze_prod {
-            self.freeze_prod = true;
-            self.freeze_since = Some(now);
-        }
+    /// Time is passed in as to every handler; the freeze does not depend on
+    /// it (when a freeze began is in the key events, not kept here).
+    pub fn freeze(&mut self, _now: SimTime) {
+        self.freeze_prod = true;
     }
 
     /// Submits a change and decides it now.
@@ -303,7 +296,6 @@ impl<P> ChangeManager<P> {
     /// while it waited.
     pub fn lift_freeze(&mut self, now: SimTime, out: &mut Vec<Decision<P>>) {
         self.freeze_prod = false;
-        self.freeze_since = None;
         while let Some(held) = self.pending.pop_front() {
             let decision = match self.check_scope(&held.change) {
                 Err(reason) => Decision::Rejected {
@@ -317,27 +309,31 @@ impl<P> ChangeManager<P> {
     }
 
     fn check_scope(&self, change: &Change<P>) -> Result<(), Rejection> {
-        let never_rejects = self.config.seeded_bug == Some(ChangeBug::IsolationNeverRejects);
-        if self.isolation && !never_rejects && change.target != change.applied_via {
-            return Err(Rejection::CredentialScope {
+        if !self.isolation || change.target == change.applied_via {
+            return Ok(());
+        }
+        match self.config.seeded_bug {
+            // The leak goes through: the world's I5 sees it applied.
+            Some(ChangeBug::IsolationNeverRejects) => Ok(()),
+            Some(ChangeBug::IsolationAssertsInsteadOfRejecting) => panic!(
+                "change {} leaked from {} to {} with isolation on",
+                change.id,
+                change.target.name(),
+                change.applied_via.name()
+            ),
+            None => Err(Rejection::CredentialScope {
                 target: change.target,
                 applied_via: change.applied_via,
-            });
+            }),
         }
-        Ok(())
     }
 
     fn apply(&mut self, now: SimTime, submitted: SimTime, change: Change<P>) -> Applied<P> {
         // The change runs with the applier's credentials, whatever it targets.
         let env = change.applied_via;
+        // A leak with isolation on is not asserted against here: it is
+        // judged by the world's I5, which a seeded bug must be able to fail.
         let leaked = env != change.target;
-        assert!(
-            !(leaked && self.isolation),
-            "change {} leaked from {} to {} with isolation on",
-            change.id,
-            change.target.name(),
-            env.name()
-        );
         let during_freeze = self.freeze_prod;
         if self.log.len() < self.config.log_max {
             self.log.push(AppliedRecord {
@@ -503,7 +499,7 @@ mod tests {
             ..ChangeConfig::default()
         })
         .unwrap();
-        assert_eq!(cm.freeze_since(), Some(SimTime::ZERO));
+        assert!(cm.freeze_prod());
         for id in 0..2 {
             assert!(matches!(
                 cm.submit(t(1), change(id, Env::Prod, Env::Prod, false)),

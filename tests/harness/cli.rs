@@ -793,9 +793,9 @@ fn files_may_name_their_schema() {
 
 #[test]
 fn a_panic_inside_a_run_is_a_verdict_with_its_own_exit_code_and_the_sweep_goes_on() {
-    // Change management with a planted bug (isolation never rejects): the
-    // E9 leak reaches prod with isolation on and the change manager's own
-    // assertion panics.
+    // Change management with a planted bug (isolation asserts instead of
+    // rejecting): the E9 leak meets isolation and the change manager
+    // panics.
     let base = [
         "run",
         "scenarios/chaos/_base-march-400-hotfix.json",
@@ -803,7 +803,10 @@ fn a_panic_inside_a_run_is_a_verdict_with_its_own_exit_code_and_the_sweep_goes_o
         "model.fleet.clusters=20",
         "--no-report",
     ];
-    let bug = ["--set", "model.change.seeded_bug=isolation_never_rejects"];
+    let bug = [
+        "--set",
+        "model.change.seeded_bug=isolation_asserts_instead_of_rejecting",
+    ];
     let (code, out, _) = cascade(&base);
     assert_eq!(code, 0, "without the bug the file passes: {out}");
     let with_bug: Vec<&str> = base.iter().chain(&bug).copied().collect();
@@ -819,7 +822,7 @@ fn a_panic_inside_a_run_is_a_verdict_with_its_own_exit_code_and_the_sweep_goes_o
     let last = err.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("reproduce: cargo run --release -- run scenarios/chaos/_base-march-400-hotfix.json --set")
-            && last.contains("isolation_never_rejects")
+            && last.contains("isolation_asserts_instead_of_rejecting")
             && last.contains("--seed 1"),
         "{last}"
     );
@@ -842,7 +845,7 @@ fn a_panic_inside_a_run_is_a_verdict_with_its_own_exit_code_and_the_sweep_goes_o
         "--count",
         "2",
         "--bug",
-        "isolation_never_rejects",
+        "isolation_asserts_instead_of_rejecting",
         "--no-shrink",
     ]);
     assert_eq!(code, 8, "{out}{err}");

@@ -113,7 +113,7 @@ fn compare_reports_a_panicking_run_as_a_panic() {
         &dir,
         "panics.json",
         "scenarios/counterfactuals/isolation.json",
-        r#", "name": "panics", "model": {"change": {"seeded_bug": "isolation_never_rejects"}}"#,
+        r#", "name": "panics", "model": {"change": {"seeded_bug": "isolation_asserts_instead_of_rejecting"}}"#,
     );
     let page = dir.join("c.html").display().to_string();
     let (code, _, err) = cascade(&["compare", &file, D0, "--out", &page]);

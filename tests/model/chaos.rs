@@ -211,12 +211,44 @@ fn anchored_mode_jitters_the_march_events_and_the_fixed_system_holds() {
 }
 
 #[test]
-fn a_panic_is_a_failing_seed_that_shrinks_to_the_item_that_triggers_it() {
-    // Change management with isolation that never rejects: the anchored
-    // profile's E9 leak reaches prod with isolation on, and the change
-    // manager's own assertion panics. The sweep sees a failing seed.
+fn a_leak_that_isolation_lets_through_is_found_by_i5() {
+    // Isolation that never rejects: the anchored profile's E9 leak reaches
+    // prod with isolation on. No component notices; the world's I5 does.
     let c = chaos("scenarios/chaos/anchored-march.profile.json");
     let bug = Some(Bug::IsolationNeverRejects);
+    let (seed, v) = first_failure(&c, 1..2, bug).expect("seed 1 fails");
+    assert_eq!((seed, v.signature.as_str()), (1, "safety:I5"));
+    assert!(
+        v.details[0].contains("meant for staging applied to prod with isolation on"),
+        "{:?}",
+        v.details
+    );
+    // Without it the same seed holds.
+    assert_eq!(first_failure(&c, 1..2, None), None);
+    // The hand-made scenario of the leak (isolation on, E9 applied with
+    // staging's credentials): one I5 with the bug, none without.
+    let i5 = |bug: Option<&str>| {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/counterfactuals/isolation.json");
+        let set: Vec<scenario::Override> = bug
+            .map(|b| format!("model.change.seeded_bug={b}").parse().unwrap())
+            .into_iter()
+            .collect();
+        let sc = scenario::load_with(&path, &set).unwrap();
+        let r = run_scenario(&sc, RunOptions::default());
+        r.summary.findings.by_rule.get("I5").copied().unwrap_or(0)
+    };
+    assert_eq!(i5(Some("isolation_never_rejects")), 1);
+    assert_eq!(i5(None), 0);
+}
+
+#[test]
+fn a_panic_is_a_failing_seed_that_shrinks_to_the_item_that_triggers_it() {
+    // Change management whose isolation asserts instead of rejecting: the
+    // anchored profile's E9 leak meets isolation, and the change manager
+    // panics. The sweep sees a failing seed.
+    let c = chaos("scenarios/chaos/anchored-march.profile.json");
+    let bug = Some(Bug::IsolationAssertsInsteadOfRejecting);
     let (seed, v) = first_failure(&c, 1..2, bug).expect("seed 1 panics");
     assert_eq!(seed, 1);
     assert_eq!(v.class, Some(FailureClass::Panic));
