@@ -306,10 +306,6 @@ impl Monitoring {
         }
     }
 
-    pub fn config(&self) -> &MonitoringConfig {
-        &self.cfg
-    }
-
     /// The pool-loss alert is switched on or off.
     pub fn set_pool_loss_alert(&mut self, enabled: bool) {
         self.pool_loss_alert = enabled;
@@ -684,6 +680,31 @@ mod tests {
         assert_eq!(
             m.auth_incidents()[0].ended_at,
             Some(SimTime::from_secs(31 * 60))
+        );
+    }
+
+    #[test]
+    fn a_burn_rate_looks_back_over_its_whole_window() {
+        // An hour of good minutes, then one with 2 % failed: 20x the budget
+        // over that minute, but 4x over the fast alert's 5 minutes and
+        // 0.33x over its hour, so no alert. A history shorter than the
+        // windows would see the one minute alone and fire.
+        let mut m = monitoring(MonitoringConfig::default());
+        let mut out = Vec::new();
+        for k in 0..60 {
+            let ok = if k == 59 { 98 } else { 100 };
+            m.handle_auth_minute(
+                SimTime::from_secs((k + 1) * 60),
+                SimTime::from_secs(k * 60),
+                ok,
+                100,
+                &mut out,
+            );
+        }
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, MonitoringOutput::BurnRateAlert { .. })),
+            "{out:?}"
         );
     }
 

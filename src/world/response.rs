@@ -830,7 +830,7 @@ impl Response {
                 ),
             ),
             MonitoringOutput::AuthIncidentEnded { .. } => {
-                let c = self.monitoring.config();
+                let c = &sh.cfg.monitoring;
                 let text = format!(
                     "logins recovered (success >= {} % for {} min)",
                     c.auth_incident_success_min * 100.0,
