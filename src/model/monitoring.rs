@@ -311,16 +311,6 @@ impl Monitoring {
         self.pool_loss_alert = enabled;
     }
 
-    pub fn pool_loss_alert(&self) -> bool {
-        self.pool_loss_alert
-    }
-
-    /// Whether the agent-hold alert exists (the driver counts held agents
-    /// only then).
-    pub fn agent_hold_alert(&self) -> bool {
-        self.cfg.agent_hold_alert
-    }
-
     pub fn auth_incidents(&self) -> &[AuthIncident] {
         &self.auth_incidents
     }

@@ -763,12 +763,10 @@ impl Response {
         self.apply_monitoring(sh, fleet, m);
     }
 
-    /// Once a minute: agents in safe hold, for the agent-hold alert.
+    /// Once a minute: agents in safe hold, for the agent-hold alert (which
+    /// monitoring ignores when the alert does not exist; the fleet's
+    /// tallies keep the count, so it costs nothing to give).
     pub(super) fn agent_hold_minute(&mut self, sh: &mut Shared, fleet: &mut Fleet) {
-        // Counting is O(fleet): only when the alert exists.
-        if !self.monitoring.agent_hold_alert() {
-            return;
-        }
         let held = fleet.tallies.agents_held;
         let mut m = Vec::new();
         self.monitoring
