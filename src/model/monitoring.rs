@@ -625,6 +625,16 @@ mod tests {
                 since: at(0, 1, 6)
             }]
         );
+        // Exactly the minimum (3) counts: the window goes on.
+        out.clear();
+        m.handle_agents_in_hold(at(0, 1, 17), 3, &mut out);
+        assert_eq!(
+            out,
+            vec![MonitoringOutput::AgentHoldAlert {
+                held: 3,
+                since: at(0, 1, 6)
+            }]
+        );
     }
 
     #[test]
