@@ -17,7 +17,7 @@
 # mutants.out/), or a folder of committed lists (reports/mutants/COMMIT/);
 # ARG...: passed on to cargo mutants (e.g. `--timeout 600`, or `--list` to
 # see what would run). Writes OUT/at-head/ (cargo mutants' own output
-# folder) and OUT/at-head/not-at-head.txt.
+# folder), OUT/at-head/not-at-head.txt and OUT/at-head/head-by-name.txt.
 set -euo pipefail
 out=$1
 shift
@@ -35,11 +35,12 @@ fi
 unplace() { sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /'; }
 survivors=$(cat "${lists[@]}" | grep . | unplace | sort -u)
 mkdir -p "$out/at-head"
-head_list=$(cargo mutants --list)
+# Head's mutants without their positions, once (not once per survivor).
+printf '%s\n' "$(cargo mutants --list)" | unplace | sort -u >"$out/at-head/head-by-name.txt"
 re=()
 : >"$out/at-head/not-at-head.txt"
 while IFS= read -r name; do
-    if grep -qxF -- "$name" <(printf '%s\n' "$head_list" | unplace); then
+    if grep -qxF -- "$name" "$out/at-head/head-by-name.txt"; then
         re+=(--re "^$(printf '%s' "$name" | sed -E 's/[][\\.*^$+?(){}|]/\\&/g; s/^([^:]+): /\1:[0-9]+:[0-9]+: /')\$")
     else
         printf '%s\n' "$name" >>"$out/at-head/not-at-head.txt"
