@@ -708,6 +708,101 @@ mod tests {
         );
     }
 
+    /// Closes `minutes` auth minutes of 100 decided each from minute
+    /// `first` on, `failed(k)` of minute k failed; returns the burn-rate
+    /// alerts fired, by minute.
+    fn burn_alerts(
+        m: &mut Monitoring,
+        first: u64,
+        minutes: u64,
+        failed: impl Fn(u64) -> u32,
+    ) -> Vec<(u64, BurnAlert)> {
+        let mut fired = Vec::new();
+        for k in first..first + minutes {
+            let mut out = Vec::new();
+            m.handle_auth_minute(
+                SimTime::from_secs((k + 1) * 60),
+                SimTime::from_secs(k * 60),
+                100 - failed(k),
+                100,
+                &mut out,
+            );
+            for o in out {
+                if let MonitoringOutput::BurnRateAlert { which, .. } = o {
+                    fired.push((k, which));
+                }
+            }
+        }
+        fired
+    }
+
+    #[test]
+    fn a_burn_rate_alert_needs_both_of_its_windows() {
+        // Six hours of good minutes, then one with 25 of 100 failed: the
+        // short windows burn 50x (fast, 5 min) and 8.3x (slow, 30 min),
+        // past their rates, but the long ones 4.2x (1 h) and 0.69x (6 h)
+        // stay under: a blip, no page. An alert on either window alone
+        // would fire.
+        let mut m = monitoring(MonitoringConfig::default());
+        let fired = burn_alerts(&mut m, 0, 361, |k| if k == 360 { 25 } else { 0 });
+        assert_eq!(fired, vec![]);
+    }
+
+    #[test]
+    fn a_one_minute_window_reads_the_last_minute() {
+        // Ten good minutes, then one all failed, with a short fast window
+        // of one minute: that minute burns 1,000x and the hour 9.1 % of
+        // requests failed (91x), so the fast alert fires at once; the slow
+        // one (30 min: 3.03 %, 6 h: 9.1 %) too.
+        let cfg = MonitoringConfig {
+            burn_fast_short_min: 1,
+            ..MonitoringConfig::default()
+        };
+        let mut m = monitoring(cfg);
+        let fired = burn_alerts(&mut m, 0, 11, |k| if k == 10 { 100 } else { 0 });
+        assert_eq!(fired, vec![(10, BurnAlert::Fast), (10, BurnAlert::Slow)]);
+    }
+
+    #[test]
+    fn an_alert_fires_once_while_its_burn_lasts() {
+        // Half an hour of good minutes, then 20 with 5 % failed (50x the
+        // budget each): the slow alert fires when its 6 h window (the 35
+        // minutes kept) reaches 6x, at minute 34 (0.71 % failed), the fast
+        // one when its hour reaches 14.4x, at minute 42 (1.51 %); neither
+        // fires again while it lasts. Twenty good minutes clear the fast
+        // alert's 5 minutes; a second bad stretch fires it again at 71
+        // (2 % over 5 minutes, 1.83 % over the hour), the slow one still
+        // firing.
+        let mut m = monitoring(MonitoringConfig::default());
+        let bad = |k: u64| (30..50).contains(&k) || k >= 70;
+        let fired = burn_alerts(&mut m, 0, 72, |k| if bad(k) { 5 } else { 0 });
+        assert_eq!(
+            fired,
+            vec![
+                (34, BurnAlert::Slow),
+                (42, BurnAlert::Fast),
+                (71, BurnAlert::Fast)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_minute_exactly_at_the_incident_threshold_is_not_an_incident() {
+        // 99 of 100 is the threshold (0.99) itself: not below it.
+        let mut m = monitoring(MonitoringConfig::default());
+        let mut out = Vec::new();
+        m.handle_auth_minute(SimTime::from_secs(60), SimTime::ZERO, 99, 100, &mut out);
+        assert!(m.auth_incidents().is_empty(), "{out:?}");
+        m.handle_auth_minute(
+            SimTime::from_secs(120),
+            SimTime::from_secs(60),
+            98,
+            100,
+            &mut out,
+        );
+        assert_eq!(m.auth_incidents().len(), 1);
+    }
+
     #[test]
     fn config_validation_names_the_field() {
         let bad = MonitoringConfig {
