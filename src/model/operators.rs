@@ -267,10 +267,6 @@ impl Operators {
         self
     }
 
-    pub fn config(&self) -> &OperatorsConfig {
-        &self.config
-    }
-
     /// Whether `now` falls in the night hours.
     pub fn is_night(&self, now: SimTime) -> bool {
         self.night.is_night(&self.epoch, now)
@@ -651,7 +647,7 @@ mod tests {
                     }
                     self.log.push((now, o));
                 }
-                assert!(ops.in_repair() <= ops.config().engineers as usize);
+                assert!(ops.in_repair() <= ops.engineers.len());
                 match self.timers.first_key_value() {
                     Some((&(t, _), _)) if t <= until => {
                         let (_, timer) = self.timers.pop_first().expect("just peeked");
