@@ -97,7 +97,9 @@ pub use mitigation::BreakerState;
 pub use vendor::VendorPath;
 pub use wave::{BotWave, WaveShape};
 
-use counts::{add, add_legit, legit, sround, take, take_one, total, Classes, Window, BOT, NONE};
+use counts::{
+    add, add_legit, floor_u64, legit, sround, take, take_one, total, Classes, Window, BOT, NONE,
+};
 use hpa::Autoscaler;
 use mitigation::{AdaptiveThrottle, Breaker, PerClientLimiter};
 use vendor::{TokenBucket, VendorLatency};
@@ -853,7 +855,7 @@ impl AuthSystem {
                 + bots_waiting as f64 * self.cfg.vendor.bot_vendor_share_fraction)
                 / self.queue_total as f64
         };
-        let slot_budget = (free_slot_s / self.slot_cost_s(mix_share)) as u64;
+        let slot_budget = floor_u64(free_slot_s / self.slot_cost_s(mix_share));
         Service {
             share,
             ready,

@@ -1,6 +1,7 @@
 //! The vendor side: reachability of the path, the token bucket that answers
 //! 429, and the lognormal latency with its quantiles.
 
+use super::counts::floor_u64;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -39,8 +40,8 @@ impl TokenBucket {
     /// Grants up to `want` tokens this tick; returns how many.
     pub fn grant(&mut self, want: u64, dt_s: f64) -> u64 {
         let available = self.level + self.rate_per_s * dt_s;
-        // The cast is the floor (and 0 below 0) without a libm call.
-        let granted = want.min(available as u64);
+        // The floor (and 0 below 0) without a libm call.
+        let granted = want.min(floor_u64(available));
         self.level = (available - granted as f64).min(self.burst);
         granted
     }
