@@ -17,7 +17,7 @@ use super::response::Response;
 use super::Ev;
 use crate::config::ModelConfig;
 use crate::coverage::Reached;
-use crate::model::auth::{AuthSystem, AuthTick, BreakerState};
+use crate::model::auth::{AuthSystem, AuthTick, BreakerState, HpaSync, QuietSpan};
 use crate::model::monitoring::MonitoringOutput;
 use crate::outcome::{AuthFailures, AuthOutcome, Day, SurfaceMinutes};
 use crate::record::Record;
@@ -110,15 +110,75 @@ impl AuthSide {
     /// each would be the next event anyway (`Sim::handle_next_in_place`):
     /// the same ticks at the same instants in the same order as one queued
     /// event per tick, without the queue's round trip.
+    /// With `auth.quiet_span_ticks_max` set, a run of quiet ticks that are
+    /// each the next event runs as one span
+    /// ([`AuthSystem::handle_quiet_span`]), still counted as that many
+    /// events at the same instants.
     pub(super) fn on_auth_tick(&mut self, sh: &mut Shared) {
+        let period = Self::auth_tick_period(sh.cfg);
         loop {
-            self.auth_tick(sh);
-            let next = sh.now() + Self::auth_tick_period(sh.cfg);
+            let now = sh.now();
+            // Off (the default), not a call per tick.
+            let span_max = if sh.cfg.auth.quiet_span_ticks_max >= 2 {
+                self.system.quiet_span_ticks(now)
+            } else {
+                0
+            };
+            let more = if span_max >= 2 {
+                sh.sim.in_place_run_len(now, period, span_max - 1)
+            } else {
+                0
+            };
+            if more >= 1 {
+                let span = self
+                    .system
+                    .handle_quiet_span(now, more + 1, &mut self.stream);
+                sh.sim.handle_in_place_run(now, period, more);
+                self.fold_span(sh, &span);
+            } else {
+                self.auth_tick(sh);
+            }
+            let next = sh.now() + period;
             if !sh.sim.handle_next_in_place(next) {
                 sh.sim.schedule_at(next, Ev::AuthTick);
                 return;
             }
         }
+    }
+
+    /// The autoscaler's sync at `sh.now()`: I16's watch and coverage.
+    fn observe_sync(&mut self, sh: &mut Shared, sync: &HpaSync) {
+        if let Some(v) = self.watch.observe(sync) {
+            sh.books.findings.add(v.at(sh.now(), None));
+        }
+        if sync.desired < sync.current && self.system.bot_wave_active() {
+            sh.books
+                .coverage
+                .hit(Reached::AutoscalerScaledDownUnderOscillation);
+        }
+    }
+
+    /// A quiet span's ticks, the last at `sh.now()`, folded into the
+    /// minute's figures (nothing in a span fails, queues or trips).
+    fn fold_span(&mut self, sh: &mut Shared, span: &QuietSpan) {
+        if let Some(sync) = &span.hpa_sync {
+            self.observe_sync(sh, sync);
+        }
+        let b = &mut self.book;
+        let m = &mut b.current;
+        let ok = span.legit_ok as u32;
+        m.legit_ok += ok;
+        m.legit_decided += ok;
+        m.legit_attempts += span.legit_attempts as u32;
+        m.demand_rps += span.demand_rps_sum as f32;
+        m.capacity_rps += (span.capacity_rps * f64::from(span.ticks)) as f32;
+        m.replicas_ready_max = m.replicas_ready_max.max(span.replicas_ready);
+        m.latency_p99_ms_max = m.latency_p99_ms_max.max(span.latency_p99_ms_max as f32);
+        b.ticks_in_minute += span.ticks;
+        b.latency_p99_ms_max = b.latency_p99_ms_max.max(span.latency_p99_ms_max);
+        b.replicas_max = b.replicas_max.max(span.replicas_total);
+        b.replicas_pending_max = b.replicas_pending_max.max(span.replicas_pending);
+        b.nodes_max = b.nodes_max.max(span.nodes);
     }
 
     /// One auth tick at `sh.now()`, folded into the minute's figures.
@@ -128,15 +188,8 @@ impl AuthSide {
         if t.breaker == BreakerState::Open {
             sh.books.coverage.hit(Reached::AuthBreakerOpen);
         }
-        if let Some(sync) = t.hpa_sync {
-            if let Some(v) = self.watch.observe(&sync) {
-                sh.books.findings.add(v.at(now, None));
-            }
-            if sync.desired < sync.current && self.system.bot_wave_active() {
-                sh.books
-                    .coverage
-                    .hit(Reached::AutoscalerScaledDownUnderOscillation);
-            }
+        if let Some(sync) = &t.hpa_sync {
+            self.observe_sync(sh, sync);
         }
         let b = &mut self.book;
         let m = &mut b.current;

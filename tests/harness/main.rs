@@ -28,5 +28,6 @@ mod hostile;
 mod loader_fuzz;
 mod openapi;
 mod outputs;
+mod quiet_spans;
 mod reports;
 mod wire_equivalence;

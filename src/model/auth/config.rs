@@ -19,6 +19,14 @@ pub struct AuthConfig {
     /// Length of one aggregation tick. \[A] 1 s resolves the HPA's 15 s sync
     /// and a 10 s client timeout while keeping nine days at 777,600 ticks.
     pub tick_ms: u64,
+    /// Longest run of quiet ticks drawn as one (`AuthSystem::quiet_span_ticks`):
+    /// their arrivals as one Poisson count spread evenly over them, the
+    /// outcomes and windows carried tick by tick. \[A] 0, off: every tick
+    /// stepped on its own (the path every figure and trace hash was
+    /// calibrated and recorded on). Spans are exact in the minute's
+    /// arrivals and calls, and approximate in how they spread over a
+    /// span's ticks (issue 31).
+    pub quiet_span_ticks_max: u32,
     pub traffic: TrafficConfig,
     pub component: ComponentConfig,
     pub autoscaler: AutoscalerConfig,
@@ -264,6 +272,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             tick_ms: 1_000,
+            quiet_span_ticks_max: 0,
             traffic: TrafficConfig::default(),
             component: ComponentConfig::default(),
             autoscaler: AutoscalerConfig::default(),
@@ -425,6 +434,7 @@ impl AuthConfig {
         )?;
         in_section("autoscaler", self.autoscaler.validate())?;
         in_section("vendor", self.vendor.validate())?;
+        check_at_most("quiet_span_ticks_max", self.quiet_span_ticks_max, 60)?;
         in_section(
             "mitigations",
             self.mitigations.validate(self.component.client_timeout_ms),

@@ -184,17 +184,25 @@ impl Autoscaler {
     /// asks for nodes or removes one no pod needs.
     #[inline(always)]
     pub fn promote(&mut self, now: SimTime) {
-        // Most ticks: nothing coming, warming or Pending, and no node to
-        // give back; then the steps below change nothing.
-        let steady = self.nodes_coming.is_empty()
+        if !self.is_steady() {
+            self.promote_changes(now);
+        }
+    }
+
+    /// Nothing coming, warming or Pending, and no node to give back: then
+    /// [`Self::promote`] changes nothing (most ticks), until a sync.
+    pub fn is_steady(&self) -> bool {
+        self.nodes_coming.is_empty()
             && self.warming.is_empty()
             && self.pending == 0
             && self.unneeded_since.is_none()
             && !(self.nodes > self.nodes_min
-                && self.placed() <= (self.nodes - 1) * self.pods_per_node);
-        if !steady {
-            self.promote_changes(now);
-        }
+                && self.placed() <= (self.nodes - 1) * self.pods_per_node)
+    }
+
+    /// When the next sync is due: the first tick at or after it runs one.
+    pub fn next_sync(&self) -> SimTime {
+        self.next_sync
     }
 
     fn promote_changes(&mut self, now: SimTime) {

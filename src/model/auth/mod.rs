@@ -208,6 +208,29 @@ pub struct AuthTotals {
     pub vendor_429: u64,
 }
 
+/// What a quiet span of ticks did ([`AuthSystem::handle_quiet_span`]):
+/// the figures the world folds into its minute, summed or at their most.
+/// No legitimate request fails within a span (a slow call fails at its
+/// deadline, a tick stepped after the span).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuietSpan {
+    pub ticks: u32,
+    pub legit_attempts: u64,
+    pub legit_ok: u64,
+    pub vendor_calls: u64,
+    /// Each tick's demand per second, summed over the ticks.
+    pub demand_rps_sum: f64,
+    /// Each tick's capacity per second (the same in every tick).
+    pub capacity_rps: f64,
+    pub latency_p99_ms_max: f64,
+    pub replicas_ready: u32,
+    pub replicas_total: u32,
+    pub replicas_pending: u32,
+    pub nodes: u32,
+    /// The autoscaler's sync, at the span's last tick, if one was due.
+    pub hpa_sync: Option<HpaSync>,
+}
+
 /// Legitimate outcome masses of one tick, for the latency percentiles.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct LatencyMix {
@@ -638,6 +661,212 @@ impl AuthSystem {
         } else {
             self.busy_tick(now, retry_here, rng)
         }
+    }
+
+    /// How many ticks, the first at `first` and the others one period
+    /// apart, may run as one quiet span ([`Self::handle_quiet_span`]); 0
+    /// when the next tick must be stepped on its own. A span needs, for
+    /// all its ticks, what makes a tick quiet (nothing queued or due, no
+    /// crash, no bots), and more: the vendor up and no mitigation but the
+    /// cache (nothing limits, throttles or trips), no autoscaler change
+    /// under way and a sync at most at its last tick, no slot held, and
+    /// room for the most arrivals a span can draw (the CPU, the slots, the
+    /// vendor's refill per tick). It is at most `quiet_span_ticks_max`
+    /// ticks and no longer than the client timeout, so that a slow call's
+    /// deadline falls after it.
+    pub fn quiet_span_ticks(&self, first: SimTime) -> u32 {
+        let m = &self.cfg.mitigations;
+        let max = self.cfg.quiet_span_ticks_max as usize;
+        if max < 2
+            || self.busy_ticks_only
+            || first < self.last_now
+            || self.pending_crashes != 0
+            || self.queue_total != 0
+            || self.bot_multiplier != 0.0
+            || self.bot_wave.is_some()
+            || self.path != VendorPath::Up
+            || self.storm
+            || self.answer_hold.is_some()
+            || self.slots_held != 0
+            || m.client_throttle_enabled
+            || m.per_client_limit_enabled
+            || m.global_cap_enabled
+            || m.breaker_enabled
+            || self.cfg.seeded_bug.is_some()
+            || !self.hpa.is_steady()
+        {
+            return 0;
+        }
+        let tick_us = self.cfg.tick_ms * 1_000;
+        let until_sync = self
+            .hpa
+            .next_sync()
+            .as_micros()
+            .saturating_sub(first.as_micros())
+            .div_ceil(tick_us) as usize;
+        let mut k = max
+            .min(self.timeout_ticks)
+            .min(self.retry_due.len() - 1)
+            .min(until_sync + 1);
+        for i in 0..k {
+            let slot = ring_add(self.here, i, self.queue.len());
+            let retry_slot = ring_add(self.retry_here, i, self.retry_due.len());
+            if total(&self.retry_due[retry_slot]) != 0
+                || total(&self.timeouts_due[slot]) != 0
+                || self.unreachable_due[slot] != 0
+                || self.slot_release[slot] != 0
+            {
+                k = i;
+                break;
+            }
+        }
+        if k < 2 {
+            return 0;
+        }
+        let per_tick = self.span_arrivals_max(k) as f64 / k as f64 + 1.0;
+        let dt = self.dt_s;
+        let ready = self.hpa.ready();
+        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
+        let slots = u64::from(ready) * u64::from(self.cfg.component.replica_inflight_max);
+        let share = self.vendor_share();
+        let slot_budget = slots as f64 * dt / self.slot_cost_s(share);
+        let (level, refill) = self.vendor_bucket.level_and_refill(dt);
+        if per_tick > cpu_capacity.floor()
+            || per_tick > slot_budget
+            || level < 0.0
+            || refill < per_tick * share + 2.0
+        {
+            return 0;
+        }
+        k as u32
+    }
+
+    /// The most arrivals a span of `k` ticks draws: the mean at the peak of
+    /// the day plus eight standard deviations and 20. A Poisson count
+    /// beyond it (a chance below 10^-15) is cut to it.
+    fn span_arrivals_max(&self, k: usize) -> u64 {
+        let t = &self.cfg.traffic;
+        let mean = t.legit_rps * (1.0 + t.diurnal_amplitude_fraction) * self.dt_s * k as f64;
+        (mean + 8.0 * mean.sqrt() + 20.0) as u64
+    }
+
+    /// The share of requests that call the vendor.
+    fn vendor_share(&self) -> f64 {
+        if self.cfg.mitigations.caching_enabled {
+            self.cfg.vendor.vendor_share_cached_fraction
+        } else {
+            self.cfg.vendor.vendor_share_uncached_fraction
+        }
+    }
+
+    /// Advances the auth path by `k` quiet ticks at once, the first at
+    /// `first`, as [`Self::quiet_span_ticks`] allowed: the span's arrivals
+    /// are one Poisson count of the ticks' summed means, its vendor calls
+    /// and slow calls one stochastic rounding each, spread evenly over the
+    /// ticks (the first ticks take the remainder; the slow calls, rare,
+    /// land on one tick drawn at random). Each tick then does what a quiet
+    /// tick does with them: the vendor's bucket, the deadlines of slow
+    /// calls, the latency percentiles, the breaker's, retry budget's and
+    /// throttle's windows, the autoscaler's metric and sync.
+    ///
+    /// Exact: every count over the span (arrivals, calls, successes) has the
+    /// distribution the ticks give, as has every state carried out of it.
+    /// Approximate: how they spread over the span's ticks (evenly, where
+    /// ticks would vary), hence a tick's latency percentiles and the
+    /// autoscaler's per-tick metric; `tests.rs` bounds the difference.
+    pub fn handle_quiet_span(&mut self, first: SimTime, k: u32, rng: &mut Stream) -> QuietSpan {
+        let k = k as usize;
+        debug_assert!(k >= 2 && k as u32 <= self.quiet_span_ticks(first));
+        let dt = self.dt_s;
+        let period = SimDuration::from_millis(self.cfg.tick_ms);
+        let at = |i: usize| first + SimDuration::from_micros(period.as_micros() * i as u64);
+        let mut mean = 0.0;
+        for i in 0..k {
+            mean += self.legit_rate_at_tick_rps(at(i)) * dt;
+        }
+        // A sum of independent Poisson counts is one: means above the
+        // tables' are drawn in parts that each have one (a span's mean is
+        // a few hundred; `rand_distr`'s sampler, built per call, costs more
+        // than the rest of the span).
+        let part = f64::from(PoissonTables::TABLE_MEAN_MAX);
+        let mut arrivals = 0;
+        while mean > part {
+            arrivals += self.poisson.sample(rng, part);
+            mean -= part;
+        }
+        arrivals += self.poisson.sample(rng, mean);
+        let arrivals = arrivals.min(self.span_arrivals_max(k));
+        let share = self.vendor_share();
+        let calls = sround(arrivals as f64 * share, rng).min(arrivals);
+        let slow = sround(calls as f64 * self.latency.timeout_fraction(), rng).min(calls);
+        let slow_tick = if slow > 0 {
+            rng.below(k as u64) as usize
+        } else {
+            k
+        };
+        let ready = self.hpa.ready();
+        let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
+        let ring = self.queue.len();
+        let mut span = QuietSpan {
+            ticks: k as u32,
+            legit_attempts: arrivals,
+            vendor_calls: calls,
+            capacity_rps: f64::from(ready) * self.cfg.component.replica_capacity_rps,
+            ..QuietSpan::default()
+        };
+        self.served_by_age.fill(0);
+        self.served_after_wait = false;
+        let spread = |n: u64, i: usize| n / k as u64 + u64::from((i as u64) < n % k as u64);
+        for i in 0..k {
+            let now = at(i);
+            let here = self.here;
+            let a = spread(arrivals, i);
+            let c = spread(calls, i);
+            // The slow calls of a tick with fewer calls are dropped (one
+            // slow call in some 10^5 spans, on a tick without calls).
+            let s = if i == slow_tick { slow.min(c) } else { 0 };
+            let granted = self.vendor_bucket.grant(c, dt);
+            debug_assert_eq!(granted, c, "the span's vendor refill covers its calls");
+            if s > 0 {
+                let deadline = ring_add(here, self.timeout_ticks, ring);
+                self.timeouts_due[deadline][0] += s;
+                self.slot_release[deadline] += s;
+                self.slots_held += s;
+            }
+            let ok = a - s;
+            span.legit_ok += ok;
+            self.served_by_age[0] = a;
+            let lat = LatencyMix {
+                local: a - c,
+                vendor: c - s,
+                timeouts: 0,
+            };
+            let (_, p99) = self.latency_percentiles_ms(&lat);
+            span.latency_p99_ms_max = span.latency_p99_ms_max.max(p99);
+            span.demand_rps_sum += per_s(a, dt);
+            self.breaker.record(c - s, 0, now, &self.cfg.mitigations);
+            self.retry_window.push(a, 0);
+            self.throttle.record(a, ok);
+            self.hpa.observe(a as f64, cpu_capacity);
+            if let Some(sync) = self.hpa.sync_if_due(now) {
+                span.hpa_sync = Some(sync);
+            }
+            self.tick_no += 1;
+            self.here = ring_add(here, 1, ring);
+            self.retry_here = ring_add(self.retry_here, 1, self.retry_due.len());
+        }
+        self.last_now = at(k - 1);
+        span.replicas_ready = self.hpa.ready();
+        span.replicas_total = self.hpa.total();
+        span.replicas_pending = self.hpa.pending();
+        span.nodes = self.hpa.nodes();
+        let tot = &mut self.totals;
+        tot.ticks += k as u64;
+        tot.legit_fresh += arrivals;
+        tot.legit_attempts += arrivals;
+        tot.legit_ok += span.legit_ok;
+        tot.vendor_calls += calls;
+        span
     }
 
     /// Whether the next tick starts from nothing carried over: no crash to
@@ -1416,6 +1645,12 @@ impl AuthSystem {
         };
         (wait_ms + self.local_s * MS_PER_S + vendor_ms).min(timeout_ms)
     }
+}
+
+/// `count` per tick of `dt_s` as a rate per second.
+#[inline(always)]
+fn per_s(count: u64, dt_s: f64) -> f64 {
+    count as f64 / dt_s
 }
 
 /// `(slot + k) % ring` for `slot < ring` and `k < ring`, without a

@@ -1575,3 +1575,153 @@ fn a_remainder_of_retries_starts_at_a_random_tick_and_an_even_split_draws_nothin
     assert_eq!(retry_counts(&sys, 3..=5), [0, 7, 0]);
     assert_eq!(rng.clone().next_u64(), before.clone().next_u64(), "no draw");
 }
+
+/// Day figures of the auth path run tick by tick or, where
+/// `quiet_span_ticks` allows, in spans.
+#[derive(Debug, Default)]
+struct DayFigures {
+    attempts: u64,
+    ok: u64,
+    vendor_calls: u64,
+    p99_ms_max: f64,
+    replicas_max: u32,
+    ticks_in_spans: u64,
+    ticks: u64,
+}
+
+fn quiet_day(seed: u64, span_max: u32) -> DayFigures {
+    let cfg = AuthConfig {
+        quiet_span_ticks_max: span_max,
+        ..AuthConfig::default()
+    };
+    let mut auth = AuthSystem::new(&cfg);
+    let mut rng = Seed(seed).fork("auth", 0);
+    let mut f = DayFigures::default();
+    let mut s = 0;
+    while s < 86_400 {
+        let now = SimTime::from_secs(s);
+        let k = auth.quiet_span_ticks(now).min((86_400 - s) as u32);
+        if k >= 2 {
+            let span = auth.handle_quiet_span(now, k, &mut rng);
+            f.attempts += span.legit_attempts;
+            f.ok += span.legit_ok;
+            f.vendor_calls += span.vendor_calls;
+            f.p99_ms_max = f.p99_ms_max.max(span.latency_p99_ms_max);
+            f.replicas_max = f.replicas_max.max(span.replicas_total);
+            f.ticks_in_spans += u64::from(k);
+            s += u64::from(k);
+        } else {
+            let t = auth.handle_tick(now, &mut rng);
+            f.attempts += u64::from(t.legit_attempts);
+            f.ok += u64::from(t.legit_ok);
+            f.vendor_calls += u64::from(t.vendor_calls);
+            f.p99_ms_max = f.p99_ms_max.max(t.latency_p99_ms);
+            f.replicas_max = f.replicas_max.max(t.replicas_total);
+            s += 1;
+        }
+    }
+    f.ticks = auth.totals().ticks;
+    f
+}
+
+#[test]
+fn quiet_spans_draw_the_days_requests_as_the_ticks_do() {
+    // Ten quiet days each way. The day's arrivals are Poisson with the
+    // same mean either way (1,728,000): the two means over ten days differ
+    // by less than four standard errors (1,315 a day); every request
+    // calls the vendor (nothing cached), all succeed but the rare slow
+    // call, the autoscaler keeps the same replicas, and the worst p99 of
+    // the day stays within 2 % of the stepped one (spans spread their
+    // arrivals evenly, so they miss a busy second's tail).
+    let (mut stepped, mut spanned) = (Vec::new(), Vec::new());
+    for seed in 1..=10 {
+        stepped.push(quiet_day(seed, 0));
+        spanned.push(quiet_day(seed, 10));
+    }
+    let mean = |v: &[DayFigures], f: fn(&DayFigures) -> u64| {
+        v.iter().map(f).sum::<u64>() as f64 / v.len() as f64
+    };
+    for v in [&stepped, &spanned] {
+        assert!(v.iter().all(|d| d.ticks == 86_400), "every tick counted");
+        assert!((mean(v, |d| d.attempts) - 1_728_000.0).abs() < 4.0 * 1_315.0 / 10f64.sqrt());
+        assert!(v.iter().all(|d| d.vendor_calls == d.attempts));
+        assert!(v.iter().all(|d| d.attempts - d.ok < 10), "{:?}", v[0]);
+    }
+    let gap = mean(&stepped, |d| d.attempts) - mean(&spanned, |d| d.attempts);
+    assert!(gap.abs() < 4.0 * 1_315.0 * (2.0f64 / 10.0).sqrt(), "{gap}");
+    assert!(stepped.iter().all(|d| d.ticks_in_spans == 0));
+    for (a, b) in stepped.iter().zip(&spanned) {
+        assert!(
+            b.ticks_in_spans > 80_000,
+            "most ticks in spans: {}",
+            b.ticks_in_spans
+        );
+        assert_eq!(a.replicas_max, b.replicas_max);
+        assert!(
+            (b.p99_ms_max - a.p99_ms_max).abs() < 0.02 * a.p99_ms_max,
+            "{} against {}",
+            b.p99_ms_max,
+            a.p99_ms_max
+        );
+    }
+}
+
+#[test]
+fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
+    let on = AuthConfig {
+        quiet_span_ticks_max: 10,
+        ..AuthConfig::default()
+    };
+    // After half an hour, the node the autoscaler does not need is gone
+    // (10 min unneeded), so the autoscaler is steady; one second after a
+    // sync, 14 ticks to the next (a sync only at a span's last tick).
+    let t0 = SimTime::from_secs(1_801);
+    let spans = |auth: &mut AuthSystem| {
+        let mut rng = Seed(1).fork("auth", 0);
+        for s in 0..1_801 {
+            auth.handle_tick(SimTime::from_secs(s), &mut rng);
+        }
+        auth.quiet_span_ticks(t0)
+    };
+    assert_eq!(
+        spans(&mut AuthSystem::new(&AuthConfig::default())),
+        0,
+        "off by default"
+    );
+    assert_eq!(
+        spans(&mut AuthSystem::new(&on)),
+        10,
+        "quiet: the longest span"
+    );
+    let mut bots = AuthSystem::new(&on);
+    bots.set_bot_multiplier(1.0);
+    assert_eq!(spans(&mut bots), 0, "bots");
+    let mut down = AuthSystem::new(&on);
+    down.set_vendor_path(VendorPath::Blackholed);
+    assert_eq!(spans(&mut down), 0, "the vendor unreachable");
+    for m in [
+        MitigationConfig {
+            breaker_enabled: true,
+            ..MitigationConfig::default()
+        },
+        MitigationConfig {
+            global_cap_enabled: true,
+            ..MitigationConfig::default()
+        },
+    ] {
+        let mut limited = AuthSystem::new(&on);
+        limited.set_mitigations(m).expect("valid");
+        assert_eq!(spans(&mut limited), 0, "a mitigation on");
+    }
+    // Too little room: a vendor refilling 40 tokens a second covers the
+    // day's peak (30 req/s) tick by tick, but not the most a span of ten
+    // can put in one tick (46, eight standard deviations up).
+    let tight = AuthConfig {
+        vendor: VendorConfig {
+            vendor_rate_rps: 40.0,
+            ..VendorConfig::default()
+        },
+        ..on.clone()
+    };
+    assert_eq!(spans(&mut AuthSystem::new(&tight)), 0, "no room");
+}

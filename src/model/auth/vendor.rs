@@ -46,6 +46,12 @@ impl TokenBucket {
         granted
     }
 
+    /// Tokens at the start of the next grant, and what a tick of `dt_s`
+    /// adds: a grant of at most `refill` never drops the level.
+    pub fn level_and_refill(&self, dt_s: f64) -> (f64, f64) {
+        (self.level, self.rate_per_s * dt_s)
+    }
+
     /// Seconds until the next token, as a 429's reset header would say.
     pub fn reset_s(&self) -> f64 {
         ((1.0 - self.level) / self.rate_per_s).max(0.0)
