@@ -779,6 +779,52 @@ mod tests {
     }
 
     #[test]
+    fn the_ack_factor_scales_every_acknowledgement_delay() {
+        // The same draw, scaled: a factor of 3 triples the pager's delay
+        // (to the microsecond the conversion rounds to).
+        let delay = |factor: Option<f64>| {
+            let mut ops = Operators::new(OperatorsConfig::default()).unwrap();
+            if let Some(f) = factor {
+                ops.set_ack_factor(f);
+            }
+            let mut rng = Seed(3).fork("ops", 0);
+            ops.ack_delay(SimTime::ZERO, &mut rng).as_micros()
+        };
+        let (one, three) = (delay(None), delay(Some(3.0)));
+        assert!(one > 60_000_000, "{one} us");
+        assert!(three.abs_diff(3 * one) <= 3, "{three} against 3 x {one}");
+    }
+
+    #[test]
+    fn calling_in_nobody_new_or_after_the_ack_draws_and_sets_nothing() {
+        // A page waits: setting the roster to its own size calls nobody
+        // in, so nothing is brought forward. Once the page is
+        // acknowledged, calling more in draws no delay for it: the stream
+        // goes on as if nobody had been called.
+        let same = OperatorsConfig::default().engineers;
+        let next_draw = |escalate_after_ack: bool| {
+            let mut ops = Operators::new(OperatorsConfig::default()).unwrap();
+            let mut rng = Seed(1).fork("ops", 0);
+            let mut out = Vec::new();
+            let Page::Paged { ack_at } = ops.page(SimTime::ZERO, 4, &mut rng, &mut out) else {
+                panic!("paged")
+            };
+            out.clear();
+            ops.set_engineers(SimTime::from_secs(60), same, &mut rng, &mut out);
+            assert!(out.is_empty(), "{out:?}");
+            ops.handle_timer(ack_at, OpsTimer::Ack { incident: 4 }, &mut rng, &mut out);
+            assert!(matches!(out[0], OpsOutput::Acked { incident: 4, .. }));
+            out.clear();
+            if escalate_after_ack {
+                ops.set_engineers(ack_at, same + 4, &mut rng, &mut out);
+                assert!(out.is_empty(), "{out:?}");
+            }
+            rng.next_u64()
+        };
+        assert_eq!(next_draw(true), next_draw(false));
+    }
+
+    #[test]
     fn more_engineers_raise_throughput_at_once() {
         let mut ops = Operators::new(OperatorsConfig {
             engineers: 2,
