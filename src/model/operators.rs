@@ -424,12 +424,11 @@ impl Operators {
                 }
             }
         }
-        while self.engineers.len() > count && self.engineers.last().is_some_and(|e| e.is_none()) {
-            self.engineers.pop();
-        }
-        while self.engineers.len() < count {
-            self.engineers.push(None);
-        }
+        // Idle engineers leave from the end of the roster, never one at
+        // work (nor one before them).
+        let at_work = self.engineers.iter().rposition(Option::is_some);
+        let keep = at_work.map_or(0, |last| last + 1);
+        self.engineers.resize(count.max(keep), None);
         self.config.engineers = self.engineers.len() as u32;
         self.dispatch(now, rng, out);
     }
@@ -776,6 +775,52 @@ mod tests {
         for seed in 1..=20 {
             assert_eq!(escalate(slow.clone(), seed).1, None, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn fewer_engineers_leave_when_idle_and_the_last_at_work_stays() {
+        // Six engineers, two at work (on the first two slots), then the
+        // roster set to one: the four idle at the end leave, the two at
+        // work stay; once idle, another call leaves one.
+        let hands_on = 20.0;
+        let mut ops = Operators::new(OperatorsConfig {
+            engineers: 6,
+            hands_on_min: hands_on,
+            hands_on_p99_min: hands_on,
+            ..OperatorsConfig::default()
+        })
+        .unwrap();
+        let mut rng = Seed(1).fork("ops", 0);
+        let mut out = Vec::new();
+        let Page::Paged { ack_at } = ops.page(SimTime::ZERO, 0, &mut rng, &mut out) else {
+            panic!("paged")
+        };
+        ops.handle_timer(ack_at, OpsTimer::Ack { incident: 0 }, &mut rng, &mut out);
+        for c in 0..2 {
+            ops.enqueue(ack_at, c, &mut rng, &mut out);
+        }
+        assert_eq!(ops.in_repair(), 2);
+        ops.set_engineers(ack_at, 1, &mut rng, &mut out);
+        assert_eq!(ops.engineers.len(), 2);
+        assert!((ops.clusters_per_hour() - 2.0 * 60.0 / hands_on).abs() < 1e-9);
+        let done = ack_at + SimDuration::from_mins(20);
+        let jobs: Vec<OpsTimer> = out
+            .iter()
+            .filter_map(|o| match o {
+                OpsOutput::SetTimer {
+                    timer: t @ OpsTimer::HandsOn { .. },
+                    ..
+                } => Some(*t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(jobs.len(), 2, "{out:?}");
+        for t in jobs {
+            ops.handle_timer(done, t, &mut rng, &mut out);
+        }
+        assert_eq!(ops.in_repair(), 0);
+        ops.set_engineers(done, 1, &mut rng, &mut out);
+        assert_eq!(ops.engineers.len(), 1);
     }
 
     #[test]
