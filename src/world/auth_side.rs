@@ -118,23 +118,26 @@ impl AuthSide {
         let period = Self::auth_tick_period(sh.cfg);
         loop {
             let now = sh.now();
-            // Off (the default), not a call per tick.
-            let span_max = if sh.cfg.auth.quiet_span_ticks_max >= 2 {
-                self.system.quiet_span_ticks(now)
-            } else {
-                0
-            };
-            let more = if span_max >= 2 {
-                sh.sim.in_place_run_len(now, period, span_max - 1)
-            } else {
-                0
-            };
-            if more >= 1 {
-                let span = self
-                    .system
-                    .handle_quiet_span(now, more + 1, &mut self.stream);
-                sh.sim.handle_in_place_run(now, period, more);
-                self.fold_span(sh, &span);
+            // Off (the default), not a call per tick. The span is as many
+            // ticks as are each the next event and the auth path allows.
+            let cfg_max = sh.cfg.auth.quiet_span_ticks_max;
+            // The auth path's check first: it refuses most ticks that
+            // cannot be spanned (mitigations on, incidents) at once.
+            let mut span = 0;
+            if cfg_max >= 2 {
+                let k = self.system.quiet_span_ticks(now, cfg_max);
+                if k >= 2 {
+                    span = match sh.sim.in_place_run_len(now, period, k - 1) {
+                        0 => 0,
+                        more if more + 1 == k => k,
+                        more => self.system.quiet_span_ticks(now, more + 1),
+                    };
+                }
+            }
+            if span >= 2 {
+                let s = self.system.handle_quiet_span(now, span, &mut self.stream);
+                sh.sim.handle_in_place_run(now, period, span - 1);
+                self.fold_span(sh, &s);
             } else {
                 self.auth_tick(sh);
             }

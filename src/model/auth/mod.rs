@@ -671,10 +671,11 @@ impl AuthSystem {
     /// cache (nothing limits, throttles or trips), no autoscaler change
     /// under way and a sync at most at its last tick, no slot held, and
     /// room for the most arrivals a span can draw (the CPU, the slots, the
-    /// vendor's refill per tick). It is at most `quiet_span_ticks_max`
-    /// ticks and no longer than the client timeout, so that a slow call's
-    /// deadline falls after it.
-    pub fn quiet_span_ticks(&self, first: SimTime) -> u32 {
+    /// vendor's refill per tick, checked for the span returned: a shorter
+    /// span puts more in each tick at worst). It is at most `at_most` and
+    /// `quiet_span_ticks_max` ticks, and no longer than the client
+    /// timeout, so that a slow call's deadline falls after it.
+    pub fn quiet_span_ticks(&self, first: SimTime, at_most: u32) -> u32 {
         let m = &self.cfg.mitigations;
         let max = self.cfg.quiet_span_ticks_max as usize;
         if max < 2
@@ -705,6 +706,7 @@ impl AuthSystem {
             .saturating_sub(first.as_micros())
             .div_ceil(tick_us) as usize;
         let mut k = max
+            .min(at_most as usize)
             .min(self.timeout_ticks)
             .min(self.retry_due.len() - 1)
             .min(until_sync + 1);
@@ -776,7 +778,7 @@ impl AuthSystem {
     /// autoscaler's per-tick metric; `tests.rs` bounds the difference.
     pub fn handle_quiet_span(&mut self, first: SimTime, k: u32, rng: &mut Stream) -> QuietSpan {
         let k = k as usize;
-        debug_assert!(k >= 2 && k as u32 <= self.quiet_span_ticks(first));
+        debug_assert!(k >= 2 && self.quiet_span_ticks(first, k as u32) == k as u32);
         let dt = self.dt_s;
         let period = SimDuration::from_millis(self.cfg.tick_ms);
         let at = |i: usize| first + SimDuration::from_micros(period.as_micros() * i as u64);

@@ -1600,7 +1600,7 @@ fn quiet_day(seed: u64, span_max: u32) -> DayFigures {
     let mut s = 0;
     while s < 86_400 {
         let now = SimTime::from_secs(s);
-        let k = auth.quiet_span_ticks(now).min((86_400 - s) as u32);
+        let k = auth.quiet_span_ticks(now, (86_400 - s) as u32);
         if k >= 2 {
             let span = auth.handle_quiet_span(now, k, &mut rng);
             f.attempts += span.legit_attempts;
@@ -1676,13 +1676,14 @@ fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
     // (10 min unneeded), so the autoscaler is steady; one second after a
     // sync, 14 ticks to the next (a sync only at a span's last tick).
     let t0 = SimTime::from_secs(1_801);
-    let spans = |auth: &mut AuthSystem| {
+    let spans_of = |auth: &mut AuthSystem, at_most: u32| {
         let mut rng = Seed(1).fork("auth", 0);
         for s in 0..1_801 {
             auth.handle_tick(SimTime::from_secs(s), &mut rng);
         }
-        auth.quiet_span_ticks(t0)
+        auth.quiet_span_ticks(t0, at_most)
     };
+    let spans = |auth: &mut AuthSystem| spans_of(auth, 60);
     assert_eq!(
         spans(&mut AuthSystem::new(&AuthConfig::default())),
         0,
@@ -1724,4 +1725,17 @@ fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
         ..on.clone()
     };
     assert_eq!(spans(&mut AuthSystem::new(&tight)), 0, "no room");
+    // Room is checked for the span returned, and a shorter one can put
+    // more in a tick: with a vendor refilling 60 tokens a second, ten
+    // ticks fit (at most 46 a tick), two do not (at most 71).
+    let mid = AuthConfig {
+        vendor: VendorConfig {
+            vendor_rate_rps: 60.0,
+            ..VendorConfig::default()
+        },
+        ..on.clone()
+    };
+    assert_eq!(spans_of(&mut AuthSystem::new(&mid), 10), 10);
+    assert_eq!(spans_of(&mut AuthSystem::new(&mid), 2), 0);
+    assert_eq!(spans_of(&mut AuthSystem::new(&on), 2), 2);
 }
