@@ -689,6 +689,16 @@ mod tests {
     }
 
     fn repair_batch(config: OperatorsConfig, clusters: u32, seed: u64) -> (Operators, SimDuration) {
+        let (ops, took, _) = repair_batch_then_draw(config, clusters, seed);
+        (ops, took)
+    }
+
+    /// [`repair_batch`], and the stream's next draw after it.
+    fn repair_batch_then_draw(
+        config: OperatorsConfig,
+        clusters: u32,
+        seed: u64,
+    ) -> (Operators, SimDuration, u64) {
         let mut ops = Operators::new(config).unwrap();
         let mut rng = Seed(seed).fork("operators", 0);
         let mut out = Vec::new();
@@ -707,7 +717,7 @@ mod tests {
         let log = run(&mut ops, &mut rng, out);
         let ack = acked_at(&log);
         assert_eq!(ops.repairs_done(), clusters as u64);
-        (ops, last_done(&log) - ack)
+        (ops, last_done(&log) - ack, rng.next_u64())
     }
 
     /// The escalation's acknowledgement of each seed: (when the pager
@@ -900,6 +910,21 @@ mod tests {
         // Shrinking never cuts a repair short.
         ops.set_engineers(ack.0, 1, &mut rng, &mut out);
         assert_eq!(ops.in_repair(), 6);
+    }
+
+    #[test]
+    fn repairs_without_spread_draw_nothing() {
+        // Hands-on time with its p99 at its median is that time, drawn from
+        // nothing: twelve repairs leave the stream where none leave it
+        // (only the page's acknowledgement drew).
+        let config = OperatorsConfig {
+            hands_on_p99_min: 20.0,
+            hands_on_min: 20.0,
+            ..OperatorsConfig::default()
+        };
+        let (_, _, after_twelve) = repair_batch_then_draw(config.clone(), 12, 7);
+        let (_, _, after_one) = repair_batch_then_draw(config, 1, 7);
+        assert_eq!(after_twelve, after_one);
     }
 
     #[test]
