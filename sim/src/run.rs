@@ -200,7 +200,7 @@ impl<E> Sim<E> {
         let next_queued = self.queue.peek_time();
         let mut n = 0;
         while n < max {
-            let at = first + SimDuration::from_micros(period.as_micros() * u64::from(n + 1));
+            let at = first + period * u64::from(n + 1);
             if at > self.limits.time_end
                 || self.events_handled + u64::from(n) >= self.limits.events_max
                 || next_queued.is_some_and(|q| q <= at)
@@ -219,7 +219,7 @@ impl<E> Sim<E> {
         if n == 0 {
             return;
         }
-        let last = first + SimDuration::from_micros(period.as_micros() * u64::from(n));
+        let last = first + period * u64::from(n);
         debug_assert!(last > self.now && last <= self.limits.time_end);
         self.now = last;
         self.instant_events = 1;
@@ -443,13 +443,9 @@ mod tests {
                     let n = sim.in_place_run_len(first, self.period, self.run_of);
                     sim.handle_in_place_run(first, self.period, n);
                     for j in 1..=u64::from(n) {
-                        let at = SimDuration::from_micros(self.period.as_micros() * j);
-                        self.log.push((first + at, 0));
+                        self.log.push((first + self.period * j, 0));
                     }
-                    assert_eq!(
-                        sim.now(),
-                        first + SimDuration::from_micros(self.period.as_micros() * u64::from(n))
-                    );
+                    assert_eq!(sim.now(), first + self.period * u64::from(n));
                 }
                 let next = sim.now() + self.period;
                 if !(self.in_place && sim.handle_next_in_place(next)) {

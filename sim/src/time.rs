@@ -12,7 +12,7 @@
 //! dependency for two functions.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub};
+use std::ops::{Add, AddAssign, Mul, Sub};
 
 /// An instant in simulated time: microseconds since the run's epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -187,6 +187,13 @@ impl Sub for SimDuration {
     type Output = SimDuration;
     fn sub(self, d: SimDuration) -> SimDuration {
         SimDuration(self.0.saturating_sub(d.0))
+    }
+}
+impl Mul<u64> for SimDuration {
+    type Output = SimDuration;
+    /// `n` periods of this length (saturating, as the sums are).
+    fn mul(self, n: u64) -> SimDuration {
+        SimDuration(self.0.saturating_mul(n))
     }
 }
 

@@ -790,16 +790,9 @@ mod tests {
     fn a_minute_exactly_at_the_incident_threshold_is_not_an_incident() {
         // 99 of 100 is the threshold (0.99) itself: not below it.
         let mut m = monitoring(MonitoringConfig::default());
-        let mut out = Vec::new();
-        m.handle_auth_minute(SimTime::from_secs(60), SimTime::ZERO, 99, 100, &mut out);
-        assert!(m.auth_incidents().is_empty(), "{out:?}");
-        m.handle_auth_minute(
-            SimTime::from_secs(120),
-            SimTime::from_secs(60),
-            98,
-            100,
-            &mut out,
-        );
+        burn_alerts(&mut m, 0, 1, |_| 1);
+        assert!(m.auth_incidents().is_empty());
+        burn_alerts(&mut m, 1, 1, |_| 2);
         assert_eq!(m.auth_incidents().len(), 1);
     }
 

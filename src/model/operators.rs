@@ -915,7 +915,7 @@ mod tests {
     #[test]
     fn repairs_without_spread_draw_nothing() {
         // Hands-on time with its p99 at its median is that time, drawn from
-        // nothing: twelve repairs leave the stream where none leave it
+        // nothing: twelve repairs leave the stream where one leaves it
         // (only the page's acknowledgement drew).
         let config = OperatorsConfig {
             hands_on_p99_min: 20.0,

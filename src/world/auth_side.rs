@@ -118,22 +118,7 @@ impl AuthSide {
         let period = Self::auth_tick_period(sh.cfg);
         loop {
             let now = sh.now();
-            // Off (the default), not a call per tick. The span is as many
-            // ticks as are each the next event and the auth path allows.
-            let cfg_max = sh.cfg.auth.quiet_span_ticks_max;
-            // The auth path's check first: it refuses most ticks that
-            // cannot be spanned (mitigations on, incidents) at once.
-            let mut span = 0;
-            if cfg_max >= 2 {
-                let k = self.system.quiet_span_ticks(now, cfg_max);
-                if k >= 2 {
-                    span = match sh.sim.in_place_run_len(now, period, k - 1) {
-                        0 => 0,
-                        more if more + 1 == k => k,
-                        more => self.system.quiet_span_ticks(now, more + 1),
-                    };
-                }
-            }
+            let span = self.quiet_span_here(sh, period);
             if span >= 2 {
                 let s = self.system.handle_quiet_span(now, span, &mut self.stream);
                 sh.sim.handle_in_place_run(now, period, span - 1);
@@ -146,6 +131,29 @@ impl AuthSide {
                 sh.sim.schedule_at(next, Ev::AuthTick);
                 return;
             }
+        }
+    }
+
+    /// How many ticks from `sh.now()` run as one quiet span: as many as
+    /// are each the next event and the auth path allows (0: step the tick
+    /// on its own). Off (the default), it asks nothing. The auth path is
+    /// asked first, since it refuses most ticks that cannot be spanned
+    /// (mitigations on, incidents) at once; a span cut short by the next
+    /// event is asked again, for the room of the shorter span.
+    fn quiet_span_here(&self, sh: &mut Shared, period: SimDuration) -> u32 {
+        let cfg_max = sh.cfg.auth.quiet_span_ticks_max;
+        if cfg_max < 2 {
+            return 0;
+        }
+        let now = sh.now();
+        let k = self.system.quiet_span_ticks(now, cfg_max);
+        if k < 2 {
+            return 0;
+        }
+        match sh.sim.in_place_run_len(now, period, k - 1) {
+            0 => 0,
+            more if more + 1 == k => k,
+            more => self.system.quiet_span_ticks(now, more + 1),
         }
     }
 

@@ -781,7 +781,7 @@ impl AuthSystem {
         debug_assert!(k >= 2 && self.quiet_span_ticks(first, k as u32) == k as u32);
         let dt = self.dt_s;
         let period = SimDuration::from_millis(self.cfg.tick_ms);
-        let at = |i: usize| first + SimDuration::from_micros(period.as_micros() * i as u64);
+        let at = |i: usize| first + period * i as u64;
         let mut mean = 0.0;
         for i in 0..k {
             mean += self.legit_rate_at_tick_rps(at(i)) * dt;
@@ -845,7 +845,7 @@ impl AuthSystem {
             };
             let (_, p99) = self.latency_percentiles_ms(&lat);
             span.latency_p99_ms_max = span.latency_p99_ms_max.max(p99);
-            span.demand_rps_sum += per_s(a, dt);
+            span.demand_rps_sum += a as f64 / dt;
             self.breaker.record(c - s, 0, now, &self.cfg.mitigations);
             self.retry_window.push(a, 0);
             self.throttle.record(a, ok);
@@ -1066,11 +1066,7 @@ impl AuthSystem {
     /// quiet tick, which holds first attempts only).
     fn service(&self, bots_waiting: u64, rng: &mut Stream) -> Service {
         let dt = self.dt_s;
-        let share = if self.cfg.mitigations.caching_enabled {
-            self.cfg.vendor.vendor_share_cached_fraction
-        } else {
-            self.cfg.vendor.vendor_share_uncached_fraction
-        };
+        let share = self.vendor_share();
         let ready = self.hpa.ready();
         let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
         let cpu_budget = sround(cpu_capacity, rng);
@@ -1647,12 +1643,6 @@ impl AuthSystem {
         };
         (wait_ms + self.local_s * MS_PER_S + vendor_ms).min(timeout_ms)
     }
-}
-
-/// `count` per tick of `dt_s` as a rate per second.
-#[inline(always)]
-fn per_s(count: u64, dt_s: f64) -> f64 {
-    count as f64 / dt_s
 }
 
 /// `(slot + k) % ring` for `slot < ring` and `k < ring`, without a
