@@ -1080,6 +1080,17 @@ mod tests {
         ops.page(t0, 1, &mut rng, &mut out);
         ops.handle_timer(t0, OpsTimer::Ack { incident: 1 }, &mut rng, &mut out);
         ops.enqueue(t0, 10, &mut rng, &mut out);
+        // The timer cluster 10's job set, as the driver would hold it.
+        let stale = out
+            .iter()
+            .find_map(|o| match o {
+                OpsOutput::SetTimer {
+                    timer: timer @ OpsTimer::HandsOn { .. },
+                    ..
+                } => Some(*timer),
+                _ => None,
+            })
+            .expect("cluster 10 went into repair");
         ops.enqueue(t0, 11, &mut rng, &mut out);
         ops.enqueue(t0, 12, &mut rng, &mut out);
         out.clear();
@@ -1098,17 +1109,10 @@ mod tests {
                 OpsOutput::SetTimer { .. }
             ]
         ));
-        // The stale timer of cluster 10's job (id 1) does nothing.
+        // The stale timer of cluster 10's job does nothing to cluster 11's,
+        // which the same engineer now works on: jobs are told apart by id.
         out.clear();
-        ops.handle_timer(
-            SimTime::from_secs(1_200),
-            OpsTimer::HandsOn {
-                engineer: 0,
-                job: 1,
-            },
-            &mut rng,
-            &mut out,
-        );
+        ops.handle_timer(SimTime::from_secs(1_200), stale, &mut rng, &mut out);
         assert!(out.is_empty());
         assert_eq!(
             (ops.repairs_done(), ops.repairs_abandoned(), ops.in_repair()),

@@ -261,9 +261,6 @@ impl Recovery {
         })
     }
 
-    pub fn config(&self) -> &RecoveryConfig {
-        &self.config
-    }
     pub fn stats(&self) -> RecoveryStats {
         self.stats
     }
@@ -1012,11 +1009,16 @@ mod tests {
         let mut rng = Seed(1).fork("recovery", 0);
         let mut out = Vec::new();
         let t0 = SimTime::ZERO;
+        assert!(rec.is_idle());
         assert_eq!(rec.restore(t0, 1, &mut out), Admit::Queued { position: 0 });
+        // Cluster 1 holds the one worker and nothing waits: busy, not idle.
+        assert_eq!((rec.busy(), rec.queue_len(), rec.is_idle()), (1, 0, false));
         assert_eq!(rec.restore(t0, 1, &mut out), Admit::AlreadyActive);
         assert_eq!(rec.restore(t0, 2, &mut out), Admit::Queued { position: 0 });
         assert_eq!(rec.restore(t0, 3, &mut out), Admit::Queued { position: 1 });
         assert_eq!(rec.restore(t0, 4, &mut out), Admit::QueueFull);
+        // The bound I9 reads: two wait behind the worker.
+        assert_eq!((rec.busy(), rec.queue_len()), (1, 2));
         assert_eq!(rec.restore(t0, 100_000, &mut out), Admit::OutOfRange);
         out.clear();
         assert!(rec.cancel(SimTime::from_secs(5), 1, &mut out));
