@@ -184,26 +184,30 @@ impl<E> Sim<E> {
     }
 
     /// How many of the events at `first + period`, `first + 2 * period`,
-    /// … (at most `max`) [`Self::handle_next_in_place`] would handle in
-    /// place one after another, nothing else being scheduled meanwhile.
-    /// Changes nothing; [`Self::handle_in_place_run`] then takes them. A
-    /// model that knows its next events' times (the auth path's ticks)
-    /// can so handle several as one, in the same order and with the same
-    /// event count as one by one.
-    pub fn in_place_run_len(&mut self, first: SimTime, period: SimDuration, max: u32) -> u32 {
-        if self.stop.is_some()
-            || self.queue.len() >= self.limits.pending_max
-            || period == SimDuration::ZERO
-        {
+    /// … (at most `max`, each before `barrier`) a model may handle ahead
+    /// of the clock, now: events that nothing else handled before
+    /// `barrier` reads or writes (the auth path's ticks between two
+    /// timeline edges and minutes). None past the end time or the event
+    /// limit, none when a stop is pending. Changes nothing;
+    /// [`Self::count_handled_ahead`] then counts them. The clock stays:
+    /// the other events before `barrier` are handled at their own times,
+    /// after these.
+    pub fn ahead_run_len(
+        &self,
+        first: SimTime,
+        period: SimDuration,
+        max: u32,
+        barrier: SimTime,
+    ) -> u32 {
+        if self.stop.is_some() || period == SimDuration::ZERO {
             return 0;
         }
-        let next_queued = self.queue.peek_time();
         let mut n = 0;
         while n < max {
             let at = first + period * u64::from(n + 1);
-            if at > self.limits.time_end
+            if at >= barrier
+                || at > self.limits.time_end
                 || self.events_handled + u64::from(n) >= self.limits.events_max
-                || next_queued.is_some_and(|q| q <= at)
             {
                 break;
             }
@@ -212,17 +216,10 @@ impl<E> Sim<E> {
         n
     }
 
-    /// Takes the `n` events [`Self::in_place_run_len`] counted from
-    /// `first`: the clock moves to the last of them and each is counted
-    /// as handled.
-    pub fn handle_in_place_run(&mut self, first: SimTime, period: SimDuration, n: u32) {
-        if n == 0 {
-            return;
-        }
-        let last = first + period * u64::from(n);
-        debug_assert!(last > self.now && last <= self.limits.time_end);
-        self.now = last;
-        self.instant_events = 1;
+    /// Counts the `n` events [`Self::ahead_run_len`] allowed as handled.
+    /// The run's event count ends as if each had been queued; a run that
+    /// ends early (a stop, the event limit) has counted them already.
+    pub fn count_handled_ahead(&mut self, n: u32) {
         self.events_handled += u64::from(n);
     }
 
@@ -426,9 +423,12 @@ mod tests {
     struct InPlaceTicker {
         period: SimDuration,
         in_place: bool,
-        /// With `in_place`: take up to this many ticks at once
-        /// (`in_place_run_len`), logged one by one.
+        /// With `in_place`: take up to this many ticks ahead of the clock
+        /// at once (`ahead_run_len`), none at or past the next barrier (the
+        /// other events that would touch the ticker, which it knows),
+        /// logged one by one.
         run_of: u32,
+        barriers: Vec<SimTime>,
         log: Vec<(SimTime, u8)>,
     }
     impl Model<u8> for InPlaceTicker {
@@ -437,28 +437,39 @@ mod tests {
             if e != 0 {
                 return;
             }
+            let mut tick = sim.now();
             loop {
                 if self.in_place && self.run_of > 0 {
-                    let first = sim.now();
-                    let n = sim.in_place_run_len(first, self.period, self.run_of);
-                    sim.handle_in_place_run(first, self.period, n);
-                    for j in 1..=u64::from(n) {
-                        self.log.push((first + self.period * j, 0));
+                    let barrier = self
+                        .barriers
+                        .iter()
+                        .copied()
+                        .find(|&t| t > tick)
+                        .unwrap_or(SimTime::MAX);
+                    let n = sim.ahead_run_len(tick, self.period, self.run_of, barrier);
+                    sim.count_handled_ahead(n);
+                    for _ in 0..n {
+                        tick += self.period;
+                        self.log.push((tick, 0));
                     }
-                    assert_eq!(sim.now(), first + self.period * u64::from(n));
                 }
-                let next = sim.now() + self.period;
+                let next = tick + self.period;
                 if !(self.in_place && sim.handle_next_in_place(next)) {
                     sim.schedule_at(next, 0);
                     return;
                 }
-                self.log.push((sim.now(), 0));
+                tick = next;
+                self.log.push((tick, 0));
             }
         }
     }
 
     #[test]
     fn handling_in_place_keeps_the_order_the_clock_and_the_count() {
+        let others: Vec<SimTime> = [2_500, 5_000, 5_000, 40_000, 100_000]
+            .into_iter()
+            .map(SimTime::from_millis)
+            .collect();
         let run = |in_place: bool, run_of: u32, events_max: u64| {
             let mut sim = Sim::new(RunLimits {
                 time_end: SimTime::from_secs(100),
@@ -468,14 +479,16 @@ mod tests {
             // Other events: one between ticks, two exactly on ticks (they
             // were scheduled first, so they come before the tick), one at
             // the end time.
-            for at_ms in [2_500, 5_000, 5_000, 40_000, 100_000] {
-                sim.schedule_at(SimTime::from_millis(at_ms), 1);
+            for &at in &others {
+                sim.schedule_at(at, 1);
             }
             sim.schedule_at(SimTime::ZERO, 0);
             let mut m = InPlaceTicker {
                 period: SimDuration::from_secs(1),
                 in_place,
                 run_of,
+                // The events at 2.5 s and 40 s leave the ticker alone.
+                barriers: vec![SimTime::from_secs(5), SimTime::from_secs(100)],
                 log: Vec::new(),
             };
             let out = sim.run(&mut m);
@@ -494,11 +507,27 @@ mod tests {
         );
         assert_eq!(in_place, queued);
         assert_eq!(in_place_out, queued_out);
-        // Runs of up to 7 ticks at once: the same events at the same
-        // instants, counted alike.
-        let (runs, runs_out) = run(true, 7, 1_000);
-        assert_eq!((&runs, &runs_out), (&queued, &queued_out));
-        // The event limit ends every way at the same event.
+        // Runs of up to 7 ticks ahead of the clock: the ticks are logged
+        // before the other events they pass (at 2.5 s and 40 s), and none
+        // passes a barrier (5 s, 100 s: each tick there comes after the
+        // events at its instant). Sorted, it is the same log, and the run
+        // ends alike at the same instant with the same count.
+        let (mut ahead, ahead_out) = run(true, 7, 1_000);
+        assert_ne!(ahead, queued, "the runs went ahead of the clock");
+        let at = |log: &[(SimTime, u8)], secs: u64, e: u8| {
+            log.iter()
+                .rposition(|&x| x == (SimTime::from_secs(secs), e))
+                .unwrap()
+        };
+        assert!(at(&ahead, 5, 0) > at(&ahead, 5, 1));
+        assert!(at(&ahead, 100, 0) > at(&ahead, 100, 1));
+        ahead.sort();
+        let mut sorted = queued.clone();
+        sorted.sort();
+        assert_eq!((&ahead, &ahead_out), (&sorted, &queued_out));
+        // The event limit ends the queued and in-place runs at the same
+        // event; ahead runs count their ticks first, so the limit comes
+        // at the same count, earlier in time.
         let (queued, queued_out) = run(false, 0, 50);
         let (in_place, in_place_out) = run(true, 0, 50);
         assert_eq!(
@@ -506,7 +535,11 @@ mod tests {
             (50, StopReason::EventLimit)
         );
         assert_eq!((&in_place, &in_place_out), (&queued, &queued_out));
-        assert_eq!(run(true, 7, 50), (queued, queued_out));
+        let (ahead, ahead_out) = run(true, 7, 50);
+        assert_eq!(
+            (ahead.len(), ahead_out.reason, ahead_out.events_handled),
+            (50, StopReason::EventLimit, 50)
+        );
     }
 
     struct Doubler;

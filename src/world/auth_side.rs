@@ -1,6 +1,8 @@
 //! The auth path on the event loop: an `AuthTick` event runs the auth
 //! system's tick due then, and the ticks after it that would be the next
-//! event anyway (handled in place, see [`AuthSide::on_auth_tick`]); ticks are
+//! event anyway (handled in place, see [`AuthSide::on_auth_tick`]), or
+//! with quiet spans on, a span of ticks ahead of the clock up to the next
+//! event that touches the auth path (a timeline edge, the minute); ticks are
 //! folded into minutes (the SLI that monitoring
 //! reads for burn-rate alerts and auth incidents, customer surfaces) and
 //! hours (the success ratio the reports show).
@@ -14,7 +16,7 @@
 use super::books::Shared;
 use super::fleet_side::Fleet;
 use super::response::Response;
-use super::Ev;
+use super::{Ev, MINUTE};
 use crate::config::ModelConfig;
 use crate::coverage::Reached;
 use crate::model::auth::{AuthSystem, AuthTick, BreakerState, HpaSync, QuietSpan};
@@ -89,16 +91,28 @@ pub(super) struct AuthSide {
     pub customers_per_cloud: [u32; 3],
     /// I16: the autoscaler's syncs against its own stabilisation.
     watch: crate::checks::AutoscalerWatch,
+    /// The timeline's edges, in time order: the only events that change
+    /// the auth path's inputs, so no quiet span runs ahead past one.
+    edge_times: Vec<SimTime>,
+    /// The first of `edge_times` after the last tick handled.
+    edge_next: usize,
 }
 
 impl AuthSide {
-    pub fn new(cfg: &ModelConfig, stream: Stream, customers_per_cloud: [u32; 3]) -> AuthSide {
+    pub fn new(
+        cfg: &ModelConfig,
+        stream: Stream,
+        customers_per_cloud: [u32; 3],
+        edge_times: Vec<SimTime>,
+    ) -> AuthSide {
         AuthSide {
             system: AuthSystem::new(&cfg.auth),
             book: AuthBook::default(),
             stream,
             customers_per_cloud,
             watch: crate::checks::AutoscalerWatch::new(&cfg.auth.autoscaler),
+            edge_times,
+            edge_next: 0,
         }
     }
 
@@ -110,57 +124,106 @@ impl AuthSide {
     /// each would be the next event anyway (`Sim::handle_next_in_place`):
     /// the same ticks at the same instants in the same order as one queued
     /// event per tick, without the queue's round trip.
-    /// With `auth.quiet_span_ticks_max` set, a run of quiet ticks that are
-    /// each the next event runs as one span
-    /// ([`AuthSystem::handle_quiet_span`]), still counted as that many
-    /// events at the same instants.
+    /// With `auth.quiet_span_ticks_max` set, a run of quiet ticks runs as
+    /// one span ([`AuthSystem::handle_quiet_span`]), counted as that many
+    /// events. A span runs ahead of the clock, past the fleet's and the
+    /// response's events, which neither read nor write the auth path: it
+    /// stops before the next timeline edge (the only events that change
+    /// the auth path's inputs) and the next minute (which reads its
+    /// figures), so every event that touches the auth path sees it as the
+    /// ticks would have left it.
     pub(super) fn on_auth_tick(&mut self, sh: &mut Shared) {
         let period = Self::auth_tick_period(sh.cfg);
+        // The last tick handled: the clock's, or past it after a span
+        // ahead of the clock.
+        let mut tick = sh.now();
         loop {
-            let now = sh.now();
-            let span = self.quiet_span_here(sh, period);
+            let span = self.quiet_span_here(sh, tick, period);
             if span >= 2 {
-                let s = self.system.handle_quiet_span(now, span, &mut self.stream);
-                sh.sim.handle_in_place_run(now, period, span - 1);
-                self.fold_span(sh, &s);
+                let s = self.system.handle_quiet_span(tick, span, &mut self.stream);
+                sh.sim.count_handled_ahead(span - 1);
+                tick += period * u64::from(span - 1);
+                self.fold_span(sh, tick, &s);
             } else {
+                debug_assert_eq!(tick, sh.now(), "a stepped tick is the clock's event");
                 self.auth_tick(sh);
             }
-            let next = sh.now() + period;
+            let next = tick + period;
             if !sh.sim.handle_next_in_place(next) {
                 sh.sim.schedule_at(next, Ev::AuthTick);
                 return;
             }
+            tick = next;
         }
     }
 
-    /// How many ticks from `sh.now()` run as one quiet span: as many as
-    /// are each the next event and the auth path allows (0: step the tick
-    /// on its own). Off (the default), it asks nothing. The auth path is
-    /// asked first, since it refuses most ticks that cannot be spanned
-    /// (mitigations on, incidents) at once; a span cut short by the next
-    /// event is asked again, for the room of the shorter span.
-    fn quiet_span_here(&self, sh: &mut Shared, period: SimDuration) -> u32 {
+    /// How many ticks from `first` run as one quiet span (0: step the
+    /// tick on its own): as many as the auth path allows and the run has
+    /// before its end, its event limit and the next barrier. Off (the
+    /// default), it asks nothing. The auth path is asked first, since it
+    /// refuses most ticks that cannot be spanned (mitigations on,
+    /// incidents) at once; a span cut short is asked again, for the room
+    /// of the shorter span.
+    fn quiet_span_here(&mut self, sh: &mut Shared, first: SimTime, period: SimDuration) -> u32 {
         let cfg_max = sh.cfg.auth.quiet_span_ticks_max;
         if cfg_max < 2 {
             return 0;
         }
-        let now = sh.now();
-        let k = self.system.quiet_span_ticks(now, cfg_max);
+        let k = self.system.quiet_span_ticks(first, cfg_max);
         if k < 2 {
             return 0;
         }
-        match sh.sim.in_place_run_len(now, period, k - 1) {
+        let barrier = self.next_barrier(first);
+        match sh.sim.ahead_run_len(first, period, k - 1, barrier) {
             0 => 0,
             more if more + 1 == k => k,
-            more => self.system.quiet_span_ticks(now, more + 1),
+            more => self.system.quiet_span_ticks(first, more + 1),
         }
     }
 
-    /// The autoscaler's sync at `sh.now()`: I16's watch and coverage.
-    fn observe_sync(&mut self, sh: &mut Shared, sync: &HpaSync) {
+    /// Panics unless the auth path has handled exactly its ticks before
+    /// `now` (`exact`: a minute, which reads them all) or at most those
+    /// (a timeline edge, which changes the path's inputs): no quiet span
+    /// ran ahead past an event that touches the auth path. One division
+    /// an event, so it holds in every build.
+    pub(super) fn assert_not_ahead(&self, now: SimTime, cfg: &ModelConfig, exact: bool) {
+        let before = now
+            .as_micros()
+            .div_ceil(Self::auth_tick_period(cfg).as_micros());
+        let handled = self.system.ticks_handled();
+        assert!(
+            handled <= before && (handled == before || !exact),
+            "the auth path handled {handled} ticks before an event at {now:?} that touches it, \
+             which comes after {before} ticks"
+        );
+    }
+
+    /// The first instant after `tick` with an event that touches the auth
+    /// path: a timeline edge, or the minute. Either pops before a tick at
+    /// its instant (both were scheduled earlier: the edges at the start,
+    /// each minute at the one before), so a span's ticks stay before it.
+    fn next_barrier(&mut self, tick: SimTime) -> SimTime {
+        while self
+            .edge_times
+            .get(self.edge_next)
+            .is_some_and(|&t| t <= tick)
+        {
+            self.edge_next += 1;
+        }
+        let edge = self
+            .edge_times
+            .get(self.edge_next)
+            .copied()
+            .unwrap_or(SimTime::MAX);
+        let minute_us = MINUTE.as_micros();
+        let minute = SimTime::from_micros((tick.as_micros() / minute_us + 1) * minute_us);
+        edge.min(minute)
+    }
+
+    /// The autoscaler's sync at `at`: I16's watch and coverage.
+    fn observe_sync(&mut self, sh: &mut Shared, at: SimTime, sync: &HpaSync) {
         if let Some(v) = self.watch.observe(sync) {
-            sh.books.findings.add(v.at(sh.now(), None));
+            sh.books.findings.add(v.at(at, None));
         }
         if sync.desired < sync.current && self.system.bot_wave_active() {
             sh.books
@@ -169,11 +232,11 @@ impl AuthSide {
         }
     }
 
-    /// A quiet span's ticks, the last at `sh.now()`, folded into the
+    /// A quiet span's ticks, the last at `last`, folded into the
     /// minute's figures (nothing in a span fails, queues or trips).
-    fn fold_span(&mut self, sh: &mut Shared, span: &QuietSpan) {
+    fn fold_span(&mut self, sh: &mut Shared, last: SimTime, span: &QuietSpan) {
         if let Some(sync) = &span.hpa_sync {
-            self.observe_sync(sh, sync);
+            self.observe_sync(sh, last, sync);
         }
         let b = &mut self.book;
         let m = &mut b.current;
@@ -200,7 +263,7 @@ impl AuthSide {
             sh.books.coverage.hit(Reached::AuthBreakerOpen);
         }
         if let Some(sync) = &t.hpa_sync {
-            self.observe_sync(sh, sync);
+            self.observe_sync(sh, now, sync);
         }
         let b = &mut self.book;
         let m = &mut b.current;
@@ -255,6 +318,7 @@ impl AuthSide {
         fleet: &mut Fleet,
     ) {
         let now = sh.now();
+        self.assert_not_ahead(now, sh.cfg, true);
         let b = &mut self.book;
         let mut m = std::mem::take(&mut b.current);
         if b.ticks_in_minute > 0 {

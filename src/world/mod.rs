@@ -125,6 +125,9 @@ pub enum Ev {
 
 pub use crate::types::RestoreMethod;
 
+/// The world's minute: `Ev::Minute` comes at every multiple of it.
+const MINUTE: SimDuration = SimDuration::from_mins(1);
+
 /// The whole simulated world: its parts and what they share.
 pub struct World {
     cfg: ModelConfig,
@@ -215,7 +218,12 @@ impl World {
             books: Books::new(n, Metrics::new(&plant.fleet, epoch), epoch),
             fleet,
             response,
-            auth: AuthSide::new(&cfg, seed.fork(streams::AUTH, 0), customers_per_cloud),
+            auth: AuthSide::new(
+                &cfg,
+                seed.fork(streams::AUTH, 0),
+                customers_per_cloud,
+                timeline.faults().edges().into_iter().map(|e| e.0).collect(),
+            ),
             workload: Workload::new(seed.fork(streams::WORKLOAD, 0)),
             epoch,
             timeline,
@@ -255,7 +263,7 @@ impl World {
             sim,
         };
         self.workload.schedule_customer_change(&mut sh);
-        sim.schedule_at(SimTime::from_secs(60), Ev::Minute);
+        sim.schedule_at(SimTime::ZERO + MINUTE, Ev::Minute);
         sim.schedule_at(SimTime::ZERO, Ev::AuthTick);
     }
 
@@ -445,7 +453,7 @@ impl World {
                 .hit(Reached::HoldDuringGenerationRegression);
         }
         self.check_bounds(sim);
-        sim.schedule_in(SimDuration::from_mins(1), Ev::Minute);
+        sim.schedule_in(MINUTE, Ev::Minute);
     }
 
     /// Hands an event (but the minute's) to the part it concerns.
@@ -483,11 +491,13 @@ impl World {
                 fleet.on_cloud_done(sh, response, workload, cluster, pool, op)
             }
             Ev::RepairCall(c) => response.on_repair_call(sh, fleet, c),
-            Ev::Timeline(FaultEdge::Begin(i)) => {
-                response.on_action(sh, fleet, &mut auth.system, timeline, i, true)
-            }
-            Ev::Timeline(FaultEdge::End(i)) => {
-                response.on_action(sh, fleet, &mut auth.system, timeline, i, false)
+            Ev::Timeline(edge) => {
+                auth.assert_not_ahead(sh.now(), sh.cfg, false);
+                let (i, begins) = match edge {
+                    FaultEdge::Begin(i) => (i, true),
+                    FaultEdge::End(i) => (i, false),
+                };
+                response.on_action(sh, fleet, &mut auth.system, timeline, i, begins)
             }
             Ev::Minute => unreachable!("the minute is the world's own"),
             Ev::AuthTick => auth.on_auth_tick(sh),

@@ -70,7 +70,14 @@ pub(super) fn build(w: &World, run: RunOutcome) -> Outcome {
         findings: FindingsOutcome {
             total: w.books.findings.total(),
             by_rule: w.books.findings.by_rule.clone(),
-            first: w.books.findings.kept.iter().take(20).cloned().collect(),
+            // In time order: a quiet auth span's sync is judged ahead of
+            // the clock (world/auth_side.rs), so it may be kept before a
+            // finding of an earlier instant.
+            first: {
+                let mut first: Vec<_> = w.books.findings.kept.iter().collect();
+                first.sort_by_key(|f| f.at);
+                first.into_iter().take(20).cloned().collect()
+            },
         },
         key_events,
         clusters_lost_pools_by_day: m.clusters_lost_pools_by_day.clone(),

@@ -9,8 +9,12 @@ use cascade::scenario::{self, Override};
 use std::path::PathBuf;
 
 fn run(file: &str, spans: bool) -> Summary {
+    run_with(file, spans, &[])
+}
+
+fn run_with(file: &str, spans: bool, set: &[&str]) -> Summary {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
-    let mut overrides: Vec<Override> = Vec::new();
+    let mut overrides: Vec<Override> = set.iter().map(|o| o.parse().expect("parses")).collect();
     if spans {
         overrides.push(
             "model.auth.quiet_span_ticks_max=10"
@@ -46,4 +50,21 @@ fn a_run_in_quiet_spans_keeps_its_events_verdicts_and_auth_figures() {
     let attempts = b.legit_attempts as f64 / a.legit_attempts as f64;
     assert!((attempts - 1.0).abs() < 0.005, "{attempts}");
     assert_eq!(a.replicas_max, b.replicas_max);
+}
+
+#[test]
+fn spans_run_ahead_of_the_fleet_but_not_past_a_timeline_edge() {
+    // Spans run ahead of the clock past the fleet's events, but stop
+    // before the next minute and the next timeline edge: the world
+    // asserts at each that the auth path has not run past it (a span
+    // that ignored the edges panics here). The flagship's edges all fall
+    // on whole minutes, which stop spans anyway; here the rollout starts
+    // 30 s into a minute, on the quiet base.
+    let set = ["timeline.rollout.at=+21630s"];
+    let file = "scenarios/chaos/_base-400-fixed.json";
+    let stepped = run_with(file, false, &set);
+    let spanned = run_with(file, true, &set);
+    assert_ne!(stepped.trace_hash, spanned.trace_hash);
+    assert_eq!((stepped.events, spanned.events), (182_056, 182_056));
+    assert!(stepped.passed() && spanned.passed());
 }

@@ -515,6 +515,11 @@ impl AuthSystem {
         }
     }
 
+    /// Ticks handled so far (the first, at 0, is number 1).
+    pub fn ticks_handled(&self) -> u64 {
+        self.tick_no
+    }
+
     /// Whether a bot wave is running.
     pub fn bot_wave_active(&self) -> bool {
         self.bot_wave.is_some()
