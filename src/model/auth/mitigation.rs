@@ -82,6 +82,13 @@ impl Breaker {
         self.window.len()
     }
 
+    /// Closed with no failure in its window: calls that all succeed keep
+    /// it closed (a success can open it only by bringing the window up to
+    /// its minimum of calls beside failures already there).
+    pub fn is_quiet(&self) -> bool {
+        self.state == BreakerState::Closed && self.window.sums().1 == 0
+    }
+
     /// How many of `want` vendor calls may go out this tick.
     pub fn allow(&mut self, want: u64, now: SimTime, m: &MitigationConfig) -> u64 {
         if !m.breaker_enabled {
@@ -183,6 +190,12 @@ impl PerClientLimiter {
                 m.per_client_burst_requests * f64::from(n),
             );
         }
+    }
+
+    /// Whether population `p`'s clients pass in full for `ticks` ticks
+    /// of at most `want_max` requests each ([`TokenBucket::grants_all`]).
+    pub fn admits_all(&self, p: usize, want_max: f64, ticks: usize, dt_s: f64) -> bool {
+        self.buckets[p].grants_all(want_max, ticks, dt_s)
     }
 
     /// Admits up to `requests` sent this tick by population `p`'s clients;

@@ -672,8 +672,10 @@ impl AuthSystem {
     /// apart, may run as one quiet span ([`Self::handle_quiet_span`]); 0
     /// when the next tick must be stepped on its own. A span needs, for
     /// all its ticks, what makes a tick quiet (nothing queued or due, no
-    /// crash, no bots), and more: the vendor up and no mitigation but the
-    /// cache (nothing limits, throttles or trips), no autoscaler change
+    /// crash, no bots), and more: the vendor up and no mitigation that
+    /// could bind (the throttle off, the breaker closed with no failure in
+    /// its window, the edge's buckets able to pass the span's most), no
+    /// autoscaler change
     /// under way and a sync at most at its last tick, no slot held, and
     /// room for the most arrivals a span can draw (the CPU, the slots, the
     /// vendor's refill per tick, checked for the span returned: a shorter
@@ -695,9 +697,7 @@ impl AuthSystem {
             || self.answer_hold.is_some()
             || self.slots_held != 0
             || m.client_throttle_enabled
-            || m.per_client_limit_enabled
-            || m.global_cap_enabled
-            || m.breaker_enabled
+            || (m.breaker_enabled && !self.breaker.is_quiet())
             || self.cfg.seeded_bug.is_some()
             || !self.hpa.is_steady()
         {
@@ -742,6 +742,16 @@ impl AuthSystem {
             || per_tick > slot_budget
             || level < 0.0
             || refill < per_tick * share + 2.0
+        {
+            return 0;
+        }
+        // The edge's limits pass everything (the heavy clients' share is
+        // one rounding: at most one more).
+        let heavy_max = per_tick * self.cfg.traffic.clients.legit_heavy_share_fraction + 1.0;
+        if (m.global_cap_enabled && !self.global.grants_all(per_tick, k, dt))
+            || (m.per_client_limit_enabled
+                && !(self.per_client.admits_all(LEGIT_LIGHT, per_tick, k, dt)
+                    && self.per_client.admits_all(LEGIT_HEAVY, heavy_max, k, dt)))
         {
             return 0;
         }
@@ -851,6 +861,25 @@ impl AuthSystem {
             let (_, p99) = self.latency_percentiles_ms(&lat);
             span.latency_p99_ms_max = span.latency_p99_ms_max.max(p99);
             span.demand_rps_sum += a as f64 / dt;
+            // The edge's limits pass everything (`quiet_span_ticks`); their
+            // buckets move as a tick moves them.
+            let m = &self.cfg.mitigations;
+            if m.per_client_limit_enabled {
+                let heavy = sround(
+                    a as f64 * self.cfg.traffic.clients.legit_heavy_share_fraction,
+                    rng,
+                )
+                .min(a);
+                let passed = self.per_client.admit(LEGIT_LIGHT, a - heavy, dt)
+                    + self.per_client.admit(LEGIT_HEAVY, heavy, dt);
+                debug_assert_eq!(passed, a, "the span's clients are within their limits");
+                self.per_client.admit(BOT_HEAVY, 0, dt);
+                self.per_client.admit(BOT_LIGHT, 0, dt);
+            }
+            if m.global_cap_enabled {
+                let granted = self.global.grant(a, dt);
+                debug_assert_eq!(granted, a, "the span is within the global cap");
+            }
             self.breaker.record(c - s, 0, now, &self.cfg.mitigations);
             self.retry_window.push(a, 0);
             self.throttle.record(a, ok);

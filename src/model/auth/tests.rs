@@ -1590,8 +1590,13 @@ struct DayFigures {
 }
 
 fn quiet_day(seed: u64, span_max: u32) -> DayFigures {
+    quiet_day_with(seed, span_max, MitigationConfig::default())
+}
+
+fn quiet_day_with(seed: u64, span_max: u32, mitigations: MitigationConfig) -> DayFigures {
     let cfg = AuthConfig {
         quiet_span_ticks_max: span_max,
+        mitigations,
         ..AuthConfig::default()
     };
     let mut auth = AuthSystem::new(&cfg);
@@ -1667,6 +1672,76 @@ fn quiet_spans_draw_the_days_requests_as_the_ticks_do() {
 }
 
 #[test]
+fn quiet_spans_pass_through_limits_and_a_breaker_that_do_not_bind() {
+    // The flagship's rate limit (per-client limits and the global cap)
+    // and the breaker, on through ten quiet days each way: at the
+    // defaults nothing is limited or tripped, so spans run through them
+    // (the edge's buckets and the breaker's window moved tick by tick)
+    // and the day's counts agree as without them.
+    let m = MitigationConfig {
+        breaker_enabled: true,
+        ..MitigationConfig::default().rate_limited()
+    };
+    let (mut stepped, mut spanned) = (Vec::new(), Vec::new());
+    for seed in 1..=10 {
+        stepped.push(quiet_day_with(seed, 0, m.clone()));
+        spanned.push(quiet_day_with(seed, 10, m.clone()));
+    }
+    let mean = |v: &[DayFigures]| v.iter().map(|d| d.attempts).sum::<u64>() as f64 / 10.0;
+    for v in [&stepped, &spanned] {
+        assert!(v.iter().all(|d| d.ticks == 86_400));
+        assert!((mean(v) - 1_728_000.0).abs() < 4.0 * 1_315.0 / 10f64.sqrt());
+        assert!(v.iter().all(|d| d.attempts - d.ok < 10), "{:?}", v[0]);
+    }
+    let gap = mean(&stepped) - mean(&spanned);
+    assert!(gap.abs() < 4.0 * 1_315.0 * (2.0f64 / 10.0).sqrt(), "{gap}");
+    for (a, b) in stepped.iter().zip(&spanned) {
+        assert!(b.ticks_in_spans > 80_000, "{}", b.ticks_in_spans);
+        assert_eq!(a.replicas_max, b.replicas_max);
+    }
+}
+
+#[test]
+fn a_breaker_with_a_failure_in_its_window_refuses_spans() {
+    // One second of a blackholed vendor: its calls fail at their deadline
+    // ten ticks on. Without the breaker, spans resume once that deadline
+    // has passed; with it, only once the failure has left its window (10
+    // s): successes alone could bring the window to its minimum of calls
+    // with the failure still in it, and open the breaker.
+    let first_span_after_a_lost_second = |breaker_enabled: bool| {
+        let cfg = AuthConfig {
+            quiet_span_ticks_max: 10,
+            mitigations: MitigationConfig {
+                breaker_enabled,
+                ..MitigationConfig::default()
+            },
+            ..AuthConfig::default()
+        };
+        let mut auth = AuthSystem::new(&cfg);
+        let mut rng = Seed(1).fork("auth", 0);
+        for s in 0..1_800 {
+            auth.handle_tick(SimTime::from_secs(s), &mut rng);
+        }
+        auth.set_vendor_path(VendorPath::Blackholed);
+        auth.handle_tick(SimTime::from_secs(1_800), &mut rng);
+        auth.set_vendor_path(VendorPath::Up);
+        let mut s = 1_801;
+        while auth.quiet_span_ticks(SimTime::from_secs(s), 10) < 2 {
+            auth.handle_tick(SimTime::from_secs(s), &mut rng);
+            s += 1;
+        }
+        s
+    };
+    assert_eq!(
+        (
+            first_span_after_a_lost_second(false),
+            first_span_after_a_lost_second(true)
+        ),
+        (1_812, 1_821)
+    );
+}
+
+#[test]
 fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
     let on = AuthConfig {
         quiet_span_ticks_max: 10,
@@ -1700,20 +1775,64 @@ fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
     let mut down = AuthSystem::new(&on);
     down.set_vendor_path(VendorPath::Blackholed);
     assert_eq!(spans(&mut down), 0, "the vendor unreachable");
-    for m in [
-        MitigationConfig {
-            breaker_enabled: true,
-            ..MitigationConfig::default()
-        },
-        MitigationConfig {
-            global_cap_enabled: true,
-            ..MitigationConfig::default()
-        },
-    ] {
-        let mut limited = AuthSystem::new(&on);
-        limited.set_mitigations(m).expect("valid");
-        assert_eq!(spans(&mut limited), 0, "a mitigation on");
-    }
+    let with = |m: MitigationConfig| {
+        let mut auth = AuthSystem::new(&on);
+        auth.set_mitigations(m).expect("valid");
+        spans(&mut auth)
+    };
+    // Mitigations that cannot bind leave spans alone: the breaker closed
+    // with no failure in its window, the default rate limit (the
+    // flagship's E3), whose heavy clients' buckets (10 req/s, 100 of
+    // burst) cover 12.75 a tick for ten ticks from full.
+    let m = MitigationConfig::default();
+    let breaker = MitigationConfig {
+        breaker_enabled: true,
+        ..m.clone()
+    };
+    assert_eq!(with(breaker), 10, "a quiet breaker");
+    assert_eq!(with(m.clone().rate_limited()), 10, "room in every limit");
+    // Those that could bind refuse them: the throttle; a global cap of
+    // 20 req/s with a burst of 20; per-client limits of 0.2 req/s with a
+    // burst of 2 (the heavy clients' bucket: 2 a second, 20 full).
+    let throttle = MitigationConfig {
+        client_throttle_enabled: true,
+        ..m.clone()
+    };
+    assert_eq!(with(throttle), 0, "the throttle");
+    let cap = MitigationConfig {
+        global_cap_enabled: true,
+        global_cap_rps: 20.0,
+        global_cap_burst_requests: 20.0,
+        ..m.clone()
+    };
+    assert_eq!(with(cap), 0, "a global cap that binds");
+    let per_client = MitigationConfig {
+        per_client_limit_enabled: true,
+        per_client_limit_rps: 0.2,
+        per_client_burst_requests: 2.0,
+        ..m.clone()
+    };
+    assert_eq!(with(per_client), 0, "per-client limits that bind");
+    // Where the ticks before were not limited (at night), what decides is
+    // whether the buckets' levels last the span: a global cap refilling
+    // 40 a tick drains by 7 a tick at the span's most (47), which a burst
+    // of 150 covers for ten ticks and one of 30 does not; the heavy
+    // clients' bucket at 0.9 req/s (9 a tick) and a burst of 1 each
+    // (10 in all) cannot cover 12.75 a tick.
+    let cap_of = |burst: f64| MitigationConfig {
+        global_cap_enabled: true,
+        global_cap_rps: 40.0,
+        global_cap_burst_requests: burst,
+        ..m.clone()
+    };
+    assert_eq!((with(cap_of(150.0)), with(cap_of(30.0))), (10, 0));
+    let heavy_tight = MitigationConfig {
+        per_client_limit_enabled: true,
+        per_client_limit_rps: 0.9,
+        per_client_burst_requests: 1.0,
+        ..m.clone()
+    };
+    assert_eq!(with(heavy_tight), 0, "the heavy clients' bucket");
     // Too little room: a vendor refilling 40 tokens a second covers the
     // day's peak (30 req/s) tick by tick, but not the most a span of ten
     // can put in one tick (46, eight standard deviations up).

@@ -46,6 +46,16 @@ impl TokenBucket {
         granted
     }
 
+    /// Whether `ticks` grants of at most `want_max` each, one a tick of
+    /// `dt_s`, are all granted in full, with a token to spare for
+    /// rounding: the level may drain by what the ticks take beyond the
+    /// refill, and must still cover the last.
+    pub fn grants_all(&self, want_max: f64, ticks: usize, dt_s: f64) -> bool {
+        let refill = self.rate_per_s * dt_s;
+        let drain = (want_max - refill).max(0.0);
+        self.level - ticks.saturating_sub(1) as f64 * drain + refill - want_max >= 1.0
+    }
+
     /// Tokens at the start of the next grant, and what a tick of `dt_s`
     /// adds: a grant of at most `refill` never drops the level.
     pub fn level_and_refill(&self, dt_s: f64) -> (f64, f64) {
