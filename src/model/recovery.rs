@@ -815,6 +815,30 @@ mod tests {
     }
 
     #[test]
+    fn the_bug_that_trusts_the_wait_heeds_the_first_404_and_not_the_second() {
+        // The seeded bug of the catalogue: a script that, having waited
+        // once, restores whatever its second look says. Its first 404
+        // still waits; the fixed script waits every time.
+        let looks = |seeded_bug| {
+            let mut rec = Recovery::new(RecoveryConfig {
+                seeded_bug,
+                ..RecoveryConfig::default()
+            })
+            .unwrap();
+            let mut out = Vec::new();
+            rec.restore(SimTime::ZERO, 7, &mut out);
+            [1_000, 1_090, 1_180].map(|s| {
+                rec.handle_preflight(SimTime::from_secs(s), 7, &DesiredAnswer::NotFound, &mut out)
+            })
+        };
+        assert_eq!(looks(None), [false, false, false]);
+        assert_eq!(
+            looks(Some(RecoveryBug::TrustsTheWaitOverTheProbe)),
+            [false, true, true]
+        );
+    }
+
+    #[test]
     fn cap_of_25_is_reached_and_held_for_a_large_batch() {
         let (rec, seen) = drive(RecoveryConfig::default(), 400, 0.0, 0.0, 7);
         assert_eq!(seen.busy_peak, 25);
@@ -880,7 +904,7 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(rec.stats().failures, 2);
+        assert_eq!((rec.stats().failures, rec.stats().attempts), (2, 3));
         assert!(rec.is_idle());
     }
 
