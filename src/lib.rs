@@ -95,7 +95,7 @@
 //! assert!(summary.passed());
 //! assert_eq!(summary.expectations.iter().filter(|e| e.passed).count(), 21);
 //! // The trace hash `cascade run` prints: the same seed gives the same run.
-//! assert_eq!(summary.trace_hash, "f170de0bb2fa8226");
+//! assert_eq!(summary.trace_hash, "b1de958a25e698bb");
 //!
 //! // Clusters that lost node pools, per incident; the paired variant (the
 //! // same run without the D8 hotfix) ran on the same seed.

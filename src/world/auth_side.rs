@@ -96,6 +96,9 @@ pub(super) struct AuthSide {
     edge_times: Vec<SimTime>,
     /// The first of `edge_times` after the last tick handled.
     edge_next: usize,
+    /// The run's last instant (`World::set_run_end`): no span runs past
+    /// it. Not the kernel's end time, which a stepping driver moves.
+    run_end: SimTime,
 }
 
 impl AuthSide {
@@ -113,6 +116,7 @@ impl AuthSide {
             watch: crate::checks::AutoscalerWatch::new(&cfg.auth.autoscaler),
             edge_times,
             edge_next: 0,
+            run_end: SimTime::MAX,
         }
     }
 
@@ -198,10 +202,16 @@ impl AuthSide {
         );
     }
 
+    /// The run ends at `end` (its last tick is at or before it).
+    pub(super) fn set_run_end(&mut self, end: SimTime) {
+        self.run_end = end;
+    }
+
     /// The first instant after `tick` with an event that touches the auth
     /// path: a timeline edge, or the minute. Either pops before a tick at
     /// its instant (both were scheduled earlier: the edges at the start,
     /// each minute at the one before), so a span's ticks stay before it.
+    /// Or just past the run's end, so that no tick passes it.
     fn next_barrier(&mut self, tick: SimTime) -> SimTime {
         while self
             .edge_times
@@ -217,7 +227,8 @@ impl AuthSide {
             .unwrap_or(SimTime::MAX);
         let minute_us = MINUTE.as_micros();
         let minute = SimTime::from_micros((tick.as_micros() / minute_us + 1) * minute_us);
-        edge.min(minute)
+        let past_end = SimTime::from_micros(self.run_end.as_micros().saturating_add(1));
+        edge.min(minute).min(past_end)
     }
 
     /// The autoscaler's sync at `at`: I16's watch and coverage.

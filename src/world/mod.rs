@@ -233,8 +233,10 @@ impl World {
     }
 
     /// The run ends at `end`: customers go quiet the workload's
-    /// `quiet_before_end_h` before it. Call before [`World::start`].
+    /// `quiet_before_end_h` before it, and no auth span runs past it. Call
+    /// before [`World::start`].
     pub fn set_run_end(&mut self, end: SimTime) {
+        self.auth.set_run_end(end);
         let quiet = SimDuration::from_secs_f64(self.cfg.workload.quiet_before_end_h * 3_600.0);
         self.workload.quiet_at = SimTime::ZERO + end.saturating_since(SimTime::ZERO + quiet);
     }

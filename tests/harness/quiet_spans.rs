@@ -1,4 +1,4 @@
-//! Auth quiet spans (`model.auth.quiet_span_ticks_max`, off by default)
+//! Auth quiet spans (`model.auth.quiet_span_ticks_max`, 10 by default)
 //! in whole runs: the same events at the same instants as stepping every
 //! tick, the same verdicts, and auth figures within the spans' spread
 //! (their unit tests, `src/model/auth/tests.rs`, compare the draws).
@@ -15,12 +15,9 @@ fn run(file: &str, spans: bool) -> Summary {
 fn run_with(file: &str, spans: bool, set: &[&str]) -> Summary {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     let mut overrides: Vec<Override> = set.iter().map(|o| o.parse().expect("parses")).collect();
-    if spans {
-        overrides.push(
-            "model.auth.quiet_span_ticks_max=10"
-                .parse()
-                .expect("parses"),
-        );
+    // Spans on is the default; stepped sets them off.
+    if !spans {
+        overrides.push("model.auth.quiet_span_ticks_max=0".parse().expect("parses"));
     }
     let sc = scenario::load_with(&path, &overrides).expect("scenario loads");
     run_scenario(&sc, RunOptions::default()).summary

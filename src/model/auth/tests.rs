@@ -1759,10 +1759,15 @@ fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
         auth.quiet_span_ticks(t0, at_most)
     };
     let spans = |auth: &mut AuthSystem| spans_of(auth, 60);
+    let off = AuthConfig {
+        quiet_span_ticks_max: 0,
+        ..AuthConfig::default()
+    };
+    assert_eq!(spans(&mut AuthSystem::new(&off)), 0, "off");
     assert_eq!(
-        spans(&mut AuthSystem::new(&AuthConfig::default())),
-        0,
-        "off by default"
+        AuthConfig::default().quiet_span_ticks_max,
+        10,
+        "on by default"
     );
     assert_eq!(
         spans(&mut AuthSystem::new(&on)),
