@@ -666,6 +666,12 @@ mod tests {
         let mut holding: std::collections::BTreeSet<ClusterId> = Default::default();
         let mut out = Vec::new();
         while let Some(((now, _), ev)) = events.pop_first() {
+            // Bounded: a script that never gives up (a failure not
+            // counted) fails here instead of hanging the test.
+            assert!(
+                now < SimTime::from_secs(30 * 86_400),
+                "seed {seed}: the script still works after 30 days"
+            );
             match ev {
                 Ev::Timer(t) => rec.handle_timer(now, t, &mut out),
                 Ev::Done(c) => {
