@@ -95,7 +95,7 @@
 //! assert!(summary.passed());
 //! assert_eq!(summary.expectations.iter().filter(|e| e.passed).count(), 21);
 //! // The trace hash `cascade run` prints: the same seed gives the same run.
-//! assert_eq!(summary.trace_hash, "b1de958a25e698bb");
+//! assert_eq!(summary.trace_hash, "4e3e58863acd8739");
 //!
 //! // Clusters that lost node pools, per incident; the paired variant (the
 //! // same run without the D8 hotfix) ran on the same seed.

@@ -21,9 +21,9 @@ pub struct AuthConfig {
     pub tick_ms: u64,
     /// Longest run of quiet ticks drawn as one (`AuthSystem::quiet_span_ticks`):
     /// their arrivals as one Poisson count spread evenly over them, the
-    /// outcomes and windows carried tick by tick. \[A] 10: the client
-    /// timeout's ticks, which bound a span anyway (a slow call's deadline
-    /// falls after it); 0 steps every tick on its own. Spans are exact in
+    /// outcomes and windows carried tick by tick. \[A] 60, the most: a
+    /// span stops at the minute and at the autoscaler's sync anyway (15 s
+    /// at the default `hpa_sync_s`); 0 steps every tick on its own. Spans are exact in
     /// a span's arrivals and calls, and approximate in how they spread
     /// over its ticks; the flagship's facts and their distributions over
     /// seeds 1..20 were checked unchanged when they were turned on (issue
@@ -274,7 +274,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             tick_ms: 1_000,
-            quiet_span_ticks_max: 10,
+            quiet_span_ticks_max: 60,
             traffic: TrafficConfig::default(),
             component: ComponentConfig::default(),
             autoscaler: AutoscalerConfig::default(),

@@ -680,8 +680,8 @@ impl AuthSystem {
     /// room for the most arrivals a span can draw (the CPU, the slots, the
     /// vendor's refill per tick, checked for the span returned: a shorter
     /// span puts more in each tick at worst). It is at most `at_most` and
-    /// `quiet_span_ticks_max` ticks, and no longer than the client
-    /// timeout, so that a slow call's deadline falls after it.
+    /// `quiet_span_ticks_max` ticks; its slow calls land in its last
+    /// client timeout's ticks, so that their deadlines fall after it.
     pub fn quiet_span_ticks(&self, first: SimTime, at_most: u32) -> u32 {
         let m = &self.cfg.mitigations;
         let max = self.cfg.quiet_span_ticks_max as usize;
@@ -712,17 +712,22 @@ impl AuthSystem {
             .div_ceil(tick_us) as usize;
         let mut k = max
             .min(at_most as usize)
-            .min(self.timeout_ticks)
             .min(self.retry_due.len() - 1)
             .min(until_sync + 1);
+        // The deadlines' ring holds a client timeout's ticks: a span longer
+        // than it finds every slot within its first `ring` ticks (what is
+        // set during the span falls due after it).
+        let ring = self.queue.len();
         for i in 0..k {
-            let slot = ring_add(self.here, i, self.queue.len());
             let retry_slot = ring_add(self.retry_here, i, self.retry_due.len());
-            if total(&self.retry_due[retry_slot]) != 0
-                || total(&self.timeouts_due[slot]) != 0
-                || self.unreachable_due[slot] != 0
-                || self.slot_release[slot] != 0
-            {
+            let due = total(&self.retry_due[retry_slot]) != 0
+                || (i < ring && {
+                    let slot = ring_add(self.here, i, ring);
+                    total(&self.timeouts_due[slot]) != 0
+                        || self.unreachable_due[slot] != 0
+                        || self.slot_release[slot] != 0
+                });
+            if due {
                 k = i;
                 break;
             }
@@ -781,7 +786,8 @@ impl AuthSystem {
     /// are one Poisson count of the ticks' summed means, its vendor calls
     /// and slow calls one stochastic rounding each, spread evenly over the
     /// ticks (the first ticks take the remainder; the slow calls, rare,
-    /// land on one tick drawn at random). Each tick then does what a quiet
+    /// land on one tick drawn at random among the last client timeout's,
+    /// so that their deadline falls after the span). Each tick then does what a quiet
     /// tick does with them: the vendor's bucket, the deadlines of slow
     /// calls, the latency percentiles, the breaker's, retry budget's and
     /// throttle's windows, the autoscaler's metric and sync.
@@ -816,11 +822,18 @@ impl AuthSystem {
         let share = self.vendor_share();
         let calls = sround(arrivals as f64 * share, rng).min(arrivals);
         let slow = sround(calls as f64 * self.latency.timeout_fraction(), rng).min(calls);
+        // The slow calls land on a tick of the span's last client timeout,
+        // so that their deadline falls after it (a span may be longer).
         let slow_tick = if slow > 0 {
-            rng.below(k as u64) as usize
+            let last = k.min(self.timeout_ticks);
+            k - last + rng.below(last as u64) as usize
         } else {
             k
         };
+        debug_assert!(
+            slow_tick + self.timeout_ticks >= k,
+            "a deadline inside the span"
+        );
         let ready = self.hpa.ready();
         let cpu_capacity = f64::from(ready) * self.cfg.component.replica_capacity_rps * dt;
         let ring = self.queue.len();

@@ -1590,13 +1590,24 @@ struct DayFigures {
 }
 
 fn quiet_day(seed: u64, span_max: u32) -> DayFigures {
-    quiet_day_with(seed, span_max, MitigationConfig::default())
+    quiet_day_with(
+        seed,
+        span_max,
+        MitigationConfig::default(),
+        VendorConfig::default(),
+    )
 }
 
-fn quiet_day_with(seed: u64, span_max: u32, mitigations: MitigationConfig) -> DayFigures {
+fn quiet_day_with(
+    seed: u64,
+    span_max: u32,
+    mitigations: MitigationConfig,
+    vendor: VendorConfig,
+) -> DayFigures {
     let cfg = AuthConfig {
         quiet_span_ticks_max: span_max,
         mitigations,
+        vendor,
         ..AuthConfig::default()
     };
     let mut auth = AuthSystem::new(&cfg);
@@ -1641,7 +1652,7 @@ fn quiet_spans_draw_the_days_requests_as_the_ticks_do() {
     let (mut stepped, mut spanned) = (Vec::new(), Vec::new());
     for seed in 1..=10 {
         stepped.push(quiet_day(seed, 0));
-        spanned.push(quiet_day(seed, 10));
+        spanned.push(quiet_day(seed, 60));
     }
     let mean = |v: &[DayFigures], f: fn(&DayFigures) -> u64| {
         v.iter().map(f).sum::<u64>() as f64 / v.len() as f64
@@ -1684,8 +1695,8 @@ fn quiet_spans_pass_through_limits_and_a_breaker_that_do_not_bind() {
     };
     let (mut stepped, mut spanned) = (Vec::new(), Vec::new());
     for seed in 1..=10 {
-        stepped.push(quiet_day_with(seed, 0, m.clone()));
-        spanned.push(quiet_day_with(seed, 10, m.clone()));
+        stepped.push(quiet_day_with(seed, 0, m.clone(), VendorConfig::default()));
+        spanned.push(quiet_day_with(seed, 60, m.clone(), VendorConfig::default()));
     }
     let mean = |v: &[DayFigures]| v.iter().map(|d| d.attempts).sum::<u64>() as f64 / 10.0;
     for v in [&stepped, &spanned] {
@@ -1699,6 +1710,37 @@ fn quiet_spans_pass_through_limits_and_a_breaker_that_do_not_bind() {
         assert!(b.ticks_in_spans > 80_000, "{}", b.ticks_in_spans);
         assert_eq!(a.replicas_max, b.replicas_max);
     }
+}
+
+#[test]
+fn slow_calls_in_long_spans_time_out_after_them_as_stepped() {
+    // A vendor with a long tail (median 120 ms, p99 3 s): 0.07 % of
+    // calls, some 1,200 a day, outlast the 10 s client timeout. Spans of
+    // up to 60 ticks (15 between syncs, longer than the timeout) put
+    // their slow calls in their last 10 ticks, so each deadline falls
+    // after the span and a later tick times it out (a deadline inside a
+    // span would be skipped: `handle_quiet_span` asserts it cannot be).
+    // Over five days each way the failures agree within four standard
+    // errors.
+    let vendor = VendorConfig {
+        vendor_latency_p99_ms: 3_000.0,
+        ..VendorConfig::default()
+    };
+    let (mut stepped, mut spanned) = (Vec::new(), Vec::new());
+    for seed in 1..=5 {
+        let m = MitigationConfig::default();
+        stepped.push(quiet_day_with(seed, 0, m.clone(), vendor.clone()));
+        spanned.push(quiet_day_with(seed, 60, m, vendor.clone()));
+    }
+    let failed = |v: &[DayFigures]| v.iter().map(|d| d.attempts - d.ok).sum::<u64>() as f64;
+    let (a, b) = (failed(&stepped), failed(&spanned));
+    assert!(a > 3_000.0 && b > 3_000.0, "{a} {b}");
+    assert!((a - b).abs() < 4.0 * (a + b).sqrt(), "{a} against {b}");
+    assert!(
+        spanned.iter().all(|d| d.ticks_in_spans > 40_000),
+        "{:?}",
+        spanned[0]
+    );
 }
 
 #[test]
@@ -1766,9 +1808,16 @@ fn a_span_is_refused_where_a_tick_could_fail_limit_or_trip() {
     assert_eq!(spans(&mut AuthSystem::new(&off)), 0, "off");
     assert_eq!(
         AuthConfig::default().quiet_span_ticks_max,
-        10,
+        60,
         "on by default"
     );
+    // Longer than the client timeout (10 ticks): up to the next sync, on
+    // the span's last tick, 15 ticks from here.
+    let long = AuthConfig {
+        quiet_span_ticks_max: 60,
+        ..on.clone()
+    };
+    assert_eq!(spans(&mut AuthSystem::new(&long)), 15, "to the sync");
     assert_eq!(
         spans(&mut AuthSystem::new(&on)),
         10,
