@@ -943,6 +943,30 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_broken_again_is_restored_again_only_once_on_call_is_on_it() {
+        // Before the page is acknowledged nobody restores anything, so a
+        // cluster whose agent died once more waits for the acknowledgement
+        // like the rest; after it, the cluster goes back in the queue.
+        let mut r = responder();
+        let mut out = Vec::new();
+        r.handle_loss_started(t(1, 0), 3, &mut out);
+        r.handle_pool_loss_alert(t(1, 5), &mut out);
+        out.clear();
+        r.handle_cluster_broke_again(t(1, 10), 3, &mut out);
+        assert!(out.is_empty(), "not acknowledged yet: {out:?}");
+        r.handle_acked(t(1, 20), 0, t(1, 20), [3], &mut out);
+        out.clear();
+        r.handle_cluster_broke_again(t(1, 40), 3, &mut out);
+        assert_eq!(
+            out,
+            [ResponderOutput::Restore {
+                cluster: 3,
+                by: RestoreBy::Manual
+            }]
+        );
+    }
+
+    #[test]
     fn a_pool_loss_page_at_night_is_acknowledged_within_the_configured_delay() {
         // The responder pages; the on-call (operators) acknowledges with the
         // night figures; the acknowledgement starts restoration.
