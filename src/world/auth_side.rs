@@ -147,7 +147,7 @@ impl AuthSide {
                 let s = self.system.handle_quiet_span(tick, span, &mut self.stream);
                 sh.sim.count_handled_ahead(span - 1);
                 tick += period * u64::from(span - 1);
-                self.fold_span(sh, tick, &s);
+                self.fold_span(sh, &s);
             } else {
                 debug_assert_eq!(tick, sh.now(), "a stepped tick is the clock's event");
                 self.auth_tick(sh);
@@ -163,8 +163,8 @@ impl AuthSide {
 
     /// How many ticks from `first` run as one quiet span (0: step the
     /// tick on its own): as many as the auth path allows and the run has
-    /// before its end, its event limit and the next barrier. Off (the
-    /// default), it asks nothing. The auth path is asked first, since it
+    /// before its end, its event limit and the next barrier. Off
+    /// (`quiet_span_ticks_max` below 2), it asks nothing. The auth path is asked first, since it
     /// refuses most ticks that cannot be spanned (mitigations on,
     /// incidents) at once; a span cut short is asked again, for the room
     /// of the shorter span.
@@ -231,10 +231,11 @@ impl AuthSide {
         edge.min(minute).min(past_end)
     }
 
-    /// The autoscaler's sync at `at`: I16's watch and coverage.
-    fn observe_sync(&mut self, sh: &mut Shared, at: SimTime, sync: &HpaSync) {
+    /// The autoscaler's sync: I16's watch and coverage. A span's sync is
+    /// judged ahead of the clock, at its own instant.
+    fn observe_sync(&mut self, sh: &mut Shared, sync: &HpaSync) {
         if let Some(v) = self.watch.observe(sync) {
-            sh.books.findings.add(v.at(at, None));
+            sh.books.findings.add(v.at(sync.at, None));
         }
         if sync.desired < sync.current && self.system.bot_wave_active() {
             sh.books
@@ -243,11 +244,11 @@ impl AuthSide {
         }
     }
 
-    /// A quiet span's ticks, the last at `last`, folded into the
-    /// minute's figures (nothing in a span fails, queues or trips).
-    fn fold_span(&mut self, sh: &mut Shared, last: SimTime, span: &QuietSpan) {
+    /// A quiet span's ticks folded into the minute's figures (nothing in
+    /// a span fails, queues or trips).
+    fn fold_span(&mut self, sh: &mut Shared, span: &QuietSpan) {
         if let Some(sync) = &span.hpa_sync {
-            self.observe_sync(sh, last, sync);
+            self.observe_sync(sh, sync);
         }
         let b = &mut self.book;
         let m = &mut b.current;
@@ -274,7 +275,7 @@ impl AuthSide {
             sh.books.coverage.hit(Reached::AuthBreakerOpen);
         }
         if let Some(sync) = &t.hpa_sync {
-            self.observe_sync(sh, now, sync);
+            self.observe_sync(sh, sync);
         }
         let b = &mut self.book;
         let m = &mut b.current;
